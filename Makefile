@@ -1,0 +1,53 @@
+# Fixflow: `make run` and `make test` are all a fresh machine needs (Python 3.11+).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+B      ?=
+
+.PHONY: install run dev api worker migrate demo test lint typecheck format bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+run: install            ## API + worker with embedded PostgreSQL/Redis, migrations, demo data
+	$(BIN)/fixflow dev
+
+dev: run
+
+api: install            ## the API alone (needs DATABASE_URL and REDIS_URL)
+	$(BIN)/fixflow api
+
+worker: install         ## the arq worker alone (needs DATABASE_URL and REDIS_URL)
+	$(BIN)/fixflow worker
+
+migrate: install        ## alembic upgrade head
+	$(BIN)/fixflow migrate
+
+demo: install
+	$(BIN)/fixflow demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint              ## linters, then the whole suite on real PostgreSQL and Redis
+	$(BIN)/pytest -q
+
+bench: install          ## every benchmark, or one: make bench B=ticket_create
+	$(BIN)/python -m benchmarks $(B)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Fixflow field engineer app (Kivy). Built out in the mobile issue."""

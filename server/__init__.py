@@ -1,0 +1,1 @@
+"""The Fixflow API service."""

@@ -1,0 +1,62 @@
+"""The Actor: who is calling. Every service call takes one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from server.auth.models import Role
+
+# Scopes an integration API key can hold. Users' roles map to the same scopes.
+SCOPES: dict[str, str] = {
+    "tickets:read": "Read work orders and their events",
+    "tickets:write": "Create and update work orders, run transitions",
+    "customers:read": "Read customers, sites and assets",
+    "customers:write": "Create and update customers, sites and assets",
+    "engineers:read": "Read engineers' profiles",
+    "engineers:write": "Create and update engineers' profiles",
+}
+
+_ALL = frozenset(SCOPES)
+_READ = frozenset(s for s in SCOPES if s.endswith(":read"))
+ROLE_SCOPES: dict[Role, frozenset[str]] = {
+    Role.ADMIN: _ALL,
+    Role.DISPATCHER: _ALL,
+    Role.AGENT: _READ | {"tickets:write", "customers:write"},
+    Role.ENGINEER: frozenset({"tickets:read", "tickets:write", "customers:read", "engineers:read"}),
+    Role.VIEWER: _READ,
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    org_id: uuid.UUID
+    role: Role | None  # None for an integration key
+    scopes: frozenset[str]
+    user_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    engineer_id: uuid.UUID | None = None
+    label: str = field(default="")
+
+    @property
+    def principal(self) -> str:
+        """A stable id for the caller (idempotency keys are per principal)."""
+        if self.user_id is not None:
+            return f"user:{self.user_id}"
+        return f"key:{self.api_key_id}"
+
+    @property
+    def is_engineer(self) -> bool:
+        return self.role is Role.ENGINEER
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @classmethod
+    def system(cls, org_id: uuid.UUID) -> Actor:
+        """The worker acting on its own (SLA cron, outbox delivery)."""
+        return cls(org_id=org_id, role=Role.ADMIN, scopes=_ALL, label="system")

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+
+from server import ratelimit
+from server.auth import service
+from server.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyRead,
+    MeRead,
+    RefreshIn,
+    TokenOut,
+    UserCreate,
+    UserRead,
+)
+from server.deps import ActorDep, SessionDep, SettingsDep
+from server.http import problems
+from server.idempotency.http import IdempotencyKey, idempotent_create
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post(
+    "/auth/token",
+    summary="Log in (OAuth2 password grant)",
+    response_model=TokenOut,
+    responses=problems(429),
+)
+async def token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=254, description="The user's e-mail")],
+    password: Annotated[str, Form(max_length=200)],
+) -> TokenOut:
+    client = request.client.host if request.client else "unknown"
+    limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
+    await ratelimit.hit(request.app.state.redis, f"login:user:{username.lower()}", limit=limit)
+    await ratelimit.hit(request.app.state.redis, f"login:ip:{client}", limit=limit * 5)
+    pair = await service.login(session, settings, email=username, password=password)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.post(
+    "/auth/refresh",
+    summary="Exchange a refresh token for new tokens (the old one stops working)",
+    response_model=TokenOut,
+    responses=problems(429),
+)
+async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    pair = await service.refresh(session, settings, refresh_token=body.refresh_token)
+    return TokenOut(
+        access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
+    )
+
+
+@router.get("/auth/me", summary="Who am I", response_model=MeRead, responses=problems(404))
+async def me(session: SessionDep, actor: ActorDep) -> MeRead:
+    if actor.user_id is None:
+        from server.errors import NotFound
+
+        raise NotFound("an API key is not a user")
+    user = await service.get_user(session, actor, user_id=actor.user_id)
+    base = UserRead.model_validate(user).model_dump()
+    return MeRead(
+        **base, org_id=actor.org_id, engineer_id=actor.engineer_id, scopes=sorted(actor.scopes)
+    )
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    summary="Create an integration API key (the secret is shown once)",
+    response_model=ApiKeyCreated,
+    responses=problems(403),
+)
+async def create_api_key(
+    request: Request,
+    body: ApiKeyCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[ApiKeyCreated, dict[str, str]]:
+        key, secret = await service.create_api_key(
+            session, actor, name=body.name, scopes=body.scopes
+        )
+        read = ApiKeyRead.model_validate(key).model_dump()
+        return ApiKeyCreated(**read, key=secret), {"Location": f"/api/v1/api-keys/{key.id}"}
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.get(
+    "/api-keys",
+    summary="List API keys (without secrets)",
+    response_model=list[ApiKeyRead],
+    responses=problems(403),
+)
+async def list_api_keys(session: SessionDep, actor: ActorDep) -> list[ApiKeyRead]:
+    return [ApiKeyRead.model_validate(k) for k in await service.list_api_keys(session, actor)]
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    summary="Revoke an API key",
+    response_model=ApiKeyRead,
+    responses=problems(403, 404),
+)
+async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> ApiKeyRead:
+    return ApiKeyRead.model_validate(await service.revoke_api_key(session, actor, key_id=key_id))
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Create a user in your organisation",
+    response_model=UserRead,
+    responses=problems(403, 409),
+)
+async def create_user(
+    request: Request,
+    body: UserCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[UserRead, dict[str, str]]:
+        user = await service.create_user(
+            session,
+            actor,
+            email=str(body.email),
+            full_name=body.full_name,
+            password=body.password,
+            role=body.role,
+            locale=body.locale,
+        )
+        return UserRead.model_validate(user), {"Location": f"/api/v1/users/{user.id}"}
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.get("/users", summary="List users", response_model=list[UserRead], responses=problems(403))
+async def list_users(session: SessionDep, actor: ActorDep) -> list[UserRead]:
+    return [UserRead.model_validate(u) for u in await service.list_users(session, actor)]

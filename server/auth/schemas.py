@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import EmailStr, Field
+
+from server.auth.models import Role
+from server.schemas import Input, Output, Text200
+
+
+class TokenOut(Output):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class RefreshIn(Input):
+    refresh_token: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+class ApiKeyCreate(Input):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    scopes: Annotated[
+        list[Annotated[str, Field(max_length=40)]], Field(min_length=1, max_length=20)
+    ]
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"name": "ERP sync", "scopes": ["tickets:read"]}]}
+    }
+
+
+class ApiKeyRead(Output):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The secret. Shown once: store it now.")
+
+
+class UserCreate(Input):
+    email: EmailStr
+    full_name: Text200
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+    role: Role
+    locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
+
+
+class UserRead(Output):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    role: Role
+    locale: str
+    is_active: bool
+    created_at: dt.datetime
+
+
+class MeRead(UserRead):
+    org_id: uuid.UUID
+    engineer_id: uuid.UUID | None
+    scopes: list[str]

@@ -1,0 +1,264 @@
+"""Log-in, token refresh with rotation and reuse detection, API keys, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import security
+from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
+from server.auth.models import ApiKey, RefreshToken, Role, User
+from server.config import Settings
+from server.engineers.models import Engineer
+from server.errors import (
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NotFound,
+    Unauthenticated,
+    Unprocessable,
+)
+from shared.ids import uuid7
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, email: str, password: str
+) -> TokenPair:
+    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
+    ok = security.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise Unauthenticated("wrong e-mail or password")
+    if settings.is_production and password == "fixflow-demo":
+        raise Unauthenticated("the demo password is refused in production; set a real one")
+    return await _issue(session, settings, user, family_id=uuid7())
+
+
+async def _issue(
+    session: AsyncSession, settings: Settings, user: User, *, family_id: uuid.UUID
+) -> TokenPair:
+    now = _now()
+    access, ttl = security.create_access_token(
+        settings, user_id=user.id, org_id=user.org_id, role=user.role, now=now
+    )
+    refresh = security.new_secret("ffr")
+    session.add(
+        RefreshToken(
+            org_id=user.org_id,
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=security.digest(refresh),
+            expires_at=now + dt.timedelta(days=settings.REFRESH_TOKEN_DAYS),
+        )
+    )
+    await session.flush()
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+
+async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: str) -> TokenPair:
+    """Rotate a refresh token. Presenting one already used revokes its whole family:
+    a stolen token and the legitimate one cannot both keep working."""
+    row = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == security.digest(refresh_token))
+        .with_for_update()
+    )
+    now = _now()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise InvalidToken("refresh token is invalid, expired or revoked; log in again")
+    if row.used_at is not None:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        # The revocation must survive the 401 this request ends in.
+        session.info["commit_on_error"] = True
+        raise InvalidToken("refresh token was already used; all sessions of this login are revoked")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise InvalidToken("the user is no longer active")
+    row.used_at = now
+    return await _issue(session, settings, user, family_id=row.family_id)
+
+
+async def actor_from_bearer(session: AsyncSession, settings: Settings, token: str) -> Actor:
+    if token.startswith("ffk_"):
+        return await _actor_from_api_key(session, token)
+    try:
+        claims = security.decode_access_token(settings, token)
+        user_id = uuid.UUID(claims["sub"])
+        org_id = uuid.UUID(claims["org"])
+        role = Role(claims["role"])
+    except (jwt.PyJWTError, ValueError, KeyError) as exc:
+        raise InvalidToken(f"access token rejected: {exc}") from exc
+    row = (
+        await session.execute(
+            select(User.is_active, User.email, Engineer.id)
+            .outerjoin(Engineer, Engineer.user_id == User.id)
+            .where(User.id == user_id, User.org_id == org_id)
+        )
+    ).one_or_none()
+    if row is None or not row[0]:
+        raise InvalidToken("the user of this token no longer exists or is inactive")
+    return Actor(
+        org_id=org_id,
+        role=role,
+        scopes=ROLE_SCOPES[role],
+        user_id=user_id,
+        engineer_id=row[2] if role is Role.ENGINEER else None,
+        label=f"user:{row[1]}",
+    )
+
+
+async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
+    parts = token.split("_", 2)
+    if len(parts) != 3:
+        raise InvalidToken("malformed API key")
+    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if key is None or not hmac.compare_digest(key.key_hash, security.digest(token)):
+        raise InvalidToken("unknown API key")
+    if key.revoked_at is not None:
+        raise InvalidToken("this API key was revoked")
+    key.last_used_at = _now()
+    return Actor(
+        org_id=key.org_id,
+        role=None,
+        scopes=frozenset(key.scopes),
+        api_key_id=key.id,
+        label=f"key:{key.name}",
+    )
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("only an admin can manage API keys and users")
+
+
+async def create_api_key(
+    session: AsyncSession, actor: Actor, *, name: str, scopes: list[str]
+) -> tuple[ApiKey, str]:
+    _require_admin(actor)
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        raise Unprocessable(
+            f"unknown or missing scopes: {unknown}; choose from {sorted(SCOPES)}",
+            allowed_scopes=sorted(SCOPES),
+        )
+    prefix = security.new_secret("x")[2:10].replace("_", "x").replace("-", "x")
+    secret = f"ffk_{prefix}_{security.new_secret('s')[2:]}"
+    assert actor.user_id is not None
+    key = ApiKey(
+        org_id=actor.org_id,
+        name=name,
+        prefix=prefix,
+        key_hash=security.digest(secret),
+        scopes=sorted(set(scopes)),
+        created_by=actor.user_id,
+    )
+    session.add(key)
+    await session.flush()
+    return key, secret
+
+
+async def list_api_keys(session: AsyncSession, actor: Actor) -> list[ApiKey]:
+    _require_admin(actor)
+    rows = await session.scalars(
+        select(ApiKey).where(ApiKey.org_id == actor.org_id).order_by(ApiKey.created_at)
+    )
+    return list(rows)
+
+
+async def revoke_api_key(session: AsyncSession, actor: Actor, *, key_id: uuid.UUID) -> ApiKey:
+    _require_admin(actor)
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == actor.org_id)
+    )
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    if key.revoked_at is None:
+        key.revoked_at = _now()
+    return key
+
+
+async def create_user(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    role: Role,
+    locale: str = "en",
+) -> User:
+    _require_admin(actor)
+    if role is Role.ENGINEER:
+        raise Unprocessable("create engineers with POST /api/v1/engineers (it adds their profile)")
+    return await add_user(
+        session,
+        org_id=actor.org_id,
+        email=email,
+        full_name=full_name,
+        password=password,
+        role=role,
+        locale=locale,
+    )
+
+
+async def add_user(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    email: str,
+    full_name: str,
+    password: str,
+    role: Role,
+    locale: str = "en",
+) -> User:
+    """Create a user without an actor check (CLI bootstrap, demo data)."""
+    email = email.strip().lower()
+    if await session.scalar(select(User.id).where(User.email == email)):
+        raise Conflict(f"a user with e-mail {email} already exists")
+    user = User(
+        org_id=org_id,
+        email=email,
+        full_name=full_name,
+        password_hash=security.hash_password(password),
+        role=role.value,
+        locale=locale,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def get_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
+    user = await session.scalar(select(User).where(User.id == user_id, User.org_id == actor.org_id))
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+async def list_users(session: AsyncSession, actor: Actor) -> list[User]:
+    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
+        raise Forbidden("only admins and dispatchers can list users")
+    rows = await session.scalars(
+        select(User).where(User.org_id == actor.org_id).order_by(User.email)
+    )
+    return list(rows)

@@ -1,0 +1,137 @@
+"""The `fixflow` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import typer
+
+from server.config import get_settings
+
+app = typer.Typer(help="Fixflow field service management", no_args_is_help=True)
+
+
+def _db_url_or_embedded() -> tuple[str, object | None]:
+    """DATABASE_URL when set; else the embedded server under var/ (started for this command)."""
+    settings = get_settings()
+    if settings.DATABASE_URL:
+        return settings.DATABASE_URL, None
+    from server import embedded
+
+    server_url, handle = embedded.start_postgres(settings.VAR_DIR / "postgres")
+    return asyncio.run(embedded.ensure_database(server_url, "fixflow")), handle
+
+
+@app.command()
+def dev() -> None:
+    """Everything for development: embedded PostgreSQL and Redis (unless DATABASE_URL /
+    REDIS_URL are set), migrations, demo data, the API and the worker."""
+    from server.devserver import run
+
+    raise typer.Exit(run(get_settings(), echo=typer.echo))
+
+
+@app.command()
+def api(
+    host: str = typer.Option(None, help="Bind address (FIXFLOW_HOST)"),
+    port: int = typer.Option(None, help="Port (FIXFLOW_PORT)"),
+    workers: int = typer.Option(1, help="uvicorn worker processes"),
+) -> None:
+    """Serve the HTTP API (needs DATABASE_URL and REDIS_URL)."""
+    import uvicorn
+
+    from server import logs
+
+    settings = get_settings()
+    logs.configure(settings.LOG_LEVEL)
+    uvicorn.run(
+        "server.asgi:app",
+        host=host or settings.HOST,
+        port=port or settings.PORT,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the arq worker: queued jobs and cron (SLA sweep, outbox delivery)."""
+    from arq import run_worker
+
+    from server.worker import WorkerSettings, redis_settings
+
+    url = get_settings().REDIS_URL
+    if not url:
+        typer.echo("REDIS_URL is not set", err=True)
+        raise typer.Exit(2)
+    run_worker(WorkerSettings, redis_settings=redis_settings(url))  # type: ignore[arg-type]
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head")) -> None:
+    """Apply database migrations (alembic upgrade)."""
+    from server.db import async_url
+    from server.migrate import upgrade
+
+    url, handle = _db_url_or_embedded()
+    try:
+        upgrade(async_url(url), revision)
+        typer.echo(f"database at {revision}")
+    finally:
+        if handle is not None:
+            handle.cleanup()  # type: ignore[attr-defined]
+
+
+@app.command()
+def demo(force: bool = typer.Option(False, help="Load even if data exists")) -> None:
+    """Load the demo organisations (refused in production)."""
+    from server.demo import load, load_if_empty
+
+    if get_settings().is_production:
+        typer.echo("demo data is refused when FIXFLOW_ENV=production", err=True)
+        raise typer.Exit(2)
+    url, handle = _db_url_or_embedded()
+    try:
+        if force:
+            asyncio.run(load(url, echo=typer.echo))
+        elif not asyncio.run(load_if_empty(url, echo=typer.echo)):
+            typer.echo("data exists; nothing loaded (use --force)")
+    finally:
+        if handle is not None:
+            handle.cleanup()  # type: ignore[attr-defined]
+
+
+@app.command("create-admin")
+def create_admin(
+    email: str = typer.Option(..., help="The admin's e-mail (their login)"),
+    org: str = typer.Option(..., help="Organisation name (created if missing)"),
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters"
+    ),
+    name: str = typer.Option("Administrator", help="Full name"),
+) -> None:
+    """Create an organisation's first admin."""
+    from server.demo import create_admin as do_create
+
+    if len(password) < 10:
+        typer.echo("the password needs at least 10 characters", err=True)
+        raise typer.Exit(2)
+    url, handle = _db_url_or_embedded()
+    try:
+        asyncio.run(do_create(url, email=email, org_name=org, password=password, name=name))
+        typer.echo(f"admin {email} created in {org}")
+    finally:
+        if handle is not None:
+            handle.cleanup()  # type: ignore[attr-defined]
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app(prog_name="fixflow")
+
+
+if __name__ == "__main__":
+    main()

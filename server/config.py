@@ -1,0 +1,51 @@
+"""Settings, read from the environment (prefix FIXFLOW_) and .env."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIXFLOW_", env_file=".env", extra="ignore")
+
+    ENV: str = "development"
+    # DATABASE_URL / REDIS_URL are the conventional unprefixed names.
+    DATABASE_URL: str | None = Field(
+        default=None, validation_alias=AliasChoices("FIXFLOW_DATABASE_URL", "DATABASE_URL")
+    )
+    REDIS_URL: str | None = Field(
+        default=None, validation_alias=AliasChoices("FIXFLOW_REDIS_URL", "REDIS_URL")
+    )
+    VAR_DIR: Path = ROOT / "var"
+    HOST: str = "127.0.0.1"
+    PORT: int = 8000
+
+    SECRET_KEY: str = "dev-insecure-change-me-0123456789abcdef"
+    JWT_ISSUER: str = "fixflow"
+    JWT_AUDIENCE: str = "fixflow-api"
+    ACCESS_TOKEN_MINUTES: int = 15
+    REFRESH_TOKEN_DAYS: int = 30
+    LOGIN_ATTEMPTS_PER_MINUTE: int = 10
+
+    CORS_ORIGINS: list[str] = []
+    MAX_BODY_BYTES: int = 1_048_576
+    PAGE_SIZE_DEFAULT: int = 50
+    PAGE_SIZE_MAX: int = 200
+    DB_POOL_SIZE: int = 20
+    LOG_LEVEL: str = "INFO"
+    SLA_AT_RISK_FRACTION: float = 0.8
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENV.lower() == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,86 @@
+"""Small helpers the domain services share: scoped get, keyset list, patch."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from server.auth.actor import Actor
+from server.errors import NotFound, PreconditionFailed
+from server.pagination import Page, decode_cursor, encode_cursor
+
+M = TypeVar("M", bound=Any)
+
+
+async def get_scoped(
+    session: AsyncSession,
+    actor: Actor,
+    model: type[M],
+    object_id: uuid.UUID,
+    *,
+    label: str,
+    visible: Any = None,
+    for_update: bool = False,
+) -> M:
+    """Load a row of the caller's organisation (optionally narrowed), or 404."""
+    query = select(model).where(model.id == object_id, model.org_id == actor.org_id)
+    if visible is not None:
+        query = query.where(visible)
+    if for_update:
+        query = query.with_for_update()
+    row: M | None = await session.scalar(query)
+    if row is None:
+        raise NotFound(f"{label} {object_id} not found")
+    return row
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    *,
+    sort_column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[Any],
+    limit: int,
+    cursor: str | None,
+) -> Page[M]:
+    """Ascending keyset pagination over (sort_column, id)."""
+    if cursor:
+        value, last_id = decode_cursor(cursor, length=2)
+        try:
+            after = (value, uuid.UUID(str(last_id)))
+        except ValueError as exc:
+            from server.errors import BadRequest
+
+            raise BadRequest("cursor is malformed; start again without a cursor") from exc
+        query = query.where(tuple_(sort_column, id_column) > after)
+    query = query.order_by(sort_column, id_column).limit(limit + 1)
+    rows = list((await session.scalars(query)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, sort_column.key), str(last.id)])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:
+    """Apply changed fields, bump the version; returns {field: [old, new]}."""
+    if expected_version is not None and expected_version != row.version:
+        raise PreconditionFailed(
+            f"changed since you read it (version {row.version}, you sent {expected_version}); "
+            "read it again and retry",
+            current_version=row.version,
+        )
+    diff: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(row, name)
+        if old != value:
+            diff[name] = [str(old) if old is not None else None, str(value)]
+            setattr(row, name, value)
+    if diff:
+        row.version += 1
+    return diff

@@ -1,0 +1,278 @@
+"""Customers, their sites and their installed equipment (the equipment archive).
+
+Engineers see only the customers, sites and assets of work orders assigned to them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import Role
+from server.crud import get_scoped, keyset_page, patch
+from server.customers.models import Asset, Customer, Site
+from server.customers.schemas import (
+    AssetCreate,
+    AssetUpdate,
+    CustomerCreate,
+    CustomerUpdate,
+    SiteCreate,
+    SiteUpdate,
+)
+from server.errors import Conflict, Forbidden, Unprocessable
+from server.pagination import Page
+from server.tickets.models import Ticket
+
+
+def _engineer_sees(actor: Actor, column: Any) -> ColumnElement[bool] | None:
+    """Narrowing for engineers: only objects referenced by their assigned work."""
+    if not actor.is_engineer:
+        return None
+    return exists().where(
+        Ticket.org_id == actor.org_id,
+        Ticket.assignee_id == actor.engineer_id,
+        column,
+    )
+
+
+def _writer(actor: Actor) -> None:
+    if actor.is_engineer or actor.role is Role.VIEWER:
+        raise Forbidden("engineers and viewers cannot change customers, sites or assets")
+
+
+# --- customers ---------------------------------------------------------------
+
+
+async def create_customer(session: AsyncSession, actor: Actor, *, data: CustomerCreate) -> Customer:
+    _writer(actor)
+    customer = Customer(org_id=actor.org_id, version=1, **data.model_dump())
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def get_customer(session: AsyncSession, actor: Actor, *, customer_id: uuid.UUID) -> Customer:
+    return await get_scoped(
+        session,
+        actor,
+        Customer,
+        customer_id,
+        label="customer",
+        visible=_engineer_sees(actor, Ticket.customer_id == Customer.id),
+    )
+
+
+async def list_customers(
+    session: AsyncSession, actor: Actor, *, q: str | None, limit: int, cursor: str | None
+) -> Page[Customer]:
+    query = select(Customer).where(Customer.org_id == actor.org_id)
+    if (narrow := _engineer_sees(actor, Ticket.customer_id == Customer.id)) is not None:
+        query = query.where(narrow)
+    if q:
+        query = query.where(Customer.name.ilike(f"%{_escape(q)}%", escape="\\"))
+    return await keyset_page(
+        session, query, sort_column=Customer.name, id_column=Customer.id, limit=limit, cursor=cursor
+    )
+
+
+async def update_customer(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID,
+    data: CustomerUpdate,
+    expected_version: int | None,
+) -> Customer:
+    _writer(actor)
+    customer = await get_scoped(
+        session, actor, Customer, customer_id, label="customer", for_update=True
+    )
+    patch(customer, data.model_dump(exclude_unset=True), expected_version=expected_version)
+    return customer
+
+
+def _escape(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- sites -------------------------------------------------------------------
+
+
+async def create_site(session: AsyncSession, actor: Actor, *, data: SiteCreate) -> Site:
+    _writer(actor)
+    if not await session.scalar(
+        select(Customer.id).where(Customer.id == data.customer_id, Customer.org_id == actor.org_id)
+    ):
+        raise Unprocessable(f"customer {data.customer_id} not found", field="customer_id")
+    site = Site(org_id=actor.org_id, version=1, **data.model_dump())
+    session.add(site)
+    await session.flush()
+    return site
+
+
+async def get_site(session: AsyncSession, actor: Actor, *, site_id: uuid.UUID) -> Site:
+    return await get_scoped(
+        session,
+        actor,
+        Site,
+        site_id,
+        label="site",
+        visible=_engineer_sees(actor, Ticket.site_id == Site.id),
+    )
+
+
+async def list_sites(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Site]:
+    query = select(Site).where(Site.org_id == actor.org_id)
+    if (narrow := _engineer_sees(actor, Ticket.site_id == Site.id)) is not None:
+        query = query.where(narrow)
+    if customer_id is not None:
+        query = query.where(Site.customer_id == customer_id)
+    return await keyset_page(
+        session, query, sort_column=Site.name, id_column=Site.id, limit=limit, cursor=cursor
+    )
+
+
+async def update_site(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: uuid.UUID,
+    data: SiteUpdate,
+    expected_version: int | None,
+) -> Site:
+    _writer(actor)
+    site = await get_scoped(session, actor, Site, site_id, label="site", for_update=True)
+    changes = data.model_dump(exclude_unset=True)
+    lat, lon = changes.get("lat", site.lat), changes.get("lon", site.lon)
+    if (lat is None) != (lon is None):
+        raise Unprocessable("give both lat and lon, or neither", field="lat")
+    patch(site, changes, expected_version=expected_version)
+    return site
+
+
+# --- assets ------------------------------------------------------------------
+
+
+async def _site_of_org(session: AsyncSession, actor: Actor, site_id: uuid.UUID) -> Site:
+    site = await session.scalar(select(Site).where(Site.id == site_id, Site.org_id == actor.org_id))
+    if site is None:
+        raise Unprocessable(f"site {site_id} not found", field="site_id")
+    return site
+
+
+async def _check_parent(
+    session: AsyncSession, actor: Actor, parent_id: uuid.UUID | None, asset_id: uuid.UUID | None
+) -> None:
+    """The parent must exist in the organisation and must not create a cycle."""
+    seen: set[uuid.UUID] = set()
+    current = parent_id
+    while current is not None:
+        if current == asset_id or current in seen:
+            raise Unprocessable("parent_id would make an asset its own ancestor", field="parent_id")
+        seen.add(current)
+        row = (
+            await session.execute(
+                select(Asset.parent_id).where(Asset.id == current, Asset.org_id == actor.org_id)
+            )
+        ).one_or_none()
+        if row is None:
+            raise Unprocessable(f"parent asset {current} not found", field="parent_id")
+        current = row[0]
+
+
+async def create_asset(session: AsyncSession, actor: Actor, *, data: AssetCreate) -> Asset:
+    _writer(actor)
+    site = await _site_of_org(session, actor, data.site_id)
+    await _check_parent(session, actor, data.parent_id, None)
+    asset = Asset(org_id=actor.org_id, customer_id=site.customer_id, version=1, **data.model_dump())
+    session.add(asset)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"an asset {data.product_model} with serial {data.serial_number} already exists"
+        ) from exc
+    return asset
+
+
+async def get_asset(session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID) -> Asset:
+    return await get_scoped(
+        session,
+        actor,
+        Asset,
+        asset_id,
+        label="asset",
+        visible=_engineer_sees(actor, Ticket.asset_id == Asset.id),
+    )
+
+
+async def list_assets(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    site_id: uuid.UUID | None,
+    customer_id: uuid.UUID | None,
+    serial_number: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Asset]:
+    query = select(Asset).where(Asset.org_id == actor.org_id)
+    if (narrow := _engineer_sees(actor, Ticket.asset_id == Asset.id)) is not None:
+        query = query.where(narrow)
+    if site_id is not None:
+        query = query.where(Asset.site_id == site_id)
+    if customer_id is not None:
+        query = query.where(Asset.customer_id == customer_id)
+    if serial_number:
+        query = query.where(Asset.serial_number == serial_number)
+    return await keyset_page(
+        session,
+        query,
+        sort_column=Asset.serial_number,
+        id_column=Asset.id,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def update_asset(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    asset_id: uuid.UUID,
+    data: AssetUpdate,
+    expected_version: int | None,
+) -> Asset:
+    _writer(actor)
+    asset = await get_scoped(session, actor, Asset, asset_id, label="asset", for_update=True)
+    changes = data.model_dump(exclude_unset=True)
+    if "site_id" in changes and changes["site_id"] is not None:
+        site = await _site_of_org(session, actor, changes["site_id"])
+        changes["customer_id"] = site.customer_id
+    if "parent_id" in changes:
+        await _check_parent(session, actor, changes["parent_id"], asset.id)
+    patch(asset, changes, expected_version=expected_version)
+    return asset
+
+
+async def asset_history(
+    session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID
+) -> list[Ticket]:
+    """The asset's service history: every work order on it, newest first."""
+    asset = await get_asset(session, actor, asset_id=asset_id)
+    query = select(Ticket).where(Ticket.org_id == actor.org_id, Ticket.asset_id == asset.id)
+    rows = await session.scalars(query.order_by(Ticket.created_at.desc()).limit(500))
+    return list(rows)

@@ -1,0 +1,333 @@
+"""Demo data: "Demo Service Co." (Shanghai) and a smaller second tenant, "Acme Lifts".
+
+Built through the services, so work orders have real numbers, SLA deadlines and
+audit events. The demo password is refused when FIXFLOW_ENV=production.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import service as auth
+from server.auth.actor import Actor
+from server.auth.models import Role, User
+from server.customers.models import Asset, Customer, Site
+from server.db import make_engine, make_sessionmaker, session_scope
+from server.engineers.models import Engineer
+from server.orgs.models import Organisation
+from server.tickets import service as tickets
+from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
+from server.tickets.schemas import TicketCreate, TransitionIn
+from shared.lifecycle import Action
+
+DEMO_PASSWORD = "fixflow-demo"
+Echo = Callable[[str], Any]
+
+_CUSTOMERS = [
+    "上海华联超市",
+    "Jinqiao Office Park",
+    "浦东国际医院",
+    "Hongqiao Hotel",
+    "静安冷链物流",
+    "Lujiazui Tower B",
+    "徐汇第一中学",
+    "Xintiandi Mall",
+    "闵行数据中心",
+    "Zhangjiang Biotech",
+    "长宁社区卫生中心",
+    "Wujiaochang Cinema",
+    "宝山钢材仓库",
+    "Qibao Food Factory",
+    "虹口体育馆",
+    "Songjiang University",
+    "嘉定汽车配件厂",
+    "Century Park Café",
+    "杨浦图书馆",
+    "Expo Centre Hall 3",
+    "奉贤制药",
+    "Pudong Airport T2 Kiosk",
+    "青浦奥特莱斯",
+    "Fengxian Cold Store",
+]
+_MODELS = [
+    ("CH-200", "Chiller"),
+    ("AHU-45", "Air handler"),
+    ("RF-9", "Refrigerated cabinet"),
+    ("GEN-30", "Backup generator"),
+    ("LIFT-X1", "Passenger lift"),
+]
+_SKILLS = ["hvac", "refrigeration", "electrical", "generators", "lifts"]
+_TITLES = [
+    "Unit not cooling",
+    "Compressor trips on high pressure",
+    "Water leak under unit",
+    "Annual maintenance",
+    "Strange noise from fan",
+    "Install new cabinet",
+    "Alarm E31 on panel",
+    "Door seal damaged",
+    "Generator fails weekly test",
+    "Lift stops between floors",
+    "Customer complaint: slow repair",
+    "Safety inspection",
+]
+# Statuses to walk work orders into, and the actions that get them there.
+_PATHS: dict[str, list[Action]] = {
+    "new": [],
+    "assigned": [Action.ASSIGN],
+    "accepted": [Action.ASSIGN, Action.ACCEPT],
+    "travelling": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL],
+    "on_site": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL, Action.ARRIVE],
+    "on_hold": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.HOLD],
+    "resolved": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.RESOLVE],
+    "closed": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.RESOLVE, Action.CLOSE],
+    "cancelled": [Action.CANCEL],
+}
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    return not await session.scalar(select(func.count()).select_from(Organisation))
+
+
+async def load_if_empty(database_url: str, *, echo: Echo = print) -> bool:
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            if not await is_empty(session):
+                return False
+    finally:
+        await engine.dispose()
+    await load(database_url, echo=echo)
+    return True
+
+
+async def load(database_url: str, *, echo: Echo = print) -> None:
+    from rich.progress import Progress
+
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            with Progress(transient=True) as progress:
+                task = progress.add_task("loading demo data", total=2)
+                await _tenant(session, "Demo Service Co.", "demo", 6, 24, 40, "Asia/Shanghai")
+                progress.advance(task)
+                await _tenant(session, "Acme Lifts", "acme", 2, 4, 6, "Europe/Berlin")
+                progress.advance(task)
+        echo("demo data loaded: Demo Service Co. and Acme Lifts")
+    finally:
+        await engine.dispose()
+
+
+async def _tenant(
+    session: AsyncSession, name: str, slug: str, n_eng: int, n_cust: int, n_wo: int, tz: str
+) -> None:
+    rng = random.Random(slug)  # noqa: S311 - demo data, not security
+    org = Organisation(name=name, slug=slug, timezone=tz)
+    session.add(org)
+    await session.flush()
+    users = {}
+    for role in (Role.ADMIN, Role.DISPATCHER, Role.AGENT, Role.VIEWER):
+        users[role] = await auth.add_user(
+            session,
+            org_id=org.id,
+            email=f"{role.value}@{slug}.fixflow",
+            full_name=f"{name} {role.value}",
+            password=DEMO_PASSWORD,
+            role=role,
+        )
+    engineers = await _engineers(session, org, slug, n_eng, rng)
+    await _sla(session, org, tz)
+    customers = await _customers(session, org, n_cust, rng)
+    admin = users[Role.ADMIN]
+    actor = Actor(
+        org_id=org.id,
+        role=Role.DISPATCHER,
+        scopes=frozenset({"tickets:read", "tickets:write"}),
+        user_id=admin.id,
+        label=f"user:{admin.email}",
+    )
+    await _work_orders(session, actor, customers, engineers, n_wo, rng)
+
+
+async def _engineers(
+    session: AsyncSession, org: Organisation, slug: str, n: int, rng: random.Random
+) -> list[Engineer]:
+    out = []
+    hours = {d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+    for i in range(1, n + 1):
+        user: User = await auth.add_user(
+            session,
+            org_id=org.id,
+            email=f"engineer{i}@{slug}.fixflow",
+            full_name=f"Engineer {i}",
+            password=DEMO_PASSWORD,
+            role=Role.ENGINEER,
+            locale="zh_CN" if i % 2 else "en",
+        )
+        skills = {s: rng.randint(1, 5) for s in rng.sample(_SKILLS, 2)}
+        engineer = Engineer(
+            org_id=org.id,
+            user_id=user.id,
+            display_name=user.full_name,
+            phone=f"+86 138 0000 {i:04d}",
+            skills=skills,
+            home_lat=31.2 + rng.uniform(-0.15, 0.15),
+            home_lon=121.45 + rng.uniform(-0.2, 0.2),
+            working_hours=hours,
+            territory=rng.choice(["Pudong", "Puxi"]),
+            active=True,
+            version=1,
+        )
+        session.add(engineer)
+        out.append(engineer)
+    await session.flush()
+    return out
+
+
+async def _sla(session: AsyncSession, org: Organisation, tz: str) -> None:
+    cal = BusinessCalendar(
+        org_id=org.id,
+        name="Office hours",
+        timezone=tz,
+        hours={d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        holidays=[dt.date(2026, 1, 1), dt.date(2026, 10, 1), dt.date(2027, 1, 1)],
+    )
+    session.add(cal)
+    await session.flush()
+    targets = {
+        "P1": (60, 8 * 60),
+        "P2": (4 * 60, 2 * 9 * 60),
+        "P3": (9 * 60, 5 * 9 * 60),
+        "P4": (2 * 9 * 60, 10 * 9 * 60),
+    }
+    for prio, (resp, res) in targets.items():
+        # P1 runs around the clock; the others on office hours.
+        session.add(
+            SlaPolicy(
+                org_id=org.id,
+                priority=prio,
+                response_minutes=resp,
+                resolution_minutes=res,
+                calendar_id=None if prio == "P1" else cal.id,
+            )
+        )
+    await session.flush()
+
+
+async def _customers(
+    session: AsyncSession, org: Organisation, n: int, rng: random.Random
+) -> list[tuple[Customer, Site, Asset]]:
+    out = []
+    for i in range(n):
+        name = _CUSTOMERS[i % len(_CUSTOMERS)]
+        customer = Customer(
+            org_id=org.id,
+            name=name,
+            contact_name=f"Contact {i + 1}",
+            phone=f"+86 21 5555 {i:04d}",
+            version=1,
+        )
+        session.add(customer)
+        await session.flush()
+        site = Site(
+            org_id=org.id,
+            customer_id=customer.id,
+            name=f"{name} main site",
+            address=f"{100 + i} Century Avenue, Shanghai",
+            lat=31.23 + rng.uniform(-0.2, 0.2),
+            lon=121.47 + rng.uniform(-0.25, 0.25),
+            access_notes="Ask at reception",
+            version=1,
+        )
+        session.add(site)
+        await session.flush()
+        model, label = rng.choice(_MODELS)
+        installed = dt.date(2022, 1, 1) + dt.timedelta(days=rng.randint(0, 1200))
+        asset = Asset(
+            org_id=org.id,
+            site_id=site.id,
+            customer_id=customer.id,
+            product_model=model,
+            serial_number=f"{model}-{org.slug.upper()}-{i + 1:05d}",
+            name=label,
+            install_date=installed,
+            warranty_end=installed + dt.timedelta(days=730),
+            version=1,
+        )
+        session.add(asset)
+        out.append((customer, site, asset))
+    await session.flush()
+    return out
+
+
+async def _work_orders(
+    session: AsyncSession,
+    actor: Actor,
+    customers: list[tuple[Customer, Site, Asset]],
+    engineers: list[Engineer],
+    n: int,
+    rng: random.Random,
+) -> None:
+    statuses = list(_PATHS)
+    for i in range(n):
+        customer, site, asset = customers[i % len(customers)]
+        status = statuses[i % len(statuses)]
+        ticket: Ticket = await tickets.create(
+            session,
+            actor,
+            data=TicketCreate(
+                customer_id=customer.id,
+                site_id=site.id,
+                asset_id=asset.id,
+                title=_TITLES[i % len(_TITLES)],
+                description="Reported by the customer",
+                priority=rng.choice(["P1", "P2", "P3", "P3", "P4"]),
+                channel=rng.choice(["phone", "web", "email", "qr", "im", "iot"]),
+                type=rng.choice(["repair", "repair", "maintenance", "installation", "inspection"]),
+                required_skills=[rng.choice(_SKILLS)],
+                estimated_minutes=rng.choice([30, 60, 90, 120]),
+            ),
+        )
+        await session.flush()
+        engineer = engineers[i % len(engineers)]
+        for action in _PATHS[status]:
+            body = TransitionIn(
+                action=action,
+                engineer_id=engineer.id if action is Action.ASSIGN else None,
+                reason="Demo" if action in (Action.CANCEL, Action.HOLD) else None,
+                hold_kind="waiting_customer" if action is Action.HOLD else None,
+            )
+            await tickets.apply_transition(session, actor, ticket_id=ticket.id, data=body)
+        await session.flush()
+
+
+async def create_admin(
+    database_url: str, *, email: str, org_name: str, password: str, name: str
+) -> None:
+    import re
+
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            org = await session.scalar(select(Organisation).where(Organisation.name == org_name))
+            if org is None:
+                slug = re.sub(r"[^a-z0-9]+", "-", org_name.lower()).strip("-")[:50] or "org"
+                org = Organisation(name=org_name, slug=slug)
+                session.add(org)
+                await session.flush()
+            await auth.add_user(
+                session,
+                org_id=org.id,
+                email=email,
+                full_name=name,
+                password=password,
+                role=Role.ADMIN,
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,92 @@
+"""HTTP dependencies: the request's session (one transaction), the caller (Actor)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import service as auth_service
+from server.auth.actor import Actor
+from server.config import Settings
+from server.db import pop_jobs
+from server.errors import AppError, Forbidden, Unauthenticated
+
+log = logging.getLogger("fixflow.db")
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Commit when the endpoint returns, before the response is sent; roll back on error.
+    Jobs buffered with ``after_commit`` are enqueued only after the commit succeeded."""
+    maker = request.app.state.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+        except AppError:
+            if session.info.get("commit_on_error"):
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+            session.info.pop("outbox_nudged", None)
+            await enqueue_jobs(request.app.state, pop_jobs(session))
+
+
+async def enqueue_jobs(state: Any, jobs: list[tuple[str, dict[str, Any]]]) -> None:
+    pool = getattr(state, "arq", None)
+    for name, kwargs in jobs:
+        if pool is None:
+            log.warning("job %s not enqueued: no queue", name)
+            continue
+        await pool.enqueue_job(name, **kwargs)
+
+
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (ffk_...)")
+
+
+async def get_actor(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        exc = Unauthenticated("send 'Authorization: Bearer <access token or API key>'")
+        exc.headers["WWW-Authenticate"] = "Bearer"
+        raise exc
+    actor = await auth_service.actor_from_bearer(session, settings, credentials.credentials)
+    request.state.actor = actor.label
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require(scope: str) -> Any:
+    """A dependency that checks the caller holds a scope, and yields the Actor."""
+
+    async def check(actor: ActorDep) -> Actor:
+        if not actor.can(scope):
+            raise Forbidden(f"this operation needs the scope {scope!r}", required_scope=scope)
+        return actor
+
+    return Depends(check)

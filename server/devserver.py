@@ -1,0 +1,95 @@
+"""`fixflow dev`: embedded servers (unless DATABASE_URL / REDIS_URL), migrate, demo data,
+then the API and the worker as child processes. Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from server import embedded
+from server.config import Settings
+from server.db import async_url
+
+
+def _database_url(emb: embedded.Embedded, external: bool) -> str:
+    if external:
+        return emb.database_url
+    return asyncio.run(embedded.ensure_database(emb.database_url, "fixflow"))
+
+
+def run(settings: Settings, *, echo: Any) -> int:
+    external_db = bool(settings.DATABASE_URL)
+    emb = embedded.env_or_embedded(settings.VAR_DIR)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db_url = _database_url(emb, external_db)
+        env = dict(os.environ, FIXFLOW_DATABASE_URL=db_url, FIXFLOW_REDIS_URL=emb.redis_url)
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+        echo("migrating the database ...")
+        from server.migrate import upgrade
+
+        upgrade(async_url(db_url))
+        from server.demo import load_if_empty
+
+        loaded = asyncio.run(load_if_empty(db_url, echo=echo))
+        exe = [sys.executable, "-m", "server.cli"]
+        procs.append(subprocess.Popen([*exe, "api"], env=env))  # noqa: S603
+        procs.append(subprocess.Popen([*exe, "worker"], env=env))  # noqa: S603
+        _banner(settings, echo, loaded)
+        return _wait(procs)
+    finally:
+        _stop(procs)
+        emb.stop()
+
+
+def _banner(settings: Settings, echo: Any, loaded: bool) -> None:
+    base = f"http://{settings.HOST}:{settings.PORT}"
+    echo("")
+    echo(f"Fixflow is starting on {base}")
+    echo(f"  API docs:  {base}/docs")
+    echo(f"  OpenAPI:   {base}/openapi.json")
+    echo(f"  Ready:     {base}/ready")
+    echo("  Demo logins (password fixflow-demo): admin@demo.fixflow, dispatcher@demo.fixflow,")
+    echo("    agent@demo.fixflow, engineer1@demo.fixflow .. engineer6@demo.fixflow")
+    echo("    second organisation: admin@acme.fixflow")
+    if not loaded:
+        echo("  (existing data kept)")
+    echo("Press Ctrl-C to stop.")
+
+
+def _wait(procs: list[subprocess.Popen[bytes]]) -> int:
+    stop = {"now": False}
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop["now"]:
+            for proc in procs:
+                code = proc.poll()
+                if code is not None:
+                    print(f"a child process exited with {code}; stopping", file=sys.stderr)
+                    return code or 1
+            time.sleep(0.3)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,86 @@
+"""HTTP helpers shared by the routers: ETags, page-size parameters, error docs."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Header, Query, Response
+
+from server.config import get_settings
+from server.errors import BadRequest
+from server.schemas import Problem
+
+_ETAG = re.compile(r'^\s*(?:W/)?"v(\d{1,9})"\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag(version)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=40,
+        description='The ETag you read (e.g. "v3"); the update fails with 412 if the object '
+        "changed since.",
+    ),
+]
+
+
+def expected_version(if_match: str | None, *, required: bool = True) -> int | None:
+    from server.errors import PreconditionRequired
+
+    if if_match is None:
+        if required:
+            raise PreconditionRequired(
+                'send If-Match with the ETag from your last read (e.g. If-Match: "v3")'
+            )
+        return None
+    found = _ETAG.match(if_match)
+    if not found:
+        raise BadRequest(f'If-Match must be an ETag like "v3", got {if_match!r}')
+    return int(found.group(1))
+
+
+def _limit_default() -> int:
+    return get_settings().PAGE_SIZE_DEFAULT
+
+
+Limit = Annotated[
+    int,
+    Query(ge=1, le=200, description="Page size (default 50, at most 200)"),
+]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=500, description="next_cursor from the previous page"),
+]
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error responses an operation can give."""
+    text = {
+        400: "Malformed request (bad cursor, bad header)",
+        401: "Missing, invalid or expired credentials",
+        403: "Authenticated, but the role or scope does not allow this",
+        404: "No such object in your organisation",
+        409: "Conflicts with the current state",
+        412: "If-Match names a stale version",
+        413: "Body too large",
+        422: "The body or parameters are invalid; `errors` lists each problem",
+        428: "If-Match is required",
+        429: "Too many requests",
+    }
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in (401, 422, *codes):
+        out[code] = {
+            "model": Problem,
+            "description": text[code],
+            "content": {"application/problem+json": {}},
+        }
+    return out

@@ -1,0 +1,64 @@
+"""Route helper that wraps a create operation in Idempotency-Key handling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.idempotency import service
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Makes the request safe to retry: the same key and body return the "
+        "stored response instead of creating a second object.",
+    ),
+]
+
+Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
+
+
+async def idempotent_create(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    key: str | None,
+    body: BaseModel,
+    produce: Produce,
+    status_code: int = 201,
+) -> JSONResponse:
+    if key is None:
+        result, headers = await produce()
+        return JSONResponse(result.model_dump(mode="json"), status_code, headers=headers)
+    path = request.url.path
+    fingerprint = service.request_fingerprint(request.method, path, body.model_dump(mode="json"))
+    record = await service.begin(session, actor, key=key, fingerprint=fingerprint)
+    if record is not None:
+        return JSONResponse(
+            record.response_body,
+            record.status_code,
+            headers={**record.response_headers, "Idempotent-Replayed": "true"},
+        )
+    result, headers = await produce()
+    content = result.model_dump(mode="json")
+    service.remember(
+        session,
+        actor,
+        key=key,
+        method=request.method,
+        path=path,
+        fingerprint=fingerprint,
+        status_code=status_code,
+        body=content,
+        headers=headers,
+    )
+    return JSONResponse(content, status_code, headers=headers)

@@ -1,0 +1,146 @@
+"""create_app(): lifespan, middleware, routers, error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import server.models  # noqa: F401  (every table known to the ORM)
+from server import logs
+from server.auth.router import router as auth_router
+from server.config import Settings, get_settings
+from server.customers.router import router as customers_router
+from server.db import make_engine, make_sessionmaker
+from server.engineers.router import router as engineers_router
+from server.errors import AppError
+from server.middleware import RequestContext
+from server.ops.router import router as ops_router
+from server.tickets.router import router as tickets_router
+
+log = logging.getLogger("fixflow.app")
+PROBLEM = "application/problem+json"
+
+
+def _problem_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return _problem_response(exc.status, exc.to_problem(request.url.path), exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"loc": [], "msg": "invalid"}
+    where = ".".join(str(p) for p in first["loc"])
+    body = {
+        "type": "https://fixflow.dev/problems/validation_error",
+        "title": "Invalid request",
+        "status": 422,
+        "code": "validation_error",
+        "detail": f"{where}: {first['msg']}"
+        + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+        "instance": request.url.path,
+        "errors": errors,
+    }
+    return _problem_response(422, body)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    code = codes.get(exc.status_code, "http_error")
+    body = {
+        "type": f"https://fixflow.dev/problems/{code}",
+        "title": str(exc.detail),
+        "status": exc.status_code,
+        "code": code,
+        "detail": str(exc.detail),
+        "instance": request.url.path,
+    }
+    return _problem_response(exc.status_code, body, dict(exc.headers or {}))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    body = {
+        "type": "https://fixflow.dev/problems/internal",
+        "title": "Internal error",
+        "status": 500,
+        "code": "internal",
+        "detail": "something went wrong on our side; the request id identifies it in our logs",
+        "request_id": logs.request_id.get(),
+    }
+    return _problem_response(500, body)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from arq import create_pool
+        from redis.asyncio import Redis
+
+        from server.worker import redis_settings
+
+        if not settings.DATABASE_URL or not settings.REDIS_URL:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be set (`fixflow dev` sets them)")
+        app.state.engine = make_engine(settings.DATABASE_URL, pool_size=settings.DB_POOL_SIZE)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.redis = Redis.from_url(settings.REDIS_URL)
+        app.state.arq = await create_pool(redis_settings(settings.REDIS_URL))
+        try:
+            yield
+        finally:
+            await app.state.arq.aclose()
+            await app.state.redis.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Fixflow API",
+        version="1.0.0",
+        description=(
+            "After-sales field service management: work orders with SLA deadlines, "
+            "customers, sites and equipment, engineers. Authenticate with "
+            "`POST /api/v1/auth/token` (or an API key) and send `Authorization: Bearer ...`. "
+            "Errors are `application/problem+json` with a stable `code`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+    for router in (ops_router, auth_router, tickets_router, customers_router, engineers_router):
+        app.include_router(router)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
+            expose_headers=["ETag", "Location", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContext, max_body=settings.MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,125 @@
+"""Pure ASGI middleware: request id, body size limit, access log and latency metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server import logs
+
+log = logging.getLogger("fixflow.http")
+
+REQUEST_LATENCY = Histogram(
+    "fixflow_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+REQUESTS = Counter("fixflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
+
+
+def _problem(status: int, code: str, title: str, detail: str) -> bytes:
+    return json.dumps(
+        {
+            "type": f"https://fixflow.dev/problems/{code}",
+            "title": title,
+            "status": status,
+            "code": code,
+            "detail": detail,
+        }
+    ).encode()
+
+
+class RequestContext:
+    """Assigns X-Request-ID, enforces the body limit, logs and measures each request."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        declared = headers.get(b"content-length")
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                status = 413
+                await self._reject(send, rid)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > self.max_body:
+                        raise _TooLarge
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _TooLarge:
+                status = 413
+                await self._reject(send, rid)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+            logs.request_id.reset(token)
+
+    async def _reject(self, send: Send, rid: str) -> None:
+        body = _problem(
+            413,
+            "payload_too_large",
+            "Request body too large",
+            f"the body is larger than {self.max_body} bytes",
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", rid.encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        route: Any = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        REQUEST_LATENCY.labels(method, path, str(status)).observe(elapsed)
+        REQUESTS.labels(method, path, str(status)).inc()
+        log.info(
+            "%s %s %s",
+            method,
+            scope.get("path"),
+            status,
+            extra={"route": path, "status": status, "ms": round(elapsed * 1000, 2)},
+        )
+
+
+class _TooLarge(Exception):
+    pass

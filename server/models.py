@@ -1,0 +1,35 @@
+"""Imports every model so Base.metadata is complete (Alembic, tests)."""
+
+from server.auth.models import ApiKey, RefreshToken, User
+from server.customers.models import Asset, Customer, Site
+from server.db import Base
+from server.engineers.models import Engineer
+from server.events.models import OutboxEvent
+from server.idempotency.models import IdempotencyRecord
+from server.orgs.models import Organisation
+from server.tickets.models import (
+    BusinessCalendar,
+    SlaPolicy,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
+
+__all__ = [
+    "ApiKey",
+    "Asset",
+    "Base",
+    "BusinessCalendar",
+    "Customer",
+    "Engineer",
+    "IdempotencyRecord",
+    "Organisation",
+    "OutboxEvent",
+    "RefreshToken",
+    "Site",
+    "SlaPolicy",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "User",
+]

@@ -1,0 +1,62 @@
+"""Writing a work order's audit event and its outbox twin, always together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db import after_commit
+from server.events import service as events
+from server.tickets.models import Ticket, TicketEvent
+
+
+def record(
+    session: AsyncSession,
+    ticket: Ticket,
+    *,
+    kind: str,
+    actor: str,
+    action: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    reason: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> TicketEvent:
+    event = TicketEvent(
+        org_id=ticket.org_id,
+        ticket_id=ticket.id,
+        kind=kind,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        changes=changes or {},
+        actor=actor,
+    )
+    session.add(event)
+    events.emit(
+        session,
+        org_id=ticket.org_id,
+        topic=f"ticket.{kind}",
+        aggregate_id=ticket.id,
+        payload={
+            "ticket_id": str(ticket.id),
+            "number": format_number(ticket.number),
+            "status": ticket.status,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "changes": changes or {},
+            "actor": actor,
+        },
+    )
+    # Deliver soon after the commit; the worker's cron catches anything this misses.
+    if not session.info.get("outbox_nudged"):
+        session.info["outbox_nudged"] = True
+        after_commit(session, "events.deliver_outbox", _job_id="outbox-deliver")
+    return event
+
+
+def format_number(number: int) -> str:
+    return f"WO-{number:06d}"

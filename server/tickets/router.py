@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from server.auth.actor import Actor
+from server.deps import SessionDep, require
+from server.http import Cursor, IfMatch, Limit, expected_version, problems, set_etag
+from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.schemas import PageOut
+from server.tickets import queries, service
+from server.tickets.audit import format_number
+from server.tickets.models import Priority, SlaState, Ticket, TicketType
+from server.tickets.schemas import (
+    SortKey,
+    TicketCreate,
+    TicketEventRead,
+    TicketRead,
+    TicketUpdate,
+    TransitionIn,
+)
+from shared.lifecycle import Status, allowed_actions
+
+router = APIRouter(prefix="/api/v1/tickets", tags=["work orders"])
+Reader = Annotated[Actor, require("tickets:read")]
+Writer = Annotated[Actor, require("tickets:write")]
+
+
+def to_read(ticket: Ticket) -> TicketRead:
+    data = {c: getattr(ticket, c) for c in TicketRead.model_fields if hasattr(ticket, c)}
+    data["number"] = format_number(ticket.number)
+    data["allowed_actions"] = list(allowed_actions(Status(ticket.status)))
+    return TicketRead.model_validate(data)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a work order",
+    response_model=TicketRead,
+    responses=problems(400, 403, 409),
+)
+async def create_ticket(
+    request: Request,
+    body: TicketCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[TicketRead, dict[str, str]]:
+        ticket = await service.create(session, actor, data=body)
+        await session.flush()
+        return to_read(ticket), {
+            "Location": f"/api/v1/tickets/{ticket.id}",
+            "ETag": f'"v{ticket.version}"',
+        }
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.get(
+    "",
+    summary="List work orders",
+    response_model=PageOut[TicketRead],
+    responses=problems(400, 403),
+)
+async def list_tickets(
+    session: SessionDep,
+    actor: Reader,
+    status: Annotated[list[Status], Query(max_length=10)] = [],  # noqa: B006
+    priority: Annotated[list[Priority], Query(max_length=4)] = [],  # noqa: B006
+    type: Annotated[list[TicketType], Query(max_length=5)] = [],  # noqa: B006
+    sla_state: Annotated[list[SlaState], Query(max_length=5)] = [],  # noqa: B006
+    assignee_id: uuid.UUID | None = None,
+    unassigned: bool | None = None,
+    customer_id: uuid.UUID | None = None,
+    site_id: uuid.UUID | None = None,
+    asset_id: uuid.UUID | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    due_from: Annotated[dt.datetime | None, Query(description="resolution due on/after")] = None,
+    due_to: Annotated[dt.datetime | None, Query(description="resolution due before")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in number/title/description")
+    ] = None,
+    sort: SortKey = "-created_at",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> PageOut[TicketRead]:
+    filters = queries.TicketFilter(
+        status=[s.value for s in status],
+        priority=[p.value for p in priority],
+        type=[t.value for t in type],
+        sla_state=[s.value for s in sla_state],
+        assignee_id=assignee_id,
+        unassigned=unassigned,
+        customer_id=customer_id,
+        site_id=site_id,
+        asset_id=asset_id,
+        created_from=created_from,
+        created_to=created_to,
+        due_from=due_from,
+        due_to=due_to,
+        q=q,
+    )
+    page = await queries.list_tickets(
+        session, actor, filters=filters, sort=sort, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[to_read(t) for t in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{ticket_id}",
+    summary="Read a work order",
+    response_model=TicketRead,
+    responses=problems(403, 404),
+)
+async def read_ticket(
+    ticket_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+) -> TicketRead:
+    ticket = await service.get(session, actor, ticket_id=ticket_id)
+    set_etag(response, ticket.version)
+    return to_read(ticket)
+
+
+@router.patch(
+    "/{ticket_id}",
+    summary="Update a work order's fields",
+    description="Send only the fields that change, with If-Match from your last read. "
+    "Status and assignee change through transitions.",
+    response_model=TicketRead,
+    responses=problems(400, 403, 404, 412, 428),
+)
+async def update_ticket(
+    ticket_id: uuid.UUID,
+    body: TicketUpdate,
+    session: SessionDep,
+    actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TicketRead:
+    version = expected_version(if_match)
+    ticket = await service.update(
+        session, actor, ticket_id=ticket_id, data=body, expected_version=version
+    )
+    set_etag(response, ticket.version)
+    return to_read(ticket)
+
+
+@router.post(
+    "/{ticket_id}/transitions",
+    summary="Move a work order through its lifecycle",
+    description="Actions: assign (with engineer_id), unassign, accept, reject, start_travel, "
+    "arrive, hold, resume, resolve, reopen, close, cancel. A transition not allowed from the "
+    "current status answers 409 with `allowed_actions`.",
+    response_model=TicketRead,
+    responses=problems(400, 403, 404, 409, 412),
+)
+async def transition_ticket(
+    request: Request,
+    ticket_id: uuid.UUID,
+    body: TransitionIn,
+    session: SessionDep,
+    actor: Writer,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    version = expected_version(if_match, required=False)
+
+    async def produce() -> tuple[TicketRead, dict[str, str]]:
+        ticket = await service.apply_transition(
+            session, actor, ticket_id=ticket_id, data=body, expected_version=version
+        )
+        await session.flush()
+        return to_read(ticket), {"ETag": f'"v{ticket.version}"'}
+
+    return await idempotent_create(
+        request,
+        session,
+        actor,
+        key=idempotency_key,
+        body=body,
+        produce=produce,
+        status_code=200,
+    )
+
+
+@router.get(
+    "/{ticket_id}/events",
+    summary="A work order's audit trail",
+    response_model=list[TicketEventRead],
+    responses=problems(403, 404),
+)
+async def ticket_events(
+    ticket_id: uuid.UUID, session: SessionDep, actor: Reader
+) -> list[TicketEventRead]:
+    events = await service.list_events(session, actor, ticket_id=ticket_id)
+    return [TicketEventRead.model_validate(e) for e in events]

@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from server.schemas import Input, LongText, Output, Text200
+from server.tickets.models import Channel, Priority, SlaState, TicketType
+from shared.lifecycle import Action, Status
+
+Skill = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
+FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+def _window_ok(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if start and end and end <= start:
+        raise ValueError("window_end must be after window_start")
+    for value in (start, end):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("times need a UTC offset, e.g. 2026-11-24T09:00:00+08:00")
+
+
+class TicketCreate(Input):
+    customer_id: uuid.UUID
+    site_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    channel: Channel = Channel.API
+    type: TicketType = TicketType.REPAIR
+    priority: Priority = Priority.P3
+    title: Text200
+    description: LongText = ""
+    fault_code: FaultCode | None = None
+    required_skills: Annotated[list[Skill], Field(max_length=20)] = []
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    repeat_of_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TicketCreate:
+        _window_ok(self.window_start, self.window_end)
+        return self
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "customer_id": "01935a2e-0000-7000-8000-000000000001",
+                    "site_id": "01935a2e-0000-7000-8000-000000000002",
+                    "priority": "P2",
+                    "type": "repair",
+                    "channel": "phone",
+                    "title": "Chiller trips on high pressure",
+                    "description": "Unit 2 alarm E31 since this morning",
+                    "required_skills": ["hvac"],
+                    "estimated_minutes": 90,
+                }
+            ]
+        }
+    }
+
+
+class TicketUpdate(Input):
+    """All fields optional; send only what changes. Status and assignee change through
+    transitions, never here."""
+
+    site_id: uuid.UUID | None = None
+    asset_id: uuid.UUID | None = None
+    channel: Channel | None = None
+    type: TicketType | None = None
+    priority: Priority | None = None
+    title: Text200 | None = None
+    description: LongText | None = None
+    fault_code: FaultCode | None = None
+    resolution_notes: LongText | None = None
+    required_skills: Annotated[list[Skill], Field(max_length=20)] | None = None
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    repeat_of_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TicketUpdate:
+        _window_ok(self.window_start, self.window_end)
+        return self
+
+
+class TicketRead(Output):
+    id: uuid.UUID
+    number: str = Field(description="Per-organisation number, e.g. WO-000123")
+    status: Status
+    customer_id: uuid.UUID
+    site_id: uuid.UUID | None
+    asset_id: uuid.UUID | None
+    channel: Channel
+    type: TicketType
+    priority: Priority
+    title: str
+    description: str
+    fault_code: str | None
+    resolution_notes: str | None
+    required_skills: list[str]
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    estimated_minutes: int | None
+    assignee_id: uuid.UUID | None
+    repeat_of_id: uuid.UUID | None
+    sla_state: SlaState
+    response_due_at: dt.datetime | None
+    resolution_due_at: dt.datetime | None
+    first_response_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    on_hold_since: dt.datetime | None
+    response_breached: bool
+    resolution_breached: bool
+    allowed_actions: list[Action]
+    version: int
+    created_by: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+HoldKind = Literal["waiting_customer", "waiting_parts", "other"]
+
+
+class TransitionIn(Input):
+    action: Action
+    reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    engineer_id: uuid.UUID | None = Field(
+        default=None, description="The engineer to assign (action `assign` only)"
+    )
+    hold_kind: HoldKind | None = Field(
+        default=None,
+        description="With `hold`: waiting_customer pauses the SLA clock; the others do not.",
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"action": "assign", "engineer_id": "01935a2e-0000-7000-8000-00000000000a"},
+                {"action": "hold", "hold_kind": "waiting_customer", "reason": "Customer away"},
+            ]
+        }
+    }
+
+
+class TicketEventRead(Output):
+    id: uuid.UUID
+    ticket_id: uuid.UUID
+    kind: str
+    action: str | None
+    from_status: str | None
+    to_status: str | None
+    reason: str | None
+    changes: dict[str, object]
+    actor: str
+    created_at: dt.datetime
+
+
+SortKey = Literal[
+    "created_at",
+    "-created_at",
+    "updated_at",
+    "-updated_at",
+    "number",
+    "-number",
+    "priority",
+    "-priority",
+    "resolution_due_at",
+    "-resolution_due_at",
+]

@@ -1,0 +1,370 @@
+"""Work orders: create, read, update, the lifecycle, events, SLA hooks.
+
+Who may do what (beyond the caller's scopes):
+- back office (admin, dispatcher, agent, integration keys with tickets:write) creates and
+  edits dispatch fields; admins and dispatchers (and keys) assign and unassign;
+- an engineer sees only work orders assigned to them (others are 404), runs the field
+  actions on them and edits only the findings (fault_code, resolution_notes);
+- close, reopen and cancel belong to the back office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import Role
+from server.config import get_settings
+from server.customers.models import Asset, Customer, Site
+from server.engineers.models import Engineer
+from server.errors import (
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    PreconditionFailed,
+    Unprocessable,
+)
+from server.tickets import audit, sla
+from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
+from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn
+from shared.ids import uuid7
+from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
+
+FIELD_ACTIONS = frozenset(
+    {
+        Action.ACCEPT,
+        Action.REJECT,
+        Action.START_TRAVEL,
+        Action.ARRIVE,
+        Action.HOLD,
+        Action.RESUME,
+        Action.RESOLVE,
+    }
+)
+DISPATCH_ACTIONS = frozenset({Action.ASSIGN, Action.UNASSIGN})
+ENGINEER_FIELDS = frozenset({"fault_code", "resolution_notes"})
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _fraction() -> float:
+    return get_settings().SLA_AT_RISK_FRACTION
+
+
+def _search_text(ticket: Ticket) -> str:
+    return f"{audit.format_number(ticket.number)} {ticket.title} {ticket.description}".lower()
+
+
+async def get(
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID, for_update: bool = False
+) -> Ticket:
+    query = select(Ticket).where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
+    if actor.is_engineer:
+        query = query.where(Ticket.assignee_id == actor.engineer_id)
+    if for_update:
+        query = query.with_for_update()
+    ticket = await session.scalar(query)
+    if ticket is None:
+        raise NotFound(f"work order {ticket_id} not found")
+    return ticket
+
+
+async def _check_refs(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID,
+    site_id: uuid.UUID | None,
+    asset_id: uuid.UUID | None,
+    repeat_of_id: uuid.UUID | None,
+) -> None:
+    """Referenced objects must exist in the caller's organisation and fit together."""
+    org = actor.org_id
+    if not await session.scalar(
+        select(Customer.id).where(Customer.id == customer_id, Customer.org_id == org)
+    ):
+        raise Unprocessable(f"customer {customer_id} not found", field="customer_id")
+    if site_id is not None:
+        site_customer = await session.scalar(
+            select(Site.customer_id).where(Site.id == site_id, Site.org_id == org)
+        )
+        if site_customer is None:
+            raise Unprocessable(f"site {site_id} not found", field="site_id")
+        if site_customer != customer_id:
+            raise Unprocessable("the site belongs to another customer", field="site_id")
+    if asset_id is not None:
+        asset = (
+            await session.execute(
+                select(Asset.site_id, Asset.customer_id).where(
+                    Asset.id == asset_id, Asset.org_id == org
+                )
+            )
+        ).one_or_none()
+        if asset is None:
+            raise Unprocessable(f"asset {asset_id} not found", field="asset_id")
+        if asset.customer_id != customer_id or (site_id is not None and asset.site_id != site_id):
+            raise Unprocessable("the asset is not at this customer's site", field="asset_id")
+    if repeat_of_id is not None and not await session.scalar(
+        select(Ticket.id).where(Ticket.id == repeat_of_id, Ticket.org_id == org)
+    ):
+        raise Unprocessable(f"work order {repeat_of_id} not found", field="repeat_of_id")
+
+
+def _require_back_office(actor: Actor, what: str) -> None:
+    if actor.is_engineer or actor.role is Role.VIEWER:
+        raise Forbidden(f"engineers and viewers cannot {what}")
+
+
+async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
+    stmt = (
+        insert(TicketCounter)
+        .values(org_id=org_id, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[TicketCounter.org_id],
+            set_={"last_number": TicketCounter.last_number + 1},
+        )
+        .returning(TicketCounter.last_number)
+    )
+    number: int = (await session.execute(stmt)).scalar_one()
+    return number
+
+
+async def create(session: AsyncSession, actor: Actor, *, data: TicketCreate) -> Ticket:
+    _require_back_office(actor, "create work orders")
+    await _check_refs(
+        session,
+        actor,
+        customer_id=data.customer_id,
+        site_id=data.site_id,
+        asset_id=data.asset_id,
+        repeat_of_id=data.repeat_of_id,
+    )
+    if data.asset_id is not None and data.site_id is None:
+        data.site_id = await session.scalar(select(Asset.site_id).where(Asset.id == data.asset_id))
+    now = _now()
+    ticket = Ticket(
+        id=uuid7(),
+        org_id=actor.org_id,
+        status=Status.NEW.value,
+        created_by=actor.label,
+        created_at=now,
+        updated_at=now,
+        paused_seconds=0,
+        sla_state=SlaState.NONE.value,
+        response_breached=False,
+        resolution_breached=False,
+        version=1,
+        **data.model_dump(),
+    )
+    await sla.apply_deadlines(session, ticket)
+    sla.refresh_state(ticket, now, _fraction())
+    # Taken last: the per-organisation counter row stays locked until commit.
+    ticket.number = await _next_number(session, actor.org_id)
+    ticket.search_text = _search_text(ticket)
+    session.add(ticket)
+    audit.record(
+        session,
+        ticket,
+        kind="created",
+        actor=actor.label,
+        to_status=Status.NEW.value,
+        changes={"priority": data.priority.value, "customer_id": str(data.customer_id)},
+    )
+    return ticket
+
+
+def _check_version(ticket: Ticket, expected: int | None) -> None:
+    if expected is not None and expected != ticket.version:
+        raise PreconditionFailed(
+            f"work order changed since you read it (version {ticket.version}, you sent "
+            f"{expected}); read it again and retry",
+            current_version=ticket.version,
+        )
+
+
+async def update(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    ticket_id: uuid.UUID,
+    data: TicketUpdate,
+    expected_version: int | None,
+) -> Ticket:
+    ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
+    _check_version(ticket, expected_version)
+    changes = data.model_dump(exclude_unset=True)
+    if actor.is_engineer and (denied := sorted(set(changes) - ENGINEER_FIELDS)):
+        raise Forbidden(
+            f"engineers may change only {sorted(ENGINEER_FIELDS)}; not {denied}",
+            fields=denied,
+        )
+    if actor.role is Role.VIEWER:
+        raise Forbidden("viewers cannot change work orders")
+    if {"site_id", "asset_id", "repeat_of_id"} & changes.keys():
+        await _check_refs(
+            session,
+            actor,
+            customer_id=ticket.customer_id,
+            site_id=changes.get("site_id", ticket.site_id),
+            asset_id=changes.get("asset_id", ticket.asset_id),
+            repeat_of_id=changes.get("repeat_of_id"),
+        )
+    diff: dict[str, Any] = {}
+    for name, value in changes.items():
+        old = getattr(ticket, name)
+        if old != value:
+            diff[name] = [_jsonable(old), _jsonable(value)]
+            setattr(ticket, name, value)
+    if not diff:
+        return ticket
+    if "priority" in diff:
+        await sla.apply_deadlines(session, ticket)
+        sla.refresh_state(ticket, _now(), _fraction())
+    ticket.search_text = _search_text(ticket)
+    ticket.version += 1
+    audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
+    return ticket
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | dt.datetime):
+        return str(value)
+    return value.value if hasattr(value, "value") else value
+
+
+def _authorise_action(actor: Actor, ticket: Ticket, action: Action) -> None:
+    if actor.is_engineer:
+        if action not in FIELD_ACTIONS:
+            raise Forbidden(f"engineers cannot {action.value} work orders")
+        return  # get() already proved the work order is theirs
+    if actor.role is Role.VIEWER:
+        raise Forbidden("viewers cannot change work orders")
+    if action in DISPATCH_ACTIONS and actor.role is Role.AGENT:
+        raise Forbidden("assigning is for dispatchers and admins")
+
+
+async def _assignee(session: AsyncSession, actor: Actor, engineer_id: uuid.UUID | None) -> Engineer:
+    if engineer_id is None:
+        raise Unprocessable("assign needs engineer_id", field="engineer_id")
+    engineer = await session.scalar(
+        select(Engineer).where(Engineer.id == engineer_id, Engineer.org_id == actor.org_id)
+    )
+    if engineer is None:
+        raise Unprocessable(f"engineer {engineer_id} not found", field="engineer_id")
+    if not engineer.active:
+        raise Unprocessable("this engineer is inactive", field="engineer_id")
+    return engineer
+
+
+async def apply_transition(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    ticket_id: uuid.UUID,
+    data: TransitionIn,
+    expected_version: int | None = None,
+) -> Ticket:
+    ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
+    _check_version(ticket, expected_version)
+    _authorise_action(actor, ticket, data.action)
+    current = Status(ticket.status)
+    try:
+        step = transition(current, data.action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(
+            str(exc), allowed_actions=[a.value for a in exc.allowed], status=current.value
+        ) from exc
+    if step.needs_reason and not data.reason:
+        raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    changes = await _side_effects(session, actor, ticket, data)
+    now = _now()
+    ticket.status = step.target.value
+    ticket.version += 1
+    ticket.updated_at = now
+    old_sla = sla.refresh_state(ticket, now, _fraction())
+    if old_sla is not None:
+        changes["sla_state"] = [old_sla.value, ticket.sla_state]
+    audit.record(
+        session,
+        ticket,
+        kind="transition",
+        actor=actor.label,
+        action=data.action.value,
+        from_status=current.value,
+        to_status=step.target.value,
+        reason=data.reason,
+        changes=changes,
+    )
+    return ticket
+
+
+async def _side_effects(
+    session: AsyncSession, actor: Actor, ticket: Ticket, data: TransitionIn
+) -> dict[str, Any]:
+    """What an action changes besides the status; returns the changed fields."""
+    now = _now()
+    changes: dict[str, Any] = {}
+    action = data.action
+    if action is Action.ASSIGN:
+        engineer = await _assignee(session, actor, data.engineer_id)
+        changes["assignee_id"] = [_jsonable(ticket.assignee_id), str(engineer.id)]
+        ticket.assignee_id = engineer.id
+    elif action in (Action.UNASSIGN, Action.REJECT):
+        changes["assignee_id"] = [_jsonable(ticket.assignee_id), None]
+        ticket.assignee_id = None
+    elif action in (Action.ACCEPT, Action.ARRIVE) and ticket.first_response_at is None:
+        ticket.first_response_at = now
+        changes["first_response_at"] = [None, now.isoformat()]
+    elif action is Action.HOLD and (data.hold_kind or "waiting_customer") == "waiting_customer":
+        await sla.pause(ticket, now)
+        changes["sla_paused"] = True
+    elif action is Action.RESUME and ticket.on_hold_since is not None:
+        await sla.resume(session, ticket, now)
+        changes["resolution_due_at"] = _jsonable(ticket.resolution_due_at)
+    elif action is Action.RESOLVE:
+        ticket.resolved_at = now
+        if ticket.sla_state != SlaState.BREACHED.value and ticket.resolution_due_at is not None:
+            breached = now > ticket.resolution_due_at
+            ticket.resolution_breached = breached
+            ticket.sla_state = (SlaState.BREACHED if breached else SlaState.MET).value
+    elif action is Action.REOPEN:
+        ticket.resolved_at = None
+        if ticket.sla_state == SlaState.MET.value:
+            ticket.sla_state = SlaState.OK.value
+    elif action is Action.CLOSE:
+        ticket.closed_at = now
+    elif action is Action.CANCEL:
+        ticket.on_hold_since = None
+    return changes
+
+
+async def list_events(
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
+) -> list[TicketEvent]:
+    ticket = await get(session, actor, ticket_id=ticket_id)
+    rows = await session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.org_id == actor.org_id)
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    )
+    return list(rows)
+
+
+async def count_open(session: AsyncSession, actor: Actor) -> int:
+    total: int = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(Ticket.org_id == actor.org_id, Ticket.status.not_in(["closed", "cancelled"]))
+        )
+        or 0
+    )
+    return total

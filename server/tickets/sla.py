@@ -1,0 +1,183 @@
+"""SLA deadlines on business-hours calendars, the pause while on hold, and the sweep.
+
+- Deadlines: created_at + target (business time) + time paused so far.
+- First response is the engineer accepting the work order (or arriving on site
+  directly); resolution is the move to ``resolved``.
+- Paused: only while on hold *waiting for the customer*.
+- The sweep marks ``at_risk`` once 80 % (FIXFLOW_SLA_AT_RISK_FRACTION) of the
+  wall-clock span from creation to the resolution deadline has passed, and
+  ``breached`` past a deadline, writing one event per change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.tickets import audit
+from server.tickets.calendar import (
+    BusinessCalendar,
+    add_business_time,
+    business_time_between,
+)
+from server.tickets.models import BusinessCalendar as CalendarRow
+from server.tickets.models import SlaPolicy, SlaState, Ticket
+from shared.lifecycle import Status
+
+_DONE = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
+
+
+async def find_policy(
+    session: AsyncSession, *, org_id: uuid.UUID, customer_id: uuid.UUID, priority: str
+) -> SlaPolicy | None:
+    """The customer's own policy for the priority, else the organisation's default."""
+    rows = await session.scalars(
+        select(SlaPolicy)
+        .where(
+            SlaPolicy.org_id == org_id,
+            SlaPolicy.priority == priority,
+            or_(SlaPolicy.customer_id == customer_id, SlaPolicy.customer_id.is_(None)),
+        )
+        .order_by(SlaPolicy.customer_id.is_(None))
+        .limit(1)
+    )
+    return rows.first()
+
+
+async def load_calendar(
+    session: AsyncSession, *, org_id: uuid.UUID, calendar_id: uuid.UUID | None
+) -> BusinessCalendar:
+    query = select(CalendarRow).where(CalendarRow.org_id == org_id)
+    if calendar_id is not None:
+        query = query.where(CalendarRow.id == calendar_id)
+    else:
+        query = query.order_by(CalendarRow.created_at).limit(1)
+    row = (await session.scalars(query)).first()
+    if row is None:
+        return BusinessCalendar.always_open()
+    return BusinessCalendar.from_config(row.timezone, row.hours, row.holidays)
+
+
+async def apply_deadlines(session: AsyncSession, ticket: Ticket) -> None:
+    """(Re)compute the deadlines from the policy for the ticket's current priority."""
+    policy = await find_policy(
+        session, org_id=ticket.org_id, customer_id=ticket.customer_id, priority=ticket.priority
+    )
+    ticket.sla_policy_id = policy.id if policy else None
+    if policy is None:
+        ticket.response_due_at = ticket.resolution_due_at = None
+        ticket.sla_state = SlaState.NONE.value
+        return
+    cal = await load_calendar(session, org_id=ticket.org_id, calendar_id=policy.calendar_id)
+    paused = dt.timedelta(seconds=ticket.paused_seconds)
+    start = ticket.created_at
+    ticket.response_due_at = add_business_time(
+        cal, start, dt.timedelta(minutes=policy.response_minutes)
+    )
+    ticket.resolution_due_at = add_business_time(
+        cal, start, dt.timedelta(minutes=policy.resolution_minutes) + paused
+    )
+    if ticket.sla_state == SlaState.NONE.value:
+        ticket.sla_state = SlaState.OK.value
+
+
+async def pause(ticket: Ticket, now: dt.datetime) -> None:
+    ticket.on_hold_since = now
+
+
+async def resume(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> None:
+    """End a pause: count the business time it lasted and push the deadline back."""
+    if ticket.on_hold_since is None:
+        return
+    since, ticket.on_hold_since = ticket.on_hold_since, None
+    if ticket.sla_policy_id is None or ticket.resolution_due_at is None:
+        return
+    policy = await session.get(SlaPolicy, ticket.sla_policy_id)
+    cal = await load_calendar(
+        session, org_id=ticket.org_id, calendar_id=policy.calendar_id if policy else None
+    )
+    held = business_time_between(cal, since, now)
+    ticket.paused_seconds += int(held.total_seconds())
+    ticket.resolution_due_at = add_business_time(cal, ticket.resolution_due_at, held)
+
+
+def next_check(ticket: Ticket, at_risk_fraction: float) -> dt.datetime | None:
+    """The next instant at which the ticket's SLA state can change by time alone."""
+    if ticket.resolution_due_at is None or ticket.on_hold_since is not None:
+        return None
+    if ticket.status in _DONE or ticket.sla_state == SlaState.BREACHED.value:
+        return None
+    candidates = [ticket.resolution_due_at]
+    if ticket.sla_state == SlaState.OK.value:
+        span = ticket.resolution_due_at - ticket.created_at
+        candidates.append(ticket.created_at + span * at_risk_fraction)
+    if ticket.first_response_at is None and ticket.response_due_at is not None:
+        candidates.append(ticket.response_due_at)
+    return min(candidates)
+
+
+def state_at(ticket: Ticket, now: dt.datetime, at_risk_fraction: float) -> SlaState:
+    """The SLA state the ticket should be in at ``now`` (open tickets only)."""
+    if ticket.resolution_due_at is None:
+        return SlaState.NONE
+    response_late = (
+        ticket.first_response_at is None
+        and ticket.response_due_at is not None
+        and now > ticket.response_due_at
+    )
+    if now > ticket.resolution_due_at or response_late:
+        return SlaState.BREACHED
+    span = (ticket.resolution_due_at - ticket.created_at).total_seconds()
+    if span > 0 and (now - ticket.created_at).total_seconds() >= at_risk_fraction * span:
+        return SlaState.AT_RISK
+    return SlaState.OK
+
+
+def refresh_state(ticket: Ticket, now: dt.datetime, at_risk_fraction: float) -> SlaState | None:
+    """Bring sla_state up to date; return the old state if it changed (caller records it)."""
+    old = SlaState(ticket.sla_state)
+    if ticket.status not in _DONE and ticket.on_hold_since is None:
+        new = state_at(ticket, now, at_risk_fraction)
+        if new is SlaState.BREACHED:
+            if ticket.first_response_at is None and ticket.response_due_at is not None:
+                ticket.response_breached = ticket.response_breached or now > ticket.response_due_at
+            ticket.resolution_breached = now > (ticket.resolution_due_at or now)
+        if old is SlaState.BREACHED and new is not SlaState.BREACHED:
+            new = SlaState.BREACHED  # a breach is never undone
+        ticket.sla_state = new.value
+    ticket.sla_next_check_at = next_check(ticket, at_risk_fraction)
+    return old if old.value != ticket.sla_state else None
+
+
+async def sweep(
+    session: AsyncSession, *, now: dt.datetime, at_risk_fraction: float, limit: int = 1000
+) -> int:
+    """Mark at-risk and breached work orders across all organisations; returns changes.
+
+    Idempotent: each ticket carries the instant it must be looked at next, and a
+    ticket already in the right state writes no event, so a re-run (arq retry,
+    two workers) changes nothing."""
+    rows = await session.scalars(
+        select(Ticket)
+        .where(Ticket.sla_next_check_at.is_not(None), Ticket.sla_next_check_at <= now)
+        .order_by(Ticket.sla_next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    changed = 0
+    for ticket in rows:
+        old = refresh_state(ticket, now, at_risk_fraction)
+        if old is None:
+            continue
+        audit.record(
+            session,
+            ticket,
+            kind=f"sla_{ticket.sla_state}",
+            actor="system:sla",
+            changes={"sla_state": [old.value, ticket.sla_state]},
+        )
+        changed += 1
+    return changed

@@ -1,0 +1,1 @@
+"""Code both the server and the phone run. Standard library only."""
