@@ -39,8 +39,9 @@ def run(settings: Settings, *, echo: Any) -> int:
 
         loaded = asyncio.run(load_if_empty(db_url, echo=echo))
         exe = [sys.executable, "-m", "server.cli"]
-        procs.append(subprocess.Popen([*exe, "api"], env=env))  # noqa: S603
-        procs.append(subprocess.Popen([*exe, "worker"], env=env))  # noqa: S603
+        # Own sessions: Ctrl-C reaches only this process, which stops the children in order.
+        for command in ("api", "worker"):
+            procs.append(subprocess.Popen([*exe, command], env=env, start_new_session=True))  # noqa: S603
         _banner(settings, echo, loaded)
         return _wait(procs)
     finally:
@@ -86,7 +87,7 @@ def _wait(procs: list[subprocess.Popen[bytes]]) -> int:
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     for proc in procs:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 15
     for proc in procs:
         try:

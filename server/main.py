@@ -23,6 +23,7 @@ from server.engineers.router import router as engineers_router
 from server.errors import AppError
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
+from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
 log = logging.getLogger("fixflow.app")
@@ -132,7 +133,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
-    for router in (ops_router, auth_router, tickets_router, customers_router, engineers_router):
+    routers = (
+        ops_router,
+        auth_router,
+        tickets_router,
+        customers_router,
+        engineers_router,
+        policy_router,
+    )
+    for router in routers:
         app.include_router(router)
     if settings.CORS_ORIGINS:
         app.add_middleware(

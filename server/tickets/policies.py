@@ -1,0 +1,160 @@
+"""Managing SLA policies and business-hours calendars (admins; dispatchers read).
+
+Changing a policy applies to work orders created (or re-prioritised) afterwards;
+deadlines already promised to customers are not moved retroactively.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import Role
+from server.crud import get_scoped
+from server.customers.models import Customer
+from server.errors import Conflict, Forbidden, Unprocessable
+from server.tickets.calendar import BusinessCalendar as CalendarMath
+from server.tickets.models import BusinessCalendar, SlaPolicy
+from server.tickets.policy_schemas import (
+    CalendarCreate,
+    CalendarUpdate,
+    PolicyCreate,
+    PolicyUpdate,
+)
+
+
+def _admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("only an admin can change SLA policies and calendars")
+
+
+def _reader(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.DISPATCHER, Role.AGENT, Role.VIEWER):
+        raise Forbidden("SLA settings are for the back office")
+
+
+async def list_calendars(session: AsyncSession, actor: Actor) -> list[BusinessCalendar]:
+    _reader(actor)
+    rows = await session.scalars(
+        select(BusinessCalendar)
+        .where(BusinessCalendar.org_id == actor.org_id)
+        .order_by(BusinessCalendar.created_at)
+    )
+    return list(rows)
+
+
+async def create_calendar(
+    session: AsyncSession, actor: Actor, *, data: CalendarCreate
+) -> BusinessCalendar:
+    _admin(actor)
+    row = BusinessCalendar(org_id=actor.org_id, **data.model_dump())
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def update_calendar(
+    session: AsyncSession, actor: Actor, *, calendar_id: uuid.UUID, data: CalendarUpdate
+) -> BusinessCalendar:
+    _admin(actor)
+    row = await get_scoped(
+        session, actor, BusinessCalendar, calendar_id, label="calendar", for_update=True
+    )
+    changes = data.model_dump(exclude_unset=True)
+    merged = {
+        "tz": changes.get("timezone", row.timezone),
+        "hours": changes.get("hours", row.hours),
+        "holidays": changes.get("holidays", row.holidays),
+    }
+    try:
+        CalendarMath.from_config(merged["tz"], merged["hours"], merged["holidays"])
+    except ValueError as exc:
+        raise Unprocessable(str(exc)) from exc
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return row
+
+
+async def _check_refs(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    calendar_id: uuid.UUID | None,
+    customer_id: uuid.UUID | None,
+) -> None:
+    if calendar_id is not None and not await session.scalar(
+        select(BusinessCalendar.id).where(
+            BusinessCalendar.id == calendar_id, BusinessCalendar.org_id == actor.org_id
+        )
+    ):
+        raise Unprocessable(f"calendar {calendar_id} not found", field="calendar_id")
+    if customer_id is not None and not await session.scalar(
+        select(Customer.id).where(Customer.id == customer_id, Customer.org_id == actor.org_id)
+    ):
+        raise Unprocessable(f"customer {customer_id} not found", field="customer_id")
+
+
+async def list_policies(
+    session: AsyncSession, actor: Actor, *, customer_id: uuid.UUID | None = None
+) -> list[SlaPolicy]:
+    _reader(actor)
+    query = select(SlaPolicy).where(SlaPolicy.org_id == actor.org_id)
+    if customer_id is not None:
+        query = query.where(SlaPolicy.customer_id == customer_id)
+    rows = await session.scalars(query.order_by(SlaPolicy.priority, SlaPolicy.created_at))
+    return list(rows)
+
+
+async def create_policy(session: AsyncSession, actor: Actor, *, data: PolicyCreate) -> SlaPolicy:
+    _admin(actor)
+    await _check_refs(session, actor, calendar_id=data.calendar_id, customer_id=data.customer_id)
+    row = SlaPolicy(org_id=actor.org_id, **data.model_dump())
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        scope = "this customer" if data.customer_id else "the organisation"
+        raise Conflict(
+            f"{scope} already has a {data.priority.value} policy; update it instead"
+        ) from exc
+    return row
+
+
+async def update_policy(
+    session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID, data: PolicyUpdate
+) -> SlaPolicy:
+    _admin(actor)
+    row = await get_scoped(
+        session, actor, SlaPolicy, policy_id, label="SLA policy", for_update=True
+    )
+    changes = data.model_dump(exclude_unset=True)
+    if "calendar_id" in changes:
+        await _check_refs(session, actor, calendar_id=changes["calendar_id"], customer_id=None)
+    response = changes.get("response_minutes", row.response_minutes)
+    resolution = changes.get("resolution_minutes", row.resolution_minutes)
+    if resolution < response:
+        raise Unprocessable("resolution_minutes cannot be shorter than response_minutes")
+    for name, value in changes.items():
+        setattr(row, name, value)
+    return row
+
+
+async def delete_policy(session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID) -> None:
+    """Work orders keep their computed deadlines; the policy link is cleared."""
+    _admin(actor)
+    row = await get_scoped(session, actor, SlaPolicy, policy_id, label="SLA policy")
+    from sqlalchemy import update
+
+    from server.tickets.models import Ticket
+
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.org_id == actor.org_id, Ticket.sla_policy_id == row.id)
+        .values(sla_policy_id=None)
+    )
+    await session.delete(row)

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from server.auth.actor import Actor
+from server.deps import SessionDep, require
+from server.http import problems
+from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.tickets import policies
+from server.tickets.policy_schemas import (
+    CalendarCreate,
+    CalendarRead,
+    CalendarUpdate,
+    PolicyCreate,
+    PolicyRead,
+    PolicyUpdate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["SLA policies and calendars"])
+Reader = Annotated[Actor, require("tickets:read")]
+Writer = Annotated[Actor, require("tickets:write")]
+
+
+@router.get(
+    "/business-calendars",
+    summary="List business-hours calendars",
+    response_model=list[CalendarRead],
+    responses=problems(403),
+)
+async def list_calendars(session: SessionDep, actor: Reader) -> list[CalendarRead]:
+    return [CalendarRead.model_validate(c) for c in await policies.list_calendars(session, actor)]
+
+
+@router.post(
+    "/business-calendars",
+    status_code=201,
+    summary="Create a business-hours calendar (working days, hours, holidays, time zone)",
+    response_model=CalendarRead,
+    responses=problems(403),
+)
+async def create_calendar(
+    request: Request,
+    body: CalendarCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[CalendarRead, dict[str, str]]:
+        row = await policies.create_calendar(session, actor, data=body)
+        return CalendarRead.model_validate(row), {
+            "Location": f"/api/v1/business-calendars/{row.id}"
+        }
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.patch(
+    "/business-calendars/{calendar_id}",
+    summary="Update a calendar (applies to deadlines computed afterwards)",
+    response_model=CalendarRead,
+    responses=problems(403, 404),
+)
+async def update_calendar(
+    calendar_id: uuid.UUID, body: CalendarUpdate, session: SessionDep, actor: Writer
+) -> CalendarRead:
+    row = await policies.update_calendar(session, actor, calendar_id=calendar_id, data=body)
+    return CalendarRead.model_validate(row)
+
+
+@router.get(
+    "/sla-policies",
+    summary="List SLA policies (organisation defaults and customer overrides)",
+    response_model=list[PolicyRead],
+    responses=problems(403),
+)
+async def list_policies(
+    session: SessionDep, actor: Reader, customer_id: uuid.UUID | None = None
+) -> list[PolicyRead]:
+    rows = await policies.list_policies(session, actor, customer_id=customer_id)
+    return [PolicyRead.model_validate(p) for p in rows]
+
+
+@router.post(
+    "/sla-policies",
+    status_code=201,
+    summary="Create an SLA policy for a priority (optionally for one customer)",
+    response_model=PolicyRead,
+    responses=problems(403, 409),
+)
+async def create_policy(
+    request: Request,
+    body: PolicyCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[PolicyRead, dict[str, str]]:
+        row = await policies.create_policy(session, actor, data=body)
+        return PolicyRead.model_validate(row), {"Location": f"/api/v1/sla-policies/{row.id}"}
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.patch(
+    "/sla-policies/{policy_id}",
+    summary="Change an SLA policy's targets or calendar",
+    response_model=PolicyRead,
+    responses=problems(403, 404),
+)
+async def update_policy(
+    policy_id: uuid.UUID, body: PolicyUpdate, session: SessionDep, actor: Writer
+) -> PolicyRead:
+    row = await policies.update_policy(session, actor, policy_id=policy_id, data=body)
+    return PolicyRead.model_validate(row)
+
+
+@router.delete(
+    "/sla-policies/{policy_id}",
+    status_code=204,
+    summary="Delete an SLA policy (existing deadlines stay)",
+    responses=problems(403, 404),
+)
+async def delete_policy(policy_id: uuid.UUID, session: SessionDep, actor: Writer) -> Response:
+    await policies.delete_policy(session, actor, policy_id=policy_id)
+    return Response(status_code=204)
