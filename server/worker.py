@@ -85,7 +85,8 @@ async def sweep_sla(ctx: dict[str, Any]) -> int:
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
-    logs.configure(settings.LOG_LEVEL)
+    if ctx.get("configure_logs", True):
+        logs.configure(settings.LOG_LEVEL)
     if not settings.DATABASE_URL:
         raise RuntimeError("DATABASE_URL is not set")
     ctx["engine"] = make_engine(settings.DATABASE_URL, pool_size=5)

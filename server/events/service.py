@@ -78,6 +78,7 @@ async def deliver_pending(session: AsyncSession, *, limit: int = 200) -> tuple[i
             event.delivered_at = dt.datetime.now(dt.UTC)
             event.last_error = None
             delivered += 1
+    await session.flush()
     return delivered, failed
 
 

@@ -280,7 +280,7 @@ async def apply_transition(
         step = transition(current, data.action)
     except TransitionNotAllowed as exc:
         raise InvalidTransition(
-            str(exc), allowed_actions=[a.value for a in exc.allowed], status=current.value
+            str(exc), allowed_actions=[a.value for a in exc.allowed], current_status=current.value
         ) from exc
     if step.needs_reason and not data.reason:
         raise Unprocessable(f"{data.action.value} needs a reason", field="reason")

@@ -242,6 +242,20 @@ def test_berlin_interval_across_fall_back() -> None:
     assert add_business_time(cal, utc(2026, 10, 24, 12), 4 * H) == utc(2026, 10, 25, 3, 0)
 
 
+def test_fall_back_across_midnight() -> None:
+    # Antarctica/Casey, 2010-03-05 02:00 +11 (15:00 UTC) fell back to 2010-03-04 23:00 +08:
+    # instants whose local date is 03-04 then belong to the 03-05 interval.
+    cal = BusinessCalendar.from_config(
+        "Antarctica/Casey", {d: [["00:00", "03:00"]] for d in ALL_DAYS}, []
+    )
+    # 03-05 opens at its first 00:00 (+11) = 13:00 UTC and closes at 03:00 +08 = 19:00 UTC.
+    late_evening = utc(2010, 3, 4, 15, 30)
+    assert late_evening.astimezone(cal.tz).date() == date(2010, 3, 4)
+    assert is_open(cal, late_evening)
+    assert business_time_between(cal, utc(2010, 3, 4, 12), late_evening) == 2 * H + 30 * M
+    assert business_time_between(cal, utc(2010, 3, 4, 12), utc(2010, 3, 5)) == 6 * H
+
+
 def test_new_york_spring_forward() -> None:
     cal = BusinessCalendar.from_config(
         "America/New_York", {d: [["00:00", "06:00"]] for d in ALL_DAYS}, []
