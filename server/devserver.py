@@ -37,7 +37,11 @@ def run(settings: Settings, *, echo: Any) -> int:
         upgrade(async_url(db_url))
         from server.demo import load_if_empty
 
-        loaded = asyncio.run(load_if_empty(db_url, echo=echo))
+        loaded = False
+        if settings.is_production:
+            echo("FIXFLOW_ENV=production: no demo data; create an admin with `fixflow create-admin`")
+        else:
+            loaded = asyncio.run(load_if_empty(db_url, echo=echo))
         exe = [sys.executable, "-m", "server.cli"]
         # Own sessions: Ctrl-C reaches only this process, which stops the children in order.
         for command in ("api", "worker"):
@@ -56,6 +60,9 @@ def _banner(settings: Settings, echo: Any, loaded: bool) -> None:
     echo(f"  API docs:  {base}/docs")
     echo(f"  OpenAPI:   {base}/openapi.json")
     echo(f"  Ready:     {base}/ready")
+    if settings.is_production:
+        echo("Press Ctrl-C to stop.")
+        return
     echo("  Demo logins (password fixflow-demo): admin@demo.fixflow, dispatcher@demo.fixflow,")
     echo("    agent@demo.fixflow, engineer1@demo.fixflow .. engineer6@demo.fixflow")
     echo("    second organisation: admin@acme.fixflow")

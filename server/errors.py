@@ -29,7 +29,13 @@ class AppError(Exception):
     code: ClassVar[str] = "internal"
     title: ClassVar[str] = "Internal error"
 
+    RESERVED: ClassVar[frozenset[str]] = frozenset(
+        {"type", "title", "status", "code", "detail", "instance"}
+    )
+
     def __init__(self, detail: str, **extra: Any) -> None:
+        if clash := self.RESERVED & extra.keys():
+            raise TypeError(f"problem extras may not override {sorted(clash)}")
         super().__init__(detail)
         self.detail = detail
         self.extra = extra

@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Errors are `application/problem+json` with a stable `code`."
         ),
         lifespan=lifespan,
+        # operationId = the endpoint's function name: stable, readable names for generated clients.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.add_exception_handler(AppError, _app_error)
