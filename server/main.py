@@ -23,6 +23,7 @@ from server.engineers.router import router as engineers_router
 from server.errors import AppError
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
+from server.orgs.router import router as orgs_router
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         customers_router,
         engineers_router,
         policy_router,
+        orgs_router,
     )
     for router in routers:
         app.include_router(router)

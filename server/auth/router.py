@@ -17,6 +17,7 @@ from server.auth.schemas import (
     TokenOut,
     UserCreate,
     UserRead,
+    UserUpdate,
 )
 from server.deps import ActorDep, SessionDep, SettingsDep
 from server.http import problems
@@ -154,3 +155,18 @@ async def create_user(
 @router.get("/users", summary="List users", response_model=list[UserRead], responses=problems(403))
 async def list_users(session: SessionDep, actor: ActorDep) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in await service.list_users(session, actor)]
+
+
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a user's name, role, language, or deactivate them",
+    response_model=UserRead,
+    responses=problems(403, 404, 409),
+)
+async def update_user(
+    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, actor: ActorDep
+) -> UserRead:
+    user = await service.update_user(
+        session, actor, user_id=user_id, **body.model_dump(exclude_unset=True)
+    )
+    return UserRead.model_validate(user)

@@ -54,6 +54,15 @@ class UserCreate(Input):
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
 
 
+class UserUpdate(Input):
+    full_name: Text200 | None = None
+    role: Role | None = None
+    locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] | None = None
+    is_active: bool | None = Field(
+        default=None, description="false blocks log-in and revokes the user's refresh tokens"
+    )
+
+
 class UserRead(Output):
     id: uuid.UUID
     email: str

@@ -248,6 +248,43 @@ async def add_user(
     return user
 
 
+async def update_user(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    user_id: uuid.UUID,
+    full_name: str | None = None,
+    role: Role | None = None,
+    locale: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    """Change a user; deactivating also ends all their sessions (refresh tokens)."""
+    _require_admin(actor)
+    user = await get_user(session, actor, user_id=user_id)
+    if user.id == actor.user_id and (is_active is False or (role and role is not Role.ADMIN)):
+        raise Conflict("you cannot deactivate or demote yourself; ask another admin")
+    if role is not None and (role is Role.ENGINEER) != (user.role == Role.ENGINEER.value):
+        raise Unprocessable(
+            "a user cannot become or stop being an engineer; create engineers with "
+            "POST /api/v1/engineers"
+        )
+    if full_name is not None:
+        user.full_name = full_name
+    if locale is not None:
+        user.locale = locale
+    if role is not None:
+        user.role = role.value
+    if is_active is not None:
+        user.is_active = is_active
+        if not is_active:
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
+    return user
+
+
 async def get_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
     user = await session.scalar(select(User).where(User.id == user_id, User.org_id == actor.org_id))
     if user is None:
