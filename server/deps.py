@@ -73,7 +73,12 @@ async def get_actor(
         exc = Unauthenticated("send 'Authorization: Bearer <access token or API key>'")
         exc.headers["WWW-Authenticate"] = "Bearer"
         raise exc
-    actor = await auth_service.actor_from_bearer(session, settings, credentials.credentials)
+    try:
+        actor = await auth_service.actor_from_bearer(session, settings, credentials.credentials)
+    except Unauthenticated as exc:
+        # RFC 6750 section 3: a 401 for a presented token names the scheme and the error.
+        exc.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+        raise
     request.state.actor = actor.label
     return actor
 

@@ -39,7 +39,9 @@ def run(settings: Settings, *, echo: Any) -> int:
 
         loaded = False
         if settings.is_production:
-            echo("FIXFLOW_ENV=production: no demo data; create an admin with `fixflow create-admin`")
+            echo(
+                "FIXFLOW_ENV=production: no demo data; create an admin with `fixflow create-admin`"
+            )
         else:
             loaded = asyncio.run(load_if_empty(db_url, echo=echo))
         exe = [sys.executable, "-m", "server.cli"]

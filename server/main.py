@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import server.models  # noqa: F401  (every table known to the ORM)
@@ -69,7 +70,16 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 403: "forbidden"}
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # A JSON body that is not UTF-8: invalid like malformed JSON (422), not a 400.
+        return _problem_response(422, _invalid_body(request, "the body is not UTF-8 JSON"))
+    codes = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }
     code = codes.get(exc.status_code, "http_error")
     body = {
         "type": f"https://fixflow.dev/problems/{code}",
@@ -93,6 +103,30 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         "request_id": logs.request_id.get(),
     }
     return _problem_response(500, body)
+
+
+def _invalid_body(request: Request, detail: str) -> dict[str, Any]:
+    return {
+        "type": "https://fixflow.dev/problems/validation_error",
+        "title": "Invalid request",
+        "status": 422,
+        "code": "validation_error",
+        "detail": detail,
+        "instance": request.url.path,
+    }
+
+
+# SQLSTATEs PostgreSQL raises for text it cannot store (U+0000 in a query parameter or a
+# cursor, say): the caller's input, so a 422, never a 500.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+async def _db_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) not in _UNSTORABLE_TEXT:
+        return await _unexpected(request, exc)
+    detail = "text cannot contain the NUL character (U+0000) or invalid UTF-8"
+    return _problem_response(422, _invalid_body(request, detail))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -135,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _db_error)
     app.add_exception_handler(Exception, _unexpected)
     routers = (
         ops_router,

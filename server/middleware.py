@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
@@ -66,7 +67,7 @@ class RequestContext:
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body:
-                        raise _TooLarge
+                        raise _TooLarge(413, f"the body is larger than {self.max_body} bytes")
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -121,5 +122,9 @@ class RequestContext:
         )
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from receive() when a body without Content-Length grows past the limit.
+
+    An HTTPException because FastAPI re-raises those from body parsing (the app's handler
+    renders the 413); any other exception there becomes a 400 "error parsing the body".
+    """

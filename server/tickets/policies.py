@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped
+from server.crud import get_scoped, reject_nulls
 from server.customers.models import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
 from server.tickets.calendar import BusinessCalendar as CalendarMath
@@ -65,6 +65,7 @@ async def update_calendar(
         session, actor, BusinessCalendar, calendar_id, label="calendar", for_update=True
     )
     changes = data.model_dump(exclude_unset=True)
+    reject_nulls(row, changes)
     merged = {
         "tz": changes.get("timezone", row.timezone),
         "hours": changes.get("hours", row.hours),
@@ -133,6 +134,7 @@ async def update_policy(
         session, actor, SlaPolicy, policy_id, label="SLA policy", for_update=True
     )
     changes = data.model_dump(exclude_unset=True)
+    reject_nulls(row, changes)
     if "calendar_id" in changes:
         await _check_refs(session, actor, calendar_id=changes["calendar_id"], customer_id=None)
     response = changes.get("response_minutes", row.response_minutes)

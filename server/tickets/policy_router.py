@@ -40,7 +40,7 @@ async def list_calendars(session: SessionDep, actor: Reader) -> list[CalendarRea
     status_code=201,
     summary="Create a business-hours calendar (working days, hours, holidays, time zone)",
     response_model=CalendarRead,
-    responses=problems(403),
+    responses=problems(400, 403, 409),
 )
 async def create_calendar(
     request: Request,
@@ -91,7 +91,7 @@ async def list_policies(
     status_code=201,
     summary="Create an SLA policy for a priority (optionally for one customer)",
     response_model=PolicyRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_policy(
     request: Request,

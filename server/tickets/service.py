@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
+from server.crud import reject_nulls
 from server.customers.models import Asset, Customer, Site
 from server.engineers.models import Engineer
 from server.errors import (
@@ -49,6 +50,7 @@ FIELD_ACTIONS = frozenset(
 )
 DISPATCH_ACTIONS = frozenset({Action.ASSIGN, Action.UNASSIGN})
 ENGINEER_FIELDS = frozenset({"fault_code", "resolution_notes"})
+_SLA_FIELDS = ("response_due_at", "resolution_due_at", "sla_state")
 
 
 def _now() -> dt.datetime:
@@ -208,6 +210,7 @@ async def update(
         )
     if actor.role is Role.VIEWER:
         raise Forbidden("viewers cannot change work orders")
+    reject_nulls(ticket, changes)
     if {"site_id", "asset_id", "repeat_of_id"} & changes.keys():
         await _check_refs(
             session,
@@ -226,8 +229,15 @@ async def update(
     if not diff:
         return ticket
     if "priority" in diff:
+        before = {f: getattr(ticket, f) for f in _SLA_FIELDS}
         await sla.apply_deadlines(session, ticket)
         sla.refresh_state(ticket, _now(), _fraction())
+        for name, old_value in before.items():
+            if getattr(ticket, name) != old_value:
+                diff[name] = [_jsonable(old_value), _jsonable(getattr(ticket, name))]
+    # Set last, explicitly: a flush inside apply_deadlines runs the column's server-side
+    # onupdate, which expires the attribute, and the router cannot lazy-load it.
+    ticket.updated_at = _now()
     ticket.search_text = _search_text(ticket)
     ticket.version += 1
     audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
@@ -235,7 +245,9 @@ async def update(
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | dt.datetime):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
         return str(value)
     return value.value if hasattr(value, "value") else value
 
@@ -323,6 +335,14 @@ async def _side_effects(
     elif action in (Action.ACCEPT, Action.ARRIVE) and ticket.first_response_at is None:
         ticket.first_response_at = now
         changes["first_response_at"] = [None, now.isoformat()]
+        # A late first response is a breach even if no sweep ran between the deadline
+        # and now: once first_response_at is set, neither refresh_state nor the sweep
+        # can see that it came late.
+        if ticket.response_due_at is not None and now > ticket.response_due_at:
+            ticket.response_breached = True
+            if ticket.sla_state != SlaState.BREACHED.value:
+                changes["sla_state"] = [ticket.sla_state, SlaState.BREACHED.value]
+                ticket.sla_state = SlaState.BREACHED.value
     elif action is Action.HOLD and (data.hold_kind or "waiting_customer") == "waiting_customer":
         await sla.pause(ticket, now)
         changes["sla_paused"] = True
@@ -334,7 +354,9 @@ async def _side_effects(
         if ticket.sla_state != SlaState.BREACHED.value and ticket.resolution_due_at is not None:
             breached = now > ticket.resolution_due_at
             ticket.resolution_breached = breached
-            ticket.sla_state = (SlaState.BREACHED if breached else SlaState.MET).value
+            new_state = (SlaState.BREACHED if breached else SlaState.MET).value
+            changes["sla_state"] = [ticket.sla_state, new_state]
+            ticket.sla_state = new_state
     elif action is Action.REOPEN:
         ticket.resolved_at = None
         if ticket.sla_state == SlaState.MET.value:

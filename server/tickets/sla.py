@@ -69,7 +69,9 @@ async def apply_deadlines(session: AsyncSession, ticket: Ticket) -> None:
     ticket.sla_policy_id = policy.id if policy else None
     if policy is None:
         ticket.response_due_at = ticket.resolution_due_at = None
-        ticket.sla_state = SlaState.NONE.value
+        # A breach already happened and stays on the record (and in the KPIs).
+        if ticket.sla_state != SlaState.BREACHED.value:
+            ticket.sla_state = SlaState.NONE.value
         return
     cal = await load_calendar(session, org_id=ticket.org_id, calendar_id=policy.calendar_id)
     paused = dt.timedelta(seconds=ticket.paused_seconds)
