@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from server.auth.actor import Actor
-from server.errors import NotFound, PreconditionFailed
+from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.pagination import Page, decode_cursor, encode_cursor
 
 M = TypeVar("M", bound=Any)
@@ -75,6 +75,7 @@ def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) ->
             "read it again and retry",
             current_version=row.version,
         )
+    reject_nulls(row, changes)
     diff: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(row, name)
@@ -84,3 +85,19 @@ def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) ->
     if diff:
         row.version += 1
     return diff
+
+
+def reject_nulls(row: Any, changes: dict[str, Any]) -> None:
+    """A PATCH may clear an optional field with null, never a required one (422, not a
+    NOT NULL violation at commit)."""
+    columns = row.__table__.columns
+    required = sorted(
+        name
+        for name, value in changes.items()
+        if value is None and name in columns and not columns[name].nullable
+    )
+    if required:
+        raise Unprocessable(
+            f"{', '.join(required)} cannot be null; leave a field out to keep its value",
+            fields=required,
+        )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 T = TypeVar("T")
 
@@ -19,6 +19,32 @@ class Input(BaseModel):
     """Request bodies: unknown fields are refused, so nobody sets org_id or status by accident."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        # PostgreSQL text and JSONB cannot hold U+0000: refuse it here (422), not there (500).
+        if (where := _nul_at(data, "")) is not None:
+            raise ValueError(f"{where or 'body'}: text cannot contain the NUL character (U+0000)")
+        return data
+
+
+def _nul_at(value: Any, path: str) -> str | None:
+    """The path of the first string (or key) holding U+0000, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items: Any = ()
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str) and "\x00" in key:
+                return f"{path}.{key!r}".lstrip(".")
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    for key, item in items:
+        if (found := _nul_at(item, f"{path}.{key}".lstrip("."))) is not None:
+            return found
+    return None
 
 
 class Output(BaseModel):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 20:44:31.804580
+Create Date: 2026-11-24 21:14:11.749479
 """
 
 from collections.abc import Sequence
@@ -483,6 +483,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_tickets_org_customer", "tickets", ["org_id", "customer_id"], unique=False)
     op.create_index(
+        "ix_tickets_org_open_due",
+        "tickets",
+        [
+            "org_id",
+            sa.literal_column("coalesce(resolution_due_at, '9999-01-01 00:00:00+00'::timestamptz)"),
+            "id",
+        ],
+        unique=False,
+        postgresql_where=sa.text(
+            "status IN ('new', 'assigned', 'accepted', 'travelling', 'on_site', 'on_hold')"
+        ),
+    )
+    op.create_index(
         "ix_tickets_org_resolution_due", "tickets", ["org_id", "resolution_due_at"], unique=False
     )
     op.create_index("ix_tickets_org_site", "tickets", ["org_id", "site_id"], unique=False)
@@ -561,6 +574,13 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_org_status_created", table_name="tickets")
     op.drop_index("ix_tickets_org_site", table_name="tickets")
     op.drop_index("ix_tickets_org_resolution_due", table_name="tickets")
+    op.drop_index(
+        "ix_tickets_org_open_due",
+        table_name="tickets",
+        postgresql_where=sa.text(
+            "status IN ('new', 'assigned', 'accepted', 'travelling', 'on_site', 'on_hold')"
+        ),
+    )
     op.drop_index("ix_tickets_org_customer", table_name="tickets")
     op.drop_index("ix_tickets_org_created", table_name="tickets")
     op.drop_index("ix_tickets_org_assignee_status", table_name="tickets")

@@ -80,7 +80,7 @@ async def me(session: SessionDep, actor: ActorDep) -> MeRead:
     status_code=201,
     summary="Create an integration API key (the secret is shown once)",
     response_model=ApiKeyCreated,
-    responses=problems(403),
+    responses=problems(400, 403, 409),
 )
 async def create_api_key(
     request: Request,
@@ -126,7 +126,7 @@ async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, actor: ActorDep
     status_code=201,
     summary="Create a user in your organisation",
     response_model=UserRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_user(
     request: Request,

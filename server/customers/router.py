@@ -43,7 +43,7 @@ def _created(obj: CustomerRead | SiteRead | AssetRead, path: str) -> dict[str, s
     status_code=201,
     summary="Create a customer",
     response_model=CustomerRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_customer(
     request: Request,
@@ -127,7 +127,7 @@ async def update_customer(
     status_code=201,
     summary="Create a site (an address of a customer)",
     response_model=SiteRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_site(
     request: Request,
@@ -206,7 +206,7 @@ async def update_site(
     status_code=201,
     summary="Register installed equipment",
     response_model=AssetRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_asset(
     request: Request,

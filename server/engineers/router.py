@@ -24,7 +24,7 @@ Writer = Annotated[Actor, require("engineers:write")]
     status_code=201,
     summary="Create an engineer (and their login)",
     response_model=EngineerRead,
-    responses=problems(403, 409),
+    responses=problems(400, 403, 409),
 )
 async def create_engineer(
     request: Request,

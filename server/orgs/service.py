@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.crud import reject_nulls
 from server.errors import Forbidden, NotFound
 from server.orgs.models import Organisation
 from server.orgs.schemas import OrganisationUpdate
@@ -23,6 +24,8 @@ async def update_own(
     if not actor.is_admin:
         raise Forbidden("only an admin can change the organisation")
     org = await get_own(session, actor)
-    for name, value in data.model_dump(exclude_unset=True).items():
+    changes = data.model_dump(exclude_unset=True)
+    reject_nulls(org, changes)
+    for name, value in changes.items():
         setattr(org, name, value)
     return org

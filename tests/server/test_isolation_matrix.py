@@ -1,0 +1,791 @@
+"""Tenant and object isolation (OWASP API1 BOLA, API5 BFLA): one declarative matrix.
+
+Every row is an operation; every cell is (role x object) -> the expected HTTP status.
+
+Roles: admin, dispatcher, agent, viewer, engineer (engineer1 of tenant A), integration
+(an API key of tenant A holding every scope) and anonymous.
+
+Objects:
+- ``own``: for the engineer, the work order assigned to them and its customer, site and
+  asset, and their own profile; for everyone else simply an object of their organisation;
+- ``same_org_other``: a work order assigned to engineer2 with a second customer/site/asset
+  that engineer1's work does not touch, and engineer2's profile;
+- ``other_org``: the same kind of object in tenant B.
+
+Beyond the table, every cell is also requested with an id that exists nowhere
+(``missing``): an object the caller may not see must be indistinguishable from one
+that does not exist (same status, same error code), so a foreign id answers 404 and a
+role refused an operation gets the same 403 whatever id it names. List responses are
+checked item by item: tenant B's objects never appear, and an engineer's lists hold only
+their own work. ``test_every_api_route_has_a_matrix_row`` is the default-deny check: a
+route added without a row here fails the suite.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from server.auth import service as auth_service
+from server.auth.actor import SCOPES
+from server.tickets.models import BusinessCalendar
+from tests.fixtures.factories import (
+    Tenant,
+    headers_for,
+    make_customer,
+    make_policy,
+    make_tenant,
+    make_ticket,
+)
+
+ROLES = ("admin", "dispatcher", "agent", "viewer", "engineer", "integration", "anonymous")
+OBJECTS = ("own", "same_org_other", "other_org")
+UNROUTED = frozenset({("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/refresh")})
+
+# Cell shorthands: (own, same_org_other, other_org).
+VISIBLE = (200, 200, 404)  # any object of the caller's organisation
+OWN_ONLY = (200, 404, 404)  # the engineer's own work only
+DENIED = (403, 403, 403)  # the role may not do this at all, whatever the object
+ANON = (401, 401, 401)
+CREATED_WITH_REF = (201, 201, 422)  # a create whose body references the object
+
+Expect = int | tuple[int, int, int]
+
+
+# --- the world the matrix runs in --------------------------------------------------------
+
+
+@dataclass
+class World:
+    a: Tenant
+    b: Tenant
+    headers: dict[str, dict[str, str]]
+    # family -> object key -> id; the "missing" key names an id that exists nowhere.
+    ids: dict[str, dict[str, uuid.UUID]]
+    versions: dict[str, dict[str, int]]  # family -> object key -> version (for If-Match)
+
+    def id(self, family: str, key: str) -> str:
+        return str(self.ids[family][key])
+
+    def all_ids(self, family: str) -> dict[str, str]:
+        return {k: str(v) for k, v in self.ids[family].items()}
+
+
+async def _build_world(db: AsyncSession) -> World:
+    a = await make_tenant(db, "Alpha")
+    b = await make_tenant(db, "Beta")
+    assert a.customer and a.site and a.asset and b.customer and b.site and b.asset
+    own = await make_ticket(
+        db, a.actor("dispatcher"), a.customer, a.site, a.asset, assign_to=a.engineers[0]
+    )
+    c2, s2, a2 = await make_customer(db, a.org)
+    other = await make_ticket(db, a.actor("dispatcher"), c2, s2, a2, assign_to=a.engineers[1])
+    foreign = await make_ticket(
+        db, b.actor("dispatcher"), b.customer, b.site, b.asset, assign_to=b.engineers[0]
+    )
+    admin_a, admin_b = a.actor("admin"), b.actor("admin")
+    integration, secret = await auth_service.create_api_key(
+        db, admin_a, name="ERP", scopes=sorted(SCOPES)
+    )
+    key_a2, _ = await auth_service.create_api_key(db, admin_a, name="CRM", scopes=["tickets:read"])
+    key_b, _ = await auth_service.create_api_key(db, admin_b, name="B", scopes=["tickets:read"])
+    calendars = []
+    for org in (a.org, a.org, b.org):
+        calendar = BusinessCalendar(
+            org_id=org.id, name="Office", timezone="UTC", hours={"mon": [["08:00", "17:00"]]}
+        )
+        db.add(calendar)
+        calendars.append(calendar)
+    await db.flush()
+    policies = [
+        await make_policy(db, a.org, "P1", response_minutes=60, resolution_minutes=480),
+        await make_policy(db, a.org, "P2", response_minutes=60, resolution_minutes=480),
+        await make_policy(db, b.org, "P1", response_minutes=60, resolution_minutes=480),
+    ]
+    await db.commit()  # releases the factories' savepoint; the test transaction stays open
+
+    objects: dict[str, tuple[Any, Any, Any]] = {
+        "ticket": (own, other, foreign),
+        "customer": (a.customer, c2, b.customer),
+        "site": (a.site, s2, b.site),
+        "asset": (a.asset, a2, b.asset),
+        "engineer": (a.engineers[0], a.engineers[1], b.engineers[0]),
+        "api_key": (integration, key_a2, key_b),
+        "user": (a.users["admin"], a.users["viewer"], b.users["admin"]),
+        "calendar": tuple(calendars),
+        "policy": tuple(policies),
+    }
+    ids: dict[str, dict[str, uuid.UUID]] = {}
+    versions: dict[str, dict[str, int]] = {}
+    for family, trio in objects.items():
+        ids[family] = {key: obj.id for key, obj in zip(OBJECTS, trio, strict=True)}
+        ids[family]["missing"] = uuid.uuid4()
+        if hasattr(trio[0], "version"):
+            versions[family] = {key: o.version for key, o in zip(OBJECTS, trio, strict=True)}
+            versions[family]["missing"] = 1
+    headers = {
+        "admin": a.headers("admin"),
+        "dispatcher": a.headers("dispatcher"),
+        "agent": a.headers("agent"),
+        "viewer": a.headers("viewer"),
+        "engineer": headers_for(a.users["engineer1"]),
+        "integration": {"Authorization": f"Bearer {secret}"},
+        "anonymous": {},
+    }
+    return World(a=a, b=b, headers=headers, ids=ids, versions=versions)
+
+
+# --- the matrix --------------------------------------------------------------------------
+
+
+Body = Callable[[World, str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    path: str  # the route's template, exactly as registered
+    expect: Mapping[str, Expect]
+    family: str | None = None  # the object family the cells vary over
+    in_path: bool = True  # the object's id goes in the path (else only in body/query)
+    fixed_path: tuple[str, str] | None = None  # (family, key) filling the path instead
+    body: Body | None = None
+    query: Callable[[World, str], dict[str, str]] | None = None
+    if_match: bool = False
+    listed: str | None = None  # the family a list response must keep in scope
+    check: Callable[[World, str, str, Any], list[str]] | None = None
+
+    def url(self, world: World, key: str) -> str:
+        if self.fixed_path is not None:
+            value = world.id(*self.fixed_path)
+        elif self.family is not None and self.in_path:
+            value = world.id(self.family, key)
+        else:
+            return self.path
+        return re.sub(r"\{[^}]+\}", value, self.path)
+
+
+def back_office(
+    writer: Expect,
+    *,
+    viewer: Expect,
+    engineer: Expect,
+    agent: Expect | None = None,
+    integration: Expect | None = None,
+    dispatcher: Expect | None = None,
+    admin: Expect | None = None,
+) -> dict[str, Expect]:
+    """Cells for the common shape: admin, dispatcher, agent and key behave like `writer`."""
+    anon: Expect = ANON if isinstance(writer, tuple) else 401
+    return {
+        "admin": writer if admin is None else admin,
+        "dispatcher": writer if dispatcher is None else dispatcher,
+        "agent": writer if agent is None else agent,
+        "viewer": viewer,
+        "engineer": engineer,
+        "integration": writer if integration is None else integration,
+        "anonymous": anon,
+    }
+
+
+def admin_only(ok: Expect, *, dispatcher: Expect | None = None) -> dict[str, Expect]:
+    denied: Expect = DENIED if isinstance(ok, tuple) else 403
+    cells = back_office(denied, viewer=denied, engineer=denied, admin=ok, dispatcher=dispatcher)
+    return cells
+
+
+def _history_check(world: World, role: str, key: str, body: Any) -> list[str]:
+    """An asset's history holds work orders on that asset only, never tenant B's."""
+    asset = world.id("asset", key)
+    wrong = [t["id"] for t in body if t["asset_id"] != asset]
+    foreign = world.id("ticket", "other_org")
+    problems = [f"history of {key} asset holds tickets of other assets: {wrong}"] if wrong else []
+    if any(t["id"] == foreign for t in body):
+        problems.append("history lists tenant B's work order")
+    if not any(t["id"] == world.id("ticket", key) for t in body):
+        problems.append(f"history of the {key} asset misses its work order")
+    return problems
+
+
+def _filter_finds_own_only(world: World, role: str, key: str, body: Any) -> list[str]:
+    """Filtering a list by an id the caller may not see finds nothing (and never errors)."""
+    items = body["items"] if isinstance(body, dict) else body
+    hidden = key in ("other_org", "missing") or (role == "engineer" and key == "same_org_other")
+    if hidden and items:
+        return [f"filter by a {key} id returned {len(items)} items"]
+    if key == "own" and not items:
+        return ["filter by an own id returned nothing"]
+    return []
+
+
+def _is_own_org(world: World, body: Any) -> list[str]:
+    return [] if body["id"] == str(world.a.org.id) else [f"answered organisation {body['id']}"]
+
+
+def _ticket_body(world: World, key: str) -> dict[str, Any]:
+    return {"customer_id": world.id("customer", key), "title": "Chiller trips"}
+
+
+def _serial() -> str:
+    return f"SN-{uuid.uuid4().hex[:12]}"
+
+
+MATRIX: tuple[Row, ...] = (
+    # --- auth, API keys, users ---------------------------------------------------------
+    Row(
+        "auth.me",
+        "GET",
+        "/api/v1/auth/me",
+        # An API key is not a user: 404 by design.
+        back_office(200, viewer=200, engineer=200, integration=404),
+    ),
+    Row(
+        "api_keys.create",
+        "POST",
+        "/api/v1/api-keys",
+        admin_only(201),
+        body=lambda w, k: {"name": "Billing", "scopes": ["tickets:read"]},
+    ),
+    Row("api_keys.list", "GET", "/api/v1/api-keys", admin_only(200), listed="api_key"),
+    Row("api_keys.revoke", "DELETE", "/api/v1/api-keys/{key_id}", admin_only(VISIBLE), "api_key"),
+    Row(
+        "users.create",
+        "POST",
+        "/api/v1/users",
+        admin_only(201),
+        body=lambda w, k: {
+            "email": f"new-{uuid.uuid4().hex[:8]}@example.com",
+            "full_name": "New Agent",
+            "password": "a-long-password",
+            "role": "agent",
+        },
+    ),
+    # Dispatchers see their colleagues (the service says so deliberately); nobody else.
+    Row("users.list", "GET", "/api/v1/users", admin_only(200, dispatcher=200), listed="user"),
+    Row(
+        "users.update",
+        "PATCH",
+        "/api/v1/users/{user_id}",
+        admin_only(VISIBLE),
+        "user",
+        body=lambda w, k: {"locale": "zh_CN"},
+    ),
+    # --- the caller's organisation: there is no path to name another one -----------------
+    Row(
+        "organisation.read",
+        "GET",
+        "/api/v1/organisation",
+        back_office(200, viewer=200, engineer=200),
+        check=lambda w, r, k, b: _is_own_org(w, b),
+    ),
+    Row(
+        "organisation.update",
+        "PATCH",
+        "/api/v1/organisation",
+        admin_only(200),
+        body=lambda w, k: {"timezone": "Asia/Shanghai"},
+        check=lambda w, r, k, b: _is_own_org(w, b),
+    ),
+    # --- work orders -------------------------------------------------------------------
+    Row(
+        "tickets.create",
+        "POST",
+        "/api/v1/tickets",
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED),
+        "customer",
+        in_path=False,
+        body=_ticket_body,
+    ),
+    Row(
+        "tickets.list",
+        "GET",
+        "/api/v1/tickets",
+        back_office(200, viewer=200, engineer=200),
+        listed="ticket",
+    ),
+    Row(
+        "tickets.list.filter_by_customer",
+        "GET",
+        "/api/v1/tickets",
+        back_office((200, 200, 200), viewer=(200, 200, 200), engineer=(200, 200, 200)),
+        "customer",
+        in_path=False,
+        query=lambda w, k: {"customer_id": w.id("customer", k)},
+        listed="ticket",
+        check=_filter_finds_own_only,
+    ),
+    Row(
+        "tickets.read",
+        "GET",
+        "/api/v1/tickets/{ticket_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+    ),
+    Row(
+        "tickets.update.findings",
+        "PATCH",
+        "/api/v1/tickets/{ticket_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        "ticket",
+        body=lambda w, k: {"fault_code": "E31"},
+        if_match=True,
+    ),
+    Row(
+        "tickets.update.dispatch_fields",
+        "PATCH",
+        "/api/v1/tickets/{ticket_id}",
+        # Engineers edit findings only; priority belongs to the back office.
+        back_office(VISIBLE, viewer=DENIED, engineer=(403, 404, 404)),
+        "ticket",
+        body=lambda w, k: {"priority": "P1"},
+        if_match=True,
+    ),
+    Row(
+        "tickets.transition.assign",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/transitions",
+        # Agents take calls; assigning is for dispatchers, admins and integrations.
+        back_office(VISIBLE, viewer=DENIED, engineer=(403, 404, 404), agent=(403, 403, 404)),
+        "ticket",
+        body=lambda w, k: {"action": "assign", "engineer_id": w.id("engineer", "own")},
+    ),
+    Row(
+        "tickets.transition.assign_engineer_of_other_org",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/transitions",
+        # The object varies in the body: assigning tenant B's engineer is refused.
+        back_office((200, 200, 422), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "engineer",
+        in_path=False,
+        fixed_path=("ticket", "own"),
+        body=lambda w, k: {"action": "assign", "engineer_id": w.id("engineer", k)},
+    ),
+    Row(
+        "tickets.transition.accept",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/transitions",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        "ticket",
+        body=lambda w, k: {"action": "accept"},
+    ),
+    Row(
+        "tickets.transition.cancel",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/transitions",
+        # Cancelling belongs to the back office, not to the engineer on the job.
+        back_office(VISIBLE, viewer=DENIED, engineer=(403, 404, 404)),
+        "ticket",
+        body=lambda w, k: {"action": "cancel", "reason": "Customer withdrew"},
+    ),
+    Row(
+        "tickets.events",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/events",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+    ),
+    # --- customers, sites, assets ------------------------------------------------------
+    Row(
+        "customers.create",
+        "POST",
+        "/api/v1/customers",
+        back_office(201, viewer=403, engineer=403),
+        body=lambda w, k: {"name": "Hualian Supermarket"},
+    ),
+    Row(
+        "customers.list",
+        "GET",
+        "/api/v1/customers",
+        back_office(200, viewer=200, engineer=200),
+        listed="customer",
+    ),
+    Row(
+        "customers.read",
+        "GET",
+        "/api/v1/customers/{customer_id}",
+        # Engineers see the customers of work assigned to them, and no others.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "customer",
+    ),
+    Row(
+        "customers.update",
+        "PATCH",
+        "/api/v1/customers/{customer_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "customer",
+        body=lambda w, k: {"contact_name": "Wang Wei"},
+        if_match=True,
+    ),
+    Row(
+        "sites.create",
+        "POST",
+        "/api/v1/sites",
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED),
+        "customer",
+        in_path=False,
+        body=lambda w, k: {"customer_id": w.id("customer", k), "name": "Depot", "address": "1 Rd"},
+    ),
+    Row(
+        "sites.list",
+        "GET",
+        "/api/v1/sites",
+        back_office(200, viewer=200, engineer=200),
+        listed="site",
+    ),
+    Row(
+        "sites.list.filter_by_customer",
+        "GET",
+        "/api/v1/sites",
+        back_office((200, 200, 200), viewer=(200, 200, 200), engineer=(200, 200, 200)),
+        "customer",
+        in_path=False,
+        query=lambda w, k: {"customer_id": w.id("customer", k)},
+        listed="site",
+        check=_filter_finds_own_only,
+    ),
+    Row(
+        "sites.read",
+        "GET",
+        "/api/v1/sites/{site_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "site",
+    ),
+    Row(
+        "sites.update",
+        "PATCH",
+        "/api/v1/sites/{site_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "site",
+        body=lambda w, k: {"access_notes": "Ring at gate 2"},
+        if_match=True,
+    ),
+    Row(
+        "assets.create",
+        "POST",
+        "/api/v1/assets",
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED),
+        "site",
+        in_path=False,
+        body=lambda w, k: {
+            "site_id": w.id("site", k),
+            "product_model": "CH-200",
+            "serial_number": _serial(),
+        },
+    ),
+    Row(
+        "assets.list",
+        "GET",
+        "/api/v1/assets",
+        back_office(200, viewer=200, engineer=200),
+        listed="asset",
+    ),
+    Row(
+        "assets.list.filter_by_site",
+        "GET",
+        "/api/v1/assets",
+        back_office((200, 200, 200), viewer=(200, 200, 200), engineer=(200, 200, 200)),
+        "site",
+        in_path=False,
+        query=lambda w, k: {"site_id": w.id("site", k)},
+        listed="asset",
+        check=_filter_finds_own_only,
+    ),
+    Row(
+        "assets.read",
+        "GET",
+        "/api/v1/assets/{asset_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "asset",
+    ),
+    Row(
+        "assets.update",
+        "PATCH",
+        "/api/v1/assets/{asset_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "asset",
+        body=lambda w, k: {"name": "Chiller 2"},
+        if_match=True,
+    ),
+    Row(
+        "assets.history",
+        "GET",
+        "/api/v1/assets/{asset_id}/history",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "asset",
+        check=lambda w, r, k, b: _history_check(w, r, k, b),
+    ),
+    # --- engineers ---------------------------------------------------------------------
+    Row(
+        "engineers.create",
+        "POST",
+        "/api/v1/engineers",
+        # It creates a login, so only an admin may (not a dispatcher, not a key).
+        admin_only(201),
+        body=lambda w, k: {
+            "email": f"eng-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "a-long-password",
+            "display_name": "Li Na",
+        },
+    ),
+    Row(
+        "engineers.list",
+        "GET",
+        "/api/v1/engineers",
+        back_office(200, viewer=200, engineer=200),
+        listed="engineer",
+    ),
+    Row(
+        "engineers.read",
+        "GET",
+        "/api/v1/engineers/{engineer_id}",
+        # An engineer sees their own profile only.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "engineer",
+    ),
+    Row(
+        "engineers.update",
+        "PATCH",
+        "/api/v1/engineers/{engineer_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "engineer",
+        body=lambda w, k: {"territory": "Pudong"},
+        if_match=True,
+    ),
+    # --- SLA policies and business calendars: admins change them, the back office reads --
+    Row(
+        "calendars.list",
+        "GET",
+        "/api/v1/business-calendars",
+        back_office(200, viewer=200, engineer=403, integration=403),
+        listed="calendar",
+    ),
+    Row(
+        "calendars.create",
+        "POST",
+        "/api/v1/business-calendars",
+        admin_only(201),
+        body=lambda w, k: {
+            "name": "Night shift",
+            "timezone": "Asia/Shanghai",
+            "hours": {"mon": [["20:00", "24:00"]]},
+        },
+    ),
+    Row(
+        "calendars.update",
+        "PATCH",
+        "/api/v1/business-calendars/{calendar_id}",
+        admin_only(VISIBLE),
+        "calendar",
+        body=lambda w, k: {"name": "Head office"},
+    ),
+    Row(
+        "policies.list",
+        "GET",
+        "/api/v1/sla-policies",
+        back_office(200, viewer=200, engineer=403, integration=403),
+        listed="policy",
+    ),
+    Row(
+        "policies.create",
+        "POST",
+        "/api/v1/sla-policies",
+        admin_only(CREATED_WITH_REF),
+        "customer",
+        in_path=False,
+        body=lambda w, k: {
+            "priority": "P2",
+            "response_minutes": 30,
+            "resolution_minutes": 240,
+            "customer_id": w.id("customer", k),
+        },
+    ),
+    Row(
+        "policies.update",
+        "PATCH",
+        "/api/v1/sla-policies/{policy_id}",
+        admin_only(VISIBLE),
+        "policy",
+        body=lambda w, k: {"response_minutes": 30},
+    ),
+    Row(
+        "policies.delete",
+        "DELETE",
+        "/api/v1/sla-policies/{policy_id}",
+        admin_only((204, 204, 404)),
+        "policy",
+    ),
+)
+
+
+# --- running a row -------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    role: str
+    key: str | None
+    status: int
+    code: str | None
+    body: Any
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    row: Row,
+    world: World,
+    role: str,
+    key: str | None,
+) -> Cell:
+    """One request, inside a savepoint rolled back afterwards: cells never see each
+    other's writes (a revoked key, a cancelled work order)."""
+    obj = key or "own"
+    headers = dict(world.headers[role])
+    if row.if_match and row.family is not None:
+        headers["If-Match"] = f'"v{world.versions[row.family][obj]}"'
+    savepoint = await connection.begin_nested()
+    try:
+        response = await client.request(
+            row.method,
+            row.url(world, obj),
+            headers=headers,
+            json=row.body(world, obj) if row.body else None,
+            params=row.query(world, obj) if row.query else None,
+        )
+    finally:
+        await savepoint.rollback()
+    body = response.json() if response.content else None
+    code = body.get("code") if isinstance(body, dict) and response.status_code >= 400 else None
+    return Cell(role, key, response.status_code, code, body)
+
+
+def _expected(row: Row, role: str, key: str | None) -> int:
+    cell = row.expect[role]
+    if key is None:
+        assert isinstance(cell, int), f"{row.name}/{role}: give one status, not per object"
+        return cell
+    assert isinstance(cell, tuple), f"{row.name}/{role}: give (own, same_org_other, other_org)"
+    return cell[OBJECTS.index(key)]
+
+
+def _list_problems(row: Row, world: World, cell: Cell) -> list[str]:
+    """Foreign objects never appear in a list; an engineer's lists hold only their work."""
+    assert row.listed is not None
+    items = cell.body["items"] if isinstance(cell.body, dict) else cell.body
+    seen = {str(item["id"]) for item in items}
+    ids = world.all_ids(row.listed)
+    problems = []
+    if ids["other_org"] in seen:
+        problems.append(f"{row.listed} of tenant B listed")
+    engineer_scoped = row.listed in ("ticket", "customer", "site", "asset", "engineer")
+    if cell.role == "engineer" and engineer_scoped and ids["same_org_other"] in seen:
+        problems.append(f"engineer sees a {row.listed} outside their work")
+    expected_own = cell.key in (None, "own")
+    if row.query is None and expected_own and ids["own"] not in seen:
+        problems.append(f"own {row.listed} missing from the list")
+    return problems
+
+
+async def _run_row(
+    client: httpx.AsyncClient, connection: AsyncConnection, world: World, row: Row
+) -> list[str]:
+    problems: list[str] = []
+    keys: tuple[str | None, ...] = (*OBJECTS, "missing") if row.family else (None,)
+    for role in ROLES:
+        cells = {k: await _send(client, connection, row, world, role, k) for k in keys}
+        for key, cell in cells.items():
+            where = f"{row.name} as {role}" + (f" on {key}" if key else "")
+            if key == "missing":
+                continue
+            want = _expected(row, role, key)
+            if cell.status != want:
+                detail = cell.body if cell.status >= 400 else ""
+                problems.append(f"{where}: expected {want}, got {cell.status} {detail}")
+                continue
+            if 200 <= cell.status < 300 and row.listed:
+                problems += [f"{where}: {p}" for p in _list_problems(row, world, cell)]
+            if 200 <= cell.status < 300 and row.check:
+                problems += [
+                    f"{where}: {p}" for p in row.check(world, role, key or "own", cell.body)
+                ]
+        if row.family:
+            # A foreign id is indistinguishable from one that does not exist.
+            missing = cells["missing"]
+            for key in ("other_org", "same_org_other"):
+                cell = cells[key]
+                hidden = _expected(row, role, key) == _expected(row, role, "other_org")
+                if hidden and (cell.status, cell.code) != (
+                    missing.status,
+                    missing.code,
+                ):
+                    problems.append(
+                        f"{row.name} as {role}: {key} answers {cell.status} {cell.code} but a "
+                        f"missing id answers {missing.status} {missing.code}"
+                    )
+    return problems
+
+
+@pytest.fixture
+async def world(client: httpx.AsyncClient, db: AsyncSession) -> World:
+    return await _build_world(db)
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[r.name for r in MATRIX])
+async def test_isolation_matrix(
+    row: Row, client: httpx.AsyncClient, connection: AsyncConnection, world: World
+) -> None:
+    problems = await _run_row(client, connection, world, row)
+    assert not problems, "\n".join(problems)
+
+
+# --- default deny ---------------------------------------------------------------------------
+
+
+def _api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
+    """(method, path) of every API route, including those of included routers."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI keeps APIRoute objects directly in app.routes
+        contexts: list[Any] = list(app.routes)
+        routes = [(r, r) for r in contexts]
+    else:
+        routes = [(c.original_route, c) for c in iter_route_contexts(app.routes)]
+    for original, route in routes:
+        if not isinstance(original, APIRoute):
+            continue
+        for method in sorted(route.methods or ()):
+            if route.path.startswith("/api/v1") and method != "HEAD":
+                yield method, route.path
+
+
+def test_every_api_route_has_a_matrix_row(app: FastAPI) -> None:
+    routes = set(_api_routes(app)) - UNROUTED
+    covered = {(r.method, r.path) for r in MATRIX}
+    assert len(routes) > 20, "route discovery found too few routes; is it broken?"
+    missing = sorted(routes - covered)
+    assert not missing, f"routes without an isolation-matrix row (default deny): {missing}"
+    stale = sorted(covered - routes)
+    assert not stale, f"matrix rows for routes that no longer exist: {stale}"
+
+
+def test_matrix_rows_name_every_role() -> None:
+    for row in MATRIX:
+        assert set(row.expect) == set(ROLES), f"{row.name}: cells for {sorted(row.expect)}"
+        for role, cell in row.expect.items():
+            if row.family is None:
+                assert isinstance(cell, int), f"{row.name}/{role}"
+            else:
+                assert isinstance(cell, tuple) and len(cell) == 3, f"{row.name}/{role}"
+                # Only a list filtered by a foreign id may answer 2xx (with no items).
+                allowed = (200,) if row.query is not None else ()
+                assert cell[2] in allowed or cell[2] >= 300, f"{row.name}/{role}: other_org"
