@@ -84,3 +84,17 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
             "content": {"application/problem+json": {}},
         }
     return out
+
+
+def created(description: str, **links: tuple[str, str]) -> dict[int | str, dict[str, Any]]:
+    """The 201 response of a create operation with OpenAPI links to what can be done next:
+    ``created("Work order created", read=("read_ticket", "ticket_id"))``."""
+    return {
+        201: {
+            "description": description,
+            "links": {
+                name: {"operationId": operation, "parameters": {param: "$response.body#/id"}}
+                for name, (operation, param) in links.items()
+            },
+        }
+    }

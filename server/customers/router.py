@@ -20,7 +20,7 @@ from server.customers.schemas import (
     SiteUpdate,
 )
 from server.deps import SessionDep, require
-from server.http import Cursor, IfMatch, Limit, expected_version, problems, set_etag
+from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 from server.tickets.router import to_read
@@ -43,7 +43,14 @@ def _created(obj: CustomerRead | SiteRead | AssetRead, path: str) -> dict[str, s
     status_code=201,
     summary="Create a customer",
     response_model=CustomerRead,
-    responses=problems(400, 403, 409),
+    responses={
+        **problems(400, 403, 409),
+        **created(
+            "Customer created",
+            read=("read_customer", "customer_id"),
+            update=("update_customer", "customer_id"),
+        ),
+    },
 )
 async def create_customer(
     request: Request,
@@ -127,7 +134,14 @@ async def update_customer(
     status_code=201,
     summary="Create a site (an address of a customer)",
     response_model=SiteRead,
-    responses=problems(400, 403, 409),
+    responses={
+        **problems(400, 403, 409),
+        **created(
+            "Site created",
+            read=("read_site", "site_id"),
+            update=("update_site", "site_id"),
+        ),
+    },
 )
 async def create_site(
     request: Request,
@@ -206,7 +220,15 @@ async def update_site(
     status_code=201,
     summary="Register installed equipment",
     response_model=AssetRead,
-    responses=problems(400, 403, 409),
+    responses={
+        **problems(400, 403, 409),
+        **created(
+            "Asset created",
+            read=("read_asset", "asset_id"),
+            update=("update_asset", "asset_id"),
+            history=("asset_history", "asset_id"),
+        ),
+    },
 )
 async def create_asset(
     request: Request,

@@ -9,12 +9,22 @@ from fastapi.responses import JSONResponse
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
 from server.engineers import service
+from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerRead, EngineerUpdate
-from server.http import Cursor, IfMatch, Limit, expected_version, problems, set_etag
+from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 
 router = APIRouter(prefix="/api/v1/engineers", tags=["engineers"])
+
+
+def _read(actor: Actor, engineer: Engineer) -> EngineerRead:
+    out = EngineerRead.model_validate(engineer)
+    if not service.sees_home_location(actor, engineer):
+        out.home_lat = out.home_lon = None
+    return out
+
+
 Reader = Annotated[Actor, require("engineers:read")]
 Writer = Annotated[Actor, require("engineers:write")]
 
@@ -24,7 +34,14 @@ Writer = Annotated[Actor, require("engineers:write")]
     status_code=201,
     summary="Create an engineer (and their login)",
     response_model=EngineerRead,
-    responses=problems(400, 403, 409),
+    responses={
+        **problems(400, 403, 409),
+        **created(
+            "Engineer created",
+            read=("read_engineer", "engineer_id"),
+            update=("update_engineer", "engineer_id"),
+        ),
+    },
 )
 async def create_engineer(
     request: Request,
@@ -66,9 +83,7 @@ async def list_engineers(
         limit=limit,
         cursor=cursor,
     )
-    return PageOut(
-        items=[EngineerRead.model_validate(e) for e in page.items], next_cursor=page.next_cursor
-    )
+    return PageOut(items=[_read(actor, e) for e in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -82,7 +97,7 @@ async def read_engineer(
 ) -> EngineerRead:
     engineer = await service.get(session, actor, engineer_id=engineer_id)
     set_etag(response, engineer.version)
-    return EngineerRead.model_validate(engineer)
+    return _read(actor, engineer)
 
 
 @router.patch(
@@ -107,4 +122,4 @@ async def update_engineer(
         expected_version=expected_version(if_match),
     )
     set_etag(response, engineer.version)
-    return EngineerRead.model_validate(engineer)
+    return _read(actor, engineer)

@@ -17,6 +17,17 @@ from server.errors import Forbidden
 from server.pagination import Page
 
 
+def sees_home_location(actor: Actor, engineer: Engineer) -> bool:
+    """An engineer's home is personal data: visible to those who plan routes from it
+    (admins, dispatchers, integration keys allowed to manage engineers) and to the
+    engineer; agents and viewers see the profile without it."""
+    if actor.role in (Role.ADMIN, Role.DISPATCHER):
+        return True
+    if actor.role is None:
+        return actor.can("engineers:write")
+    return actor.engineer_id == engineer.id
+
+
 def _manager(actor: Actor) -> None:
     if actor.role not in (Role.ADMIN, Role.DISPATCHER, None):
         raise Forbidden("only admins and dispatchers manage engineers")

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import Cursor, IfMatch, Limit, expected_version, problems, set_etag
+from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 from server.tickets import queries, service
@@ -42,7 +42,16 @@ def to_read(ticket: Ticket) -> TicketRead:
     status_code=201,
     summary="Create a work order",
     response_model=TicketRead,
-    responses=problems(400, 403, 409),
+    responses={
+        **problems(400, 403, 409),
+        **created(
+            "Work order created",
+            read=("read_ticket", "ticket_id"),
+            update=("update_ticket", "ticket_id"),
+            transition=("transition_ticket", "ticket_id"),
+            events=("ticket_events", "ticket_id"),
+        ),
+    },
 )
 async def create_ticket(
     request: Request,

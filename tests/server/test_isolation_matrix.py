@@ -566,7 +566,7 @@ MATRIX: tuple[Row, ...] = (
         "calendars.list",
         "GET",
         "/api/v1/business-calendars",
-        back_office(200, viewer=200, engineer=403, integration=403),
+        back_office(200, viewer=200, engineer=403, integration=200),
         listed="calendar",
     ),
     Row(
@@ -592,7 +592,7 @@ MATRIX: tuple[Row, ...] = (
         "policies.list",
         "GET",
         "/api/v1/sla-policies",
-        back_office(200, viewer=200, engineer=403, integration=403),
+        back_office(200, viewer=200, engineer=403, integration=200),
         listed="policy",
     ),
     Row(

@@ -40,3 +40,16 @@ async def test_create_bodies_carry_examples(app: Any) -> None:
         "PolicyCreate",
     ):
         assert schemas[name].get("examples"), name
+
+
+async def test_create_responses_link_to_existing_operations(app: Any) -> None:
+    spec = app.openapi()
+    operations = {op["operationId"]: op for ops in spec["paths"].values() for op in ops.values()}
+    linked = 0
+    for op in operations.values():
+        for link in op["responses"].get("201", {}).get("links", {}).values():
+            target = operations[link["operationId"]]
+            params = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+            assert set(link["parameters"]) <= params
+            linked += 1
+    assert linked >= 12
