@@ -42,12 +42,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 async def enqueue_jobs(state: Any, jobs: list[tuple[str, dict[str, Any]]]) -> None:
-    pool = getattr(state, "arq", None)
-    for name, kwargs in jobs:
-        if pool is None:
-            log.warning("job %s not enqueued: no queue", name)
-            continue
-        await pool.enqueue_job(name, **kwargs)
+    sender = getattr(state, "jobs", None)
+    if sender is None:
+        if jobs:
+            log.warning("jobs %s not enqueued: no queue", [name for name, _ in jobs])
+        return
+    await sender.send(jobs)
 
 
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]

@@ -25,6 +25,7 @@ from server.errors import AppError
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
+from server.queue import JobSender
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
@@ -145,9 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = Redis.from_url(settings.REDIS_URL)
         app.state.arq = await create_pool(redis_settings(settings.REDIS_URL))
+        app.state.jobs = JobSender(app.state.arq)
         try:
             yield
         finally:
+            await app.state.jobs.drain()
             await app.state.arq.aclose()
             await app.state.redis.aclose()
             await app.state.engine.dispose()

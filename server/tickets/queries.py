@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -15,6 +15,9 @@ from server.pagination import Page, decode_cursor, encode_cursor
 from server.tickets.models import Ticket
 
 _FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+_FAR_FUTURE_SQL: ColumnElement[dt.datetime] = literal_column(
+    "'9999-01-01 00:00:00+00'::timestamptz"
+)
 
 
 @dataclass
@@ -40,7 +43,9 @@ def _sort_expr(key: str) -> ColumnElement[Any]:
         # P1 first when ascending; stable by creation inside one priority is handled by id.
         return case({"P1": 1, "P2": 2, "P3": 3, "P4": 4}, value=Ticket.priority)
     if key == "resolution_due_at":
-        return func.coalesce(Ticket.resolution_due_at, literal(_FAR_FUTURE))
+        # Rendered as a literal, exactly as in ix_tickets_org_open_due, so the planner can
+        # match the index whatever plan (generic or custom) it makes.
+        return func.coalesce(Ticket.resolution_due_at, _FAR_FUTURE_SQL)
     column: ColumnElement[Any] = getattr(Ticket, key)
     return column
 

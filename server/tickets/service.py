@@ -88,35 +88,38 @@ async def _check_refs(
     asset_id: uuid.UUID | None,
     repeat_of_id: uuid.UUID | None,
 ) -> None:
-    """Referenced objects must exist in the caller's organisation and fit together."""
+    """Referenced objects must exist in the caller's organisation and fit together.
+    All checks in one round trip: this runs on every work-order creation."""
     org = actor.org_id
-    if not await session.scalar(
-        select(Customer.id).where(Customer.id == customer_id, Customer.org_id == org)
-    ):
+
+    def scalar(column: Any, *where: Any) -> Any:
+        return select(column).where(*where).limit(1).scalar_subquery()
+
+    row = (
+        await session.execute(
+            select(
+                scalar(Customer.id, Customer.id == customer_id, Customer.org_id == org),
+                scalar(Site.customer_id, Site.id == site_id, Site.org_id == org),
+                scalar(Asset.customer_id, Asset.id == asset_id, Asset.org_id == org),
+                scalar(Asset.site_id, Asset.id == asset_id, Asset.org_id == org),
+                scalar(Ticket.id, Ticket.id == repeat_of_id, Ticket.org_id == org),
+            )
+        )
+    ).one()
+    found_customer, site_customer, asset_customer, asset_site, repeat = row
+    if found_customer is None:
         raise Unprocessable(f"customer {customer_id} not found", field="customer_id")
     if site_id is not None:
-        site_customer = await session.scalar(
-            select(Site.customer_id).where(Site.id == site_id, Site.org_id == org)
-        )
         if site_customer is None:
             raise Unprocessable(f"site {site_id} not found", field="site_id")
         if site_customer != customer_id:
             raise Unprocessable("the site belongs to another customer", field="site_id")
     if asset_id is not None:
-        asset = (
-            await session.execute(
-                select(Asset.site_id, Asset.customer_id).where(
-                    Asset.id == asset_id, Asset.org_id == org
-                )
-            )
-        ).one_or_none()
-        if asset is None:
+        if asset_customer is None:
             raise Unprocessable(f"asset {asset_id} not found", field="asset_id")
-        if asset.customer_id != customer_id or (site_id is not None and asset.site_id != site_id):
+        if asset_customer != customer_id or (site_id is not None and asset_site != site_id):
             raise Unprocessable("the asset is not at this customer's site", field="asset_id")
-    if repeat_of_id is not None and not await session.scalar(
-        select(Ticket.id).where(Ticket.id == repeat_of_id, Ticket.org_id == org)
-    ):
+    if repeat_of_id is not None and repeat is None:
         raise Unprocessable(f"work order {repeat_of_id} not found", field="repeat_of_id")
 
 

@@ -32,48 +32,53 @@ _DONE = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
 
 async def find_policy(
     session: AsyncSession, *, org_id: uuid.UUID, customer_id: uuid.UUID, priority: str
-) -> SlaPolicy | None:
-    """The customer's own policy for the priority, else the organisation's default."""
-    rows = await session.scalars(
-        select(SlaPolicy)
-        .where(
-            SlaPolicy.org_id == org_id,
-            SlaPolicy.priority == priority,
-            or_(SlaPolicy.customer_id == customer_id, SlaPolicy.customer_id.is_(None)),
+) -> tuple[SlaPolicy, CalendarRow | None] | None:
+    """The customer's own policy for the priority, else the organisation's default,
+    with its calendar (None: the policy counts around the clock). One round trip."""
+    row = (
+        await session.execute(
+            select(SlaPolicy, CalendarRow)
+            .outerjoin(CalendarRow, CalendarRow.id == SlaPolicy.calendar_id)
+            .where(
+                SlaPolicy.org_id == org_id,
+                SlaPolicy.priority == priority,
+                or_(SlaPolicy.customer_id == customer_id, SlaPolicy.customer_id.is_(None)),
+            )
+            .order_by(SlaPolicy.customer_id.is_(None))
+            .limit(1)
         )
-        .order_by(SlaPolicy.customer_id.is_(None))
-        .limit(1)
-    )
-    return rows.first()
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
-async def load_calendar(
-    session: AsyncSession, *, org_id: uuid.UUID, calendar_id: uuid.UUID | None
-) -> BusinessCalendar:
-    query = select(CalendarRow).where(CalendarRow.org_id == org_id)
-    if calendar_id is not None:
-        query = query.where(CalendarRow.id == calendar_id)
-    else:
-        query = query.order_by(CalendarRow.created_at).limit(1)
-    row = (await session.scalars(query)).first()
+def calendar_of(row: CalendarRow | None) -> BusinessCalendar:
     if row is None:
         return BusinessCalendar.always_open()
     return BusinessCalendar.from_config(row.timezone, row.hours, row.holidays)
 
 
+async def load_calendar(
+    session: AsyncSession, *, calendar_id: uuid.UUID | None
+) -> BusinessCalendar:
+    row = await session.get(CalendarRow, calendar_id) if calendar_id is not None else None
+    return calendar_of(row)
+
+
 async def apply_deadlines(session: AsyncSession, ticket: Ticket) -> None:
     """(Re)compute the deadlines from the policy for the ticket's current priority."""
-    policy = await find_policy(
+    found = await find_policy(
         session, org_id=ticket.org_id, customer_id=ticket.customer_id, priority=ticket.priority
     )
-    ticket.sla_policy_id = policy.id if policy else None
-    if policy is None:
+    if found is None:
+        ticket.sla_policy_id = None
         ticket.response_due_at = ticket.resolution_due_at = None
         # A breach already happened and stays on the record (and in the KPIs).
         if ticket.sla_state != SlaState.BREACHED.value:
             ticket.sla_state = SlaState.NONE.value
         return
-    cal = await load_calendar(session, org_id=ticket.org_id, calendar_id=policy.calendar_id)
+    policy, calendar = found
+    ticket.sla_policy_id = policy.id
+    cal = calendar_of(calendar)
     paused = dt.timedelta(seconds=ticket.paused_seconds)
     start = ticket.created_at
     ticket.response_due_at = add_business_time(
@@ -98,9 +103,7 @@ async def resume(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> Non
     if ticket.sla_policy_id is None or ticket.resolution_due_at is None:
         return
     policy = await session.get(SlaPolicy, ticket.sla_policy_id)
-    cal = await load_calendar(
-        session, org_id=ticket.org_id, calendar_id=policy.calendar_id if policy else None
-    )
+    cal = await load_calendar(session, calendar_id=policy.calendar_id if policy else None)
     held = business_time_between(cal, since, now)
     ticket.paused_seconds += int(held.total_seconds())
     ticket.resolution_due_at = add_business_time(cal, ticket.resolution_due_at, held)

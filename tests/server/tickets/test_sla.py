@@ -254,14 +254,15 @@ async def test_priority_change_recomputes_deadlines_on_calendar_and_writes_event
     assert new[0]["changes"]["priority"] == ["P3", "P1"]
 
 
-async def test_policy_without_own_calendar_uses_the_organisations_calendar(
+async def test_policy_without_calendar_counts_around_the_clock(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
+    # The organisation has an office calendar, but this policy names none: 24x7.
     await make_calendar(db, t, "Europe/London", OFFICE_HOURS)
     await make_policy(db, t.org, "P1", response_minutes=60, resolution_minutes=4 * 60)
     ticket = await create(client, t, "P2")
-    # Saturday 2026-01-10 10:00: closed until Monday 09:00.
+    # Saturday 2026-01-10 10:00: the office is closed, a 24x7 policy counts anyway.
     await set_columns(db, ticket["id"], created_at=utc(2026, 1, 10, 10, 0))
 
     resp = await client.patch(
@@ -271,8 +272,8 @@ async def test_policy_without_own_calendar_uses_the_organisations_calendar(
     )
 
     assert resp.status_code == 200, resp.text
-    assert ts(resp.json()["response_due_at"]) == utc(2026, 1, 12, 10, 0)
-    assert ts(resp.json()["resolution_due_at"]) == utc(2026, 1, 12, 13, 0)
+    assert ts(resp.json()["response_due_at"]) == utc(2026, 1, 10, 11, 0)
+    assert ts(resp.json()["resolution_due_at"]) == utc(2026, 1, 10, 14, 0)
 
 
 async def test_priority_change_to_unpoliced_priority_clears_deadlines(
