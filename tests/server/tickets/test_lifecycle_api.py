@@ -22,6 +22,7 @@ from shared.lifecycle import (
     Transition,
     allowed_actions,
 )
+from tests.fixtures.api import events, read
 from tests.fixtures.factories import Tenant, make_engineer, make_tenant
 
 PROBLEM = "application/problem+json"
@@ -129,20 +130,6 @@ async def ticket_at(client: httpx.AsyncClient, t: Tenant, status: Status) -> dic
         ticket = resp.json()
     assert ticket["status"] == status.value
     return ticket
-
-
-async def read(client: httpx.AsyncClient, t: Tenant, ticket_id: str) -> dict[str, Any]:
-    resp = await client.get(f"/api/v1/tickets/{ticket_id}", headers=t.headers("dispatcher"))
-    assert resp.status_code == 200, resp.text
-    data: dict[str, Any] = resp.json()
-    return data
-
-
-async def events(client: httpx.AsyncClient, t: Tenant, ticket_id: str) -> list[dict[str, Any]]:
-    resp = await client.get(f"/api/v1/tickets/{ticket_id}/events", headers=t.headers("dispatcher"))
-    assert resp.status_code == 200, resp.text
-    data: list[dict[str, Any]] = resp.json()
-    return data
 
 
 async def outbox_rows(db: AsyncSession, ticket_id: str) -> list[OutboxEvent]:

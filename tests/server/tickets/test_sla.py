@@ -19,6 +19,7 @@ from server.tickets import sla
 from server.tickets.calendar import BusinessCalendar as Calendar
 from server.tickets.calendar import add_business_time
 from server.tickets.models import BusinessCalendar, Ticket
+from tests.fixtures.api import events, read
 from tests.fixtures.factories import Tenant, make_customer, make_policy, make_tenant, make_ticket
 
 FRACTION = 0.8
@@ -73,20 +74,6 @@ async def walk(
     data: dict[str, Any] = {}
     for action in actions:
         data = await act(client, t, ticket_id, action)
-    return data
-
-
-async def read(client: httpx.AsyncClient, t: Tenant, ticket_id: str) -> dict[str, Any]:
-    resp = await client.get(f"/api/v1/tickets/{ticket_id}", headers=t.headers("dispatcher"))
-    assert resp.status_code == 200, resp.text
-    data: dict[str, Any] = resp.json()
-    return data
-
-
-async def events(client: httpx.AsyncClient, t: Tenant, ticket_id: str) -> list[dict[str, Any]]:
-    resp = await client.get(f"/api/v1/tickets/{ticket_id}/events", headers=t.headers("dispatcher"))
-    assert resp.status_code == 200, resp.text
-    data: list[dict[str, Any]] = resp.json()
     return data
 
 
