@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-change-me-0123456789abcdef"
 
 
 class Settings(BaseSettings):
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
     HOST: str = "127.0.0.1"
     PORT: int = 8000
 
-    SECRET_KEY: str = "dev-insecure-change-me-0123456789abcdef"
+    SECRET_KEY: str = DEV_SECRET_KEY
     JWT_ISSUER: str = "fixflow"
     JWT_AUDIENCE: str = "fixflow-api"
     ACCESS_TOKEN_MINUTES: int = 15
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
 
     CORS_ORIGINS: list[str] = []
+    # Proxies whose X-Forwarded-For uvicorn believes (the login rate limit is per client
+    # address): "*" when only your load balancer can reach the API.
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     MAX_BODY_BYTES: int = 1_048_576
     PAGE_SIZE_DEFAULT: int = 50
     PAGE_SIZE_MAX: int = 200
@@ -44,6 +48,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.ENV.lower() == "production"
+
+    def check_production(self) -> None:
+        """Refuse to serve production with settings that are only safe on a laptop."""
+        if not self.is_production:
+            return
+        if self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:
+            raise RuntimeError(
+                "FIXFLOW_ENV=production needs FIXFLOW_SECRET_KEY: a random value of 32+ "
+                "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
 
 
 @lru_cache

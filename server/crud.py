@@ -5,13 +5,21 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import DateTime, Integer, Select, String, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from server.auth.actor import Actor
 from server.errors import NotFound, PreconditionFailed, Unprocessable
-from server.pagination import Page, decode_cursor, encode_cursor
+from server.pagination import (
+    Page,
+    cursor_datetime,
+    cursor_int,
+    cursor_str,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+)
 
 M = TypeVar("M", bound=Any)
 
@@ -50,12 +58,7 @@ async def keyset_page(
     """Ascending keyset pagination over (sort_column, id)."""
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
-        try:
-            after = (value, uuid.UUID(str(last_id)))
-        except ValueError as exc:
-            from server.errors import BadRequest
-
-            raise BadRequest("cursor is malformed; start again without a cursor") from exc
+        after = (_cursor_value(sort_column, value), cursor_uuid(last_id))
         query = query.where(tuple_(sort_column, id_column) > after)
     query = query.order_by(sort_column, id_column).limit(limit + 1)
     rows = list((await session.scalars(query)).all())
@@ -65,6 +68,18 @@ async def keyset_page(
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, sort_column.key), str(last.id)])
     return Page(items=rows, next_cursor=next_cursor)
+
+
+def _cursor_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    """The decoded sort value, checked against the column's type (400 if it does not fit)."""
+    column_type = column.type
+    if isinstance(column_type, String):
+        return cursor_str(value, max_length=column_type.length or 1000)
+    if isinstance(column_type, Integer):
+        return cursor_int(value)
+    if isinstance(column_type, DateTime):
+        return cursor_datetime(value)
+    raise TypeError(f"keyset_page has no cursor check for {column} ({column_type!r})")
 
 
 def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 21:14:11.749479
+Create Date: 2026-11-24 21:38:44.077549
 """
 
 from collections.abc import Sequence
@@ -420,7 +420,7 @@ def upgrade() -> None:
         sa.Column("estimated_minutes", sa.Integer(), nullable=True),
         sa.Column("assignee_id", sa.UUID(), nullable=True),
         sa.Column("repeat_of_id", sa.UUID(), nullable=True),
-        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_by", sa.String(length=300), nullable=False),
         sa.Column("sla_policy_id", sa.UUID(), nullable=True),
         sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_due_at", sa.DateTime(timezone=True), nullable=True),
@@ -522,7 +522,7 @@ def upgrade() -> None:
         sa.Column("to_status", sa.String(length=20), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("changes", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("actor", sa.String(length=300), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),

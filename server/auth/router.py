@@ -41,7 +41,9 @@ async def token(
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
     limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
-    await ratelimit.hit(request.app.state.redis, f"login:user:{username.lower()}", limit=limit)
+    # The same normalisation as the lookup, so padding or case cannot reset the count.
+    email = username.strip().lower()
+    await ratelimit.hit(request.app.state.redis, f"login:user:{email}", limit=limit)
     await ratelimit.hit(request.app.state.redis, f"login:ip:{client}", limit=limit * 5)
     pair = await service.login(session, settings, email=username, password=password)
     return TokenOut(
@@ -96,8 +98,17 @@ async def create_api_key(
         read = ApiKeyRead.model_validate(key).model_dump()
         return ApiKeyCreated(**read, key=secret), {"Location": f"/api/v1/api-keys/{key.id}"}
 
+    # Checked here too: a replay does not run produce(), and the caller may have lost
+    # the admin role since the first request.
+    service.ensure_admin(actor)
     return await idempotent_create(
-        request, session, actor, key=idempotency_key, body=body, produce=produce
+        request,
+        session,
+        actor,
+        key=idempotency_key,
+        body=body,
+        produce=produce,
+        redact=lambda stored: {**stored, "key": None},
     )
 
 

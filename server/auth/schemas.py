@@ -43,7 +43,10 @@ class ApiKeyRead(Output):
 
 
 class ApiKeyCreated(ApiKeyRead):
-    key: str = Field(description="The secret. Shown once: store it now.")
+    key: str | None = Field(
+        description="The secret. Shown once: store it now. A replay of the request (same "
+        "Idempotency-Key) answers null: revoke the key and create another if it was lost."
+    )
 
 
 class UserCreate(Input):

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security
@@ -25,6 +25,8 @@ from server.errors import (
     Unprocessable,
 )
 from shared.ids import uuid7
+
+_KEY_TOUCH = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,22 @@ async def _issue(
 
 async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one already used revokes its whole family:
-    a stolen token and the legitimate one cannot both keep working."""
+    a stolen token and the legitimate one cannot both keep working.
+
+    Rotation and revocation of one family are serialised by a transaction-scoped
+    advisory lock, so a revocation cannot miss a token issued at the same moment."""
+    digest = security.digest(refresh_token)
+    family_id = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == digest)
+    )
+    if family_id is None:
+        raise InvalidToken("refresh token is invalid, expired or revoked; log in again")
+    await session.execute(select(func.pg_advisory_xact_lock(_family_lock(family_id))))
+    # Read again after the lock: a concurrent rotation or revocation has committed by now.
     row = await session.scalar(
         select(RefreshToken)
-        .where(RefreshToken.token_hash == security.digest(refresh_token))
-        .with_for_update()
+        .where(RefreshToken.token_hash == digest)
+        .execution_options(populate_existing=True)
     )
     now = _now()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
@@ -98,6 +111,10 @@ async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: s
     return await _issue(session, settings, user, family_id=row.family_id)
 
 
+def _family_lock(family_id: uuid.UUID) -> int:
+    return int.from_bytes(family_id.bytes[:8], "big", signed=True)
+
+
 async def actor_from_bearer(session: AsyncSession, settings: Settings, token: str) -> Actor:
     if token.startswith("ffk_"):
         return await _actor_from_api_key(session, token)
@@ -110,20 +127,22 @@ async def actor_from_bearer(session: AsyncSession, settings: Settings, token: st
         raise InvalidToken(f"access token rejected: {exc}") from exc
     row = (
         await session.execute(
-            select(User.is_active, User.email, Engineer.id)
+            select(User.is_active, User.email, User.role, Engineer.id)
             .outerjoin(Engineer, Engineer.user_id == User.id)
             .where(User.id == user_id, User.org_id == org_id)
         )
     ).one_or_none()
-    if row is None or not row[0]:
+    if row is None or not row.is_active:
         raise InvalidToken("the user of this token no longer exists or is inactive")
+    # The role in the database wins over the claim: a demotion takes effect at once.
+    role = Role(row.role)
     return Actor(
         org_id=org_id,
         role=role,
         scopes=ROLE_SCOPES[role],
         user_id=user_id,
-        engineer_id=row[2] if role is Role.ENGINEER else None,
-        label=f"user:{row[1]}",
+        engineer_id=row.id if role is Role.ENGINEER else None,
+        label=f"user:{row.email}",
     )
 
 
@@ -136,7 +155,17 @@ async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
         raise InvalidToken("unknown API key")
     if key.revoked_at is not None:
         raise InvalidToken("this API key was revoked")
-    key.last_used_at = _now()
+    # At most once a minute, and without touching the row otherwise: a row lock held
+    # until commit on every request would serialise all requests of one key.
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.id == key.id,
+            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - _KEY_TOUCH),
+        )
+        .values(last_used_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
     return Actor(
         org_id=key.org_id,
         role=None,
@@ -146,9 +175,12 @@ async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
     )
 
 
-def _require_admin(actor: Actor) -> None:
+def ensure_admin(actor: Actor) -> None:
     if not actor.is_admin:
         raise Forbidden("only an admin can manage API keys and users")
+
+
+_require_admin = ensure_admin
 
 
 async def create_api_key(

@@ -312,7 +312,9 @@ async def update_asset(
 
 @router.get(
     "/assets/{asset_id}/history",
-    summary="Equipment service history (its work orders, newest first)",
+    summary="Equipment service history (its latest 500 work orders, newest first)",
+    description="Needs the scopes customers:read and tickets:read. Engineers see finished "
+    "work orders and their own open ones.",
     response_model=list[TicketRead],
     responses=problems(403, 404),
 )

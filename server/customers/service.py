@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from server.customers.schemas import (
 from server.errors import Conflict, Forbidden, Unprocessable
 from server.pagination import Page
 from server.tickets.models import Ticket
+from shared.lifecycle import Status
 
 
 def _engineer_sees(actor: Actor, column: Any) -> ColumnElement[bool] | None:
@@ -271,8 +272,18 @@ async def update_asset(
 async def asset_history(
     session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID
 ) -> list[Ticket]:
-    """The asset's service history: every work order on it, newest first."""
+    """The asset's service history: its latest 500 work orders, newest first.
+
+    An engineer sees the finished history (colleagues' earlier repairs are what they need
+    on site) and their own open work, not colleagues' open work orders."""
+    if not actor.can("tickets:read"):
+        raise Forbidden("the service history is made of work orders: it needs 'tickets:read'")
     asset = await get_asset(session, actor, asset_id=asset_id)
     query = select(Ticket).where(Ticket.org_id == actor.org_id, Ticket.asset_id == asset.id)
+    if actor.is_engineer:
+        finished = [s.value for s in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)]
+        query = query.where(
+            or_(Ticket.status.in_(finished), Ticket.assignee_id == actor.engineer_id)
+        )
     rows = await session.scalars(query.order_by(Ticket.created_at.desc()).limit(500))
     return list(rows)

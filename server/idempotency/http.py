@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Header, Request
 from fastapi.responses import JSONResponse
@@ -35,7 +35,10 @@ async def idempotent_create(
     body: BaseModel,
     produce: Produce,
     status_code: int = 201,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> JSONResponse:
+    """Run ``produce`` once per key. ``redact`` removes what must not be kept (a secret
+    shown once) from the stored response that replays return."""
     if key is None:
         result, headers = await produce()
         return JSONResponse(result.model_dump(mode="json"), status_code, headers=headers)
@@ -58,7 +61,7 @@ async def idempotent_create(
         path=path,
         fingerprint=fingerprint,
         status_code=status_code,
-        body=content,
+        body=redact(dict(content)) if redact else content,
         headers=headers,
     )
     return JSONResponse(content, status_code, headers=headers)

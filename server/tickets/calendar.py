@@ -18,6 +18,9 @@ Semantics
   ``delta`` is consumed, which may be exactly a closing time (a deadline "Friday 17:00" stays
   Friday 17:00 rather than becoming Monday's opening).  With ``delta == 0`` it returns the first
   open instant at or after ``start``.
+* A deadline more than five years (``HORIZON``) after ``start`` is refused with ``ValueError``:
+  such a calendar/target pair is a configuration mistake, and searching further would only
+  burn CPU until the datetime range overflows.
 * ``business_time_between(cal, s, add_business_time(cal, s, d)) == d`` for every ``d >= 0``.
 * All results are aware datetimes in UTC; inputs may be aware datetimes in any zone.  Naive
   datetimes are rejected because their meaning would depend on the server's clock settings.
@@ -35,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "END_OF_DAY",
+    "HORIZON",
     "BusinessCalendar",
     "add_business_time",
     "business_time_between",
@@ -67,6 +71,8 @@ _TIME_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})")
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
 _EPSILON = timedelta(microseconds=1)
+HORIZON = timedelta(days=5 * 365 + 2)
+"""How far past ``start`` add_business_time searches: five years, leap days included."""
 
 
 @dataclass(frozen=True)
@@ -133,16 +139,19 @@ def add_business_time(cal: BusinessCalendar, start: datetime, delta: timedelta) 
         raise ValueError(f"delta must not be negative, got {delta}")
     if not cal.hours:
         raise ValueError("calendar has no open hours; a business-time deadline would never arrive")
+    horizon = cursor + HORIZON
     remaining = delta
-    for opens, closes in _intervals_from(cal, cursor):
+    for opens, closes in _intervals_from(cal, cursor, until=horizon):
         if closes <= cursor:
             continue
         begin = max(opens, cursor)
         # `closes > begin` always holds here, so a zero delta lands on the first open instant.
         if closes - begin >= remaining:
+            if begin + remaining > horizon:
+                break
             return begin + remaining
         remaining -= closes - begin
-    raise AssertionError("unreachable: _intervals_from is infinite")  # pragma: no cover
+    raise ValueError("deadline beyond the 5-year horizon")
 
 
 def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
@@ -185,11 +194,15 @@ def _as_utc(value: datetime, name: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _intervals_from(cal: BusinessCalendar, instant: datetime) -> Iterator[_UtcInterval]:
+def _intervals_from(
+    cal: BusinessCalendar, instant: datetime, *, until: datetime
+) -> Iterator[_UtcInterval]:
     # Intervals of earlier local dates all close at or before `instant`, so starting at its
     # local date misses nothing.  Closed days cost only a dict lookup, so long gaps are cheap.
+    # Stops after the day past `until`'s local date (same fall-back reason as elsewhere).
     day = instant.astimezone(cal.tz).date()
-    while True:
+    last_day = until.astimezone(cal.tz).date() + _ONE_DAY
+    while day <= last_day:
         yield from _day_intervals(cal, day)
         day += _ONE_DAY
 

@@ -146,7 +146,8 @@ class Ticket(IdMixin, TimestampMixin, Base):
     estimated_minutes: Mapped[int | None] = mapped_column(Integer)
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("engineers.id"))
     repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tickets.id"))
-    created_by: Mapped[str] = mapped_column(String(120))
+    # "user:<e-mail>" or "key:<name>": an e-mail can be 254 characters.
+    created_by: Mapped[str] = mapped_column(String(300))
 
     sla_policy_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("sla_policies.id"))
     response_due_at: Mapped[dt.datetime | None]
@@ -181,5 +182,5 @@ class TicketEvent(IdMixin, Base):
     to_status: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     changes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
-    actor: Mapped[str] = mapped_column(String(120))
+    actor: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -6,9 +6,10 @@ deadlines already promised to customers are not moved retroactively.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,13 +19,44 @@ from server.crud import get_scoped, reject_nulls
 from server.customers.models import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
 from server.tickets.calendar import BusinessCalendar as CalendarMath
-from server.tickets.models import BusinessCalendar, SlaPolicy
+from server.tickets.calendar import add_business_time
+from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
 from server.tickets.policy_schemas import (
     CalendarCreate,
     CalendarUpdate,
     PolicyCreate,
     PolicyUpdate,
 )
+from shared.lifecycle import Status
+
+# Work orders whose deadlines no longer move: deleting their policy only clears the link.
+_FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
+
+
+def _check_reachable(
+    cal: CalendarMath, *, priority: str, policy_id: uuid.UUID | None, resolution_minutes: int
+) -> None:
+    """Refuse targets the calendar cannot meet (no open hours, or a deadline past the
+    calendar arithmetic's horizon); otherwise every work order under them would fail."""
+    try:
+        add_business_time(cal, dt.datetime.now(dt.UTC), dt.timedelta(minutes=resolution_minutes))
+    except ValueError as exc:
+        name = f"SLA policy {priority}" + (f" ({policy_id})" if policy_id else "")
+        raise Unprocessable(
+            f"{name} cannot produce a deadline of {resolution_minutes} business minutes on "
+            f"this calendar: {exc}; add open hours or shorten resolution_minutes",
+            sla_policy_id=str(policy_id) if policy_id else None,
+        ) from exc
+
+
+async def _calendar_math(session: AsyncSession, calendar_id: uuid.UUID | None) -> CalendarMath:
+    row = await session.get(BusinessCalendar, calendar_id) if calendar_id is not None else None
+    if row is None:
+        return CalendarMath.always_open()
+    try:
+        return CalendarMath.from_config(row.timezone, row.hours, row.holidays)
+    except ValueError as exc:  # a row stored before the API checked calendars
+        raise Unprocessable(f"calendar {row.id} is invalid: {exc}", field="calendar_id") from exc
 
 
 def _admin(actor: Actor) -> None:
@@ -73,9 +105,24 @@ async def update_calendar(
         "holidays": changes.get("holidays", row.holidays),
     }
     try:
-        CalendarMath.from_config(merged["tz"], merged["hours"], merged["holidays"])
+        cal = CalendarMath.from_config(merged["tz"], merged["hours"], merged["holidays"])
     except ValueError as exc:
         raise Unprocessable(str(exc)) from exc
+    if not cal.hours:
+        # Same rule as on create: without it every deadline under this calendar would fail.
+        raise Unprocessable("a calendar needs at least one open interval", field="hours")
+    users = await session.scalars(
+        select(SlaPolicy)
+        .where(SlaPolicy.org_id == actor.org_id, SlaPolicy.calendar_id == row.id)
+        .order_by(SlaPolicy.priority, SlaPolicy.created_at)
+    )
+    for policy in users:
+        _check_reachable(
+            cal,
+            priority=policy.priority,
+            policy_id=policy.id,
+            resolution_minutes=policy.resolution_minutes,
+        )
     for name, value in changes.items():
         setattr(row, name, value)
     return row
@@ -114,6 +161,12 @@ async def list_policies(
 async def create_policy(session: AsyncSession, actor: Actor, *, data: PolicyCreate) -> SlaPolicy:
     _admin(actor)
     await _check_refs(session, actor, calendar_id=data.calendar_id, customer_id=data.customer_id)
+    _check_reachable(
+        await _calendar_math(session, data.calendar_id),
+        priority=data.priority.value,
+        policy_id=None,
+        resolution_minutes=data.resolution_minutes,
+    )
     row = SlaPolicy(org_id=actor.org_id, **data.model_dump())
     session.add(row)
     try:
@@ -142,19 +195,42 @@ async def update_policy(
     resolution = changes.get("resolution_minutes", row.resolution_minutes)
     if resolution < response:
         raise Unprocessable("resolution_minutes cannot be shorter than response_minutes")
+    _check_reachable(
+        await _calendar_math(session, changes.get("calendar_id", row.calendar_id)),
+        priority=row.priority,
+        policy_id=row.id,
+        resolution_minutes=resolution,
+    )
     for name, value in changes.items():
         setattr(row, name, value)
     return row
 
 
 async def delete_policy(session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID) -> None:
-    """Work orders keep their computed deadlines; the policy link is cleared."""
+    """Refused while open work orders use the policy: their deadlines still move with it (a
+    customer-wait pause pushes the deadline back through the policy's calendar). Finished
+    work orders keep their computed deadlines; their policy link is cleared."""
     _admin(actor)
-    row = await get_scoped(session, actor, SlaPolicy, policy_id, label="SLA policy")
-    from sqlalchemy import update
-
-    from server.tickets.models import Ticket
-
+    # Locked so a concurrent delete of the same policy waits for this one.
+    row = await get_scoped(
+        session, actor, SlaPolicy, policy_id, label="SLA policy", for_update=True
+    )
+    in_use = await session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.org_id == actor.org_id,
+            Ticket.sla_policy_id == row.id,
+            Ticket.status.not_in(_FINISHED),
+        )
+    )
+    if in_use:
+        uses = "open work order uses" if in_use == 1 else "open work orders use"
+        raise Conflict(
+            f"{in_use} {uses} this policy; change its targets instead, "
+            "or delete it when they are done",
+            open_work_orders=in_use,
+        )
     await session.execute(
         update(Ticket)
         .where(Ticket.org_id == actor.org_id, Ticket.sla_policy_id == row.id)

@@ -11,7 +11,14 @@ from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.pagination import Page, decode_cursor, encode_cursor
+from server.pagination import (
+    Page,
+    cursor_datetime,
+    cursor_int,
+    cursor_uuid,
+    decode_cursor,
+    encode_cursor,
+)
 from server.tickets.models import Ticket
 
 _FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
@@ -105,7 +112,7 @@ async def list_tickets(
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
         bound = tuple_(expr, Ticket.id)
-        after = (_parse(key, value), _uuid(last_id))
+        after = (_parse(key, value), cursor_uuid(last_id))
         query = query.where(bound < after if descending else bound > after)
     order = [expr.desc(), Ticket.id.desc()] if descending else [expr.asc(), Ticket.id.asc()]
     rows: list[Ticket] = list(
@@ -129,20 +136,9 @@ def _value(key: str, ticket: Ticket) -> Any:
 
 
 def _parse(key: str, value: Any) -> Any:
-    from server.errors import BadRequest
-
-    try:
-        if key in ("created_at", "updated_at", "resolution_due_at"):
-            return dt.datetime.fromisoformat(str(value))
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest("cursor is malformed; start again without a cursor") from exc
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    from server.errors import BadRequest
-
-    try:
-        return uuid.UUID(str(value))
-    except ValueError as exc:
-        raise BadRequest("cursor is malformed; start again without a cursor") from exc
+    """The decoded sort value, checked against the sort key's type (400 if it does not fit)."""
+    if key in ("created_at", "updated_at", "resolution_due_at"):
+        return cursor_datetime(value)
+    if key == "priority":
+        return cursor_int(value, low=1, high=4)
+    return cursor_int(value)  # number: BIGINT

@@ -262,8 +262,10 @@ def _authorise_action(actor: Actor, ticket: Ticket, action: Action) -> None:
         return  # get() already proved the work order is theirs
     if actor.role is Role.VIEWER:
         raise Forbidden("viewers cannot change work orders")
-    if action in DISPATCH_ACTIONS and actor.role is Role.AGENT:
-        raise Forbidden("assigning is for dispatchers and admins")
+    if actor.role is Role.AGENT and action in DISPATCH_ACTIONS | FIELD_ACTIONS:
+        # The service desk takes calls: it cancels, closes and reopens; it does not
+        # dispatch, and field steps (accept stops the response clock) are the engineer's.
+        raise Forbidden(f"service desk agents cannot {action.value} work orders")
 
 
 async def _assignee(session: AsyncSession, actor: Actor, engineer_id: uuid.UUID | None) -> Engineer:
@@ -354,11 +356,14 @@ async def _side_effects(
         changes["resolution_due_at"] = _jsonable(ticket.resolution_due_at)
     elif action is Action.RESOLVE:
         ticket.resolved_at = now
-        if ticket.sla_state != SlaState.BREACHED.value and ticket.resolution_due_at is not None:
-            breached = now > ticket.resolution_due_at
-            ticket.resolution_breached = breached
+        if ticket.resolution_due_at is not None:
+            # Recorded even when the response was already late: both breaches count.
+            late = now > ticket.resolution_due_at
+            ticket.resolution_breached = ticket.resolution_breached or late
+            breached = late or ticket.sla_state == SlaState.BREACHED.value
             new_state = (SlaState.BREACHED if breached else SlaState.MET).value
-            changes["sla_state"] = [ticket.sla_state, new_state]
+            if new_state != ticket.sla_state:
+                changes["sla_state"] = [ticket.sla_state, new_state]
             ticket.sla_state = new_state
     elif action is Action.REOPEN:
         ticket.resolved_at = None

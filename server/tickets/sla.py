@@ -17,6 +17,7 @@ import uuid
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.errors import Unprocessable
 from server.tickets import audit
 from server.tickets.calendar import (
     BusinessCalendar,
@@ -57,6 +58,21 @@ def calendar_of(row: CalendarRow | None) -> BusinessCalendar:
     return BusinessCalendar.from_config(row.timezone, row.hours, row.holidays)
 
 
+def unusable(
+    policy: SlaPolicy | None, calendar: CalendarRow | None, exc: ValueError
+) -> Unprocessable:
+    """A stored policy/calendar pair that cannot produce a deadline: the caller's request is
+    fine, the SLA settings are not, so say which ones an admin must fix (422, not a 500)."""
+    what = f"SLA policy {policy.priority} ({policy.id})" if policy else "the SLA policy"
+    where = f"calendar {calendar.name!r} ({calendar.id})" if calendar else "around the clock"
+    return Unprocessable(
+        f"{what} on {where} cannot produce a deadline: {exc}; "
+        "an admin must fix the policy's targets or its calendar",
+        sla_policy_id=str(policy.id) if policy else None,
+        calendar_id=str(calendar.id) if calendar else None,
+    )
+
+
 async def load_calendar(
     session: AsyncSession, *, calendar_id: uuid.UUID | None
 ) -> BusinessCalendar:
@@ -78,15 +94,17 @@ async def apply_deadlines(session: AsyncSession, ticket: Ticket) -> None:
         return
     policy, calendar = found
     ticket.sla_policy_id = policy.id
-    cal = calendar_of(calendar)
     paused = dt.timedelta(seconds=ticket.paused_seconds)
     start = ticket.created_at
-    ticket.response_due_at = add_business_time(
-        cal, start, dt.timedelta(minutes=policy.response_minutes)
-    )
-    ticket.resolution_due_at = add_business_time(
-        cal, start, dt.timedelta(minutes=policy.resolution_minutes) + paused
-    )
+    try:
+        cal = calendar_of(calendar)
+        response_due = add_business_time(cal, start, dt.timedelta(minutes=policy.response_minutes))
+        resolution_due = add_business_time(
+            cal, start, dt.timedelta(minutes=policy.resolution_minutes) + paused
+        )
+    except ValueError as exc:
+        raise unusable(policy, calendar, exc) from exc
+    ticket.response_due_at, ticket.resolution_due_at = response_due, resolution_due
     if ticket.sla_state == SlaState.NONE.value:
         ticket.sla_state = SlaState.OK.value
 
@@ -103,10 +121,16 @@ async def resume(session: AsyncSession, ticket: Ticket, now: dt.datetime) -> Non
     if ticket.sla_policy_id is None or ticket.resolution_due_at is None:
         return
     policy = await session.get(SlaPolicy, ticket.sla_policy_id)
-    cal = await load_calendar(session, calendar_id=policy.calendar_id if policy else None)
-    held = business_time_between(cal, since, now)
+    calendar_id = policy.calendar_id if policy else None
+    row = await session.get(CalendarRow, calendar_id) if calendar_id is not None else None
+    try:
+        cal = calendar_of(row)
+        held = business_time_between(cal, since, now)
+        due = add_business_time(cal, ticket.resolution_due_at, held)
+    except ValueError as exc:
+        raise unusable(policy, row, exc) from exc
     ticket.paused_seconds += int(held.total_seconds())
-    ticket.resolution_due_at = add_business_time(cal, ticket.resolution_due_at, held)
+    ticket.resolution_due_at = due
 
 
 def next_check(ticket: Ticket, at_risk_fraction: float) -> dt.datetime | None:

@@ -55,6 +55,8 @@ UNROUTED = frozenset({("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/ref
 VISIBLE = (200, 200, 404)  # any object of the caller's organisation
 OWN_ONLY = (200, 404, 404)  # the engineer's own work only
 DENIED = (403, 403, 403)  # the role may not do this at all, whatever the object
+# The role may not do this, but other organisations' objects stay invisible (404).
+DENIED_IN_ORG = (403, 403, 404)
 ANON = (401, 401, 401)
 CREATED_WITH_REF = (201, 201, 422)  # a create whose body references the object
 
@@ -374,7 +376,8 @@ MATRIX: tuple[Row, ...] = (
         "tickets.transition.accept",
         "POST",
         "/api/v1/tickets/{ticket_id}/transitions",
-        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        # Field steps are the engineer's (a dispatcher may act for them), not the desk's.
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY, agent=DENIED_IN_ORG),
         "ticket",
         body=lambda w, k: {"action": "accept"},
     ),

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from server.tickets.calendar import (
     END_OF_DAY,
+    HORIZON,
     BusinessCalendar,
     add_business_time,
     business_time_between,
@@ -371,6 +372,32 @@ def test_calendar_without_open_hours() -> None:
         add_business_time(cal, utc(2026, 1, 6), H)
     assert business_time_between(cal, utc(2026, 1, 1), utc(2026, 2, 1)) == timedelta(0)
     assert not is_open(cal, utc(2026, 1, 6, 12))
+
+
+def test_deadline_past_five_year_horizon_is_refused_quickly() -> None:
+    # One open minute a week: a one-year target would lie ~10,000 years ahead (and used to
+    # spin for seconds, then overflow the date range).
+    cal = BusinessCalendar.from_config("Europe/London", {"mon": [["09:00", "09:01"]]}, [])
+    with pytest.raises(ValueError, match="5-year horizon"):
+        add_business_time(cal, utc(2026, 1, 6), timedelta(days=365))
+    # About 260 open minutes fit in five years.
+    assert add_business_time(cal, utc(2026, 1, 6), 100 * M) == utc(2027, 12, 6, 9, 1)
+
+
+def test_horizon_boundary_with_always_open_calendar() -> None:
+    cal = BusinessCalendar.always_open()
+    start = utc(2026, 1, 6, 12)
+    assert add_business_time(cal, start, HORIZON) == start + HORIZON
+    with pytest.raises(ValueError, match="5-year horizon"):
+        add_business_time(cal, start, HORIZON + US)
+
+
+def test_holidays_covering_every_open_day_hit_the_horizon() -> None:
+    start = date(2026, 1, 5)  # a Monday
+    mondays = [start + timedelta(weeks=n) for n in range(300)]  # to ~2031-09
+    cal = BusinessCalendar.from_config("UTC", {"mon": [["09:00", "17:00"]]}, mondays)
+    with pytest.raises(ValueError, match="5-year horizon"):
+        add_business_time(cal, utc(2026, 1, 5), M)
 
 
 # --- Properties -------------------------------------------------------------------------------
