@@ -73,13 +73,6 @@ def unusable(
     )
 
 
-async def load_calendar(
-    session: AsyncSession, *, calendar_id: uuid.UUID | None
-) -> BusinessCalendar:
-    row = await session.get(CalendarRow, calendar_id) if calendar_id is not None else None
-    return calendar_of(row)
-
-
 async def apply_deadlines(session: AsyncSession, ticket: Ticket) -> None:
     """(Re)compute the deadlines from the policy for the ticket's current priority."""
     found = await find_policy(
