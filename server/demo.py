@@ -153,6 +153,7 @@ async def _tenant(
         label=f"user:{admin.email}",
     )
     await _work_orders(session, actor, customers, engineers, n_wo, rng)
+    await _parts(session, actor, engineers, rng)
 
 
 async def _engineers(
@@ -305,6 +306,77 @@ async def _work_orders(
             )
             await tickets.apply_transition(session, actor, ticket_id=ticket.id, data=body)
         await session.flush()
+
+
+_PARTS = [
+    ("CMP-RELAY-24", "Compressor relay 24 V", "pcs", "18.40", "39.00", ["CH-200", "AHU-45"]),
+    ("FAN-MTR-120", "Condenser fan motor 120 W", "pcs", "96.00", "189.00", ["CH-200"]),
+    ("SEAL-RF9", "Door seal for RF-9 cabinet", "pcs", "12.50", "29.00", ["RF-9"]),
+    ("R410A-KG", "Refrigerant R410A", "kg", "22.00", "48.00", ["CH-200", "RF-9", "AHU-45"]),
+    ("FLT-AHU45", "Air filter G4 for AHU-45", "pcs", "8.20", "19.00", ["AHU-45"]),
+    ("BAT-GEN30", "Starter battery 12 V for GEN-30", "pcs", "64.00", "129.00", ["GEN-30"]),
+    ("DOOR-SNS-X1", "Lift door sensor", "pcs", "140.00", "290.00", ["LIFT-X1"]),
+    ("CABLE-2.5", "Cable 2.5 mm² (metre)", "m", "0.90", "2.20", []),
+]
+
+
+async def _parts(
+    session: AsyncSession, actor: Actor, engineers: list[Engineer], rng: random.Random
+) -> None:
+    """A central warehouse stocked from a delivery, and a van per engineer topped up from it."""
+    from decimal import Decimal
+
+    from server.parts import service as parts
+    from server.parts.models import MovementKind
+    from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
+
+    stock_actor = Actor(
+        org_id=actor.org_id,
+        role=Role.DISPATCHER,
+        scopes=frozenset({"parts:read", "parts:write"}),
+        user_id=actor.user_id,
+        label=actor.label,
+    )
+    warehouse = await parts.create_location(
+        session, stock_actor, data=LocationCreate(kind="warehouse", name="Central warehouse")
+    )
+    vans = [await parts.ensure_van(session, e) for e in engineers]
+    for sku, name, unit, cost, price, models in _PARTS:
+        part = await parts.create_part(
+            session,
+            stock_actor,
+            data=PartCreate(
+                sku=sku,
+                name=name,
+                unit=unit,
+                cost=Decimal(cost),
+                price=Decimal(price),
+                compatible_models=models,
+            ),
+        )
+        await parts.create_movement(
+            session,
+            stock_actor,
+            data=MovementCreate(
+                kind=MovementKind.RECEIVE,
+                part_id=part.id,
+                quantity=Decimal(rng.randint(40, 120)),
+                to_location_id=warehouse.id,
+                reason="Opening stock",
+            ),
+        )
+        for van in vans:
+            await parts.create_movement(
+                session,
+                stock_actor,
+                data=MovementCreate(
+                    kind=MovementKind.TRANSFER,
+                    part_id=part.id,
+                    quantity=Decimal(rng.randint(1, 4)),
+                    from_location_id=warehouse.id,
+                    to_location_id=van.id,
+                ),
+            )
 
 
 async def create_admin(

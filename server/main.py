@@ -25,6 +25,10 @@ from server.errors import AppError
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
+from server.parts.csv_router import router as parts_csv_router
+from server.parts.report_router import router as parts_report_router
+from server.parts.router import router as parts_router
+from server.parts.tracking_router import router as parts_tracking_router
 from server.queue import JobSender
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
@@ -183,6 +187,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engineers_router,
         policy_router,
         orgs_router,
+        parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
+        parts_router,
+        parts_report_router,
+        parts_tracking_router,
     )
     for router in routers:
         app.include_router(router)

@@ -7,6 +7,8 @@ from server.engineers.models import Engineer
 from server.events.models import OutboxEvent
 from server.idempotency.models import IdempotencyRecord
 from server.orgs.models import Organisation
+from server.parts.models import Part, StockBalance, StockLocation, StockMovement
+from server.parts.tracking_models import PartReturn, StockLevel, StockUnit
 from server.tickets.models import (
     BusinessCalendar,
     SlaPolicy,
@@ -25,9 +27,16 @@ __all__ = [
     "IdempotencyRecord",
     "Organisation",
     "OutboxEvent",
+    "Part",
+    "PartReturn",
     "RefreshToken",
     "Site",
     "SlaPolicy",
+    "StockBalance",
+    "StockLevel",
+    "StockLocation",
+    "StockMovement",
+    "StockUnit",
     "Ticket",
     "TicketCounter",
     "TicketEvent",

@@ -15,6 +15,8 @@ SCOPES: dict[str, str] = {
     "customers:write": "Create and update customers, sites and assets",
     "engineers:read": "Read engineers' profiles",
     "engineers:write": "Create and update engineers' profiles",
+    "parts:read": "Read the parts catalogue, stock locations, balances and the ledger",
+    "parts:write": "Manage the catalogue and locations, record stock movements",
 }
 
 _ALL = frozenset(SCOPES)
@@ -23,7 +25,16 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     Role.ADMIN: _ALL,
     Role.DISPATCHER: _ALL,
     Role.AGENT: _READ | {"tickets:write", "customers:write"},
-    Role.ENGINEER: frozenset({"tickets:read", "tickets:write", "customers:read", "engineers:read"}),
+    Role.ENGINEER: frozenset(
+        {
+            "tickets:read",
+            "tickets:write",
+            "customers:read",
+            "engineers:read",
+            "parts:read",
+            "parts:write",  # their own van's field movements only (server/parts/service.py)
+        }
+    ),
     Role.VIEWER: _READ,
 }
 

@@ -15,6 +15,7 @@ from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerUpdate
 from server.errors import Forbidden
 from server.pagination import Page
+from server.parts import service as parts_service
 
 
 def sees_home_location(actor: Actor, engineer: Engineer) -> bool:
@@ -49,6 +50,7 @@ async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -
     engineer = Engineer(org_id=actor.org_id, user_id=user.id, active=True, version=1, **fields)
     session.add(engineer)
     await session.flush()
+    await parts_service.ensure_van(session, engineer)  # every engineer drives a stocked van
     return engineer
 
 

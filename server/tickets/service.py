@@ -31,6 +31,7 @@ from server.errors import (
     PreconditionFailed,
     Unprocessable,
 )
+from server.parts import reservations as parts_reservations
 from server.tickets import audit, sla
 from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
 from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn
@@ -373,6 +374,12 @@ async def _side_effects(
         ticket.closed_at = now
     elif action is Action.CANCEL:
         ticket.on_hold_since = None
+        # A cancelled job needs no parts: give back what it still has reserved.
+        released = await parts_reservations.release_for_ticket(
+            session, actor, ticket_id=ticket.id, reason="work order cancelled"
+        )
+        if released:
+            changes["reservations_released"] = len(released)
     return changes
 
 

@@ -33,10 +33,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from server.auth import service as auth_service
 from server.auth.actor import SCOPES
+from server.parts import service as parts_service
+from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
 from server.tickets.models import BusinessCalendar
 from tests.fixtures.factories import (
     Tenant,
@@ -113,9 +116,12 @@ async def _build_world(db: AsyncSession) -> World:
         await make_policy(db, a.org, "P2", response_minutes=60, resolution_minutes=480),
         await make_policy(db, b.org, "P1", response_minutes=60, resolution_minutes=480),
     ]
+    stock = await _build_stock(db, a, b)
+    stock |= await _build_tracking(db, a, b, (own, other, foreign))
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
     objects: dict[str, tuple[Any, Any, Any]] = {
+        **stock,
         "ticket": (own, other, foreign),
         "customer": (a.customer, c2, b.customer),
         "site": (a.site, s2, b.site),
@@ -146,6 +152,33 @@ async def _build_world(db: AsyncSession) -> World:
     return World(a=a, b=b, headers=headers, ids=ids, versions=versions)
 
 
+async def _build_stock(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tuple[Any, Any, Any]]:
+    """Parts, locations and ledger lines: ``location`` is a van (own = engineer1's), and
+    ``warehouse`` a back-office location no engineer may see; each van holds 5 units."""
+    vans = [await parts_service.ensure_van(db, e) for e in (*a.engineers, b.engineers[0])]
+    parts, warehouses, movements = [], [], []
+    for tenant in (a, a, b):
+        actor = tenant.actor("admin")
+        n = len(parts)
+        data = PartCreate(sku=f"RLY-{n}", name=f"Relay {n}", compatible_models=["CH-200"])
+        parts.append(await parts_service.create_part(db, actor, data=data))
+        where = LocationCreate(kind="warehouse", name=f"Warehouse {n}")
+        warehouses.append(await parts_service.create_location(db, actor, data=where))
+    for van in vans:
+        tenant = a if van.org_id == a.org.id else b
+        part = parts[0] if tenant is a else parts[2]
+        receive = MovementCreate(kind="receive", part_id=part.id, quantity=5, to_location_id=van.id)
+        movements.append(
+            await parts_service.create_movement(db, tenant.actor("admin"), data=receive)
+        )
+    return {
+        "part": tuple(parts),
+        "location": tuple(vans),
+        "warehouse": tuple(warehouses),
+        "movement": tuple(movements),
+    }
+
+
 # --- the matrix --------------------------------------------------------------------------
 
 
@@ -162,6 +195,7 @@ class Row:
     in_path: bool = True  # the object's id goes in the path (else only in body/query)
     fixed_path: tuple[str, str] | None = None  # (family, key) filling the path instead
     body: Body | None = None
+    csv: Callable[[World, str], str] | None = None  # a text/csv body instead of JSON
     query: Callable[[World, str], dict[str, str]] | None = None
     if_match: bool = False
     listed: str | None = None  # the family a list response must keep in scope
@@ -234,8 +268,142 @@ def _is_own_org(world: World, body: Any) -> list[str]:
     return [] if body["id"] == str(world.a.org.id) else [f"answered organisation {body['id']}"]
 
 
+def _own_van_only(world: World, role: str, key: str, body: Any) -> list[str]:
+    """An engineer's location list is their van and nothing else; the back office sees the
+    warehouses too."""
+    items = body["items"] if isinstance(body, dict) else body
+    seen = {item["id"] for item in items}
+    if role == "engineer":
+        van = world.id("location", "own")
+        return [] if seen == {van} else [f"engineer lists locations {sorted(seen)}"]
+    if world.id("warehouse", "own") not in seen:
+        return ["own warehouse missing from the list"]
+    if world.id("warehouse", "other_org") in seen:
+        return ["tenant B's warehouse listed"]
+    return []
+
+
+def _balances_of(world: World, role: str, key: str, body: Any) -> list[str]:
+    """A location's balances belong to that location (the van holds its 5 units)."""
+    location = world.id("location", key)
+    wrong = [b for b in body if b["location_id"] != location]
+    problems = [f"balances of other locations: {wrong}"] if wrong else []
+    if not body or body[0]["on_hand"] != "5.000":
+        problems.append(f"the {key} van's 5 units missing: {body}")
+    return problems
+
+
+def _ledger_ok(world: World, role: str, key: str, body: Any) -> list[str]:
+    return [] if body == {"ok": True, "mismatches": []} else [f"ledger check: {body}"]
+
+
+def _on_hand_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    """The on-hand report holds the caller's stock only: an engineer's van for an engineer,
+    never tenant B's locations; with ``location_id`` exactly that location."""
+    seen = {x["location_id"] for x in body["locations"]}
+    if world.id("location", "other_org") in seen or world.id("warehouse", "other_org") in seen:
+        return ["tenant B's stock in the on-hand report"]
+    if role == "engineer" or key != "own":
+        want = {world.id("location", key)}
+        return [] if seen == want else [f"on-hand report for {key} holds {sorted(seen)}"]
+    if world.id("location", "own") not in seen:
+        return ["own van missing from the on-hand report"]
+    return []
+
+
+def _report_range(world: World, key: str) -> dict[str, str]:
+    return {"from": "2026-01-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
+
+
+def _imported_into_own_org(body: Any) -> list[str]:
+    counts = (body["created"], body["updated"], body["errors"])
+    return [] if counts == (1, 1, []) else [f"import touched other parts: {body}"]
+
+
+def _exports_own_catalogue(body: Any) -> list[str]:
+    skus = [line.split(",")[0] for line in body.splitlines()[1:]]
+    return [] if skus == ["RLY-0", "RLY-1"] else [f"export lists {skus}"]
+
+
+def _movement(kind: str, part: str = "own", **fields: Any) -> Body:
+    """A movement body of one unit; ``{key}`` in a field value takes the cell's object."""
+
+    def build(world: World, key: str) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "kind": kind,
+            "part_id": world.id("part", key if part == "{key}" else part),
+            "quantity": "1",
+        }
+        for name, (family, which) in fields.items():
+            body[name] = world.id(family, key if which == "{key}" else which)
+        return body
+
+    return build
+
+
 def _ticket_body(world: World, key: str) -> dict[str, Any]:
     return {"customer_id": world.id("customer", key), "title": "Chiller trips"}
+
+
+# --- serial-numbered units, returns (RMA), pick lists, replenishment: helpers -----------
+
+
+async def _build_tracking(
+    db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """``stock_unit``: a unit row in each van (own = engineer1's), written directly so the
+    catalogue, balances and ledger the other rows check stay as they are (serial movements
+    are tested in tests/server/parts/test_serials.py); ``part_return``: one RMA per work
+    order (own = engineer1's work order)."""
+    from server.parts import returns as returns_service
+    from server.parts.models import Part
+    from server.parts.tracking_models import StockUnit
+
+    units, rmas = [], []
+    engineers = (*a.engineers, b.engineers[0])
+    for tenant, engineer, ticket in zip((a, a, b), engineers, tickets, strict=True):
+        part = await db.scalar(select(Part).where(Part.org_id == tenant.org.id).limit(1))
+        assert part is not None
+        van = await parts_service.ensure_van(db, engineer)
+        unit = StockUnit(
+            org_id=tenant.org.id, part_id=part.id, serial_number=_serial(), location_id=van.id
+        )
+        db.add(unit)
+        units.append(unit)
+        rma = await returns_service.create(
+            db,
+            tenant.actor("admin"),
+            part_id=part.id,
+            serial_number=None,
+            ticket_id=ticket.id,
+            asset_id=None,
+            location_id=None,
+            notes="",
+        )
+        rmas.append(rma)
+    await db.flush()
+    return {"stock_unit": tuple(units), "part_return": tuple(rmas)}
+
+
+def _engineer_sees_own(family: str) -> Callable[[World, str, str, Any], list[str]]:
+    """An engineer's list of ``family`` holds their own object, never engineer2's."""
+
+    def check(world: World, role: str, key: str, body: Any) -> list[str]:
+        seen = {item["id"] for item in body["items"]}
+        if role == "engineer" and world.id(family, "same_org_other") in seen:
+            return [f"engineer lists another engineer's {family}"]
+        return []
+
+    return check
+
+
+@dataclass(frozen=True)
+class _LevelRow(Row):
+    """Two ids in the path: the cell's location and tenant A's own part."""
+
+    def url(self, world: World, key: str) -> str:
+        path = self.path.replace("{part_id}", world.id("part", "own"))
+        return path.replace("{location_id}", world.id("location", key))
 
 
 def _serial() -> str:
@@ -627,6 +795,327 @@ MATRIX: tuple[Row, ...] = (
         admin_only((204, 204, 404)),
         "policy",
     ),
+    # --- spare parts: the catalogue, stock locations, the ledger ---------------------------
+    Row(
+        "parts.create",
+        "POST",
+        "/api/v1/parts",
+        back_office(201, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"sku": f"CMP-{uuid.uuid4().hex[:8]}", "name": "Compressor relay"},
+    ),
+    Row(
+        "parts.list",
+        "GET",
+        "/api/v1/parts",
+        # Every engineer reads the whole catalogue of their organisation.
+        back_office(200, viewer=200, engineer=200),
+        listed="part",
+    ),
+    Row(
+        "parts.read",
+        "GET",
+        "/api/v1/parts/{part_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=VISIBLE),
+        "part",
+    ),
+    Row(
+        "parts.update",
+        "PATCH",
+        "/api/v1/parts/{part_id}",
+        # Engineers hold parts:write for field movements only: refused before any lookup.
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "part",
+        body=lambda w, k: {"price": "42.00"},
+        if_match=True,
+    ),
+    Row(
+        "stock_locations.create",
+        "POST",
+        "/api/v1/stock-locations",
+        back_office(201, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"kind": "warehouse", "name": "Pudong depot"},
+    ),
+    Row(
+        "stock_locations.list",
+        "GET",
+        "/api/v1/stock-locations",
+        back_office(200, viewer=200, engineer=200),
+        listed="location",
+        check=_own_van_only,
+    ),
+    Row(
+        "stock_locations.read.van",
+        "GET",
+        "/api/v1/stock-locations/{location_id}",
+        # An engineer sees their own van only.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+    ),
+    Row(
+        "stock_locations.read.warehouse",
+        "GET",
+        "/api/v1/stock-locations/{location_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=(404, 404, 404)),
+        "warehouse",
+    ),
+    Row(
+        "stock_locations.update",
+        "PATCH",
+        "/api/v1/stock-locations/{location_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "warehouse",
+        body=lambda w, k: {"name": "Minhang depot"},
+        if_match=True,
+    ),
+    Row(
+        "stock_locations.balances",
+        "GET",
+        "/api/v1/stock-locations/{location_id}/balances",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+        check=_balances_of,
+    ),
+    Row(
+        "stock_locations.balances.warehouse",
+        "GET",
+        "/api/v1/stock-locations/{location_id}/balances",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=(404, 404, 404)),
+        "warehouse",
+    ),
+    Row(
+        "stock_movements.receive_into_location",
+        "POST",
+        "/api/v1/stock-movements",
+        # Only consume and return are the engineer's; a foreign location in the body is 422.
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "warehouse",
+        in_path=False,
+        body=_movement("receive", to_location_id=("warehouse", "{key}")),
+    ),
+    Row(
+        "stock_movements.receive_part",
+        "POST",
+        "/api/v1/stock-movements",
+        # Tenant B's part is not found.
+        back_office((201, 201, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "part",
+        in_path=False,
+        body=_movement("receive", part="{key}", to_location_id=("warehouse", "own")),
+    ),
+    Row(
+        "stock_movements.consume_from_van",
+        "POST",
+        "/api/v1/stock-movements",
+        # Another engineer's van is invisible to an engineer: 404, as if it did not exist.
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=(201, 404, 404), agent=DENIED),
+        "location",
+        in_path=False,
+        body=_movement(
+            "consume", from_location_id=("location", "{key}"), ticket_id=("ticket", "own")
+        ),
+    ),
+    Row(
+        "stock_movements.consume_for_ticket",
+        "POST",
+        "/api/v1/stock-movements",
+        # Consuming for a work order not assigned to the engineer is refused (422).
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=(201, 422, 422), agent=DENIED),
+        "ticket",
+        in_path=False,
+        body=_movement(
+            "consume", from_location_id=("location", "own"), ticket_id=("ticket", "{key}")
+        ),
+    ),
+    Row(
+        "stock_movements.return_into_van",
+        "POST",
+        "/api/v1/stock-movements",
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=(201, 404, 404), agent=DENIED),
+        "location",
+        in_path=False,
+        body=lambda w, k: {
+            **_movement(
+                "return", to_location_id=("location", "{key}"), ticket_id=("ticket", "own")
+            )(w, k),
+            "condition": "defective",
+        },
+    ),
+    Row(
+        "stock_movements.transfer_out_of_van",
+        "POST",
+        "/api/v1/stock-movements",
+        # Moving stock between locations is the back office's, even out of one's own van.
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "location",
+        in_path=False,
+        body=_movement(
+            "transfer",
+            from_location_id=("location", "{key}"),
+            to_location_id=("warehouse", "own"),
+        ),
+    ),
+    Row(
+        "stock_movements.list",
+        "GET",
+        "/api/v1/stock-movements",
+        back_office(200, viewer=200, engineer=200),
+        listed="movement",
+    ),
+    Row(
+        "stock_movements.list.filter_by_location",
+        "GET",
+        "/api/v1/stock-movements",
+        back_office((200, 200, 200), viewer=(200, 200, 200), engineer=(200, 200, 200)),
+        "location",
+        in_path=False,
+        query=lambda w, k: {"location_id": w.id("location", k)},
+        listed="movement",
+        check=_filter_finds_own_only,
+    ),
+    Row(
+        "stock_movements.verify",
+        "GET",
+        "/api/v1/stock-movements/verify",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        check=lambda w, r, k, b: _ledger_ok(w, r, k, b),
+    ),
+    # --- the catalogue as CSV ------------------------------------------------------------
+    Row(
+        "parts.import",
+        "POST",
+        "/api/v1/parts/import",
+        # Engineers hold parts:write for field movements only.
+        back_office(200, viewer=403, engineer=403, agent=403),
+        # RLY-0 is the caller's part; RLY-2 is tenant B's, so for A it is a new SKU.
+        csv=lambda w, k: "sku,name\nRLY-0,Relay renamed\nRLY-2,Relay two\n",
+        query=lambda w, k: {"dry_run": "false"},
+        check=lambda w, r, k, b: _imported_into_own_org(b),
+    ),
+    Row(
+        "parts.export",
+        "GET",
+        "/api/v1/parts/export",
+        back_office(200, viewer=200, engineer=200),
+        check=lambda w, r, k, b: _exports_own_catalogue(b),
+    ),
+    # --- stock reports (engineers: their own van's stock only) ---------------------------
+    Row(
+        "stock_reports.on_hand",
+        "GET",
+        "/api/v1/stock-reports/on-hand",
+        back_office(200, viewer=200, engineer=200),
+        check=_on_hand_scope,
+    ),
+    Row(
+        "stock_reports.on_hand.location",
+        "GET",
+        "/api/v1/stock-reports/on-hand",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+        in_path=False,
+        query=lambda w, k: {"location_id": w.id("location", k)},
+        check=_on_hand_scope,
+    ),
+    Row(
+        "stock_reports.consumption",
+        "GET",
+        "/api/v1/stock-reports/consumption",
+        back_office(200, viewer=200, engineer=403),
+        query=_report_range,
+    ),
+    Row(
+        "stock_reports.work_order_cost",
+        "GET",
+        "/api/v1/stock-reports/work-order-cost",
+        # Refused to engineers before any lookup: the same 403 whatever work order is named.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "ticket",
+        in_path=False,
+        query=lambda w, k: {"ticket_id": w.id("ticket", k)},
+    ),
+    Row(
+        "stock_reports.turnover",
+        "GET",
+        "/api/v1/stock-reports/turnover",
+        back_office(200, viewer=200, engineer=403),
+        query=_report_range,
+    ),
+    # --- serial-numbered units, pick lists, returns (RMA), replenishment -------------------
+    Row(
+        "stock_units.list",
+        "GET",
+        "/api/v1/stock-units",
+        # Engineers: the units in their own van.
+        back_office(200, viewer=200, engineer=200),
+        listed="stock_unit",
+        check=_engineer_sees_own("stock_unit"),
+    ),
+    Row(
+        "stock_units.read",
+        "GET",
+        "/api/v1/stock-units/{unit_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "stock_unit",
+    ),
+    Row(
+        "pick_lists.read",
+        "GET",
+        "/api/v1/pick-lists",
+        # Engineers ask for themselves only; another engineer is invisible.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "engineer",
+        in_path=False,
+        query=lambda w, k: {"engineer_id": w.id("engineer", k), "date": "2030-05-06"},
+    ),
+    Row(
+        "part_returns.create",
+        "POST",
+        "/api/v1/part-returns",
+        # Returns are opened by the back office; a foreign work order in the body is 422.
+        back_office(CREATED_WITH_REF, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "ticket",
+        in_path=False,
+        body=lambda w, k: {"part_id": w.id("part", "own"), "ticket_id": w.id("ticket", k)},
+    ),
+    Row(
+        "part_returns.list",
+        "GET",
+        "/api/v1/part-returns",
+        # Engineers: the returns of work orders assigned to them.
+        back_office(200, viewer=200, engineer=200),
+        listed="part_return",
+        check=_engineer_sees_own("part_return"),
+    ),
+    Row(
+        "part_returns.read",
+        "GET",
+        "/api/v1/part-returns/{return_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "part_return",
+    ),
+    Row(
+        "part_returns.transition",
+        "POST",
+        "/api/v1/part-returns/{return_id}/transitions",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "part_return",
+        body=lambda w, k: {"status": "received"},
+    ),
+    _LevelRow(
+        "stock_levels.set",
+        "PUT",
+        "/api/v1/stock-locations/{location_id}/levels/{part_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "location",
+        body=lambda w, k: {"minimum": "1", "target": "4"},
+    ),
+    Row(
+        "stock_locations.suggested_top_up",
+        "GET",
+        "/api/v1/stock-locations/{location_id}/suggested-top-up",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+    ),
 )
 
 
@@ -656,6 +1145,8 @@ async def _send(
     headers = dict(world.headers[role])
     if row.if_match and row.family is not None:
         headers["If-Match"] = f'"v{world.versions[row.family][obj]}"'
+    if row.csv is not None:
+        headers["Content-Type"] = "text/csv"
     savepoint = await connection.begin_nested()
     try:
         response = await client.request(
@@ -663,11 +1154,13 @@ async def _send(
             row.url(world, obj),
             headers=headers,
             json=row.body(world, obj) if row.body else None,
+            content=row.csv(world, obj).encode() if row.csv else None,
             params=row.query(world, obj) if row.query else None,
         )
     finally:
         await savepoint.rollback()
-    body = response.json() if response.content else None
+    is_json = "json" in response.headers.get("content-type", "")
+    body = (response.json() if is_json else response.text) if response.content else None
     code = body.get("code") if isinstance(body, dict) and response.status_code >= 400 else None
     return Cell(role, key, response.status_code, code, body)
 
@@ -690,7 +1183,15 @@ def _list_problems(row: Row, world: World, cell: Cell) -> list[str]:
     problems = []
     if ids["other_org"] in seen:
         problems.append(f"{row.listed} of tenant B listed")
-    engineer_scoped = row.listed in ("ticket", "customer", "site", "asset", "engineer")
+    engineer_scoped = row.listed in (
+        "ticket",
+        "customer",
+        "site",
+        "asset",
+        "engineer",
+        "location",
+        "movement",
+    )
     if cell.role == "engineer" and engineer_scoped and ids["same_org_other"] in seen:
         problems.append(f"engineer sees a {row.listed} outside their work")
     expected_own = cell.key in (None, "own")

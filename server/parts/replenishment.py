@@ -1,0 +1,212 @@
+"""Replenishment: a minimum and a target level per location and part.
+
+A movement that takes on-hand below the minimum raises ``stock.below_minimum`` once; the
+flag re-arms when on-hand is back at or above the minimum. Suggested top-ups for a location
+are ``max(target, consumed in the last 30 days) - available``, positive only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import Role
+from server.crud import get_scoped
+from server.errors import Forbidden, Unprocessable
+from server.events import service as events
+from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
+from server.parts.tracking_models import StockLevel
+
+ZERO = Decimal(0)
+WINDOW = dt.timedelta(days=30)
+_QUANTITY_ONLY = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
+
+
+def _visible_location(actor: Actor) -> object:
+    if actor.is_engineer:
+        return StockLocation.engineer_id == actor.engineer_id
+    return None
+
+
+async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID) -> StockLocation:
+    return await get_scoped(
+        session,
+        actor,
+        StockLocation,
+        location_id,
+        label="stock location",
+        visible=_visible_location(actor),
+    )
+
+
+async def set_level(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    location_id: uuid.UUID,
+    part_id: uuid.UUID,
+    minimum: Decimal,
+    target: Decimal,
+) -> StockLevel:
+    if not (actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None):
+        raise Forbidden("only admins and dispatchers set replenishment levels")
+    location = await _location(session, actor, location_id)
+    part = await get_scoped(session, actor, Part, part_id, label="part")
+    if target < minimum:
+        raise Unprocessable("target must be at least the minimum", field="target")
+    on_hand = await session.scalar(
+        select(StockBalance.on_hand).where(
+            StockBalance.location_id == location.id, StockBalance.part_id == part.id
+        )
+    )
+    # Start from where stock is now: only a later fall below the minimum is announced.
+    below = (on_hand if on_hand is not None else ZERO) < minimum
+    values = {"minimum": minimum, "target": target, "below_minimum": below}
+    stmt = (
+        insert(StockLevel)
+        .values(org_id=actor.org_id, location_id=location.id, part_id=part.id, **values)
+        .on_conflict_do_update(
+            index_elements=[StockLevel.location_id, StockLevel.part_id],
+            set_={**values, "updated_at": func.now()},
+        )
+        .returning(StockLevel)
+    )
+    options = {"populate_existing": True}
+    level: StockLevel = (await session.scalars(stmt, execution_options=options)).one()
+    return level
+
+
+async def check_levels(session: AsyncSession, actor: Actor, lines: list[StockMovement]) -> None:
+    """After movements (hooked into create_movement): announce each fall below a minimum.
+
+    One statement flips ``below_minimum`` where it no longer matches on-hand; the rows it
+    flipped to true are the crossings (it re-arms silently when stock is back up)."""
+    pairs = {
+        (location_id, line.part_id)
+        for line in lines
+        if line.kind not in _QUANTITY_ONLY
+        for location_id in (line.from_location_id, line.to_location_id)
+        if location_id is not None
+    }
+    if not pairs:
+        return
+    below = StockBalance.on_hand < StockLevel.minimum
+    flipped = await session.execute(
+        update(StockLevel)
+        .where(
+            StockBalance.location_id == StockLevel.location_id,
+            StockBalance.part_id == StockLevel.part_id,
+            tuple_(StockLevel.location_id, StockLevel.part_id).in_(sorted(pairs)),
+            StockLevel.below_minimum.is_distinct_from(below),
+        )
+        .values(below_minimum=below, updated_at=func.now())
+        .returning(
+            StockLevel.location_id,
+            StockLevel.part_id,
+            StockLevel.below_minimum,
+            StockLevel.minimum,
+            StockLevel.target,
+            StockBalance.on_hand,
+        )
+    )
+    for row in flipped:
+        if not row.below_minimum:
+            continue
+        events.emit(
+            session,
+            org_id=actor.org_id,
+            topic="stock.below_minimum",
+            aggregate_id=row.location_id,
+            payload={
+                "location_id": str(row.location_id),
+                "part_id": str(row.part_id),
+                "on_hand": str(row.on_hand),
+                "minimum": str(row.minimum),
+                "target": str(row.target),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class TopUp:
+    part_id: uuid.UUID
+    sku: str
+    name: str
+    minimum: Decimal | None
+    target: Decimal | None
+    consumed_30d: Decimal
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    suggested: Decimal
+
+
+async def suggested_top_up(
+    session: AsyncSession, actor: Actor, *, location_id: uuid.UUID, now: dt.datetime | None = None
+) -> list[TopUp]:
+    """What to bring to a location (a van above all): parts with a level there or consumed
+    from it in the last 30 days, where max(target, consumption) exceeds what is available."""
+    location = await _location(session, actor, location_id)
+    since = (now or dt.datetime.now(dt.UTC)) - WINDOW
+    consumed = (
+        select(StockMovement.part_id, func.sum(StockMovement.quantity).label("qty"))
+        .where(
+            StockMovement.org_id == actor.org_id,
+            StockMovement.from_location_id == location.id,
+            StockMovement.kind == MovementKind.CONSUME.value,
+            StockMovement.created_at >= since,
+        )
+        .group_by(StockMovement.part_id)
+        .subquery()
+    )
+    levels = select(StockLevel).where(StockLevel.location_id == location.id).subquery()
+    parts = select(consumed.c.part_id).union(select(levels.c.part_id)).subquery()
+    rows = await session.execute(
+        select(
+            Part.id,
+            Part.sku,
+            Part.name,
+            levels.c.minimum,
+            levels.c.target,
+            func.coalesce(consumed.c.qty, ZERO),
+            func.coalesce(StockBalance.on_hand, ZERO),
+            func.coalesce(StockBalance.reserved, ZERO),
+        )
+        .select_from(parts)
+        .join(Part, Part.id == parts.c.part_id)
+        .outerjoin(levels, levels.c.part_id == Part.id)
+        .outerjoin(consumed, consumed.c.part_id == Part.id)
+        .outerjoin(
+            StockBalance,
+            (StockBalance.part_id == Part.id) & (StockBalance.location_id == location.id),
+        )
+        .where(Part.org_id == actor.org_id)
+        .order_by(Part.sku)
+    )
+    out = []
+    for part_id, sku, name, minimum, target, used, on_hand, reserved in rows:
+        available = on_hand - reserved
+        suggested = max(target or ZERO, used) - available
+        if suggested > 0:
+            out.append(
+                TopUp(
+                    part_id=part_id,
+                    sku=sku,
+                    name=name,
+                    minimum=minimum,
+                    target=target,
+                    consumed_30d=used,
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    available=available,
+                    suggested=suggested,
+                )
+            )
+    return out

@@ -1,0 +1,417 @@
+"""Stock reports: SQL aggregates over the balances and the ledger, always within one
+organisation. The definitions (they are the contract, also in docs/parts.md):
+
+- **On hand**: stock locations' balances (customer sites hold installed parts, not stock,
+  and are left out unless asked for by id); value = on_hand x the part's current cost.
+  A van counted below zero contributes a negative value.
+- **Consumption**: ``consume`` lines only, by the time they were recorded, in buckets of
+  the organisation's local day, ISO week (from Monday) or month. Quantity and cost
+  (quantity x the unit cost recorded on the line) are gross: returns are not subtracted.
+- **Work-order cost**: the work order's consume lines (quantity x unit cost at the time)
+  minus its ``good`` returns (unused parts taken back); a defective return is the unit
+  that came out of the equipment and credits nothing.
+- **Turnover** of a location over [from, to): the cost of parts consumed from it in the
+  range / its average stock value, where average = (value at ``from`` + value at ``to``)
+  / 2 and the value at time T = for each part, the sum of the location's on-hand deltas
+  of the lines recorded before T, x the part's current cost. Because the balances equal
+  the ledger (``ledger.check``), that is computed backwards: current balance minus the
+  deltas recorded at or after T, so only the lines since ``from`` are read. No turnover
+  (null) when the average value is not positive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.errors import Forbidden, NotFound, Unprocessable
+from server.orgs.models import Organisation
+from server.parts import service as parts
+from server.tickets.audit import format_number
+from server.tickets.models import Ticket
+
+Period = Literal["day", "week", "month"]
+GroupBy = Literal["part", "product_model", "engineer"]
+MAX_RANGE = dt.timedelta(days=731)  # two years (one of them may be a leap year)
+MAX_LINES = 10_000
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass
+class LocationStock:
+    location_id: uuid.UUID
+    location_name: str
+    kind: str
+    parts: int  # balances with stock on hand or reserved
+    on_hand: Decimal  # all parts together (mixed units: a count, not a measure)
+    value: Decimal
+
+
+@dataclass
+class PartStock:
+    location_id: uuid.UUID
+    location_name: str
+    part_id: uuid.UUID
+    sku: str
+    name: str
+    unit: str
+    on_hand: Decimal
+    reserved: Decimal
+    cost: Decimal
+    value: Decimal
+
+
+@dataclass
+class OnHandReport:
+    total_value: Decimal
+    locations: list[LocationStock]
+    lines: list[PartStock] | None = None
+    lines_truncated: bool = False
+
+
+@dataclass
+class ConsumptionRow:
+    period_start: dt.date  # first day of the bucket, in the organisation's time zone
+    key: str | None  # part id, product model or engineer id; null: no asset / not a van
+    label: str
+    quantity: Decimal
+    cost: Decimal
+    lines: int
+
+
+@dataclass
+class ConsumptionReport:
+    period: Period
+    group_by: GroupBy
+    time_zone: str
+    total_quantity: Decimal
+    total_cost: Decimal
+    rows: list[ConsumptionRow] = field(default_factory=list)
+
+
+@dataclass
+class CostLine:
+    movement_id: uuid.UUID
+    kind: str
+    part_id: uuid.UUID
+    sku: str
+    name: str
+    quantity: Decimal
+    unit_cost: Decimal
+    condition: str | None
+    amount: Decimal  # what the line adds to the work order's cost (negative: a credit)
+    created_at: dt.datetime
+
+
+@dataclass
+class WorkOrderCost:
+    ticket_id: uuid.UUID
+    number: str
+    consumed_cost: Decimal
+    returned_cost: Decimal
+    total_cost: Decimal
+    lines: list[CostLine]
+
+
+@dataclass
+class LocationTurnover:
+    location_id: uuid.UUID
+    location_name: str
+    kind: str
+    consumed_cost: Decimal
+    start_value: Decimal
+    end_value: Decimal
+    average_value: Decimal
+    turnover: Decimal | None
+
+
+@dataclass
+class TurnoverReport:
+    start: dt.datetime
+    end: dt.datetime
+    locations: list[LocationTurnover]
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _back_office(actor: Actor) -> None:
+    if actor.is_engineer:
+        raise Forbidden("stock reports other than an engineer's own van are for the back office")
+
+
+def _range(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=dt.UTC)
+    if end <= start:
+        raise Unprocessable("`to` must be after `from`", field="to")
+    if end - start > MAX_RANGE:
+        raise Unprocessable("the range may span at most two years", field="to")
+    return start, end
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENT)
+
+
+# --- on hand ------------------------------------------------------------------------------
+
+_ON_HAND_WHERE = """
+    FROM stock_balances b
+    JOIN stock_locations l ON l.id = b.location_id AND l.org_id = :org
+    JOIN parts p ON p.id = b.part_id AND p.org_id = :org
+   WHERE b.org_id = :org AND (b.on_hand <> 0 OR b.reserved <> 0) AND {scope}
+"""
+ON_HAND_BY_LOCATION = """
+SELECT l.id AS location_id, l.name AS location_name, l.kind, count(*) AS parts,
+       sum(b.on_hand) AS on_hand, sum(b.on_hand * p.cost) AS value
+{where}
+ GROUP BY l.id, l.name, l.kind
+ ORDER BY l.name, l.id
+"""
+ON_HAND_BY_PART = """
+SELECT l.id AS location_id, l.name AS location_name, p.id AS part_id, p.sku, p.name, p.unit,
+       b.on_hand, b.reserved, p.cost, b.on_hand * p.cost AS value
+{where}
+ ORDER BY l.name, l.id, p.sku
+ LIMIT :limit
+"""
+
+
+def on_hand_sql(scope: str = "l.kind <> 'customer_site'", *, by_part: bool = False) -> str:
+    """The report's SQL (the benchmark runs the same text bare)."""
+    where = _ON_HAND_WHERE.format(scope=scope)
+    return (ON_HAND_BY_PART if by_part else ON_HAND_BY_LOCATION).format(where=where)
+
+
+async def on_hand(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    location_id: uuid.UUID | None = None,
+    by_part: bool = False,
+    limit: int = 1000,
+) -> OnHandReport:
+    """Stock on hand and its value per location (and per location and part with by_part).
+    Engineers see their own van only: another location is not found."""
+    params: dict[str, Any] = {"org": actor.org_id}
+    if location_id is not None:
+        location = await parts.get_location(session, actor, location_id=location_id)
+        scope, params["loc"] = "l.id = :loc", location.id
+    elif actor.is_engineer:
+        scope, params["eng"] = "l.engineer_id = :eng", actor.engineer_id
+    else:
+        scope = "l.kind <> 'customer_site'"
+    rows = await session.execute(text(on_hand_sql(scope)), params)
+    locations = [
+        LocationStock(
+            location_id=r.location_id,
+            location_name=r.location_name,
+            kind=r.kind,
+            parts=r.parts,
+            on_hand=r.on_hand,
+            value=_money(r.value),
+        )
+        for r in rows
+    ]
+    report = OnHandReport(total_value=sum((x.value for x in locations), ZERO), locations=locations)
+    if by_part:
+        limit = max(1, min(limit, MAX_LINES))
+        found = await session.execute(
+            text(on_hand_sql(scope, by_part=True)), {**params, "limit": limit + 1}
+        )
+        lines = [PartStock(**{**r._asdict(), "value": _money(r.value)}) for r in found]
+        report.lines, report.lines_truncated = lines[:limit], len(lines) > limit
+    return report
+
+
+# --- consumption --------------------------------------------------------------------------
+
+_GROUPS: dict[str, tuple[str, str, str]] = {
+    # group -> (key, label, joins)
+    "part": (
+        "m.part_id::text",
+        "p.sku || ' ' || p.name",
+        "JOIN parts p ON p.id = m.part_id AND p.org_id = :org",
+    ),
+    "product_model": (
+        "a.product_model",
+        "coalesce(a.product_model, '(work order without equipment)')",
+        "LEFT JOIN tickets t ON t.id = m.ticket_id AND t.org_id = :org "
+        "LEFT JOIN assets a ON a.id = t.asset_id AND a.org_id = :org",
+    ),
+    "engineer": (
+        "e.id::text",
+        "coalesce(e.display_name, '(not from a van)')",
+        "LEFT JOIN stock_locations l ON l.id = m.from_location_id AND l.org_id = :org "
+        "LEFT JOIN engineers e ON e.id = l.engineer_id AND e.org_id = :org",
+    ),
+}
+CONSUMPTION = """
+SELECT date_trunc(:period, m.created_at AT TIME ZONE :tz)::date AS period_start,
+       {key} AS key, {label} AS label,
+       sum(m.quantity) AS quantity, sum(m.quantity * m.unit_cost) AS cost, count(*) AS lines
+  FROM stock_movements m {joins}
+ WHERE m.org_id = :org AND m.kind = 'consume' AND m.created_at >= :start AND m.created_at < :end
+ GROUP BY 1, 2, 3
+ ORDER BY 1, 3, 2
+"""
+
+
+async def consumption(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    period: Period,
+    group_by: GroupBy,
+) -> ConsumptionReport:
+    _back_office(actor)
+    start, end = _range(start, end)
+    tz = await session.scalar(select(Organisation.timezone).where(Organisation.id == actor.org_id))
+    key, label, joins = _GROUPS[group_by]
+    sql = CONSUMPTION.format(key=key, label=label, joins=joins)
+    params = {"org": actor.org_id, "period": period, "tz": tz, "start": start, "end": end}
+    rows = [
+        ConsumptionRow(
+            period_start=r.period_start,
+            key=r.key,
+            label=r.label,
+            quantity=r.quantity,
+            cost=_money(r.cost),
+            lines=r.lines,
+        )
+        for r in await session.execute(text(sql), params)
+    ]
+    return ConsumptionReport(
+        period=period,
+        group_by=group_by,
+        time_zone=tz or "UTC",
+        total_quantity=sum((r.quantity for r in rows), ZERO),
+        total_cost=sum((r.cost for r in rows), ZERO),
+        rows=rows,
+    )
+
+
+# --- parts cost of a work order -----------------------------------------------------------
+
+WORK_ORDER_LINES = """
+SELECT m.id AS movement_id, m.kind, m.part_id, p.sku, p.name, m.quantity, m.unit_cost,
+       m.condition, m.created_at
+  FROM stock_movements m JOIN parts p ON p.id = m.part_id AND p.org_id = :org
+ WHERE m.org_id = :org AND m.ticket_id = :ticket AND m.kind IN ('consume', 'return')
+ ORDER BY m.created_at, m.id
+"""
+
+
+async def work_order_cost(
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
+) -> WorkOrderCost:
+    _back_office(actor)
+    number = await session.scalar(
+        select(Ticket.number).where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
+    )
+    if number is None:
+        raise NotFound("work order not found")
+    lines = []
+    consumed = returned = ZERO
+    for r in await session.execute(
+        text(WORK_ORDER_LINES), {"org": actor.org_id, "ticket": ticket_id}
+    ):
+        value = r.quantity * r.unit_cost
+        amount = ZERO
+        if r.kind == "consume":
+            consumed += value
+            amount = value
+        elif r.condition == "good":
+            returned += value
+            amount = -value
+        lines.append(CostLine(**r._asdict(), amount=_money(amount)))
+    return WorkOrderCost(
+        ticket_id=ticket_id,
+        number=format_number(number),
+        consumed_cost=_money(consumed),
+        returned_cost=_money(returned),
+        total_cost=_money(consumed - returned),
+        lines=lines,
+    )
+
+
+# --- turnover -----------------------------------------------------------------------------
+
+TURNOVER = """
+WITH since AS (
+    -- on-hand deltas per location and part recorded at or after :start (one ledger scan)
+    SELECT d.location_id, m.part_id,
+           sum(d.q) AS since_start,
+           coalesce(sum(d.q) FILTER (WHERE m.created_at >= :end), 0) AS since_end,
+           coalesce(sum(m.quantity * m.unit_cost)
+                    FILTER (WHERE d.q < 0 AND m.kind = 'consume' AND m.created_at < :end), 0)
+               AS consumed
+      FROM stock_movements m
+     CROSS JOIN LATERAL (VALUES
+           (m.from_location_id, -m.quantity,
+            m.kind IN ('transfer', 'consume', 'return', 'scrap')),
+           (m.to_location_id, m.quantity,
+            m.kind IN ('receive', 'transfer', 'consume', 'return', 'adjust'))
+     ) AS d(location_id, q, moves)
+     WHERE m.org_id = :org AND m.created_at >= :start AND d.moves
+     GROUP BY d.location_id, m.part_id
+), per_part AS (
+    SELECT coalesce(b.location_id, s.location_id) AS location_id,
+           coalesce(b.on_hand, 0) AS on_hand,
+           coalesce(s.since_start, 0) AS since_start, coalesce(s.since_end, 0) AS since_end,
+           coalesce(s.consumed, 0) AS consumed, p.cost
+      FROM (SELECT * FROM stock_balances WHERE org_id = :org) b
+      FULL JOIN since s ON s.location_id = b.location_id AND s.part_id = b.part_id
+      JOIN parts p ON p.id = coalesce(b.part_id, s.part_id) AND p.org_id = :org
+)
+SELECT l.id AS location_id, l.name AS location_name, l.kind,
+       coalesce(sum(x.consumed), 0) AS consumed_cost,
+       coalesce(sum((x.on_hand - x.since_start) * x.cost), 0) AS start_value,
+       coalesce(sum((x.on_hand - x.since_end) * x.cost), 0) AS end_value
+  FROM stock_locations l
+  LEFT JOIN per_part x ON x.location_id = l.id
+ WHERE l.org_id = :org AND l.kind <> 'customer_site'
+ GROUP BY l.id, l.name, l.kind
+ ORDER BY l.name, l.id
+"""
+
+
+async def turnover(
+    session: AsyncSession, actor: Actor, *, start: dt.datetime, end: dt.datetime
+) -> TurnoverReport:
+    _back_office(actor)
+    start, end = _range(start, end)
+    params = {"org": actor.org_id, "start": start, "end": end}
+    locations = []
+    for r in await session.execute(text(TURNOVER), params):
+        start_value, end_value = _money(r.start_value), _money(r.end_value)
+        average = (start_value + end_value) / 2
+        consumed = _money(r.consumed_cost)
+        ratio = (consumed / average).quantize(Decimal("0.0001")) if average > 0 else None
+        locations.append(
+            LocationTurnover(
+                location_id=r.location_id,
+                location_name=r.location_name,
+                kind=r.kind,
+                consumed_cost=consumed,
+                start_value=start_value,
+                end_value=end_value,
+                average_value=average.quantize(Decimal("0.001")),
+                turnover=ratio,
+            )
+        )
+    return TurnoverReport(start=start, end=end, locations=locations)
