@@ -352,11 +352,24 @@ async def work_order_cost(
 # --- turnover -----------------------------------------------------------------------------
 
 TURNOVER = """
-WITH since AS (
-    -- on-hand deltas per location and part recorded at or after :start (one ledger scan)
-    SELECT d.location_id, m.part_id,
-           sum(d.q) AS since_start,
-           coalesce(sum(d.q) FILTER (WHERE m.created_at >= :end), 0) AS since_end,
+WITH stock_locs AS (
+    SELECT id, name, kind FROM stock_locations
+     WHERE org_id = :org AND kind <> 'customer_site'
+), current_value AS (
+    -- stock value now, per location (customer sites hold installed parts, not stock)
+    SELECT b.location_id, sum(b.on_hand * p.cost) AS value
+      FROM stock_balances b
+      JOIN stock_locs l ON l.id = b.location_id
+      JOIN parts p ON p.id = b.part_id AND p.org_id = :org
+     WHERE b.org_id = :org
+     GROUP BY b.location_id
+), since AS (
+    -- value of the on-hand changes recorded at or after :start and :end (one ledger scan);
+    -- value at T = value now - value of the changes since T, as (on_hand - delta) x cost
+    -- sums per location
+    SELECT d.location_id,
+           sum(d.q * p.cost) AS since_start,
+           coalesce(sum(d.q * p.cost) FILTER (WHERE m.created_at >= :end), 0) AS since_end,
            coalesce(sum(m.quantity * m.unit_cost)
                     FILTER (WHERE d.q < 0 AND m.kind = 'consume' AND m.created_at < :end), 0)
                AS consumed
@@ -367,25 +380,18 @@ WITH since AS (
            (m.to_location_id, m.quantity,
             m.kind IN ('receive', 'transfer', 'consume', 'return', 'adjust'))
      ) AS d(location_id, q, moves)
+      JOIN stock_locs l ON l.id = d.location_id
+      JOIN parts p ON p.id = m.part_id AND p.org_id = :org
      WHERE m.org_id = :org AND m.created_at >= :start AND d.moves
-     GROUP BY d.location_id, m.part_id
-), per_part AS (
-    SELECT coalesce(b.location_id, s.location_id) AS location_id,
-           coalesce(b.on_hand, 0) AS on_hand,
-           coalesce(s.since_start, 0) AS since_start, coalesce(s.since_end, 0) AS since_end,
-           coalesce(s.consumed, 0) AS consumed, p.cost
-      FROM (SELECT * FROM stock_balances WHERE org_id = :org) b
-      FULL JOIN since s ON s.location_id = b.location_id AND s.part_id = b.part_id
-      JOIN parts p ON p.id = coalesce(b.part_id, s.part_id) AND p.org_id = :org
+     GROUP BY d.location_id
 )
 SELECT l.id AS location_id, l.name AS location_name, l.kind,
-       coalesce(sum(x.consumed), 0) AS consumed_cost,
-       coalesce(sum((x.on_hand - x.since_start) * x.cost), 0) AS start_value,
-       coalesce(sum((x.on_hand - x.since_end) * x.cost), 0) AS end_value
-  FROM stock_locations l
-  LEFT JOIN per_part x ON x.location_id = l.id
- WHERE l.org_id = :org AND l.kind <> 'customer_site'
- GROUP BY l.id, l.name, l.kind
+       coalesce(s.consumed, 0) AS consumed_cost,
+       coalesce(c.value, 0) - coalesce(s.since_start, 0) AS start_value,
+       coalesce(c.value, 0) - coalesce(s.since_end, 0) AS end_value
+  FROM stock_locs l
+  LEFT JOIN current_value c ON c.location_id = l.id
+  LEFT JOIN since s ON s.location_id = l.id
  ORDER BY l.name, l.id
 """
 
