@@ -9,6 +9,7 @@ RFC 9457 application/problem+json with a stable ``code``:
     ├── NotFound (404 not_found)              -- also for other tenants' objects
     ├── Conflict (409 conflict)
     │   ├── InvalidTransition (409 invalid_transition)
+    │   ├── RetryableConflict (409 retryable_conflict)
     │   └── IdempotencyInProgress (409 idempotency_in_progress)
     ├── PreconditionFailed (412 precondition_failed)
     ├── PreconditionRequired (428 precondition_required)
@@ -81,6 +82,10 @@ class Conflict(AppError):
 
 class InvalidTransition(Conflict):
     code, title = "invalid_transition", "Transition not allowed"
+
+
+class RetryableConflict(Conflict):
+    code, title = "retryable_conflict", "Concurrent change, retry"
 
 
 class IdempotencyInProgress(Conflict):

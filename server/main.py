@@ -21,7 +21,7 @@ from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
 from server.engineers.router import router as engineers_router
-from server.errors import AppError
+from server.errors import AppError, RetryableConflict
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
@@ -124,11 +124,23 @@ def _invalid_body(request: Request, detail: str) -> dict[str, Any]:
 # SQLSTATEs PostgreSQL raises for text it cannot store (U+0000 in a query parameter or a
 # cursor, say): the caller's input, so a 422, never a 500.
 _UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+_RETRYABLE = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
 
 
 async def _db_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    if getattr(exc.orig, "sqlstate", None) not in _UNSTORABLE_TEXT:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE:
+        # The transaction was rolled back as a whole: nothing was written, retry it.
+        body = RetryableConflict(
+            "the request collided with a concurrent change and was rolled back; retry it"
+        ).to_problem(request.url.path)
+        return _problem_response(409, body, {"Retry-After": "1"})
+    if sqlstate == "22003":
+        return _problem_response(
+            422, _invalid_body(request, "a number is out of the range this field can hold")
+        )
+    if sqlstate not in _UNSTORABLE_TEXT:
         return await _unexpected(request, exc)
     detail = "text cannot contain the NUL character (U+0000) or invalid UTF-8"
     return _problem_response(422, _invalid_body(request, detail))

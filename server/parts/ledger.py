@@ -242,6 +242,12 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> StockMoveme
     """Apply one movement to the balances and write its ledger line (shape already checked)."""
     kind, part, q = move.kind, move.part, move.quantity
     source, destination = move.source, move.destination
+    # Lock both balance rows in one global order (by location id) before changing either:
+    # an A->B and a B->A transfer at the same moment must not wait on each other.
+    touched = sorted({loc.id for loc in (source, destination) if loc is not None})
+    if len(touched) > 1:
+        for location_id in touched:
+            await _bump(session, actor.org_id, location_id, part.id)  # creates and locks
     if kind is MovementKind.RESERVE:
         assert source is not None
         await _take(session, source, part, reserved=q)
@@ -272,6 +278,16 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> StockMoveme
     return row
 
 
+async def lock_balance(session: AsyncSession, location_id: uuid.UUID, part_id: uuid.UUID) -> None:
+    """Every reservation change of a (location, part) updates this row, so holding its lock
+    makes "read the work order's outstanding reservation, then release" safe."""
+    await session.execute(
+        select(StockBalance.location_id)
+        .where(StockBalance.location_id == location_id, StockBalance.part_id == part_id)
+        .with_for_update()
+    )
+
+
 async def _release(
     session: AsyncSession,
     actor: Actor,
@@ -280,6 +296,7 @@ async def _release(
     quantity: Decimal,
     ticket_id: uuid.UUID,
 ) -> None:
+    await lock_balance(session, location.id, part.id)
     held = await outstanding_reservation(
         session, location_id=location.id, part_id=part.id, ticket_id=ticket_id
     )
@@ -295,6 +312,7 @@ async def _use_reservation(session: AsyncSession, actor: Actor, move: Move) -> N
     """Consuming for a work order first releases what that work order had reserved here,
     so the reserved units are the ones used (written as a release line)."""
     assert move.source is not None and move.ticket_id is not None
+    await lock_balance(session, move.source.id, move.part.id)
     held = await outstanding_reservation(
         session, location_id=move.source.id, part_id=move.part.id, ticket_id=move.ticket_id
     )

@@ -126,7 +126,15 @@ async def release_for_ticket(
     """Release everything a work order still has reserved (called when it is cancelled)."""
     query = _outstanding(actor.org_id).where(StockMovement.ticket_id == ticket_id)
     lines = []
-    for _, part_id, location_id, quantity in (await session.execute(query)).all():
+    found = [(location_id, part_id) for _, part_id, location_id, _ in await session.execute(query)]
+    # In lock order; and re-read under the lock: a consumption may have used some meanwhile.
+    for location_id, part_id in sorted(set(found)):
+        await ledger.lock_balance(session, location_id, part_id)
+        quantity = await ledger.outstanding_reservation(
+            session, location_id=location_id, part_id=part_id, ticket_id=ticket_id
+        )
+        if quantity <= 0:
+            continue
         part = await session.get(Part, part_id)
         location = await session.get(StockLocation, location_id)
         assert part is not None and location is not None

@@ -12,7 +12,8 @@ from server.schemas import Input, Output, Text200
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Qty = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=3)]
+# A billion units per line: far beyond any real movement, far below the column's limit.
+Qty = Annotated[Decimal, Field(gt=0, le=1_000_000_000, max_digits=13, decimal_places=3)]
 Model = Annotated[str, Field(min_length=1, max_length=120)]
 Serial = Annotated[str, Field(min_length=1, max_length=100)]
 
