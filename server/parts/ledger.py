@@ -266,6 +266,18 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> StockMoveme
     if kind in _IN:
         assert destination is not None
         on_hand, reserved = await _bump(session, actor.org_id, destination.id, part.id, on_hand=q)
+        if kind is MovementKind.ADJUST and on_hand >= 0:
+            # An adjustment is a count: once the books match the shelf again, the
+            # discrepancy a field consumption flagged is reconciled.
+            await session.execute(
+                update(StockBalance)
+                .where(
+                    StockBalance.location_id == destination.id,
+                    StockBalance.part_id == part.id,
+                    StockBalance.needs_reconciliation.is_(True),
+                )
+                .values(needs_reconciliation=False)
+            )
         if kind is MovementKind.ADJUST and q < 0 and on_hand < reserved:
             raise StockShortage(
                 f"the adjustment would leave {_fmt(on_hand)} {part.unit} of {part.sku} at "

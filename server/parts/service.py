@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,6 +40,7 @@ from server.parts.schemas import (
     PartUpdate,
 )
 from server.tickets.models import Ticket
+from shared.ids import uuid7
 
 FIELD_KINDS = frozenset({MovementKind.CONSUME, MovementKind.RETURN})
 STOCK_KINDS = frozenset(
@@ -143,38 +145,49 @@ async def create_location(
     return location
 
 
+async def _ensure_location(
+    session: AsyncSession, *, key: Any, key_value: uuid.UUID, values: dict[str, Any]
+) -> StockLocation:
+    """Get or create, safe when two requests create the same location at once: the
+    unique key decides, and the loser reads the winner's row."""
+    await session.execute(
+        insert(StockLocation)
+        .values(id=uuid7(), version=1, active=True, **values)
+        .on_conflict_do_nothing(index_elements=[key])
+    )
+    location = await session.scalar(select(StockLocation).where(key == key_value))
+    assert location is not None
+    return location
+
+
 async def ensure_van(session: AsyncSession, engineer: Engineer) -> StockLocation:
     """The engineer's van (created with the engineer; made here for older profiles)."""
-    van = await session.scalar(
-        select(StockLocation).where(StockLocation.engineer_id == engineer.id)
+    return await _ensure_location(
+        session,
+        key=StockLocation.engineer_id,
+        key_value=engineer.id,
+        values={
+            "org_id": engineer.org_id,
+            "kind": LocationKind.VAN.value,
+            "name": f"Van: {engineer.display_name}",
+            "engineer_id": engineer.id,
+        },
     )
-    if van is None:
-        van = StockLocation(
-            org_id=engineer.org_id,
-            kind=LocationKind.VAN.value,
-            name=f"Van: {engineer.display_name}",
-            engineer_id=engineer.id,
-            version=1,
-        )
-        session.add(van)
-        await session.flush()
-    return van
 
 
 async def ensure_site_location(session: AsyncSession, site: Site) -> StockLocation:
     """Where parts installed at a customer site are counted."""
-    location = await session.scalar(select(StockLocation).where(StockLocation.site_id == site.id))
-    if location is None:
-        location = StockLocation(
-            org_id=site.org_id,
-            kind=LocationKind.CUSTOMER_SITE.value,
-            name=f"Site: {site.name}",
-            site_id=site.id,
-            version=1,
-        )
-        session.add(location)
-        await session.flush()
-    return location
+    return await _ensure_location(
+        session,
+        key=StockLocation.site_id,
+        key_value=site.id,
+        values={
+            "org_id": site.org_id,
+            "kind": LocationKind.CUSTOMER_SITE.value,
+            "name": f"Site: {site.name}",
+            "site_id": site.id,
+        },
+    )
 
 
 async def get_location(
@@ -270,8 +283,11 @@ async def _stock_location(
     return location
 
 
+_FINISHED = frozenset({"resolved", "closed", "cancelled"})
+
+
 async def _ticket_site(
-    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID | None
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID | None, *, reserving: bool = False
 ) -> StockLocation | None:
     if ticket_id is None:
         return None
@@ -281,6 +297,10 @@ async def _ticket_site(
     ticket = await session.scalar(query)
     if ticket is None:
         raise Unprocessable(f"work order {ticket_id} not found", field="ticket_id")
+    if reserving and ticket.status in _FINISHED:
+        raise Unprocessable(
+            f"work order is {ticket.status}: it needs no parts reserved", field="ticket_id"
+        )
     if ticket.site_id is None:
         return None
     site = await session.get(Site, ticket.site_id)
@@ -308,7 +328,9 @@ async def create_movement(
         raise Unprocessable(f"part {part.sku} is inactive", field="part_id")
     source = await _stock_location(session, actor, data.from_location_id, "from_location_id")
     destination = await _stock_location(session, actor, data.to_location_id, "to_location_id")
-    site = await _ticket_site(session, actor, data.ticket_id)
+    site = await _ticket_site(
+        session, actor, data.ticket_id, reserving=data.kind is MovementKind.RESERVE
+    )
     if data.kind in FIELD_KINDS and site is None:
         raise Unprocessable("the work order has no site to install at or take back from")
     if data.kind is MovementKind.CONSUME:

@@ -374,9 +374,10 @@ async def _side_effects(
         ticket.closed_at = now
     elif action is Action.CANCEL:
         ticket.on_hold_since = None
-        # A cancelled job needs no parts: give back what it still has reserved.
+    if action in (Action.CANCEL, Action.CLOSE):
+        # A finished job needs no more parts: give back what it still has reserved.
         released = await parts_reservations.release_for_ticket(
-            session, actor, ticket_id=ticket.id, reason="work order cancelled"
+            session, actor, ticket_id=ticket.id, reason=f"work order {action.value}d"
         )
         if released:
             changes["reservations_released"] = len(released)

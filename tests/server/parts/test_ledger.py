@@ -104,6 +104,11 @@ class Model:
     def available(self, where: str) -> Decimal:
         return self.oh(where) - self.res(where)
 
+    def _counted(self, place: str) -> None:
+        # An adjustment is a count: at or above zero, the flagged discrepancy is reconciled.
+        if self.oh(place) >= 0:
+            self.flagged.discard(place)
+
     def add(self, where: str, q: Decimal) -> None:
         self.on_hand[where] = self.oh(where) + q
 
@@ -133,10 +138,12 @@ class Model:
             self.add("van", q)  # a site below zero held parts installed before Fixflow
         elif kind == "adjust_up":
             self.add(places[0], q)
+            self._counted(places[0])
         elif kind == "adjust_down":
             if self.oh(places[0]) - q < self.res(places[0]):
                 return "409"
             self.add(places[0], -q)
+            self._counted(places[0])
         elif kind == "scrap":
             if self.available(places[0]) < q:
                 return "409"
@@ -434,3 +441,33 @@ async def test_stock_movements_are_append_only_in_the_database(db: AsyncSession)
                 await db.execute(text(sql), {"id": line.id})
     quantity = await db.scalar(select(StockMovement.quantity).where(StockMovement.id == line.id))
     assert quantity == 5
+
+
+async def test_counting_the_van_back_to_zero_reconciles_the_flag(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    s = await _stock(db)
+    consume = {
+        "kind": "consume",
+        "part_id": str(s.part.id),
+        "quantity": "2",
+        "from_location_id": str(s.van.id),
+        "ticket_id": str(s.ticket.id),
+    }
+    assert (
+        await client.post(MOVEMENTS, json=consume, headers=s.t.headers("engineer1"))
+    ).status_code == 201
+    assert (await _balances(db, s.t.org.id))[s.van.id][2] is True
+    count = {
+        "kind": "adjust",
+        "part_id": str(s.part.id),
+        "quantity": "2",
+        "to_location_id": str(s.van.id),
+        "direction": "increase",
+        "reason": "van counted: two found under the seat",
+    }
+    assert (
+        await client.post(MOVEMENTS, json=count, headers=s.t.headers("admin"))
+    ).status_code == 201
+    assert (await _balances(db, s.t.org.id))[s.van.id] == (ZERO, ZERO, False)
+    assert await ledger.check(db, s.t.org.id) == []
