@@ -39,8 +39,6 @@ class Settings(BaseSettings):
     # address): "*" when only your load balancer can reach the API.
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
     MAX_BODY_BYTES: int = 1_048_576
-    PAGE_SIZE_DEFAULT: int = 50
-    PAGE_SIZE_MAX: int = 200
     DB_POOL_SIZE: int = 20
     LOG_LEVEL: str = "INFO"
     SLA_AT_RISK_FRACTION: float = 0.8

@@ -82,6 +82,11 @@ def _cursor_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
     raise TypeError(f"keyset_page has no cursor check for {column} ({column_type!r})")
 
 
+def escape_like(text: str) -> str:
+    """Make user text literal inside a LIKE pattern (used with ``escape="\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:
     """Apply changed fields, bump the version; returns {field: [old, new]}."""
     if expected_version is not None and expected_version != row.version:

@@ -14,7 +14,7 @@ from server.auth import service as auth_service
 from server.auth.actor import Actor
 from server.config import Settings
 from server.db import pop_jobs
-from server.errors import AppError, Forbidden, Unauthenticated
+from server.errors import Forbidden, Unauthenticated
 
 log = logging.getLogger("fixflow.db")
 
@@ -26,18 +26,11 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         try:
             yield session
-        except AppError:
-            if session.info.get("commit_on_error"):
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
         except BaseException:
             await session.rollback()
             raise
         else:
             await session.commit()
-            session.info.pop("outbox_nudged", None)
             await enqueue_jobs(request.app.state, pop_jobs(session))
 
 

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query, Response
 
-from server.config import get_settings
 from server.errors import BadRequest
 from server.schemas import Problem
 
@@ -46,10 +45,6 @@ def expected_version(if_match: str | None, *, required: bool = True) -> int | No
     if not found:
         raise BadRequest(f'If-Match must be an ETag like "v3", got {if_match!r}')
     return int(found.group(1))
-
-
-def _limit_default() -> int:
-    return get_settings().PAGE_SIZE_DEFAULT
 
 
 Limit = Annotated[

@@ -20,6 +20,7 @@ from server.auth.schemas import (
     UserUpdate,
 )
 from server.deps import ActorDep, SessionDep, SettingsDep
+from server.errors import InvalidToken
 from server.http import problems
 from server.idempotency.http import IdempotencyKey, idempotent_create
 
@@ -57,8 +58,19 @@ async def token(
     response_model=TokenOut,
     responses=problems(429),
 )
-async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep) -> TokenOut:
+async def refresh(
+    request: Request, body: RefreshIn, session: SessionDep, settings: SettingsDep
+) -> TokenOut | JSONResponse:
     pair = await service.refresh(session, settings, refresh_token=body.refresh_token)
+    if pair is None:
+        # Answered, not raised: an exception would roll back the family's revocation.
+        exc = InvalidToken("refresh token was already used; all sessions of this login are revoked")
+        return JSONResponse(
+            exc.to_problem(request.url.path),
+            status_code=exc.status,
+            media_type="application/problem+json",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )

@@ -73,9 +73,11 @@ async def _issue(
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
 
 
-async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: str) -> TokenPair:
+async def refresh(
+    session: AsyncSession, settings: Settings, *, refresh_token: str
+) -> TokenPair | None:
     """Rotate a refresh token. Presenting one already used revokes its whole family:
-    a stolen token and the legitimate one cannot both keep working.
+    a stolen token and the legitimate one cannot both keep working. Returns None then.
 
     Rotation and revocation of one family are serialised by a transaction-scoped
     advisory lock, so a revocation cannot miss a token issued at the same moment."""
@@ -101,9 +103,8 @@ async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: s
             .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        # The revocation must survive the 401 this request ends in.
-        session.info["commit_on_error"] = True
-        raise InvalidToken("refresh token was already used; all sessions of this login are revoked")
+        # Reported, not raised: the revocation must commit with this request.
+        return None
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the user is no longer active")
@@ -180,13 +181,10 @@ def ensure_admin(actor: Actor) -> None:
         raise Forbidden("only an admin can manage API keys and users")
 
 
-_require_admin = ensure_admin
-
-
 async def create_api_key(
     session: AsyncSession, actor: Actor, *, name: str, scopes: list[str]
 ) -> tuple[ApiKey, str]:
-    _require_admin(actor)
+    ensure_admin(actor)
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise Unprocessable(
@@ -210,7 +208,7 @@ async def create_api_key(
 
 
 async def list_api_keys(session: AsyncSession, actor: Actor) -> list[ApiKey]:
-    _require_admin(actor)
+    ensure_admin(actor)
     rows = await session.scalars(
         select(ApiKey).where(ApiKey.org_id == actor.org_id).order_by(ApiKey.created_at)
     )
@@ -218,7 +216,7 @@ async def list_api_keys(session: AsyncSession, actor: Actor) -> list[ApiKey]:
 
 
 async def revoke_api_key(session: AsyncSession, actor: Actor, *, key_id: uuid.UUID) -> ApiKey:
-    _require_admin(actor)
+    ensure_admin(actor)
     key = await session.scalar(
         select(ApiKey).where(ApiKey.id == key_id, ApiKey.org_id == actor.org_id)
     )
@@ -239,7 +237,7 @@ async def create_user(
     role: Role,
     locale: str = "en",
 ) -> User:
-    _require_admin(actor)
+    ensure_admin(actor)
     if role is Role.ENGINEER:
         raise Unprocessable("create engineers with POST /api/v1/engineers (it adds their profile)")
     return await add_user(
@@ -291,7 +289,7 @@ async def update_user(
     is_active: bool | None = None,
 ) -> User:
     """Change a user; deactivating also ends all their sessions (refresh tokens)."""
-    _require_admin(actor)
+    ensure_admin(actor)
     user = await get_user(session, actor, user_id=user_id)
     if user.id == actor.user_id and (is_active is False or (role and role is not Role.ADMIN)):
         raise Conflict("you cannot deactivate or demote yourself; ask another admin")

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped, keyset_page, patch
+from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Asset, Customer, Site
 from server.customers.schemas import (
     AssetCreate,
@@ -75,7 +75,7 @@ async def list_customers(
     if (narrow := _engineer_sees(actor, Ticket.customer_id == Customer.id)) is not None:
         query = query.where(narrow)
     if q:
-        query = query.where(Customer.name.ilike(f"%{_escape(q)}%", escape="\\"))
+        query = query.where(Customer.name.ilike(f"%{escape_like(q)}%", escape="\\"))
     return await keyset_page(
         session, query, sort_column=Customer.name, id_column=Customer.id, limit=limit, cursor=cursor
     )
@@ -95,10 +95,6 @@ async def update_customer(
     )
     patch(customer, data.model_dump(exclude_unset=True), expected_version=expected_version)
     return customer
-
-
-def _escape(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- sites -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db import after_commit
 from server.events.models import OutboxEvent
 
 log = logging.getLogger("fixflow.events")
@@ -23,6 +24,7 @@ log = logging.getLogger("fixflow.events")
 Handler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
 _handlers: dict[str, list[Handler]] = {}
 MAX_ATTEMPTS = 20
+DELIVERY_JOB_ID = "outbox-deliver"
 
 
 def subscribe(topic: str, handler: Handler) -> None:
@@ -44,6 +46,9 @@ def emit(
 ) -> OutboxEvent:
     event = OutboxEvent(org_id=org_id, topic=topic, aggregate_id=aggregate_id, payload=payload)
     session.add(event)
+    # Deliver soon after the commit (the sender coalesces these nudges by job id); the
+    # worker's cron catches anything this misses.
+    after_commit(session, "events.deliver_outbox", _job_id=DELIVERY_JOB_ID)
     return event
 
 

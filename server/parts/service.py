@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped, keyset_page, patch
+from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Site
 from server.engineers.models import Engineer
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -54,10 +54,6 @@ def _manager(actor: Actor) -> None:
     raise Forbidden("only admins and dispatchers manage parts and stock")
 
 
-def _escape(q: str) -> str:
-    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 # --- catalogue ---------------------------------------------------------------------------
 
 
@@ -88,7 +84,7 @@ def search_parts_query(
 ) -> Select[Any]:
     query = select(Part).where(Part.org_id == actor.org_id)
     if q:
-        like = f"%{_escape(q)}%"
+        like = f"%{escape_like(q)}%"
         query = query.where(
             or_(Part.name.ilike(like, escape="\\"), Part.sku.ilike(like, escape="\\"))
         )

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db import after_commit
 from server.events import service as events
 from server.tickets.models import Ticket, TicketEvent
 
@@ -51,10 +50,6 @@ def record(
             "actor": actor,
         },
     )
-    # Deliver soon after the commit; the worker's cron catches anything this misses.
-    if not session.info.get("outbox_nudged"):
-        session.info["outbox_nudged"] = True
-        after_commit(session, "events.deliver_outbox", _job_id="outbox-deliver")
     return event
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.crud import escape_like
 from server.pagination import (
     Page,
     cursor_datetime,
@@ -91,7 +92,7 @@ def _where(query: Select[Any], actor: Actor, f: TicketFilter) -> Select[Any]:
     if f.due_to:
         query = query.where(Ticket.resolution_due_at < f.due_to)
     if f.q:
-        needle = f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        needle = escape_like(f.q.lower())
         query = query.where(Ticket.search_text.like(f"%{needle}%", escape="\\"))
     return query
 

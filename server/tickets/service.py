@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -394,15 +394,3 @@ async def list_events(
         .order_by(TicketEvent.created_at, TicketEvent.id)
     )
     return list(rows)
-
-
-async def count_open(session: AsyncSession, actor: Actor) -> int:
-    total: int = (
-        await session.scalar(
-            select(func.count())
-            .select_from(Ticket)
-            .where(Ticket.org_id == actor.org_id, Ticket.status.not_in(["closed", "cancelled"]))
-        )
-        or 0
-    )
-    return total
