@@ -2,8 +2,9 @@
 
 Service side: ``server.parts.service.create_movement`` in its own transaction per movement
 (``server.db.session_scope``), CONCURRENCY tasks on one SQLAlchemy engine, as a dispatcher.
-It looks up the part and the locations, takes the source's stock with the guarded UPDATE,
-upserts the destination's balance and writes the ledger line.
+It reads the part and the locations in one look-up, then changes both balances, writes the
+ledger line and reads the replenishment minimums in one statement (``ledger._SHIFT``), and
+checks the source's available stock on what that statement returns.
 
 Baseline: per movement, one asyncpg transaction at the same concurrency with the same
 writes: the guarded ``UPDATE stock_balances .. WHERE on_hand - reserved >= q`` on the

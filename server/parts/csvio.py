@@ -16,7 +16,8 @@ Import rules:
   changes nothing the second time: the import is idempotent by SKU, so it takes no
   Idempotency-Key.
 - Every row is validated with the rules of ``PartCreate`` plus: an SKU may appear only once
-  in a file. Every problem is reported as ``{line, sku, field, message}`` with the 1-based
+  in a file, and it may not change the serialised flag of a part whose stock is held (the
+  PATCH rule). Every problem is reported as ``{line, sku, field, message}`` with the 1-based
   line of the file (the header is line 1).
 - If any row has a problem nothing is written. A dry run (the default) only reports.
 - A file that cannot be read as a catalogue at all (not UTF-8, malformed CSV, a bad header,
@@ -45,7 +46,7 @@ from server.auth.models import Role
 from server.errors import Conflict, Forbidden, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
-from server.parts.service import search_parts_query
+from server.parts.service import refuse_serialised_change_with_stock, search_parts_query
 
 COLUMNS = (
     "sku",
@@ -328,6 +329,25 @@ def _apply(part: Part, values: dict[str, Any]) -> bool:
     return changed
 
 
+async def _check_serialised_changes(
+    session: AsyncSession, parsed: _Parsed, existing: dict[str, Part]
+) -> None:
+    """A row may not flip the serialised flag of a part whose stock is held (the same
+    rule as PATCH): that is a row error, reported with the others."""
+    for row in parsed.rows:
+        part = existing.get(row.sku)
+        wanted = row.changes().get("serialised")
+        if part is None or wanted is None or wanted == part.serialised:
+            continue
+        try:
+            await refuse_serialised_change_with_stock(session, part)
+        except Conflict as refusal:
+            parsed.errors.append(
+                RowError(line=row.line, sku=row.sku, field="serialised", message=refusal.detail)
+            )
+    parsed.errors.sort(key=lambda error: error.line)
+
+
 async def import_parts(
     session: AsyncSession, actor: Actor, *, data: bytes, dry_run: bool
 ) -> ImportReport:
@@ -340,6 +360,9 @@ async def import_parts(
         raise _rejected(parsed.errors, rows=parsed.count)
     skus = [row.sku for row in parsed.rows]
     existing = await _existing(session, actor, skus, lock=not dry_run)
+    await _check_serialised_changes(session, parsed, existing)
+    if parsed.errors and not dry_run:
+        raise _rejected(parsed.errors, rows=parsed.count)
     created = updated = unchanged = 0
     for row in parsed.rows:
         part = existing.get(row.sku)

@@ -14,35 +14,36 @@ How each kind moves quantity (q > 0 unless noted):
     reserve   -                       -                      from: reserved += q
     release   -                       -                      from: reserved -= q
 
-Back-office decrements never take *available* stock (on_hand - reserved) below zero: the
-guarded UPDATE re-checks under the row lock, so concurrent requests for the last units get
-exactly what exists and the rest a 409 naming the shortfall. Consumption reported from the
-field is never refused (the part was used): a van may go negative and is then flagged for
+Back-office decrements never take *available* stock (on_hand - reserved) below zero. The
+change is made first and checked on the row it returns: the row lock is held until the
+transaction ends, so concurrent requests for the last units see each other's changes in
+turn, get exactly what exists, and the rest a 409 naming the shortfall (which rolls the
+request back; a caller that carries on after a refusal must run the movement in a
+savepoint). Consumption reported from the field is never refused (the part was used): a
+van left with less than it holds for work orders, or below zero, is flagged for
 reconciliation.
+
+Defective returns go into the organisation's quarantine location (server/parts/service.py),
+which nothing consumes or reserves from.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
-from server.parts.models import (
-    LocationKind,
-    MovementKind,
-    Part,
-    StockBalance,
-    StockLocation,
-    StockMovement,
-)
+from server.parts import replenishment
+from server.parts.models import LocationKind, MovementKind
+from shared.ids import uuid7
 
 ZERO = Decimal(0)
 # Kinds whose quantity leaves from_location's on-hand / reaches to_location's on-hand.
@@ -64,13 +65,62 @@ class StockShortage(Conflict):
     code, title = "stock_shortage", "Not enough stock"
 
 
+class PartLike(Protocol):
+    """What a movement needs of its part: a ``Part`` row, or a ``PartRef`` read without
+    the ORM on the hot path."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def cost(self) -> Decimal: ...
+    @property
+    def serialised(self) -> bool: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class PlaceLike(Protocol):
+    """What a movement needs of a location: a ``StockLocation`` row or a ``PlaceRef``."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PartRef:
+    id: uuid.UUID
+    sku: str
+    unit: str
+    cost: Decimal
+    serialised: bool
+    active: bool
+
+
+@dataclass(frozen=True)
+class PlaceRef:
+    id: uuid.UUID
+    name: str
+    kind: str
+    active: bool
+
+
 @dataclass(frozen=True)
 class Move:
     kind: MovementKind
-    part: Part
+    part: PartLike
     quantity: Decimal
-    source: StockLocation | None = None
-    destination: StockLocation | None = None
+    source: PlaceLike | None = None
+    destination: PlaceLike | None = None
     ticket_id: uuid.UUID | None = None
     visit_id: uuid.UUID | None = None
     condition: str | None = None
@@ -80,86 +130,134 @@ class Move:
     serial_number: str | None = None
 
 
-async def _bump(
-    session: AsyncSession,
-    org_id: uuid.UUID,
-    location_id: uuid.UUID,
-    part_id: uuid.UUID,
-    *,
-    on_hand: Decimal = ZERO,
-    reserved: Decimal = ZERO,
-) -> tuple[Decimal, Decimal]:
-    """Add to a balance (creating it); returns the new (on_hand, reserved)."""
-    if reserved < 0:
-        # Releasing: the balance exists (reserving went through it). No upsert here:
-        # PostgreSQL checks reserved >= 0 on the candidate row before ON CONFLICT.
-        release = (
-            update(StockBalance)
-            .where(StockBalance.location_id == location_id, StockBalance.part_id == part_id)
-            .values(
-                on_hand=StockBalance.on_hand + on_hand,
-                reserved=StockBalance.reserved + reserved,
-                updated_at=func.now(),
-            )
-            .returning(StockBalance.on_hand, StockBalance.reserved)
-        )
-        held = (await session.execute(release)).one()
-        return held.on_hand, held.reserved
-    values = insert(StockBalance).values(
-        org_id=org_id,
-        location_id=location_id,
-        part_id=part_id,
-        on_hand=on_hand,
-        reserved=reserved,
-        needs_reconciliation=False,
-    )
-    stmt = values.on_conflict_do_update(
-        index_elements=[StockBalance.location_id, StockBalance.part_id],
-        set_={
-            "on_hand": StockBalance.on_hand + values.excluded.on_hand,
-            "reserved": StockBalance.reserved + values.excluded.reserved,
-            "updated_at": func.now(),
-        },
-    ).returning(StockBalance.on_hand, StockBalance.reserved)
-    row = (await session.execute(stmt)).one()
-    return row.on_hand, row.reserved
+@dataclass(frozen=True)
+class Line:
+    """A ledger line as written (the row is in stock_movements; a plain record, so that
+    the hot path builds no ORM object)."""
+
+    id: uuid.UUID
+    org_id: uuid.UUID
+    kind: str
+    part_id: uuid.UUID
+    quantity: Decimal
+    from_location_id: uuid.UUID | None
+    to_location_id: uuid.UUID | None
+    ticket_id: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    condition: str | None
+    serial_number: str | None
+    reason: str | None
+    unit_cost: Decimal
+    from_field: bool
+    actor: str
+    created_at: dt.datetime
 
 
-async def _take(
-    session: AsyncSession,
-    location: StockLocation,
-    part: Part,
-    *,
-    on_hand: Decimal = ZERO,
-    reserved: Decimal = ZERO,
-) -> None:
-    """Take available stock (on_hand - reserved) for a decrement or a reservation, or
-    raise StockShortage. The WHERE is re-evaluated under the row lock."""
-    need = on_hand + reserved
-    available = StockBalance.on_hand - StockBalance.reserved
-    stmt = (
-        update(StockBalance)
-        .where(
-            StockBalance.location_id == location.id,
-            StockBalance.part_id == part.id,
-            available >= need,
-        )
-        .values(
-            on_hand=StockBalance.on_hand - on_hand,
-            reserved=StockBalance.reserved + reserved,
-            updated_at=func.now(),
-        )
-        .returning(StockBalance.on_hand)
+@dataclass(frozen=True)
+class Balance:
+    """A balance as the movement left it, with the location's replenishment level."""
+
+    on_hand: Decimal
+    reserved: Decimal
+    minimum: Decimal | None = None
+
+
+# The hot path is one statement: the on-hand change of both locations (rows locked in
+# location-id order, so an A->B and a B->A transfer never deadlock), the ledger line, and
+# the levels to compare against. Shortages are checked on what it returns: the row locks
+# are held to the end of the transaction, and a refusal rolls the whole request back.
+_SHIFT = text(
+    """
+    WITH shifted AS (
+        INSERT INTO stock_balances AS b
+               (location_id, part_id, org_id, on_hand, reserved, needs_reconciliation)
+        SELECT d.location_id, :part_id, :org_id, d.delta, 0, false
+          FROM unnest(CAST(:locations AS uuid[]), CAST(:deltas AS numeric[]))
+               WITH ORDINALITY AS d(location_id, delta, n)
+         ORDER BY d.n
+        ON CONFLICT (location_id, part_id) DO UPDATE
+           SET on_hand = b.on_hand + excluded.on_hand, updated_at = now()
+        RETURNING b.location_id, b.on_hand, b.reserved
+    ), line AS (
+        INSERT INTO stock_movements
+               (id, org_id, kind, part_id, quantity, from_location_id, to_location_id,
+                ticket_id, visit_id, condition, serial_number, reason, unit_cost, from_field,
+                actor)
+        VALUES (:id, :org_id, :kind, :part_id, :quantity, :from_location_id, :to_location_id,
+                :ticket_id, :visit_id, :condition, :serial_number, :reason, :unit_cost,
+                :from_field, :actor)
+        RETURNING created_at
     )
-    if (await session.execute(stmt)).first() is not None:
-        return
-    have = await session.scalar(
-        select(available).where(
-            StockBalance.location_id == location.id, StockBalance.part_id == part.id
-        )
-    )
-    have = have if have is not None else ZERO
-    raise StockShortage(
+    SELECT s.location_id, s.on_hand, s.reserved, l.minimum,
+           (SELECT created_at FROM line) AS created_at
+      FROM shifted s
+      LEFT JOIN stock_levels l ON l.location_id = s.location_id AND l.part_id = :part_id
+    """
+)
+_LINE = text(
+    """
+    INSERT INTO stock_movements
+           (id, org_id, kind, part_id, quantity, from_location_id, to_location_id, ticket_id,
+            visit_id, condition, serial_number, reason, unit_cost, from_field, actor)
+    VALUES (:id, :org_id, :kind, :part_id, :quantity, :from_location_id, :to_location_id,
+            :ticket_id, :visit_id, :condition, :serial_number, :reason, :unit_cost,
+            :from_field, :actor)
+    RETURNING created_at
+    """
+)
+# Reservations: reserving takes available stock under the row lock (the WHERE is
+# re-evaluated after waiting), releasing gives it back.
+_RESERVE = text(
+    """
+    UPDATE stock_balances SET reserved = reserved + :quantity, updated_at = now()
+     WHERE location_id = :location_id AND part_id = :part_id
+       AND on_hand - reserved >= :quantity
+    RETURNING on_hand, reserved
+    """
+)
+_UNRESERVE = text(
+    """
+    UPDATE stock_balances SET reserved = reserved - :quantity, updated_at = now()
+     WHERE location_id = :location_id AND part_id = :part_id
+    RETURNING on_hand, reserved
+    """
+)
+_AVAILABLE = text(
+    """
+    SELECT on_hand - reserved FROM stock_balances
+     WHERE location_id = :location_id AND part_id = :part_id
+    """
+)
+_LOCK = text(
+    """
+    SELECT on_hand, reserved FROM stock_balances
+     WHERE location_id = :location_id AND part_id = :part_id
+       FOR UPDATE
+    """
+)
+_FLAG = text(
+    """
+    UPDATE stock_balances SET needs_reconciliation = :flag
+     WHERE location_id = :location_id AND part_id = :part_id
+       AND needs_reconciliation IS DISTINCT FROM :flag
+    """
+)
+_OUTSTANDING = text(
+    """
+    SELECT coalesce(sum(CASE kind WHEN 'reserve' THEN quantity ELSE -quantity END), 0)
+      FROM stock_movements
+     WHERE ticket_id = :ticket_id AND part_id = :part_id AND from_location_id = :location_id
+       AND kind IN ('reserve', 'release')
+    """
+)
+
+
+def _fmt(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+def _shortage(location: PlaceLike, part: PartLike, have: Decimal, need: Decimal) -> StockShortage:
+    return StockShortage(
         f"{location.name} has {_fmt(have)} {part.unit} of {part.sku} available, "
         f"{_fmt(need)} needed: short by {_fmt(need - have)}",
         available=str(have),
@@ -169,179 +267,212 @@ async def _take(
     )
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value.normalize():f}"
-
-
-async def _field_take(
-    session: AsyncSession, actor: Actor, location: StockLocation, part: Part, quantity: Decimal
-) -> None:
-    """Field consumption: never refused; a negative balance is flagged and announced."""
-    new_on_hand, _ = await _bump(session, actor.org_id, location.id, part.id, on_hand=-quantity)
-    # A customer site going below zero only means the part was installed before Fixflow
-    # counted it; vans and warehouses below zero mean stock went missing.
-    if new_on_hand < 0 and location.kind != LocationKind.CUSTOMER_SITE.value:
-        await session.execute(
-            update(StockBalance)
-            .where(StockBalance.location_id == location.id, StockBalance.part_id == part.id)
-            .values(needs_reconciliation=True)
-        )
-        events.emit(
-            session,
-            org_id=actor.org_id,
-            topic="stock.discrepancy",
-            aggregate_id=location.id,
-            payload={
-                "location_id": str(location.id),
-                "part_id": str(part.id),
-                "sku": part.sku,
-                "on_hand": str(new_on_hand),
-            },
-        )
-
-
 async def outstanding_reservation(
     session: AsyncSession, *, location_id: uuid.UUID, part_id: uuid.UUID, ticket_id: uuid.UUID
 ) -> Decimal:
     """What a work order still has reserved of a part at a location (reserve - release)."""
-    rows = await session.execute(
-        select(StockMovement.kind, func.sum(StockMovement.quantity))
-        .where(
-            StockMovement.ticket_id == ticket_id,
-            StockMovement.part_id == part_id,
-            StockMovement.from_location_id == location_id,
-            StockMovement.kind.in_([MovementKind.RESERVE.value, MovementKind.RELEASE.value]),
-        )
-        .group_by(StockMovement.kind)
-    )
-    totals: dict[str, Decimal] = {kind: qty for kind, qty in rows}
-    reserved = totals.get(MovementKind.RESERVE.value, ZERO)
-    return reserved - totals.get(MovementKind.RELEASE.value, ZERO)
+    params = {"location_id": location_id, "part_id": part_id, "ticket_id": ticket_id}
+    held: Decimal = (await session.execute(_OUTSTANDING, params)).scalar_one()
+    return held
 
 
-def _row(actor: Actor, move: Move, kind: MovementKind, quantity: Decimal) -> StockMovement:
-    return StockMovement(
-        org_id=actor.org_id,
-        kind=kind.value,
-        part_id=move.part.id,
-        quantity=quantity,
-        from_location_id=move.source.id if move.source else None,
-        to_location_id=move.destination.id if move.destination else None,
-        ticket_id=move.ticket_id,
-        visit_id=move.visit_id,
-        condition=move.condition,
-        serial_number=move.serial_number,
-        reason=move.reason,
-        unit_cost=move.part.cost,
-        from_field=move.from_field,
-        actor=actor.label,
-    )
-
-
-async def record(session: AsyncSession, actor: Actor, move: Move) -> StockMovement:
-    """Apply one movement to the balances and write its ledger line (shape already checked)."""
-    kind, part, q = move.kind, move.part, move.quantity
-    source, destination = move.source, move.destination
-    # Lock both balance rows in one global order (by location id) before changing either:
-    # an A->B and a B->A transfer at the same moment must not wait on each other.
-    touched = sorted({loc.id for loc in (source, destination) if loc is not None})
-    if len(touched) > 1:
-        for location_id in touched:
-            await _bump(session, actor.org_id, location_id, part.id)  # creates and locks
-    if kind is MovementKind.RESERVE:
-        assert source is not None
-        await _take(session, source, part, reserved=q)
-    elif kind is MovementKind.RELEASE:
-        assert source is not None and move.ticket_id is not None
-        await _release(session, actor, source, part, q, move.ticket_id)
-    elif kind in _OUT:
-        assert source is not None
-        if kind is MovementKind.CONSUME and move.ticket_id is not None:
-            await _use_reservation(session, actor, move)
-        if move.from_field or kind is MovementKind.RETURN:
-            # Returns leave a customer site, which holds installed parts, not stock to guard.
-            await _field_take(session, actor, source, part, q)
-        else:
-            await _take(session, source, part, on_hand=q)
-    if kind in _IN:
-        assert destination is not None
-        on_hand, reserved = await _bump(session, actor.org_id, destination.id, part.id, on_hand=q)
-        if kind is MovementKind.ADJUST and on_hand >= 0:
-            # An adjustment is a count: once the books match the shelf again, the
-            # discrepancy a field consumption flagged is reconciled.
-            await session.execute(
-                update(StockBalance)
-                .where(
-                    StockBalance.location_id == destination.id,
-                    StockBalance.part_id == part.id,
-                    StockBalance.needs_reconciliation.is_(True),
-                )
-                .values(needs_reconciliation=False)
-            )
-        if kind is MovementKind.ADJUST and q < 0 and on_hand < reserved:
-            raise StockShortage(
-                f"the adjustment would leave {_fmt(on_hand)} {part.unit} of {part.sku} at "
-                f"{destination.name}, below the {_fmt(reserved)} reserved",
-                location_id=str(destination.id),
-                part_id=str(part.id),
-            )
-    row = _row(actor, move, kind, q)
-    session.add(row)
-    return row
-
-
-async def lock_balance(session: AsyncSession, location_id: uuid.UUID, part_id: uuid.UUID) -> None:
+async def lock_balance(
+    session: AsyncSession, location_id: uuid.UUID, part_id: uuid.UUID
+) -> Balance | None:
     """Every reservation change of a (location, part) updates this row, so holding its lock
     makes "read the work order's outstanding reservation, then release" safe."""
-    await session.execute(
-        select(StockBalance.location_id)
-        .where(StockBalance.location_id == location_id, StockBalance.part_id == part_id)
-        .with_for_update()
-    )
+    params = {"location_id": location_id, "part_id": part_id}
+    row = (await session.execute(_LOCK, params)).first()
+    return Balance(row.on_hand, row.reserved) if row is not None else None
 
 
-async def _release(
+def _params(
+    actor: Actor,
+    move: Move,
+    kind: MovementKind,
+    quantity: Decimal,
+    line_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": line_id or uuid7(),
+        "org_id": actor.org_id,
+        "kind": kind.value,
+        "part_id": move.part.id,
+        "quantity": quantity,
+        "from_location_id": move.source.id if move.source else None,
+        "to_location_id": move.destination.id if move.destination else None,
+        "ticket_id": move.ticket_id,
+        "visit_id": move.visit_id,
+        "condition": move.condition,
+        "serial_number": move.serial_number,
+        "reason": move.reason,
+        "unit_cost": move.part.cost,
+        "from_field": move.from_field,
+        "actor": actor.label,
+    }
+
+
+def _line(params: dict[str, Any], created_at: dt.datetime) -> Line:
+    return Line(**params, created_at=created_at)
+
+
+async def _write_line(
     session: AsyncSession,
     actor: Actor,
-    location: StockLocation,
-    part: Part,
+    move: Move,
+    kind: MovementKind,
     quantity: Decimal,
-    ticket_id: uuid.UUID,
+    line_id: uuid.UUID | None = None,
+) -> Line:
+    params = _params(actor, move, kind, quantity, line_id)
+    created_at = (await session.execute(_LINE, params)).scalar_one()
+    return _line(params, created_at)
+
+
+async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
+    """Apply one movement to the balances and write its ledger line (shape already checked)."""
+    if move.kind is MovementKind.RESERVE:
+        return await _reserve(session, actor, move)
+    if move.kind is MovementKind.RELEASE:
+        return await _release(session, actor, move)
+    kind, part, q = move.kind, move.part, move.quantity
+    source = move.source if kind in _OUT else None
+    destination = move.destination if kind in _IN else None
+    deltas: dict[uuid.UUID, Decimal] = {}
+    if source is not None:
+        deltas[source.id] = -q
+    if destination is not None:
+        deltas[destination.id] = deltas.get(destination.id, ZERO) + q
+    order = sorted(deltas)
+    # A consumption for a work order may first release its reservation: that line comes
+    # first in the ledger (ids are time-ordered), so its id is taken now.
+    release_id = uuid7() if kind is MovementKind.CONSUME and move.ticket_id else None
+    params = _params(actor, move, kind, q)
+    rows = (
+        await session.execute(
+            _SHIFT,
+            {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
+        )
+    ).all()
+    after = {row.location_id: Balance(row.on_hand, row.reserved, row.minimum) for row in rows}
+    line = _line(params, rows[0].created_at)
+    if source is not None:
+        held = after[source.id]
+        if kind is MovementKind.CONSUME and move.ticket_id is not None:
+            assert release_id is not None
+            held = await _use_reservation(session, actor, move, held, release_id)
+            after[source.id] = held
+        if move.from_field or kind is MovementKind.RETURN:
+            await _field_check(session, actor, source, part, held)
+        elif held.on_hand - held.reserved < 0:
+            raise _shortage(source, part, held.on_hand - held.reserved + q, q)
+    if kind is MovementKind.ADJUST:
+        assert destination is not None
+        await _counted(session, destination, part, after[destination.id], q)
+    await replenishment.announce_crossings(
+        session, actor, part.id, part.sku, [(loc, b.on_hand, b.minimum) for loc, b in after.items()]
+    )
+    return line
+
+
+async def _field_check(
+    session: AsyncSession, actor: Actor, location: PlaceLike, part: PartLike, held: Balance
 ) -> None:
+    """Field consumption is never refused. A van (or warehouse) left with less than it
+    holds for work orders, or below zero, is flagged and announced: someone must count
+    it. A customer site going below zero only means the part was installed before
+    Fixflow counted it."""
+    if location.kind == LocationKind.CUSTOMER_SITE.value or held.on_hand >= held.reserved:
+        return
+    await session.execute(_FLAG, {"location_id": location.id, "part_id": part.id, "flag": True})
+    events.emit(
+        session,
+        org_id=actor.org_id,
+        topic="stock.discrepancy",
+        aggregate_id=location.id,
+        payload={
+            "location_id": str(location.id),
+            "part_id": str(part.id),
+            "sku": part.sku,
+            "on_hand": str(held.on_hand),
+            "reserved": str(held.reserved),
+        },
+    )
+
+
+async def _counted(
+    session: AsyncSession, location: PlaceLike, part: PartLike, held: Balance, q: Decimal
+) -> None:
+    """An adjustment is a count: once the books match the shelf again (at least what is
+    reserved, and not below zero), a discrepancy field consumption flagged is
+    reconciled. A count down may not leave less than is reserved."""
+    if q < 0 and held.on_hand < held.reserved:
+        raise StockShortage(
+            f"the adjustment would leave {_fmt(held.on_hand)} {part.unit} of {part.sku} at "
+            f"{location.name}, below the {_fmt(held.reserved)} reserved",
+            location_id=str(location.id),
+            part_id=str(part.id),
+        )
+    if held.on_hand >= 0 and held.on_hand >= held.reserved:
+        await session.execute(
+            _FLAG, {"location_id": location.id, "part_id": part.id, "flag": False}
+        )
+
+
+async def _reserve(session: AsyncSession, actor: Actor, move: Move) -> Line:
+    source, part, q = move.source, move.part, move.quantity
+    assert source is not None
+    params = {"location_id": source.id, "part_id": part.id, "quantity": q}
+    if (await session.execute(_RESERVE, params)).first() is None:
+        have = (await session.execute(_AVAILABLE, params)).scalar()
+        raise _shortage(source, part, have if have is not None else ZERO, q)
+    return await _write_line(session, actor, move, MovementKind.RESERVE, q)
+
+
+async def _release(session: AsyncSession, actor: Actor, move: Move) -> Line:
+    location, part, q = move.source, move.part, move.quantity
+    assert location is not None and move.ticket_id is not None
     await lock_balance(session, location.id, part.id)
     held = await outstanding_reservation(
-        session, location_id=location.id, part_id=part.id, ticket_id=ticket_id
+        session, location_id=location.id, part_id=part.id, ticket_id=move.ticket_id
     )
-    if quantity > held:
+    if q > held:
         raise Unprocessable(
             f"the work order has {_fmt(held)} {part.unit} of {part.sku} reserved at "
-            f"{location.name}; cannot release {_fmt(quantity)}"
+            f"{location.name}; cannot release {_fmt(q)}"
         )
-    await _bump(session, actor.org_id, location.id, part.id, reserved=-quantity)
+    params = {"location_id": location.id, "part_id": part.id, "quantity": q}
+    await session.execute(_UNRESERVE, params)
+    return await _write_line(session, actor, move, MovementKind.RELEASE, q)
 
 
-async def _use_reservation(session: AsyncSession, actor: Actor, move: Move) -> None:
+async def _use_reservation(
+    session: AsyncSession, actor: Actor, move: Move, held: Balance, line_id: uuid.UUID
+) -> Balance:
     """Consuming for a work order first releases what that work order had reserved here,
-    so the reserved units are the ones used (written as a release line)."""
+    so the reserved units are the ones used (written as a release line). The source row
+    is already locked by the consumption. Returns the source's balance after it."""
     assert move.source is not None and move.ticket_id is not None
-    await lock_balance(session, move.source.id, move.part.id)
-    held = await outstanding_reservation(
+    reserved = await outstanding_reservation(
         session, location_id=move.source.id, part_id=move.part.id, ticket_id=move.ticket_id
     )
-    used = min(held, move.quantity)
-    if used > 0:
-        await _bump(session, actor.org_id, move.source.id, move.part.id, reserved=-used)
-        release = Move(
-            kind=MovementKind.RELEASE,
-            part=move.part,
-            quantity=used,
-            source=move.source,
-            ticket_id=move.ticket_id,
-            visit_id=move.visit_id,
-            reason="used on the work order",
-            from_field=move.from_field,
-        )
-        session.add(_row(actor, release, MovementKind.RELEASE, used))
+    used = min(reserved, move.quantity)
+    if used <= 0:
+        return held
+    params = {"location_id": move.source.id, "part_id": move.part.id, "quantity": used}
+    row = (await session.execute(_UNRESERVE, params)).one()
+    release = Move(
+        kind=MovementKind.RELEASE,
+        part=move.part,
+        quantity=used,
+        source=move.source,
+        ticket_id=move.ticket_id,
+        visit_id=move.visit_id,
+        reason="used on the work order",
+        from_field=move.from_field,
+    )
+    await _write_line(session, actor, release, MovementKind.RELEASE, used, line_id)
+    return Balance(row.on_hand, row.reserved, held.minimum)
 
 
 _CHECK = text(
@@ -376,7 +507,39 @@ _CHECK = text(
 )
 
 
+# Serialised parts: every stock location (not customer sites, which may hold units
+# fitted before Fixflow) holds exactly the units recorded there, good or defective.
+_UNITS_CHECK = text(
+    """
+    WITH units AS (
+        SELECT u.location_id, u.part_id, count(*) AS units
+          FROM stock_units u
+          JOIN stock_locations l ON l.id = u.location_id AND l.kind <> 'customer_site'
+          JOIN parts p ON p.id = u.part_id AND p.serialised
+         WHERE u.org_id = :org AND u.status IN ('in_stock', 'returned')
+         GROUP BY u.location_id, u.part_id
+    ), balances AS (
+        SELECT b.location_id, b.part_id, b.on_hand
+          FROM stock_balances b
+          JOIN parts p ON p.id = b.part_id AND p.serialised
+          JOIN stock_locations l ON l.id = b.location_id AND l.kind <> 'customer_site'
+         WHERE b.org_id = :org
+    )
+    SELECT coalesce(b.location_id, u.location_id) AS location_id,
+           coalesce(b.part_id, u.part_id) AS part_id,
+           coalesce(b.on_hand, 0) AS balance_on_hand, coalesce(u.units, 0) AS units
+      FROM balances b
+      FULL JOIN units u ON u.location_id = b.location_id AND u.part_id = b.part_id
+     WHERE coalesce(b.on_hand, 0) <> coalesce(u.units, 0)
+    """
+)
+
+
 async def check(session: AsyncSession, org_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Balances that differ from the sum of their ledger lines (empty when all agree)."""
-    rows = await session.execute(_CHECK, {"org": org_id})
-    return [{str(k): v for k, v in row._mapping.items()} for row in rows]
+    """Balances that differ from the sum of their ledger lines, and serialised balances
+    that differ from the units recorded at their location (empty when all agree)."""
+    found = []
+    for problem, query in (("ledger", _CHECK), ("units", _UNITS_CHECK)):
+        rows = await session.execute(query, {"org": org_id})
+        found += [{"problem": problem, **{str(k): v for k, v in r._mapping.items()}} for r in rows]
+    return found

@@ -33,6 +33,9 @@ class LocationKind(StrEnum):
     REPAIR_CENTRE = "repair_centre"
     VENDOR = "vendor"
     CUSTOMER_SITE = "customer_site"
+    # Defective parts back from the field, wherever they physically are, until their
+    # return (RMA) ends: counted, valued, never available to use (one per organisation).
+    QUARANTINE = "quarantine"
 
 
 class MovementKind(StrEnum):
@@ -75,6 +78,12 @@ class StockLocation(IdMixin, TimestampMixin, Base):
         UniqueConstraint("engineer_id"),
         UniqueConstraint("site_id"),
         Index("ix_stock_locations_org_kind", "org_id", "kind"),
+        Index(
+            "uq_stock_locations_org_quarantine",
+            "org_id",
+            unique=True,
+            postgresql_where=text("kind = 'quarantine'"),
+        ),
     )
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,6 @@ from server.parts.tracking_models import StockLevel
 
 ZERO = Decimal(0)
 WINDOW = dt.timedelta(days=30)
-_QUANTITY_ONLY = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
 
 
 def _visible_location(actor: Actor) -> object:
@@ -83,51 +82,46 @@ async def set_level(
     return level
 
 
-async def check_levels(session: AsyncSession, actor: Actor, lines: list[StockMovement]) -> None:
-    """After movements (hooked into create_movement): announce each fall below a minimum.
+async def announce_crossings(
+    session: AsyncSession,
+    actor: Actor,
+    part_id: uuid.UUID,
+    sku: str,
+    balances: list[tuple[uuid.UUID, Decimal, Decimal | None]],
+) -> None:
+    """After a movement (called by the ledger with each touched location's new on-hand and
+    its minimum, None without a level): announce each fall below a minimum.
 
-    One statement flips ``below_minimum`` where it no longer matches on-hand; the rows it
-    flipped to true are the crossings (it re-arms silently when stock is back up)."""
-    pairs = {
-        (location_id, line.part_id)
-        for line in lines
-        if line.kind not in _QUANTITY_ONLY
-        for location_id in (line.from_location_id, line.to_location_id)
-        if location_id is not None
-    }
-    if not pairs:
-        return
-    below = StockBalance.on_hand < StockLevel.minimum
-    flipped = await session.execute(
-        update(StockLevel)
-        .where(
-            StockBalance.location_id == StockLevel.location_id,
-            StockBalance.part_id == StockLevel.part_id,
-            tuple_(StockLevel.location_id, StockLevel.part_id).in_(sorted(pairs)),
-            StockLevel.below_minimum.is_distinct_from(below),
+    The guarded UPDATE flips ``below_minimum`` only where it no longer matches on-hand,
+    re-checked under the level's row lock, so of two movements crossing at once exactly one
+    announces; it re-arms silently when stock is back up."""
+    for location_id, on_hand, minimum in sorted(balances, key=lambda b: b[0]):
+        if minimum is None:
+            continue
+        below = on_hand < minimum
+        flipped = await session.execute(
+            update(StockLevel)
+            .where(
+                StockLevel.location_id == location_id,
+                StockLevel.part_id == part_id,
+                StockLevel.below_minimum.is_not(below),
+            )
+            .values(below_minimum=below, updated_at=func.now())
+            .returning(StockLevel.minimum, StockLevel.target)
         )
-        .values(below_minimum=below, updated_at=func.now())
-        .returning(
-            StockLevel.location_id,
-            StockLevel.part_id,
-            StockLevel.below_minimum,
-            StockLevel.minimum,
-            StockLevel.target,
-            StockBalance.on_hand,
-        )
-    )
-    for row in flipped:
-        if not row.below_minimum:
+        row = flipped.first()
+        if row is None or not below:
             continue
         events.emit(
             session,
             org_id=actor.org_id,
             topic="stock.below_minimum",
-            aggregate_id=row.location_id,
+            aggregate_id=location_id,
             payload={
-                "location_id": str(row.location_id),
-                "part_id": str(row.part_id),
-                "on_hand": str(row.on_hand),
+                "location_id": str(location_id),
+                "part_id": str(part_id),
+                "sku": sku,
+                "on_hand": str(on_hand),
                 "minimum": str(row.minimum),
                 "target": str(row.target),
             },

@@ -122,7 +122,7 @@ async def pick_list(
 
 async def release_for_ticket(
     session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID, reason: str
-) -> list[StockMovement]:
+) -> list[ledger.Line]:
     """Release everything a work order still has reserved (called when it is cancelled)."""
     query = _outstanding(actor.org_id).where(StockMovement.ticket_id == ticket_id)
     lines = []

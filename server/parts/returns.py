@@ -3,7 +3,7 @@
 A defective part back from the field opens one automatically (one per ledger line, so one
 per unit of a serialised part); the back office opens others by hand. Status changes follow
 ``ALLOWED``; each change writes an outbox event. Warranty is the asset's warranty on the day
-the return is opened.
+the return is opened, that day taken in the organisation's time zone.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,14 @@ from server.auth.actor import Actor
 from server.auth.models import Role
 from server.crud import get_scoped, keyset_page
 from server.customers.models import Asset
-from server.errors import Forbidden, InvalidTransition, Unprocessable
+from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from server.events import service as events
+from server.orgs.models import Organisation
 from server.pagination import Page
+from server.parts import ledger, serials
+from server.parts.ledger import Line
 from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
+from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
 from server.tickets.models import Ticket
 
@@ -36,6 +41,8 @@ ALLOWED: dict[ReturnStatus, tuple[ReturnStatus, ...]] = {
     S.CREDITED: (),
 }
 _VENDOR_KINDS = (LocationKind.VENDOR.value, LocationKind.REPAIR_CENTRE.value)
+# A return is open until the unit is back (repaired) or written off (scrapped, credited).
+_CLOSED = (S.REPAIRED.value, S.SCRAPPED.value, S.CREDITED.value)
 
 
 def _manager(actor: Actor) -> None:
@@ -52,23 +59,45 @@ def _visible(actor: Actor) -> Any:
     return None
 
 
-async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
-    # Serialise numbering per organisation for this transaction; the unique key backs it.
+async def _lock_returns(session: AsyncSession, org_id: uuid.UUID) -> None:
+    """Serialise opening returns per organisation for this transaction (numbering, one open
+    return per unit); taking it again in the same transaction is a no-op."""
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended('part_returns:' || :org, 0))"),
         {"org": str(org_id)},
     )
+
+
+async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
+    await _lock_returns(session, org_id)  # the unique key backs it
     top = await session.scalar(
         select(func.max(PartReturn.number)).where(PartReturn.org_id == org_id)
     )
     return (top or 0) + 1
 
 
-async def _warranty(session: AsyncSession, asset_id: uuid.UUID | None) -> bool:
+async def _local_today(
+    session: AsyncSession, org_id: uuid.UUID, now: dt.datetime | None = None
+) -> dt.date:
+    """Today in the organisation's time zone (``now``: an aware moment, default the clock)."""
+    if now is not None and now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    zone = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    return moment.astimezone(ZoneInfo(zone or "UTC")).date()
+
+
+async def _warranty(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    asset_id: uuid.UUID | None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Whether the asset's warranty covers the organisation's today (its last day included)."""
     if asset_id is None:
         return False
     end = await session.scalar(select(Asset.warranty_end).where(Asset.id == asset_id))
-    return end is not None and dt.date.today() <= end
+    return end is not None and await _local_today(session, org_id, now) <= end
 
 
 def _event(session: AsyncSession, rma: PartReturn, topic: str, **extra: Any) -> None:
@@ -101,6 +130,7 @@ async def _open(
     location_id: uuid.UUID | None,
     movement_id: uuid.UUID | None,
     notes: str,
+    now: dt.datetime | None = None,
 ) -> PartReturn:
     rma = PartReturn(
         org_id=actor.org_id,
@@ -111,7 +141,7 @@ async def _open(
         asset_id=asset_id,
         movement_id=movement_id,
         status=ReturnStatus.AWAITING_RETURN.value,
-        warranty=await _warranty(session, asset_id),
+        warranty=await _warranty(session, actor.org_id, asset_id, now),
         location_id=location_id,
         notes=notes,
         version=1,
@@ -123,7 +153,11 @@ async def _open(
 
 
 async def open_for_lines(
-    session: AsyncSession, actor: Actor, lines: list[StockMovement]
+    session: AsyncSession,
+    actor: Actor,
+    lines: list[Line],
+    *,
+    now: dt.datetime | None = None,
 ) -> list[PartReturn]:
     """Open a return for every defective part brought back (hooked into create_movement)."""
     opened = []
@@ -135,7 +169,6 @@ async def open_for_lines(
             asset_id = await session.scalar(
                 select(Ticket.asset_id).where(Ticket.id == line.ticket_id)
             )
-        await session.flush()  # the ledger line must exist before a return points at it
         rma = await _open(
             session,
             actor,
@@ -146,6 +179,7 @@ async def open_for_lines(
             location_id=None,
             movement_id=line.id,
             notes=line.reason or "",
+            now=now,
         )
         opened.append(rma)
     return opened
@@ -164,6 +198,68 @@ async def _vendor(session: AsyncSession, actor: Actor, location_id: uuid.UUID) -
     return location_id
 
 
+async def _serial_asset(
+    session: AsyncSession,
+    actor: Actor,
+    part: Part,
+    serial_number: str,
+    asset_id: uuid.UUID | None,
+) -> uuid.UUID | None:
+    """Check a serial named by hand against the part and the unit's record; returns the asset
+    the return is for (the unit's, when it is installed and the return names none)."""
+    if not part.serialised:
+        raise Unprocessable(
+            f"part {part.sku} is not serialised: leave serial_number out", field="serial_number"
+        )
+    unit = await session.scalar(
+        select(StockUnit).where(
+            StockUnit.org_id == actor.org_id,
+            StockUnit.part_id == part.id,
+            StockUnit.serial_number == serial_number,
+        )
+    )
+    # A serial never recorded is accepted: a unit fitted at the factory or before tracking.
+    if unit is None or unit.status != UnitStatus.INSTALLED.value:
+        return asset_id
+    if asset_id is None:
+        return unit.asset_id
+    if unit.asset_id != asset_id:
+        raise Unprocessable(
+            f"{part.sku} serial {serial_number} is installed in another asset "
+            f"({unit.asset_id}), not in {asset_id}",
+            field="serial_number",
+            unit_id=str(unit.id),
+            unit_asset_id=str(unit.asset_id) if unit.asset_id else None,
+        )
+    return asset_id
+
+
+async def _refuse_second_open(
+    session: AsyncSession, actor: Actor, part: Part, serial_number: str
+) -> None:
+    """One open return per unit (under the returns lock, so two requests cannot both pass)."""
+    await _lock_returns(session, actor.org_id)
+    existing = await session.scalar(
+        select(PartReturn)
+        .where(
+            PartReturn.org_id == actor.org_id,
+            PartReturn.part_id == part.id,
+            PartReturn.serial_number == serial_number,
+            PartReturn.status.not_in(_CLOSED),
+        )
+        .order_by(PartReturn.number)
+        .limit(1)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"{existing.display_number} is already open for {part.sku} serial {serial_number} "
+            f"({existing.status})",
+            field="serial_number",
+            return_id=str(existing.id),
+            return_number=existing.display_number,
+        )
+
+
 async def create(
     session: AsyncSession,
     actor: Actor,
@@ -174,14 +270,20 @@ async def create(
     asset_id: uuid.UUID | None,
     location_id: uuid.UUID | None,
     notes: str,
+    now: dt.datetime | None = None,
 ) -> PartReturn:
-    """Open a return by hand (a part found defective in the warehouse, a late claim)."""
+    """Open a return by hand (a part found defective in the warehouse, a late claim).
+
+    A serial number is only for a serialised part; it may be left out when it is not known.
+    A unit recorded as installed must be installed in the return's asset (and gives the
+    return its asset when none is named); a unit has at most one open return."""
     _manager(actor)
 
     def scoped(model: Any, object_id: uuid.UUID) -> Any:
         return select(model.id).where(model.id == object_id, model.org_id == actor.org_id)
 
-    if await session.scalar(scoped(Part, part_id)) is None:
+    part = await session.scalar(select(Part).where(Part.id == part_id, Part.org_id == actor.org_id))
+    if part is None:
         raise Unprocessable(f"part {part_id} not found", field="part_id")
     if ticket_id is not None:
         ticket = await session.scalar(
@@ -196,6 +298,9 @@ async def create(
         raise Unprocessable(f"asset {asset_id} not found", field="asset_id")
     if location_id is not None:
         await _vendor(session, actor, location_id)
+    if serial_number is not None:
+        asset_id = await _serial_asset(session, actor, part, serial_number, asset_id)
+        await _refuse_second_open(session, actor, part, serial_number)
     return await _open(
         session,
         actor,
@@ -206,6 +311,7 @@ async def create(
         location_id=location_id,
         movement_id=None,
         notes=notes,
+        now=now,
     )
 
 
@@ -266,6 +372,7 @@ async def transition(
     status: ReturnStatus,
     location_id: uuid.UUID | None,
     notes: str | None,
+    to_location_id: uuid.UUID | None = None,
 ) -> PartReturn:
     _manager(actor)
     rma = await get(session, actor, return_id=return_id, for_update=True)
@@ -282,11 +389,17 @@ async def transition(
         rma.location_id = await _vendor(session, actor, location_id)
     if notes:
         rma.notes = f"{rma.notes}\n{notes}".strip()
-    rma.status = status.value
-    rma.version += 1
-    rma.updated_at = dt.datetime.now(dt.UTC)
-    if status is ReturnStatus.REPAIRED and rma.serial_number is not None:
-        # A repaired unit is good stock again wherever it now is.
+    if to_location_id is not None and status is not ReturnStatus.REPAIRED:
+        raise Unprocessable("to_location_id goes with repaired", field="to_location_id")
+    moved = await _settle_quarantine(session, actor, rma, current, status, to_location_id)
+    if moved is None and to_location_id is not None:
+        raise Unprocessable(
+            "this return holds no quarantined part (it was opened by hand): "
+            "move the repaired part with a transfer",
+            field="to_location_id",
+        )
+    if status is ReturnStatus.REPAIRED and moved is None and rma.serial_number is not None:
+        # Opened by hand: a repaired unit is good stock again wherever it now is.
         unit = await session.scalar(
             select(StockUnit).where(
                 StockUnit.org_id == actor.org_id,
@@ -297,5 +410,95 @@ async def transition(
         )
         if unit is not None:
             unit.status = UnitStatus.IN_STOCK.value
-    _event(session, rma, "part_return.status_changed", from_status=current.value, by=actor.label)
+    rma.status = status.value
+    rma.version += 1
+    rma.updated_at = dt.datetime.now(dt.UTC)
+    extra = {"movement_id": str(moved.id)} if moved is not None else {}
+    _event(
+        session,
+        rma,
+        "part_return.status_changed",
+        from_status=current.value,
+        by=actor.label,
+        **extra,
+    )
     return rma
+
+
+async def _settle_quarantine(
+    session: AsyncSession,
+    actor: Actor,
+    rma: PartReturn,
+    current: ReturnStatus,
+    status: ReturnStatus,
+    to_location_id: uuid.UUID | None,
+) -> Line | None:
+    """A return opened by a defective part from the field holds that part in quarantine
+    until it ends: repaired, it is transferred back into stock (``to_location_id``);
+    scrapped, or credited by a vendor that keeps it, it leaves the books with a scrap
+    line. Returns the line written, if any."""
+    if rma.movement_id is None:
+        return None
+    opened_by = await session.get(StockMovement, rma.movement_id)
+    assert opened_by is not None and opened_by.to_location_id is not None
+    quarantine = await session.get(StockLocation, opened_by.to_location_id)
+    assert quarantine is not None
+    if quarantine.kind != LocationKind.QUARANTINE.value:
+        return None  # opened before defective returns were quarantined
+    destination = None
+    if status is ReturnStatus.REPAIRED:
+        kind, reason = MovementKind.TRANSFER, f"{rma.display_number} repaired"
+        destination = await _back_into_stock(session, actor, to_location_id)
+    elif status is ReturnStatus.SCRAPPED:
+        kind, reason = MovementKind.SCRAP, f"{rma.display_number} scrapped"
+    elif status is ReturnStatus.CREDITED and current is not ReturnStatus.SCRAPPED:
+        kind, reason = MovementKind.SCRAP, f"{rma.display_number} credited: the vendor keeps it"
+    else:
+        return None
+    part = await session.get(Part, rma.part_id)
+    assert part is not None
+    serial = opened_by.serial_number
+    data = MovementCreate(
+        kind=kind,
+        part_id=part.id,
+        quantity=opened_by.quantity,
+        from_location_id=quarantine.id,
+        to_location_id=destination.id if destination else None,
+        reason=reason,
+        serial_numbers=[serial] if serial else None,
+    )
+    move = ledger.Move(
+        kind=kind,
+        part=part,
+        quantity=opened_by.quantity,
+        source=quarantine,
+        destination=destination,
+        reason=reason,
+    )
+    if serials.applies(part, data):
+        return (await serials.record(session, actor, move, data))[0]
+    return await ledger.record(session, actor, move)
+
+
+async def _back_into_stock(
+    session: AsyncSession, actor: Actor, location_id: uuid.UUID | None
+) -> StockLocation:
+    if location_id is None:
+        raise Unprocessable(
+            "name the stock location the repaired part goes back into", field="to_location_id"
+        )
+    location = await session.scalar(
+        select(StockLocation).where(
+            StockLocation.id == location_id, StockLocation.org_id == actor.org_id
+        )
+    )
+    if location is None:
+        raise Unprocessable(f"stock location {location_id} not found", field="to_location_id")
+    if location.kind in (LocationKind.QUARANTINE.value, LocationKind.CUSTOMER_SITE.value):
+        raise Unprocessable(
+            "a repaired part goes back into a warehouse, van, repair centre or vendor",
+            field="to_location_id",
+        )
+    if not location.active:
+        raise Unprocessable(f"{location.name} is inactive", field="to_location_id")
+    return location

@@ -112,8 +112,10 @@ async def read_part(
 @router.patch(
     "/parts/{part_id}",
     summary="Update a part (send If-Match)",
+    description="Changing `serialised` while stock of the part is held (anywhere but at "
+    "customer sites) answers 409: count it out, change the flag, count it back in.",
     response_model=PartRead,
-    responses=problems(400, 403, 404, 412, 428),
+    responses=problems(400, 403, 404, 409, 412, 428),
 )
 async def update_part(
     part_id: uuid.UUID,

@@ -4,17 +4,21 @@ its serial, so a unit's history is exact.
 What each movement does to the units it names:
 
     receive        new units, in stock at the destination (a known serial is a 409)
-    transfer       units in stock (or returned) at the source move to the destination
+    transfer       units in stock (or returned) at the source move to the destination;
+                   into quarantine they become ``returned``, out of it ``in_stock``
     consume        units in stock at the source are installed in the work order's asset
                    (their location becomes the customer site); an engineer's report is never
-                   refused: a unit recorded elsewhere is moved anyway and flagged
+                   refused: a unit the books had elsewhere (or never had) is first put in
+                   the van by a correcting transfer (or adjustment) line, and flagged
     return         units installed in the work order's asset (or never seen: fitted at the
-                   factory) come back: in stock when good, ``returned`` when defective
+                   factory) come back: in stock when good; ``returned``, in the
+                   organisation's quarantine location, when defective
     adjust, scrap  units found (increase) or gone (decrease, scrap: status scrapped)
     reserve/release  by quantity: reservations do not pick units
 
 ``consume`` with ``removed_serial_numbers`` also takes those units out of the asset and
-writes them back into the van as ``return`` lines (condition defective by default).
+writes them back as ``return`` lines (condition defective by default: into quarantine; good:
+into the van).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -33,25 +38,28 @@ from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.pagination import Page
 from server.parts import ledger
-from server.parts.models import MovementKind, Part, StockLocation, StockMovement
+from server.parts.locations import ensure_quarantine
+from server.parts.models import LocationKind, MovementKind, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import StockUnit, UnitStatus
 from server.tickets.models import Ticket
+from shared.ids import uuid7
 
 _QUANTITY_ONLY = frozenset({MovementKind.RESERVE, MovementKind.RELEASE})
 _MOVABLE = frozenset({UnitStatus.IN_STOCK.value, UnitStatus.RETURNED.value})
+_USABLE = frozenset({UnitStatus.IN_STOCK.value})
 
 
 class UnitConflict(Conflict):
     code, title = "stock_unit_conflict", "Serial number is elsewhere"
 
 
-def applies(part: Part, data: MovementCreate) -> bool:
+def applies(part: ledger.PartLike, data: MovementCreate) -> bool:
     """Whether the movement goes unit by unit (or names serials it must not)."""
     return part.serialised or bool(data.serial_numbers) or bool(data.removed_serial_numbers)
 
 
-def _check(part: Part, data: MovementCreate) -> list[str]:
+def _check(part: ledger.PartLike, data: MovementCreate) -> list[str]:
     serials = list(data.serial_numbers or [])
     removed = list(data.removed_serial_numbers or [])
     if not part.serialised:
@@ -92,8 +100,27 @@ def _check(part: Part, data: MovementCreate) -> list[str]:
     return serials
 
 
-async def _unit(session: AsyncSession, actor: Actor, part: Part, serial: str) -> StockUnit | None:
-    return await session.scalar(
+async def _unit(
+    session: AsyncSession, actor: Actor, part: ledger.PartLike, serial: str
+) -> tuple[StockUnit, bool]:
+    """The unit with this serial, locked for the transaction; ``fresh`` when this call
+    created it (a serial never seen). Two requests naming the same new serial at once:
+    the unique key decides, the loser waits for the winner and then finds its row."""
+    created = await session.scalar(
+        insert(StockUnit)
+        .values(
+            id=uuid7(),
+            org_id=actor.org_id,
+            part_id=part.id,
+            serial_number=serial,
+            status=UnitStatus.IN_STOCK.value,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[StockUnit.org_id, StockUnit.part_id, StockUnit.serial_number]
+        )
+        .returning(StockUnit.id)
+    )
+    unit = await session.scalar(
         select(StockUnit)
         .where(
             StockUnit.org_id == actor.org_id,
@@ -102,13 +129,13 @@ async def _unit(session: AsyncSession, actor: Actor, part: Part, serial: str) ->
         )
         .with_for_update()
     )
+    assert unit is not None
+    return unit, created is not None
 
 
-def _new_unit(actor: Actor, part: Part, serial: str) -> StockUnit:
-    return StockUnit(org_id=actor.org_id, part_id=part.id, serial_number=serial)
-
-
-def _elsewhere(unit: StockUnit, part: Part, where: StockLocation | None) -> UnitConflict:
+def _elsewhere(
+    unit: StockUnit, part: ledger.PartLike, where: ledger.PlaceLike | None
+) -> UnitConflict:
     at = f"at {where.name}" if where is not None else "not there"
     return UnitConflict(
         f"{part.sku} serial {unit.serial_number} is {unit.status}, {at} "
@@ -126,52 +153,90 @@ async def _move_unit(
     move: ledger.Move,
     serial: str,
     asset_id: uuid.UUID | None,
-) -> None:
-    """Check the unit can make this movement and update where it is."""
+) -> list[ledger.Line]:
+    """Check the unit can make this movement and update where it is. Returns the
+    correcting lines written first, if the books had the unit somewhere else."""
     kind, part, source, destination = move.kind, move.part, move.source, move.destination
-    unit = await _unit(session, actor, part, serial)
+    unit, fresh = await _unit(session, actor, part, serial)
+    corrections: list[ledger.Line] = []
     if kind is MovementKind.RECEIVE or (kind is MovementKind.ADJUST and move.quantity > 0):
-        if unit is not None and unit.status != UnitStatus.SCRAPPED.value:
+        if not fresh and unit.status != UnitStatus.SCRAPPED.value:
             raise _elsewhere(unit, part, destination)
-        unit = unit or _new_unit(actor, part, serial)
         unit.location_id, unit.asset_id = destination.id if destination else None, None
         unit.status = UnitStatus.IN_STOCK.value
     elif kind is MovementKind.RETURN:
         assert source is not None and destination is not None
-        if unit is not None and unit.location_id != source.id:
+        # A never-seen serial was fitted before Fixflow tracked it.
+        if not fresh and unit.location_id != source.id:
             raise _elsewhere(unit, part, source)
-        unit = unit or _new_unit(actor, part, serial)  # fitted before we tracked it
         unit.location_id, unit.asset_id = destination.id, None
         good = move.condition == "good"
         unit.status = (UnitStatus.IN_STOCK if good else UnitStatus.RETURNED).value
     else:
         here = destination if kind is MovementKind.ADJUST else source
         assert here is not None
-        at_source = unit is not None and unit.location_id == here.id
-        if not (at_source and unit is not None and unit.status in _MOVABLE):
+        # Only good stock is fitted; a defective unit may still be moved or scrapped.
+        usable = _USABLE if kind is MovementKind.CONSUME else _MOVABLE
+        if fresh or unit.location_id != here.id or unit.status not in usable:
             if not (kind is MovementKind.CONSUME and move.from_field):
-                if unit is None:
+                if fresh:
                     raise UnitConflict(
                         f"{part.sku} serial {serial} is not known at {here.name}",
                         serial_number=serial,
                     )
                 raise _elsewhere(unit, part, here)
             # The engineer fitted it: record what happened, flag what the books said.
-            _flag(session, actor, part, serial, here, unit)
-            unit = unit or _new_unit(actor, part, serial)
+            _flag(session, actor, part, serial, here, None if fresh else unit)
+            if fresh or unit.location_id != here.id:
+                corrections.append(await _found_here(session, actor, move, unit, here, fresh))
         _after(unit, kind, destination, asset_id)
-    session.add(unit)
+    return corrections
+
+
+async def _found_here(
+    session: AsyncSession,
+    actor: Actor,
+    move: ledger.Move,
+    unit: StockUnit,
+    here: ledger.PlaceLike,
+    fresh: bool,
+) -> ledger.Line:
+    """The engineer used a unit from ``here`` (the van) that the books had elsewhere, or
+    never had: a correcting line puts it in ``here`` first, so every balance keeps
+    following its units. From where the books had it, a transfer (never refused; that
+    location is flagged if it goes below what it holds); a unit never seen, or scrapped,
+    is counted in with an adjustment."""
+    recorded = None
+    if not fresh and unit.location_id is not None:
+        recorded = await session.get(StockLocation, unit.location_id)
+    where = f"the books had it at {recorded.name}" if recorded else "the books did not have it"
+    correction = ledger.Move(
+        kind=MovementKind.TRANSFER if recorded else MovementKind.ADJUST,
+        part=move.part,
+        quantity=Decimal(1),
+        source=recorded,
+        destination=here,
+        ticket_id=move.ticket_id,
+        visit_id=move.visit_id,
+        reason=f"serial {unit.serial_number} was used from {here.name}, but {where}",
+        from_field=True,
+        serial_number=unit.serial_number,
+    )
+    return await ledger.record(session, actor, correction)
 
 
 def _after(
     unit: StockUnit,
     kind: MovementKind,
-    destination: StockLocation | None,
+    destination: ledger.PlaceLike | None,
     asset_id: uuid.UUID | None,
 ) -> None:
     if kind is MovementKind.TRANSFER:
         assert destination is not None
         unit.location_id = destination.id
+        # Into quarantine it is defective; out of it, repaired (or found good).
+        quarantined = destination.kind == LocationKind.QUARANTINE.value
+        unit.status = (UnitStatus.RETURNED if quarantined else UnitStatus.IN_STOCK).value
     elif kind is MovementKind.CONSUME:
         unit.location_id = destination.id if destination else None
         unit.asset_id, unit.status = asset_id, UnitStatus.INSTALLED.value
@@ -183,9 +248,9 @@ def _after(
 def _flag(
     session: AsyncSession,
     actor: Actor,
-    part: Part,
+    part: ledger.PartLike,
     serial: str,
-    van: StockLocation,
+    van: ledger.PlaceLike,
     unit: StockUnit | None,
 ) -> None:
     events.emit(
@@ -206,8 +271,9 @@ def _flag(
 
 async def record(
     session: AsyncSession, actor: Actor, move: ledger.Move, data: MovementCreate
-) -> list[StockMovement]:
-    """Write one ledger line per unit (quantity 1) and move the units; returns the lines."""
+) -> list[ledger.Line]:
+    """Write one ledger line per unit (quantity 1) and move the units; returns the lines,
+    the movement's own first and any correcting lines last."""
     serials = _check(move.part, data)
     if move.kind in _QUANTITY_ONLY:
         return [await ledger.record(session, actor, move)]
@@ -220,15 +286,16 @@ async def record(
                 field="ticket_id",
             )
     one = Decimal(-1) if move.quantity < 0 else Decimal(1)
-    lines = []
+    lines: list[ledger.Line] = []
+    corrections: list[ledger.Line] = []  # written first, listed last: the answer is lines[0]
     for serial in serials:
-        await _move_unit(session, actor, move, serial, asset_id)
+        corrections += await _move_unit(session, actor, move, serial, asset_id)
         unit_move = dataclasses.replace(move, quantity=one, serial_number=serial)
         lines.append(await ledger.record(session, actor, unit_move))
     for serial in data.removed_serial_numbers or []:
         assert asset_id is not None
         lines.append(await _take_out(session, actor, move, data, serial, asset_id))
-    return lines
+    return lines + corrections
 
 
 async def _take_out(
@@ -238,29 +305,30 @@ async def _take_out(
     data: MovementCreate,
     serial: str,
     asset_id: uuid.UUID,
-) -> StockMovement:
-    """A unit removed from the asset comes back into the van as a return line."""
+) -> ledger.Line:
+    """A unit removed from the asset comes back as a return line: into the van when
+    good, into quarantine when defective."""
     part, site, van = consume.part, consume.destination, consume.source
     assert site is not None and van is not None
-    unit = await _unit(session, actor, part, serial)
-    if unit is not None and unit.asset_id != asset_id:
+    good = data.removed_condition == "good"
+    into = van if good else await ensure_quarantine(session, actor.org_id)
+    unit, fresh = await _unit(session, actor, part, serial)
+    if not fresh and unit.asset_id != asset_id:
         raise UnitConflict(
             f"{part.sku} serial {serial} is not installed in this work order's asset",
             serial_number=serial,
             unit_id=str(unit.id),
             unit_status=unit.status,
         )
-    unit = unit or _new_unit(actor, part, serial)  # fitted before we tracked it
-    good = data.removed_condition == "good"
-    unit.location_id, unit.asset_id = van.id, None
+    # A fresh unit was fitted before Fixflow tracked it.
+    unit.location_id, unit.asset_id = into.id, None
     unit.status = (UnitStatus.IN_STOCK if good else UnitStatus.RETURNED).value
-    session.add(unit)
     back = ledger.Move(
         kind=MovementKind.RETURN,
         part=part,
         quantity=Decimal(1),
         source=site,
-        destination=van,
+        destination=into,
         ticket_id=consume.ticket_id,
         visit_id=consume.visit_id,
         condition=data.removed_condition,

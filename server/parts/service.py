@@ -9,10 +9,10 @@ orders assigned to them; those field reports are never refused for lack of stock
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +20,11 @@ from server.auth.actor import Actor
 from server.auth.models import Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Site
-from server.engineers.models import Engineer
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
-from server.parts import ledger, replenishment, returns, serials
+from server.parts import ledger, returns, serials
+from server.parts.locations import ensure_quarantine, ensure_site_location
+from server.parts.locations import ensure_van as ensure_van  # re-exported for callers
 from server.parts.models import (
     LocationKind,
     MovementKind,
@@ -39,13 +40,21 @@ from server.parts.schemas import (
     PartCreate,
     PartUpdate,
 )
+from server.parts.tracking_models import StockUnit, UnitStatus
 from server.tickets.models import Ticket
-from shared.ids import uuid7
 
 FIELD_KINDS = frozenset({MovementKind.CONSUME, MovementKind.RETURN})
 STOCK_KINDS = frozenset(
-    {LocationKind.WAREHOUSE, LocationKind.VAN, LocationKind.REPAIR_CENTRE, LocationKind.VENDOR}
+    {
+        LocationKind.WAREHOUSE,
+        LocationKind.VAN,
+        LocationKind.REPAIR_CENTRE,
+        LocationKind.VENDOR,
+        LocationKind.QUARANTINE,
+    }
 )
+# Defective stock is moved (to a vendor, back to stock once repaired) or scrapped, never used.
+_NOT_FROM_QUARANTINE = frozenset({MovementKind.CONSUME, MovementKind.RESERVE})
 
 
 def _manager(actor: Actor) -> None:
@@ -108,6 +117,62 @@ async def list_parts(
     )
 
 
+def _quantity(value: Decimal) -> str:
+    return f"{value.normalize():f}"
+
+
+async def refuse_serialised_change_with_stock(session: AsyncSession, part: Part) -> None:
+    """The serialised flag changes only while no stock of the part is held (on hand or
+    reserved, at any location but a customer site): turned on, the units on hand would have
+    no serials; turned off, the tracked units in stock would be left behind by untracked
+    movements. What is installed at customer sites does not count (those units come back by
+    return, which takes units never seen before)."""
+    held = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(StockBalance.on_hand), 0),
+                func.coalesce(func.sum(StockBalance.reserved), 0),
+            )
+            .select_from(StockBalance)
+            .join(StockLocation, StockLocation.id == StockBalance.location_id)
+            .where(
+                StockBalance.org_id == part.org_id,
+                StockBalance.part_id == part.id,
+                StockLocation.kind != LocationKind.CUSTOMER_SITE.value,
+                or_(StockBalance.on_hand != 0, StockBalance.reserved != 0),
+            )
+        )
+    ).one()
+    locations, on_hand, reserved = int(held[0]), Decimal(held[1]), Decimal(held[2])
+    if not locations:
+        return
+    units = await session.scalar(
+        select(func.count())
+        .select_from(StockUnit)
+        .where(
+            StockUnit.org_id == part.org_id,
+            StockUnit.part_id == part.id,
+            StockUnit.status.in_((UnitStatus.IN_STOCK.value, UnitStatus.RETURNED.value)),
+        )
+    )
+    what = f"{_quantity(on_hand)} {part.unit} on hand"
+    if reserved:
+        what += f" ({_quantity(reserved)} reserved)"
+    what += f" at {locations} location{'s' if locations != 1 else ''}"
+    if units:
+        what += f" and {units} tracked unit{'s' if units != 1 else ''} in stock"
+    raise Conflict(
+        f"part {part.sku} has {what}: the serialised flag can change only when no stock "
+        "of it is held (count it out with adjust, change the flag, count it back in)",
+        field="serialised",
+        locations=locations,
+        on_hand=_quantity(on_hand),
+        reserved=_quantity(reserved),
+        units=int(units or 0),
+    )
+
+
 async def update_part(
     session: AsyncSession,
     actor: Actor,
@@ -118,7 +183,15 @@ async def update_part(
 ) -> Part:
     _manager(actor)
     part = await get_scoped(session, actor, Part, part_id, label="part", for_update=True)
-    patch(part, data.model_dump(exclude_unset=True), expected_version=expected_version)
+    changes = data.model_dump(exclude_unset=True)
+    serialised = changes.get("serialised")
+    if (
+        serialised is not None
+        and serialised != part.serialised
+        and expected_version in (None, part.version)  # a stale version is patch's 412
+    ):
+        await refuse_serialised_change_with_stock(session, part)
+    patch(part, changes, expected_version=expected_version)
     return part
 
 
@@ -139,51 +212,6 @@ async def create_location(
     session.add(location)
     await session.flush()
     return location
-
-
-async def _ensure_location(
-    session: AsyncSession, *, key: Any, key_value: uuid.UUID, values: dict[str, Any]
-) -> StockLocation:
-    """Get or create, safe when two requests create the same location at once: the
-    unique key decides, and the loser reads the winner's row."""
-    await session.execute(
-        insert(StockLocation)
-        .values(id=uuid7(), version=1, active=True, **values)
-        .on_conflict_do_nothing(index_elements=[key])
-    )
-    location = await session.scalar(select(StockLocation).where(key == key_value))
-    assert location is not None
-    return location
-
-
-async def ensure_van(session: AsyncSession, engineer: Engineer) -> StockLocation:
-    """The engineer's van (created with the engineer; made here for older profiles)."""
-    return await _ensure_location(
-        session,
-        key=StockLocation.engineer_id,
-        key_value=engineer.id,
-        values={
-            "org_id": engineer.org_id,
-            "kind": LocationKind.VAN.value,
-            "name": f"Van: {engineer.display_name}",
-            "engineer_id": engineer.id,
-        },
-    )
-
-
-async def ensure_site_location(session: AsyncSession, site: Site) -> StockLocation:
-    """Where parts installed at a customer site are counted."""
-    return await _ensure_location(
-        session,
-        key=StockLocation.site_id,
-        key_value=site.id,
-        values={
-            "org_id": site.org_id,
-            "kind": LocationKind.CUSTOMER_SITE.value,
-            "name": f"Site: {site.name}",
-            "site_id": site.id,
-        },
-    )
 
 
 async def get_location(
@@ -259,17 +287,65 @@ async def balances(
 # --- movements ---------------------------------------------------------------------------
 
 
-async def _stock_location(
-    session: AsyncSession, actor: Actor, location_id: uuid.UUID | None, field: str
-) -> StockLocation | None:
+# The part and the movement's locations in one query, read without the ORM (this is the
+# ledger's hot path): the part (404 when it is not the caller's), and each named location
+# of the caller's organisation that the caller may see (engineers: their own van).
+_LOOKUP = text(
+    """
+    SELECT p.id, p.sku, p.unit, p.cost, p.serialised, p.active,
+           l.id AS location_id, l.name AS location_name, l.kind AS location_kind,
+           l.active AS location_active
+      FROM parts p
+      LEFT JOIN stock_locations l
+        ON l.id = ANY(CAST(:locations AS uuid[])) AND l.org_id = p.org_id
+       AND (CAST(:engineer_id AS uuid) IS NULL OR l.engineer_id = CAST(:engineer_id AS uuid))
+     WHERE p.id = :part_id AND p.org_id = :org_id
+    """
+)
+
+
+async def _movement_subjects(
+    session: AsyncSession, actor: Actor, data: MovementCreate
+) -> tuple[ledger.PartRef, ledger.PlaceRef | None, ledger.PlaceRef | None]:
+    named = [loc for loc in (data.from_location_id, data.to_location_id) if loc is not None]
+    params = {
+        "locations": named,
+        "engineer_id": actor.engineer_id if actor.is_engineer else None,
+        "part_id": data.part_id,
+        "org_id": actor.org_id,
+    }
+    rows = (await session.execute(_LOOKUP, params)).all()
+    if not rows:
+        raise NotFound(f"part {data.part_id} not found")
+    first = rows[0]
+    part = ledger.PartRef(
+        first.id, first.sku, first.unit, first.cost, first.serialised, first.active
+    )
+    found = {
+        row.location_id: ledger.PlaceRef(
+            row.location_id, row.location_name, row.location_kind, row.location_active
+        )
+        for row in rows
+        if row.location_id is not None
+    }
+    source = _stock_location(actor, found, data.from_location_id, "from_location_id")
+    destination = _stock_location(actor, found, data.to_location_id, "to_location_id")
+    return part, source, destination
+
+
+def _stock_location(
+    actor: Actor,
+    found: dict[uuid.UUID, ledger.PlaceRef],
+    location_id: uuid.UUID | None,
+    field: str,
+) -> ledger.PlaceRef | None:
     if location_id is None:
         return None
-    try:
-        location = await get_location(session, actor, location_id=location_id)
-    except NotFound:
-        if actor.is_engineer:
-            raise  # another engineer's van: invisible
-        raise Unprocessable(f"stock location {location_id} not found", field=field) from None
+    location = found.get(location_id)
+    if location is None:
+        if actor.is_engineer:  # another engineer's van: invisible
+            raise NotFound(f"stock location {location_id} not found")
+        raise Unprocessable(f"stock location {location_id} not found", field=field)
     if LocationKind(location.kind) not in STOCK_KINDS:
         raise Unprocessable(
             "customer-site locations are filled by consume and emptied by return", field=field
@@ -317,22 +393,35 @@ def _authorise_movement(actor: Actor, data: MovementCreate) -> None:
 
 async def create_movement(
     session: AsyncSession, actor: Actor, *, data: MovementCreate
-) -> StockMovement:
+) -> ledger.Line:
     _authorise_movement(actor, data)
-    part = await get_scoped(session, actor, Part, data.part_id, label="part", for_update=False)
+    part, named_source, named_destination = await _movement_subjects(session, actor, data)
+    source: ledger.PlaceLike | None = named_source
+    destination: ledger.PlaceLike | None = named_destination
     if not part.active and data.kind in (MovementKind.RECEIVE, MovementKind.RESERVE):
         raise Unprocessable(f"part {part.sku} is inactive", field="part_id")
-    source = await _stock_location(session, actor, data.from_location_id, "from_location_id")
-    destination = await _stock_location(session, actor, data.to_location_id, "to_location_id")
     site = await _ticket_site(
         session, actor, data.ticket_id, reserving=data.kind is MovementKind.RESERVE
     )
     if data.kind in FIELD_KINDS and site is None:
         raise Unprocessable("the work order has no site to install at or take back from")
+    if (
+        source is not None
+        and source.kind == LocationKind.QUARANTINE.value
+        and data.kind in _NOT_FROM_QUARANTINE
+    ):
+        raise Unprocessable(
+            f"{source.name} holds defective parts: they cannot be used or reserved",
+            field="from_location_id",
+        )
     if data.kind is MovementKind.CONSUME:
         destination = site
     elif data.kind is MovementKind.RETURN:
         source = site
+        if data.condition == "defective":
+            # Back in the engineer's van, but not usable stock: counted in quarantine
+            # until its return (RMA) ends; the RMA says where it physically is.
+            destination = await ensure_quarantine(session, actor.org_id)
     quantity = data.quantity
     if data.kind is MovementKind.ADJUST and data.direction == "decrease":
         quantity = -quantity
@@ -357,10 +446,7 @@ async def create_movement(
     else:
         lines = [await ledger.record(session, actor, move)]
     await returns.open_for_lines(session, actor, lines)
-    await replenishment.check_levels(session, actor, lines)
-    row = lines[0]
-    await session.flush()
-    return row
+    return lines[0]
 
 
 async def list_movements(

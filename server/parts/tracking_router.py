@@ -77,6 +77,11 @@ class PartReturnTransition(Input):
     location_id: uuid.UUID | None = Field(
         default=None, description="set or change the vendor or repair centre"
     )
+    to_location_id: uuid.UUID | None = Field(
+        default=None,
+        description="repaired, for a return holding a quarantined part (opened by a "
+        "defective return from the field): the stock location it goes back into",
+    )
     notes: Annotated[str, Field(min_length=1, max_length=5000)] | None = None
 
 
@@ -226,8 +231,9 @@ async def pick_list(
     "/part-returns",
     status_code=201,
     summary="Open a return to a vendor or repair centre (RMA) by hand",
+    description="A second open return for the same serial answers 409.",
     response_model=PartReturnRead,
-    responses=problems(400, 403, 422),
+    responses=problems(400, 403, 409),
 )
 async def create_part_return(
     request: Request,
@@ -295,7 +301,9 @@ async def read_part_return(
     "/part-returns/{return_id}/transitions",
     summary="Move a return on (received, under_repair, repaired, scrapped, credited)",
     description="A status the return cannot reach from where it is answers 409 "
-    "`invalid_transition` listing the allowed ones.",
+    "`invalid_transition` listing the allowed ones. A return opened by a defective return "
+    "from the field holds its part in quarantine: `repaired` transfers it into "
+    "`to_location_id`; `scrapped`, or `credited` after `received`, scraps it.",
     response_model=PartReturnRead,
     responses=problems(400, 403, 404, 409),
 )
@@ -312,6 +320,7 @@ async def transition_part_return(
         return_id=return_id,
         status=body.status,
         location_id=body.location_id,
+        to_location_id=body.to_location_id,
         notes=body.notes,
     )
     set_etag(response, row.version)

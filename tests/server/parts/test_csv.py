@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.parts.models import Part
-from tests.fixtures.factories import Tenant, make_part, make_tenant
+from tests.fixtures.factories import Tenant, make_location, make_part, make_tenant, move
 
 IMPORT = "/api/v1/parts/import"
 EXPORT = "/api/v1/parts/export"
@@ -394,3 +394,28 @@ async def test_report_lists_at_most_a_thousand_errors_and_counts_them_all(
         True,
     )
     assert problem["errors"][-1]["line"] == 1_001
+
+
+async def test_a_row_flipping_serialised_while_stock_is_held_is_a_row_error(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    admin = t.actor("admin")
+    held = await make_part(db, admin, sku="HELD-1", name="Relay")
+    await make_part(db, admin, sku="FREE-1", name="Fuse")
+    store = await make_location(db, admin, name="W")
+    await move(db, admin, kind="receive", part_id=held.id, quantity=3, to_location_id=store.id)
+    text = (
+        HEADER
+        + "FREE-1,Fuse,,pcs,1.00,2.00,,true,,true\n"  # line 2: no stock, may change
+        + "HELD-1,Relay,,pcs,1.00,2.00,,true,,true\n"  # 3: 3 pcs held
+    )
+
+    for dry_run in (True, False):
+        response = await _import(client, t, text, dry_run=dry_run)
+        errors = response.json()["errors"]
+        assert [(e["line"], e["sku"], e["field"]) for e in errors] == [(3, "HELD-1", "serialised")]
+        assert "3 pcs on hand" in errors[0]["message"]
+    assert response.status_code == 422
+    parts = await _parts(db, t)
+    assert not parts["FREE-1"].serialised and not parts["HELD-1"].serialised

@@ -10,7 +10,7 @@ The ledger (part A costs 10.00 when moved and 12.00 now; part B costs 2.50):
     2026-02-03 10:00Z  consume A 2 from W for work order 1
     2026-02-04 10:00Z  return A 1 good and A 1 defective into van 1 from work order 1
 
-Balances now: W A 78, B 30; van 1 A 19; van 2 B 6; site 1 A 3; site 2 B 4.
+Balances now: W A 78, B 30; van 1 A 18; quarantine A 1; van 2 B 6; site 1 A 3; site 2 B 4.
 Every line is written through ``create_movement`` and then back-dated: the test runs in one
 transaction, so ``now()`` is the same for all of them until moved (the append-only trigger
 is switched off for that UPDATE only, inside the test's rolled-back transaction).
@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.parts import ledger, reports
 from server.parts import service as parts_service
+from server.parts.locations import ensure_quarantine
 from server.parts.models import StockLocation
 from server.tickets.models import Ticket
 from tests.fixtures.factories import (
@@ -159,11 +160,13 @@ async def test_on_hand_values_each_stock_location_at_the_current_cost(db: AsyncS
     led = await _build(db)
     await _other_tenant_stock(db)
     report = await reports.on_hand(db, led.t.actor("viewer"))
+    quarantine = await ensure_quarantine(db, led.t.org.id)
     got = {x.location_id: (x.parts, x.on_hand, x.value) for x in report.locations}
     assert got == {
         led.w.id: (2, D("108"), D("1011.00")),  # 78 x 12.00 + 30 x 2.50
-        led.van1.id: (1, D("19"), D("228.00")),
+        led.van1.id: (1, D("18"), D("216.00")),
         led.van2.id: (1, D("6"), D("15.00")),
+        quarantine.id: (1, D("1"), D("12.00")),  # the defective return, at cost
     }  # the customer sites (installed parts), the empty depot and tenant B are not stock here
     assert report.total_value == D("1254.00")
     assert report.lines is None
@@ -198,7 +201,8 @@ async def test_engineer_sees_only_their_own_van_on_hand(db: AsyncSession) -> Non
     led = await _build(db)
     engineer = led.t.actor("engineer1")
     report = await reports.on_hand(db, engineer, by_part=True)
-    assert [(x.location_id, x.value) for x in report.locations] == [(led.van1.id, D("228.00"))]
+    # The defective return went to quarantine, which engineers do not see.
+    assert [(x.location_id, x.value) for x in report.locations] == [(led.van1.id, D("216.00"))]
     assert report.lines is not None and {x.location_id for x in report.lines} == {led.van1.id}
     for other in (led.w.id, led.van2.id, uuid.uuid4()):
         try:
@@ -363,10 +367,12 @@ async def test_turnover_is_consumed_cost_over_the_average_of_start_and_end_value
     led = await _build(db)
     await _other_tenant_stock(db)
     got = await _turnover(led, db, "2026-01-10T00:00:00", "2026-02-10T00:00:00")
+    quarantine = await ensure_quarantine(db, led.t.org.id)
     assert got == {
         # start: A 100 x 12 + B 40 x 2.5; end: A 78 x 12 + B 30 x 2.5; consumed 2 x 10.00.
         led.w.id: (D("1300.00"), D("1011.00"), D("1155.500"), D("20.00"), D("0.0173")),
-        led.van1.id: (D("0.00"), D("228.00"), D("114.000"), D("30.00"), D("0.2632")),
+        led.van1.id: (D("0.00"), D("216.00"), D("108.000"), D("30.00"), D("0.2778")),
+        quarantine.id: (D("0.00"), D("12.00"), D("6.000"), D("0.00"), D("0.0000")),
         led.van2.id: (D("0.00"), D("15.00"), D("7.500"), D("10.00"), D("1.3333")),
         led.spare.id: (D("0.00"), D("0.00"), D("0.000"), D("0.00"), None),
     }

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.parts import service as parts
+from server.parts.locations import ensure_quarantine
 from server.parts.models import StockLocation
 from server.parts.schemas import LocationCreate, PartCreate
 from server.parts.tracking_models import PartReturn
@@ -144,7 +145,10 @@ async def test_consume_installs_into_the_asset_and_the_removed_unit_comes_back_d
     old = (
         await client.get("/api/v1/stock-units", params={"serial_number": "OLD-9"}, headers=admin)
     ).json()
-    assert [(u["location_id"], u["status"]) for u in old["items"]] == [(str(van.id), "returned")]
+    quarantine = await ensure_quarantine(db, t.org.id)
+    assert [(u["location_id"], u["status"]) for u in old["items"]] == [
+        (str(quarantine.id), "returned")
+    ]
     lines = (await client.get(MOVES, params={"ticket_id": str(ticket.id)}, headers=admin)).json()
     assert sorted((m["kind"], m["serial_number"], m["condition"]) for m in lines["items"]) == [
         ("consume", "NEW-1", None),

@@ -1,0 +1,85 @@
+"""Locations Fixflow makes itself: an engineer's van, a customer site's location, and
+the organisation's quarantine for defective parts. Each is created on first use and safe
+when two requests create it at once: the unique key decides, the loser reads the row."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.customers.models import Site
+from server.engineers.models import Engineer
+from server.parts.models import LocationKind, StockLocation
+from shared.ids import uuid7
+
+
+async def _ensure_location(
+    session: AsyncSession,
+    *,
+    key: Any,
+    key_value: uuid.UUID,
+    values: dict[str, Any],
+    where: Any = None,
+) -> StockLocation:
+    insert_ = (
+        insert(StockLocation)
+        .values(id=uuid7(), version=1, active=True, **values)
+        .on_conflict_do_nothing(index_elements=[key], index_where=where)
+    )
+    await session.execute(insert_)
+    query = select(StockLocation).where(key == key_value)
+    if where is not None:
+        query = query.where(where)
+    location = await session.scalar(query)
+    assert location is not None
+    return location
+
+
+async def ensure_van(session: AsyncSession, engineer: Engineer) -> StockLocation:
+    """The engineer's van (created with the engineer; made here for older profiles)."""
+    return await _ensure_location(
+        session,
+        key=StockLocation.engineer_id,
+        key_value=engineer.id,
+        values={
+            "org_id": engineer.org_id,
+            "kind": LocationKind.VAN.value,
+            "name": f"Van: {engineer.display_name}",
+            "engineer_id": engineer.id,
+        },
+    )
+
+
+async def ensure_site_location(session: AsyncSession, site: Site) -> StockLocation:
+    """Where parts installed at a customer site are counted."""
+    return await _ensure_location(
+        session,
+        key=StockLocation.site_id,
+        key_value=site.id,
+        values={
+            "org_id": site.org_id,
+            "kind": LocationKind.CUSTOMER_SITE.value,
+            "name": f"Site: {site.name}",
+            "site_id": site.id,
+        },
+    )
+
+
+async def ensure_quarantine(session: AsyncSession, org_id: uuid.UUID) -> StockLocation:
+    """Where defective parts are counted until their return (RMA) ends."""
+    return await _ensure_location(
+        session,
+        key=StockLocation.org_id,
+        key_value=org_id,
+        values={
+            "org_id": org_id,
+            "kind": LocationKind.QUARANTINE.value,
+            "name": "Quarantine (defective returns)",
+        },
+        # Literal SQL: ON CONFLICT must name the partial index's own predicate.
+        where=text("kind = 'quarantine'"),
+    )
