@@ -1,0 +1,420 @@
+"""The phone <-> server sync protocol: the shapes both sides send, and their validation.
+
+Standard library only: the server validates every push with these functions (and answers
+422 naming the field), and the phone builds its requests with them, so the two cannot
+drift apart. The design is docs/sync.md; in short:
+
+- ``POST /api/v1/sync/clients``  register an installation: ``{"client_id", "device"}``
+  -> ``{"client_id", "last_seq"}`` (idempotent: registering again returns the same row).
+- ``POST /api/v1/sync/push``     ``{"client_id", "mutations": [Mutation, ...]}`` where each
+  mutation is ``{"seq", "id", "name", "args", "device_time"}``; mutations are applied in
+  ``seq`` order, each exactly once: ``seq <= last_seq`` is a duplicate answered from the
+  stored result, ``seq > last_seq + 1`` is a gap (409, ``expected_seq``). A mutation that
+  can never succeed is stored as rejected (with the reason) and ``last_seq`` advances.
+  -> ``{"last_seq", "results": [Result, ...]}``.
+- ``GET /api/v1/sync/pull?client_id=&cursor=&limit=``
+  -> ``{"cursor", "has_more", "reset", "changes": [Change, ...]}``; a change is
+  ``{"op": "put"|"delete"|"remove"|"ack", "entity", "id", "data"}``.
+
+Every id the phone creates (mutations, visits, labour entries, notes, attachments) is a
+client-generated UUIDv7, so creating twice is creating once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PROTOCOL_VERSION = 1
+MAX_MUTATIONS_PER_PUSH = 100
+MAX_PULL_LIMIT = 500
+DEFAULT_PULL_LIMIT = 200
+
+
+class ProtocolError(ValueError):
+    """A request that does not follow the protocol; ``field`` is a JSON path."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Op(StrEnum):
+    PUT = "put"  # the full row: insert or replace it locally
+    DELETE = "delete"  # the row was deleted on the server
+    REMOVE = "remove"  # the row left this client's scope (e.g. the work order was reassigned)
+    ACK = "ack"  # the result of one of this client's mutations (entity "mutation", id = seq)
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    REJECTED = "rejected"  # can never succeed: stored with its reason, the queue moves on
+
+
+# --- argument checkers --------------------------------------------------------------------
+
+
+def _uuid(value: Any, path: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        raise ProtocolError("must be a UUID", path) from None
+
+
+def _text(limit: int) -> Callable[[Any, str], str]:
+    def check(value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise ProtocolError("must be a string", path)
+        if len(value) > limit:
+            raise ProtocolError(f"at most {limit} characters", path)
+        return value
+
+    return check
+
+
+def _time(value: Any, path: str) -> str:
+    """An ISO 8601 instant with its offset (device clocks are kept, never trusted)."""
+    if not isinstance(value, str):
+        raise ProtocolError("must be an ISO 8601 date-time with an offset", path)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError("must be an ISO 8601 date-time with an offset", path) from None
+    if parsed.tzinfo is None:
+        raise ProtocolError("needs a UTC offset", path)
+    return value
+
+
+def _number(low: float, high: float) -> Callable[[Any, str], float]:
+    def check(value: Any, path: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ProtocolError("must be a number", path)
+        if not low <= value <= high:
+            raise ProtocolError(f"must be between {low} and {high}", path)
+        return float(value)
+
+    return check
+
+
+def _decimal(value: Any, path: str) -> str:
+    """Quantities travel as decimal strings ("1.5"), never floats."""
+    from decimal import Decimal, InvalidOperation
+
+    if not isinstance(value, str):
+        raise ProtocolError('must be a decimal string, e.g. "2"', path)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ProtocolError('must be a decimal string, e.g. "2"', path) from None
+    if not number.is_finite() or number <= 0 or number > 1_000_000_000:
+        raise ProtocolError("must be positive and at most 1000000000", path)
+    return value
+
+
+def _choice(*options: str) -> Callable[[Any, str], str]:
+    def check(value: Any, path: str) -> str:
+        if value not in options:
+            raise ProtocolError(f"must be one of {', '.join(options)}", path)
+        return str(value)
+
+    return check
+
+
+def _gps(value: Any, path: str) -> dict[str, float]:
+    """``{"lat", "lon", "accuracy_m"}``."""
+    if not isinstance(value, Mapping):
+        raise ProtocolError("must be an object with lat, lon, accuracy_m", path)
+    return {
+        "lat": _number(-90, 90)(value.get("lat"), f"{path}.lat"),
+        "lon": _number(-180, 180)(value.get("lon"), f"{path}.lon"),
+        "accuracy_m": _number(0, 100_000)(value.get("accuracy_m"), f"{path}.accuracy_m"),
+    }
+
+
+def _strings(limit: int, most: int) -> Callable[[Any, str], list[str]]:
+    def check(value: Any, path: str) -> list[str]:
+        if not isinstance(value, list) or len(value) > most:
+            raise ProtocolError(f"must be a list of at most {most} strings", path)
+        return [_text(limit)(item, f"{path}[{i}]") for i, item in enumerate(value)]
+
+    return check
+
+
+def _json(value: Any, path: str) -> Any:
+    """Free JSON (checklist answers, signature strokes): any JSON value."""
+    return value
+
+
+@dataclass(frozen=True)
+class Arg:
+    check: Callable[[Any, str], Any]
+    required: bool = True
+
+
+_ = Arg
+_WO = {"work_order_id": _(_uuid)}
+
+# Every mutation the phone sends, with its arguments. The server maps each name to the
+# domain service the REST API uses (one write path). ``id`` arguments are the phone's own
+# UUIDv7 for the record it creates.
+MUTATIONS: dict[str, dict[str, Arg]] = {
+    "work_order.accept": {**_WO},
+    "work_order.start_travel": {**_WO},
+    "work_order.hold": {
+        **_WO,
+        "waiting_for": _(_choice("parts", "customer")),
+        "reason": _(_text(2000)),
+    },
+    "work_order.resume": {**_WO},
+    "work_order.resolve": {
+        **_WO,
+        "resolution_code": _(_text(40)),
+        "fault_code": _(_text(40), required=False),
+        "root_cause": _(_text(2000), required=False),
+        "summary": _(_text(5000)),
+    },
+    "visit.check_in": {
+        **_WO,
+        "visit_id": _(_uuid),
+        "gps": _(_gps, required=False),
+    },
+    "visit.check_out": {
+        "visit_id": _(_uuid),
+        "gps": _(_gps, required=False),
+    },
+    "labour.add": {
+        **_WO,
+        "entry_id": _(_uuid),
+        "visit_id": _(_uuid, required=False),
+        "kind": _(_choice("travel", "work", "break")),
+        "started_at": _(_time),
+        "ended_at": _(_time),
+        "note": _(_text(2000), required=False),
+    },
+    "labour.void": {
+        "entry_id": _(_uuid),  # the entry this one voids
+        "void_id": _(_uuid),  # the phone's id for the voiding record
+        "reason": _(_text(2000)),
+    },
+    "part.use": {
+        **_WO,
+        "line_id": _(_uuid),
+        "visit_id": _(_uuid, required=False),
+        "part_id": _(_uuid),
+        "quantity": _(_decimal),
+        "serial_numbers": _(_strings(100, 500), required=False),
+        "removed_serial_numbers": _(_strings(100, 500), required=False),
+        "removed_condition": _(_choice("good", "defective"), required=False),
+    },
+    "part.return": {
+        **_WO,
+        "line_id": _(_uuid),
+        "visit_id": _(_uuid, required=False),
+        "part_id": _(_uuid),
+        "quantity": _(_decimal),
+        "condition": _(_choice("good", "defective")),
+        "serial_numbers": _(_strings(100, 500), required=False),
+    },
+    "attachment.register": {
+        **_WO,
+        "attachment_id": _(_uuid),
+        "sha256": _(_text(64)),
+        "size": _(_number(1, 10**12)),
+        "mime": _(_text(100)),
+        "role": _(_choice("photo", "document")),
+        "visit_id": _(_uuid, required=False),
+        "caption": _(_text(2000), required=False),
+        "captured_at": _(_time, required=False),
+        "gps": _(_gps, required=False),
+    },
+    "signature.capture": {
+        **_WO,
+        "signature_id": _(_uuid),
+        "attachment_id": _(_uuid),  # the PNG, registered and uploaded like a photo
+        "sha256": _(_text(64)),
+        "size": _(_number(1, 10**8)),
+        "signer_name": _(_text(200)),
+        "strokes": _(_json),
+        "signed_status": _(_text(20)),  # the work-order status the customer signs
+        "visit_id": _(_uuid, required=False),
+    },
+    "checklist.answer": {
+        **_WO,
+        "visit_id": _(_uuid),
+        "item_id": _(_uuid),
+        "answer_id": _(_uuid),
+        "value": _(_json),
+    },
+    "note.add": {
+        **_WO,
+        "note_id": _(_uuid),
+        "visit_id": _(_uuid, required=False),
+        "text": _(_text(10_000)),
+    },
+}
+
+
+@dataclass(frozen=True)
+class Mutation:
+    seq: int
+    id: str
+    name: str
+    args: dict[str, Any]
+    device_time: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "name": self.name,
+            "args": self.args,
+            "device_time": self.device_time,
+        }
+
+
+def check_args(name: str, args: Any, path: str = "args") -> dict[str, Any]:
+    """The mutation's arguments, checked and normalised; ProtocolError names the field."""
+    spec = MUTATIONS.get(name)
+    if spec is None:
+        raise ProtocolError(f"unknown mutation; known: {', '.join(sorted(MUTATIONS))}", "name")
+    if not isinstance(args, Mapping):
+        raise ProtocolError("must be an object", path)
+    unknown = sorted(set(args) - set(spec))
+    if unknown:
+        raise ProtocolError(f"unknown argument {unknown[0]}", f"{path}.{unknown[0]}")
+    out: dict[str, Any] = {}
+    for key, arg in spec.items():
+        if args.get(key) is None:
+            if arg.required:
+                raise ProtocolError("required", f"{path}.{key}")
+            continue
+        out[key] = arg.check(args[key], f"{path}.{key}")
+    return out
+
+
+def parse_mutation(raw: Any, path: str = "mutation") -> Mutation:
+    """One pushed mutation, validated (ProtocolError names the field)."""
+    if not isinstance(raw, Mapping):
+        raise ProtocolError("must be an object", path)
+    seq = raw.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise ProtocolError("must be an integer >= 1", f"{path}.seq")
+    name = raw.get("name")
+    if not isinstance(name, str):
+        raise ProtocolError("must be a mutation name", f"{path}.name")
+    try:
+        args = check_args(name, raw.get("args"), f"{path}.args")
+    except ProtocolError as exc:
+        if exc.field == "name":
+            raise ProtocolError(exc.message, f"{path}.name") from None
+        raise
+    return Mutation(
+        seq=seq,
+        id=_uuid(raw.get("id"), f"{path}.id"),
+        name=name,
+        args=args,
+        device_time=_time(raw.get("device_time"), f"{path}.device_time"),
+    )
+
+
+def parse_push(raw: Any) -> tuple[str, list[Mutation]]:
+    """A push body: the client id and its mutations, in strictly increasing seq order."""
+    if not isinstance(raw, Mapping):
+        raise ProtocolError("must be an object", "body")
+    client_id = _uuid(raw.get("client_id"), "client_id")
+    items = raw.get("mutations")
+    if not isinstance(items, list) or not items:
+        raise ProtocolError("must be a non-empty list", "mutations")
+    if len(items) > MAX_MUTATIONS_PER_PUSH:
+        raise ProtocolError(f"at most {MAX_MUTATIONS_PER_PUSH} per push", "mutations")
+    mutations = [parse_mutation(item, f"mutations[{i}]") for i, item in enumerate(items)]
+    for i, (before, after) in enumerate(itertools.pairwise(mutations), start=1):
+        if after.seq != before.seq + 1:
+            raise ProtocolError("seq must increase by one", f"mutations[{i}].seq")
+    return client_id, mutations
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the server did with one mutation (also sent back through the pull feed)."""
+
+    seq: int
+    outcome: Outcome
+    data: dict[str, Any] = field(default_factory=dict)  # e.g. the created record's id
+    error: dict[str, Any] | None = None  # problem: code, detail, field
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"seq": self.seq, "outcome": self.outcome.value, "data": self.data}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Result:
+        return cls(
+            seq=int(raw["seq"]),
+            outcome=Outcome(raw["outcome"]),
+            data=dict(raw.get("data") or {}),
+            error=dict(raw["error"]) if raw.get("error") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Change:
+    op: Op
+    entity: str
+    id: str
+    data: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"op": self.op.value, "entity": self.entity, "id": self.id, "data": self.data}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Change:
+        if not isinstance(raw, Mapping):
+            raise ProtocolError("must be an object", "changes[]")
+        try:
+            op = Op(str(raw.get("op")))
+        except ValueError:
+            raise ProtocolError("unknown op", "changes[].op") from None
+        data = raw.get("data")
+        return cls(
+            op=op,
+            entity=str(raw.get("entity")),
+            id=str(raw.get("id")),
+            data=dict(data) if isinstance(data, Mapping) else None,
+        )
+
+
+@dataclass(frozen=True)
+class PullPage:
+    cursor: str
+    has_more: bool
+    reset: bool
+    changes: list[Change]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cursor": self.cursor,
+            "has_more": self.has_more,
+            "reset": self.reset,
+            "changes": [c.to_json() for c in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> PullPage:
+        changes = raw.get("changes")
+        if not isinstance(changes, list):
+            raise ProtocolError("must be a list", "changes")
+        return cls(
+            cursor=str(raw.get("cursor") or ""),
+            has_more=bool(raw.get("has_more")),
+            reset=bool(raw.get("reset")),
+            changes=[Change.from_json(c) for c in changes],
+        )
