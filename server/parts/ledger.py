@@ -368,7 +368,10 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
             raise _shortage(source, part, held.on_hand - held.reserved + q, q)
     if kind is MovementKind.ADJUST:
         assert destination is not None
-        await _counted(session, destination, part, after[destination.id], q)
+        # A correction the field implied (a unit found in a van) is not a count.
+        await _counted(
+            session, destination, part, after[destination.id], q, counted=not move.from_field
+        )
     await replenishment.announce_crossings(
         session, actor, part.id, part.sku, [(loc, b.on_hand, b.minimum) for loc, b in after.items()]
     )
@@ -401,7 +404,13 @@ async def _field_check(
 
 
 async def _counted(
-    session: AsyncSession, location: PlaceLike, part: PartLike, held: Balance, q: Decimal
+    session: AsyncSession,
+    location: PlaceLike,
+    part: PartLike,
+    held: Balance,
+    q: Decimal,
+    *,
+    counted: bool,
 ) -> None:
     """An adjustment is a count: once the books match the shelf again (at least what is
     reserved, and not below zero), a discrepancy field consumption flagged is
@@ -413,7 +422,7 @@ async def _counted(
             location_id=str(location.id),
             part_id=str(part.id),
         )
-    if held.on_hand >= 0 and held.on_hand >= held.reserved:
+    if counted and held.on_hand >= 0 and held.on_hand >= held.reserved:
         await session.execute(
             _FLAG, {"location_id": location.id, "part_id": part.id, "flag": False}
         )

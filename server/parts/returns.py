@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from server.orgs.models import Organisation
 from server.pagination import Page
 from server.parts import ledger, serials
 from server.parts.ledger import Line
+from server.parts.locations import ensure_quarantine
 from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
@@ -271,12 +273,17 @@ async def create(
     location_id: uuid.UUID | None,
     notes: str,
     now: dt.datetime | None = None,
+    from_location_id: uuid.UUID | None = None,
+    quantity: Decimal = Decimal(1),
 ) -> PartReturn:
     """Open a return by hand (a part found defective in the warehouse, a late claim).
 
     A serial number is only for a serialised part; it may be left out when it is not known.
     A unit recorded as installed must be installed in the return's asset (and gives the
-    return its asset when none is named); a unit has at most one open return."""
+    return its asset when none is named); a unit has at most one open return. With
+    ``from_location_id`` the part (``quantity`` of it, or the named unit) is transferred
+    from that stock location into quarantine, and the return then holds it there like a
+    return opened from the field."""
     _manager(actor)
 
     def scoped(model: Any, object_id: uuid.UUID) -> Any:
@@ -301,6 +308,12 @@ async def create(
     if serial_number is not None:
         asset_id = await _serial_asset(session, actor, part, serial_number, asset_id)
         await _refuse_second_open(session, actor, part, serial_number)
+    movement_id = None
+    if from_location_id is not None:
+        line = await _quarantine_shelf_stock(
+            session, actor, part, from_location_id, serial_number, quantity
+        )
+        movement_id = line.id
     return await _open(
         session,
         actor,
@@ -309,10 +322,62 @@ async def create(
         ticket_id=ticket_id,
         asset_id=asset_id,
         location_id=location_id,
-        movement_id=None,
+        movement_id=movement_id,
         notes=notes,
         now=now,
     )
+
+
+async def _quarantine_shelf_stock(
+    session: AsyncSession,
+    actor: Actor,
+    part: Part,
+    from_location_id: uuid.UUID,
+    serial_number: str | None,
+    quantity: Decimal,
+) -> Line:
+    """Move a part found defective on a shelf into quarantine (a guarded transfer)."""
+    shelf = await session.scalar(
+        select(StockLocation).where(
+            StockLocation.id == from_location_id, StockLocation.org_id == actor.org_id
+        )
+    )
+    if shelf is None:
+        raise Unprocessable(
+            f"stock location {from_location_id} not found", field="from_location_id"
+        )
+    if shelf.kind in (LocationKind.QUARANTINE.value, LocationKind.CUSTOMER_SITE.value):
+        raise Unprocessable(
+            "quarantine takes parts from a warehouse, van, repair centre or vendor",
+            field="from_location_id",
+        )
+    if part.serialised and serial_number is None:
+        raise Unprocessable(
+            f"part {part.sku} is serialised: name the unit in serial_number",
+            field="serial_number",
+        )
+    quarantine = await ensure_quarantine(session, actor.org_id)
+    reason = "found defective: quarantined for a return"
+    move = ledger.Move(
+        kind=MovementKind.TRANSFER,
+        part=part,
+        quantity=Decimal(1) if part.serialised else quantity,
+        source=shelf,
+        destination=quarantine,
+        reason=reason,
+    )
+    if part.serialised:
+        data = MovementCreate(
+            kind=MovementKind.TRANSFER,
+            part_id=part.id,
+            quantity=Decimal(1),
+            from_location_id=shelf.id,
+            to_location_id=quarantine.id,
+            reason=reason,
+            serial_numbers=[serial_number] if serial_number else None,
+        )
+        return (await serials.record(session, actor, move, data))[0]
+    return await ledger.record(session, actor, move)
 
 
 async def get(
@@ -458,6 +523,10 @@ async def _settle_quarantine(
     part = await session.get(Part, rma.part_id)
     assert part is not None
     serial = opened_by.serial_number
+    if serial is not None and not await _still_quarantined(
+        session, actor, part, serial, quarantine
+    ):
+        return None  # the unit left quarantine (fitted from a van): nothing to move
     data = MovementCreate(
         kind=kind,
         part_id=part.id,
@@ -476,8 +545,39 @@ async def _settle_quarantine(
         reason=reason,
     )
     if serials.applies(part, data):
-        return (await serials.record(session, actor, move, data))[0]
+        line = (await serials.record(session, actor, move, data))[0]
+        if status is ReturnStatus.REPAIRED:
+            await _repaired_unit(session, actor, part, serial)
+        return line
     return await ledger.record(session, actor, move)
+
+
+async def _still_quarantined(
+    session: AsyncSession, actor: Actor, part: Part, serial: str, quarantine: StockLocation
+) -> bool:
+    location = await session.scalar(
+        select(StockUnit.location_id).where(
+            StockUnit.org_id == actor.org_id,
+            StockUnit.part_id == part.id,
+            StockUnit.serial_number == serial,
+        )
+    )
+    return location == quarantine.id
+
+
+async def _repaired_unit(
+    session: AsyncSession, actor: Actor, part: Part, serial: str | None
+) -> None:
+    """Only a repair makes a defective unit good stock again."""
+    unit = await session.scalar(
+        select(StockUnit).where(
+            StockUnit.org_id == actor.org_id,
+            StockUnit.part_id == part.id,
+            StockUnit.serial_number == serial,
+        )
+    )
+    if unit is not None and unit.status == UnitStatus.RETURNED.value:
+        unit.status = UnitStatus.IN_STOCK.value
 
 
 async def _back_into_stock(

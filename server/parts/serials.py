@@ -41,13 +41,18 @@ from server.parts import ledger
 from server.parts.locations import ensure_quarantine
 from server.parts.models import LocationKind, MovementKind, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
-from server.parts.tracking_models import StockUnit, UnitStatus
+from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
 from server.tickets.models import Ticket
 from shared.ids import uuid7
 
 _QUANTITY_ONLY = frozenset({MovementKind.RESERVE, MovementKind.RELEASE})
 _MOVABLE = frozenset({UnitStatus.IN_STOCK.value, UnitStatus.RETURNED.value})
 _USABLE = frozenset({UnitStatus.IN_STOCK.value})
+_CLOSED_RETURNS = (
+    ReturnStatus.REPAIRED.value,
+    ReturnStatus.SCRAPPED.value,
+    ReturnStatus.CREDITED.value,
+)
 
 
 class UnitConflict(Conflict):
@@ -136,10 +141,10 @@ async def _unit(
 def _elsewhere(
     unit: StockUnit, part: ledger.PartLike, where: ledger.PlaceLike | None
 ) -> UnitConflict:
-    at = f"at {where.name}" if where is not None else "not there"
+    place = f"location {unit.location_id}" if unit.location_id else "no location"
+    expected = f"not usable at {where.name}" if where is not None else "not usable here"
     return UnitConflict(
-        f"{part.sku} serial {unit.serial_number} is {unit.status}, {at} "
-        f"(its location is {unit.location_id})",
+        f"{part.sku} serial {unit.serial_number} is {expected}: it is {unit.status} ({place})",
         serial_number=unit.serial_number,
         unit_id=str(unit.id),
         unit_status=unit.status,
@@ -209,6 +214,8 @@ async def _found_here(
     recorded = None
     if not fresh and unit.location_id is not None:
         recorded = await session.get(StockLocation, unit.location_id)
+    if recorded is not None and recorded.kind == LocationKind.QUARANTINE.value:
+        await _left_quarantine(session, actor, move, unit, here)
     where = f"the books had it at {recorded.name}" if recorded else "the books did not have it"
     correction = ledger.Move(
         kind=MovementKind.TRANSFER if recorded else MovementKind.ADJUST,
@@ -225,6 +232,37 @@ async def _found_here(
     return await ledger.record(session, actor, correction)
 
 
+async def _left_quarantine(
+    session: AsyncSession, actor: Actor, move: ledger.Move, unit: StockUnit, here: ledger.PlaceLike
+) -> None:
+    """A defective unit waiting for its return was fitted after all: its open return no
+    longer holds it (settling it moves no stock); say so on the return and announce it."""
+    rma = await session.scalar(
+        select(PartReturn)
+        .where(
+            PartReturn.org_id == actor.org_id,
+            PartReturn.part_id == unit.part_id,
+            PartReturn.serial_number == unit.serial_number,
+            PartReturn.status.not_in(_CLOSED_RETURNS),
+        )
+        .with_for_update()
+    )
+    if rma is None:
+        return
+    note = (
+        f"serial {unit.serial_number} was fitted from {here.name} on work order "
+        f"{move.ticket_id} ({actor.label}): this return no longer holds it"
+    )
+    rma.notes = f"{rma.notes}\n{note}".strip()
+    events.emit(
+        session,
+        org_id=actor.org_id,
+        topic="part_return.unit_fitted",
+        aggregate_id=rma.id,
+        payload={"id": str(rma.id), "serial_number": unit.serial_number, "note": note},
+    )
+
+
 def _after(
     unit: StockUnit,
     kind: MovementKind,
@@ -234,9 +272,10 @@ def _after(
     if kind is MovementKind.TRANSFER:
         assert destination is not None
         unit.location_id = destination.id
-        # Into quarantine it is defective; out of it, repaired (or found good).
-        quarantined = destination.kind == LocationKind.QUARANTINE.value
-        unit.status = (UnitStatus.RETURNED if quarantined else UnitStatus.IN_STOCK).value
+        # Into quarantine it is defective. It keeps its status out of it: only its return
+        # (RMA) being repaired makes it good stock again (server/parts/returns.py).
+        if destination.kind == LocationKind.QUARANTINE.value:
+            unit.status = UnitStatus.RETURNED.value
     elif kind is MovementKind.CONSUME:
         unit.location_id = destination.id if destination else None
         unit.asset_id, unit.status = asset_id, UnitStatus.INSTALLED.value
@@ -288,7 +327,8 @@ async def record(
     one = Decimal(-1) if move.quantity < 0 else Decimal(1)
     lines: list[ledger.Line] = []
     corrections: list[ledger.Line] = []  # written first, listed last: the answer is lines[0]
-    for serial in serials:
+    # Units in one order, so two requests naming the same units never deadlock.
+    for serial in sorted(serials):
         corrections += await _move_unit(session, actor, move, serial, asset_id)
         unit_move = dataclasses.replace(move, quantity=one, serial_number=serial)
         lines.append(await ledger.record(session, actor, unit_move))

@@ -53,8 +53,6 @@ STOCK_KINDS = frozenset(
         LocationKind.QUARANTINE,
     }
 )
-# Defective stock is moved (to a vendor, back to stock once repaired) or scrapped, never used.
-_NOT_FROM_QUARANTINE = frozenset({MovementKind.CONSUME, MovementKind.RESERVE})
 
 
 def _manager(actor: Actor) -> None:
@@ -289,7 +287,10 @@ async def balances(
 
 # The part and the movement's locations in one query, read without the ORM (this is the
 # ledger's hot path): the part (404 when it is not the caller's), and each named location
-# of the caller's organisation that the caller may see (engineers: their own van).
+# of the caller's organisation that the caller may see (engineers: their own van only; an
+# engineer without a profile sees none). The part row is KEY SHARE locked, as the ledger
+# line's foreign key would lock it anyway: a PATCH changing `serialised` (FOR UPDATE) and
+# this movement are serialised, and a movement that waited reads the committed flag.
 _LOOKUP = text(
     """
     SELECT p.id, p.sku, p.unit, p.cost, p.serialised, p.active,
@@ -298,8 +299,9 @@ _LOOKUP = text(
       FROM parts p
       LEFT JOIN stock_locations l
         ON l.id = ANY(CAST(:locations AS uuid[])) AND l.org_id = p.org_id
-       AND (CAST(:engineer_id AS uuid) IS NULL OR l.engineer_id = CAST(:engineer_id AS uuid))
+       AND (NOT :engineer_only OR l.engineer_id = CAST(:engineer_id AS uuid))
      WHERE p.id = :part_id AND p.org_id = :org_id
+       FOR KEY SHARE OF p
     """
 )
 
@@ -310,7 +312,8 @@ async def _movement_subjects(
     named = [loc for loc in (data.from_location_id, data.to_location_id) if loc is not None]
     params = {
         "locations": named,
-        "engineer_id": actor.engineer_id if actor.is_engineer else None,
+        "engineer_only": actor.is_engineer,
+        "engineer_id": actor.engineer_id,
         "part_id": data.part_id,
         "org_id": actor.org_id,
     }
@@ -405,15 +408,14 @@ async def create_movement(
     )
     if data.kind in FIELD_KINDS and site is None:
         raise Unprocessable("the work order has no site to install at or take back from")
-    if (
-        source is not None
-        and source.kind == LocationKind.QUARANTINE.value
-        and data.kind in _NOT_FROM_QUARANTINE
-    ):
-        raise Unprocessable(
-            f"{source.name} holds defective parts: they cannot be used or reserved",
-            field="from_location_id",
-        )
+    for named, field in ((source, "from_location_id"), (destination, "to_location_id")):
+        if named is not None and named.kind == LocationKind.QUARANTINE.value:
+            raise Unprocessable(
+                f"{named.name} holds defective parts waiting for their returns (RMA): they "
+                "are not used or reserved, and leave or enter it only through a return "
+                "(open one with from_location_id to quarantine a part from a shelf)",
+                field=field,
+            )
     if data.kind is MovementKind.CONSUME:
         destination = site
     elif data.kind is MovementKind.RETURN:
@@ -461,9 +463,16 @@ async def list_movements(
 ) -> Page[StockMovement]:
     query = select(StockMovement).where(StockMovement.org_id == actor.org_id)
     if actor.is_engineer:
+        # Their van's lines, and every line of their own work orders (a defective return
+        # goes from the site into quarantine, which they do not see).
         van = select(StockLocation.id).where(StockLocation.engineer_id == actor.engineer_id)
+        mine = select(Ticket.id).where(Ticket.assignee_id == actor.engineer_id)
         query = query.where(
-            or_(StockMovement.from_location_id.in_(van), StockMovement.to_location_id.in_(van))
+            or_(
+                StockMovement.from_location_id.in_(van),
+                StockMovement.to_location_id.in_(van),
+                StockMovement.ticket_id.in_(mine),
+            )
         )
     if location_id is not None:
         query = query.where(

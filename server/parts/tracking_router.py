@@ -17,6 +17,7 @@ from server.http import Cursor, Limit, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
+from server.parts.schemas import Qty as PositiveQty
 from server.parts.tracking_models import PartReturn, ReturnStatus, UnitStatus
 from server.schemas import Input, Output, PageOut
 
@@ -70,6 +71,12 @@ class PartReturnCreate(Input):
         default=None, description="the vendor or repair centre it goes to"
     )
     notes: Annotated[str, Field(max_length=5000)] = ""
+    from_location_id: uuid.UUID | None = Field(
+        default=None,
+        description="a part found defective on a shelf: transfer it (quantity, or the named "
+        "unit) from this stock location into quarantine, where the return holds it",
+    )
+    quantity: PositiveQty = Field(default=Decimal(1), description="with from_location_id")
 
 
 class PartReturnTransition(Input):

@@ -89,6 +89,10 @@ async def test_a_defective_return_is_counted_in_quarantine_not_in_the_van(
     assert line["to_location_id"] == str(quarantine.id)
     assert await _on_hand(db, s.van, s.part) == 0
     assert await _on_hand(db, quarantine, s.part) == 2
+    # The engineer who recorded it still sees the line (it is on their work order).
+    listed = await client.get(MOVES, headers=s.t.headers("engineer1"))
+    assert [m["id"] for m in listed.json()["items"]] == [line["id"]]
+    assert (await client.get(MOVES, headers=s.t.headers("engineer2"))).json()["items"] == []
     # Good returns still go into the van.
     good = await _defective_return(client, s, condition="good", quantity="1")
     assert good["to_location_id"] == str(s.van.id)
