@@ -42,6 +42,35 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = 20
     LOG_LEVEL: str = "INFO"
     SLA_AT_RISK_FRACTION: float = 0.8
+    # Field check-ins (docs/field.md): flagged far from the site beyond this distance, or
+    # when the GPS reading is less accurate than this; flagged for clock skew when the
+    # device clock is off by more than this many seconds.
+    FIELD_SITE_RADIUS_M: float = 500.0
+    FIELD_GPS_MAX_ACCURACY_M: float = 500.0
+    FIELD_CLOCK_SKEW_SECONDS: float = 600.0
+
+    # Attachments (docs/attachments.md). BLOB_DIR defaults to VAR_DIR/blobs.
+    BLOB_DIR: Path | None = None
+    UPLOAD_MAX_BYTES: int = 25 * 1024 * 1024
+    UPLOAD_MAX_PIXELS: int = 50_000_000
+    UPLOAD_EXPIRY_HOURS: int = 24
+
+    # Sync (docs/sync.md). Finished work orders stay on the engineer's phone this many days;
+    # the asset history brings this many finished work orders per asset; the change feed
+    # keeps deletions and scope exits this long (older cursors get a full snapshot).
+    SYNC_RECENT_DAYS: int = Field(default=14, ge=1)
+    SYNC_HISTORY_PER_ASSET: int = Field(default=20, ge=0, le=500)
+    SYNC_TOMBSTONE_DAYS: int = Field(default=90, ge=90)
+    # A pushed mutation waits this long for a row lock before the push answers 503.
+    SYNC_LOCK_TIMEOUT_MS: int = Field(default=5000, ge=100)
+    SYNC_RETRY_AFTER_SECONDS: int = Field(default=2, ge=1)
+    # PostgreSQL ends a session that sits idle inside a transaction this long (0: never). A
+    # forgotten open transaction holds back every pull's watermark and vacuum.
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=60_000, ge=0)
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.BLOB_DIR if self.BLOB_DIR is not None else self.VAR_DIR / "blobs"
 
     @property
     def is_production(self) -> bool:

@@ -58,7 +58,13 @@ def async_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 20, idle_in_transaction_ms: int | None = None
+) -> AsyncEngine:
+    if idle_in_transaction_ms is None:
+        from server.config import get_settings
+
+        idle_in_transaction_ms = get_settings().DB_IDLE_IN_TRANSACTION_TIMEOUT_MS
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -67,6 +73,11 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         # instead, and a request that meets a dead one fails once and is retried by the
         # client (every write is idempotent with its Idempotency-Key).
         pool_recycle=1800,
+        # A transaction left open holds back every sync pull's watermark (docs/sync.md)
+        # and vacuum: PostgreSQL ends such a session after this long.
+        connect_args={
+            "server_settings": {"idle_in_transaction_session_timeout": str(idle_in_transaction_ms)}
+        },
     )
 
 

@@ -16,12 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import server.models  # noqa: F401  (every table known to the ORM)
 from server import logs
+from server.attachments.router import router as attachments_router
+from server.attachments.storage import blob_store_for
+from server.attachments.upload_router import router as uploads_router
 from server.auth.router import router as auth_router
 from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
+from server.field.checklist_router import router as field_checklist_router
+from server.field.router import router as field_router
+from server.field.work_router import router as field_work_router
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
@@ -30,6 +36,8 @@ from server.parts.report_router import router as parts_report_router
 from server.parts.router import router as parts_router
 from server.parts.tracking_router import router as parts_tracking_router
 from server.queue import JobSender
+from server.service_report.router import router as service_report_router
+from server.sync.router import router as sync_router
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
@@ -186,6 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
+    app.state.blob_store = blob_store_for(settings)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -203,6 +212,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parts_router,
         parts_report_router,
         parts_tracking_router,
+        field_router,
+        field_work_router,
+        field_checklist_router,
+        uploads_router,
+        attachments_router,
+        service_report_router,
+        sync_router,
     )
     for router in routers:
         app.include_router(router)
@@ -214,5 +230,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
-    app.add_middleware(RequestContext, max_body=settings.MAX_BODY_BYTES)
+    # tus PATCH bodies stream to disk under their own limits (server/attachments/uploads.py).
+    app.add_middleware(
+        RequestContext, max_body=settings.MAX_BODY_BYTES, streamed_prefixes=("/api/v1/uploads/",)
+    )
     return app

@@ -40,9 +40,14 @@ def _problem(status: int, code: str, title: str, detail: str) -> bytes:
 class RequestContext:
     """Assigns X-Request-ID, enforces the body limit, logs and measures each request."""
 
-    def __init__(self, app: ASGIApp, *, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, streamed_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        # PATCH bodies under these paths are streamed by handlers that enforce their own
+        # limit (tus uploads); the default limit would refuse a legitimate large chunk.
+        self.streamed_prefixes = streamed_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,6 +59,11 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         declared = headers.get(b"content-length")
+        limit: int | None = self.max_body
+        if scope.get("method") == "PATCH" and str(scope.get("path", "")).startswith(
+            self.streamed_prefixes
+        ):
+            declared, limit = None, None
         try:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body:
                 status = 413
@@ -64,9 +74,9 @@ class RequestContext:
             async def limited_receive() -> Message:
                 nonlocal received
                 message = await receive()
-                if message["type"] == "http.request":
+                if message["type"] == "http.request" and limit is not None:
                     received += len(message.get("body", b""))
-                    if received > self.max_body:
+                    if received > limit:
                         raise _TooLarge(413, f"the body is larger than {self.max_body} bytes")
                 return message
 

@@ -1,14 +1,29 @@
 """Imports every model so Base.metadata is complete (Alembic, tests)."""
 
+from server.attachments.models import Attachment, Blob, Signature, Upload
 from server.auth.models import ApiKey, RefreshToken, User
 from server.customers.models import Asset, Customer, Site
 from server.db import Base
 from server.engineers.models import Engineer
 from server.events.models import OutboxEvent
+from server.field.models import (
+    ChecklistAnswer,
+    ChecklistItem,
+    ChecklistTemplate,
+    FieldPartLine,
+    LabourApproval,
+    LabourEntry,
+    LabourVoid,
+    TicketNote,
+    Visit,
+    VisitCheck,
+)
 from server.idempotency.models import IdempotencyRecord
 from server.orgs.models import Organisation
 from server.parts.models import Part, StockBalance, StockLocation, StockMovement
 from server.parts.tracking_models import PartReturn, StockLevel, StockUnit
+from server.sync.entities import install as install_sync_capture
+from server.sync.models import SyncChange, SyncClient, SyncFlag, SyncHorizon, SyncMutation
 from server.tickets.models import (
     BusinessCalendar,
     SlaPolicy,
@@ -20,16 +35,26 @@ from server.tickets.models import (
 __all__ = [
     "ApiKey",
     "Asset",
+    "Attachment",
     "Base",
+    "Blob",
     "BusinessCalendar",
+    "ChecklistAnswer",
+    "ChecklistItem",
+    "ChecklistTemplate",
     "Customer",
     "Engineer",
+    "FieldPartLine",
     "IdempotencyRecord",
+    "LabourApproval",
+    "LabourEntry",
+    "LabourVoid",
     "Organisation",
     "OutboxEvent",
     "Part",
     "PartReturn",
     "RefreshToken",
+    "Signature",
     "Site",
     "SlaPolicy",
     "StockBalance",
@@ -37,8 +62,19 @@ __all__ = [
     "StockLocation",
     "StockMovement",
     "StockUnit",
+    "SyncChange",
+    "SyncClient",
+    "SyncFlag",
+    "SyncHorizon",
+    "SyncMutation",
     "Ticket",
     "TicketCounter",
     "TicketEvent",
+    "TicketNote",
+    "Upload",
     "User",
+    "Visit",
+    "VisitCheck",
 ]
+
+install_sync_capture()  # the change feed's capture hook (server/sync/capture.py)

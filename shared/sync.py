@@ -6,7 +6,8 @@ drift apart. The design is docs/sync.md; in short:
 
 - ``POST /api/v1/sync/clients``  register an installation: ``{"client_id", "device"}``
   -> ``{"client_id", "last_seq"}`` (idempotent: registering again returns the same row).
-- ``POST /api/v1/sync/push``     ``{"client_id", "mutations": [Mutation, ...]}`` where each
+- ``POST /api/v1/sync/push``     ``{"client_id", "mutations": [Mutation, ...], "sent_at"?}``
+  (``sent_at``, optional: the phone's clock when sending, to estimate its offset) where each
   mutation is ``{"seq", "id", "name", "args", "device_time"}``; mutations are applied in
   ``seq`` order, each exactly once: ``seq <= last_seq`` is a duplicate answered from the
   stored result, ``seq > last_seq + 1`` is a gap (409, ``expected_seq``). A mutation that
@@ -338,6 +339,50 @@ def parse_push(raw: Any) -> tuple[str, list[Mutation]]:
         if after.seq != before.seq + 1:
             raise ProtocolError("seq must increase by one", f"mutations[{i}].seq")
     return client_id, mutations
+
+
+def parse_push_lenient(raw: Any) -> tuple[str, list[tuple[Mutation, ProtocolError | None]]]:
+    """``parse_push`` as the server runs it: the envelope (the body, ``client_id``, the list,
+    each mutation's ``seq``, ``id`` and ``device_time``, the seq order) must be right or the
+    whole push is refused, but a mutation whose ``name`` or ``args`` do not check comes back
+    with its ProtocolError (and its name and arguments as sent): the server stores it as
+    rejected and the queue moves on, so one mutation an older server does not know cannot
+    block a newer phone's queue."""
+    if not isinstance(raw, Mapping):
+        raise ProtocolError("must be an object", "body")
+    client_id = _uuid(raw.get("client_id"), "client_id")
+    items = raw.get("mutations")
+    if not isinstance(items, list) or not items:
+        raise ProtocolError("must be a non-empty list", "mutations")
+    if len(items) > MAX_MUTATIONS_PER_PUSH:
+        raise ProtocolError(f"at most {MAX_MUTATIONS_PER_PUSH} per push", "mutations")
+    out: list[tuple[Mutation, ProtocolError | None]] = []
+    for i, item in enumerate(items):
+        path = f"mutations[{i}]"
+        if not isinstance(item, Mapping):
+            raise ProtocolError("must be an object", path)
+        try:
+            out.append((parse_mutation(item, path), None))
+            continue
+        except ProtocolError as exc:
+            if not exc.field.startswith((f"{path}.name", f"{path}.args")):
+                raise
+            error = exc
+        seq = item.get("seq")
+        assert isinstance(seq, int)  # parse_mutation checked it before the name
+        name, args = item.get("name"), item.get("args")
+        mutation = Mutation(
+            seq=seq,
+            id=_uuid(item.get("id"), f"{path}.id"),
+            name=name if isinstance(name, str) else repr(name)[:60],
+            args=dict(args) if isinstance(args, Mapping) else {"value": args},
+            device_time=_time(item.get("device_time"), f"{path}.device_time"),
+        )
+        out.append((mutation, error))
+    for i, ((before, _), (after, _)) in enumerate(itertools.pairwise(out), start=1):
+        if after.seq != before.seq + 1:
+            raise ProtocolError("seq must increase by one", f"mutations[{i}].seq")
+    return client_id, out
 
 
 @dataclass(frozen=True)

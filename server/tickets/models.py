@@ -140,6 +140,11 @@ class Ticket(IdMixin, TimestampMixin, Base):
     fault_code: Mapped[str | None] = mapped_column(String(40))
     # The engineer's findings and what was done (owned by the field side).
     resolution_notes: Mapped[str | None] = mapped_column(Text)
+    # The resolution, recorded with it (server/field/service.py resolve): a code from the
+    # organisation's list, the root cause found, and the summary the service report shows.
+    resolution_code: Mapped[str | None] = mapped_column(String(40))
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    resolution_summary: Mapped[str | None] = mapped_column(Text)
     required_skills: Mapped[list[str]] = mapped_column(ARRAY(String(60)), default=list)
     window_start: Mapped[dt.datetime | None]
     window_end: Mapped[dt.datetime | None]

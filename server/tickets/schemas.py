@@ -75,6 +75,9 @@ class TicketUpdate(Input):
     description: LongText | None = None
     fault_code: FaultCode | None = None
     resolution_notes: LongText | None = None
+    resolution_code: FaultCode | None = None
+    root_cause: Annotated[str, Field(max_length=2000)] | None = None
+    resolution_summary: Annotated[str, Field(max_length=5000)] | None = None
     required_skills: Annotated[list[Skill], Field(max_length=20)] | None = None
     window_start: dt.datetime | None = None
     window_end: dt.datetime | None = None
@@ -101,6 +104,9 @@ class TicketRead(Output):
     description: str
     fault_code: str | None
     resolution_notes: str | None
+    resolution_code: str | None
+    root_cause: str | None
+    resolution_summary: str | None
     required_skills: list[str]
     window_start: dt.datetime | None
     window_end: dt.datetime | None

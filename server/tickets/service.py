@@ -4,7 +4,10 @@ Who may do what (beyond the caller's scopes):
 - back office (admin, dispatcher, agent, integration keys with tickets:write) creates and
   edits dispatch fields; admins and dispatchers (and keys) assign and unassign;
 - an engineer sees only work orders assigned to them (others are 404), runs the field
-  actions on them and edits only the findings (fault_code, resolution_notes);
+  actions on them and edits only the findings and the resolution (fault_code,
+  resolution_notes, resolution_code, root_cause, resolution_summary);
+- resolve refuses (409 checklist_incomplete) while required SOP checklist items are
+  unanswered (server/field/checklist_guard.py);
 - close, reopen and cancel belong to the back office.
 """
 
@@ -31,6 +34,7 @@ from server.errors import (
     PreconditionFailed,
     Unprocessable,
 )
+from server.field import checklist_guard
 from server.parts import reservations as parts_reservations
 from server.tickets import audit, sla
 from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
@@ -50,7 +54,9 @@ FIELD_ACTIONS = frozenset(
     }
 )
 DISPATCH_ACTIONS = frozenset({Action.ASSIGN, Action.UNASSIGN})
-ENGINEER_FIELDS = frozenset({"fault_code", "resolution_notes"})
+ENGINEER_FIELDS = frozenset(
+    {"fault_code", "resolution_notes", "resolution_code", "root_cause", "resolution_summary"}
+)
 _SLA_FIELDS = ("response_due_at", "resolution_due_at", "sla_state")
 
 
@@ -302,6 +308,9 @@ async def apply_transition(
         ) from exc
     if step.needs_reason and not data.reason:
         raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    if data.action is Action.RESOLVE:
+        # Required SOP checklist items first: 409 checklist_incomplete naming them.
+        await checklist_guard.require_complete(session, ticket)
     changes = await _side_effects(session, actor, ticket, data)
     now = _now()
     ticket.status = step.target.value
@@ -349,9 +358,12 @@ async def _side_effects(
             if ticket.sla_state != SlaState.BREACHED.value:
                 changes["sla_state"] = [ticket.sla_state, SlaState.BREACHED.value]
                 ticket.sla_state = SlaState.BREACHED.value
-    elif action is Action.HOLD and (data.hold_kind or "waiting_customer") == "waiting_customer":
-        await sla.pause(ticket, now)
-        changes["sla_paused"] = True
+    elif action is Action.HOLD:
+        # What the work order waits for is in the event (the board and the phone show it).
+        changes["hold_kind"] = data.hold_kind or "waiting_customer"
+        if changes["hold_kind"] == "waiting_customer":
+            await sla.pause(ticket, now)
+            changes["sla_paused"] = True
     elif action is Action.RESUME and ticket.on_hold_since is not None:
         await sla.resume(session, ticket, now)
         changes["resolution_due_at"] = _jsonable(ticket.resolution_due_at)

@@ -118,6 +118,9 @@ async def _build_world(db: AsyncSession) -> World:
     ]
     stock = await _build_stock(db, a, b)
     stock |= await _build_tracking(db, a, b, (own, other, foreign))
+    stock |= await _build_attachments(db, a, b, (own, other, foreign))
+    stock |= await _build_field(db, a, b)
+    stock |= await _build_sync(db, a, b, (own, other, foreign))
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
     objects: dict[str, tuple[Any, Any, Any]] = {
@@ -196,6 +199,8 @@ class Row:
     fixed_path: tuple[str, str] | None = None  # (family, key) filling the path instead
     body: Body | None = None
     csv: Callable[[World, str], str] | None = None  # a text/csv body instead of JSON
+    # Extra headers and a raw body (tus uploads) instead of JSON.
+    raw: Callable[[World, str], tuple[dict[str, str], bytes | None]] | None = None
     query: Callable[[World, str], dict[str, str]] | None = None
     if_match: bool = False
     listed: str | None = None  # the family a list response must keep in scope
@@ -311,6 +316,10 @@ def _on_hand_scope(world: World, role: str, key: str, body: Any) -> list[str]:
     return []
 
 
+def _is_pdf(world: World, role: str, key: str, body: Any) -> list[str]:
+    return [] if str(body).startswith("%PDF-") else ["the service report is not a PDF"]
+
+
 def _report_range(world: World, key: str) -> dict[str, str]:
     return {"from": "2026-01-01T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
 
@@ -408,6 +417,234 @@ class _LevelRow(Row):
 
 def _serial() -> str:
     return f"SN-{uuid.uuid4().hex[:12]}"
+
+
+# --- field work (issue 4, server/field): helpers --------------------------------------------
+
+
+async def _build_field(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tuple[Any, Any, Any]]:
+    """Per object key, a work order on site (``field_ticket``: engineer1's, engineer2's, tenant
+    B's) with its open ``visit`` and a ``labour_entry`` by its engineer, and one on the road
+    (``travel_ticket``) for check-ins; ``checklist_template``: two of A's, one of B's (no
+    required items, so resolving is allowed), and ``checklist_item``: the first item of each."""
+    from server.field import checklists as field_checklists
+    from server.field import service as field
+    from server.field.schemas import TemplateCreate
+    from shared.ids import uuid7
+
+    assert a.customer and a.site and a.asset and b.customer and b.site and b.asset
+    c3, s3, a3 = await make_customer(db, a.org)
+    slots = (
+        (a, "engineer1", a.customer, a.site, a.asset),
+        (a, "engineer2", c3, s3, a3),
+        (b, "engineer1", b.customer, b.site, b.asset),
+    )
+    field_tickets, travel_tickets, visits, entries = [], [], [], []
+    for tenant, who, customer, site, asset in slots:
+        engineer = tenant.engineers[int(who[-1]) - 1]
+        actor = tenant.actor(who)
+        for bucket in (field_tickets, travel_tickets):
+            ticket = await make_ticket(
+                db, tenant.actor("dispatcher"), customer, site, asset, assign_to=engineer
+            )
+            await field.accept(db, actor, work_order_id=ticket.id)
+            await field.start_travel(db, actor, work_order_id=ticket.id)
+            bucket.append(ticket)
+        record = await field.check_in(
+            db,
+            actor,
+            work_order_id=field_tickets[-1].id,
+            visit_id=uuid7(),
+            device_time="2026-11-24T09:00:00+08:00",
+        )
+        visits.append(record.visit)
+        entry = await field.add_labour(
+            db,
+            actor,
+            work_order_id=field_tickets[-1].id,
+            entry_id=uuid7(),
+            kind="work",
+            started_at="2026-11-24T09:00:00+08:00",
+            ended_at="2026-11-24T10:00:00+08:00",
+        )
+        entries.append(entry)
+    templates, items = [], []
+    for tenant, name in ((a, "Safety"), (a, "Chiller"), (b, "Safety")):
+        data = TemplateCreate.model_validate(
+            {"name": name, "items": [{"kind": "yes_no", "label": "Isolated?"}]}
+        )
+        view = await field_checklists.create_template(db, tenant.actor("admin"), data=data)
+        templates.append(view.template)
+        items.append(view.items[0])
+    return {
+        "field_ticket": tuple(field_tickets),
+        "travel_ticket": tuple(travel_tickets),
+        "visit": tuple(visits),
+        "labour_entry": tuple(entries),
+        "checklist_template": tuple(templates),
+        "checklist_item": tuple(items),
+    }
+
+
+@dataclass(frozen=True)
+class _FieldRow(Row):
+    """A path naming a work order and one of its records: both are the cell's object."""
+
+    families: tuple[tuple[str, str], ...] = ()  # (placeholder, family)
+
+    def url(self, world: World, key: str) -> str:
+        path = self.path
+        for placeholder, family in self.families:
+            path = path.replace(placeholder, world.id(family, key))
+        return path
+
+
+def _own_item(world: World) -> str:
+    """The item of tenant A's first checklist template."""
+    return str(world.ids["checklist_item"]["own"])
+
+
+def _new_id() -> str:
+    from shared.ids import uuid7
+
+    return str(uuid7())
+
+
+_NOW = "2026-11-24T10:00:00+08:00"
+_ON_VISIT = (("{ticket_id}", "field_ticket"), ("{visit_id}", "visit"))
+_ON_ENTRY = (("{ticket_id}", "field_ticket"), ("{entry_id}", "labour_entry"))
+CREATED = (201, 201, 404)  # a create on an object of the caller's organisation
+CREATED_OWN = (201, 404, 404)  # ... and for an engineer, only on their own work
+
+
+# --- attachments (issue 4, server/attachments): helpers --------------------------------------
+
+_PNG = b""  # set by _build_attachments: a real PNG, so uploads and thumbnails work
+
+
+async def _build_attachments(
+    db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """``attachment``: an available photo (with its derived images) on each work order (own =
+    engineer1's); ``upload``: an open upload by each engineer (own = engineer1's: an upload is
+    visible to its creator only, so everyone else's cell is 404)."""
+    global _PNG
+    from server.attachments import derive, uploads
+    from server.attachments.storage import blob_store_for
+    from server.config import get_settings
+    from tests.fixtures.attachments import png, sha, stored_attachment
+
+    settings = get_settings()
+    store = blob_store_for(settings)
+    _PNG = png()
+    photos, opened = [], []
+    owners = ((a, "engineer1"), (a, "engineer2"), (b, "engineer1"))
+    for (tenant, who), ticket, colour in zip(
+        owners, tickets, ((1, 2, 3), (4, 5, 6), (7, 8, 9)), strict=True
+    ):
+        actor = tenant.actor(who)
+        photo = await stored_attachment(db, actor, ticket, store, png(colour=colour))
+        await derive.derive_images(
+            db, store, org_id=tenant.org.id, sha256=photo.sha256, max_pixels=10**6
+        )
+        photos.append(photo)
+        meta = {"sha256": sha(_PNG), "filename": "photo.png"}
+        opened.append(
+            await uploads.create_upload(db, actor, settings, length=len(_PNG), metadata=meta)
+        )
+    return {"attachment": tuple(photos), "upload": tuple(opened)}
+
+
+def _uploader_only(engineer: tuple[int, int, int]) -> dict[str, Expect]:
+    """Uploads are the creator's alone (the world's are engineers'); viewers may not upload."""
+    hidden = (404, 404, 404)
+    return back_office(hidden, viewer=DENIED, engineer=engineer)
+
+
+def _tus_create(world: World, key: str) -> tuple[dict[str, str], bytes | None]:
+    from tests.fixtures.attachments import TUS, metadata, sha
+
+    meta = metadata(sha(b"%PDF-1.4 matrix"))
+    return {**TUS, "Upload-Length": "15", "Upload-Metadata": meta}, None
+
+
+def _tus_patch(world: World, key: str) -> tuple[dict[str, str], bytes | None]:
+    from tests.fixtures.attachments import TUS
+
+    octets = "application/offset+octet-stream"
+    return {**TUS, "Upload-Offset": "0", "Content-Type": octets}, _PNG[:40]
+
+
+def _attachment_body(world: World, key: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "sha256": uuid.uuid4().hex * 2,
+        "size": 1000,
+        "mime": "image/jpeg",
+        "role": "photo",
+    }
+
+
+def _signature_body(world: World, key: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "attachment_id": str(uuid.uuid4()),
+        "sha256": uuid.uuid4().hex * 2,
+        "size": 1000,
+        "signer_name": "Li Na",
+        "strokes": [[[1, 2], [3, 4]]],
+        "signed_status": "on_site",
+    }
+
+
+async def _build_sync(
+    db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """``sync_client``: a phone installation of each engineer (own = engineer1's);
+    ``sync_flag``: a field conflict on each work order (own = engineer1's)."""
+    from server.sync.models import SyncClient, SyncFlag
+
+    clients, flags = [], []
+    engineers = (a.engineers[0], a.engineers[1], b.engineers[0])
+    for engineer, ticket in zip(engineers, tickets, strict=True):
+        client = SyncClient(
+            id=uuid.uuid4(),
+            org_id=engineer.org_id,
+            user_id=engineer.user_id,
+            engineer_id=engineer.id,
+            device="matrix",
+            last_seq=0,
+        )
+        flag = SyncFlag(
+            org_id=engineer.org_id,
+            work_order_id=ticket.id,
+            engineer_id=engineer.id,
+            kind="completed_after_cancel",
+            status="open",
+            detail="completed after the office cancelled",
+            payload={},
+        )
+        db.add_all([client, flag])
+        clients.append(client)
+        flags.append(flag)
+    await db.flush()
+    return {"sync_client": tuple(clients), "sync_flag": tuple(flags)}
+
+
+def _sync_push_body(world: World, key: str) -> dict[str, Any]:
+    """Accept the caller's own work order through the cell's installation."""
+    return {
+        "client_id": world.id("sync_client", key),
+        "mutations": [
+            {
+                "seq": 1,
+                "id": str(uuid.uuid4()),
+                "name": "work_order.accept",
+                "args": {"work_order_id": world.id("ticket", "own")},
+                "device_time": "2026-11-24T10:00:00+00:00",
+            }
+        ],
+    }
 
 
 MATRIX: tuple[Row, ...] = (
@@ -1116,6 +1353,346 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "location",
     ),
+    # --- field work (issue 4, server/field): visits, labour, checklists, notes, parts -----
+    Row(
+        "field.check_in",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/visits",
+        # Field records are written by the engineer (or the back office for them); the
+        # service desk only adds notes. Refused roles get 403 before any lookup.
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "travel_ticket",
+        body=lambda w, k: {"visit_id": _new_id(), "device_time": _NOW},
+    ),
+    Row(
+        "field.visits",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/visits",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    _FieldRow(
+        "field.visit",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/visits/{visit_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "visit",
+        families=_ON_VISIT,
+    ),
+    _FieldRow(
+        "field.check_out",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/visits/{visit_id}/check-out",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY, agent=DENIED),
+        "visit",
+        families=_ON_VISIT,
+        body=lambda w, k: {"device_time": _NOW},
+    ),
+    Row(
+        "field.labour.add",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/labour",
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "field_ticket",
+        body=lambda w, k: {
+            "entry_id": _new_id(),
+            "kind": "travel",
+            "started_at": "2026-11-24T08:00:00+08:00",
+            "ended_at": "2026-11-24T08:40:00+08:00",
+        },
+    ),
+    Row(
+        "field.labour.sheet",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/labour",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    _FieldRow(
+        "field.labour.void",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/labour/{entry_id}/void",
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "labour_entry",
+        families=_ON_ENTRY,
+        body=lambda w, k: {"void_id": _new_id(), "reason": "Logged twice"},
+    ),
+    _FieldRow(
+        "field.labour.adjust",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/labour/{entry_id}/adjust",
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "labour_entry",
+        families=_ON_ENTRY,
+        body=lambda w, k: {
+            "adjustment_id": _new_id(),
+            "started_at": "2026-11-24T09:00:00+08:00",
+            "ended_at": "2026-11-24T09:45:00+08:00",
+            "reason": "Left earlier",
+        },
+    ),
+    Row(
+        "field.labour.approve",
+        "POST",
+        "/api/v1/labour/approvals",
+        # Approval names a person: admins and dispatchers only, not integration keys.
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED, integration=DENIED),
+        "labour_entry",
+        in_path=False,
+        body=lambda w, k: {"entry_ids": [w.id("labour_entry", k)]},
+    ),
+    Row(
+        "field.labour.day_totals",
+        "GET",
+        "/api/v1/engineers/{engineer_id}/labour-totals",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "engineer",
+        query=lambda w, k: {"date": "2026-11-24"},
+    ),
+    Row(
+        "field.checklist",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/checklist",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    Row(
+        "field.checklist.answers",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/checklist/answers",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    Row(
+        "field.checklist.answer",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/checklist/answers",
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "field_ticket",
+        body=lambda w, k: {
+            "answer_id": _new_id(),
+            "visit_id": w.id("visit", k),
+            "item_id": _own_item(w),
+            "value": True,
+        },
+    ),
+    Row(
+        "checklist_templates.create",
+        "POST",
+        "/api/v1/checklist-templates",
+        back_office(201, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"name": "Leak test", "items": [{"kind": "text", "label": "Result"}]},
+    ),
+    Row(
+        "checklist_templates.list",
+        "GET",
+        "/api/v1/checklist-templates",
+        back_office(200, viewer=200, engineer=200),
+        listed="checklist_template",
+    ),
+    Row(
+        "checklist_templates.read",
+        "GET",
+        "/api/v1/checklist-templates/{template_id}",
+        # Every template of the organisation: the phone needs them before it knows the job.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=VISIBLE),
+        "checklist_template",
+    ),
+    Row(
+        "checklist_templates.update",
+        "PATCH",
+        "/api/v1/checklist-templates/{template_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "checklist_template",
+        body=lambda w, k: {"name": "Safety first"},
+        if_match=True,
+    ),
+    Row(
+        "field.notes.add",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/notes",
+        # The service desk adds notes too (calls with the customer).
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN),
+        "field_ticket",
+        body=lambda w, k: {"note_id": _new_id(), "text": "Gate code 4411"},
+    ),
+    Row(
+        "field.notes",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/notes",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    Row(
+        "field.parts_used.report",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/parts-used",
+        # From the engineer's van (the back office: from the work order's engineer's van).
+        back_office(CREATED, viewer=DENIED, engineer=CREATED_OWN, agent=DENIED),
+        "field_ticket",
+        body=lambda w, k: {
+            "line_id": _new_id(),
+            "action": "use",
+            "part_id": w.id("part", "own"),
+            "quantity": "1",
+        },
+    ),
+    Row(
+        "field.parts_used",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/parts-used",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    Row(
+        "field.resolution",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/resolution",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY, agent=DENIED),
+        "field_ticket",
+        body=lambda w, k: {"resolution_code": "FIXED", "summary": "Replaced the relay"},
+    ),
+    Row(
+        "field.summary",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/field-summary",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "field_ticket",
+    ),
+    # --- attachments (issue 4, server/attachments): uploads, photos, signatures -----------
+    Row(
+        "uploads.options",
+        "OPTIONS",
+        "/api/v1/uploads",
+        back_office(204, viewer=204, engineer=204),
+    ),
+    Row(
+        "uploads.create",
+        "POST",
+        "/api/v1/uploads",
+        back_office(201, viewer=403, engineer=201),
+        raw=_tus_create,
+    ),
+    Row("uploads.read", "GET", "/api/v1/uploads/{upload_id}", _uploader_only(OWN_ONLY), "upload"),
+    Row(
+        "uploads.patch",
+        "PATCH",
+        "/api/v1/uploads/{upload_id}",
+        _uploader_only((204, 404, 404)),
+        "upload",
+        raw=_tus_patch,
+    ),
+    Row(
+        "attachments.register",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/attachments",
+        back_office((201, 201, 404), viewer=DENIED, engineer=(201, 404, 404)),
+        "ticket",
+        body=_attachment_body,
+    ),
+    Row(
+        "attachments.list",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/attachments",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+        listed="attachment",
+    ),
+    Row(
+        "attachments.read",
+        "GET",
+        "/api/v1/attachments/{attachment_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "attachment",
+    ),
+    Row(
+        "attachments.original",
+        "GET",
+        "/api/v1/attachments/{attachment_id}/content",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "attachment",
+    ),
+    Row(
+        "attachments.thumbnail",
+        "GET",
+        "/api/v1/attachments/{attachment_id}/thumbnail",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "attachment",
+    ),
+    Row(
+        "attachments.customer_copy",
+        "GET",
+        "/api/v1/attachments/{attachment_id}/customer-copy",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "attachment",
+    ),
+    Row(
+        "signatures.capture",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/signatures",
+        # Signatures are taken on site: not by the service desk.
+        back_office((201, 201, 404), viewer=DENIED, engineer=(201, 404, 404), agent=DENIED),
+        "ticket",
+        body=_signature_body,
+    ),
+    Row(
+        "signatures.list",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/signatures",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+    ),
+    # --- service report (issue 4, server/service_report): the customer's PDF -------------
+    Row(
+        "tickets.report_pdf",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/report.pdf",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+        check=_is_pdf,
+    ),
+    # --- sync (issue 4, server/sync): phone installations, push, pull, field conflicts ----
+    # Only engineers sync; an installation answers its own engineer only (another's: 404).
+    Row(
+        "sync.register_client",
+        "POST",
+        "/api/v1/sync/clients",
+        back_office(403, viewer=403, engineer=201),
+        body=lambda w, k: {"client_id": str(uuid.uuid4()), "device": "matrix"},
+    ),
+    Row(
+        "sync.push",
+        "POST",
+        "/api/v1/sync/push",
+        back_office(DENIED, viewer=DENIED, engineer=OWN_ONLY),
+        "sync_client",
+        in_path=False,
+        body=_sync_push_body,
+    ),
+    Row(
+        "sync.pull",
+        "GET",
+        "/api/v1/sync/pull",
+        back_office(DENIED, viewer=DENIED, engineer=OWN_ONLY),
+        "sync_client",
+        in_path=False,
+        query=lambda w, k: {"client_id": w.id("sync_client", k)},
+    ),
+    Row(
+        "sync.flags.list",
+        "GET",
+        "/api/v1/sync/flags",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        listed="sync_flag",
+    ),
+    Row(
+        "sync.flags.close",
+        "POST",
+        "/api/v1/sync/flags/{flag_id}/close",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "sync_flag",
+        body=lambda w, k: {"outcome": "dismissed", "note": "duplicate"},
+    ),
 )
 
 
@@ -1147,6 +1724,8 @@ async def _send(
         headers["If-Match"] = f'"v{world.versions[row.family][obj]}"'
     if row.csv is not None:
         headers["Content-Type"] = "text/csv"
+    raw_headers, raw_body = row.raw(world, obj) if row.raw else ({}, None)
+    headers.update(raw_headers)
     savepoint = await connection.begin_nested()
     try:
         response = await client.request(
@@ -1154,7 +1733,7 @@ async def _send(
             row.url(world, obj),
             headers=headers,
             json=row.body(world, obj) if row.body else None,
-            content=row.csv(world, obj).encode() if row.csv else None,
+            content=row.csv(world, obj).encode() if row.csv else raw_body,
             params=row.query(world, obj) if row.query else None,
         )
     finally:

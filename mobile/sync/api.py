@@ -1,0 +1,145 @@
+"""HTTP to the Fixflow API: bearer tokens kept in the store's meta, one refresh on 401, and
+every failure mapped onto the sync error tree (``mobile.sync.errors``)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+from typing import Any
+
+import httpx
+
+from mobile.store import Store
+from mobile.store.core import ACCESS_EXPIRES_AT, ACCESS_TOKEN, REFRESH_TOKEN, USERNAME
+from mobile.sync.errors import AuthRequired, Refused, Transient
+
+TOKEN_PATH = "/api/v1/auth/token"
+REFRESH_PATH = "/api/v1/auth/refresh"
+# 409s that mean "try again", not "you are wrong".
+_RETRYABLE_CODES = frozenset({"retryable_conflict", "idempotency_in_progress"})
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Retry-After in seconds (delta-seconds or an HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"detail": response.text[:200]}
+    return body if isinstance(body, dict) else {"detail": str(body)[:200]}
+
+
+class Api:
+    def __init__(self, store: Store, http: httpx.AsyncClient) -> None:
+        self.store = store
+        self.http = http
+        self._refreshing: asyncio.Lock | None = None
+
+    # --- tokens -------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str) -> None:
+        """OAuth2 password grant; the tokens go to the store (they survive restarts)."""
+        response = await self._send(
+            "POST", TOKEN_PATH, data={"username": username, "password": password}
+        )
+        if response.status_code in (400, 401, 403):
+            raise AuthRequired(problem(response).get("detail") or "wrong e-mail or password")
+        self._check_transient(response)
+        self._keep_tokens(response)
+        self.store.set_meta(**{USERNAME: username})
+
+    def logged_in(self) -> bool:
+        return self.store.get_meta(REFRESH_TOKEN) is not None
+
+    def _keep_tokens(self, response: httpx.Response) -> None:
+        if response.status_code != 200:
+            raise Refused(response.status_code, problem(response))
+        body = response.json()
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=int(body.get("expires_in", 0)))
+        self.store.set_meta(
+            **{
+                ACCESS_TOKEN: str(body["access_token"]),
+                REFRESH_TOKEN: str(body["refresh_token"]),
+                ACCESS_EXPIRES_AT: expires.isoformat(),
+            }
+        )
+
+    async def _refresh(self, stale: str | None) -> None:
+        """Exchange the refresh token once, even when several requests saw the same 401
+        (using a refresh token twice revokes the whole login on the server)."""
+        if self._refreshing is None:
+            self._refreshing = asyncio.Lock()
+        async with self._refreshing:
+            if self.store.get_meta(ACCESS_TOKEN) != stale:
+                return  # another request refreshed meanwhile
+            token = self.store.get_meta(REFRESH_TOKEN)
+            if token is None:
+                raise AuthRequired("log in first")
+            response = await self._send("POST", REFRESH_PATH, json={"refresh_token": token})
+            if response.status_code in (401, 403, 422):
+                self.store.set_meta(**{ACCESS_TOKEN: None, REFRESH_TOKEN: None})
+                raise AuthRequired(problem(response).get("detail") or "log in again")
+            self._check_transient(response)
+            self._keep_tokens(response)
+
+    def _expiring(self) -> bool:
+        expires = self.store.get_meta(ACCESS_EXPIRES_AT)
+        if expires is None:
+            return False
+        left = dt.datetime.fromisoformat(expires) - dt.datetime.now(dt.UTC)
+        return left < dt.timedelta(seconds=30)
+
+    # --- requests -----------------------------------------------------------------------
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An authenticated request. Transient failures raise ``Transient``; a 401 refreshes
+        the tokens once; every other answer is returned for the caller to read."""
+        token = self.store.get_meta(ACCESS_TOKEN)
+        if token is None or self._expiring():
+            await self._refresh(token)
+            token = self.store.get_meta(ACCESS_TOKEN)
+        response = await self._send(method, url, token=token, **kwargs)
+        if response.status_code == 401:
+            await self._refresh(token)
+            token = self.store.get_meta(ACCESS_TOKEN)
+            response = await self._send(method, url, token=token, **kwargs)
+            if response.status_code == 401:
+                raise AuthRequired(problem(response).get("detail") or "log in again")
+        self._check_transient(response)
+        return response
+
+    async def _send(
+        self, method: str, url: str, *, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            return await self.http.request(method, url, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            # Connection refused, reset, timed out: the request may or may not have arrived;
+            # everything we send is idempotent, so sending it again is safe.
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _check_transient(response: httpx.Response) -> None:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise Transient(
+                f"HTTP {status}", retry_after=retry_after(response), body=problem(response)
+            )
+        if status == 409 and problem(response).get("code") in _RETRYABLE_CODES:
+            raise Transient("HTTP 409 (retry)", retry_after=retry_after(response))

@@ -1,0 +1,243 @@
+"""The sync engine: moves the store's outbox to the server and the server's changes back.
+
+``sync_once`` = register (once) -> push every unanswered mutation -> pull every page ->
+upload pending bytes. ``run(stop)`` repeats it on its own timer: every ``interval`` seconds
+after a success (sooner after ``wake()``), and after a failure with capped exponential backoff
+and full jitter, never sooner than the server's Retry-After. A failed push is retried by the
+timer, not by the next thing the engineer does (PowerSync's stuck-upload bug).
+
+Push: batches of ``MAX_MUTATIONS_PER_PUSH`` in seq order; each result is stored (a rejection
+drops its local effect at once). A 409 gap answers with the seq the server expects: the
+engine sends again from there, even mutations it already had answers for.
+Pull: each page is applied in one local transaction with its cursor (``Store.apply_page``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from mobile.store import Store
+from mobile.store.core import BASE_URL, CURSOR, REGISTERED
+from mobile.sync.api import Api, problem
+from mobile.sync.backoff import Backoff
+from mobile.sync.errors import AuthRequired, Refused, SyncError, Transient
+from mobile.sync.upload import Uploader
+from shared.sync import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, PullPage, Result
+
+log = logging.getLogger(__name__)
+
+CLIENTS_PATH = "/api/v1/sync/clients"
+PUSH_PATH = "/api/v1/sync/push"
+PULL_PATH = "/api/v1/sync/pull"
+
+
+@dataclass
+class SyncStatus:
+    """What the UI shows: when the phone last reached the server, and why not since."""
+
+    last_success: dt.datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    auth_required: bool = False
+    next_attempt_in: float | None = None
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        base_url: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        device: str = "",
+        interval: float = 30.0,
+        backoff: Backoff | None = None,
+        pull_limit: int = DEFAULT_PULL_LIMIT,
+        chunk_size: int = 256 * 1024,
+        timeout: float = 30.0,
+    ) -> None:
+        self.store = store
+        if base_url is not None:
+            store.set_meta(**{BASE_URL: base_url})
+        self._owns_http = http is None
+        if http is None:
+            url = store.get_meta(BASE_URL)
+            if url is None:
+                raise ValueError("the server's base URL is needed once (it is kept afterwards)")
+            http = httpx.AsyncClient(base_url=url, transport=transport, timeout=timeout)
+        self.http = http
+        self.api = Api(store, http)
+        self.uploader = Uploader(self.api, store, chunk_size=chunk_size)
+        self.device = device
+        self.interval = interval
+        self.backoff = backoff or Backoff()
+        self.pull_limit = pull_limit
+        self.status = SyncStatus()
+        self._wake = asyncio.Event()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    async def __aenter__(self) -> SyncEngine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the steps ----------------------------------------------------------------------
+
+    async def login(self, username: str, password: str) -> None:
+        await self.api.login(username, password)
+        self.status.auth_required = False
+
+    async def register(self) -> int:
+        """Register this installation (idempotent); the server's last applied seq."""
+        response = await self.api.request(
+            "POST", CLIENTS_PATH, json={"client_id": self.store.client_id, "device": self.device}
+        )
+        body = self._ok(response)
+        self.store.set_meta(**{REGISTERED: "1"})
+        last_seq = int(body.get("last_seq") or 0)
+        self.store.record_results([], last_seq=last_seq)
+        return last_seq
+
+    async def _ensure_registered(self) -> None:
+        if self.store.get_meta(REGISTERED) is None:
+            await self.register()
+
+    async def push(self) -> int:
+        """Push every unanswered mutation; the number of results received."""
+        await self._ensure_registered()
+        answered, resend_from, resent = 0, None, set()
+        while batch := self.store.unsent(MAX_MUTATIONS_PER_PUSH, from_seq=resend_from):
+            self.store.mark_sent(e.seq for e in batch)
+            body = {
+                "client_id": self.store.client_id,
+                "mutations": [e.mutation().to_json() for e in batch],
+                "sent_at": self.store.device_time(),  # lets the server estimate clock skew
+            }
+            try:
+                response = await self.api.request("POST", PUSH_PATH, json=body)
+            except Transient as exc:
+                # A 503 stops the batch but commits what came before the failure.
+                answered += self._record(exc.body) if isinstance(exc.body, dict) else 0
+                raise
+            if response.status_code == 409 and "expected_seq" in problem(response):
+                expected = int(problem(response)["expected_seq"])
+                if expected in resent or expected < 1:
+                    raise Refused(409, problem(response))  # the server keeps asking: stop
+                resent.add(expected)
+                resend_from = expected
+                continue
+            received = self._record(self._ok(response))
+            if not received:
+                raise Refused(response.status_code, {"detail": "the push was not answered"})
+            answered += received
+            resend_from = None
+        return answered
+
+    def _record(self, payload: dict[str, Any]) -> int:
+        results = [Result.from_json(r) for r in payload.get("results") or []]
+        last_seq = payload.get("last_seq")
+        self.store.record_results(results, last_seq=None if last_seq is None else int(last_seq))
+        return len(results)
+
+    async def pull(self) -> int:
+        """Pull every page; the number of changes applied."""
+        await self._ensure_registered()
+        applied = 0
+        while True:
+            params: dict[str, Any] = {"client_id": self.store.client_id, "limit": self.pull_limit}
+            if self.store.cursor:
+                params["cursor"] = self.store.cursor
+            response = await self.api.request("GET", PULL_PATH, params=params)
+            if response.status_code == 400 and "cursor" in params:
+                # A cursor the server cannot read (another server's secret, a bug): start
+                # over; the snapshot comes with reset and keeps the outbox.
+                log.warning("pull cursor refused (%s); pulling a snapshot", problem(response))
+                self.store.set_meta(**{CURSOR: None})
+                continue
+            page = PullPage.from_json(self._ok(response))
+            self.store.apply_page(page)
+            applied += len(page.changes)
+            if not page.has_more:
+                return applied
+
+    async def upload_pending(self) -> int:
+        return await self.uploader.upload_all()
+
+    async def sync_once(self) -> None:
+        if not self.api.logged_in():
+            raise AuthRequired("log in first")
+        await self.push()
+        await self.pull()
+        await self.upload_pending()
+
+    def _ok(self, response: httpx.Response) -> dict[str, Any]:
+        if response.status_code == 404 and "/api/v1/sync/" in response.url.path:
+            # The server does not know this installation (its database was restored, say):
+            # register again; a gap answer then brings the queue back from where it is.
+            self.store.set_meta(**{REGISTERED: None})
+            raise Transient("this installation is not registered")
+        if response.status_code not in (200, 201):
+            raise Refused(response.status_code, problem(response))
+        body = response.json()
+        if not isinstance(body, dict):
+            raise Refused(response.status_code, {"detail": "expected a JSON object"})
+        return body
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Sync soon (after a local action); the timer runs regardless."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sync until ``stop`` is set. Never raises for a failed sync: it waits and retries."""
+        while not stop.is_set():
+            delay = await self._attempt()
+            self.status.next_attempt_in = delay
+            await self._sleep(stop, delay, wakeable=self.status.failures == 0)
+
+    async def _attempt(self) -> float:
+        try:
+            await self.sync_once()
+        except AuthRequired as exc:
+            self.status.auth_required, self.status.last_error = True, str(exc)
+            return self.interval
+        except Transient as exc:
+            return self._failed(exc, exc.retry_after)
+        except SyncError as exc:
+            log.warning("sync failed: %s", exc)
+            return self._failed(exc, None)
+        except Exception as exc:  # a bug must not stop syncing for good: log it, back off
+            log.exception("sync failed unexpectedly")
+            return self._failed(exc, None)
+        self.backoff.success()
+        self.status = SyncStatus(last_success=dt.datetime.now(dt.UTC))
+        return self.interval
+
+    def _failed(self, exc: Exception, retry_after: float | None) -> float:
+        delay = self.backoff.failure(retry_after)
+        self.status.failures = self.backoff.failures
+        self.status.last_error = str(exc)
+        return delay
+
+    async def _sleep(self, stop: asyncio.Event, delay: float, *, wakeable: bool) -> None:
+        self._wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wakeable:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

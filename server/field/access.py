@@ -1,0 +1,158 @@
+"""What every field write shares: who may write, the work order it is on, client ids.
+
+Client ids: the phone names each record it creates with its own UUIDv7. Creating a record
+whose id exists already answers the existing record when the content is the same (a retry)
+and 409 ``client_id_reused`` naming the differing fields when it is not (two different
+records may never share an id). ``insert`` turns the race of two concurrent creations of
+one id into the same answers: the loser re-reads the winner's row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.actor import Actor
+from server.auth.models import Role
+from server.errors import Conflict, Forbidden, Unprocessable
+from server.field.models import Visit
+from server.tickets import service as tickets_service
+from server.tickets.models import Ticket
+
+R = TypeVar("R")
+
+
+class ClientIdReused(Conflict):
+    code, title = "client_id_reused", "Id already used for a different record"
+
+
+def require_field_writer(actor: Actor, what: str, *, agents: bool = False) -> None:
+    """Field records are written by the assigned engineer (work orders are scoped to them
+    by ``work_order``), by admins and dispatchers acting for them, and by integration keys
+    holding tickets:write. Service desk agents only write notes (``agents=True``); viewers
+    write nothing. Checked before any lookup, so a refused role gets the same 403 for any id."""
+    if actor.role is Role.VIEWER or (actor.role is Role.AGENT and not agents):
+        raise Forbidden(f"{actor.role.value}s cannot {what}")
+
+
+def require_back_office(actor: Actor, what: str, *, keys: bool = True) -> None:
+    """Admins and dispatchers (and, with ``keys``, integration keys)."""
+    if actor.role in (Role.ADMIN, Role.DISPATCHER) or (keys and actor.role is None):
+        return
+    raise Forbidden(f"only admins and dispatchers can {what}")
+
+
+async def work_order(
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, *, for_update: bool = False
+) -> Ticket:
+    """The work order, in the caller's organisation; for an engineer only one assigned to
+    them (404 otherwise, like a work order that does not exist)."""
+    return await tickets_service.get(session, actor, ticket_id=ticket_id, for_update=for_update)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def instant(value: dt.datetime | str, field: str) -> dt.datetime:
+    """A device time: an ISO 8601 string or a datetime, with its UTC offset."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise Unprocessable(
+                "must be an ISO 8601 date-time with an offset", field=field
+            ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise Unprocessable("needs a UTC offset, e.g. 2026-11-24T09:00:00+08:00", field=field)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC instant
+        raise Unprocessable("is out of range", field=field) from None
+
+
+def text(value: str | None, field: str, *, limit: int, required: bool = True) -> str | None:
+    """Stripped text within its limit; blank is missing."""
+    cleaned = value.strip() if value is not None else ""
+    if not cleaned:
+        if required:
+            raise Unprocessable("required", field=field)
+        return None
+    if len(cleaned) > limit:
+        raise Unprocessable(f"at most {limit} characters", field=field)
+    if "\x00" in cleaned:
+        raise Unprocessable("text cannot contain the NUL character (U+0000)", field=field)
+    return cleaned
+
+
+def same_content(
+    what: str, record_id: uuid.UUID, stored: Mapping[str, Any], sent: Mapping[str, Any]
+) -> None:
+    """A retry must repeat the record exactly: 409 naming the fields that differ."""
+    differing = sorted(name for name, value in sent.items() if stored.get(name) != value)
+    if differing:
+        raise ClientIdReused(
+            f"{what} {record_id} already exists with a different {', '.join(differing)}; "
+            "a new record needs a new id",
+            id=str(record_id),
+            fields=differing,
+        )
+
+
+def foreign_id(what: str, record_id: uuid.UUID) -> ClientIdReused:
+    """An id taken by a record the caller may not see: refused without saying more."""
+    return ClientIdReused(
+        f"{what} id {record_id} is already in use; a new record needs a new id",
+        id=str(record_id),
+        fields=["id"],
+    )
+
+
+async def insert(
+    session: AsyncSession,
+    rows: list[Any],
+    *,
+    existing: Callable[[], Awaitable[R | None]],
+    what: str,
+    record_id: uuid.UUID,
+) -> R | None:
+    """Insert ``rows`` in a savepoint. If a concurrent request created the same id first
+    (unique violation), answer what ``existing`` finds now (the caller compares it);
+    None when the rows went in."""
+    # Flush what came before (a transition, an audit event): only these rows are in the
+    # savepoint a clash rolls back.
+    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+    except IntegrityError:
+        found = await existing()
+        if found is None:
+            raise ClientIdReused(
+                f"{what} {record_id} conflicts with a record written at the same time; "
+                "read the work order again",
+                id=str(record_id),
+                fields=["id"],
+            ) from None
+        return found
+    return None
+
+
+async def check_visit(
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, visit_id: uuid.UUID | None
+) -> None:
+    """A visit named by a field record must be one of the work order's (422 otherwise)."""
+    if visit_id is None:
+        return
+    found = await session.scalar(
+        select(Visit.ticket_id).where(Visit.id == visit_id, Visit.org_id == actor.org_id)
+    )
+    if found != ticket_id:
+        raise Unprocessable(f"visit {visit_id} is not a visit of this work order", field="visit_id")

@@ -1,0 +1,263 @@
+"""Turning feed rows into the changes a phone applies: every entity is sent as it is *now*.
+
+A feed row only says "this entity changed for this scope". The pull reads the row as it is
+when the pull runs and decides the op from the truth, not from the feed:
+
+    the row is gone                     -> delete
+    the row exists, in the scope        -> put (the full current row)
+    the row exists, outside the scope   -> remove (e.g. the work order went to a colleague)
+
+Serving current rows is what makes ordering by (txid, id) safe: two transactions that
+update one row commit in lock order, which need not be txid order, so a feed that carried
+the data written would let the earlier-numbered (but later) write lose. Current rows make
+every served change converge on the truth, and a change committed after the pull has a
+feed row the next pull serves.
+
+A ``scope`` row (a work order's assignee, customer, site or asset changed) brings the
+work order's dependents along: its customer, site and asset, the asset's history, and its
+field records, each resolved the same way. That is how a reassigned work order arrives on
+the new engineer's phone with rows that did not change for years, and leaves the old one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.sync.entities import (
+    CATALOGUE_BY_NAME,
+    CHILD_BY_NAME,
+    CHILDREN,
+    REFERENCES,
+    WORK_ORDER,
+    Record,
+    row_data,
+    work_order_data,
+)
+from server.sync.models import SyncMutation
+from server.sync.scope import Assigned, Engineer, history_query, load_assigned
+from server.tickets.models import Ticket
+from shared.sync import Change, Op
+
+ACK_ENTITY = "mutation"
+
+
+class Changes:
+    """The page being built: each (entity, id) once, in first-seen order (a row changed
+    before an acknowledgement must come before it; later changes are in its current data)."""
+
+    def __init__(self) -> None:
+        self.items: list[Change] = []
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, change: Change) -> None:
+        key = (change.entity, change.id)
+        if key not in self._seen:
+            self._seen.add(key)
+            self.items.append(change)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def _put(entity: str, row_id: str, data: dict[str, Any]) -> Change:
+    return Change(Op.PUT, entity, row_id, data)
+
+
+def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
+    out = []
+    for value in ids:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+class Resolver:
+    def __init__(self, session: AsyncSession, scope: Engineer) -> None:
+        self.session = session
+        self.scope = scope
+        self._assigned: Assigned | None = None
+
+    async def assigned(self) -> Assigned:
+        if self._assigned is None:
+            self._assigned = await load_assigned(self.session, self.scope)
+        return self._assigned
+
+    # --- one entity kind at a time --------------------------------------------------------
+
+    async def work_orders(self, tickets: Sequence[Ticket], ids: Iterable[str]) -> dict[str, Change]:
+        held = await self.assigned()
+        by_id = {str(t.id): t for t in tickets}
+        out = {}
+        for row_id in ids:
+            ticket = by_id.get(row_id)
+            if ticket is None:
+                out[row_id] = Change(Op.DELETE, WORK_ORDER, row_id)
+            elif held.holds_work_order(ticket):
+                out[row_id] = _put(WORK_ORDER, row_id, work_order_data(ticket))
+            else:
+                out[row_id] = Change(Op.REMOVE, WORK_ORDER, row_id)
+        return out
+
+    async def references(self, entity: str, ids: Sequence[str]) -> dict[str, Change]:
+        model = REFERENCES[entity]
+        rows = await self.session.scalars(
+            select(model).where(model.org_id == self.scope.org_id, model.id.in_(_uuids(ids)))
+        )
+        found = {str(r.id): r for r in rows}
+        held = await self.assigned()
+        out = {}
+        for row_id in ids:
+            row = found.get(row_id)
+            if row is None:
+                out[row_id] = Change(Op.DELETE, entity, row_id)
+            elif held.holds(entity, row.id):
+                out[row_id] = _put(entity, row_id, row_data(row))
+            else:
+                out[row_id] = Change(Op.REMOVE, entity, row_id)
+        return out
+
+    async def _child_changes(
+        self, entity: str, ids: Sequence[str], records: dict[str, Record]
+    ) -> dict[str, Change]:
+        held = await self.assigned()
+        out = {}
+        for row_id in ids:
+            record = records.get(row_id)
+            if record is None:
+                out[row_id] = Change(Op.DELETE, entity, row_id)
+            elif record.work_order_id in held.ids:
+                out[row_id] = _put(entity, row_id, record.data)
+            else:
+                out[row_id] = Change(Op.REMOVE, entity, row_id)
+        return out
+
+    async def children(self, entity: str, ids: Sequence[str]) -> dict[str, Change]:
+        records = await CHILD_BY_NAME[entity].by_ids(self.session, self.scope.org_id, ids)
+        return await self._child_changes(entity, ids, records)
+
+    async def catalogue(self, entity: str, ids: Sequence[str]) -> dict[str, Change]:
+        records = await CATALOGUE_BY_NAME[entity].by_ids(self.session, self.scope.org_id, ids)
+        return {
+            row_id: _put(entity, row_id, records[row_id].data)
+            if row_id in records
+            else Change(Op.DELETE, entity, row_id)
+            for row_id in ids
+        }
+
+    async def acks(self, ids: Sequence[str]) -> dict[str, Change]:
+        seqs = [int(i) for i in ids if i.isdigit()]
+        rows = await self.session.scalars(
+            select(SyncMutation).where(
+                SyncMutation.client_id == self.scope.client_id, SyncMutation.seq.in_(seqs)
+            )
+        )
+        return {str(m.seq): Change(Op.ACK, ACK_ENTITY, str(m.seq), m.result) for m in rows}
+
+    # --- a work order's dependents ----------------------------------------------------------
+
+    async def dependents(self, tickets: Sequence[Ticket]) -> dict[uuid.UUID, list[Change]]:
+        """For each work order: its customer, site, asset, asset history, field records."""
+        out: dict[uuid.UUID, list[Change]] = defaultdict(list)
+        if not tickets:
+            return out
+        refs: dict[str, list[str]] = defaultdict(list)
+        for t in tickets:
+            for entity, value in (
+                ("customer", t.customer_id),
+                ("site", t.site_id),
+                ("asset", t.asset_id),
+            ):
+                if value is not None:
+                    refs[entity].append(str(value))
+        resolved = {e: await self.references(e, ids) for e, ids in refs.items()}
+        history = await self._history(tickets)
+        for t in tickets:
+            for entity, value in (
+                ("customer", t.customer_id),
+                ("site", t.site_id),
+                ("asset", t.asset_id),
+            ):
+                if value is not None:
+                    out[t.id].append(resolved[entity][str(value)])
+            out[t.id] += history.get(t.asset_id, []) if t.asset_id else []
+        ids = [t.id for t in tickets]
+        for child in CHILDREN:
+            records = await child.by_work_orders(self.session, self.scope.org_id, ids)
+            changes = await self._child_changes(
+                child.name, [r.id for r in records], {r.id: r for r in records}
+            )
+            for record in records:
+                assert record.work_order_id is not None
+                out[record.work_order_id].append(changes[record.id])
+        return out
+
+    async def _history(self, tickets: Sequence[Ticket]) -> dict[uuid.UUID, list[Change]]:
+        assets = {t.asset_id for t in tickets if t.asset_id is not None}
+        if not assets or self.scope.history_per_asset == 0:
+            return {}
+        rows = list(await self.session.scalars(history_query(self.scope, list(assets))))
+        changes = await self.work_orders(rows, [str(r.id) for r in rows])
+        out: dict[uuid.UUID, list[Change]] = defaultdict(list)
+        for row in rows:
+            assert row.asset_id is not None
+            out[row.asset_id].append(changes[str(row.id)])
+        return out
+
+    # --- a page of feed rows ------------------------------------------------------------------
+
+    async def resolve(self, notes: Sequence[tuple[str, str, str]], page: Changes) -> None:
+        """Add the changes for ``notes`` ((entity, entity_id, op), in feed order) to ``page``."""
+        order: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        expand: set[str] = set()
+        for entity, entity_id, op in notes:
+            if (entity, entity_id) not in seen:
+                seen.add((entity, entity_id))
+                order.append((entity, entity_id))
+            if op == "scope" and entity == WORK_ORDER:
+                expand.add(entity_id)
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for entity, entity_id in order:
+            wanted[entity].append(entity_id)
+        tickets = list(
+            await self.session.scalars(
+                select(Ticket).where(
+                    Ticket.org_id == self.scope.org_id,
+                    Ticket.id.in_(_uuids(wanted.get(WORK_ORDER, []))),
+                )
+            )
+        )
+        found: dict[tuple[str, str], Change] = {}
+        for entity, ids in wanted.items():
+            for row_id, resolved in (await self._resolve_kind(entity, ids, tickets)).items():
+                found[(entity, row_id)] = resolved
+        following = await self.dependents([t for t in tickets if str(t.id) in expand])
+        for key in order:
+            if (hit := found.get(key)) is not None:
+                page.add(hit)
+            if key[0] == WORK_ORDER:
+                for dependent in following.get(uuid.UUID(key[1]), []):
+                    page.add(dependent)
+
+    async def _resolve_kind(
+        self, entity: str, ids: list[str], tickets: Sequence[Ticket]
+    ) -> dict[str, Change]:
+        if entity == WORK_ORDER:
+            return await self.work_orders(tickets, ids)
+        if entity in REFERENCES:
+            return await self.references(entity, ids)
+        if entity in CHILD_BY_NAME:
+            return await self.children(entity, ids)
+        if entity in CATALOGUE_BY_NAME:
+            return await self.catalogue(entity, ids)
+        if entity == ACK_ENTITY:
+            return await self.acks(ids)
+        return {}  # an entity this server version does not serve

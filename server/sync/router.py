@@ -1,0 +1,189 @@
+"""The sync API (docs/sync.md): installations, push, pull, and the field-conflict flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from server.auth.actor import Actor
+from server.deps import ActorDep, SessionDep, require
+from server.errors import Unprocessable
+from server.http import Cursor, Limit, problems
+from server.idempotency import service as idempotency
+from server.idempotency.http import IdempotencyKey
+from server.schemas import PageOut, _nul_at
+from server.sync import clients, flags, pull, push
+from server.sync.models import FlagStatus, SyncFlag
+from server.sync.schemas import ClientIn, ClientOut, FlagClose, FlagRead, PullOut, PushOut
+from shared.sync import DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, ProtocolError, parse_push_lenient
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+Writer = Annotated[Actor, require("tickets:write")]
+Reader = Annotated[Actor, require("tickets:read")]
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "A transient failure stopped the push; retry after Retry-After seconds "
+        "(the mutations before the failed one are applied: see last_seq)",
+        "content": {"application/problem+json": {}},
+    }
+}
+
+
+@router.post(
+    "/clients",
+    status_code=201,
+    summary="Register a phone installation",
+    response_model=ClientOut,
+    responses={
+        200: {"description": "Already registered", "model": ClientOut},
+        **problems(403, 409),
+    },
+)
+async def register_client(
+    body: ClientIn, response: Response, session: SessionDep, actor: ActorDep
+) -> ClientOut:
+    client, created = await clients.register(
+        session, actor, client_id=body.client_id, device=body.device
+    )
+    if not created:
+        response.status_code = 200
+    return ClientOut(client_id=client.id, last_seq=client.last_seq)
+
+
+def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
+    if (where := _nul_at(body, "")) is not None:
+        raise Unprocessable("text cannot contain the NUL character (U+0000)", field=where or "body")
+    try:
+        client_id, items = parse_push_lenient(body)
+        sent_at = body.get("sent_at")
+        offset = None
+        if sent_at is not None:
+            try:
+                sent = dt.datetime.fromisoformat(str(sent_at))
+            except ValueError:
+                raise ProtocolError("must be an ISO 8601 date-time", "sent_at") from None
+            if sent.tzinfo is None:
+                raise ProtocolError("needs a UTC offset", "sent_at")
+            offset = (sent - dt.datetime.now(dt.UTC)).total_seconds()
+    except ProtocolError as exc:
+        raise Unprocessable(exc.message, field=exc.field) from exc
+    return uuid.UUID(client_id), [push.Pushed(m, e) for m, e in items], offset
+
+
+@router.post(
+    "/push",
+    summary="Push queued mutations",
+    response_model=PushOut,
+    responses={**problems(403, 404, 409), **UNAVAILABLE},
+)
+async def push_mutations(
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description='{"client_id", "mutations": [{"seq", "id", "name", "args", '
+            '"device_time"}], "sent_at"?}: see shared/sync.py and docs/sync.md'
+        ),
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    clients.require_engineer(actor)
+    client_id, pushed, offset = _parse(body)
+    fingerprint = ""
+    if idempotency_key is not None:
+        fingerprint = idempotency.request_fingerprint("POST", request.url.path, body)
+        record = await idempotency.begin(
+            session, actor, key=idempotency_key, fingerprint=fingerprint
+        )
+        if record is not None:
+            return JSONResponse(
+                record.response_body,
+                record.status_code,
+                headers={"Idempotent-Replayed": "true"},
+            )
+    outcome = await push.push(
+        session, actor, client_id=client_id, pushed=pushed, clock_offset_s=offset
+    )
+    content = {"last_seq": outcome.last_seq, "results": [r.to_json() for r in outcome.results]}
+    if outcome.stopped is not None:
+        # Not raised: what was applied before the failure commits with this response.
+        problem = outcome.stopped.to_problem(request.url.path) | content
+        return JSONResponse(
+            problem, 503, headers=outcome.stopped.headers, media_type="application/problem+json"
+        )
+    if idempotency_key is not None:
+        idempotency.remember(
+            session,
+            actor,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            fingerprint=fingerprint,
+            status_code=200,
+            body=content,
+            headers={},
+        )
+    return JSONResponse(content)
+
+
+@router.get(
+    "/pull",
+    summary="Pull changes of your scope",
+    response_model=PullOut,
+    responses=problems(400, 403, 404),
+)
+async def pull_changes(
+    session: SessionDep,
+    actor: ActorDep,
+    client_id: uuid.UUID,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+) -> JSONResponse:
+    page = await pull.pull(session, actor, client_id=client_id, cursor=cursor, limit=limit)
+    return JSONResponse(page.to_json())
+
+
+def _flag(flag: SyncFlag) -> FlagRead:
+    return FlagRead.model_validate(flag)
+
+
+@router.get(
+    "/flags",
+    summary="Field conflicts for dispatchers",
+    response_model=PageOut[FlagRead],
+    responses=problems(400, 403),
+)
+async def list_sync_flags(
+    session: SessionDep,
+    actor: Reader,
+    status: FlagStatus | None = None,
+    work_order_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> PageOut[FlagRead]:
+    page = await flags.list_flags(
+        session, actor, status=status, work_order_id=work_order_id, limit=limit, cursor=cursor
+    )
+    return PageOut(items=[_flag(f) for f in page.items], next_cursor=page.next_cursor)
+
+
+@router.post(
+    "/flags/{flag_id}/close",
+    summary="Resolve or dismiss a field conflict",
+    response_model=FlagRead,
+    responses=problems(403, 404, 409),
+)
+async def close_sync_flag(
+    flag_id: uuid.UUID, body: FlagClose, session: SessionDep, actor: Writer
+) -> FlagRead:
+    flag = await flags.close_flag(
+        session, actor, flag_id=flag_id, outcome=FlagStatus(body.outcome), note=body.note
+    )
+    return _flag(flag)

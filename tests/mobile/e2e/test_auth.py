@@ -1,0 +1,55 @@
+"""The engineer's login on the phone: tokens kept in the store, an expired access token
+refreshed once, a refused refresh asks for a new login without losing the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from mobile.store.core import ACCESS_TOKEN, REFRESH_TOKEN
+from mobile.sync import AuthRequired
+from server.tickets.models import Ticket
+from tests.fixtures.factories import PASSWORD, Tenant
+from tests.mobile.e2e.faults import Faults
+
+
+async def test_an_expired_access_token_is_refreshed_once(
+    phones: Callable[..., Any], tenant: Tenant, ticket: Ticket, faults: Faults
+) -> None:
+    phone = await phones(tenant)
+    refresh = phone.store.get_meta(REFRESH_TOKEN)
+    phone.store.set_meta(**{ACCESS_TOKEN: "expired.or.garbage"})
+
+    await phone.sync_once()
+
+    assert len(faults.sent("POST", "/auth/refresh")) == 1
+    assert phone.store.get_meta(REFRESH_TOKEN) not in (None, refresh)  # rotated and kept
+    assert phone.store.get_meta(ACCESS_TOKEN) != "expired.or.garbage"
+
+
+async def test_a_refused_refresh_asks_for_a_login_and_keeps_the_outbox(
+    phones: Callable[..., Any], tenant: Tenant, ticket: Ticket
+) -> None:
+    phone = await phones(tenant)
+    await phone.sync_once()
+    phone.store.add_note(str(ticket.id), "before the login expired")
+    phone.store.set_meta(**{ACCESS_TOKEN: "expired", REFRESH_TOKEN: "revoked-refresh-token"})
+
+    with pytest.raises(AuthRequired):
+        await phone.sync_once()
+    assert [e.seq for e in phone.store.unsent(10)] == [1]  # kept, still to send
+
+    await phone.login(tenant.users["engineer1"].email, PASSWORD)
+    await phone.sync_once()
+    [entry] = phone.store.outbox()
+    assert (entry.state, entry.acked) == ("applied", True)
+
+
+async def test_a_wrong_password_is_an_auth_error(
+    phones: Callable[..., Any], tenant: Tenant
+) -> None:
+    phone = await phones(tenant)
+    with pytest.raises(AuthRequired):
+        await phone.login(tenant.users["engineer1"].email, "not-the-password")
