@@ -45,6 +45,7 @@ def size(value: float, field: str = "size") -> int:
 
 
 def instant(value: dt.datetime | str | None, field: str) -> dt.datetime | None:
+    """A device time with its UTC offset, as the UTC instant (422 when it has none)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -52,9 +53,12 @@ def instant(value: dt.datetime | str | None, field: str) -> dt.datetime | None:
             value = dt.datetime.fromisoformat(value)
         except ValueError:
             raise Unprocessable("must be an ISO 8601 date-time", field=field) from None
-    if value.tzinfo is None:
+    if value.tzinfo is None or value.utcoffset() is None:
         raise Unprocessable("needs a UTC offset", field=field)
-    return value
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 9999-12-31T23:30-05:00 has no UTC instant PostgreSQL can store
+        raise Unprocessable("is out of range", field=field) from None
 
 
 def text(value: str | None, field: str, limit: int) -> str | None:
@@ -85,6 +89,10 @@ def gps(value: Mapping[str, Any] | None) -> dict[str, float] | None:
     return out
 
 
+# Screen coordinates in pixels and a time in milliseconds: far below this.
+MAX_COORDINATE = 1e9
+
+
 def strokes(value: Any) -> list[list[list[float]]]:
     """``[[[x, y], [x, y, t], ...], ...]``: strokes of points (t: ms since the first)."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_STROKES:
@@ -99,12 +107,18 @@ def strokes(value: Any) -> list[list[list[float]]]:
                 isinstance(point, list)
                 and len(point) in (2, 3)
                 and all(
-                    isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n)
+                    isinstance(n, int | float)
+                    and not isinstance(n, bool)
+                    and abs(n) <= MAX_COORDINATE  # compared exactly, even for huge ints
+                    and math.isfinite(n)
                     for n in point
                 )
             )
             if not ok:
-                raise Unprocessable("a point is [x, y] or [x, y, t]", field=f"strokes[{i}][{j}]")
+                raise Unprocessable(
+                    f"a point is [x, y] or [x, y, t], each at most {MAX_COORDINATE:g} in size",
+                    field=f"strokes[{i}][{j}]",
+                )
     if total > MAX_POINTS:
         raise Unprocessable(f"at most {MAX_POINTS} points in all", field="strokes")
     return value

@@ -89,7 +89,9 @@ def inspect(reader: BinaryIO, *, mime: str, max_pixels: int) -> ImageInfo:
     return ImageInfo(width=width, height=height)
 
 
-_FORMATS = {"JPEG": JPEG, "PNG": PNG, "WEBP": WEBP, "HEIF": HEIC}
+# "MPO": a JPEG carrying further pictures after the first (MPF; phones' portrait and depth
+# modes). It is a JPEG to every viewer, and the derived copies are made from its first one.
+_FORMATS = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP, "HEIF": HEIC}
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def derive(data: bytes, *, max_pixels: int) -> Derived:
     Deterministic (same bytes in, same bytes out), so a re-run of the job stores nothing new.
     The customer copy is re-encoded from the pixels: EXIF (GPS, device serials), XMP, and
     comments are gone; the orientation EXIF carried is applied to the pixels first, and the
-    colour profile is kept."""
+    colour profile is kept. A multi-picture JPEG (MPO) gives its first picture only."""
     inspect(io.BytesIO(data), mime=_mime_of(data), max_pixels=max_pixels)
     try:
         return _derive(data)
@@ -117,6 +119,7 @@ def _derive(data: bytes) -> Derived:
         # Checked just above against our own cap, which may exceed Pillow's default.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data)) as img:
+            img.seek(0)  # the first picture of a multi-picture file (MPO)
             img.load()
             source_format = img.format
             icc = img.info.get("icc_profile")
@@ -156,9 +159,15 @@ def _encode(img: Image.Image, *, png: bool, icc: bytes | None, quality: int = 88
     out = io.BytesIO()
     extra = {"icc_profile": icc} if icc else {}
     if png:
-        # A fresh image: no text chunks (tEXt/iTXt/eXIf) survive.
         clean = img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB")
+    else:
+        clean = _flatten(img)
+    # Pillow's writers read some metadata from ``info`` as well as from the save arguments
+    # (the JPEG writer copies ``info["comment"]``, a COM segment; the PNG writer the colour
+    # profile and transparency): nothing of the source's rides along but what is passed here.
+    clean.info = {}
+    if png:
         clean.save(out, format="PNG", optimize=False, **extra)
     else:
-        _flatten(img).save(out, format="JPEG", quality=quality, optimize=False, **extra)
+        clean.save(out, format="JPEG", quality=quality, optimize=False, **extra)
     return out.getvalue()

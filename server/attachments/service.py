@@ -4,6 +4,13 @@
   attachment is ``pending`` until the organisation holds verified bytes with its SHA-256,
   then ``available`` (or ``rejected`` when the bytes do not fit the role, e.g. a PDF sent
   as a photo). The upload's completion makes that transition (``record_blob``).
+- The phone registers and uploads in parallel, so the registration and the upload's last
+  PATCH can each run while the other is uncommitted (neither sees the other's row). A
+  transaction that registered a pending attachment looks for the bytes again as it commits
+  (``_settle_at_commit``), and that look and ``record_blob`` take one transaction-scoped
+  advisory lock per (organisation, SHA-256): whichever is second sees what the first
+  committed. The worker's sweep (``settle_pending``) flips any pending attachment whose
+  bytes are stored all the same.
 - Ids are the phone's: registering an id again with the same content returns the stored
   record; with different content it is a 409 ``client_id_reused`` (as for field records).
   Records are append-only.
@@ -22,9 +29,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_session
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from server.attachments import checks, images
 from server.attachments.errors import ClientIdReused, NotReady
@@ -35,6 +44,7 @@ from server.crud import keyset_page
 from server.db import after_commit
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.events import service as events
+from server.field import access
 from server.pagination import Page
 from server.tickets import service as tickets
 from server.tickets.models import Ticket
@@ -119,6 +129,7 @@ async def _register(
 ) -> Attachment:
     _writer(actor)
     await tickets.get(session, actor, ticket_id=work_order_id)  # 404 unless visible
+    await access.check_visit(session, actor, work_order_id, visit_id)  # 422 unless its own
     values: dict[str, Any] = {
         "work_order_id": work_order_id,
         "visit_id": visit_id,
@@ -157,6 +168,8 @@ async def _register(
         # The bytes are already here and cannot serve this role: tell the caller now.
         raise Unprocessable(reason or "rejected", field="sha256", sniffed_mime=blob.mime)
     _announce(session, attachment)
+    if status == AttachmentStatus.PENDING:
+        _settle_at_commit(session, attachment)
     return attachment
 
 
@@ -176,8 +189,99 @@ def _fit(role: Role, size: int, blob: Blob | None) -> tuple[str, str | None]:
     return AttachmentStatus.AVAILABLE.value, None
 
 
+def _bytes_lock(org_id: uuid.UUID, sha256: str) -> Executable:
+    """Serialises, per (organisation, SHA-256), the arrival of the bytes (``record_blob``)
+    with the commit-time look of a transaction that registered a pending attachment."""
+    return text(
+        "SELECT pg_advisory_xact_lock(hashtextextended('attachment_bytes:' || :key, 0))"
+    ).bindparams(key=f"{org_id}:{sha256}")
+
+
+def _settle(session: AsyncSession, blob: Blob, pending: list[Attachment]) -> int:
+    """Pending attachments whose bytes are here become available (or rejected)."""
+    now = _now()
+    for attachment in pending:
+        status, reason = _fit(Role(attachment.role), attachment.size, blob)
+        attachment.status, attachment.rejected_reason = status, reason
+        attachment.mime = blob.mime
+        if status == AttachmentStatus.AVAILABLE:
+            attachment.available_at = now
+        _announce(session, attachment)
+    return len(pending)
+
+
+_SETTLE_AT_COMMIT = "attachments.settle_at_commit"
+
+
+def _settle_at_commit(session: AsyncSession, attachment: Attachment) -> None:
+    """Look for the bytes of this pending attachment again when the transaction commits.
+
+    The upload's last PATCH may have stored them after this transaction looked, and flipped
+    only the pending attachments it could see (not this uncommitted one). At commit, under
+    the advisory lock ``record_blob`` takes too, a fresh read sees any bytes committed by
+    then; bytes committed later are recorded by a ``record_blob`` that waited for the lock
+    and then sees this attachment. The lock is not held from the registration on: a push
+    applying many mutations would hold up every upload of those bytes until it ends."""
+    keys: set[tuple[uuid.UUID, str, uuid.UUID]] = session.info.setdefault(_SETTLE_AT_COMMIT, set())
+    keys.add((attachment.org_id, attachment.sha256, attachment.id))
+    if not event.contains(session.sync_session, "before_commit", _settle_before_commit):
+        event.listen(session.sync_session, "before_commit", _settle_before_commit)
+
+
+def _settle_before_commit(session: Session) -> None:
+    """The session's ``before_commit``: runs in the transaction, before its last flush."""
+    keys: set[tuple[uuid.UUID, str, uuid.UUID]] = session.info.pop(_SETTLE_AT_COMMIT, set())
+    if not keys:
+        return
+    by_bytes: dict[tuple[uuid.UUID, str], list[uuid.UUID]] = {}
+    for org_id, sha256, attachment_id in keys:
+        by_bytes.setdefault((org_id, sha256), []).append(attachment_id)
+    proxy = async_session(session)
+    assert proxy is not None  # only AsyncSessions register this hook
+    for (org_id, sha256), ids in sorted(by_bytes.items()):  # one lock order: no deadlock
+        session.execute(_bytes_lock(org_id, sha256))
+        blob = session.scalar(
+            select(Blob)
+            .where(Blob.org_id == org_id, Blob.sha256 == sha256)
+            .execution_options(populate_existing=True)
+        )
+        if blob is None:
+            continue  # record_blob, waiting for the lock or later, will see the attachment
+        pending = session.scalars(
+            select(Attachment)
+            .where(
+                Attachment.id.in_(ids),  # gone if a savepoint that inserted it rolled back
+                Attachment.status == AttachmentStatus.PENDING.value,
+            )
+            .order_by(Attachment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        _settle(proxy, blob, list(pending))
+
+
+async def settle_pending(session: AsyncSession, *, limit: int = 200) -> int:
+    """Pending attachments whose organisation holds their bytes (the worker's sweep; the
+    commit-time look and ``record_blob`` should leave none). Idempotent: a settled
+    attachment is no longer pending; a row another transaction holds is left for next time."""
+    rows = await session.execute(
+        select(Attachment, Blob)
+        .join(Blob, (Blob.org_id == Attachment.org_id) & (Blob.sha256 == Attachment.sha256))
+        .where(Attachment.status == AttachmentStatus.PENDING.value)
+        .order_by(Attachment.created_at, Attachment.id)
+        .limit(limit)
+        .with_for_update(of=Attachment, skip_locked=True)
+    )
+    settled = 0
+    for attachment, blob in rows:
+        settled += _settle(session, blob, [attachment])
+    return settled
+
+
 def _same_or_conflict(actor: Actor, existing: Any, values: Mapping[str, Any], field: str) -> None:
-    if existing.org_id != actor.org_id:
+    if existing.org_id != actor.org_id or existing.work_order_id != values["work_order_id"]:
+        # Another organisation's record, or one on another work order (a colleague's, which
+        # the engineer may not see): the id is taken, and nothing is said of its content.
         raise ClientIdReused(f"the id {existing.id} is already in use", field=field)
     differs = sorted(k for k, v in values.items() if getattr(existing, k) != v)
     if differs:
@@ -320,6 +424,9 @@ async def record_blob(
 ) -> Blob:
     """Verified bytes arrived for an organisation: make its pending attachments with this
     hash available (or rejected) and have the derived images made after the commit."""
+    # Taken before the pending attachments are read: a registration committing now either
+    # finished first (its attachment is visible below) or looks after this commits.
+    await session.execute(_bytes_lock(org_id, sha256))
     await session.execute(
         insert(Blob)
         .values(org_id=org_id, sha256=sha256, size=size, mime=mime, width=width, height=height)
@@ -337,14 +444,7 @@ async def record_blob(
         .order_by(Attachment.created_at, Attachment.id)
         .with_for_update()
     )
-    now = _now()
-    for attachment in pending:
-        status, reason = _fit(Role(attachment.role), attachment.size, blob)
-        attachment.status, attachment.rejected_reason = status, reason
-        attachment.mime = blob.mime
-        if status == AttachmentStatus.AVAILABLE:
-            attachment.available_at = now
-        _announce(session, attachment)
+    _settle(session, blob, list(pending))
     if blob.derived_at is None:
         schedule_derive(session, org_id=org_id, sha256=sha256)
     return blob

@@ -42,6 +42,9 @@ def prepare(data: bytes, *, longest: int, png: bool, max_pixels: int) -> Picture
         return None
     upright.thumbnail((longest, longest), Image.Resampling.LANCZOS)
     flat = _on_white(upright)
+    # Pillow's JPEG writer copies ``info["comment"]`` (a COM segment) into what it saves,
+    # and reportlab embeds that file as it is: nothing of the source's metadata goes on.
+    flat.info = {}
     out = io.BytesIO()
     if png:
         flat.save(out, format="PNG")

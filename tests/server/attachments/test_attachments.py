@@ -29,6 +29,7 @@ from tests.fixtures.attachments import (
 )
 from tests.fixtures.factories import Tenant, make_tenant, make_ticket
 from tests.server.attachments.conftest import blob_files
+from tests.server.field.helpers import on_site
 
 
 def _url(ticket: Ticket) -> str:
@@ -307,3 +308,58 @@ async def test_downloads_support_ranges_and_etags(
     assert beyond.status_code == 416
     etag = part.headers["ETag"]
     assert (await client.get(url, headers={**headers, "If-None-Match": etag})).status_code == 304
+
+
+async def test_a_capture_time_with_no_utc_instant_is_a_422_naming_it(
+    client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant, ticket: Ticket
+) -> None:
+    """Times are stored in UTC: 9999-12-31T23:30-05:00 is past year 9999 there (it reached
+    the database and failed as a 500), 0001-01-01T00:30+01:00 before year 1."""
+    for when in ("9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+01:00"):
+        body = register_body(png(), mime="image/png", captured_at=when)
+        response = await client.post(_url(ticket), json=body, headers=tenant.headers("engineer1"))
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "captured_at"
+    edge = register_body(png(), mime="image/png", captured_at="9999-12-31T18:30:00-05:00")
+    kept = await client.post(_url(ticket), json=edge, headers=tenant.headers("engineer1"))
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["captured_at"].startswith("9999-12-31T23:30:00")
+
+
+async def test_an_attachments_visit_must_be_a_visit_of_its_work_order(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """As for every field record: a colleague's visit on another work order, or a visit
+    that does not exist, is refused (422 naming visit_id); the work order's own is kept."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    _, colleagues_visit = await on_site(db, t, engineer=2)
+    headers = t.headers("engineer1")
+    for other in (colleagues_visit.id, uuid.uuid4()):
+        body = register_body(png(), mime="image/png", visit_id=str(other))
+        response = await client.post(_url(ticket), json=body, headers=headers)
+        assert response.status_code == 422, response.text
+        assert response.json()["field"] == "visit_id"
+    own = register_body(png(), mime="image/png", visit_id=str(visit.id))
+    created = await client.post(_url(ticket), json=own, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["visit_id"] == str(visit.id)
+
+
+async def test_a_colleagues_attachment_id_reveals_nothing_of_it(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Naming the id of a colleague's attachment (a work order the engineer cannot see) is
+    a conflict like another organisation's id: no list of the fields that differ, which
+    would let the engineer test guesses about its caption or position."""
+    t = await make_tenant(db)
+    mine, _ = await on_site(db, t)
+    theirs, _ = await on_site(db, t, engineer=2)
+    body = register_body(png(), mime="image/png", caption="key under the mat")
+    created = await client.post(_url(theirs), json=body, headers=t.headers("engineer2"))
+    assert created.status_code == 201, created.text
+    probe = await client.post(
+        _url(mine), json={**body, "caption": "key in the shed"}, headers=t.headers("engineer1")
+    )
+    assert probe.status_code == 409, probe.text
+    assert probe.json()["code"] == "client_id_reused" and "differs" not in probe.json()

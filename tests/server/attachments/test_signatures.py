@@ -15,6 +15,7 @@ from server.attachments.models import Attachment, Signature
 from server.tickets.models import Ticket
 from tests.fixtures.attachments import noisy_jpeg, png, sha, upload
 from tests.fixtures.factories import Tenant, make_tenant
+from tests.server.field.helpers import on_site
 
 STROKES = [[[10, 12, 0], [14, 15, 16], [20, 19, 33]], [[40, 40], [44, 41]]]
 
@@ -110,7 +111,8 @@ async def test_bad_signatures_are_refused_with_the_field(
         assert field in str(response.json()), change
     # The phone's path validates the same things (its strokes arrive as free JSON).
     actor = tenant.actor("engineer1")
-    for strokes in ([[["a", 1]]], [[[1, float("nan")]]], {"x": 1}):
+    # A huge number would overflow when the report draws the strokes.
+    for strokes in ([[["a", 1]]], [[[1, float("nan")]]], {"x": 1}, [[[10**400, 1]]]):
         try:
             await service.capture_signature(
                 db,
@@ -142,3 +144,30 @@ async def test_signatures_are_scoped_like_their_work_order(
     other = await make_tenant(db, "Other")
     assert (await client.get(_url(ticket), headers=other.headers("admin"))).status_code == 404
     assert (await client.get(_url(ticket), headers=tenant.headers("engineer2"))).status_code == 404
+
+
+async def test_a_device_time_with_no_utc_instant_is_a_422_naming_it(
+    client: httpx.AsyncClient, tenant: Tenant, ticket: Ticket
+) -> None:
+    body = _body(png(), device_time="9999-12-31T23:30:00-05:00")
+    response = await client.post(_url(ticket), json=body, headers=tenant.headers("engineer1"))
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "device_time"
+
+
+async def test_a_signatures_visit_must_be_a_visit_of_its_work_order(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    _, colleagues_visit = await on_site(db, t, engineer=2)
+    headers = t.headers("engineer1")
+    foreign = _body(png(), visit_id=str(colleagues_visit.id))
+    refused = await client.post(_url(ticket), json=foreign, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["field"] == "visit_id"
+    assert await db.get(Attachment, uuid.UUID(foreign["attachment_id"])) is None
+    own = await client.post(
+        _url(ticket), json=_body(png(), visit_id=str(visit.id)), headers=headers
+    )
+    assert own.status_code == 201, own.text
