@@ -3,8 +3,11 @@
 Client ids: the phone names each record it creates with its own UUIDv7. Creating a record
 whose id exists already answers the existing record when the content is the same (a retry)
 and 409 ``client_id_reused`` naming the differing fields when it is not (two different
-records may never share an id). ``insert`` turns the race of two concurrent creations of
-one id into the same answers: the loser re-reads the winner's row.
+records may never share an id). A record the caller cannot see (another organisation's, or
+a colleague's on a work order not assigned to the engineer) is never compared: 409
+``client_id_reused`` with ``fields`` ``["id"]`` and nothing more (``require_visible``).
+``insert`` turns the race of two concurrent creations of one id into the same answers: the
+loser re-reads the winner's row.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.errors import Conflict, Forbidden, Unprocessable
+from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.field.models import Visit
 from server.tickets import service as tickets_service
 from server.tickets.models import Ticket
@@ -112,6 +115,27 @@ def foreign_id(what: str, record_id: uuid.UUID) -> ClientIdReused:
         id=str(record_id),
         fields=["id"],
     )
+
+
+async def require_visible(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    org_id: uuid.UUID,
+    ticket_id: uuid.UUID,
+    what: str,
+    record_id: uuid.UUID,
+) -> None:
+    """A record found by the id the caller sent is compared (or answered) only when the
+    caller can see it: in their organisation, on a work order they can see (an engineer's
+    own). Another organisation's record and a colleague's on a work order the engineer
+    cannot see are refused alike, ``foreign_id``: the id reveals nothing of its content."""
+    if org_id != actor.org_id:
+        raise foreign_id(what, record_id)
+    try:
+        await work_order(session, actor, ticket_id)
+    except NotFound:
+        raise foreign_id(what, record_id) from None
 
 
 async def insert(

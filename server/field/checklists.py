@@ -30,8 +30,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.attachments.models import Attachment, AttachmentStatus
-from server.attachments.models import Role as AttachmentRole
 from server.auth.actor import Actor
 from server.crud import get_scoped, keyset_page
 from server.errors import PreconditionFailed, Unprocessable
@@ -219,19 +217,12 @@ async def photo_attachments(
 ) -> set[uuid.UUID]:
     """Which of ``attachment_ids`` are photos (role ``photo``) registered on the work order
     and not rejected. A registered attachment counts before its bytes arrive: the phone
-    registers the photo, answers the item, and uploads later."""
-    if not attachment_ids:
-        return set()
-    rows = await session.scalars(
-        select(Attachment.id).where(
-            Attachment.org_id == actor.org_id,
-            Attachment.work_order_id == ticket_id,
-            Attachment.role == AttachmentRole.PHOTO.value,
-            Attachment.status != AttachmentStatus.REJECTED.value,
-            Attachment.id.in_(attachment_ids),
-        )
+    registers the photo, answers the item, and uploads later. The resolve guard asks the
+    same question again (checklist_guard.usable_photos): a photo refused later stops
+    counting."""
+    return await checklist_guard.usable_photos(
+        session, org_id=actor.org_id, ticket_id=ticket_id, attachment_ids=attachment_ids
     )
-    return set(rows)
 
 
 def _number(item: ChecklistItem, value: Any) -> float | int:
@@ -298,8 +289,15 @@ async def _answer(
     session: AsyncSession, actor: Actor, answer_id: uuid.UUID
 ) -> ChecklistAnswer | None:
     found = await session.get(ChecklistAnswer, answer_id)
-    if found is not None and found.org_id != actor.org_id:
-        raise access.foreign_id("checklist answer", answer_id)
+    if found is not None:
+        await access.require_visible(
+            session,
+            actor,
+            org_id=found.org_id,
+            ticket_id=found.ticket_id,
+            what="checklist answer",
+            record_id=answer_id,
+        )
     return found
 
 

@@ -118,8 +118,15 @@ async def _engineer_for(
 
 async def _entry(session: AsyncSession, actor: Actor, entry_id: uuid.UUID) -> LabourEntry | None:
     entry = await session.get(LabourEntry, entry_id)
-    if entry is not None and entry.org_id != actor.org_id:
-        raise access.foreign_id("labour entry", entry_id)
+    if entry is not None:
+        await access.require_visible(
+            session,
+            actor,
+            org_id=entry.org_id,
+            ticket_id=entry.ticket_id,
+            what="labour entry",
+            record_id=entry_id,
+        )
     return entry
 
 
@@ -272,8 +279,15 @@ def _void_content(void: LabourVoid) -> dict[str, object]:
 
 async def _void(session: AsyncSession, actor: Actor, void_id: uuid.UUID) -> LabourVoid | None:
     void = await session.get(LabourVoid, void_id)
-    if void is not None and void.org_id != actor.org_id:
-        raise access.foreign_id("labour void", void_id)
+    if void is not None:
+        await access.require_visible(
+            session,
+            actor,
+            org_id=void.org_id,
+            ticket_id=void.ticket_id,
+            what="labour void",
+            record_id=void_id,
+        )
     return void
 
 

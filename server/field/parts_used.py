@@ -66,8 +66,15 @@ async def _van_id(session: AsyncSession, actor: Actor, ticket: Ticket) -> uuid.U
 
 async def _line(session: AsyncSession, actor: Actor, line_id: uuid.UUID) -> FieldPartLine | None:
     line = await session.get(FieldPartLine, line_id)
-    if line is not None and line.org_id != actor.org_id:
-        raise access.foreign_id("part line", line_id)
+    if line is not None:
+        await access.require_visible(
+            session,
+            actor,
+            org_id=line.org_id,
+            ticket_id=line.ticket_id,
+            what="part line",
+            record_id=line_id,
+        )
     return line
 
 

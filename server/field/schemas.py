@@ -335,6 +335,10 @@ class MissingItem(Output):
     template_id: uuid.UUID
     template: str
     label: str
+    reason: Literal["unanswered", "no_usable_photo"] = Field(
+        description="`unanswered`, or `no_usable_photo`: every photo of the current answer "
+        "was refused since (answer again with another photo)"
+    )
 
 
 class ChecklistItemView(ItemRead):
@@ -349,7 +353,9 @@ class ChecklistTemplateView(Output):
 
 class ChecklistView(Output):
     templates: list[ChecklistTemplateView]
-    missing: list[MissingItem] = Field(description="Required items without an answer")
+    missing: list[MissingItem] = Field(
+        description="Required items without an answer, or whose photos were all refused"
+    )
     complete: bool
 
 

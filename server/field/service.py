@@ -179,8 +179,15 @@ async def resolve(
 
 async def _note(session: AsyncSession, actor: Actor, note_id: uuid.UUID) -> TicketNote | None:
     note = await session.get(TicketNote, note_id)
-    if note is not None and note.org_id != actor.org_id:
-        raise access.foreign_id("note", note_id)
+    if note is not None:
+        await access.require_visible(
+            session,
+            actor,
+            org_id=note.org_id,
+            ticket_id=note.ticket_id,
+            what="note",
+            record_id=note_id,
+        )
     return note
 
 

@@ -6,7 +6,9 @@
   or ``on_site`` (already there: no transition). On a ``cancelled`` work order the check-in
   is still recorded, without a transition, and a ``field_after_cancel`` work-order event
   (with its outbox twin) tells the office: the engineer went while offline, and what they
-  did there is evidence, never dropped. Any other status is 409 ``check_in_not_allowed``;
+  did there is evidence, never dropped (the visit is the engineer's who was assigned: a
+  work order cancelled before it was assigned takes no check-in). Any other status is 409
+  ``check_in_not_allowed``;
   so is a check-in while another visit of the work order is open (409 ``visit_open``,
   naming it): check that one out first.
 - A check-out closes the visit once; it is accepted in any status (a fact is never dropped).
@@ -183,10 +185,14 @@ async def check_in(
         return found
     status = Status(ticket.status)
     after_cancel = status is Status.CANCELLED
-    if status not in CHECK_IN_FROM and not after_cancel:
+    if (status not in CHECK_IN_FROM and not after_cancel) or ticket.assignee_id is None:
+        # A visit is the assigned engineer's: a work order cancelled before anyone was
+        # assigned has nobody whose check-in could be kept.
         raise CheckInNotAllowed(
-            f"cannot check in on a work order that is {status.value}; check-in needs it "
-            f"{', '.join(s.value for s in CHECK_IN_FROM)}",
+            f"cannot check in on a work order that is {status.value}"
+            + (" and has no engineer" if ticket.assignee_id is None else "")
+            + f"; check-in needs it {', '.join(s.value for s in CHECK_IN_FROM)}, or "
+            "cancelled after it was assigned",
             current_status=status.value,
             allowed_statuses=[s.value for s in CHECK_IN_FROM],
         )
@@ -208,9 +214,6 @@ async def check_in(
         await tickets_service.apply_transition(
             session, actor, ticket_id=ticket.id, data=TransitionIn(action=action)
         )
-    # Every status in CHECK_IN_FROM has an engineer; so has a work order cancelled after
-    # assignment (the engineer could not reach it otherwise: access.work_order).
-    assert ticket.assignee_id is not None
     number = await session.scalar(
         select(func.coalesce(func.max(Visit.number), 0)).where(Visit.ticket_id == ticket.id)
     )
@@ -258,8 +261,14 @@ async def _existing(session: AsyncSession, actor: Actor, visit_id: uuid.UUID) ->
     visit = await session.get(Visit, visit_id)
     if visit is None:
         return None
-    if visit.org_id != actor.org_id:
-        raise access.foreign_id("visit", visit_id)
+    await access.require_visible(
+        session,
+        actor,
+        org_id=visit.org_id,
+        ticket_id=visit.ticket_id,
+        what="visit",
+        record_id=visit_id,
+    )
     return await _record(session, visit)
 
 

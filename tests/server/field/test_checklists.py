@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments import service as attachments
+from server.attachments.models import Attachment
 from server.field import service as field
 from server.field.checklist_guard import ChecklistIncomplete
 from shared.ids import uuid7
@@ -291,3 +293,87 @@ async def test_answers_need_a_visit_of_the_work_order(
     foreign = await _template(client, other_org)
     response = await _answer(client, t, ticket.id, uuid7(), foreign["items"][0]["id"], True)
     assert response.status_code == 422 and response.json()["field"] == "item_id"
+
+
+async def test_a_photo_refused_after_answering_no_longer_satisfies_its_required_item(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A required photo item answered with a photo whose bytes were then refused (here: the
+    declared size does not match the stored bytes) is missing again: the work order does not
+    resolve without a usable photo. A photo whose bytes have not arrived yet still counts."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    template = await _template(
+        client, t, [{"kind": "photo", "label": "Nameplate", "required": True}], name="Evidence"
+    )
+    item_id = template["items"][0]["id"]
+    data = png()
+    engineer = t.actor("engineer1")
+    refused = await attachments.register_attachment(
+        db,
+        engineer,
+        attachment_id=uuid7(),
+        work_order_id=ticket.id,
+        sha256=sha(data),
+        size=len(data) + 1,  # what the phone declared; the bytes will say otherwise
+        mime="image/png",
+        role="photo",
+    )
+    await field.answer(
+        db,
+        engineer,
+        work_order_id=ticket.id,
+        visit_id=visit.id,
+        item_id=uuid.UUID(item_id),
+        answer_id=uuid7(),
+        value=str(refused.id),
+    )
+    await attachments.record_blob(
+        db, org_id=t.org.id, sha256=sha(data), size=len(data), mime="image/png", width=64, height=48
+    )
+    await db.flush()
+    await db.refresh(refused)
+    assert refused.status == "rejected"
+    transitions = f"/api/v1/tickets/{ticket.id}/transitions"
+    blocked = await post(client, t, "engineer1", transitions, {"action": "resolve"})
+    assert blocked.status_code == 409, blocked.text
+    assert blocked.json()["code"] == "checklist_incomplete"
+    assert [(m["item_id"], m["reason"]) for m in blocked.json()["missing"]] == [
+        (item_id, "no_usable_photo")
+    ]
+    # The answer is still shown (answers are never dropped); the item is missing again.
+    checklist = await get(client, t, "engineer1", f"/api/v1/tickets/{ticket.id}/checklist")
+    assert checklist["templates"][0]["items"][0]["answer"]["value"] == [str(refused.id)]
+    assert [m["reason"] for m in checklist["missing"]] == ["no_usable_photo"]
+    assert checklist["complete"] is False
+    summary = await get(client, t, "engineer1", f"/api/v1/tickets/{ticket.id}/field-summary")
+    assert [m["label"] for m in summary["checklist_missing"]] == ["Nameplate"]
+
+    # Answered again with two photos still uploading; one is refused later, the other's
+    # bytes have not arrived yet (pending): one usable photo is enough.
+    async def register(data: bytes, size: int) -> str:
+        attachment = await attachments.register_attachment(
+            db,
+            engineer,
+            attachment_id=uuid7(),
+            work_order_id=ticket.id,
+            sha256=sha(data),
+            size=size,
+            mime="image/png",
+            role="photo",
+        )
+        return str(attachment.id)
+
+    bad, later = png(colour=(1, 2, 3)), png(colour=(4, 5, 6))
+    photos = [await register(bad, len(bad) - 1), await register(later, len(later))]
+    assert (await _answer(client, t, ticket.id, visit.id, item_id, photos)).status_code == 201
+    await attachments.record_blob(
+        db, org_id=t.org.id, sha256=sha(bad), size=len(bad), mime="image/png", width=64, height=48
+    )
+    await db.flush()
+    statuses = await db.scalars(
+        select(Attachment.status).where(Attachment.id.in_([uuid.UUID(p) for p in photos]))
+    )
+    assert sorted(statuses) == ["pending", "rejected"]
+    resolved = await post(client, t, "engineer1", transitions, {"action": "resolve"})
+    assert resolved.status_code == 200, resolved.text

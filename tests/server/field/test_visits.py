@@ -192,6 +192,43 @@ async def test_a_check_in_after_the_office_cancelled_is_kept_and_announced(
     assert [e["visit_id"] for e in events] == [str(visit_id)]
 
 
+async def test_a_work_order_cancelled_before_it_was_assigned_takes_no_check_in(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A check-in after cancellation is kept for the engineer who was assigned. A work order
+    cancelled before anyone was assigned has no such engineer: a dispatcher (who may check
+    in on an engineer's behalf) naming it gets 409, not a 500."""
+    t = await make_tenant(db)
+    assert t.customer and t.site
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, t.site, t.asset)
+    await tickets.apply_transition(
+        db,
+        t.actor("dispatcher"),
+        ticket_id=ticket.id,
+        data=TransitionIn(action=Action.CANCEL, reason="duplicate"),
+    )
+    await db.flush()
+    body = {"visit_id": str(uuid7()), "device_time": iso(now()), "gps": SITE}
+    for who in ("dispatcher", "admin"):
+        response = await post(client, t, who, _visits(ticket.id), body)
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "check_in_not_allowed"
+        assert response.json()["current_status"] == "cancelled"
+    assert await get(client, t, "dispatcher", _visits(ticket.id)) == []
+    # Cancelled after assignment: the dispatcher's check-in is kept, as the engineer's visit.
+    assigned = await travelling(db, t)
+    await tickets.apply_transition(
+        db,
+        t.actor("dispatcher"),
+        ticket_id=assigned.id,
+        data=TransitionIn(action=Action.CANCEL, reason="customer called it off"),
+    )
+    await db.flush()
+    kept = await post(client, t, "dispatcher", _visits(assigned.id), body)
+    assert kept.status_code == 201, kept.text
+    assert kept.json()["engineer_id"] == str(t.engineers[0].id)
+
+
 async def test_one_open_visit_at_a_time_then_a_second_visit_resumes_the_hold(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
