@@ -19,6 +19,7 @@ from arq.connections import RedisSettings
 import server.models  # noqa: F401  (every table known to the ORM)
 from server import logs
 from server.attachments import derive as attachment_images
+from server.attachments import service as attachments
 from server.attachments import uploads
 from server.attachments.storage import blob_store_for
 from server.config import get_settings
@@ -104,7 +105,12 @@ async def derive_images(ctx: dict[str, Any], org_id: str, sha256: str) -> bool:
 
 @_recorded("attachments.sweep")
 async def sweep_attachments(ctx: dict[str, Any]) -> int:
-    """Derived images a lost nudge never made; abandoned uploads' partial bytes."""
+    """Pending attachments whose bytes are stored; derived images a lost nudge never made;
+    abandoned uploads' partial bytes."""
+    async with session_scope(ctx["sessionmaker"]) as session:
+        settled = await attachments.settle_pending(session)
+    if settled:
+        log.warning("attachments sweep: %d pending attachments had their bytes", settled)
     async with session_scope(ctx["sessionmaker"]) as session:
         todo = await attachment_images.underived(session, older_than=dt.timedelta(minutes=1))
     for org_id, sha256 in todo:
@@ -113,7 +119,7 @@ async def sweep_attachments(ctx: dict[str, Any]) -> int:
         expired = await uploads.expire_uploads(session, ctx["blob_store"])
     async with session_scope(ctx["sessionmaker"]) as session:
         await uploads.purge_uploads(session, older_than=dt.timedelta(days=7))
-    return len(todo) + expired
+    return settled + len(todo) + expired
 
 
 @_recorded("sync.prune_feed")

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +37,8 @@ PROTOCOL_VERSION = 1
 MAX_MUTATIONS_PER_PUSH = 100
 MAX_PULL_LIMIT = 500
 DEFAULT_PULL_LIMIT = 200
+MAX_ANSWER_BYTES = 64 * 1024  # a checklist answer's value, serialised
+MAX_STROKES_BYTES = 256 * 1024  # a signature's strokes, serialised (some 10,000 points)
 
 
 class ProtocolError(ValueError):
@@ -68,27 +72,55 @@ def _uuid(value: Any, path: str) -> str:
         raise ProtocolError("must be a UUID", path) from None
 
 
+def _unstorable(value: str) -> str | None:
+    """Why PostgreSQL could not store this text (U+0000, a lone surrogate), or None."""
+    if "\x00" in value:
+        return "cannot contain the NUL character (U+0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a JSON "\ud800" escape decodes to a lone surrogate
+        return "cannot contain a lone surrogate (it is not Unicode text)"
+    return None
+
+
 def _text(limit: int) -> Callable[[Any, str], str]:
     def check(value: Any, path: str) -> str:
         if not isinstance(value, str):
             raise ProtocolError("must be a string", path)
         if len(value) > limit:
             raise ProtocolError(f"at most {limit} characters", path)
+        if (problem := _unstorable(value)) is not None:
+            raise ProtocolError(problem, path)
         return value
 
     return check
 
 
+def safe_name(value: Any, limit: int = 100) -> str:
+    """``value`` as text that is safe to echo in a problem and to store (a name the phone
+    sent: a mutation name, an argument's key): itself when clean, else its ``repr``; at
+    most ``limit`` characters."""
+    if isinstance(value, str) and _unstorable(value) is None:
+        return value[:limit]
+    return repr(value)[:limit]
+
+
 def _time(value: Any, path: str) -> str:
-    """An ISO 8601 instant with its offset (device clocks are kept, never trusted)."""
+    """An ISO 8601 instant with its offset (device clocks are kept, never trusted), whose
+    UTC instant is within years 1 to 9999 (``9999-12-31T23:30-05:00`` is not: no database
+    column or Python datetime can hold it)."""
     if not isinstance(value, str):
         raise ProtocolError("must be an ISO 8601 date-time with an offset", path)
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
         raise ProtocolError("must be an ISO 8601 date-time with an offset", path) from None
-    if parsed.tzinfo is None:
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ProtocolError("needs a UTC offset", path)
+    try:
+        parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ProtocolError("must be an instant within the years 1 to 9999 in UTC", path) from None
     return value
 
 
@@ -96,6 +128,8 @@ def _number(low: float, high: float) -> Callable[[Any, str], float]:
     def check(value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ProtocolError("must be a number", path)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ProtocolError("must be a finite number (no NaN or Infinity)", path)
         if not low <= value <= high:
             raise ProtocolError(f"must be between {low} and {high}", path)
         return float(value)
@@ -147,9 +181,49 @@ def _strings(limit: int, most: int) -> Callable[[Any, str], list[str]]:
     return check
 
 
-def _json(value: Any, path: str) -> Any:
-    """Free JSON (checklist answers, signature strokes): any JSON value."""
-    return value
+def _json_problem(value: Any, depth: int, max_depth: int) -> str | None:
+    """Why ``value`` is not JSON that PostgreSQL stores as sent, or None."""
+    if depth > max_depth:
+        return f"is nested deeper than {max_depth} levels"
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "numbers must be finite (no NaN or Infinity)"
+    if isinstance(value, str):
+        return _unstorable(value)
+    if isinstance(value, list):
+        items: Any = value
+    elif isinstance(value, Mapping):
+        for key in value:
+            if not isinstance(key, str):
+                return "object keys must be strings"
+            if (problem := _unstorable(key)) is not None:
+                return f"a key {problem}"
+        items = value.values()
+    else:
+        return "must be JSON (null, true/false, numbers, strings, lists, objects)"
+    for item in items:
+        if (problem := _json_problem(item, depth + 1, max_depth)) is not None:
+            return problem
+    return None
+
+
+def _json(max_bytes: int, max_depth: int = 20) -> Callable[[Any, str], Any]:
+    """Free JSON (checklist answers, signature strokes): finite numbers, Unicode text, at
+    most ``max_depth`` levels deep and ``max_bytes`` serialised."""
+
+    def check(value: Any, path: str) -> Any:
+        if (problem := _json_problem(value, 1, max_depth)) is not None:
+            raise ProtocolError(problem, path)
+        try:
+            size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode())
+        except ValueError:  # an integer too long to print
+            raise ProtocolError("must be JSON with numbers of a sane size", path) from None
+        if size > max_bytes:
+            raise ProtocolError(f"at most {max_bytes} bytes as JSON", path)
+        return value
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -241,7 +315,7 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
         "sha256": _(_text(64)),
         "size": _(_number(1, 10**8)),
         "signer_name": _(_text(200)),
-        "strokes": _(_json),
+        "strokes": _(_json(MAX_STROKES_BYTES)),
         "signed_status": _(_text(20)),  # the work-order status the customer signs
         "visit_id": _(_uuid, required=False),
     },
@@ -250,7 +324,7 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
         "visit_id": _(_uuid),
         "item_id": _(_uuid),
         "answer_id": _(_uuid),
-        "value": _(_json),
+        "value": _(_json(MAX_ANSWER_BYTES)),
     },
     "note.add": {
         **_WO,
@@ -286,7 +360,7 @@ def check_args(name: str, args: Any, path: str = "args") -> dict[str, Any]:
         raise ProtocolError(f"unknown mutation; known: {', '.join(sorted(MUTATIONS))}", "name")
     if not isinstance(args, Mapping):
         raise ProtocolError("must be an object", path)
-    unknown = sorted(set(args) - set(spec))
+    unknown = sorted((safe_name(key) for key in set(args) - set(spec)), key=str)
     if unknown:
         raise ProtocolError(f"unknown argument {unknown[0]}", f"{path}.{unknown[0]}")
     out: dict[str, Any] = {}
@@ -343,11 +417,13 @@ def parse_push(raw: Any) -> tuple[str, list[Mutation]]:
 
 def parse_push_lenient(raw: Any) -> tuple[str, list[tuple[Mutation, ProtocolError | None]]]:
     """``parse_push`` as the server runs it: the envelope (the body, ``client_id``, the list,
-    each mutation's ``seq``, ``id`` and ``device_time``, the seq order) must be right or the
-    whole push is refused, but a mutation whose ``name`` or ``args`` do not check comes back
-    with its ProtocolError (and its name and arguments as sent): the server stores it as
-    rejected and the queue moves on, so one mutation an older server does not know cannot
-    block a newer phone's queue."""
+    each mutation's ``seq`` and ``id``, the seq order) must be right or the whole push is
+    refused, but a mutation whose ``name``, ``args`` or ``device_time`` do not check comes
+    back with its ProtocolError (and what it sent, made safe to store: a name or a
+    device time that is not clean text becomes its ``repr``): the server stores it as
+    rejected and the queue moves on, so one mutation an older server does not know, or a
+    phone's broken clock, cannot block the queue. Such a mutation's ``device_time`` need
+    not be an instant (:func:`device_instant` says)."""
     if not isinstance(raw, Mapping):
         raise ProtocolError("must be an object", "body")
     client_id = _uuid(raw.get("client_id"), "client_id")
@@ -357,6 +433,7 @@ def parse_push_lenient(raw: Any) -> tuple[str, list[tuple[Mutation, ProtocolErro
     if len(items) > MAX_MUTATIONS_PER_PUSH:
         raise ProtocolError(f"at most {MAX_MUTATIONS_PER_PUSH} per push", "mutations")
     out: list[tuple[Mutation, ProtocolError | None]] = []
+    lenient = ("name", "args", "device_time")
     for i, item in enumerate(items):
         path = f"mutations[{i}]"
         if not isinstance(item, Mapping):
@@ -365,24 +442,38 @@ def parse_push_lenient(raw: Any) -> tuple[str, list[tuple[Mutation, ProtocolErro
             out.append((parse_mutation(item, path), None))
             continue
         except ProtocolError as exc:
-            if not exc.field.startswith((f"{path}.name", f"{path}.args")):
+            if not exc.field.startswith(tuple(f"{path}.{key}" for key in lenient)):
                 raise
             error = exc
         seq = item.get("seq")
         assert isinstance(seq, int)  # parse_mutation checked it before the name
-        name, args = item.get("name"), item.get("args")
+        mutation_id = _uuid(item.get("id"), f"{path}.id")
+        name, args, device_time = item.get("name"), item.get("args"), item.get("device_time")
+        if error.field == f"{path}.device_time":
+            sent = safe_name(device_time, 64)
+            error = ProtocolError(f"{error.message} (sent: {sent})", error.field)
         mutation = Mutation(
             seq=seq,
-            id=_uuid(item.get("id"), f"{path}.id"),
-            name=name if isinstance(name, str) else repr(name)[:60],
+            id=mutation_id,
+            name=safe_name(name, 60),
             args=dict(args) if isinstance(args, Mapping) else {"value": args},
-            device_time=_time(item.get("device_time"), f"{path}.device_time"),
+            device_time=safe_name(device_time, 64),
         )
         out.append((mutation, error))
     for i, ((before, _), (after, _)) in enumerate(itertools.pairwise(out), start=1):
         if after.seq != before.seq + 1:
             raise ProtocolError("seq must increase by one", f"mutations[{i}].seq")
     return client_id, out
+
+
+def device_instant(value: str) -> dt.datetime | None:
+    """A mutation's ``device_time`` as a datetime (with the phone's offset), or None when
+    it does not check (only a mutation ``parse_push_lenient`` returned with an error)."""
+    try:
+        _time(value, "device_time")
+    except ProtocolError:
+        return None
+    return dt.datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

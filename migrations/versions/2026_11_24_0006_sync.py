@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=60), nullable=False),
         sa.Column("args", JSONB, nullable=False),
         sa.Column("work_order_id", sa.UUID(), nullable=True),
-        sa.Column("device_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("device_time", sa.DateTime(timezone=True), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("result", JSONB, nullable=False),

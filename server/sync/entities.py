@@ -312,10 +312,18 @@ def _op(change: Change) -> str:
     return "delete" if change == "deleted" else "put"
 
 
+REFERENCE_COLUMNS = (("customer", "customer_id"), ("site", "site_id"), ("asset", "asset_id"))
+
+
 def _ticket(ticket: Ticket, change: Change) -> list[Note]:
     """A work order's own scope row; its membership changes (assignee, references) are
     ``scope`` rows, which the pull answers with the work order's dependents too; finishing
-    puts it in the history of every engineer with open work on the same asset."""
+    puts it in the history of every engineer with open work on the same asset.
+
+    A reference the work order no longer makes (the office corrected its site or asset)
+    gets a row of its own for the engineers who held the work order: the pull resolves it
+    to ``remove`` unless other work of theirs still references it (an asset's removal
+    takes its service history along, server/sync/resolve.py)."""
     org, wid = ticket.org_id, str(ticket.id)
 
     def to(engineer_id: Any, op: str) -> Note:
@@ -328,12 +336,24 @@ def _ticket(ticket: Ticket, change: Change) -> list[Note]:
         return []
     notes = []
     moved = change == "new" or bool(keys & {"assignee_id", "customer_id", "site_id", "asset_id"})
+    holders: set[uuid.UUID] = set() if ticket.assignee_id is None else {ticket.assignee_id}
     if "assignee_id" in keys:
         old = capture.previous(ticket, "assignee_id")
         if old is not None and old != ticket.assignee_id:
             notes.append(to(old, "scope"))
+            holders.add(old)
     if ticket.assignee_id is not None:
         notes.append(to(ticket.assignee_id, "scope" if moved else "put"))
+    for entity, column in REFERENCE_COLUMNS:
+        if column not in keys:
+            continue
+        before = capture.previous(ticket, column)
+        if before is None or before == getattr(ticket, column):
+            continue
+        for engineer_id in holders:
+            notes.append(
+                Note(org, entity, str(before), "put", "scope", engineer_scope(engineer_id))
+            )
     if ticket.asset_id is not None and ticket.status in FINISHED and "status" in keys:
         notes.append(Note(org, WORK_ORDER, wid, "put", "asset", str(ticket.asset_id)))
     return notes

@@ -13,7 +13,7 @@
 - ``sync_horizons``: per organisation, the last feed position pruned away; an older cursor
   gets a full snapshot (``reset``) instead of silently missing deletions.
 - ``sync_flags``: collisions a dispatcher must look at (a job completed on the phone after
-  the office cancelled it).
+  the office cancelled it; field evidence that arrived after the office reassigned it).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from server.db import Base, IdMixin
 
 class FlagKind(StrEnum):
     COMPLETED_AFTER_CANCEL = "completed_after_cancel"
+    EVIDENCE_AFTER_REASSIGNMENT = "evidence_after_reassignment"
 
 
 class FlagStatus(StrEnum):
@@ -75,7 +76,9 @@ class SyncMutation(Base):
     name: Mapped[str] = mapped_column(String(60))
     args: Mapped[dict[str, Any]] = mapped_column(JSONB)
     work_order_id: Mapped[uuid.UUID | None]  # from args, for review by work order
-    device_time: Mapped[dt.datetime]  # business data: never used to order anything
+    # Business data, never used to order anything; None when the phone's did not check
+    # (the mutation is then rejected, and its problem quotes what was sent).
+    device_time: Mapped[dt.datetime | None]
     received_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     outcome: Mapped[str] = mapped_column(String(10))
     result: Mapped[dict[str, Any]] = mapped_column(JSONB)

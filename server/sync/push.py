@@ -11,53 +11,97 @@ Each mutation runs inside a savepoint; its effects, its stored result, its
 acknowledgement in the feed and ``last_seq`` are written in the request's transaction, so
 they commit together or not at all.
 
-A mutation that can never succeed (a protocol error in its name or arguments, 403, 404,
-409, 412, 422 from the services, a value PostgreSQL refuses) is **rejected**: the savepoint
-is rolled back (no partial write survives: the stock ledger refuses a shortage after its
-write, for one), the mutation is stored with the problem, and ``last_seq`` advances: a
-poison mutation never blocks the queue. A completion that arrives after the office
-cancelled the work order is rejected and **flagged** for a dispatcher (server/sync/flags.py).
+A mutation that can never succeed (a protocol error in its name, arguments or device time,
+403, 404, 409, 412, 422 from the services, a value PostgreSQL refuses) is **rejected**: the
+savepoint is rolled back (no partial write survives: the stock ledger refuses a shortage
+after its write, for one), the mutation is stored with the problem, and ``last_seq``
+advances: a poison mutation never blocks the queue. A completion that arrives after the
+office cancelled the work order is rejected and **flagged** for a dispatcher, and so is
+field evidence (a visit, labour, a note, parts, a photo, a signature, an answer) that
+arrives after the work order went to a colleague (server/sync/flags.py).
 
 A transient failure stops the batch: a lock wait longer than ``SYNC_LOCK_TIMEOUT_MS``, a
-deadlock, a serialisation failure, a cancelled statement. The failed mutation's savepoint is
-rolled back; the mutations applied before it in this push are kept and committed (they are
-complete, each with its result), and the answer is 503 with ``Retry-After``, ``last_seq``
-and their results. The phone retries the rest. A lost database connection loses the whole
-transaction: 503 too, with nothing applied. Any other exception is a server bug: a 500,
-nothing applied, the phone retries later (the mutation might succeed once fixed).
+deadlock, a serialisation failure, a cancelled statement, the database short of resources
+(SQLSTATE classes 53, 58), a service answering 503/429 or an unreachable store (OSError).
+The failed mutation's savepoint is rolled back; the mutations applied before it in this
+push are kept and committed (they are complete, each with its result), and the answer is
+503 with ``Retry-After``, ``last_seq`` and their results. The phone retries the rest. A
+lost database connection loses the whole transaction: 503 too, with nothing applied.
+
+Any other exception inside a mutation is a server bug. Answering 500 would block the
+phone's queue until the bug is fixed (every retry fails the same way, and nothing behind
+the mutation moves); instead the mutation is **rejected** with ``server_error`` (status
+500), logged at ERROR with its traceback, and kept with its arguments for the back office
+(``GET /api/v1/sync/rejected``), like any rejection. The stored row itself is written in
+its own savepoint: if PostgreSQL refuses it anyway, it is written again with the
+arguments as a ``repr`` string, so the sequence still advances.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import exists, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.config import get_settings
 from server.errors import AppError, Conflict, Forbidden, Unavailable, Unprocessable
+from server.field.models import LabourEntry, Visit
 from server.sync import capture, flags, mutations
 from server.sync.clients import client_for
-from server.sync.models import SyncClient, SyncMutation
+from server.sync.models import SyncClient, SyncFlag, SyncMutation
 from server.sync.resolve import ACK_ENTITY
-from server.tickets.models import Ticket
-from shared.sync import Mutation, Outcome, ProtocolError, Result
+from server.tickets.models import Ticket, TicketEvent
+from shared.sync import Mutation, Outcome, ProtocolError, Result, device_instant, safe_name
+
+log = logging.getLogger("fixflow.sync")
 
 # SQLSTATEs after which the same mutation may well succeed if tried again.
 TRANSIENT = frozenset({"40001", "40P01", "55P03", "57014", "53300", "53200"})
+# Whole classes of those: insufficient resources (disk full...), system (I/O) errors.
+TRANSIENT_CLASSES = ("53", "58")
+# The connection (and with it the transaction) is gone.
+LOST_CLASSES = ("08", "57P")
 # A value the database cannot store or a constraint it refuses: retrying changes nothing.
 PERMANENT_CLASSES = ("22", "23")
+# Field evidence: rejected 404 on a work order the engineer held before, it is flagged.
+EVIDENCE = frozenset(
+    {
+        "visit.check_in",
+        "visit.check_out",
+        "labour.add",
+        "labour.void",
+        "note.add",
+        "part.use",
+        "part.return",
+        "attachment.register",
+        "signature.capture",
+        "checklist.answer",
+    }
+)
+MAX_UNSTORABLE_CHARS = 64 * 1024  # of the repr kept when the arguments cannot be stored
+MAX_STORED_DEPTH = 32
+
+
+class ServerError(AppError):
+    """A mutation that failed on a server bug: rejected (the queue moves on) and logged."""
+
+    status, code, title = 500, "server_error", "The server failed on this mutation"
 
 
 @dataclass(frozen=True)
 class Pushed:
-    """One pushed mutation as parsed: ``error`` when its name or arguments do not check."""
+    """One pushed mutation as parsed: ``error`` when its name, arguments or device time do
+    not check."""
 
     mutation: Mutation
     error: ProtocolError | None = None
@@ -74,9 +118,13 @@ def _sqlstate(exc: DBAPIError) -> str:
     return str(getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None) or "")
 
 
+def _lost(exc: DBAPIError) -> bool:
+    return exc.connection_invalidated or _sqlstate(exc).startswith(LOST_CLASSES)
+
+
 def is_transient(exc: DBAPIError) -> bool:
     state = _sqlstate(exc)
-    return exc.connection_invalidated or state in TRANSIENT or state.startswith(("08", "57P"))
+    return _lost(exc) or state in TRANSIENT or state.startswith(TRANSIENT_CLASSES)
 
 
 def _unavailable(detail: str) -> Unavailable:
@@ -89,6 +137,34 @@ def _problem(error: AppError) -> dict[str, Any]:
     problem = error.to_problem()
     problem.pop("type", None)
     return problem
+
+
+def _escaped(value: str) -> str:
+    """Text PostgreSQL stores: lone surrogates and U+0000 written as escapes."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\u0000")
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    """``value`` as JSON PostgreSQL accepts: non-finite numbers as strings ("nan"), text
+    with escapes instead of lone surrogates and U+0000, nesting cut at 32 levels. Clean
+    JSON comes back equal."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return _escaped(value)
+        return value.replace("\x00", "\\u0000") if "\x00" in value else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if depth >= MAX_STORED_DEPTH:
+        return "(nested too deep to store)"
+    if isinstance(value, Mapping):
+        return {_escaped(str(k)): storable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v, depth + 1) for v in value]
+    return _escaped(repr(value)[:1000])
 
 
 async def _stored(
@@ -158,18 +234,29 @@ async def _push(
     await session.execute(text(f"SET LOCAL lock_timeout = {int(timeout)}"))
     old = [p.mutation.seq for p in pushed if p.mutation.seq <= client.last_seq]
     results = _duplicates(pushed, await _stored(session, client, old), client.last_seq)
+    settled, stopped = client.last_seq, None
     for item in pushed[len(results) :]:
+        device_time = device_instant(item.mutation.device_time)
+        if device_time is None and item.error is None:  # parse_push_lenient prevents it
+            error = ProtocolError("must be an ISO 8601 date-time with an offset", "device_time")
+            item = Pushed(item.mutation, error)
         context = mutations.Context(
             client_id=client.id,
-            device_time=dt.datetime.fromisoformat(item.mutation.device_time),
+            device_time=device_time or dt.datetime.now(dt.UTC),  # unused when rejected
             clock_offset_s=clock_offset_s,
         )
         try:
-            result = await _apply(session, actor, client, item, context)
+            result = await _apply(session, actor, client, item, context, device_time)
         except _Stop as stop:
-            return PushOutcome(client.last_seq, results, stop.error)
+            stopped = stop.error
+            break
         results.append(result)
-    return PushOutcome(client.last_seq, results)
+        settled = item.mutation.seq
+    if settled != client.last_seq:
+        # Once per push (the row is locked): flushed with the commit, after the mutations.
+        client.last_seq = settled
+        client.last_push_at = dt.datetime.now(dt.UTC)
+    return PushOutcome(settled, results, stopped)
 
 
 class DispatchField(Forbidden):
@@ -215,31 +302,60 @@ class _Stop(Exception):
         self.error = error
 
 
+def _rejected(seq: int, problem: AppError) -> tuple[Result, AppError]:
+    return Result(seq, Outcome.REJECTED, error=_problem(problem)), problem
+
+
+def _server_error(
+    item: Pushed, context: mutations.Context, exc: BaseException
+) -> tuple[Result, AppError]:
+    mutation = item.mutation
+    log.error(
+        "sync: mutation %s (seq %s of client %s) failed on a server error; stored rejected "
+        "as server_error for the back office",
+        mutation.name,
+        mutation.seq,
+        context.client_id,
+        exc_info=exc,
+    )
+    return _rejected(
+        mutation.seq,
+        ServerError(
+            "the server failed on this mutation; it is kept for the back office to review "
+            "and the rest of your queue goes on"
+        ),
+    )
+
+
 async def _run(
     session: AsyncSession, actor: Actor, item: Pushed, context: mutations.Context
 ) -> tuple[Result, AppError | None]:
     """Apply one mutation in a savepoint; (result, the refusal when it was rejected)."""
     seq = item.mutation.seq
     if item.error is not None:
-        problem = _protocol_problem(item.error)
-        return Result(seq, Outcome.REJECTED, error=_problem(problem)), problem
+        return _rejected(seq, _protocol_problem(item.error))
     try:
         async with session.begin_nested():
             data = await mutations.apply(session, actor, item.mutation, context)
             await session.flush()
     except AppError as exc:
-        return Result(seq, Outcome.REJECTED, error=_problem(exc)), exc
+        if exc.status in (429, 503):
+            raise _Stop(
+                _unavailable(f"mutation {seq} met a busy service ({exc.detail}); retry from it")
+            ) from exc
+        if exc.status >= 500:
+            return _server_error(item, context, exc)
+        return _rejected(seq, exc)
     except ValidationError as exc:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "args"
-        problem = Unprocessable(f"{where}: {first.get('msg')}", field=f"args.{where}")
-        return Result(seq, Outcome.REJECTED, error=_problem(problem)), problem
+        return _rejected(seq, Unprocessable(f"{where}: {first.get('msg')}", field=f"args.{where}"))
     except DBAPIError as exc:
         state = _sqlstate(exc)
-        if exc.connection_invalidated or state.startswith(("08", "57P")):
+        if _lost(exc):
             # The transaction is gone with the connection: nothing of this push is kept.
             raise _unavailable("the database connection was lost; retry the push") from exc
-        if state in TRANSIENT:
+        if is_transient(exc):
             raise _Stop(
                 _unavailable(
                     f"mutation {seq} met a busy or conflicting row ({state}); the ones "
@@ -247,9 +363,14 @@ async def _run(
                 )
             ) from exc
         if not state.startswith(PERMANENT_CLASSES):
-            raise
-        problem = Unprocessable(f"the database refused this mutation ({state})")
-        return Result(seq, Outcome.REJECTED, error=_problem(problem)), problem
+            return _server_error(item, context, exc)
+        return _rejected(seq, Unprocessable(f"the database refused this mutation ({state})"))
+    except OSError as exc:  # a store or service out of reach (TimeoutError included)
+        raise _Stop(
+            _unavailable(f"mutation {seq} could not reach a service; retry from it")
+        ) from exc
+    except Exception as exc:  # a bug: see the module's docstring
+        return _server_error(item, context, exc)
     return Result(seq, Outcome.APPLIED, data=data), None
 
 
@@ -259,45 +380,44 @@ async def _apply(
     client: SyncClient,
     item: Pushed,
     context: mutations.Context,
+    device_time: dt.datetime | None,
 ) -> Result:
     mutation = item.mutation
     result, refusal = await _run(session, actor, item, context)
+    work_order_id = _uuid_or_none(mutation.args.get("work_order_id"))
+    flag: SyncFlag | None = None
     if isinstance(refusal, mutations.CompletedAfterCancel):
-        # Read again: the savepoint that loaded it was rolled back.
-        ticket = await session.get(Ticket, refusal.work_order_id, populate_existing=True)
-        assert ticket is not None
-        flag = await flags.raise_flag(
-            session,
-            actor,
-            ticket=ticket,
-            kind=refusal.flag_kind,
-            detail=refusal.detail,
-            payload=refusal.flag_payload,
-            client_id=client.id,
-            seq=mutation.seq,
+        cancelled = refusal
+        flag = await _flagged(
+            session, mutation, lambda: _cancelled(session, actor, client, mutation, cancelled)
         )
+    elif refusal is not None and refusal.status == 404 and mutation.name in EVIDENCE:
+        ticket = await _held_before(session, actor, mutation)
+        if ticket is not None:
+            work_order_id = ticket.id
+            held = ticket
+            flag = await _flagged(
+                session,
+                mutation,
+                lambda: flags.evidence_after_reassignment(
+                    session,
+                    actor,
+                    ticket=held,
+                    client_id=client.id,
+                    seq=mutation.seq,
+                    name=mutation.name,
+                    device_time=device_time,
+                ),
+            )
+    if flag is not None:
         assert result.error is not None
         result = Result(
             mutation.seq, result.outcome, error={**result.error, "flag_id": str(flag.id)}
         )
-    work_order = mutation.args.get("work_order_id")
-    session.add(
-        SyncMutation(
-            client_id=client.id,
-            seq=mutation.seq,
-            org_id=client.org_id,
-            mutation_id=uuid.UUID(mutation.id),
-            name=mutation.name[:60],
-            args=mutation.args,
-            work_order_id=_uuid_or_none(work_order),
-            device_time=context.device_time,
-            outcome=result.outcome.value,
-            result=result.to_json(),
-        )
-    )
-    client.last_seq = mutation.seq
-    client.last_push_at = dt.datetime.now(dt.UTC)
-    await session.flush()  # stored before the next mutation's savepoint, never inside it
+    if result.outcome is Outcome.REJECTED:
+        # What the phone sent may be echoed in a problem: make it storable (and sendable).
+        result = Result.from_json(storable(result.to_json()))
+    await _store(session, client, mutation, work_order_id, device_time, result)
     # After the effects' own feed rows (flushed in the savepoint): acknowledged after them.
     await capture.record(
         session,
@@ -313,6 +433,136 @@ async def _apply(
         ],
     )
     return result
+
+
+async def _cancelled(
+    session: AsyncSession,
+    actor: Actor,
+    client: SyncClient,
+    mutation: Mutation,
+    refusal: mutations.CompletedAfterCancel,
+) -> SyncFlag:
+    # Read again: the savepoint that loaded it was rolled back.
+    ticket = await session.get(Ticket, refusal.work_order_id, populate_existing=True)
+    assert ticket is not None
+    return await flags.raise_flag(
+        session,
+        actor,
+        ticket=ticket,
+        kind=refusal.flag_kind,
+        detail=refusal.detail,
+        payload=refusal.flag_payload,
+        client_id=client.id,
+        seq=mutation.seq,
+    )
+
+
+async def _flagged(
+    session: AsyncSession, mutation: Mutation, raising: Callable[[], Awaitable[SyncFlag]]
+) -> SyncFlag | None:
+    """Raise a flag in a savepoint: a flag that cannot be written is logged, and the
+    mutation is stored rejected without it (it is in the rejected list all the same)."""
+    try:
+        async with session.begin_nested():
+            return await raising()
+    except DBAPIError as exc:
+        if is_transient(exc):
+            raise
+        log.error("sync: no flag for seq %s (%s)", mutation.seq, mutation.name, exc_info=exc)
+    except Exception as exc:
+        log.error("sync: no flag for seq %s (%s)", mutation.seq, mutation.name, exc_info=exc)
+    return None
+
+
+async def _held_before(session: AsyncSession, actor: Actor, mutation: Mutation) -> Ticket | None:
+    """The work order of a 404-refused evidence mutation, when it exists in the caller's
+    organisation, is no longer theirs, and its events show it was assigned to them."""
+    engineer_id = actor.engineer_id
+    if engineer_id is None:
+        return None
+    args = mutation.args
+    work_order_id = _uuid_or_none(args.get("work_order_id"))
+    if work_order_id is None and mutation.name == "visit.check_out":
+        if (visit_id := _uuid_or_none(args.get("visit_id"))) is not None:
+            work_order_id = await session.scalar(
+                select(Visit.ticket_id).where(Visit.id == visit_id, Visit.org_id == actor.org_id)
+            )
+    elif work_order_id is None and mutation.name == "labour.void":
+        if (entry_id := _uuid_or_none(args.get("entry_id"))) is not None:
+            work_order_id = await session.scalar(
+                select(LabourEntry.ticket_id).where(
+                    LabourEntry.id == entry_id, LabourEntry.org_id == actor.org_id
+                )
+            )
+    if work_order_id is None:
+        return None
+    ticket = await session.scalar(
+        select(Ticket)
+        .where(Ticket.id == work_order_id, Ticket.org_id == actor.org_id)
+        .execution_options(populate_existing=True)
+    )
+    if ticket is None or ticket.assignee_id == engineer_id:
+        return None
+    held = await session.scalar(
+        select(
+            exists().where(
+                TicketEvent.ticket_id == ticket.id,
+                TicketEvent.org_id == actor.org_id,
+                TicketEvent.kind == "transition",
+                TicketEvent.changes["assignee_id"][1].astext == str(engineer_id),
+            )
+        )
+    )
+    return ticket if held else None
+
+
+async def _store(
+    session: AsyncSession,
+    client: SyncClient,
+    mutation: Mutation,
+    work_order_id: uuid.UUID | None,
+    device_time: dt.datetime | None,
+    result: Result,
+) -> None:
+    """The mutation's log row, in its own savepoint: a row PostgreSQL refuses all the same
+    is written again with the arguments as their ``repr``, so the sequence advances."""
+
+    def row(args: dict[str, Any], when: dt.datetime | None) -> SyncMutation:
+        return SyncMutation(
+            client_id=client.id,
+            seq=mutation.seq,
+            org_id=client.org_id,
+            mutation_id=uuid.UUID(mutation.id),
+            name=safe_name(mutation.name, 60),
+            args=args,
+            work_order_id=work_order_id,
+            device_time=when,
+            outcome=result.outcome.value,
+            result=result.to_json(),
+        )
+
+    try:
+        async with session.begin_nested():
+            session.add(row(storable(mutation.args), device_time))
+        return
+    except DBAPIError as exc:
+        if is_transient(exc):
+            raise
+        failure: Exception = exc
+    except Exception as exc:
+        failure = exc
+    log.error(
+        "sync: seq %s of client %s could not be stored as sent; storing its repr",
+        mutation.seq,
+        client.id,
+        exc_info=failure,
+    )
+    placeholder = {
+        "unstorable": _escaped(repr(mutation.args)[:MAX_UNSTORABLE_CHARS]),
+        "error": _escaped(str(failure)[:500]),
+    }
+    session.add(row(placeholder, None))
+    await session.flush()
 
 
 def _uuid_or_none(value: Any) -> uuid.UUID | None:

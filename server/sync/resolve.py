@@ -200,7 +200,11 @@ class Resolver:
         return out
 
     async def _history(self, tickets: Sequence[Ticket]) -> dict[uuid.UUID, list[Change]]:
-        assets = {t.asset_id for t in tickets if t.asset_id is not None}
+        return await self._asset_history({t.asset_id for t in tickets if t.asset_id is not None})
+
+    async def _asset_history(self, assets: set[uuid.UUID]) -> dict[uuid.UUID, list[Change]]:
+        """Each asset's service history (the latest finished work orders on it), resolved:
+        ``put`` while the asset is in the scope, ``remove`` once it has left."""
         if not assets or self.scope.history_per_asset == 0:
             return {}
         rows = list(await self.session.scalars(history_query(self.scope, list(assets))))
@@ -240,11 +244,22 @@ class Resolver:
             for row_id, resolved in (await self._resolve_kind(entity, ids, tickets)).items():
                 found[(entity, row_id)] = resolved
         following = await self.dependents([t for t in tickets if str(t.id) in expand])
+        # An asset that left the scope (a work order now names another one) takes its
+        # service history off the phone with it.
+        gone = {
+            uuid.UUID(key[1])
+            for key, change in found.items()
+            if key[0] == "asset" and change.op is Op.REMOVE
+        }
+        history = await self._asset_history(gone)
         for key in order:
             if (hit := found.get(key)) is not None:
                 page.add(hit)
             if key[0] == WORK_ORDER:
                 for dependent in following.get(uuid.UUID(key[1]), []):
+                    page.add(dependent)
+            elif key[0] == "asset" and hit is not None and hit.op is Op.REMOVE:
+                for dependent in history.get(uuid.UUID(key[1]), []):
                     page.add(dependent)
 
     async def _resolve_kind(

@@ -1,4 +1,5 @@
-"""The sync API (docs/sync.md): installations, push, pull, and the field-conflict flags."""
+"""The sync API (docs/sync.md): installations, push, pull, the field-conflict flags and the
+rejected mutations."""
 
 from __future__ import annotations
 
@@ -15,10 +16,18 @@ from server.errors import Unprocessable
 from server.http import Cursor, Limit, problems
 from server.idempotency import service as idempotency
 from server.idempotency.http import IdempotencyKey
-from server.schemas import PageOut, _nul_at
-from server.sync import clients, flags, pull, push
+from server.schemas import PageOut
+from server.sync import clients, flags, pull, push, rejected
 from server.sync.models import FlagStatus, SyncFlag
-from server.sync.schemas import ClientIn, ClientOut, FlagClose, FlagRead, PullOut, PushOut
+from server.sync.schemas import (
+    ClientIn,
+    ClientOut,
+    FlagClose,
+    FlagRead,
+    PullOut,
+    PushOut,
+    RejectedRead,
+)
 from shared.sync import DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, ProtocolError, parse_push_lenient
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
@@ -56,8 +65,10 @@ async def register_client(
 
 
 def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
-    if (where := _nul_at(body, "")) is not None:
-        raise Unprocessable("text cannot contain the NUL character (U+0000)", field=where or "body")
+    """The envelope must check (422 naming the field: nothing can be stored without a
+    client id, a seq and an id); a mutation's name, arguments (text with U+0000 or a lone
+    surrogate, NaN or Infinity in free JSON included) and device time are that mutation's
+    problem: it is stored rejected and the queue moves on."""
     try:
         client_id, items = parse_push_lenient(body)
         sent_at = body.get("sent_at")
@@ -67,9 +78,12 @@ def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
                 sent = dt.datetime.fromisoformat(str(sent_at))
             except ValueError:
                 raise ProtocolError("must be an ISO 8601 date-time", "sent_at") from None
-            if sent.tzinfo is None:
+            if sent.tzinfo is None or sent.utcoffset() is None:
                 raise ProtocolError("needs a UTC offset", "sent_at")
-            offset = (sent - dt.datetime.now(dt.UTC)).total_seconds()
+            try:
+                offset = (sent.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)).total_seconds()
+            except OverflowError:
+                offset = None  # a clock beyond the calendar: no estimate, not a refusal
     except ProtocolError as exc:
         raise Unprocessable(exc.message, field=exc.field) from exc
     return uuid.UUID(client_id), [push.Pushed(m, e) for m, e in items], offset
@@ -172,6 +186,52 @@ async def list_sync_flags(
         session, actor, status=status, work_order_id=work_order_id, limit=limit, cursor=cursor
     )
     return PageOut(items=[_flag(f) for f in page.items], next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/rejected",
+    summary="Mutations the push rejected, for review",
+    response_model=PageOut[RejectedRead],
+    responses=problems(400, 403, 422),
+)
+async def list_rejected_mutations(
+    session: SessionDep,
+    actor: Reader,
+    engineer_id: uuid.UUID | None = None,
+    work_order_id: uuid.UUID | None = None,
+    since: Annotated[
+        dt.datetime | None, Query(description="Received at or after this instant")
+    ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> PageOut[RejectedRead]:
+    page = await rejected.list_rejected(
+        session,
+        actor,
+        engineer_id=engineer_id,
+        work_order_id=work_order_id,
+        since=since,
+        limit=limit,
+        cursor=cursor,
+    )
+    return PageOut(
+        items=[
+            RejectedRead(
+                id=r.mutation.mutation_id,
+                client_id=r.mutation.client_id,
+                seq=r.mutation.seq,
+                engineer_id=r.engineer_id,
+                name=r.mutation.name,
+                args=r.mutation.args,
+                work_order_id=r.mutation.work_order_id,
+                device_time=r.mutation.device_time,
+                received_at=r.mutation.received_at,
+                error=r.error,
+            )
+            for r in page.items
+        ],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post(

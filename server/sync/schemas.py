@@ -69,6 +69,25 @@ class FlagRead(Output):
     note: str | None
 
 
+class RejectedRead(Output):
+    """A mutation the push rejected, as the phone sent it, with the problem."""
+
+    id: uuid.UUID = Field(description="The mutation's own id (the phone's UUIDv7)")
+    client_id: uuid.UUID = Field(description="The installation that sent it")
+    seq: int
+    engineer_id: uuid.UUID
+    name: str = Field(description="The mutation, e.g. labour.add")
+    args: dict[str, Any] = Field(description="Its arguments as sent")
+    work_order_id: uuid.UUID | None
+    device_time: dt.datetime | None = Field(
+        description="The phone's clock when the engineer acted (null: it did not check)"
+    )
+    received_at: dt.datetime
+    error: dict[str, Any] | None = Field(
+        description="The problem it was rejected with (status, code, detail, field, flag_id)"
+    )
+
+
 class FlagClose(Input):
     outcome: Literal["resolved", "dismissed"]
     note: Annotated[str, Field(max_length=2000)] | None = None

@@ -601,10 +601,14 @@ async def _build_sync(
     db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
 ) -> dict[str, tuple[Any, Any, Any]]:
     """``sync_client``: a phone installation of each engineer (own = engineer1's);
-    ``sync_flag``: a field conflict on each work order (own = engineer1's)."""
-    from server.sync.models import SyncClient, SyncFlag
+    ``sync_flag``: a field conflict on each work order (own = engineer1's);
+    ``sync_rejected``: a rejected mutation of each installation (its id is the mutation's)."""
+    import datetime as dt
+    from types import SimpleNamespace
 
-    clients, flags = [], []
+    from server.sync.models import SyncClient, SyncFlag, SyncMutation
+
+    clients, flags, rejected = [], [], []
     engineers = (a.engineers[0], a.engineers[1], b.engineers[0])
     for engineer, ticket in zip(engineers, tickets, strict=True):
         client = SyncClient(
@@ -628,7 +632,38 @@ async def _build_sync(
         clients.append(client)
         flags.append(flag)
     await db.flush()
-    return {"sync_client": tuple(clients), "sync_flag": tuple(flags)}
+    for engineer, ticket in zip(engineers, tickets, strict=True):
+        # Another installation of the engineer's (the cells push seq 1 on the first).
+        client = SyncClient(
+            id=uuid.uuid4(),
+            org_id=engineer.org_id,
+            user_id=engineer.user_id,
+            engineer_id=engineer.id,
+            device="matrix, old phone",
+            last_seq=1,
+        )
+        db.add(client)
+        await db.flush()
+        mutation = SyncMutation(
+            client_id=client.id,
+            seq=1,
+            org_id=client.org_id,
+            mutation_id=uuid.uuid4(),
+            name="labour.add",
+            args={"work_order_id": str(ticket.id)},
+            work_order_id=ticket.id,
+            device_time=dt.datetime(2026, 11, 24, 10, tzinfo=dt.UTC),
+            outcome="rejected",
+            result={"seq": 1, "outcome": "rejected", "data": {}, "error": {"status": 404}},
+        )
+        db.add(mutation)
+        rejected.append(SimpleNamespace(id=mutation.mutation_id))
+    await db.flush()
+    return {
+        "sync_client": tuple(clients),
+        "sync_flag": tuple(flags),
+        "sync_rejected": tuple(rejected),
+    }
 
 
 def _sync_push_body(world: World, key: str) -> dict[str, Any]:
@@ -1692,6 +1727,15 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "sync_flag",
         body=lambda w, k: {"outcome": "dismissed", "note": "duplicate"},
+    ),
+    # Rejected mutations (the back office's review of what the phones sent): dispatchers,
+    # admins and keys with tickets:read; the list keeps to the caller's organisation.
+    Row(
+        "sync.rejected.list",
+        "GET",
+        "/api/v1/sync/rejected",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        listed="sync_rejected",
     ),
 )
 

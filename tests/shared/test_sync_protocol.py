@@ -9,7 +9,9 @@ import pytest
 
 from shared.ids import uuid7
 from shared.sync import (
+    MAX_ANSWER_BYTES,
     MAX_MUTATIONS_PER_PUSH,
+    MAX_STROKES_BYTES,
     MUTATIONS,
     Change,
     Op,
@@ -18,8 +20,10 @@ from shared.sync import (
     PullPage,
     Result,
     check_args,
+    device_instant,
     parse_mutation,
     parse_push,
+    parse_push_lenient,
 )
 
 WO = str(uuid7())
@@ -165,3 +169,122 @@ def test_an_unknown_op_in_a_page_is_refused() -> None:
 def test_parse_mutation_accepts_one_mutation_alone() -> None:
     mutation = parse_mutation(_note(1))
     assert mutation.name == "note.add" and mutation.seq == 1
+
+
+# --- what PostgreSQL could not store must be refused here, naming the field ----------------
+
+
+def _answer(value: Any) -> dict[str, Any]:
+    return {
+        "work_order_id": WO,
+        "visit_id": str(uuid7()),
+        "item_id": str(uuid7()),
+        "answer_id": str(uuid7()),
+        "value": value,
+    }
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (float("nan"), "args.value"),
+        (float("inf"), "args.value"),
+        ([1.0, float("-inf")], "args.value"),
+        ({"reading": float("nan")}, "args.value"),
+        ("pump \ud800", "args.value"),
+        ({"k\ud800": 1}, "args.value"),
+        ("a\x00b", "args.value"),
+        ({1: "non-string key"}, "args.value"),
+        ({1, 2}, "args.value"),
+    ],
+)
+def test_free_json_is_finite_unicode_json(value: Any, where: str) -> None:
+    assert _error(check_args, "checklist.answer", _answer(value)).field == where
+
+
+def test_free_json_is_bounded_in_depth_and_size() -> None:
+    deep: Any = 1
+    for _ in range(20):
+        deep = [deep]
+    assert _error(check_args, "checklist.answer", _answer(deep)).field == "args.value"
+    assert check_args("checklist.answer", _answer(deep[0]))["value"] == deep[0]
+    big = "x" * MAX_ANSWER_BYTES
+    assert "bytes" in _error(check_args, "checklist.answer", _answer(big)).message
+    assert check_args("checklist.answer", _answer(big[:-10]))["value"] == big[:-10]
+    # Signature strokes have room for some 10,000 points, not more.
+    strokes = [[[100.25, 200.5, 1234]] * 1000] * 10
+    args = {
+        "work_order_id": WO,
+        "signature_id": str(uuid7()),
+        "attachment_id": str(uuid7()),
+        "sha256": "0" * 64,
+        "size": 100,
+        "signer_name": "A. Customer",
+        "signed_status": "on_site",
+        "strokes": strokes,
+    }
+    assert check_args("signature.capture", args)["strokes"] == strokes
+    huge = {**args, "strokes": strokes * 2}
+    assert _error(check_args, "signature.capture", huge).field == "args.strokes"
+    assert MAX_STROKES_BYTES < 1_048_576  # under the API's body cap
+
+
+@pytest.mark.parametrize("text", ["pump \ud800", "\udfff", "nul \x00 byte"])
+def test_text_arguments_are_unicode_without_nul(text: str) -> None:
+    assert _error(
+        check_args, "note.add", {"work_order_id": WO, "note_id": WO, "text": text}
+    ).field == ("args.text")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:30:00-05:00",  # past year 9999 in UTC
+        "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
+        "2026-11-24T10:00:00",  # no offset
+        "yesterday",
+        float("nan"),
+    ],
+)
+def test_a_device_time_is_an_instant_within_the_calendar(value: Any) -> None:
+    assert _error(parse_mutation, {**_note(1), "device_time": value}).field == (
+        "mutation.device_time"
+    )
+    if isinstance(value, str):
+        assert device_instant(value) is None
+
+
+def test_a_device_time_at_the_calendars_edges_is_kept() -> None:
+    for value in ("9999-12-31T23:30:00+00:00", "0001-01-01T00:30:00-01:00"):
+        assert parse_mutation({**_note(1), "device_time": value}).device_time == value
+        assert device_instant(value) is not None
+
+
+def test_the_server_rejects_one_mutation_for_its_device_time_not_the_push() -> None:
+    """A phone's broken clock must not block its queue: the envelope is the client id, the
+    seqs and the ids; the device time is the mutation's own problem."""
+    body = {
+        "client_id": str(uuid7()),
+        "mutations": [{**_note(1), "device_time": "9999-12-31T23:30:00-05:00"}, _note(2)],
+    }
+    _, parsed = parse_push_lenient(body)
+    assert [None if e is None else e.field for _, e in parsed] == [
+        "mutations[0].device_time",
+        None,
+    ]
+    # The strict parser (the phone's own check) still refuses it outright.
+    assert _error(parse_push, body).field == "mutations[0].device_time"
+
+
+def test_an_unknown_arguments_name_is_echoed_safely() -> None:
+    error = _error(check_args, "note.add", {"work_order_id": WO, "x\ud800": 1})
+    assert error.field == "args." + repr("x\ud800")
+    error.field.encode("utf-8")  # printable, storable
+
+
+def test_numbers_must_be_finite() -> None:
+    args = {"work_order_id": WO, "visit_id": str(uuid7())}
+    for bad in (float("nan"), float("inf")):
+        gps = {"lat": bad, "lon": 0, "accuracy_m": 5}
+        error = _error(check_args, "visit.check_in", {**args, "gps": gps})
+        assert error.field == "args.gps.lat"

@@ -34,7 +34,11 @@ def test_a_wrong_name_or_argument_is_one_mutations_problem() -> None:
             _mutation(2, "work_order.teleport"),
             _mutation(3, work_order_id="not a uuid"),
             {**_mutation(4), "args": ["not", "an", "object"]},
-            _mutation(5),
+            {**_mutation(5), "device_time": "10:00"},
+            {**_mutation(6), "device_time": "2026-11-24T10:00:00"},
+            {**_mutation(7), "device_time": "9999-12-31T23:30:00-05:00"},
+            {**_mutation(8), "name": "pump\ud800"},
+            _mutation(9),
         ],
     }
     _, parsed = parse_push_lenient(body)
@@ -44,20 +48,29 @@ def test_a_wrong_name_or_argument_is_one_mutations_problem() -> None:
         "mutations[1].name",
         "mutations[2].args.work_order_id",
         "mutations[3].args",
+        "mutations[4].device_time",
+        "mutations[5].device_time",
+        "mutations[6].device_time",
+        "mutations[7].name",
         None,
     ]
     assert parsed[1][0].name == "work_order.teleport"
     assert parsed[2][0].args == {"work_order_id": "not a uuid"}  # kept as sent, for review
-    assert [m.seq for m, _ in parsed] == [1, 2, 3, 4, 5]
+    # A device time that does not check is quoted in the problem (a broken clock must not
+    # block the queue: the mutation is rejected, the ones after it go on).
+    assert "9999-12-31T23:30:00-05:00" in parsed[6][1].message  # type: ignore[union-attr]
+    # What cannot be stored as text comes back as its repr.
+    assert parsed[7][0].name == repr("pump\ud800")
+    assert [m.seq for m, _ in parsed] == list(range(1, 10))
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
         ({"seq": "1"}, "mutations[0].seq"),
+        ({"seq": float("nan")}, "mutations[0].seq"),
         ({"id": "x"}, "mutations[0].id"),
-        ({"device_time": "10:00"}, "mutations[0].device_time"),
-        ({"device_time": "2026-11-24T10:00:00"}, "mutations[0].device_time"),
+        ({"id": "x", "device_time": "10:00"}, "mutations[0].id"),
     ],
 )
 def test_the_envelope_stays_strict(change: dict[str, Any], field: str) -> None:

@@ -10,12 +10,14 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.customers.models import Asset, Site
 from server.field.models import TicketNote
 from server.tickets import service as tickets
 from server.tickets.models import Ticket
 from server.tickets.schemas import TransitionIn
+from shared.ids import uuid7
 from shared.lifecycle import Action
-from tests.fixtures.factories import make_tenant, make_ticket
+from tests.fixtures.factories import Tenant, make_tenant, make_ticket
 from tests.server.sync.helpers import Phone, changes_of, new_id
 
 
@@ -116,3 +118,97 @@ async def test_unassigned_work_leaves_the_phone_but_a_colleagues_work_keeps_the_
     assert phone.get("site", t.site.id) is not None
     # Only the first work order had the asset:
     assert phone.get("asset", t.asset.id) is None
+
+
+async def _site_and_asset(db: AsyncSession, t: Tenant) -> tuple[Site, Asset]:
+    assert t.customer
+    site = Site(
+        org_id=t.org.id,
+        customer_id=t.customer.id,
+        name="Warehouse B",
+        address="9 Other Road",
+        lat=31.0,
+        lon=121.0,
+        version=1,
+    )
+    db.add(site)
+    await db.flush()
+    asset = Asset(
+        org_id=t.org.id,
+        site_id=site.id,
+        customer_id=t.customer.id,
+        product_model="CH-300",
+        serial_number=f"SN-{uuid7()}",
+        version=1,
+    )
+    db.add(asset)
+    await db.flush()
+    return site, asset
+
+
+async def _repoint(
+    client: httpx.AsyncClient, t: Tenant, ticket: Ticket, site: Site, asset: Asset
+) -> None:
+    changed = await client.patch(
+        f"/api/v1/tickets/{ticket.id}",
+        json={"site_id": str(site.id), "asset_id": str(asset.id)},
+        headers={**t.headers("dispatcher"), "If-Match": f'"v{ticket.version}"'},
+    )
+    assert changed.status_code == 200, changed.text
+
+
+async def test_a_site_and_asset_the_work_order_no_longer_references_leave_the_phone(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """The office corrects the work order's site and asset. The new ones arrive; the old
+    site (an address), the old asset and the asset's service history used to stay on the
+    phone for ever (the capture noted only the work order, and the pull resolved only its
+    current references)."""
+    t = await make_tenant(db)
+    assert t.customer and t.site and t.asset
+    dispatcher = t.actor("dispatcher")
+    earlier = await make_ticket(db, dispatcher, t.customer, t.site, t.asset)
+    await tickets.apply_transition(
+        db, dispatcher, ticket_id=earlier.id, data=TransitionIn(action=Action.CANCEL, reason="x")
+    )
+    ticket = await make_ticket(
+        db, dispatcher, t.customer, t.site, t.asset, assign_to=t.engineers[0]
+    )
+    site, asset = await _site_and_asset(db, t)
+    phone = Phone(client, t.headers("engineer1"), engine=engine)
+    await phone.register()
+    await phone.sync()
+    assert phone.get("site", t.site.id) is not None
+    assert phone.get("work_order", earlier.id) is not None  # the asset's history
+    await _repoint(client, t, ticket, site, asset)
+    await phone.sync()
+    assert phone.get("site", site.id) is not None and phone.get("asset", asset.id) is not None
+    assert phone.get("site", t.site.id) is None
+    assert phone.get("asset", t.asset.id) is None
+    assert phone.get("work_order", earlier.id) is None
+    assert phone.get("customer", t.customer.id) is not None  # still referenced
+
+
+async def test_an_old_site_other_work_still_references_stays_on_the_phone(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer and t.site and t.asset
+    dispatcher = t.actor("dispatcher")
+    ticket = await make_ticket(
+        db, dispatcher, t.customer, t.site, t.asset, assign_to=t.engineers[0]
+    )
+    await make_ticket(db, dispatcher, t.customer, t.site, assign_to=t.engineers[0])
+    site, asset = await _site_and_asset(db, t)
+    phone = Phone(client, t.headers("engineer1"), engine=engine)
+    colleague = Phone(client, t.headers("engineer2"), engine=engine)
+    for each in (phone, colleague):
+        await each.register()
+        await each.sync()
+    await _repoint(client, t, ticket, site, asset)
+    await phone.sync()
+    assert phone.get("site", t.site.id) is not None  # the other work order is there
+    assert phone.get("asset", t.asset.id) is None
+    # Nothing of it reaches an engineer who never held the work order.
+    pages = await colleague.sync()
+    assert changes_of(pages) == []
