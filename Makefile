@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install run dev api worker migrate demo test lint typecheck format bench clean
+.PHONY: install run dev api worker migrate demo test chaos lint typecheck format bench clean
 
 install: $(STAMP)
 
@@ -45,6 +45,9 @@ format: install
 
 test: lint              ## linters, then the whole suite on real PostgreSQL and Redis
 	$(BIN)/pytest -q
+
+chaos: install          ## the full sync chaos run (5 phones, 5,000 mutations); CHAOS_SEED=n
+	$(BIN)/pytest -q -s -m chaos tests/chaos
 
 bench: install          ## every benchmark, or one: make bench B=ticket_create
 	$(BIN)/python -m benchmarks $(B)

@@ -61,9 +61,12 @@ def _visible(actor: Actor) -> Any:
     return None
 
 
-async def _lock_returns(session: AsyncSession, org_id: uuid.UUID) -> None:
+async def lock_returns(session: AsyncSession, org_id: uuid.UUID) -> None:
     """Serialise opening returns per organisation for this transaction (numbering, one open
-    return per unit); taking it again in the same transaction is a no-op."""
+    return per unit); taking it again in the same transaction is a no-op. A movement that
+    will open a return takes it *before* its stock rows (service.create_movement), so a
+    transaction holding many movements (a sync push) never waits for it while holding a
+    balance row another one needs."""
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended('part_returns:' || :org, 0))"),
         {"org": str(org_id)},
@@ -71,7 +74,7 @@ async def _lock_returns(session: AsyncSession, org_id: uuid.UUID) -> None:
 
 
 async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
-    await _lock_returns(session, org_id)  # the unique key backs it
+    await lock_returns(session, org_id)  # the unique key backs it
     top = await session.scalar(
         select(func.max(PartReturn.number)).where(PartReturn.org_id == org_id)
     )
@@ -240,7 +243,7 @@ async def _refuse_second_open(
     session: AsyncSession, actor: Actor, part: Part, serial_number: str
 ) -> None:
     """One open return per unit (under the returns lock, so two requests cannot both pass)."""
-    await _lock_returns(session, actor.org_id)
+    await lock_returns(session, actor.org_id)
     existing = await session.scalar(
         select(PartReturn)
         .where(
