@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +119,12 @@ class SyncEngine:
         await self._ensure_registered()
         answered, resend_from, resent = 0, None, set()
         while batch := self.store.unsent(MAX_MUTATIONS_PER_PUSH, from_seq=resend_from):
+            mutations = _fitting([e.mutation().to_json() for e in batch])
+            batch = batch[: len(mutations)]
             self.store.mark_sent(e.seq for e in batch)
             body = {
                 "client_id": self.store.client_id,
-                "mutations": [e.mutation().to_json() for e in batch],
+                "mutations": mutations,
                 "sent_at": self.store.device_time(),  # lets the server estimate clock skew
             }
             try:
@@ -241,3 +244,21 @@ class SyncEngine:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+
+# The server refuses bodies over 1 MiB (FIXFLOW_MAX_BODY_BYTES) with 413: a push stays well
+# under it however large its mutations (signature strokes may be 256 KiB each), so a batch
+# of big mutations is sent in several pushes instead of being refused forever.
+MAX_PUSH_BYTES = 768 * 1024
+
+
+def _fitting(mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The longest prefix of ``mutations`` whose JSON stays under MAX_PUSH_BYTES (at least
+    one: a single mutation is bounded by shared/sync.py far below the limit)."""
+    size, out = 0, list[dict[str, Any]]()
+    for mutation in mutations:
+        size += len(json.dumps(mutation, ensure_ascii=False).encode()) + 1
+        if out and size > MAX_PUSH_BYTES:
+            break
+        out.append(mutation)
+    return out
