@@ -88,6 +88,13 @@ class RetryableConflict(Conflict):
     code, title = "retryable_conflict", "Concurrent change, retry"
 
 
+class ClientIdReused(Conflict):
+    """A record id the phone created (UUIDv7) already names a different record: field
+    records and attachments answer it the same way."""
+
+    code, title = "client_id_reused", "Id already used for a different record"
+
+
 class IdempotencyInProgress(Conflict):
     code, title = "idempotency_in_progress", "Request with this Idempotency-Key in progress"
 

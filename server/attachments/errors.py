@@ -41,9 +41,3 @@ class NotReady(Conflict):
 
 class UnsupportedMediaType(AppError):
     status, code, title = 415, "unsupported_media_type", "Unsupported Content-Type"
-
-
-class ClientIdReused(Conflict):
-    """The same code as the field records' (server/field/access.py): one rule for the phone."""
-
-    code, title = "client_id_reused", "Id already used for a different record"

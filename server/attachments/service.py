@@ -36,13 +36,13 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
 from server.attachments import checks, images
-from server.attachments.errors import ClientIdReused, NotReady
+from server.attachments.errors import NotReady
 from server.attachments.models import Attachment, AttachmentStatus, Blob, Role, Signature
 from server.auth.actor import Actor
 from server.auth.models import Role as UserRole
 from server.crud import keyset_page
 from server.db import after_commit
-from server.errors import Forbidden, NotFound, Unprocessable
+from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.events import service as events
 from server.field import access
 from server.pagination import Page

@@ -23,16 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.errors import Conflict, Forbidden, NotFound, Unprocessable
+from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.field.models import Visit
 from server.tickets import service as tickets_service
 from server.tickets.models import Ticket
 
 R = TypeVar("R")
-
-
-class ClientIdReused(Conflict):
-    code, title = "client_id_reused", "Id already used for a different record"
 
 
 def require_field_writer(actor: Actor, what: str, *, agents: bool = False) -> None:

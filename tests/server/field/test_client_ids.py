@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.errors import ClientIdReused
 from server.field import checklists
 from server.field import service as field
-from server.field.access import ClientIdReused
 from server.field.schemas import TemplateCreate
 from server.tickets.models import Ticket
 from shared.ids import uuid7
