@@ -1,7 +1,10 @@
 """Demo data: "Demo Service Co." (Shanghai) and a smaller second tenant, "Acme Lifts".
 
 Built through the services, so work orders have real numbers, SLA deadlines and
-audit events. The demo password is refused when FIXFLOW_ENV=production.
+audit events; resolved and closed ones carry the field work their engineer recorded (a
+visit with GPS, labour, the checklist, a part from the van, a note, the resolution), so
+their service report (report.pdf) has something to show. The demo password is refused
+when FIXFLOW_ENV=production.
 """
 
 from __future__ import annotations
@@ -85,8 +88,10 @@ _PATHS: dict[str, list[Action]] = {
     "travelling": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL],
     "on_site": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL, Action.ARRIVE],
     "on_hold": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.HOLD],
-    "resolved": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.RESOLVE],
-    "closed": [Action.ASSIGN, Action.ACCEPT, Action.ARRIVE, Action.RESOLVE, Action.CLOSE],
+    # Resolved and closed ones get a visit with labour, a checklist, parts and a resolution
+    # recorded by their engineer (_field_work), then close.
+    "resolved": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL],
+    "closed": [Action.ASSIGN, Action.ACCEPT, Action.START_TRAVEL],
     "cancelled": [Action.CANCEL],
 }
 
@@ -152,8 +157,9 @@ async def _tenant(
         user_id=admin.id,
         label=f"user:{admin.email}",
     )
-    await _work_orders(session, actor, customers, engineers, n_wo, rng)
-    await _parts(session, actor, engineers, rng)
+    part_ids = await _parts(session, actor, engineers, rng)
+    await _checklist(session, actor)
+    await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
 
 
 async def _engineers(
@@ -274,6 +280,7 @@ async def _work_orders(
     engineers: list[Engineer],
     n: int,
     rng: random.Random,
+    part_ids: list[Any],
 ) -> None:
     statuses = list(_PATHS)
     for i in range(n):
@@ -305,7 +312,124 @@ async def _work_orders(
                 hold_kind="waiting_customer" if action is Action.HOLD else None,
             )
             await tickets.apply_transition(session, actor, ticket_id=ticket.id, data=body)
+        if status in ("resolved", "closed"):
+            await _field_work(session, engineer, ticket, site, rng, part_ids)
+        if status == "closed":
+            close = TransitionIn(action=Action.CLOSE)
+            await tickets.apply_transition(session, actor, ticket_id=ticket.id, data=close)
         await session.flush()
+
+
+async def _checklist(session: AsyncSession, actor: Actor) -> None:
+    """One SOP for every work order: what a resolve needs answered."""
+    from server.field import checklists
+    from server.field.schemas import ItemIn, TemplateCreate
+
+    items = [
+        {"kind": "yes_no", "label": "Power isolated before work?", "required": True},
+        {
+            "kind": "number",
+            "label": "Supply voltage",
+            "unit": "V",
+            "min_value": 0,
+            "max_value": 500,
+        },
+        {"kind": "text", "label": "Findings", "required": True},
+        {
+            "kind": "choice",
+            "label": "Result",
+            "options": ["fixed", "temporary fix"],
+            "required": True,
+        },
+    ]
+    data = TemplateCreate(
+        name="General service checklist", items=[ItemIn.model_validate(i) for i in items]
+    )
+    await checklists.create_template(session, actor, data=data)
+
+
+async def _field_work(
+    session: AsyncSession,
+    engineer: Engineer,
+    ticket: Ticket,
+    site: Site,
+    rng: random.Random,
+    part_ids: list[Any],
+) -> None:
+    """What the engineer recorded on site, through the field services the phone uses: a
+    visit with GPS, travel and work labour, the checklist, a part from the van, a note, the
+    resolution."""
+    from server.auth.actor import ROLE_SCOPES
+    from server.field import checklists, labour, parts_used, visits
+    from server.field import service as field
+    from shared.ids import uuid7
+
+    me = Actor(
+        org_id=engineer.org_id,
+        role=Role.ENGINEER,
+        scopes=ROLE_SCOPES[Role.ENGINEER],
+        user_id=engineer.user_id,
+        engineer_id=engineer.id,
+        label=f"user:{engineer.display_name}",
+    )
+    now = dt.datetime.now(dt.UTC)
+    arrived, done = now - dt.timedelta(hours=2), now - dt.timedelta(minutes=40)
+    gps = None
+    if site.lat is not None and site.lon is not None:
+        gps = {"lat": site.lat, "lon": site.lon, "accuracy_m": 12.0}
+    visit = (
+        await visits.check_in(
+            session, me, work_order_id=ticket.id, visit_id=uuid7(), device_time=arrived, gps=gps
+        )
+    ).visit
+    for kind, start, end in (
+        ("travel", arrived - dt.timedelta(minutes=35), arrived),
+        ("work", arrived, done),
+    ):
+        await labour.add_labour(
+            session,
+            me,
+            work_order_id=ticket.id,
+            entry_id=uuid7(),
+            kind=kind,
+            started_at=start,
+            ended_at=end,
+            visit_id=visit.id,
+        )
+    view = await checklists.for_work_order(session, me, work_order_id=ticket.id)
+    values = {"yes_no": True, "number": 228, "text": "Contacts worn; replaced", "choice": "fixed"}
+    for item in (item for _, items in view.templates for item in items):
+        await checklists.answer(
+            session,
+            me,
+            work_order_id=ticket.id,
+            visit_id=visit.id,
+            item_id=item.id,
+            answer_id=uuid7(),
+            value=values[item.kind],
+        )
+    await parts_used.use_part(
+        session,
+        me,
+        work_order_id=ticket.id,
+        line_id=uuid7(),
+        part_id=rng.choice(part_ids),
+        quantity=1,
+        visit_id=visit.id,
+    )
+    await field.add_note(
+        session, me, work_order_id=ticket.id, note_id=uuid7(), text="Customer informed."
+    )
+    await visits.check_out(session, me, visit_id=visit.id, device_time=done, gps=gps)
+    await field.resolve(
+        session,
+        me,
+        work_order_id=ticket.id,
+        resolution_code="REPLACED_PART",
+        fault_code="E-WORN",
+        root_cause="Wear after years of service",
+        summary="Replaced the worn part and tested the unit under load.",
+    )
 
 
 _PARTS = [
@@ -322,8 +446,9 @@ _PARTS = [
 
 async def _parts(
     session: AsyncSession, actor: Actor, engineers: list[Engineer], rng: random.Random
-) -> None:
-    """A central warehouse stocked from a delivery, and a van per engineer topped up from it."""
+) -> list[Any]:
+    """A central warehouse stocked from a delivery, and a van per engineer topped up from it;
+    returns the parts' ids."""
     from decimal import Decimal
 
     from server.parts import service as parts
@@ -341,6 +466,7 @@ async def _parts(
         session, stock_actor, data=LocationCreate(kind="warehouse", name="Central warehouse")
     )
     vans = [await parts.ensure_van(session, e) for e in engineers]
+    part_ids = []
     for sku, name, unit, cost, price, models in _PARTS:
         part = await parts.create_part(
             session,
@@ -377,6 +503,8 @@ async def _parts(
                     to_location_id=van.id,
                 ),
             )
+        part_ids.append(part.id)
+    return part_ids
 
 
 async def create_admin(

@@ -97,6 +97,14 @@ def test_make_run_serves_demo_and_keeps_data_across_restart(tmp_path: Path) -> N
         ticket_id = created.json()["id"]
         read = httpx.get(f"{base}/api/v1/tickets/{ticket_id}", headers=headers, timeout=10)
         assert read.json()["title"] == "Smoke test"
+        # The demo's finished work has its field work, and a service report to show.
+        done = httpx.get(
+            f"{base}/api/v1/tickets", params={"status": "resolved"}, headers=headers, timeout=10
+        ).json()["items"][0]["id"]
+        visits = httpx.get(f"{base}/api/v1/tickets/{done}/visits", headers=headers, timeout=10)
+        assert len(visits.json()) == 1 and visits.json()[0]["check_out"] is not None
+        report = httpx.get(f"{base}/api/v1/tickets/{done}/report.pdf", headers=headers, timeout=30)
+        assert report.status_code == 200 and report.content.startswith(b"%PDF")
     finally:
         code = _stop(proc)
     # make reports Ctrl-C by dying of SIGINT itself; fixflow dev below it exits 0.
