@@ -12,6 +12,7 @@ from typing import Any
 
 from server.config import get_settings
 from server.errors import Unprocessable
+from server.field import access
 
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _MIME = re.compile(r"^[\w.+-]+/[\w.+-]+$")
@@ -45,20 +46,9 @@ def size(value: float, field: str = "size") -> int:
 
 
 def instant(value: dt.datetime | str | None, field: str) -> dt.datetime | None:
-    """A device time with its UTC offset, as the UTC instant (422 when it has none)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise Unprocessable("must be an ISO 8601 date-time", field=field) from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise Unprocessable("needs a UTC offset", field=field)
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:  # 9999-12-31T23:30-05:00 has no UTC instant PostgreSQL can store
-        raise Unprocessable("is out of range", field=field) from None
+    """A device time with its UTC offset, as the UTC instant (422 when it has none): the
+    field records' rule (server/field/access.py)."""
+    return None if value is None else access.instant(value, field)
 
 
 def text(value: str | None, field: str, limit: int) -> str | None:

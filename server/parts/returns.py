@@ -157,6 +157,15 @@ async def _open(
     return rma
 
 
+def opens_returns(data: MovementCreate) -> bool:
+    """Whether a movement will open returns in ``open_for_lines``: a defective part back
+    from the field (a defective return, or defective units removed by a consume)."""
+    if data.kind is MovementKind.RETURN:
+        return data.condition == "defective"
+    removed = data.kind is MovementKind.CONSUME and bool(data.removed_serial_numbers)
+    return removed and data.removed_condition != "good"
+
+
 async def open_for_lines(
     session: AsyncSession,
     actor: Actor,
@@ -216,13 +225,7 @@ async def _serial_asset(
         raise Unprocessable(
             f"part {part.sku} is not serialised: leave serial_number out", field="serial_number"
         )
-    unit = await session.scalar(
-        select(StockUnit).where(
-            StockUnit.org_id == actor.org_id,
-            StockUnit.part_id == part.id,
-            StockUnit.serial_number == serial_number,
-        )
-    )
+    unit = await _unit(session, actor.org_id, part.id, serial_number)
     # A serial never recorded is accepted: a unit fitted at the factory or before tracking.
     if unit is None or unit.status != UnitStatus.INSTALLED.value:
         return asset_id
@@ -468,16 +471,7 @@ async def transition(
         )
     if status is ReturnStatus.REPAIRED and moved is None and rma.serial_number is not None:
         # Opened by hand: a repaired unit is good stock again wherever it now is.
-        unit = await session.scalar(
-            select(StockUnit).where(
-                StockUnit.org_id == actor.org_id,
-                StockUnit.part_id == rma.part_id,
-                StockUnit.serial_number == rma.serial_number,
-                StockUnit.status == UnitStatus.RETURNED.value,
-            )
-        )
-        if unit is not None:
-            unit.status = UnitStatus.IN_STOCK.value
+        await _repaired_unit(session, actor.org_id, rma.part_id, rma.serial_number)
     rma.status = status.value
     rma.version += 1
     rma.updated_at = dt.datetime.now(dt.UTC)
@@ -550,7 +544,8 @@ async def _settle_quarantine(
     if serials.applies(part, data):
         line = (await serials.record(session, actor, move, data))[0]
         if status is ReturnStatus.REPAIRED:
-            await _repaired_unit(session, actor, part, serial)
+            assert serial is not None  # serialised movements name their unit
+            await _repaired_unit(session, actor.org_id, part.id, serial)
         return line
     return await ledger.record(session, actor, move)
 
@@ -558,27 +553,28 @@ async def _settle_quarantine(
 async def _still_quarantined(
     session: AsyncSession, actor: Actor, part: Part, serial: str, quarantine: StockLocation
 ) -> bool:
-    location = await session.scalar(
-        select(StockUnit.location_id).where(
-            StockUnit.org_id == actor.org_id,
-            StockUnit.part_id == part.id,
+    unit = await _unit(session, actor.org_id, part.id, serial)
+    return unit is not None and unit.location_id == quarantine.id
+
+
+async def _unit(
+    session: AsyncSession, org_id: uuid.UUID, part_id: uuid.UUID, serial: str
+) -> StockUnit | None:
+    unit: StockUnit | None = await session.scalar(
+        select(StockUnit).where(
+            StockUnit.org_id == org_id,
+            StockUnit.part_id == part_id,
             StockUnit.serial_number == serial,
         )
     )
-    return location == quarantine.id
+    return unit
 
 
 async def _repaired_unit(
-    session: AsyncSession, actor: Actor, part: Part, serial: str | None
+    session: AsyncSession, org_id: uuid.UUID, part_id: uuid.UUID, serial: str
 ) -> None:
     """Only a repair makes a defective unit good stock again."""
-    unit = await session.scalar(
-        select(StockUnit).where(
-            StockUnit.org_id == actor.org_id,
-            StockUnit.part_id == part.id,
-            StockUnit.serial_number == serial,
-        )
-    )
+    unit = await _unit(session, org_id, part_id, serial)
     if unit is not None and unit.status == UnitStatus.RETURNED.value:
         unit.status = UnitStatus.IN_STOCK.value
 

@@ -440,7 +440,7 @@ async def create_movement(
         # What an engineer reports happened on site; the back office's moves are guarded.
         from_field=actor.is_engineer and data.kind is MovementKind.CONSUME,
     )
-    if _opens_a_return(data):
+    if returns.opens_returns(data):
         await returns.lock_returns(session, actor.org_id)  # before any stock row: no cycle
     # Issue 3 tracking hooks: serialised parts move one ledger line per unit (serials.py);
     # defective returns open an RMA (returns.py); falls below a minimum raise an event
@@ -451,14 +451,6 @@ async def create_movement(
         lines = [await ledger.record(session, actor, move)]
     await returns.open_for_lines(session, actor, lines)
     return lines[0]
-
-
-def _opens_a_return(data: MovementCreate) -> bool:
-    """A defective part back from the field: the movement opens a return (RMA)."""
-    if data.kind is MovementKind.RETURN:
-        return data.condition == "defective"
-    removed = data.kind is MovementKind.CONSUME and bool(data.removed_serial_numbers)
-    return removed and data.removed_condition != "good"
 
 
 async def list_movements(
