@@ -156,7 +156,9 @@ class WorkerSettings:
     cron_jobs = [
         cron(sweep_sla, second={0}, unique=True, run_at_startup=True),  # type: ignore[arg-type]
         cron(deliver_outbox, second=set(range(0, 60, 5)), unique=True),  # type: ignore[arg-type]
-        cron(sweep_attachments, minute=set(range(0, 60, 5)), second={30}, unique=True),  # type: ignore[arg-type]
+        # Every minute: a derive job lost between the upload's commit and its enqueue (the
+        # API killed in between) is made up within about two minutes.
+        cron(sweep_attachments, second={30}, unique=True, run_at_startup=True),  # type: ignore[arg-type]
         cron(prune_sync_feed, hour={3}, minute={17}, second={0}, unique=True),  # type: ignore[arg-type]
     ]
     on_startup = startup

@@ -955,8 +955,10 @@ async def fresh_snapshot(phone: Phone, base_url: str) -> dict[tuple[str, str], A
 
 
 async def _wait_derived(con: asyncpg.Connection, org_id: uuid.UUID, out: list[str]) -> None:
-    """The worker made the thumbnails of every photo and signature that arrived."""
-    deadline = time.monotonic() + 60
+    """The worker made the thumbnails of every photo and signature that arrived: by its job,
+    or, for a job lost when the server was killed between commit and enqueue, by the
+    attachments sweep (every minute, for bytes over a minute old)."""
+    deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         missing = await con.fetchval(
             "SELECT count(*) FROM blobs WHERE org_id = $1 AND derived_at IS NULL", org_id
