@@ -46,10 +46,15 @@ def emit(
 ) -> OutboxEvent:
     event = OutboxEvent(org_id=org_id, topic=topic, aggregate_id=aggregate_id, payload=payload)
     session.add(event)
-    # Deliver soon after the commit (the sender coalesces these nudges by job id); the
-    # worker's cron catches anything this misses.
-    after_commit(session, "events.deliver_outbox", _job_id=DELIVERY_JOB_ID)
+    deliver_soon(session)
     return event
+
+
+def deliver_soon(session: AsyncSession) -> None:
+    """Deliver soon after the commit (the sender coalesces these nudges by job id); the
+    worker's cron catches anything this misses. For code that writes outbox rows with
+    its own SQL (server/tickets/service.py, the light transitions)."""
+    after_commit(session, "events.deliver_outbox", _job_id=DELIVERY_JOB_ID)
 
 
 async def deliver_pending(session: AsyncSession, *, limit: int = 200) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
+from server.db import driver, fetchrow
 from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.field.models import Visit
 from server.tickets import service as tickets_service
@@ -176,3 +178,95 @@ async def check_visit(
     )
     if found != ticket_id:
         raise Unprocessable(f"visit {visit_id} is not a visit of this work order", field="visit_id")
+
+
+# --- the hot path: a new record in one statement ----------------------------------------------
+
+
+def visible_engineer(actor: Actor) -> uuid.UUID | None:
+    """Whose work orders the caller is limited to (``work_order``'s rule): an engineer's
+    own, or the whole organisation (None). The hot paths are not taken by an engineer
+    user without an engineer profile (``hot_path_for``)."""
+    return actor.engineer_id if actor.is_engineer else None
+
+
+def hot_path_for(actor: Actor) -> bool:
+    """Whether the hand-written statements may act for ``actor``: not for an engineer user
+    without an engineer profile (None would mean "any work order" there)."""
+    return not actor.is_engineer or actor.engineer_id is not None
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """``INSERT`` of a record the phone names by its id, on a work order, in one statement
+    that also checks what ``work_order`` and ``check_visit`` check and writes the record's
+    change-feed row (server/sync/capture.py: a ``ticket`` route, as the ORM capture would).
+
+    Parameters: $1 organisation, $2 work order, $3 the engineer the caller is limited to
+    (None: any), $4 the visit the record names (None: none), then ``columns`` in order
+    (each ``(name, PostgreSQL type)``; ``org_id`` and ``ticket_id`` are $1 and $2).
+
+    The work order is read ``FOR KEY SHARE`` (the lock the record's foreign key takes
+    anyway): were the office reassigning it at that moment, the statement waits for that
+    transaction and then sees the work order as it committed, so the record is refused
+    (the ORM path then answers 404) rather than written and announced to the engineer
+    who no longer holds it.
+    The statement answers ``returning`` when the row went in, and no row when it did not:
+    the work order is not the caller's, the visit is not the work order's, or the id
+    exists (a retry, or a clash). The caller then takes the ordinary path, which tells
+    those apart: nothing was written."""
+
+    table: str
+    entity: str
+    columns: tuple[tuple[str, str], ...]
+    returning: str = "id"
+    sql: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        assert self.columns[0][0] == "id", "the record's own id comes first"
+        names = ", ".join(name for name, _ in self.columns)
+        values = ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(self.columns, start=5))
+        sql = f"""
+            WITH t AS (
+                SELECT t.id, t.assignee_id
+                  FROM tickets t
+                 WHERE t.id = $2 AND t.org_id = $1
+                   AND ($3::uuid IS NULL OR t.assignee_id = $3::uuid)
+                   AND ($4::uuid IS NULL OR EXISTS (
+                        SELECT 1 FROM visits v
+                         WHERE v.id = $4::uuid AND v.org_id = $1 AND v.ticket_id = t.id))
+                   FOR KEY SHARE OF t
+            ), row AS (
+                INSERT INTO {self.table} (org_id, ticket_id, {names})
+                SELECT $1, t.id, {values} FROM t
+                ON CONFLICT (id) DO NOTHING
+                RETURNING {self.returning}
+            ), feed AS (
+                INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
+                SELECT $1, 'engineer:' || t.assignee_id, '{self.entity}', $5::text, 'put'
+                  FROM t, row
+                 WHERE t.assignee_id IS NOT NULL
+            )
+            SELECT {self.returning} FROM row
+        """  # noqa: S608 (table and column names are the callers' constants)
+        object.__setattr__(self, "sql", sql)
+
+
+async def insert_new(
+    session: AsyncSession,
+    actor: Actor,
+    record: NewRecord,
+    *,
+    ticket_id: uuid.UUID,
+    visit_id: uuid.UUID | None,
+    values: tuple[Any, ...],
+) -> Any:
+    """Write ``record``'s row when nothing stands in the way; its ``returning`` value, or
+    None when the caller must take the ordinary path (see NewRecord)."""
+    if not hot_path_for(actor):
+        return None
+    conn = await driver(session)
+    row = await fetchrow(
+        conn, record.sql, actor.org_id, ticket_id, visible_engineer(actor), visit_id, *values
+    )
+    return None if row is None else row[0]

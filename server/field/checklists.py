@@ -22,6 +22,7 @@ guard.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.crud import get_scoped, keyset_page
+from server.db import driver, fetchrow
 from server.errors import PreconditionFailed, Unprocessable
 from server.field import access, checklist_guard
 from server.field.models import ChecklistAnswer, ChecklistItem, ChecklistTemplate, ItemKind
@@ -310,6 +312,45 @@ def _content(answer: ChecklistAnswer) -> dict[str, Any]:
     }
 
 
+NEW_ANSWER = access.NewRecord(
+    "checklist_answers",
+    "checklist_answer",
+    (
+        ("id", "uuid"),
+        ("visit_id", "uuid"),
+        ("item_id", "uuid"),
+        ("value", "jsonb"),
+        ("answered_by", "text"),
+        ("device_time", "timestamptz"),
+        ("received_at", "timestamptz"),
+    ),
+    returning="seq",
+)
+_ITEM = """
+    SELECT kind, label, required, min_value, max_value, unit, options, template_id, position
+      FROM checklist_items
+     WHERE id = $1 AND org_id = $2
+"""
+
+
+async def _item_rule(
+    session: AsyncSession, actor: Actor, item_id: uuid.UUID
+) -> ChecklistItem | None:
+    """An item of the caller's organisation, read once per session (a phone's push answers
+    the same few items again and again; the ORM's identity map would not refresh it
+    within the session either)."""
+    cache: dict[tuple[uuid.UUID, uuid.UUID], ChecklistItem] = session.info.setdefault(
+        "checklist_items", {}
+    )
+    key = (actor.org_id, item_id)
+    if (item := cache.get(key)) is None:
+        row = await fetchrow(await driver(session), _ITEM, item_id, actor.org_id)
+        if row is None:
+            return None
+        item = cache[key] = ChecklistItem(id=item_id, org_id=actor.org_id, **dict(row))
+    return item
+
+
 async def answer(
     session: AsyncSession,
     actor: Actor,
@@ -323,15 +364,35 @@ async def answer(
 ) -> ChecklistAnswer:
     access.require_field_writer(actor, "answer checklists")
     when = access.instant(device_time, "device_time") if device_time is not None else None
-    ticket = await access.work_order(session, actor, work_order_id)
-    item = await session.scalar(
-        select(ChecklistItem).where(
-            ChecklistItem.id == item_id, ChecklistItem.org_id == actor.org_id
-        )
-    )
+    item = await _item_rule(session, actor, item_id)
     if item is None:
+        await access.work_order(session, actor, work_order_id)  # 404 comes first
         raise Unprocessable(f"checklist item {item_id} not found", field="item_id")
-    normalised = check_value(item, value)
+    try:
+        normalised = check_value(item, value)
+    except Unprocessable:
+        await access.work_order(session, actor, work_order_id)  # 404 comes first
+        raise
+    received = access.now()
+    if ItemKind(item.kind) is not ItemKind.PHOTO:  # photos: their attachments are checked
+        values = (answer_id, visit_id, item_id, json.dumps(normalised), actor.label, when, received)
+        seq = await access.insert_new(
+            session, actor, NEW_ANSWER, ticket_id=work_order_id, visit_id=visit_id, values=values
+        )
+        if seq is not None:
+            return ChecklistAnswer(
+                id=answer_id,
+                org_id=actor.org_id,
+                ticket_id=work_order_id,
+                visit_id=visit_id,
+                item_id=item_id,
+                value=normalised,
+                seq=seq,
+                answered_by=actor.label,
+                device_time=when,
+                received_at=received,
+            )
+    ticket = await access.work_order(session, actor, work_order_id)
     sent = {
         "work_order_id": ticket.id,
         "visit_id": visit_id,
@@ -360,7 +421,7 @@ async def answer(
         value=normalised,
         answered_by=actor.label,
         device_time=when,
-        received_at=access.now(),
+        received_at=received,
     )
     raced = await access.insert(
         session,

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.config import get_settings
 from server.customers.models import Site
+from server.db import driver, fetchrow
 from server.errors import Conflict, NotFound
 from server.field import access
 from server.field.models import CheckKind, Visit, VisitCheck
@@ -54,6 +55,9 @@ CHECK_IN_FROM: dict[Status, Action | None] = {
     Status.ON_HOLD: Action.RESUME,
     Status.ON_SITE: None,
 }
+
+# A check-in these statuses allow, with no other visit open, takes the hot path.
+FAST_CHECK_IN = frozenset({Status.ACCEPTED, Status.TRAVELLING, Status.ON_SITE})
 
 GpsLike = GpsIn | Mapping[str, Any]
 
@@ -97,10 +101,11 @@ def _check_key(check: VisitCheck) -> tuple[float, float, float] | None:
     return (check.lat, check.lon, check.accuracy_m)
 
 
-async def _site(session: AsyncSession, ticket: Ticket) -> Site | None:
+async def _site(session: AsyncSession, ticket: Ticket) -> tuple[float | None, float | None] | None:
     if ticket.site_id is None:
         return None
-    return await session.get(Site, ticket.site_id)
+    site = await session.get(Site, ticket.site_id)
+    return None if site is None else (site.lat, site.lon)
 
 
 def _make_check(
@@ -110,17 +115,19 @@ def _make_check(
     kind: CheckKind,
     device_time: dt.datetime,
     fix: GpsIn | None,
-    site: Site | None,
+    site: tuple[float | None, float | None] | None,
     clock_offset_s: float | None,
 ) -> VisitCheck:
+    """The check's row; ``site`` is the site's (lat, lon), None without a site."""
     settings = get_settings()
     received = access.now()
     offset = (
         clock_offset_s if clock_offset_s is not None else (device_time - received).total_seconds()
     )
     distance = None
-    if fix is not None and site is not None and site.lat is not None and site.lon is not None:
-        distance = round(distance_m(fix.lat, fix.lon, site.lat, site.lon), 1)
+    site_lat, site_lon = site or (None, None)
+    if fix is not None and site_lat is not None and site_lon is not None:
+        distance = round(distance_m(fix.lat, fix.lon, site_lat, site_lon), 1)
     far = distance is not None and (
         distance > settings.FIELD_SITE_RADIUS_M
         or (fix is not None and fix.accuracy_m > settings.FIELD_GPS_MAX_ACCURACY_M)
@@ -165,6 +172,228 @@ async def open_visit(session: AsyncSession, ticket_id: uuid.UUID) -> Visit | Non
     )
 
 
+# --- the hot path: check-in and check-out in few statements -------------------------------------
+
+_CHECK_COLUMNS = (
+    "org_id, device_time, received_at, clock_offset_s, clock_skew, lat, lon, accuracy_m, "
+    "distance_m, far_from_site, recorded_by"
+)
+_CHECK_VALUES = (
+    "$3::uuid, $4::timestamptz, $5::timestamptz, $6::float8, $7::bool, $8::float8, "
+    "$9::float8, $10::float8, $11::float8, $12::bool, $13::text"
+)
+# The work order locked, with its site. Visible as ``work_order`` says.
+_IN_LOCK = """
+    SELECT t.status, t.assignee_id, s.lat AS site_lat, s.lon AS site_lon
+      FROM tickets t
+      LEFT JOIN sites s ON s.id = t.site_id
+     WHERE t.id = $1 AND t.org_id = $2 AND ($3::uuid IS NULL OR t.assignee_id = $3::uuid)
+       FOR UPDATE OF t
+"""
+# Its visits, read in a statement of their own once the lock is held (a statement that
+# waited for the lock would read them as they were before it waited: a check-in that
+# committed meanwhile would go unseen).
+_IN_VISITS = """
+    SELECT (SELECT coalesce(max(v.number), 0) FROM visits v WHERE v.ticket_id = $1) AS last,
+           EXISTS (SELECT 1 FROM visits v
+                    WHERE v.ticket_id = $1
+                      AND NOT EXISTS (SELECT 1 FROM visit_checks c
+                                       WHERE c.visit_id = v.id AND c.kind = 'out')) AS open,
+           EXISTS (SELECT 1 FROM visits v WHERE v.id = $2) AS taken
+"""
+# $1 visit, $2 work order, $3 organisation, $4.. the check, $14 engineer, $15 number,
+# $16 created_by. The feed row: the ``visit`` entity for the engineer's scope.
+_IN_INSERT = f"""
+    WITH v AS (
+        INSERT INTO visits (id, org_id, ticket_id, engineer_id, number, created_by, received_at)
+        VALUES ($1, $3, $2, $14, $15, $16, $5)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+    ), c AS (
+        INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
+        SELECT v.id, 'in', {_CHECK_VALUES} FROM v
+    ), f AS (
+        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
+        SELECT $3, 'engineer:' || $14::uuid, 'visit', v.id::text, 'put' FROM v
+    )
+    SELECT count(*) FROM v
+"""  # noqa: S608 (module constants only)
+_OUT_LOOKUP = """
+    SELECT v.ticket_id, v.engineer_id, v.number, v.created_by, v.received_at AS visit_received,
+           t.assignee_id, s.lat AS site_lat, s.lon AS site_lon,
+           ci.device_time, ci.received_at, ci.clock_offset_s, ci.clock_skew, ci.lat, ci.lon,
+           ci.accuracy_m, ci.distance_m, ci.far_from_site, ci.recorded_by,
+           EXISTS (SELECT 1 FROM visit_checks co
+                    WHERE co.visit_id = v.id AND co.kind = 'out') AS checked_out
+      FROM visits v
+      JOIN tickets t ON t.id = v.ticket_id
+      JOIN visit_checks ci ON ci.visit_id = v.id AND ci.kind = 'in'
+      LEFT JOIN sites s ON s.id = t.site_id
+     WHERE v.id = $1 AND v.org_id = $2 AND ($3::uuid IS NULL OR t.assignee_id = $3::uuid)
+       AND ($4::uuid IS NULL OR v.ticket_id = $4::uuid)
+       FOR UPDATE OF t
+"""
+# $1 visit, $2 (unused: the work order), $3 organisation, $4.. the check, $14 engineer.
+_OUT_INSERT = f"""
+    WITH c AS (
+        INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
+        SELECT $1, 'out', {_CHECK_VALUES} WHERE $2::uuid IS NOT NULL
+        ON CONFLICT (visit_id, kind) DO NOTHING
+        RETURNING visit_id
+    ), f AS (
+        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
+        SELECT $3, 'engineer:' || $14::uuid, 'visit', c.visit_id::text, 'put'
+          FROM c WHERE $14::uuid IS NOT NULL
+    )
+    SELECT count(*) FROM c
+"""  # noqa: S608 (module constants only)
+
+
+def _check_values(check: VisitCheck) -> tuple[Any, ...]:
+    return (
+        check.org_id,
+        check.device_time,
+        check.received_at,
+        check.clock_offset_s,
+        check.clock_skew,
+        check.lat,
+        check.lon,
+        check.accuracy_m,
+        check.distance_m,
+        check.far_from_site,
+        check.recorded_by,
+    )
+
+
+async def _check_in_now(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    work_order_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    device_time: dt.datetime,
+    fix: GpsIn | None,
+    clock_offset_s: float | None,
+) -> VisitRecord | None:
+    """The everyday check-in (a new visit on an accepted, travelling or on-site work order
+    with no open visit): the work order locked, its visits read, the visit and its check
+    inserted, then the transition; None when anything else applies (a retry, a refusal, a
+    resume, a cancelled work order): nothing was written, ``check_in`` takes the ordinary
+    path."""
+    if not access.hot_path_for(actor):
+        return None
+    conn = await driver(session)
+    org = actor.org_id
+    engineer = access.visible_engineer(actor)
+    row = await fetchrow(conn, _IN_LOCK, work_order_id, org, engineer)
+    if row is None or row["assignee_id"] is None:
+        return None
+    status = Status(row["status"])
+    if status not in FAST_CHECK_IN:
+        return None
+    visits = await fetchrow(conn, _IN_VISITS, work_order_id, visit_id)
+    assert visits is not None
+    if visits["taken"] or visits["open"]:
+        return None
+    check = _make_check(
+        actor,
+        visit_id=visit_id,
+        kind=CheckKind.IN,
+        device_time=device_time,
+        fix=fix,
+        site=(row["site_lat"], row["site_lon"]),
+        clock_offset_s=clock_offset_s,
+    )
+    visit = Visit(
+        id=visit_id,
+        org_id=org,
+        ticket_id=work_order_id,
+        engineer_id=row["assignee_id"],
+        number=visits["last"] + 1,
+        created_by=actor.label,
+        received_at=check.received_at,
+    )
+    written = await fetchrow(
+        conn,
+        _IN_INSERT,
+        visit_id,
+        work_order_id,
+        *_check_values(check),
+        visit.engineer_id,
+        visit.number,
+        visit.created_by,
+    )
+    if written is None or not written[0]:
+        return None  # the id was taken at this moment (on another work order): nothing written
+    # Last: nothing after it refuses, so a check-in never leaves a transition without a visit.
+    if (action := CHECK_IN_FROM[status]) is not None:
+        await tickets_service.apply_transition(
+            session, actor, ticket_id=work_order_id, data=TransitionIn(action=action)
+        )
+    return VisitRecord(visit, check, None)
+
+
+async def _check_out_now(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    visit_id: uuid.UUID,
+    work_order_id: uuid.UUID | None,
+    device_time: dt.datetime,
+    fix: GpsIn | None,
+    clock_offset_s: float | None,
+) -> VisitRecord | None:
+    """The first check-out of a visit the caller can see, in two statements; None when
+    anything else applies (nothing was written)."""
+    if not access.hot_path_for(actor):
+        return None
+    conn = await driver(session)
+    org = actor.org_id
+    engineer = access.visible_engineer(actor)
+    row = await fetchrow(conn, _OUT_LOOKUP, visit_id, org, engineer, work_order_id)
+    if row is None or row["checked_out"]:
+        return None
+    check = _make_check(
+        actor,
+        visit_id=visit_id,
+        kind=CheckKind.OUT,
+        device_time=device_time,
+        fix=fix,
+        site=(row["site_lat"], row["site_lon"]),
+        clock_offset_s=clock_offset_s,
+    )
+    written = await fetchrow(
+        conn, _OUT_INSERT, visit_id, row["ticket_id"], *_check_values(check), row["assignee_id"]
+    )
+    if written is None or not written[0]:
+        return None
+    visit = Visit(
+        id=visit_id,
+        org_id=org,
+        ticket_id=row["ticket_id"],
+        engineer_id=row["engineer_id"],
+        number=row["number"],
+        created_by=row["created_by"],
+        received_at=row["visit_received"],
+    )
+    check_in = VisitCheck(
+        visit_id=visit_id,
+        kind=CheckKind.IN.value,
+        org_id=org,
+        device_time=row["device_time"],
+        received_at=row["received_at"],
+        clock_offset_s=row["clock_offset_s"],
+        clock_skew=row["clock_skew"],
+        lat=row["lat"],
+        lon=row["lon"],
+        accuracy_m=row["accuracy_m"],
+        distance_m=row["distance_m"],
+        far_from_site=row["far_from_site"],
+        recorded_by=row["recorded_by"],
+    )
+    return VisitRecord(visit, check_in, check)
+
+
 async def check_in(
     session: AsyncSession,
     actor: Actor,
@@ -178,6 +407,17 @@ async def check_in(
     access.require_field_writer(actor, "check in")
     device_time = access.instant(device_time, "device_time")
     fix = _gps(gps)
+    fast = await _check_in_now(
+        session,
+        actor,
+        work_order_id=work_order_id,
+        visit_id=visit_id,
+        device_time=device_time,
+        fix=fix,
+        clock_offset_s=clock_offset_s,
+    )
+    if fast is not None:
+        return fast
     ticket = await access.work_order(session, actor, work_order_id, for_update=True)
     sent = {"work_order_id": ticket.id, "device_time": device_time, "gps": _gps_key(fix)}
     if (found := await _existing(session, actor, visit_id)) is not None:
@@ -306,6 +546,17 @@ async def check_out(
     access.require_field_writer(actor, "check out")
     device_time = access.instant(device_time, "device_time")
     fix = _gps(gps)
+    fast = await _check_out_now(
+        session,
+        actor,
+        visit_id=visit_id,
+        work_order_id=work_order_id,
+        device_time=device_time,
+        fix=fix,
+        clock_offset_s=clock_offset_s,
+    )
+    if fast is not None:
+        return fast
     record = await get_visit(
         session, actor, visit_id=visit_id, work_order_id=work_order_id, for_update=True
     )

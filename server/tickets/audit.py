@@ -39,18 +39,38 @@ def record(
         org_id=ticket.org_id,
         topic=f"ticket.{kind}",
         aggregate_id=ticket.id,
-        payload={
-            "ticket_id": str(ticket.id),
-            "number": format_number(ticket.number),
-            "status": ticket.status,
-            "action": action,
-            "from_status": from_status,
-            "to_status": to_status,
-            "changes": changes or {},
-            "actor": actor,
-        },
+        payload=payload(
+            ticket,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            changes=changes,
+        ),
     )
     return event
+
+
+def payload(
+    ticket: Ticket,
+    *,
+    actor: str,
+    action: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The outbox event's payload (what webhooks deliver) for an event of ``ticket``."""
+    return {
+        "ticket_id": str(ticket.id),
+        "number": format_number(ticket.number),
+        "status": ticket.status,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "changes": changes or {},
+        "actor": actor,
+    }
 
 
 def format_number(number: int) -> str:

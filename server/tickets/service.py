@@ -14,18 +14,22 @@ Who may do what (beyond the caller's scopes):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
 from server.crud import reject_nulls
 from server.customers.models import Asset, Customer, Site
+from server.db import driver, fetchrow
 from server.engineers.models import Engineer
 from server.errors import (
     Forbidden,
@@ -34,6 +38,7 @@ from server.errors import (
     PreconditionFailed,
     Unprocessable,
 )
+from server.events import service as events
 from server.field import checklist_guard
 from server.parts import reservations as parts_reservations
 from server.tickets import audit, sla
@@ -296,6 +301,10 @@ async def apply_transition(
     data: TransitionIn,
     expected_version: int | None = None,
 ) -> Ticket:
+    if data.action in LIGHT_ACTIONS:
+        light = await _light_transition(session, actor, ticket_id, data, expected_version)
+        if light is not None:
+            return light
     ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
     _check_version(ticket, expected_version)
     _authorise_action(actor, ticket, data.action)
@@ -330,6 +339,129 @@ async def apply_transition(
         reason=data.reason,
         changes=changes,
     )
+    return ticket
+
+
+# --- light transitions: the phone's everyday field steps in two statements -----------------
+
+# Actions whose only effects are on the work order's own columns (no other service takes
+# part): the same rules and the same rows as below, with hand-written SQL. The phone runs
+# them all day (accept, start travel, and arrive with every check-in).
+LIGHT_ACTIONS = frozenset({Action.ACCEPT, Action.START_TRAVEL, Action.ARRIVE})
+# What they may change (anything else changing is a programming error, asserted).
+_LIGHT_WRITES = (
+    "status",
+    "version",
+    "updated_at",
+    "first_response_at",
+    "response_breached",
+    "resolution_breached",
+    "sla_state",
+    "sla_next_check_at",
+)
+_TICKET_COLUMNS = tuple(attr.key for attr in sa_inspect(Ticket).column_attrs)
+assert all(attr.key == attr.columns[0].name for attr in sa_inspect(Ticket).column_attrs), (
+    "light transitions read columns by attribute name"
+)
+_LIGHT_LOCK = f"""
+    SELECT {", ".join(_TICKET_COLUMNS)}
+      FROM tickets
+     WHERE id = $1 AND org_id = $2 AND ($3::uuid IS NULL OR assignee_id = $3::uuid)
+       FOR UPDATE
+"""  # noqa: S608 (the mapper's column names)
+# The work order, its audit event, the event's outbox twin and the work order's change-feed
+# row for its engineer (server/sync/capture.py: what the ORM capture writes for a status
+# change of an assigned work order).
+_LIGHT_WRITE = """
+    WITH u AS (
+        UPDATE tickets
+           SET status = $3, version = $4, updated_at = $5, first_response_at = $6,
+               response_breached = $7, resolution_breached = $8, sla_state = $9,
+               sla_next_check_at = $10
+         WHERE id = $1 AND org_id = $2
+     RETURNING assignee_id
+    ), e AS (
+        INSERT INTO ticket_events (id, org_id, ticket_id, kind, action, from_status, to_status,
+                                   reason, changes, actor)
+        VALUES ($11, $2, $1, 'transition', $12, $13, $14, $15, $16::jsonb, $17)
+    ), o AS (
+        INSERT INTO outbox_events (id, org_id, topic, aggregate_id, payload, attempts)
+        VALUES ($18, $2, 'ticket.transition', $1, $19::jsonb, 0)
+    ), f AS (
+        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
+        SELECT $2, 'engineer:' || u.assignee_id, 'work_order', $1::text, 'put'
+          FROM u WHERE u.assignee_id IS NOT NULL
+    )
+    SELECT count(*) FROM u
+"""
+
+
+async def _light_transition(
+    session: AsyncSession,
+    actor: Actor,
+    ticket_id: uuid.UUID,
+    data: TransitionIn,
+    expected_version: int | None,
+) -> Ticket | None:
+    """``apply_transition`` for LIGHT_ACTIONS: the work order is read (locked) and written
+    with hand-written SQL, the rules in between are the same functions. Returns the work
+    order as written, a transient copy; None (nothing done) when the session holds a copy
+    of the work order, which the ORM path keeps right (through a savepoint's rollback
+    too), or for an engineer user without an engineer profile."""
+    if actor.is_engineer and actor.engineer_id is None:
+        return None
+    conn = await driver(session)  # flushes first: a new work order is then held, too
+    if session.identity_map.get(identity_key(Ticket, ticket_id)) is not None:
+        return None
+    engineer = actor.engineer_id if actor.is_engineer else None
+    row = await fetchrow(conn, _LIGHT_LOCK, ticket_id, actor.org_id, engineer)
+    if row is None:
+        raise NotFound(f"work order {ticket_id} not found")
+    before = dict(row)
+    ticket = Ticket(**before)
+    _check_version(ticket, expected_version)
+    _authorise_action(actor, ticket, data.action)
+    current = Status(ticket.status)
+    try:
+        step = transition(current, data.action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(
+            str(exc), allowed_actions=[a.value for a in exc.allowed], current_status=current.value
+        ) from exc
+    if step.needs_reason and not data.reason:
+        raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    changes = await _side_effects(session, actor, ticket, data)
+    now = _now()
+    ticket.status = step.target.value
+    ticket.version += 1
+    ticket.updated_at = now
+    old_sla = sla.refresh_state(ticket, now, _fraction())
+    if old_sla is not None:
+        changes["sla_state"] = [old_sla.value, ticket.sla_state]
+    changed = {key for key in _TICKET_COLUMNS if getattr(ticket, key) != before[key]}
+    assert changed <= set(_LIGHT_WRITES), f"a light transition changed {changed}"
+    values = [getattr(ticket, key) for key in _LIGHT_WRITES]
+    event = {
+        "action": data.action.value,
+        "from_status": current.value,
+        "to_status": step.target.value,
+    }
+    written = await fetchrow(
+        conn,
+        _LIGHT_WRITE,
+        ticket_id,
+        actor.org_id,
+        *values,
+        uuid7(),
+        *event.values(),
+        data.reason,
+        json.dumps(changes),
+        actor.label,
+        uuid7(),
+        json.dumps(audit.payload(ticket, actor=actor.label, changes=changes, **event)),
+    )
+    assert written is not None and written[0] == 1
+    events.deliver_soon(session)
     return ticket
 
 
