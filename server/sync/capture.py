@@ -17,9 +17,13 @@ follows from, resolved in SQL in the same statement:
 
 Statements that bypass the ORM are not seen here. The known ones: the stock ledger's
 balance writes (van stock is read at pull time from row versions instead, so nothing is
-added to the ledger's hot path; server/sync/pull.py) and the SLA policy clean-up's bulk
-``UPDATE tickets SET sla_policy_id`` (a column the phone does not get). Code that writes a
-synced row with Core must call :func:`record`.
+added to the ledger's hot path; server/sync/pull.py), the SLA policy clean-up's bulk
+``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the phone's
+hot paths, which write the feed rows this module would in their own statements (new
+labour entries, notes and answers: server/field/access.py ``NewRecord``; check-ins and
+check-outs: server/field/visits.py; accept, start travel and arrive: server/tickets/
+service.py ``LIGHT_ACTIONS``; tests/server/field/test_fast_paths.py compares them with
+the ORM paths). Other code that writes a synced row with Core must call :func:`record`.
 
 Rows written inside a savepoint vanish with it: a rejected mutation leaves no feed row.
 """

@@ -284,6 +284,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# Mutations whose service writes nothing before it refuses (its writes are one statement,
+# or in a savepoint of its own): the push runs them without a savepoint of its own.
+# A work-order transition is not one (it changes the loaded work order, then may refuse).
+ATOMIC = frozenset({"labour.add", "note.add", "checklist.answer", "visit.check_out"})
+
+
 async def apply(
     session: AsyncSession, actor: Actor, mutation: Mutation, context: Context
 ) -> dict[str, Any]:

@@ -7,9 +7,17 @@
 
 The installation's row is locked first (``SELECT ... FOR UPDATE``): two pushes of one
 installation run one after the other, and the second finds the first's mutations stored.
-Each mutation runs inside a savepoint; its effects, its stored result, its
-acknowledgement in the feed and ``last_seq`` are written in the request's transaction, so
-they commit together or not at all.
+A mutation's effects, its stored result, its acknowledgement in the feed and ``last_seq``
+are written in the request's transaction, so they commit together or not at all.
+
+Fast and careful (docs/adr/0007-hot-paths-in-sql.md): the push first runs inside one
+savepoint on the **fast path**: the mutations whose service refuses before its one write
+(``mutations.ATOMIC``: labour, notes, answers, check-outs) run without a savepoint of
+their own, and an applied mutation's log row and acknowledgement go in one statement.
+Every other mutation runs in a savepoint of its own. A database error on the fast path
+rolls that savepoint back and the push is applied again the **careful** way: a savepoint
+per mutation, the log row in one of its own. After a transient error the careful pass
+stops before the mutation that met it (below), rather than waiting for the lock again.
 
 A mutation that can never succeed (a protocol error in its name, arguments or device time,
 403, 404, 409, 412, 422 from the services, a value PostgreSQL refuses) is **rejected**: the
@@ -40,6 +48,7 @@ arguments as a ``repr`` string, so the sequence still advances.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import uuid
@@ -54,6 +63,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.config import get_settings
+from server.db import driver, execute
 from server.errors import AppError, Conflict, Forbidden, Unavailable, Unprocessable
 from server.field.models import LabourEntry, Visit
 from server.sync import capture, flags, mutations
@@ -197,6 +207,23 @@ def _duplicates(
     return results
 
 
+class _Replay(Exception):
+    """A database error on the fast path: the push is rolled back and applied again with a
+    savepoint per mutation, which tells the failing mutation from the others. After a
+    transient error (a lock wait too long, a deadlock) the careful pass stops before the
+    mutation that met it (503, retry from it) instead of waiting for the lock again."""
+
+    def __init__(self, seq: int, exc: BaseException) -> None:
+        super().__init__(seq)
+        self.seq = seq
+        self.stop: Unavailable | None = None
+        if isinstance(exc, DBAPIError) and is_transient(exc):
+            self.stop = _unavailable(
+                f"mutation {seq} met a busy or conflicting row ({_sqlstate(exc)}); the ones "
+                "before it are applied: retry from it"
+            )
+
+
 async def push(
     session: AsyncSession,
     actor: Actor,
@@ -206,7 +233,20 @@ async def push(
     clock_offset_s: float | None = None,
 ) -> PushOutcome:
     try:
-        return await _push(session, actor, client_id, pushed, clock_offset_s)
+        try:
+            # One savepoint for the whole push: undone if the fast path meets a database
+            # error, and the push applied again the careful way.
+            async with session.begin_nested():
+                return await _push(session, actor, client_id, pushed, clock_offset_s, fast=True)
+        except _Replay as replay:
+            log.info(
+                "sync: push of client %s met a database error at seq %s; applied again",
+                client_id,
+                replay.seq,
+            )
+            return await _push(
+                session, actor, client_id, pushed, clock_offset_s, fast=False, replay=replay
+            )
     except DBAPIError as exc:
         # Outside a mutation's savepoint (the bookkeeping): the whole push rolls back.
         if is_transient(exc):
@@ -220,6 +260,9 @@ async def _push(
     client_id: uuid.UUID,
     pushed: list[Pushed],
     clock_offset_s: float | None,
+    *,
+    fast: bool,
+    replay: _Replay | None = None,
 ) -> PushOutcome:
     client = await client_for(session, actor, client_id, for_update=True)
     first = pushed[0].mutation.seq
@@ -236,6 +279,9 @@ async def _push(
     results = _duplicates(pushed, await _stored(session, client, old), client.last_seq)
     settled, stopped = client.last_seq, None
     for item in pushed[len(results) :]:
+        if replay is not None and replay.stop is not None and item.mutation.seq == replay.seq:
+            stopped = replay.stop
+            break
         device_time = device_instant(item.mutation.device_time)
         if device_time is None and item.error is None:  # parse_push_lenient prevents it
             error = ProtocolError("must be an ISO 8601 date-time with an offset", "device_time")
@@ -246,7 +292,7 @@ async def _push(
             clock_offset_s=clock_offset_s,
         )
         try:
-            result = await _apply(session, actor, client, item, context, device_time)
+            result = await _apply(session, actor, client, item, context, device_time, fast)
         except _Stop as stop:
             stopped = stop.error
             break
@@ -328,17 +374,46 @@ def _server_error(
 
 
 async def _run(
-    session: AsyncSession, actor: Actor, item: Pushed, context: mutations.Context
+    session: AsyncSession, actor: Actor, item: Pushed, context: mutations.Context, fast: bool
 ) -> tuple[Result, AppError | None]:
-    """Apply one mutation in a savepoint; (result, the refusal when it was rejected)."""
+    """Apply one mutation in a savepoint; (result, the refusal when it was rejected).
+
+    On the fast path a mutation whose service writes nothing before it refuses
+    (``mutations.ATOMIC``) runs without a savepoint of its own (two round trips fewer); a
+    database error there, or an unexpected one, replays the whole push (``_Replay``)."""
     seq = item.mutation.seq
     if item.error is not None:
         return _rejected(seq, _protocol_problem(item.error))
+    if fast and item.mutation.name in mutations.ATOMIC:
+        try:
+            data = await mutations.apply(session, actor, item.mutation, context)
+        except (AppError, ValidationError) as exc:
+            return _refused(item, context, exc)
+        except DBAPIError as exc:
+            if _lost(exc):
+                raise _unavailable("the database connection was lost; retry the push") from exc
+            raise _Replay(seq, exc) from exc
+        except OSError as exc:
+            return _refused(item, context, exc)
+        except Exception as exc:
+            raise _Replay(seq, exc) from exc
+        return Result(seq, Outcome.APPLIED, data=data), None
     try:
         async with session.begin_nested():
             data = await mutations.apply(session, actor, item.mutation, context)
             await session.flush()
-    except AppError as exc:
+    except Exception as exc:
+        return _refused(item, context, exc)
+    return Result(seq, Outcome.APPLIED, data=data), None
+
+
+def _refused(
+    item: Pushed, context: mutations.Context, exc: Exception
+) -> tuple[Result, AppError | None]:
+    """What a mutation's failure means (its writes are already undone): rejected, a
+    server error (rejected too), or a stop (``_Stop``) for a transient failure."""
+    seq = item.mutation.seq
+    if isinstance(exc, AppError):
         if exc.status in (429, 503):
             raise _Stop(
                 _unavailable(f"mutation {seq} met a busy service ({exc.detail}); retry from it")
@@ -346,11 +421,11 @@ async def _run(
         if exc.status >= 500:
             return _server_error(item, context, exc)
         return _rejected(seq, exc)
-    except ValidationError as exc:
+    if isinstance(exc, ValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         where = ".".join(str(p) for p in first.get("loc", ())) or "args"
         return _rejected(seq, Unprocessable(f"{where}: {first.get('msg')}", field=f"args.{where}"))
-    except DBAPIError as exc:
+    if isinstance(exc, DBAPIError):
         state = _sqlstate(exc)
         if _lost(exc):
             # The transaction is gone with the connection: nothing of this push is kept.
@@ -365,13 +440,11 @@ async def _run(
         if not state.startswith(PERMANENT_CLASSES):
             return _server_error(item, context, exc)
         return _rejected(seq, Unprocessable(f"the database refused this mutation ({state})"))
-    except OSError as exc:  # a store or service out of reach (TimeoutError included)
+    if isinstance(exc, OSError):  # a store or service out of reach (TimeoutError included)
         raise _Stop(
             _unavailable(f"mutation {seq} could not reach a service; retry from it")
         ) from exc
-    except Exception as exc:  # a bug: see the module's docstring
-        return _server_error(item, context, exc)
-    return Result(seq, Outcome.APPLIED, data=data), None
+    return _server_error(item, context, exc)  # a bug: see the module's docstring
 
 
 async def _apply(
@@ -381,9 +454,13 @@ async def _apply(
     item: Pushed,
     context: mutations.Context,
     device_time: dt.datetime | None,
+    fast: bool,
 ) -> Result:
     mutation = item.mutation
-    result, refusal = await _run(session, actor, item, context)
+    result, refusal = await _run(session, actor, item, context, fast)
+    if fast and refusal is None:
+        await _settle(session, client, mutation, device_time, result)
+        return result
     work_order_id = _uuid_or_none(mutation.args.get("work_order_id"))
     flag: SyncFlag | None = None
     if isinstance(refusal, mutations.CompletedAfterCancel):
@@ -433,6 +510,52 @@ async def _apply(
         ],
     )
     return result
+
+
+# The log row and the acknowledgement of an applied mutation, in one statement.
+_SETTLE = """
+    WITH m AS (
+        INSERT INTO sync_mutations (client_id, seq, org_id, mutation_id, name, args,
+                                    work_order_id, device_time, outcome, result)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'applied', $9::jsonb)
+    )
+    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
+    VALUES ($3, $10, $11, $2::text, 'ack')
+"""
+
+
+async def _settle(
+    session: AsyncSession,
+    client: SyncClient,
+    mutation: Mutation,
+    device_time: dt.datetime | None,
+    result: Result,
+) -> None:
+    """``_store`` and the acknowledgement for an applied mutation on the fast path: its
+    arguments passed shared/sync.py and the service, so no savepoint guards the log row
+    (a refusal all the same replays the push, which stores it the careful way)."""
+    try:
+        await execute(
+            await driver(session),
+            _SETTLE,
+            client.id,
+            mutation.seq,
+            client.org_id,
+            uuid.UUID(mutation.id),
+            safe_name(mutation.name, 60),
+            json.dumps(storable(mutation.args)),
+            _uuid_or_none(mutation.args.get("work_order_id")),
+            device_time,
+            json.dumps(result.to_json()),
+            capture.client_scope(client.id),
+            ACK_ENTITY,
+        )
+    except DBAPIError as exc:
+        if _lost(exc):
+            raise _unavailable("the database connection was lost; retry the push") from exc
+        raise _Replay(mutation.seq, exc) from exc
+    except (TypeError, ValueError) as exc:  # not JSON after all
+        raise _Replay(mutation.seq, exc) from exc
 
 
 async def _cancelled(

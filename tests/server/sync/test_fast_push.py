@@ -1,0 +1,173 @@
+"""The push's fast path (server/sync/push.py): most mutations run without a savepoint of
+their own and their log row and acknowledgement go in one statement. A database error on
+that path rolls the push back to its start and applies it again the careful way (a
+savepoint per mutation): the answer is the one the careful path gives, nothing is written
+twice and nothing is lost. The errors here are real PostgreSQL errors, raised by
+triggers the tests add inside their rolled-back transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.field.models import LabourEntry, TicketNote
+from server.sync.models import SyncMutation
+from tests.fixtures.factories import make_tenant
+from tests.server.field.helpers import on_site
+from tests.server.sync.helpers import Phone, new_id
+
+START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T10:00:00+08:00"
+
+
+async def _refuse(db: AsyncSession, table: str, condition: str) -> None:
+    """A trigger on ``table`` that refuses rows matching ``condition`` with a check
+    violation (SQLSTATE 23514), as a constraint PostgreSQL enforces would."""
+    await db.execute(
+        text(
+            f"""
+            CREATE FUNCTION test_refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF {condition} THEN
+                    RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+            END $$
+            """
+        )
+    )
+    await db.execute(
+        text(
+            f"CREATE TRIGGER test_refuse BEFORE INSERT ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION test_refuse_{table}()"
+        )
+    )
+
+
+async def _stored(db: AsyncSession, phone: Phone) -> list[SyncMutation]:
+    rows = await db.scalars(
+        select(SyncMutation)
+        .where(SyncMutation.client_id == uuid.UUID(phone.client_id))
+        .order_by(SyncMutation.seq)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)
+
+
+async def _acks(db: AsyncSession, phone: Phone) -> list[str]:
+    rows = await db.execute(
+        text("SELECT entity_id FROM sync_changes WHERE scope = :s AND op = 'ack' ORDER BY id"),
+        {"s": f"client:{phone.client_id}"},
+    )
+    return [r[0] for r in rows]
+
+
+async def test_a_database_error_on_the_fast_path_replays_the_push_carefully(
+    client: httpx.AsyncClient, db: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    await _refuse(db, "ticket_notes", "NEW.text = 'boom'")
+    phone = Phone(client, t.headers("engineer1"))
+    await phone.register()
+    wo = str(ticket.id)
+    with caplog.at_level(logging.INFO, logger="fixflow.sync"):
+        response = await phone.push(
+            phone.mutation(
+                "labour.add",
+                work_order_id=wo,
+                entry_id=new_id(),
+                kind="work",
+                started_at=START,
+                ended_at=END,
+            ),
+            phone.mutation("note.add", work_order_id=wo, note_id=new_id(), text="boom"),
+            phone.mutation("note.add", work_order_id=wo, note_id=new_id(), text="after"),
+            phone.mutation("visit.check_out", visit_id=str(visit.id)),
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["last_seq"] == 4
+    assert [r["outcome"] for r in body["results"]] == ["applied", "rejected", "applied", "applied"]
+    assert body["results"][1]["error"]["status"] == 422
+    assert "23514" in body["results"][1]["error"]["detail"]
+    assert any("applied again" in r.getMessage() for r in caplog.records)
+    # Applied once each (the first attempt was undone), each with its log row and ack.
+    labour = await db.scalars(select(LabourEntry).where(LabourEntry.ticket_id == ticket.id))
+    assert len(list(labour)) == 1
+    notes = await db.scalars(select(TicketNote.text).where(TicketNote.ticket_id == ticket.id))
+    assert list(notes) == ["after"]
+    assert [(m.seq, m.outcome) for m in await _stored(db, phone)] == [
+        (1, "applied"),
+        (2, "rejected"),
+        (3, "applied"),
+        (4, "applied"),
+    ]
+    assert await _acks(db, phone) == ["1", "2", "3", "4"]
+
+
+async def test_a_log_row_refused_on_the_fast_path_is_stored_the_careful_way(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The fast path writes an applied mutation's log row without a savepoint; were it
+    refused, the replay stores it as its repr (as the careful path always has), and the
+    mutation stays applied."""
+    t = await make_tenant(db)
+    ticket, _ = await on_site(db, t)
+    await _refuse(db, "sync_mutations", "NEW.args ->> 'text' = 'unloggable'")
+    phone = Phone(client, t.headers("engineer1"))
+    await phone.register()
+    note_id = new_id()
+    response = await phone.push(
+        phone.mutation("note.add", work_order_id=str(ticket.id), note_id=note_id, text="fine"),
+        phone.mutation(
+            "note.add", work_order_id=str(ticket.id), note_id=new_id(), text="unloggable"
+        ),
+    )
+    assert response.status_code == 200, response.text
+    assert [r["outcome"] for r in response.json()["results"]] == ["applied", "applied"]
+    stored = await _stored(db, phone)
+    assert stored[0].args["text"] == "fine"
+    assert "unloggable" in stored[1].args["unstorable"]
+    notes = await db.scalars(select(TicketNote.text).where(TicketNote.ticket_id == ticket.id))
+    assert sorted(notes) == ["fine", "unloggable"]
+    assert await _acks(db, phone) == ["1", "2"]
+
+
+async def test_a_refusal_on_the_fast_path_writes_nothing_and_the_queue_moves_on(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A mutation the service refuses on the fast path (no savepoint) leaves no row of its
+    own: the refusals of the hot paths come before their one write."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    other, _ = await on_site(db, t, engineer=2)
+    phone = Phone(client, t.headers("engineer1"))
+    await phone.register()
+    response = await phone.push(
+        # A colleague's work order: 404.
+        phone.mutation("note.add", work_order_id=str(other.id), note_id=new_id(), text="x"),
+        # A visit of another work order: 422.
+        phone.mutation(
+            "labour.add",
+            work_order_id=str(other.id),
+            entry_id=new_id(),
+            kind="work",
+            started_at=START,
+            ended_at=END,
+            visit_id=str(visit.id),
+        ),
+        phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="ok"),
+    )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["outcome"] for r in results] == ["rejected", "rejected", "applied"]
+    assert results[0]["error"]["status"] == 404
+    notes = await db.scalars(select(TicketNote.text).where(TicketNote.ticket_id == other.id))
+    assert list(notes) == []
+    labour = await db.scalars(select(LabourEntry).where(LabourEntry.ticket_id == other.id))
+    assert list(labour) == []
