@@ -22,7 +22,7 @@ for it (server/sync/push.py, server/field/*), with plain SQL and no checks:
     visit.check_in   tickets UPDATE (status, version, updated_at, sla_next_check_at),
                      ticket_events + outbox_events rows (the transition), visits row
                      (number = max + 1), visit_checks row (distance to the site), feed rows
-                     (work_order, visit from the visit, visit from the check)
+                     (work_order, visit)
     checklist.answer checklist_answers row, feed row
     note.add         ticket_notes row, feed row
     visit.check_out  visit_checks row, feed row
@@ -302,7 +302,7 @@ async def _raw_apply(
         number = await conn.fetchval(INSERT_VISIT, visit, org_id, wo_id, engineer.id, by)
         await _check(conn, org_id, wo, visit, "in", when, a["gps"], by)
         data = {"visit_id": str(visit), "number": number}
-        feed += [("work_order", str(wo_id)), ("visit", str(visit)), ("visit", str(visit))]
+        feed += [("work_order", str(wo_id)), ("visit", str(visit))]
     elif m.name == "checklist.answer":
         answer = uuid.UUID(a["answer_id"])
         await conn.execute(

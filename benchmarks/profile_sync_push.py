@@ -6,7 +6,9 @@ the same phone queue as ``bench_sync_push`` and reports:
 
 1. per mutation name: CPU milliseconds in ``server.sync.push._apply`` (one phone, pushes one
    after the other, so the process's CPU time between two awaits is that mutation's), SQL
-   statements sent and asyncpg statement preparations (each one more round trip);
+   statements sent through SQLAlchemy, hand-written statements sent straight through
+   asyncpg (server/db.py ``driver``) and asyncpg statement preparations (each one more
+   round trip);
 2. a cProfile of PROFILE_PHONES phones pushing at once, with the CPU-time timer, its own
    time summed by package.
 """
@@ -40,6 +42,7 @@ CPU: dict[str, float] = collections.defaultdict(float)
 COUNT: collections.Counter[str] = collections.Counter()
 STATEMENTS: collections.Counter[str] = collections.Counter()
 PREPARES: collections.Counter[str] = collections.Counter()
+RAW: collections.Counter[str] = collections.Counter()
 CURRENT: list[str | None] = [None]
 
 
@@ -63,8 +66,22 @@ def _instrument() -> None:
             PREPARES[CURRENT[0]] += 1
         return await prepare(self, query, *args, **kwargs)
 
+    def counted(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if CURRENT[0]:
+                RAW[CURRENT[0]] += 1
+            return await method(self, *args, **kwargs)
+
+        return call
+
     push_module._apply = timed_apply  # type: ignore[assignment]
     asyncpg.connection.Connection.prepare = counted_prepare
+    for name in ("fetchrow", "execute"):
+        setattr(
+            asyncpg.connection.Connection,
+            name,
+            counted(getattr(asyncpg.connection.Connection, name)),
+        )
 
 
 def _package(path: str, name: str) -> str:
@@ -122,11 +139,11 @@ async def main() -> None:
             push = bench.api_push(http)
             one, crowd = phones[0], phones[1:]
             await push(one)
-            for counter in (CPU, COUNT, STATEMENTS, PREPARES):
+            for counter in (CPU, COUNT, STATEMENTS, PREPARES, RAW):
                 counter.clear()
             for _ in range(BATCHES - 1):
                 await push(one)
-            single = (dict(CPU), COUNT.copy(), STATEMENTS.copy(), PREPARES.copy())
+            single = (dict(CPU), COUNT.copy(), STATEMENTS.copy(), PREPARES.copy(), RAW.copy())
             await asyncio.gather(*(push(p) for p in crowd))  # warm-up
             profile = cProfile.Profile(time.process_time)
             started = time.process_time()
@@ -136,16 +153,23 @@ async def main() -> None:
             profile.disable()
             cpu = time.process_time() - started
         await conn.close()
-    spent, counts, statements, prepares = single
+    spent, counts, statements, prepares, raw = single
     n = sum(counts.values())
-    print(f"one phone, {n} mutations: CPU ms, SQL statements, asyncpg prepares per mutation")
-    print(f"  {'mutation':18s} {'count':>5s} {'cpu_ms':>7s} {'stmts':>6s} {'prepares':>8s}")
+    print(
+        f"one phone, {n} mutations: CPU ms, statements through SQLAlchemy and straight "
+        "through asyncpg, asyncpg prepares per mutation"
+    )
+    print(
+        f"  {'mutation':18s} {'count':>5s} {'cpu_ms':>7s} {'stmts':>6s} {'raw':>5s} "
+        f"{'prepares':>8s}"
+    )
     for name in [*counts, None]:
         c = counts[name] if name else n
         cpu_ms = (spent[name] if name else sum(spent.values())) / c * 1000
         stmts = (statements[name] if name else sum(statements.values())) / c
         prep = (prepares[name] if name else sum(prepares.values())) / c
-        print(f"  {name or 'all':18s} {c:5d} {cpu_ms:7.2f} {stmts:6.1f} {prep:8.1f}")
+        direct = (raw[name] if name else sum(raw.values())) / c
+        print(f"  {name or 'all':18s} {c:5d} {cpu_ms:7.2f} {stmts:6.1f} {direct:5.1f} {prep:8.1f}")
     mutations = PROFILE_PHONES * (BATCHES - 1) * bench.BATCH
     print(
         f"\n{PROFILE_PHONES} phones at once, {mutations} mutations under cProfile: "
