@@ -213,7 +213,7 @@ class _Replay(Exception):
     transient error (a lock wait too long, a deadlock) the careful pass stops before the
     mutation that met it (503, retry from it) instead of waiting for the lock again."""
 
-    def __init__(self, seq: int, exc: BaseException) -> None:
+    def __init__(self, seq: int, exc: BaseException | None) -> None:
         super().__init__(seq)
         self.seq = seq
         self.stop: Unavailable | None = None
@@ -222,6 +222,14 @@ class _Replay(Exception):
                 f"mutation {seq} met a busy or conflicting row ({_sqlstate(exc)}); the ones "
                 "before it are applied: retry from it"
             )
+
+    @classmethod
+    def after(cls, caught: _Replay) -> _Replay:
+        """The same verdict without the exception chain (its traceback would keep the
+        failed pass's frames, and what they loaded, alive through the careful pass)."""
+        replay = cls(caught.seq, None)
+        replay.stop = caught.stop
+        return replay
 
 
 async def push(
@@ -233,20 +241,25 @@ async def push(
     clock_offset_s: float | None = None,
 ) -> PushOutcome:
     try:
+        replay: _Replay | None = None
         try:
             # One savepoint for the whole push: undone if the fast path meets a database
             # error, and the push applied again the careful way.
             async with session.begin_nested():
                 return await _push(session, actor, client_id, pushed, clock_offset_s, fast=True)
-        except _Replay as replay:
-            log.info(
-                "sync: push of client %s met a database error at seq %s; applied again",
-                client_id,
-                replay.seq,
-            )
-            return await _push(
-                session, actor, client_id, pushed, clock_offset_s, fast=False, replay=replay
-            )
+        except _Replay as exc:
+            replay = _Replay.after(exc)
+        # The rollback undid the fast pass, but the session's copies of what it loaded
+        # (a work order it moved on, say) would keep the undone values: none is trusted.
+        session.expire_all()
+        log.info(
+            "sync: push of client %s met a database error at seq %s; applied again",
+            client_id,
+            replay.seq,
+        )
+        return await _push(
+            session, actor, client_id, pushed, clock_offset_s, fast=False, replay=replay
+        )
     except DBAPIError as exc:
         # Outside a mutation's savepoint (the bookkeeping): the whole push rolls back.
         if is_transient(exc):

@@ -84,7 +84,9 @@ async def get(
     if actor.is_engineer:
         query = query.where(Ticket.assignee_id == actor.engineer_id)
     if for_update:
-        query = query.with_for_update()
+        # A locking read is read afresh: a copy the session held may be older than the row
+        # (written by a light transition, or undone by a savepoint's rollback).
+        query = query.with_for_update().execution_options(populate_existing=True)
     ticket = await session.scalar(query)
     if ticket is None:
         raise NotFound(f"work order {ticket_id} not found")

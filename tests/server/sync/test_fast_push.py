@@ -9,31 +9,40 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.field.models import LabourEntry, TicketNote
+from server.attachments import service as attachments
+from server.field import checklists
+from server.field.models import LabourEntry, TicketNote, Visit
+from server.field.schemas import TemplateCreate
 from server.sync.models import SyncMutation
+from server.tickets.models import TicketEvent
+from shared.ids import uuid7
+from tests.fixtures.attachments import png, sha
 from tests.fixtures.factories import make_tenant
-from tests.server.field.helpers import on_site
+from tests.server.field.helpers import SITE, on_site, travelling
 from tests.server.sync.helpers import Phone, new_id
 
 START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T10:00:00+08:00"
 
 
-async def _refuse(db: AsyncSession, table: str, condition: str) -> None:
-    """A trigger on ``table`` that refuses rows matching ``condition`` with a check
-    violation (SQLSTATE 23514), as a constraint PostgreSQL enforces would."""
+async def _refuse(
+    db: AsyncSession, table: str, condition: str, errcode: str = "check_violation"
+) -> None:
+    """A trigger on ``table`` that refuses rows matching ``condition`` with ``errcode``
+    (by default a check violation, SQLSTATE 23514, as a constraint would)."""
     await db.execute(
         text(
             f"""
             CREATE FUNCTION test_refuse_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF {condition} THEN
-                    RAISE EXCEPTION 'refused by the test' USING ERRCODE = 'check_violation';
+                    RAISE EXCEPTION 'refused by the test' USING ERRCODE = '{errcode}';
                 END IF;
                 RETURN NEW;
             END $$
@@ -171,3 +180,76 @@ async def test_a_refusal_on_the_fast_path_writes_nothing_and_the_queue_moves_on(
     assert list(notes) == []
     labour = await db.scalars(select(LabourEntry).where(LabourEntry.ticket_id == other.id))
     assert list(labour) == []
+
+
+async def _photo_scene(db: AsyncSession) -> tuple[Any, Any, uuid.UUID, uuid.UUID]:
+    """An engineer travelling to a work order with a photo checklist item and a photo
+    registered: a photo answer takes the ORM path (its attachments are checked), which
+    loads the work order into the session."""
+    t = await make_tenant(db)
+    ticket = await travelling(db, t)
+    template = await checklists.create_template(
+        db,
+        t.actor("admin"),
+        data=TemplateCreate.model_validate(
+            {"name": "Evidence", "items": [{"kind": "photo", "label": "Nameplate"}]}
+        ),
+    )
+    data = png(colour=(1, 1, 2))
+    photo = await attachments.register_attachment(
+        db,
+        t.actor("engineer1"),
+        attachment_id=uuid7(),
+        work_order_id=ticket.id,
+        sha256=sha(data),
+        size=len(data),
+        mime="image/png",
+        role="photo",
+    )
+    return t, ticket, template.items[0].id, photo.id
+
+
+@pytest.mark.parametrize("error", ["lock_not_available", "invalid_parameter_value"])
+async def test_the_careful_pass_does_not_trust_what_the_fast_pass_loaded(
+    client: httpx.AsyncClient, db: AsyncSession, error: str
+) -> None:
+    """The fast pass checks in (arrive: travelling → on_site) and then loads the work
+    order for a photo answer, which PostgreSQL refuses. Its rollback undoes the arrival;
+    the careful pass must see the work order travelling again, not the loaded copy's
+    on_site (which refused the check-in, or let a hold jump from travelling)."""
+    t, ticket, item_id, photo_id = await _photo_scene(db)
+    await _refuse(db, "checklist_answers", "true", errcode=error)
+    phone = Phone(client, t.headers("engineer1"))
+    await phone.register()
+    wo, visit_id = str(ticket.id), new_id()
+    response = await phone.push(
+        phone.mutation("visit.check_in", work_order_id=wo, visit_id=visit_id, gps=SITE),
+        phone.mutation(
+            "checklist.answer",
+            work_order_id=wo,
+            visit_id=visit_id,
+            item_id=str(item_id),
+            answer_id=new_id(),
+            value=[str(photo_id)],
+        ),
+        phone.mutation("work_order.hold", work_order_id=wo, waiting_for="parts", reason="r"),
+    )
+    outcomes = [r["outcome"] for r in response.json()["results"]]
+    if error == "lock_not_available":  # transient: 503 from the answer, the check-in kept
+        assert response.status_code == 503, response.text
+        assert outcomes == ["applied"]
+    else:  # permanent: the answer rejected, the hold applied after the arrival
+        assert response.status_code == 200, response.text
+        assert outcomes == ["applied", "rejected", "applied"]
+    visits = await db.scalar(select(func.count()).where(Visit.ticket_id == ticket.id))
+    assert visits == 1
+    steps = await db.execute(
+        select(TicketEvent.action, TicketEvent.from_status, TicketEvent.to_status)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "transition")
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    )
+    after_travel = [tuple(s) for s in steps if s[0] in ("arrive", "hold")]
+    expected = [("arrive", "travelling", "on_site")]
+    if error != "lock_not_available":
+        expected.append(("hold", "on_site", "on_hold"))
+    assert after_travel == expected
