@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     JWT_AUDIENCE: str = "fixflow-api"
     ACCESS_TOKEN_MINUTES: int = 15
     REFRESH_TOKEN_DAYS: int = 30
+    # A refresh token presented again this soon after its rotation, while the token that
+    # rotation issued is still unused, is a client retrying a lost answer (a phone losing
+    # signal mid-refresh), not a thief: it gets new tokens instead of revoking the login.
+    REFRESH_RETRY_GRACE_SECONDS: int = 120
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
 
     CORS_ORIGINS: list[str] = []

@@ -79,7 +79,8 @@ class Api:
 
     async def _refresh(self, stale: str | None) -> None:
         """Exchange the refresh token once, even when several requests saw the same 401
-        (using a refresh token twice revokes the whole login on the server)."""
+        (using a refresh token twice revokes the whole login on the server, unless it is
+        a retry of a lost answer within the server's grace: docs/api.md)."""
         if self._refreshing is None:
             self._refreshing = asyncio.Lock()
         async with self._refreshing:

@@ -79,6 +79,12 @@ async def refresh(
     """Rotate a refresh token. Presenting one already used revokes its whole family:
     a stolen token and the legitimate one cannot both keep working. Returns None then.
 
+    Except a retry of a lost answer: the token presented is the family's last rotated one,
+    at most FIXFLOW_REFRESH_RETRY_GRACE_SECONDS ago, and the token that rotation issued
+    has never been used (so its answer most likely never arrived). The retry gets new
+    tokens and the unused ones count as used: presenting them later is reuse, and a
+    token presented after the window, or behind a newer rotation, still revokes all.
+
     Rotation and revocation of one family are serialised by a transaction-scoped
     advisory lock, so a revocation cannot miss a token issued at the same moment."""
     digest = security.digest(refresh_token)
@@ -97,7 +103,7 @@ async def refresh(
     now = _now()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise InvalidToken("refresh token is invalid, expired or revoked; log in again")
-    if row.used_at is not None:
+    if row.used_at is not None and not await _retry_of_lost_answer(session, settings, row, now):
         await session.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
@@ -110,6 +116,30 @@ async def refresh(
         raise InvalidToken("the user is no longer active")
     row.used_at = now
     return await _issue(session, settings, user, family_id=row.family_id)
+
+
+async def _retry_of_lost_answer(
+    session: AsyncSession, settings: Settings, row: RefreshToken, now: dt.datetime
+) -> bool:
+    """Whether used token ``row`` is a client retrying the rotation whose answer it lost
+    (see ``refresh``); if so its unused successor is marked used. Under the family lock."""
+    assert row.used_at is not None
+    grace = dt.timedelta(seconds=settings.REFRESH_RETRY_GRACE_SECONDS)
+    if now - row.used_at > grace:
+        return False
+    family = list(
+        await session.scalars(
+            select(RefreshToken)
+            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
+            .execution_options(populate_existing=True)
+        )
+    )
+    unused = [t for t in family if t.used_at is None]
+    last_rotated = max(t.used_at for t in family if t.used_at is not None)
+    if len(unused) != 1 or row.used_at != last_rotated:
+        return False
+    unused[0].used_at = now
+    return True
 
 
 def _family_lock(family_id: uuid.UUID) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mobile.store.core import ACCESS_TOKEN, REFRESH_TOKEN
-from mobile.sync import AuthRequired
+from mobile.sync import AuthRequired, Transient
 from server.tickets.models import Ticket
 from tests.fixtures.factories import PASSWORD, Tenant
 from tests.mobile.e2e.faults import Faults
@@ -53,3 +53,30 @@ async def test_a_wrong_password_is_an_auth_error(
     phone = await phones(tenant)
     with pytest.raises(AuthRequired):
         await phone.login(tenant.users["engineer1"].email, "not-the-password")
+
+
+async def test_a_lost_refresh_answer_does_not_cost_the_engineer_a_login(
+    phones: Callable[..., Any], tenant: Tenant, ticket: Ticket, faults: Faults
+) -> None:
+    """The server rotated the refresh token but the answer was lost (a tunnel): the phone
+    still holds the old token and presents it again. Within the retry grace that is not
+    taken for theft: the phone gets new tokens and its outbox goes."""
+    phone = await phones(tenant)
+    await phone.sync_once()
+    phone.store.add_note(str(ticket.id), "written in the tunnel")
+    refresh = phone.store.get_meta(REFRESH_TOKEN)
+    phone.store.set_meta(**{ACCESS_TOKEN: "expired"})
+    faults.add("POST", "/auth/refresh", "drop_response")
+
+    with pytest.raises(Transient):  # this round ends on the lost answer
+        await phone.sync_once()
+    assert phone.store.get_meta(REFRESH_TOKEN) == refresh  # nothing arrived, nothing kept
+
+    await phone.sync_once()
+    assert [s.outcome for s in faults.sent("POST", "/auth/refresh")] == [
+        "dropped response (200)",
+        200,
+    ]
+    assert phone.store.get_meta(REFRESH_TOKEN) not in (None, refresh)
+    [entry] = phone.store.outbox()
+    assert (entry.state, entry.acked) == ("applied", True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 import time
 import uuid
@@ -12,12 +13,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security, service
 from server.auth.models import RefreshToken, Role, User
-from server.config import Settings
+from server.config import Settings, get_settings
 from server.errors import Unauthenticated
 from tests.fixtures.factories import PASSWORD, headers_for, make_org, make_tenant, make_user
 
@@ -242,6 +243,8 @@ async def test_refresh_rotates_tokens_and_old_refresh_token_stops_working(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {second['access_token']}"}
     )
     assert me.status_code == 200
+    # Once the new token is used, the old one is dead (even within the retry grace).
+    assert (await client.post(REFRESH, json={"refresh_token": second["refresh_token"]})).is_success
     again = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
     assert again.status_code == 401, again.text
     assert again.headers["content-type"].startswith(PROBLEM)
@@ -255,6 +258,7 @@ async def test_reusing_a_refresh_token_revokes_the_whole_family(
     first = (await _login(client, email, PASSWORD)).json()
     other_login = (await _login(client, email, PASSWORD)).json()
     second = (await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})).json()
+    await _age_rotation(db, first["refresh_token"])  # past the grace for a lost answer
 
     reuse = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
     assert reuse.status_code == 401, reuse.text
@@ -281,6 +285,71 @@ async def test_reusing_a_refresh_token_revokes_the_whole_family(
     # Another log-in of the same user is another family and keeps working.
     unaffected = await client.post(REFRESH, json={"refresh_token": other_login["refresh_token"]})
     assert unaffected.status_code == 200, unaffected.text
+
+
+async def _age_rotation(db: AsyncSession, token: str) -> None:
+    """Move the token's rotation back past the retry grace (as if the time had passed)."""
+    seconds = get_settings().REFRESH_RETRY_GRACE_SECONDS + 1
+    await db.execute(
+        update(RefreshToken)
+        .where(RefreshToken.token_hash == security.digest(token))
+        .values(used_at=RefreshToken.used_at - dt.timedelta(seconds=seconds))
+    )
+    await db.flush()
+
+
+async def test_a_phone_that_lost_the_refresh_answer_retries_within_the_grace(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The phone sent its refresh token, the server rotated it, the answer was lost in a
+    tunnel: the phone presents the same token again. It gets new tokens (not a revoked
+    login and a password prompt with gloves on); the pair it never received is dead."""
+    t = await make_tenant(db)
+    first = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
+    lost = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert lost.status_code == 200, lost.text
+    retry = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert retry.status_code == 200, retry.text
+    third = retry.json()
+    assert third["refresh_token"] != lost.json()["refresh_token"]
+    # The pair never received counts as used: presenting it after the grace is reuse.
+    await _age_rotation(db, lost.json()["refresh_token"])
+    stolen = await client.post(REFRESH, json={"refresh_token": lost.json()["refresh_token"]})
+    assert stolen.status_code == 401, stolen.text
+    assert "already used" in stolen.json()["detail"]
+    # ... and revokes the login, the retry's tokens included.
+    assert (
+        await client.post(REFRESH, json={"refresh_token": third["refresh_token"]})
+    ).status_code == 401
+
+
+async def test_the_grace_covers_only_the_last_rotation_while_its_token_is_unused(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    first = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
+    second = (await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})).json()
+    third = (await client.post(REFRESH, json={"refresh_token": second["refresh_token"]})).json()
+    # first was rotated two rotations ago: reuse, within seconds or not.
+    reuse = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401, reuse.text
+    assert (
+        await client.post(REFRESH, json={"refresh_token": third["refresh_token"]})
+    ).status_code == 401
+
+
+async def test_no_grace_when_it_is_turned_off(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "REFRESH_RETRY_GRACE_SECONDS", 0)
+    t = await make_tenant(db)
+    first = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
+    second = (await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})).json()
+    reuse = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert reuse.status_code == 401, reuse.text
+    assert (
+        await client.post(REFRESH, json={"refresh_token": second["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_refresh_with_unknown_token_is_rejected(client: httpx.AsyncClient) -> None:
