@@ -55,7 +55,3 @@ class Asset(IdMixin, TimestampMixin, Base):
     install_date: Mapped[dt.date | None]
     warranty_end: Mapped[dt.date | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
-
-    @property
-    def under_warranty(self) -> bool:
-        return self.warranty_end is not None and dt.date.today() <= self.warranty_end

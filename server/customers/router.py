@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.customers import service
+from server.customers.models import Asset
 from server.customers.schemas import (
     AssetCreate,
     AssetRead,
@@ -22,6 +23,7 @@ from server.customers.schemas import (
 from server.deps import SessionDep, require
 from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.orgs import service as orgs
 from server.schemas import PageOut
 from server.tickets.router import to_read
 from server.tickets.schemas import TicketRead
@@ -33,6 +35,20 @@ Writer = Annotated[Actor, require("customers:write")]
 
 def _created(obj: CustomerRead | SiteRead | AssetRead, path: str) -> dict[str, str]:
     return {"Location": f"/api/v1/{path}/{obj.id}", "ETag": f'"v{obj.version}"'}
+
+
+async def _assets(session: SessionDep, actor: Actor, *assets: Asset) -> list[AssetRead]:
+    """Assets as read, ``under_warranty`` judged on the organisation's own date."""
+    today = await orgs.local_today(session, actor.org_id)
+    return [
+        AssetRead.model_validate(
+            {
+                **{name: getattr(a, name) for name in AssetRead.model_fields if hasattr(a, name)},
+                "under_warranty": a.warranty_end is not None and today <= a.warranty_end,
+            }
+        )
+        for a in assets
+    ]
 
 
 # --- customers -------------------------------------------------------------------------
@@ -238,7 +254,7 @@ async def create_asset(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> tuple[AssetRead, dict[str, str]]:
-        out = AssetRead.model_validate(await service.create_asset(session, actor, data=body))
+        [out] = await _assets(session, actor, await service.create_asset(session, actor, data=body))
         return out, _created(out, "assets")
 
     return await idempotent_create(
@@ -270,9 +286,7 @@ async def list_assets(
         limit=limit,
         cursor=cursor,
     )
-    return PageOut(
-        items=[AssetRead.model_validate(a) for a in page.items], next_cursor=page.next_cursor
-    )
+    return PageOut(items=await _assets(session, actor, *page.items), next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -286,7 +300,8 @@ async def read_asset(
 ) -> AssetRead:
     asset = await service.get_asset(session, actor, asset_id=asset_id)
     set_etag(response, asset.version)
-    return AssetRead.model_validate(asset)
+    [out] = await _assets(session, actor, asset)
+    return out
 
 
 @router.patch(
@@ -307,7 +322,8 @@ async def update_asset(
         session, actor, asset_id=asset_id, data=body, expected_version=expected_version(if_match)
     )
     set_etag(response, asset.version)
-    return AssetRead.model_validate(asset)
+    [out] = await _assets(session, actor, asset)
+    return out
 
 
 @router.get(

@@ -110,6 +110,9 @@ class AssetRead(Output):
     name: str | None
     install_date: dt.date | None
     warranty_end: dt.date | None
-    under_warranty: bool = Field(description="True while today is on or before warranty_end")
+    under_warranty: bool = Field(
+        description="True while today, in the organisation's time zone, is on or before "
+        "warranty_end"
+    )
     version: int
     created_at: dt.datetime

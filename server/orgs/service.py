@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -29,3 +34,19 @@ async def update_own(
     for name, value in changes.items():
         setattr(org, name, value)
     return org
+
+
+def local_date(moment: dt.datetime, zone: str | None) -> dt.date:
+    """The calendar date of an aware ``moment`` in time zone ``zone`` (UTC when None)."""
+    if moment.tzinfo is None:
+        raise ValueError("the moment must be timezone-aware")
+    return moment.astimezone(ZoneInfo(zone or "UTC")).date()
+
+
+async def local_today(
+    session: AsyncSession, org_id: uuid.UUID, now: dt.datetime | None = None
+) -> dt.date:
+    """Today in the organisation's time zone (``now``: an aware moment, default the clock):
+    warranty and other calendar rules are judged on the customer's date, not the server's."""
+    zone = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
+    return local_date(now if now is not None else dt.datetime.now(dt.UTC), zone)

@@ -12,7 +12,6 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from server.crud import get_scoped, keyset_page
 from server.customers.models import Asset
 from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from server.events import service as events
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 from server.pagination import Page
 from server.parts import ledger, serials
 from server.parts.ledger import Line
@@ -81,17 +80,6 @@ async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
     return (top or 0) + 1
 
 
-async def _local_today(
-    session: AsyncSession, org_id: uuid.UUID, now: dt.datetime | None = None
-) -> dt.date:
-    """Today in the organisation's time zone (``now``: an aware moment, default the clock)."""
-    if now is not None and now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    zone = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
-    moment = now if now is not None else dt.datetime.now(dt.UTC)
-    return moment.astimezone(ZoneInfo(zone or "UTC")).date()
-
-
 async def _warranty(
     session: AsyncSession,
     org_id: uuid.UUID,
@@ -102,7 +90,7 @@ async def _warranty(
     if asset_id is None:
         return False
     end = await session.scalar(select(Asset.warranty_end).where(Asset.id == asset_id))
-    return end is not None and await _local_today(session, org_id, now) <= end
+    return end is not None and await orgs.local_today(session, org_id, now) <= end
 
 
 def _event(session: AsyncSession, rma: PartReturn, topic: str, **extra: Any) -> None:

@@ -126,7 +126,7 @@ async def gather(
         timeline=await _timeline(session, actor, ticket, visits),
         generated_at=now or dt.datetime.now(dt.UTC),
         site=await _site(session, actor, ticket),
-        asset=await _asset(session, actor, ticket),
+        asset=await _asset(session, actor, ticket, org.timezone),
         engineer=names.get(ticket.assignee_id) if ticket.assignee_id else None,
         visits=[
             VisitLine(
@@ -169,11 +169,13 @@ async def _site(session: AsyncSession, actor: Actor, ticket: Ticket) -> SiteInfo
     return SiteInfo(site.name, site.address)
 
 
-async def _asset(session: AsyncSession, actor: Actor, ticket: Ticket) -> AssetInfo | None:
+async def _asset(
+    session: AsyncSession, actor: Actor, ticket: Ticket, zone: str
+) -> AssetInfo | None:
     if ticket.asset_id is None:
         return None
     asset = await customers.get_asset(session, actor, asset_id=ticket.asset_id)
-    reported = ticket.created_at.date()
+    reported = orgs.local_date(ticket.created_at, zone)  # the customer's date of the call
     covered = None if asset.warranty_end is None else reported <= asset.warranty_end
     return AssetInfo(
         product_model=asset.product_model,
