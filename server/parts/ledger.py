@@ -78,6 +78,8 @@ class PartLike(Protocol):
     @property
     def cost(self) -> Decimal: ...
     @property
+    def price(self) -> Decimal: ...
+    @property
     def serialised(self) -> bool: ...
     @property
     def active(self) -> bool: ...
@@ -102,6 +104,7 @@ class PartRef:
     sku: str
     unit: str
     cost: Decimal
+    price: Decimal
     serialised: bool
     active: bool
 
@@ -148,6 +151,7 @@ class Line:
     serial_number: str | None
     reason: str | None
     unit_cost: Decimal
+    unit_price: Decimal | None  # consumptions: the customer price at that moment
     from_field: bool
     actor: str
     created_at: dt.datetime
@@ -181,11 +185,11 @@ _SHIFT = text(
     ), line AS (
         INSERT INTO stock_movements
                (id, org_id, kind, part_id, quantity, from_location_id, to_location_id,
-                ticket_id, visit_id, condition, serial_number, reason, unit_cost, from_field,
-                actor)
+                ticket_id, visit_id, condition, serial_number, reason, unit_cost, unit_price,
+                from_field, actor)
         VALUES (:id, :org_id, :kind, :part_id, :quantity, :from_location_id, :to_location_id,
                 :ticket_id, :visit_id, :condition, :serial_number, :reason, :unit_cost,
-                :from_field, :actor)
+                :unit_price, :from_field, :actor)
         RETURNING created_at
     )
     SELECT s.location_id, s.on_hand, s.reserved, l.minimum,
@@ -198,10 +202,11 @@ _LINE = text(
     """
     INSERT INTO stock_movements
            (id, org_id, kind, part_id, quantity, from_location_id, to_location_id, ticket_id,
-            visit_id, condition, serial_number, reason, unit_cost, from_field, actor)
+            visit_id, condition, serial_number, reason, unit_cost, unit_price, from_field,
+            actor)
     VALUES (:id, :org_id, :kind, :part_id, :quantity, :from_location_id, :to_location_id,
             :ticket_id, :visit_id, :condition, :serial_number, :reason, :unit_cost,
-            :from_field, :actor)
+            :unit_price, :from_field, :actor)
     RETURNING created_at
     """
 )
@@ -307,6 +312,7 @@ def _params(
         "serial_number": move.serial_number,
         "reason": move.reason,
         "unit_cost": move.part.cost,
+        "unit_price": move.part.price if kind is MovementKind.CONSUME else None,
         "from_field": move.from_field,
         "actor": actor.label,
     }

@@ -144,6 +144,8 @@ class StockMovement(IdMixin, Base):
     serial_number: Mapped[str | None] = mapped_column(String(100), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     unit_cost: Mapped[Decimal] = mapped_column(Money)
+    # A consumption's customer price per unit at that moment (the service report's price).
+    unit_price: Mapped[Decimal | None] = mapped_column(Money)
     from_field: Mapped[bool] = mapped_column(Boolean, default=False)
     actor: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())

@@ -201,6 +201,11 @@ class MovementRead(Output):
     serial_number: str | None = None
     reason: str | None
     unit_cost: Decimal
+    unit_price: Decimal | None = Field(
+        default=None,
+        description="consume: the part's customer price per unit at that moment (what the "
+        "service report shows); null for other kinds",
+    )
     from_field: bool
     actor: str
     created_at: dt.datetime

@@ -293,7 +293,7 @@ async def balances(
 # this movement are serialised, and a movement that waited reads the committed flag.
 _LOOKUP = text(
     """
-    SELECT p.id, p.sku, p.unit, p.cost, p.serialised, p.active,
+    SELECT p.id, p.sku, p.unit, p.cost, p.price, p.serialised, p.active,
            l.id AS location_id, l.name AS location_name, l.kind AS location_kind,
            l.active AS location_active
       FROM parts p
@@ -322,7 +322,7 @@ async def _movement_subjects(
         raise NotFound(f"part {data.part_id} not found")
     first = rows[0]
     part = ledger.PartRef(
-        first.id, first.sku, first.unit, first.cost, first.serialised, first.active
+        first.id, first.sku, first.unit, first.cost, first.price, first.serialised, first.active
     )
     found = {
         row.location_id: ledger.PlaceRef(

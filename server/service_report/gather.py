@@ -11,9 +11,12 @@ What the customer sees, and what they do not (server/service_report/data.py):
 - **Parts** come from the stock ledger (the truth of what left the van): the work order's
   ``consume`` lines minus its ``good`` returns (unused units taken back), as in
   server/parts/reports.py ``work_order_cost``. They are priced at the part's **price** (what
-  the customer pays), never its cost (internal). The price is the catalogue's current one:
-  the ledger records the cost of each line, not a price. ``defective`` returns are the units
-  taken out of the equipment: listed, not charged.
+  the customer pays), never its cost (internal): the price each ``consume`` line recorded
+  when the part was used (``unit_price``), so a report printed after a price change still
+  shows what was charged; a part used at two prices is two lines. Lines recorded before
+  prices were kept take the catalogue's current price. A good return takes back the units
+  used last. ``defective`` returns are the units taken out of the equipment: listed, not
+  charged.
 - **Labour**: active entries only (not voided, not replaced by an adjustment).
 - **Visits**: device times and whether each check was at the site; never the position.
 - **Work done**: the resolution and the engineer's findings (``resolution_notes``). Notes
@@ -34,7 +37,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments import service as attachments
@@ -259,6 +262,23 @@ class _Tally:
     serials: list[str] = field(default_factory=list)
 
 
+def _take_back(tallies: list[_Tally], quantity: Decimal, serial: str | None) -> None:
+    """Take ``quantity`` back from a part's tallies: the unit's own when it is serialised,
+    else the units used last."""
+    if serial is not None:
+        for tally in tallies:
+            if serial in tally.serials:
+                tally.serials.remove(serial)
+                tally.quantity -= quantity
+                return
+    for tally in reversed(tallies):
+        taken = min(quantity, tally.quantity)
+        tally.quantity -= taken
+        quantity -= taken
+        if quantity <= 0:
+            return
+
+
 async def _parts(
     session: AsyncSession, actor: Actor, ticket: Ticket
 ) -> tuple[list[PartLine], list[RemovedPart]]:
@@ -269,11 +289,11 @@ async def _parts(
             StockMovement.condition,
             StockMovement.quantity,
             StockMovement.serial_number,
+            func.coalesce(StockMovement.unit_price, Part.price),
             Part.id,
             Part.sku,
             Part.name,
             Part.unit,
-            Part.price,
         )
         .join(Part, (Part.id == StockMovement.part_id) & (Part.org_id == actor.org_id))
         .where(
@@ -283,19 +303,21 @@ async def _parts(
         )
         .order_by(StockMovement.created_at, StockMovement.id)
     )
-    used: dict[uuid.UUID, _Tally] = {}
+    used: dict[tuple[uuid.UUID, Decimal], _Tally] = {}  # by part and price, in order of use
     removed: dict[uuid.UUID, _Tally] = {}
-    for kind, condition, quantity, serial, part_id, sku, name, unit, price in rows:
-        defective = kind == MovementKind.RETURN.value and condition != "good"
-        tally = (removed if defective else used).setdefault(part_id, _Tally(sku, name, unit, price))
-        if kind == MovementKind.CONSUME.value or defective:
+    for kind, condition, quantity, serial, price, part_id, sku, name, unit in rows:
+        if kind == MovementKind.CONSUME.value:
+            tally = used.setdefault((part_id, price), _Tally(sku, name, unit, price))
+            tally.quantity += quantity
+            if serial:
+                tally.serials.append(serial)
+        elif condition != "good":  # a defective unit taken out of the equipment
+            tally = removed.setdefault(part_id, _Tally(sku, name, unit, price))
             tally.quantity += quantity
             if serial:
                 tally.serials.append(serial)
         else:  # a good return: an unused unit taken back, not charged
-            tally.quantity -= quantity
-            if serial in tally.serials:
-                tally.serials.remove(serial)
+            _take_back([t for (p, _), t in used.items() if p == part_id], quantity, serial)
     parts = [
         PartLine(
             sku=t.sku,

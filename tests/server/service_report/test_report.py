@@ -18,6 +18,7 @@ from server.field import checklists
 from server.field import service as field
 from server.field.schemas import ItemIn, TemplateCreate
 from server.parts import service as parts
+from server.parts.models import Part
 from server.service_report.gather import gather
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket
@@ -332,3 +333,32 @@ async def test_before_the_bytes_arrive_the_report_still_renders(
     text = text_of(response.content)
     assert "Zhang Min" in text and "1 more photo(s) not shown" in text
     assert "None recorded" in text  # no parts, no labour yet
+
+
+async def test_parts_keep_the_price_they_were_used_at(
+    db: AsyncSession, store: LocalBlobStore
+) -> None:
+    """The catalogue price changes after a visit: the report printed later still shows
+    what was charged, and a part used at two prices is two lines. A good return takes
+    back the units used last."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    admin, engineer = t.actor("admin"), t.actor("engineer1")
+    cable = await make_part(db, admin, sku="CBL-2", unit="m", cost=Decimal(4), price=Decimal(12))
+    van = await parts.ensure_van(db, t.engineers[0])
+    await move(db, admin, kind="receive", part_id=cable.id, quantity=10, to_location_id=van.id)
+    common = {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": cable.id}
+    await field.use_part(db, engineer, line_id=uuid7(), quantity=3, **common)
+    await field.return_part(db, engineer, line_id=uuid7(), quantity=1, condition="good", **common)
+    part = await db.get(Part, cable.id)
+    assert part is not None
+    part.price = Decimal("15.50")
+    await db.flush()
+    await field.use_part(db, engineer, line_id=uuid7(), quantity=2, **common)
+
+    data = await gather(db, t.actor("viewer"), ticket.id, store=store)
+    assert [(p.sku, p.quantity, p.unit_price, p.total) for p in data.parts] == [
+        ("CBL-2", 2, Decimal(12), Decimal("24.00")),
+        ("CBL-2", 2, Decimal("15.50"), Decimal("31.00")),
+    ]
+    assert data.parts_total == Decimal("55.00")
