@@ -13,6 +13,7 @@ loser re-reads the winner's row.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -252,21 +253,23 @@ class NewRecord:
         object.__setattr__(self, "sql", sql)
 
 
-async def insert_new(
-    session: AsyncSession,
-    actor: Actor,
-    record: NewRecord,
-    *,
-    ticket_id: uuid.UUID,
-    visit_id: uuid.UUID | None,
-    values: tuple[Any, ...],
-) -> Any:
-    """Write ``record``'s row when nothing stands in the way; its ``returning`` value, or
-    None when the caller must take the ordinary path (see NewRecord)."""
+async def insert_new(session: AsyncSession, actor: Actor, record: NewRecord, row: Any) -> Any:
+    """Write ``row`` (a new ORM object of ``record``'s table, not added to the session)
+    when nothing stands in the way; the ``returning`` value, or None when the caller must
+    take the ordinary path (see NewRecord)."""
     if not hot_path_for(actor):
         return None
-    conn = await driver(session)
-    row = await fetchrow(
-        conn, record.sql, actor.org_id, ticket_id, visible_engineer(actor), visit_id, *values
+    values = [
+        json.dumps(getattr(row, name)) if kind == "jsonb" else getattr(row, name)
+        for name, kind in record.columns
+    ]
+    found = await fetchrow(
+        await driver(session),
+        record.sql,
+        actor.org_id,
+        row.ticket_id,
+        visible_engineer(actor),
+        row.visit_id,
+        *values,
     )
-    return None if row is None else row[0]
+    return None if found is None else found[0]

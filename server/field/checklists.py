@@ -22,7 +22,6 @@ guard.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import uuid
 from dataclasses import dataclass
@@ -373,25 +372,21 @@ async def answer(
     except Unprocessable:
         await access.work_order(session, actor, work_order_id)  # 404 comes first
         raise
-    received = access.now()
+    row = ChecklistAnswer(
+        id=answer_id,
+        org_id=actor.org_id,
+        ticket_id=work_order_id,
+        visit_id=visit_id,
+        item_id=item_id,
+        value=normalised,
+        answered_by=actor.label,
+        device_time=when,
+        received_at=access.now(),
+    )
     if ItemKind(item.kind) is not ItemKind.PHOTO:  # photos: their attachments are checked
-        values = (answer_id, visit_id, item_id, json.dumps(normalised), actor.label, when, received)
-        seq = await access.insert_new(
-            session, actor, NEW_ANSWER, ticket_id=work_order_id, visit_id=visit_id, values=values
-        )
-        if seq is not None:
-            return ChecklistAnswer(
-                id=answer_id,
-                org_id=actor.org_id,
-                ticket_id=work_order_id,
-                visit_id=visit_id,
-                item_id=item_id,
-                value=normalised,
-                seq=seq,
-                answered_by=actor.label,
-                device_time=when,
-                received_at=received,
-            )
+        if (seq := await access.insert_new(session, actor, NEW_ANSWER, row)) is not None:
+            row.seq = seq
+            return row
     ticket = await access.work_order(session, actor, work_order_id)
     sent = {
         "work_order_id": ticket.id,
@@ -412,17 +407,6 @@ async def answer(
                 field="value",
                 attachments=unknown,
             )
-    row = ChecklistAnswer(
-        id=answer_id,
-        org_id=actor.org_id,
-        ticket_id=ticket.id,
-        visit_id=visit_id,
-        item_id=item_id,
-        value=normalised,
-        answered_by=actor.label,
-        device_time=when,
-        received_at=received,
-    )
     raced = await access.insert(
         session,
         [row],

@@ -192,44 +192,11 @@ async def add_labour(
     kind = _kind(kind)
     start, end = _span(started_at, ended_at)
     note = access.text(note, "note", limit=2000, required=False)
-    if actor.is_engineer and engineer_id in (None, actor.engineer_id):
-        # The phone's everyday case: one statement when nothing stands in the way.
-        entry = LabourEntry(
-            id=entry_id,
-            org_id=actor.org_id,
-            ticket_id=work_order_id,
-            engineer_id=actor.engineer_id,
-            visit_id=visit_id,
-            kind=kind.value,
-            started_at=start,
-            ended_at=end,
-            note=note,
-            replaces_id=None,
-            reason=None,
-            recorded_by=actor.label,
-            received_at=access.now(),
-        )
-        values = (
-            entry_id,
-            actor.engineer_id,
-            visit_id,
-            kind.value,
-            start,
-            end,
-            note,
-            actor.label,
-            entry.received_at,
-        )
-        if await access.insert_new(
-            session, actor, NEW_ENTRY, ticket_id=work_order_id, visit_id=visit_id, values=values
-        ):
-            return entry
-    ticket = await access.work_order(session, actor, work_order_id)
     entry = LabourEntry(
         id=entry_id,
         org_id=actor.org_id,
-        ticket_id=ticket.id,
-        engineer_id=await _engineer_for(session, actor, ticket.assignee_id, engineer_id),
+        ticket_id=work_order_id,
+        engineer_id=actor.engineer_id if actor.is_engineer else engineer_id,
         visit_id=visit_id,
         kind=kind.value,
         started_at=start,
@@ -240,6 +207,12 @@ async def add_labour(
         recorded_by=actor.label,
         received_at=access.now(),
     )
+    if actor.is_engineer and engineer_id in (None, actor.engineer_id):
+        # The phone's everyday case: one statement when nothing stands in the way.
+        if await access.insert_new(session, actor, NEW_ENTRY, entry):
+            return entry
+    ticket = await access.work_order(session, actor, work_order_id)
+    entry.engineer_id = await _engineer_for(session, actor, ticket.assignee_id, engineer_id)
     if (found := await _entry(session, actor, entry_id)) is not None:
         access.same_content("labour entry", entry_id, _content(found), _content(entry))
         return found

@@ -221,37 +221,24 @@ async def add_note(
     access.require_field_writer(actor, "add notes", agents=True)
     body = access.text(text, "text", limit=10_000)
     when = access.instant(device_time, "device_time") if device_time is not None else None
-    received = access.now()
-    values = (note_id, visit_id, body, actor.label, when, received)
-    if await access.insert_new(
-        session, actor, NEW_NOTE, ticket_id=work_order_id, visit_id=visit_id, values=values
-    ):
-        return TicketNote(
-            id=note_id,
-            org_id=actor.org_id,
-            ticket_id=work_order_id,
-            visit_id=visit_id,
-            text=body,
-            author=actor.label,
-            device_time=when,
-            received_at=received,
-        )
-    ticket = await access.work_order(session, actor, work_order_id)
-    sent = {"work_order_id": ticket.id, "visit_id": visit_id, "text": body}
-    if (found := await _note(session, actor, note_id)) is not None:
-        access.same_content("note", note_id, _note_content(found), sent)
-        return found
-    await access.check_visit(session, actor, ticket.id, visit_id)
     note = TicketNote(
         id=note_id,
         org_id=actor.org_id,
-        ticket_id=ticket.id,
+        ticket_id=work_order_id,
         visit_id=visit_id,
         text=body,
         author=actor.label,
         device_time=when,
         received_at=access.now(),
     )
+    if await access.insert_new(session, actor, NEW_NOTE, note):
+        return note
+    ticket = await access.work_order(session, actor, work_order_id)
+    sent = {"work_order_id": ticket.id, "visit_id": visit_id, "text": body}
+    if (found := await _note(session, actor, note_id)) is not None:
+        access.same_content("note", note_id, _note_content(found), sent)
+        return found
+    await access.check_visit(session, actor, ticket.id, visit_id)
     raced = await access.insert(
         session,
         [note],

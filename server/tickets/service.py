@@ -45,7 +45,7 @@ from server.tickets import audit, sla
 from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
 from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn
 from shared.ids import uuid7
-from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
+from shared.lifecycle import Action, Status, Transition, TransitionNotAllowed, transition
 
 FIELD_ACTIONS = frozenset(
     {
@@ -308,28 +308,13 @@ async def apply_transition(
         if light is not None:
             return light
     ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
-    _check_version(ticket, expected_version)
-    _authorise_action(actor, ticket, data.action)
-    current = Status(ticket.status)
-    try:
-        step = transition(current, data.action)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(
-            str(exc), allowed_actions=[a.value for a in exc.allowed], current_status=current.value
-        ) from exc
-    if step.needs_reason and not data.reason:
-        raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    step = _step(actor, ticket, data, expected_version)
+    current = step.source
     if data.action is Action.RESOLVE:
         # Required SOP checklist items first: 409 checklist_incomplete naming them.
         await checklist_guard.require_complete(session, ticket)
     changes = await _side_effects(session, actor, ticket, data)
-    now = _now()
-    ticket.status = step.target.value
-    ticket.version += 1
-    ticket.updated_at = now
-    old_sla = sla.refresh_state(ticket, now, _fraction())
-    if old_sla is not None:
-        changes["sla_state"] = [old_sla.value, ticket.sla_state]
+    _advance(ticket, step, changes)
     audit.record(
         session,
         ticket,
@@ -342,6 +327,36 @@ async def apply_transition(
         changes=changes,
     )
     return ticket
+
+
+def _step(
+    actor: Actor, ticket: Ticket, data: TransitionIn, expected_version: int | None
+) -> Transition:
+    """The transition ``data`` asks of ``ticket``, if the caller may run it from here."""
+    _check_version(ticket, expected_version)
+    _authorise_action(actor, ticket, data.action)
+    current = Status(ticket.status)
+    try:
+        step = transition(current, data.action)
+    except TransitionNotAllowed as exc:
+        raise InvalidTransition(
+            str(exc), allowed_actions=[a.value for a in exc.allowed], current_status=current.value
+        ) from exc
+    if step.needs_reason and not data.reason:
+        raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    return step
+
+
+def _advance(ticket: Ticket, step: Transition, changes: dict[str, Any]) -> None:
+    """Move ``ticket`` to the step's target: new version, the SLA state brought up to date
+    (its change added to ``changes``)."""
+    now = _now()
+    ticket.status = step.target.value
+    ticket.version += 1
+    ticket.updated_at = now
+    old_sla = sla.refresh_state(ticket, now, _fraction())
+    if old_sla is not None:
+        changes["sla_state"] = [old_sla.value, ticket.sla_state]
 
 
 # --- light transitions: the phone's everyday field steps in two statements -----------------
@@ -421,25 +436,10 @@ async def _light_transition(
         raise NotFound(f"work order {ticket_id} not found")
     before = dict(row)
     ticket = Ticket(**before)
-    _check_version(ticket, expected_version)
-    _authorise_action(actor, ticket, data.action)
-    current = Status(ticket.status)
-    try:
-        step = transition(current, data.action)
-    except TransitionNotAllowed as exc:
-        raise InvalidTransition(
-            str(exc), allowed_actions=[a.value for a in exc.allowed], current_status=current.value
-        ) from exc
-    if step.needs_reason and not data.reason:
-        raise Unprocessable(f"{data.action.value} needs a reason", field="reason")
+    step = _step(actor, ticket, data, expected_version)
+    current = step.source
     changes = await _side_effects(session, actor, ticket, data)
-    now = _now()
-    ticket.status = step.target.value
-    ticket.version += 1
-    ticket.updated_at = now
-    old_sla = sla.refresh_state(ticket, now, _fraction())
-    if old_sla is not None:
-        changes["sla_state"] = [old_sla.value, ticket.sla_state]
+    _advance(ticket, step, changes)
     changed = {key for key in _TICKET_COLUMNS if getattr(ticket, key) != before[key]}
     assert changed <= set(_LIGHT_WRITES), f"a light transition changed {changed}"
     values = [getattr(ticket, key) for key in _LIGHT_WRITES]

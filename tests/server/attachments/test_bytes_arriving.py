@@ -17,22 +17,13 @@ from server.attachments.storage import LocalBlobStore
 from server.events.models import OutboxEvent
 from server.tickets.models import Ticket
 from shared.ids import uuid7
-from tests.fixtures.attachments import png, sha
+from tests.fixtures.attachments import png, registered_photo, sha
 from tests.fixtures.factories import Tenant, make_tenant
 from tests.server.field.helpers import travelling
 
 
 async def _register(session: AsyncSession, t: Tenant, ticket: Ticket, data: bytes) -> Any:
-    return await attachments.register_attachment(
-        session,
-        t.actor("engineer1"),
-        attachment_id=uuid7(),
-        work_order_id=ticket.id,
-        sha256=sha(data),
-        size=len(data),
-        mime="image/png",
-        role="photo",
-    )
+    return await registered_photo(session, t.actor("engineer1"), ticket.id, data)
 
 
 async def _record(session: AsyncSession, org_id: uuid.UUID, data: bytes) -> None:

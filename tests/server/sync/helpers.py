@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.sync.models import SyncMutation
 from shared.ids import uuid7
 
 SYNC = "/api/v1/sync"
@@ -121,3 +122,14 @@ def changes_of(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def new_id() -> str:
     return str(uuid.UUID(str(uuid7())))
+
+
+async def stored_mutations(db: AsyncSession, phone: Phone) -> list[SyncMutation]:
+    """The server's log rows of the phone's mutations, by seq, read afresh."""
+    rows = await db.scalars(
+        select(SyncMutation)
+        .where(SyncMutation.client_id == uuid.UUID(phone.client_id))
+        .order_by(SyncMutation.seq)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows)

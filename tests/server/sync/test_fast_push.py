@@ -16,17 +16,14 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.attachments import service as attachments
 from server.field import checklists
 from server.field.models import LabourEntry, TicketNote, Visit
 from server.field.schemas import TemplateCreate
-from server.sync.models import SyncMutation
 from server.tickets.models import TicketEvent
-from shared.ids import uuid7
-from tests.fixtures.attachments import png, sha
+from tests.fixtures.attachments import png, registered_photo
 from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import SITE, on_site, travelling
-from tests.server.sync.helpers import Phone, new_id
+from tests.server.sync.helpers import Phone, new_id, stored_mutations
 
 START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T10:00:00+08:00"
 
@@ -55,16 +52,6 @@ async def _refuse(
             f"FOR EACH ROW EXECUTE FUNCTION test_refuse_{table}()"
         )
     )
-
-
-async def _stored(db: AsyncSession, phone: Phone) -> list[SyncMutation]:
-    rows = await db.scalars(
-        select(SyncMutation)
-        .where(SyncMutation.client_id == uuid.UUID(phone.client_id))
-        .order_by(SyncMutation.seq)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
 
 
 async def _acks(db: AsyncSession, phone: Phone) -> list[str]:
@@ -110,7 +97,7 @@ async def test_a_database_error_on_the_fast_path_replays_the_push_carefully(
     assert len(list(labour)) == 1
     notes = await db.scalars(select(TicketNote.text).where(TicketNote.ticket_id == ticket.id))
     assert list(notes) == ["after"]
-    assert [(m.seq, m.outcome) for m in await _stored(db, phone)] == [
+    assert [(m.seq, m.outcome) for m in await stored_mutations(db, phone)] == [
         (1, "applied"),
         (2, "rejected"),
         (3, "applied"),
@@ -139,7 +126,7 @@ async def test_a_log_row_refused_on_the_fast_path_is_stored_the_careful_way(
     )
     assert response.status_code == 200, response.text
     assert [r["outcome"] for r in response.json()["results"]] == ["applied", "applied"]
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert stored[0].args["text"] == "fine"
     assert "unloggable" in stored[1].args["unstorable"]
     notes = await db.scalars(select(TicketNote.text).where(TicketNote.ticket_id == ticket.id))
@@ -195,17 +182,7 @@ async def _photo_scene(db: AsyncSession) -> tuple[Any, Any, uuid.UUID, uuid.UUID
             {"name": "Evidence", "items": [{"kind": "photo", "label": "Nameplate"}]}
         ),
     )
-    data = png(colour=(1, 1, 2))
-    photo = await attachments.register_attachment(
-        db,
-        t.actor("engineer1"),
-        attachment_id=uuid7(),
-        work_order_id=ticket.id,
-        sha256=sha(data),
-        size=len(data),
-        mime="image/png",
-        role="photo",
-    )
+    photo = await registered_photo(db, t.actor("engineer1"), ticket.id, png(colour=(1, 1, 2)))
     return t, ticket, template.items[0].id, photo.id
 
 

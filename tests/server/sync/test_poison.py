@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.sync import mutations, push
-from server.sync.models import SyncMutation
 from tests.fixtures.factories import Tenant, make_tenant
 from tests.server.field.helpers import on_site
-from tests.server.sync.helpers import SYNC, Phone, new_id
+from tests.server.sync.helpers import SYNC, Phone, new_id, stored_mutations
 
 
 async def _push_as_python_does(phone: Phone, *items: dict[str, Any]) -> httpx.Response:
@@ -36,16 +33,6 @@ async def _phone(client: httpx.AsyncClient, t: Tenant) -> Phone:
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     return phone
-
-
-async def _stored(db: AsyncSession, phone: Phone) -> list[SyncMutation]:
-    rows = await db.scalars(
-        select(SyncMutation)
-        .where(SyncMutation.client_id == uuid.UUID(phone.client_id))
-        .order_by(SyncMutation.seq)
-        .execution_options(populate_existing=True)
-    )
-    return list(rows)
 
 
 async def test_a_nan_in_a_checklist_answer_is_rejected_and_the_queue_moves_on(
@@ -71,7 +58,7 @@ async def test_a_nan_in_a_checklist_answer_is_rejected_and_the_queue_moves_on(
     assert [r["outcome"] for r in results] == ["rejected", "applied"]
     assert results[0]["error"]["field"] == "mutations[0].args.value"
     assert "finite" in results[0]["error"]["detail"]
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert [m.outcome for m in stored] == ["rejected", "applied"]
     assert stored[0].args["value"] == "nan"  # kept for review, as text PostgreSQL takes
 
@@ -93,7 +80,7 @@ async def test_a_lone_surrogate_in_a_note_is_rejected_and_the_queue_moves_on(
     results = response.json()["results"]
     assert [r["outcome"] for r in results] == ["rejected", "applied"]
     assert results[0]["error"]["field"] == "mutations[0].args.text"
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert stored[0].args["text"] == "pump \\ud800"
 
 
@@ -121,7 +108,7 @@ async def test_a_device_time_beyond_the_calendar_is_rejected_and_the_queue_moves
     assert [r["outcome"] for r in body["results"]] == ["rejected", "rejected", "applied"]
     assert body["results"][0]["error"]["field"] == "mutations[0].device_time"
     assert "9999-12-31T23:30:00-05:00" in body["results"][0]["error"]["detail"]
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert [m.device_time is None for m in stored] == [True, True, False]
 
 
@@ -141,7 +128,7 @@ async def test_nul_in_a_mutations_text_rejects_that_mutation_only(
     results = response.json()["results"]
     assert [r["outcome"] for r in results] == ["rejected", "rejected", "applied"]
     assert results[0]["error"]["field"] == "mutations[0].args.text"
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert stored[1].args["where"] == "\\u0000"  # an unknown mutation, kept escaped
 
 
@@ -180,7 +167,7 @@ async def test_a_bug_in_a_mutation_is_rejected_as_server_error_and_logged(
     assert "a bug" not in response.text  # the traceback is for the log, not the phone
     logged = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
     assert logged and "work_order.hold" in logged[0].getMessage()
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert stored[0].args["reason"] == "no relay"
 
 
@@ -207,7 +194,7 @@ async def test_an_unreachable_service_stops_the_batch_with_503(
     assert response.status_code == 503, response.text
     assert response.headers["Retry-After"]
     assert response.json()["last_seq"] == 1
-    assert [m.seq for m in await _stored(db, phone)] == [1]
+    assert [m.seq for m in await stored_mutations(db, phone)] == [1]
 
 
 async def test_a_log_row_postgresql_refuses_is_stored_as_its_repr(
@@ -225,7 +212,7 @@ async def test_a_log_row_postgresql_refuses_is_stored_as_its_repr(
     response = await _push_as_python_does(phone, poison, later)
     assert response.status_code == 200, response.text
     assert [r["outcome"] for r in response.json()["results"]] == ["rejected", "applied"]
-    stored = await _stored(db, phone)
+    stored = await stored_mutations(db, phone)
     assert "'x': inf" in stored[0].args["unstorable"]
     assert stored[0].args["error"]
     assert stored[1].args["text"] == "ok"
