@@ -44,6 +44,9 @@ class RefreshToken(IdMixin, Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # Issued by a rotation whose answer was lost, and replaced when the client retried it
+    # (server/auth/service.py refresh): presenting it is reuse.
+    superseded_at: Mapped[dt.datetime | None]
 
 
 class ApiKey(IdMixin, Base):

@@ -80,10 +80,11 @@ async def refresh(
     a stolen token and the legitimate one cannot both keep working. Returns None then.
 
     Except a retry of a lost answer: the token presented is the family's last rotated one,
-    at most FIXFLOW_REFRESH_RETRY_GRACE_SECONDS ago, and the token that rotation issued
-    has never been used (so its answer most likely never arrived). The retry gets new
-    tokens and the unused ones count as used: presenting them later is reuse, and a
-    token presented after the window, or behind a newer rotation, still revokes all.
+    at most FIXFLOW_REFRESH_RETRY_GRACE_SECONDS after that rotation (retries do not move
+    the window), and the token that rotation issued has never been used (so its answer
+    most likely never arrived). The retry gets new tokens and the unused one is
+    superseded: presenting it later is reuse, as is a token presented after the window
+    or behind a newer rotation.
 
     Rotation and revocation of one family are serialised by a transaction-scoped
     advisory lock, so a revocation cannot miss a token issued at the same moment."""
@@ -103,7 +104,8 @@ async def refresh(
     now = _now()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         raise InvalidToken("refresh token is invalid, expired or revoked; log in again")
-    if row.used_at is not None and not await _retry_of_lost_answer(session, settings, row, now):
+    retry = row.used_at is not None and await _retry_of_lost_answer(session, settings, row, now)
+    if row.used_at is not None and not retry:
         await session.execute(
             update(RefreshToken)
             .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
@@ -114,7 +116,8 @@ async def refresh(
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise InvalidToken("the user is no longer active")
-    row.used_at = now
+    if not retry:
+        row.used_at = now  # a retry keeps the time of the rotation: its window does not move
     return await _issue(session, settings, user, family_id=row.family_id)
 
 
@@ -122,10 +125,16 @@ async def _retry_of_lost_answer(
     session: AsyncSession, settings: Settings, row: RefreshToken, now: dt.datetime
 ) -> bool:
     """Whether used token ``row`` is a client retrying the rotation whose answer it lost
-    (see ``refresh``); if so its unused successor is marked used. Under the family lock."""
+    (see ``refresh``); if so the token that rotation issued is marked superseded. Under
+    the family lock.
+
+    Eligible: ``row`` was rotated (not superseded) at most the grace ago, by the family's
+    last rotation, and the family's one live token has never been used. The window runs
+    from the rotation, so retries cannot stretch it; a superseded token presented later
+    is reuse."""
     assert row.used_at is not None
     grace = dt.timedelta(seconds=settings.REFRESH_RETRY_GRACE_SECONDS)
-    if now - row.used_at > grace:
+    if row.superseded_at is not None or now - row.used_at > grace:
         return False
     family = list(
         await session.scalars(
@@ -134,11 +143,11 @@ async def _retry_of_lost_answer(
             .execution_options(populate_existing=True)
         )
     )
-    unused = [t for t in family if t.used_at is None]
-    last_rotated = max(t.used_at for t in family if t.used_at is not None)
-    if len(unused) != 1 or row.used_at != last_rotated:
+    live = [t for t in family if t.used_at is None]
+    rotations = [t.used_at for t in family if t.used_at is not None and t.superseded_at is None]
+    if len(live) != 1 or row.used_at != max(rotations):
         return False
-    unused[0].used_at = now
+    live[0].used_at = live[0].superseded_at = now
     return True
 
 

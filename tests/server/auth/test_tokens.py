@@ -338,6 +338,50 @@ async def test_the_grace_covers_only_the_last_rotation_while_its_token_is_unused
     ).status_code == 401
 
 
+async def test_a_thief_retrying_within_the_grace_is_caught_when_the_phone_refreshes(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A thief holding the old token presents it right after the phone's rotation: the
+    grace cannot tell them from a retry and answers. The phone's token is superseded, so
+    when the phone refreshes, that is reuse: the whole login is revoked, the thief's too."""
+    t = await make_tenant(db)
+    stolen = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
+    phone = (await client.post(REFRESH, json={"refresh_token": stolen["refresh_token"]})).json()
+    thief = await client.post(REFRESH, json={"refresh_token": stolen["refresh_token"]})
+    assert thief.status_code == 200, thief.text
+    caught = await client.post(REFRESH, json={"refresh_token": phone["refresh_token"]})
+    assert caught.status_code == 401, caught.text
+    assert "already used" in caught.json()["detail"]
+    late = await client.post(REFRESH, json={"refresh_token": thief.json()["refresh_token"]})
+    assert late.status_code == 401, late.text
+
+
+async def test_retries_do_not_move_the_grace_window(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The window runs from the rotation: retrying every 100 s does not keep an old token
+    alive past 120 s."""
+    t = await make_tenant(db)
+    first = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
+    assert (await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})).is_success
+    family = await db.scalar(
+        select(RefreshToken.family_id).where(
+            RefreshToken.token_hash == security.digest(first["refresh_token"])
+        )
+    )
+    codes = []
+    for _ in range(2):
+        await db.execute(  # 100 s pass
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family, RefreshToken.used_at.is_not(None))
+            .values(used_at=RefreshToken.used_at - dt.timedelta(seconds=100))
+        )
+        await db.flush()
+        retry = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+        codes.append(retry.status_code)
+    assert codes == [200, 401]  # 100 s after the rotation, then 200 s
+
+
 async def test_no_grace_when_it_is_turned_off(
     client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
