@@ -14,9 +14,10 @@ What the customer sees, and what they do not (server/service_report/data.py):
   the customer pays), never its cost (internal): the price each ``consume`` line recorded
   when the part was used (``unit_price``), so a report printed after a price change still
   shows what was charged; a part used at two prices is two lines. Lines recorded before
-  prices were kept take the catalogue's current price. A good return takes back the units
-  used last. ``defective`` returns are the units taken out of the equipment: listed, not
-  charged.
+  prices were kept take the catalogue's current price. A good return takes back its own
+  unit (serialised) or the units used last. Units taken out of the equipment, ``defective``
+  returns and serialised units returned good that this work order did not fit, are listed,
+  not charged.
 - **Labour**: active entries only (not voided, not replaced by an adjustment).
 - **Visits**: device times and whether each check was at the site; never the position.
 - **Work done**: the resolution and the engineer's findings (``resolution_notes``). Notes
@@ -262,18 +263,28 @@ class _Tally:
     serials: list[str] = field(default_factory=list)
 
 
-def _take_back(tallies: list[_Tally], quantity: Decimal, serial: str | None) -> None:
-    """Take ``quantity`` back from a part's tallies: the unit's own when it is serialised,
+@dataclass
+class _Lot:
+    """One consume line of the ledger: what was fitted, at what price."""
+
+    part_id: uuid.UUID
+    price: Decimal
+    quantity: Decimal
+    serial: str | None
+    tally: _Tally  # the part's description, for the line it joins
+
+
+def _take_back(lots: list[_Lot], quantity: Decimal, serial: str | None) -> None:
+    """Take ``quantity`` back from a part's lots: the unit's own when it is serialised,
     else the units used last."""
     if serial is not None:
-        for tally in tallies:
-            if serial in tally.serials:
-                tally.serials.remove(serial)
-                tally.quantity -= quantity
+        for lot in lots:
+            if lot.serial == serial and lot.quantity > 0:
+                lot.quantity = Decimal(0)
                 return
-    for tally in reversed(tallies):
-        taken = min(quantity, tally.quantity)
-        tally.quantity -= taken
+    for lot in reversed(lots):
+        taken = min(quantity, lot.quantity)
+        lot.quantity -= taken
         quantity -= taken
         if quantity <= 0:
             return
@@ -303,21 +314,28 @@ async def _parts(
         )
         .order_by(StockMovement.created_at, StockMovement.id)
     )
-    used: dict[tuple[uuid.UUID, Decimal], _Tally] = {}  # by part and price, in order of use
+    lots: list[_Lot] = []  # in order of use
     removed: dict[uuid.UUID, _Tally] = {}
     for kind, condition, quantity, serial, price, part_id, sku, name, unit in rows:
+        mine = [lot for lot in lots if lot.part_id == part_id]
         if kind == MovementKind.CONSUME.value:
-            tally = used.setdefault((part_id, price), _Tally(sku, name, unit, price))
-            tally.quantity += quantity
-            if serial:
-                tally.serials.append(serial)
-        elif condition != "good":  # a defective unit taken out of the equipment
+            lots.append(_Lot(part_id, price, quantity, serial, _Tally(sku, name, unit, price)))
+        elif condition == "good" and (
+            serial is None or any(lot.serial == serial and lot.quantity > 0 for lot in mine)
+        ):
+            _take_back(mine, quantity, serial)  # an unused unit taken back, not charged
+        else:  # out of the equipment: defective, or a unit this work order did not fit
             tally = removed.setdefault(part_id, _Tally(sku, name, unit, price))
             tally.quantity += quantity
             if serial:
                 tally.serials.append(serial)
-        else:  # a good return: an unused unit taken back, not charged
-            _take_back([t for (p, _), t in used.items() if p == part_id], quantity, serial)
+    used: dict[tuple[uuid.UUID, Decimal], _Tally] = {}  # by part and price, in order of use
+    for lot in lots:
+        if lot.quantity > 0:
+            tally = used.setdefault((lot.part_id, lot.price), lot.tally)
+            tally.quantity += lot.quantity
+            if lot.serial:
+                tally.serials.append(lot.serial)
     parts = [
         PartLine(
             sku=t.sku,
@@ -329,7 +347,6 @@ async def _parts(
             serial_numbers=t.serials,
         )
         for t in used.values()
-        if t.quantity > 0
     ]
     gone = [RemovedPart(t.sku, t.name, t.quantity, t.serials) for t in removed.values()]
     return parts, gone

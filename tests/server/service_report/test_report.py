@@ -362,3 +362,66 @@ async def test_parts_keep_the_price_they_were_used_at(
         ("CBL-2", 2, Decimal("15.50"), Decimal("31.00")),
     ]
     assert data.parts_total == Decimal("55.00")
+
+
+async def test_a_good_return_takes_back_the_units_used_last_whatever_their_price(
+    db: AsyncSession, store: LocalBlobStore
+) -> None:
+    """Used at 12, then 15, then 12 again; one taken back unused: it is one of the last
+    (at 12), not one at 15."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    admin, engineer = t.actor("admin"), t.actor("engineer1")
+    cable = await make_part(db, admin, sku="CBL-9", unit="m", cost=Decimal(4), price=Decimal(12))
+    van = await parts.ensure_van(db, t.engineers[0])
+    await move(db, admin, kind="receive", part_id=cable.id, quantity=20, to_location_id=van.id)
+    common = {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": cable.id}
+    part = await db.get(Part, cable.id)
+    assert part is not None
+    for price in (12, 15, 12):
+        part.price = Decimal(price)
+        await db.flush()
+        await field.use_part(db, engineer, line_id=uuid7(), quantity=2, **common)
+    await field.return_part(db, engineer, line_id=uuid7(), quantity=1, condition="good", **common)
+    data = await gather(db, t.actor("viewer"), ticket.id, store=store)
+    assert [(p.quantity, p.unit_price) for p in data.parts] == [(3, 12), (2, 15)]
+    assert data.parts_total == Decimal("66.00")
+
+
+async def test_a_unit_taken_out_in_good_condition_is_listed_and_the_new_one_charged(
+    db: AsyncSession, store: LocalBlobStore
+) -> None:
+    """The old relay came out of the equipment still good (it goes back to the van): it
+    is a part removed from the equipment, not an unused unit that cancels the new one."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    admin, engineer = t.actor("admin"), t.actor("engineer1")
+    relay = await make_part(
+        db, admin, sku="RLY-9", serialised=True, cost=Decimal(30), price=Decimal("85.50")
+    )
+    van = await parts.ensure_van(db, t.engineers[0])
+    await move(
+        db,
+        admin,
+        kind="receive",
+        part_id=relay.id,
+        quantity=1,
+        to_location_id=van.id,
+        serial_numbers=["R-1"],
+    )
+    await field.use_part(
+        db,
+        engineer,
+        line_id=uuid7(),
+        part_id=relay.id,
+        quantity=1,
+        serial_numbers=["R-1"],
+        removed_serial_numbers=["OLD-9"],
+        removed_condition="good",
+        work_order_id=ticket.id,
+        visit_id=visit.id,
+    )
+    data = await gather(db, t.actor("viewer"), ticket.id, store=store)
+    assert [(p.sku, p.quantity, p.serial_numbers) for p in data.parts] == [("RLY-9", 1, ["R-1"])]
+    assert data.parts_total == Decimal("85.50")
+    assert [(r.sku, r.serial_numbers) for r in data.removed_parts] == [("RLY-9", ["OLD-9"])]
