@@ -335,23 +335,30 @@ async def test_before_the_bytes_arrive_the_report_still_renders(
     assert "None recorded" in text  # no parts, no labour yet
 
 
+async def _cable_on_site(db: AsyncSession) -> tuple[Tenant, Ticket, Part, dict[str, Any]]:
+    """Engineer 1 on site with 20 m of cable (price 12) in the van; the part, and the
+    arguments its use on the work order takes."""
+    t = await make_tenant(db)
+    ticket, visit = await on_site(db, t)
+    admin = t.actor("admin")
+    cable = await make_part(db, admin, sku="CBL-2", unit="m", cost=Decimal(4), price=Decimal(12))
+    van = await parts.ensure_van(db, t.engineers[0])
+    await move(db, admin, kind="receive", part_id=cable.id, quantity=20, to_location_id=van.id)
+    part = await db.get(Part, cable.id)
+    assert part is not None
+    return t, ticket, part, {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": part.id}
+
+
 async def test_parts_keep_the_price_they_were_used_at(
     db: AsyncSession, store: LocalBlobStore
 ) -> None:
     """The catalogue price changes after a visit: the report printed later still shows
     what was charged, and a part used at two prices is two lines. A good return takes
     back the units used last."""
-    t = await make_tenant(db)
-    ticket, visit = await on_site(db, t)
-    admin, engineer = t.actor("admin"), t.actor("engineer1")
-    cable = await make_part(db, admin, sku="CBL-2", unit="m", cost=Decimal(4), price=Decimal(12))
-    van = await parts.ensure_van(db, t.engineers[0])
-    await move(db, admin, kind="receive", part_id=cable.id, quantity=10, to_location_id=van.id)
-    common = {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": cable.id}
+    t, ticket, part, common = await _cable_on_site(db)
+    engineer = t.actor("engineer1")
     await field.use_part(db, engineer, line_id=uuid7(), quantity=3, **common)
     await field.return_part(db, engineer, line_id=uuid7(), quantity=1, condition="good", **common)
-    part = await db.get(Part, cable.id)
-    assert part is not None
     part.price = Decimal("15.50")
     await db.flush()
     await field.use_part(db, engineer, line_id=uuid7(), quantity=2, **common)
@@ -369,15 +376,8 @@ async def test_a_good_return_takes_back_the_units_used_last_whatever_their_price
 ) -> None:
     """Used at 12, then 15, then 12 again; one taken back unused: it is one of the last
     (at 12), not one at 15."""
-    t = await make_tenant(db)
-    ticket, visit = await on_site(db, t)
-    admin, engineer = t.actor("admin"), t.actor("engineer1")
-    cable = await make_part(db, admin, sku="CBL-9", unit="m", cost=Decimal(4), price=Decimal(12))
-    van = await parts.ensure_van(db, t.engineers[0])
-    await move(db, admin, kind="receive", part_id=cable.id, quantity=20, to_location_id=van.id)
-    common = {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": cable.id}
-    part = await db.get(Part, cable.id)
-    assert part is not None
+    t, ticket, part, common = await _cable_on_site(db)
+    engineer = t.actor("engineer1")
     for price in (12, 15, 12):
         part.price = Decimal(price)
         await db.flush()
