@@ -61,6 +61,19 @@ class Actor:
         return self.role is Role.ENGINEER
 
     @property
+    def work_scope(self) -> uuid.UUID | None:
+        """The engineer whose work orders alone the caller sees; None: the organisation's.
+        The hand-written statements of the hot paths filter on it (``$n IS NULL OR
+        assignee_id = $n``), so they act only where it is known (``work_scope_known``)."""
+        return self.engineer_id if self.is_engineer else None
+
+    @property
+    def work_scope_known(self) -> bool:
+        """False for an engineer user without an engineer profile (None would mean "any
+        work order" to the hot paths; the ORM path decides for them)."""
+        return not self.is_engineer or self.engineer_id is not None
+
+    @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 

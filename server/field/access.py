@@ -184,19 +184,6 @@ async def check_visit(
 # --- the hot path: a new record in one statement ----------------------------------------------
 
 
-def visible_engineer(actor: Actor) -> uuid.UUID | None:
-    """Whose work orders the caller is limited to (``work_order``'s rule): an engineer's
-    own, or the whole organisation (None). The hot paths are not taken by an engineer
-    user without an engineer profile (``hot_path_for``)."""
-    return actor.engineer_id if actor.is_engineer else None
-
-
-def hot_path_for(actor: Actor) -> bool:
-    """Whether the hand-written statements may act for ``actor``: not for an engineer user
-    without an engineer profile (None would mean "any work order" there)."""
-    return not actor.is_engineer or actor.engineer_id is not None
-
-
 @dataclass(frozen=True)
 class NewRecord:
     """``INSERT`` of a record the phone names by its id, on a work order, in one statement
@@ -257,7 +244,7 @@ async def insert_new(session: AsyncSession, actor: Actor, record: NewRecord, row
     """Write ``row`` (a new ORM object of ``record``'s table, not added to the session)
     when nothing stands in the way; the ``returning`` value, or None when the caller must
     take the ordinary path (see NewRecord)."""
-    if not hot_path_for(actor):
+    if not actor.work_scope_known:
         return None
     values = [
         json.dumps(getattr(row, name)) if kind == "jsonb" else getattr(row, name)
@@ -268,7 +255,7 @@ async def insert_new(session: AsyncSession, actor: Actor, record: NewRecord, row
         record.sql,
         actor.org_id,
         row.ticket_id,
-        visible_engineer(actor),
+        actor.work_scope,
         row.visit_id,
         *values,
     )

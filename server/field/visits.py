@@ -280,11 +280,11 @@ async def _check_in_now(
     inserted, then the transition; None when anything else applies (a retry, a refusal, a
     resume, a cancelled work order): nothing was written, ``check_in`` takes the ordinary
     path."""
-    if not access.hot_path_for(actor):
+    if not actor.work_scope_known:
         return None
     conn = await driver(session)
     org = actor.org_id
-    engineer = access.visible_engineer(actor)
+    engineer = actor.work_scope
     row = await fetchrow(conn, _IN_LOCK, work_order_id, org, engineer)
     if row is None or row["assignee_id"] is None:
         return None
@@ -345,11 +345,11 @@ async def _check_out_now(
 ) -> VisitRecord | None:
     """The first check-out of a visit the caller can see, in two statements; None when
     anything else applies (nothing was written)."""
-    if not access.hot_path_for(actor):
+    if not actor.work_scope_known:
         return None
     conn = await driver(session)
     org = actor.org_id
-    engineer = access.visible_engineer(actor)
+    engineer = actor.work_scope
     row = await fetchrow(conn, _OUT_LOOKUP, visit_id, org, engineer, work_order_id)
     if row is None or row["checked_out"]:
         return None

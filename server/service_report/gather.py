@@ -317,10 +317,11 @@ async def _parts(
     lots: list[_Lot] = []  # in order of use
     removed: dict[uuid.UUID, _Tally] = {}
     for kind, condition, quantity, serial, price, part_id, sku, name, unit in rows:
-        mine = [lot for lot in lots if lot.part_id == part_id]
         if kind == MovementKind.CONSUME.value:
             lots.append(_Lot(part_id, price, quantity, serial, _Tally(sku, name, unit, price)))
-        elif condition == "good" and (
+            continue
+        mine = [lot for lot in lots if lot.part_id == part_id]
+        if condition == "good" and (
             serial is None or any(lot.serial == serial and lot.quantity > 0 for lot in mine)
         ):
             _take_back(mine, quantity, serial)  # an unused unit taken back, not charged

@@ -425,13 +425,12 @@ async def _light_transition(
     order as written, a transient copy; None (nothing done) when the session holds a copy
     of the work order, which the ORM path keeps right (through a savepoint's rollback
     too), or for an engineer user without an engineer profile."""
-    if actor.is_engineer and actor.engineer_id is None:
+    if not actor.work_scope_known:
         return None
     conn = await driver(session)  # flushes first: a new work order is then held, too
     if session.identity_map.get(identity_key(Ticket, ticket_id)) is not None:
         return None
-    engineer = actor.engineer_id if actor.is_engineer else None
-    row = await fetchrow(conn, _LIGHT_LOCK, ticket_id, actor.org_id, engineer)
+    row = await fetchrow(conn, _LIGHT_LOCK, ticket_id, actor.org_id, actor.work_scope)
     if row is None:
         raise NotFound(f"work order {ticket_id} not found")
     before = dict(row)
