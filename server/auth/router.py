@@ -55,6 +55,13 @@ async def token(
 @router.post(
     "/auth/refresh",
     summary="Exchange a refresh token for new tokens (the old one stops working)",
+    description=(
+        "Each refresh token works once: presenting a used one revokes every token of that "
+        "login (401). Exception for clients that lost the answer: the same token presented "
+        "again within FIXFLOW_REFRESH_RETRY_GRACE_SECONDS (120 s) of its use, while the "
+        "token that use issued is unused, gets a new pair; the unused token is superseded "
+        "and presenting it later counts as reuse. Retries do not extend the window."
+    ),
     response_model=TokenOut,
     responses=problems(429),
 )
