@@ -2,19 +2,25 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install run dev api worker migrate demo test chaos lint typecheck format bench clean
+.PHONY: install lock run dev api worker migrate demo test chaos lint typecheck format bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Everything comes from requirements.lock (exact versions, hashes checked): a fresh machine
+# gets what the last `make lock` chose, whatever PyPI released since. The project itself is
+# installed editable without build isolation, so its build backend is the locked setuptools.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
+
+lock: install           ## re-lock after editing pyproject.toml; UPGRADE=1 for the newest releases
+	$(BIN)/python tools/lockfile.py $(if $(UPGRADE),--upgrade) $(foreach p,$(P),--upgrade-package=$(p))
 
 run: install            ## API + worker with embedded PostgreSQL/Redis, migrations, demo data
 	$(BIN)/fixflow dev
