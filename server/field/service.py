@@ -12,6 +12,7 @@ work_order.accept               accept(work_order_id)
 work_order.start_travel         start_travel(work_order_id)
 work_order.hold                 hold(work_order_id, waiting_for="parts"|"customer", reason)
 work_order.resume               resume(work_order_id)
+work_order.reject               reject(work_order_id, reason)
 work_order.resolve              resolve(work_order_id, resolution_code, summary,
                                         fault_code=None, root_cause=None)
 visit.check_in                  check_in(work_order_id, visit_id, device_time, gps=None,
@@ -20,8 +21,8 @@ visit.check_out                 check_out(visit_id, device_time, gps=None, clock
 labour.add                      add_labour(work_order_id, entry_id, kind, started_at, ended_at,
                                            visit_id=None, note=None)
 labour.void                     void_labour(entry_id, void_id, reason)
-(labour.adjust)                 adjust_labour(entry_id, adjustment_id, started_at, ended_at,
-                                              reason, kind=None, note=None)
+labour.adjust                   adjust_labour(entry_id, adjustment_id, started_at, ended_at,
+                                              reason, kind=None, note=None, work_order_id)
 part.use                        use_part(work_order_id, line_id, part_id, quantity, visit_id=None,
                                          serial_numbers=None, removed_serial_numbers=None,
                                          removed_condition=None)
@@ -38,7 +39,8 @@ device clock minus the server clock (server/field/visits.py says why it matters)
 
 The work-order transitions are those of server/tickets/service.py (same rules, same
 events): these wrappers only name them. ``hold`` maps ``waiting_for`` to the transition's
-``hold_kind`` (``customer`` pauses the SLA clock, ``parts`` does not).
+``hold_kind`` (``customer`` pauses the SLA clock, ``parts`` does not). ``reject`` declines
+a job the engineer has not accepted: it goes back to ``new``, unassigned.
 
 Who: the engineer assigned to the work order (other work orders are 404), admins and
 dispatchers acting for them, integration keys with tickets:write; service desk agents add
@@ -88,6 +90,7 @@ __all__ = [
     "field_summary",
     "hold",
     "list_notes",
+    "reject",
     "resolve",
     "resume",
     "return_part",
@@ -149,6 +152,17 @@ async def hold(
 
 async def resume(session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID) -> Ticket:
     return await _transition(session, actor, work_order_id, TransitionIn(action=Action.RESUME))
+
+
+async def reject(
+    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID, reason: str
+) -> Ticket:
+    """Decline the job: ``assigned`` -> ``new``, unassigned (the state machine refuses it
+    from any other status; for an engineer a work order no longer theirs is 404, so a late
+    reject never undoes the office's reassignment)."""
+    why = access.text(reason, "reason", limit=2000)
+    data = TransitionIn.model_validate({"action": "reject", "reason": why})
+    return await _transition(session, actor, work_order_id, data)
 
 
 async def resolve(
