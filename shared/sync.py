@@ -258,7 +258,7 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
     "work_order.start_travel": {**_WO},
     "work_order.hold": {
         **_WO,
-        "waiting_for": _(_choice("parts", "customer")),
+        "waiting_for": _(_choice("parts", "customer", "other")),
         "reason": _(_said(2000)),
     },
     "work_order.resume": {**_WO},
@@ -270,6 +270,17 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
         "fault_code": _(_text(40), required=False),
         "root_cause": _(_text(2000), required=False),
         "summary": _(_said(5000)),
+    },
+    # The engineer's findings and resolution fields, as an engineer's PATCH /tickets/{id}
+    # sets them: each one sent replaces the server's (the last received wins), one left
+    # out is kept. At least one.
+    "work_order.update_findings": {
+        **_WO,
+        "fault_code": _(_said(40), required=False),
+        "resolution_code": _(_said(40), required=False),
+        "root_cause": _(_text(2000), required=False),
+        "resolution_summary": _(_text(5000), required=False),
+        "resolution_notes": _(_text(20_000), required=False),
     },
     "visit.check_in": {
         **_WO,

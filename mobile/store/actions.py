@@ -115,7 +115,8 @@ class Store(StoreCore):
         self._transition(work_order_id, Action.START_TRAVEL, "work_order.start_travel")
 
     def hold(self, work_order_id: str, *, waiting_for: str, reason: str) -> None:
-        """On hold, waiting for ``parts`` or the ``customer``."""
+        """On hold, waiting for ``parts``, the ``customer`` (the SLA clock pauses) or
+        ``other``: the reason says what."""
         args = {"waiting_for": waiting_for, "reason": reason}
         self._transition(work_order_id, Action.HOLD, "work_order.hold", args)
 
@@ -159,6 +160,35 @@ class Store(StoreCore):
             "root_cause": root_cause,
         }
         self._transition(work_order_id, Action.RESOLVE, "work_order.resolve", args, fields)
+
+    def update_findings(
+        self,
+        work_order_id: str,
+        *,
+        fault_code: str | None = None,
+        resolution_code: str | None = None,
+        root_cause: str | None = None,
+        resolution_summary: str | None = None,
+        resolution_notes: str | None = None,
+    ) -> None:
+        """Record findings and resolution fields (any status): each one given replaces the
+        server's, one left out (None) is kept. At least one."""
+        given = {
+            "fault_code": fault_code,
+            "resolution_code": resolution_code,
+            "root_cause": root_cause,
+            "resolution_summary": resolution_summary,
+            "resolution_notes": resolution_notes,
+        }
+        fields = {k: v for k, v in given.items() if v is not None}
+        if not fields:
+            raise ActionRefused(f"give at least one of {', '.join(given)}", "args")
+
+        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
+            args = {"work_order_id": wo["id"], **fields}
+            return args, [Effect.update(rows.WORK_ORDER, wo["id"], fields)]
+
+        self._act(work_order_id, "work_order.update_findings", decide)
 
     # --- visits -------------------------------------------------------------------------
 

@@ -111,6 +111,13 @@ async def _resolve(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) 
     return _status(ticket)
 
 
+async def _findings(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
+    fields = {k: v for k, v in args.items() if k != "work_order_id"}
+    return _status(
+        await field.update_findings(s, a, work_order_id=_id(args, "work_order_id"), **fields)
+    )
+
+
 async def _check_in(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
     record = await field.check_in(
         s,
@@ -297,6 +304,7 @@ HANDLERS: dict[str, Handler] = {
     "work_order.resume": _resume,
     "work_order.reject": _reject,
     "work_order.resolve": _resolve,
+    "work_order.update_findings": _findings,
     "visit.check_in": _check_in,
     "visit.check_out": _check_out,
     "labour.add": _labour_add,

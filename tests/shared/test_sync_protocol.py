@@ -370,3 +370,19 @@ def test_required_text_must_say_something(
     assert check_args(name, args)[key] == args[key]
     error = _error(check_args, name, {**args, key: blank})
     assert (error.field, error.message) == (f"args.{key}", "must not be blank")
+
+
+def test_findings_are_optional_fields_of_the_engineers_own() -> None:
+    args = {"work_order_id": WO, "fault_code": "E31", "resolution_notes": "n" * 20_000}
+    assert check_args("work_order.update_findings", args) == args
+    for key, bad in (
+        ("fault_code", " "),
+        ("resolution_code", ""),
+        ("fault_code", "E" * 41),
+        ("root_cause", "r" * 2001),
+        ("resolution_summary", "s" * 5001),
+        ("resolution_notes", "n" * 20_001),
+        ("priority", "P1"),
+    ):
+        error = _error(check_args, "work_order.update_findings", {**args, key: bad})
+        assert error.field == f"args.{key}"
