@@ -130,8 +130,11 @@ async def test_an_adjustment_id_reused_for_other_content_is_refused(
         first,
         phone.mutation("labour.adjust", **same),  # a new mutation, the same record
         phone.mutation("labour.adjust", **other),
+        _adjust(phone, ticket, entry_id, adjustment_id=entry_id),  # the original's own id
     )
-    assert [r["outcome"] for r in results] == ["applied", "applied", "applied", "rejected"]
+    outcomes = [r["outcome"] for r in results]
+    assert outcomes == ["applied", "applied", "applied", "rejected", "rejected"]
+    assert results[4]["error"]["code"] == "client_id_reused"
     assert results[2]["data"] == results[1]["data"]
     error = results[3]["error"]
     assert (error["status"], error["code"], error["fields"]) == (
