@@ -39,6 +39,7 @@ MAX_PULL_LIMIT = 500
 DEFAULT_PULL_LIMIT = 200
 MAX_ANSWER_BYTES = 64 * 1024  # a checklist answer's value, serialised
 MAX_STROKES_BYTES = 256 * 1024  # a signature's strokes, serialised (some 10,000 points)
+MAX_LABOUR_HOURS = 24  # a labour entry (or adjustment) ends after it starts, at most this later
 
 
 class ProtocolError(ValueError):
@@ -92,6 +93,20 @@ def _text(limit: int) -> Callable[[Any, str], str]:
         if (problem := _unstorable(value)) is not None:
             raise ProtocolError(problem, path)
         return value
+
+    return check
+
+
+def _said(limit: int) -> Callable[[Any, str], str]:
+    """Text that must say something (a reason): blank or only spaces is refused, as the
+    server's services refuse it, so the phone refuses it before queueing."""
+    text = _text(limit)
+
+    def check(value: Any, path: str) -> str:
+        checked = text(value, path)
+        if not checked.strip():
+            raise ProtocolError("must not be blank", path)
+        return checked
 
     return check
 
@@ -243,16 +258,29 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
     "work_order.start_travel": {**_WO},
     "work_order.hold": {
         **_WO,
-        "waiting_for": _(_choice("parts", "customer")),
-        "reason": _(_text(2000)),
+        "waiting_for": _(_choice("parts", "customer", "other")),
+        "reason": _(_said(2000)),
     },
     "work_order.resume": {**_WO},
+    # Decline a job (from ``assigned`` only): it goes back to the office, unassigned.
+    "work_order.reject": {**_WO, "reason": _(_said(2000))},
     "work_order.resolve": {
         **_WO,
-        "resolution_code": _(_text(40)),
+        "resolution_code": _(_said(40)),
         "fault_code": _(_text(40), required=False),
         "root_cause": _(_text(2000), required=False),
-        "summary": _(_text(5000)),
+        "summary": _(_said(5000)),
+    },
+    # The engineer's findings and resolution fields, as an engineer's PATCH /tickets/{id}
+    # sets them: each one sent replaces the server's (the last received wins), one left
+    # out is kept. At least one.
+    "work_order.update_findings": {
+        **_WO,
+        "fault_code": _(_said(40), required=False),
+        "resolution_code": _(_said(40), required=False),
+        "root_cause": _(_text(2000), required=False),
+        "resolution_summary": _(_text(5000), required=False),
+        "resolution_notes": _(_text(20_000), required=False),
     },
     "visit.check_in": {
         **_WO,
@@ -275,7 +303,17 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
     "labour.void": {
         "entry_id": _(_uuid),  # the entry this one voids
         "void_id": _(_uuid),  # the phone's id for the voiding record
-        "reason": _(_text(2000)),
+        "reason": _(_said(2000)),
+    },
+    "labour.adjust": {
+        **_WO,
+        "entry_id": _(_uuid),  # the entry this one replaces
+        "adjustment_id": _(_uuid),  # the phone's id for the replacing entry
+        "started_at": _(_time),
+        "ended_at": _(_time),
+        "reason": _(_said(2000)),
+        "kind": _(_choice("travel", "work", "break"), required=False),  # default: the original's
+        "note": _(_text(2000), required=False),
     },
     "part.use": {
         **_WO,
@@ -330,7 +368,7 @@ MUTATIONS: dict[str, dict[str, Arg]] = {
         **_WO,
         "note_id": _(_uuid),
         "visit_id": _(_uuid, required=False),
-        "text": _(_text(10_000)),
+        "text": _(_said(10_000)),
     },
 }
 

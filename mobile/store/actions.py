@@ -22,7 +22,7 @@ from mobile.store.core import StoreCore
 from mobile.store.rows import Effect, Row
 from shared.ids import uuid7
 from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
-from shared.sync import ProtocolError, check_args
+from shared.sync import MAX_LABOUR_HOURS, ProtocolError, check_args
 
 # The status a check-in starts from, and the transition it makes (server/field/visits.py).
 _CHECK_IN_FROM: dict[str, Action | None] = {
@@ -64,6 +64,13 @@ class Store(StoreCore):
             work_order = rows.load(con, rows.WORK_ORDER, str(work_order_id))
             if work_order is None:
                 raise ActionRefused("this work order is not on the phone", "work_order_id")
+            if work_order.get("status") == Status.NEW.value:
+                # Only a job the engineer declined is ``new`` on the phone (the scope holds
+                # assigned and finished work): it is no longer theirs to record on.
+                raise ActionRefused(
+                    "you declined this work order: nothing more can be recorded on it",
+                    "work_order_id",
+                )
             args, effects = decide(con, work_order)
             try:
                 checked = check_args(name, args)
@@ -108,12 +115,28 @@ class Store(StoreCore):
         self._transition(work_order_id, Action.START_TRAVEL, "work_order.start_travel")
 
     def hold(self, work_order_id: str, *, waiting_for: str, reason: str) -> None:
-        """On hold, waiting for ``parts`` or the ``customer``."""
+        """On hold, waiting for ``parts``, the ``customer`` (the SLA clock pauses) or
+        ``other``: the reason says what."""
         args = {"waiting_for": waiting_for, "reason": reason}
         self._transition(work_order_id, Action.HOLD, "work_order.hold", args)
 
     def resume(self, work_order_id: str) -> None:
         self._transition(work_order_id, Action.RESUME, "work_order.resume")
+
+    def reject(self, work_order_id: str, *, reason: str) -> None:
+        """Decline the job (only while ``assigned``, as on the server): it goes back to the
+        office, unassigned. The phone shows it so at once (the row as the server will
+        have it: ``new``, no assignee) and refuses anything more on it; the next pull
+        removes it, with its records. Should the server refuse the reject (the office
+        reassigned or cancelled the job first), the row shows the server's again."""
+
+        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
+            target = self._target(wo, Action.REJECT)
+            patch = {"status": target.value, "assignee_id": None}
+            args = {"work_order_id": wo["id"], "reason": reason}
+            return args, [Effect.update(rows.WORK_ORDER, wo["id"], patch)]
+
+        self._act(work_order_id, "work_order.reject", decide)
 
     def resolve(
         self,
@@ -137,6 +160,35 @@ class Store(StoreCore):
             "root_cause": root_cause,
         }
         self._transition(work_order_id, Action.RESOLVE, "work_order.resolve", args, fields)
+
+    def update_findings(
+        self,
+        work_order_id: str,
+        *,
+        fault_code: str | None = None,
+        resolution_code: str | None = None,
+        root_cause: str | None = None,
+        resolution_summary: str | None = None,
+        resolution_notes: str | None = None,
+    ) -> None:
+        """Record findings and resolution fields (any status): each one given replaces the
+        server's, one left out (None) is kept. At least one."""
+        given = {
+            "fault_code": fault_code,
+            "resolution_code": resolution_code,
+            "root_cause": root_cause,
+            "resolution_summary": resolution_summary,
+            "resolution_notes": resolution_notes,
+        }
+        fields = {k: v for k, v in given.items() if v is not None}
+        if not fields:
+            raise ActionRefused(f"give at least one of {', '.join(given)}", "args")
+
+        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
+            args = {"work_order_id": wo["id"], **fields}
+            return args, [Effect.update(rows.WORK_ORDER, wo["id"], fields)]
+
+        self._act(work_order_id, "work_order.update_findings", decide)
 
     # --- visits -------------------------------------------------------------------------
 
@@ -235,8 +287,7 @@ class Store(StoreCore):
         visit_id: str | None = None,
         note: str | None = None,
     ) -> str:
-        if not _ordered(started_at, ended_at):
-            raise ActionRefused("must not be before started_at", "ended_at")
+        _check_span(started_at, ended_at)
         args = {
             "kind": kind,
             "started_at": started_at,
@@ -246,19 +297,68 @@ class Store(StoreCore):
         }
         return self._create(work_order_id, "labour.add", rows.LABOUR, "entry_id", args)
 
-    def void_labour(self, entry_id: str, *, reason: str) -> str:
+    def _labour_entry(self, entry_id: str) -> Row:
         entry = self.get(rows.LABOUR, entry_id)
         if entry is None:
             raise ActionRefused("this labour entry is not on the phone", "entry_id")
+        return entry
+
+    def void_labour(self, entry_id: str, *, reason: str) -> str:
+        entry = self._labour_entry(entry_id)
         void_id = _new_id()
 
         def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
+            _correctable(con, wo, entry_id)
             args = {"entry_id": entry_id, "void_id": void_id, "reason": reason}
             patch = {"voided_by": void_id, "void_reason": reason}
             return args, [Effect.update(rows.LABOUR, entry_id, patch)]
 
         self._act(str(entry["work_order_id"]), "labour.void", decide)
         return void_id
+
+    def adjust_labour(
+        self,
+        entry_id: str,
+        *,
+        started_at: str,
+        ended_at: str,
+        reason: str,
+        kind: str | None = None,
+        note: str | None = None,
+    ) -> str:
+        """Correct a time entry: a new entry (its id is returned) replaces it, on the same
+        work order and visit; ``kind`` defaults to the original's, ``note`` is the new
+        entry's own. The original stays, marked ``replaced_by``. Only an active entry of
+        the engineer's own that is not approved can be corrected (as on the server)."""
+        entry = self._labour_entry(entry_id)
+        _check_span(started_at, ended_at)
+        adjustment_id = _new_id()
+
+        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
+            original = _correctable(con, wo, entry_id)
+            args = {
+                "work_order_id": wo["id"],
+                "entry_id": entry_id,
+                "adjustment_id": adjustment_id,
+                "started_at": started_at,
+                "ended_at": ended_at,
+                "reason": reason,
+                "kind": kind,
+                "note": note,
+            }
+            new = {
+                **{k: original.get(k) for k in ("engineer_id", "visit_id")},
+                **{k: v for k, v in args.items() if k not in ("entry_id", "adjustment_id")},
+                "kind": kind or original.get("kind"),
+                "replaces_id": entry_id,
+            }
+            return args, [
+                Effect.create(rows.LABOUR, adjustment_id, new),
+                Effect.update(rows.LABOUR, entry_id, {"replaced_by": adjustment_id}),
+            ]
+
+        self._act(str(entry["work_order_id"]), "labour.adjust", decide)
+        return adjustment_id
 
     def use_part(
         self,
@@ -389,9 +489,42 @@ class Store(StoreCore):
         return signature_id
 
 
-def _ordered(started_at: str, ended_at: str) -> bool:
-    """ISO strings with different offsets do not compare as text; compare the instants."""
+def _check_span(started_at: str, ended_at: str) -> None:
+    """A labour span as the server takes it: the end after the start, at most
+    ``MAX_LABOUR_HOURS`` later. ISO strings with different offsets do not compare as text:
+    the instants are compared."""
     try:
-        return dt.datetime.fromisoformat(ended_at) >= dt.datetime.fromisoformat(started_at)
+        length = dt.datetime.fromisoformat(ended_at) - dt.datetime.fromisoformat(started_at)
     except (ValueError, TypeError):
-        return True  # check_args names the malformed or offset-less one
+        return  # check_args names the malformed or offset-less one
+    if length <= dt.timedelta(0):
+        raise ActionRefused("must be after started_at", "ended_at")
+    if length > dt.timedelta(hours=MAX_LABOUR_HOURS):
+        raise ActionRefused(
+            f"an entry covers at most {MAX_LABOUR_HOURS} hours: split it", "ended_at"
+        )
+
+
+def _correctable(con: sqlite3.Connection, work_order: Row, entry_id: str) -> Row:
+    """The labour entry to void or adjust, as the phone holds it now, if the server would
+    let the engineer correct it (server/field/labour.py): not voided or replaced already
+    (correct the newer record), not approved (the back office corrects it then), their
+    own (on their work order, the assignee's)."""
+    entry = rows.load(con, rows.LABOUR, entry_id)
+    if entry is None:
+        raise ActionRefused("this labour entry is not on the phone", "entry_id")
+    if entry.get("voided_by"):
+        raise ActionRefused("this labour entry is voided: nothing to correct", "entry_id")
+    if entry.get("replaced_by"):
+        raise ActionRefused(
+            f"this labour entry was replaced by {entry['replaced_by']}: correct that one",
+            "entry_id",
+        )
+    if entry.get("approved_at"):
+        raise ActionRefused(
+            "this labour entry is approved: ask the office to correct it", "entry_id"
+        )
+    owner, mine = entry.get("engineer_id"), work_order.get("assignee_id")
+    if owner and mine and owner != mine:
+        raise ActionRefused("a colleague's labour entry: you correct your own only", "entry_id")
+    return entry

@@ -29,8 +29,9 @@ from server.engineers.models import Engineer
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.field import access
 from server.field.models import LabourApproval, LabourEntry, LabourKind, LabourVoid
+from shared.sync import MAX_LABOUR_HOURS
 
-MAX_ENTRY = dt.timedelta(hours=24)
+MAX_ENTRY = dt.timedelta(hours=MAX_LABOUR_HOURS)  # the phone checks the same before queueing
 NEW_ENTRY = access.NewRecord(
     "labour_entries",
     "labour_entry",

@@ -10,18 +10,21 @@ refuse anything.
 Mutation (shared/sync.py)      function here
 work_order.accept               accept(work_order_id)
 work_order.start_travel         start_travel(work_order_id)
-work_order.hold                 hold(work_order_id, waiting_for="parts"|"customer", reason)
+work_order.hold                 hold(work_order_id, waiting_for="parts"|"customer"|"other",
+                                     reason)
 work_order.resume               resume(work_order_id)
+work_order.reject               reject(work_order_id, reason)
 work_order.resolve              resolve(work_order_id, resolution_code, summary,
                                         fault_code=None, root_cause=None)
+work_order.update_findings      update_findings(work_order_id, fault_code=None, ...)
 visit.check_in                  check_in(work_order_id, visit_id, device_time, gps=None,
                                          clock_offset_s=None)
 visit.check_out                 check_out(visit_id, device_time, gps=None, clock_offset_s=None)
 labour.add                      add_labour(work_order_id, entry_id, kind, started_at, ended_at,
                                            visit_id=None, note=None)
 labour.void                     void_labour(entry_id, void_id, reason)
-(labour.adjust)                 adjust_labour(entry_id, adjustment_id, started_at, ended_at,
-                                              reason, kind=None, note=None)
+labour.adjust                   adjust_labour(entry_id, adjustment_id, started_at, ended_at,
+                                              reason, kind=None, note=None, work_order_id)
 part.use                        use_part(work_order_id, line_id, part_id, quantity, visit_id=None,
                                          serial_numbers=None, removed_serial_numbers=None,
                                          removed_condition=None)
@@ -38,7 +41,10 @@ device clock minus the server clock (server/field/visits.py says why it matters)
 
 The work-order transitions are those of server/tickets/service.py (same rules, same
 events): these wrappers only name them. ``hold`` maps ``waiting_for`` to the transition's
-``hold_kind`` (``customer`` pauses the SLA clock, ``parts`` does not).
+``hold_kind`` (``customer`` pauses the SLA clock, ``parts`` and ``other`` do not).
+``reject`` declines a job the engineer has not accepted: it goes back to ``new``,
+unassigned. ``update_findings`` is the engineer's ``PATCH /tickets/{id}`` (the findings and
+resolution fields), without a version check: the last write received wins, per field.
 
 Who: the engineer assigned to the work order (other work orders are 404), admins and
 dispatchers acting for them, integration keys with tickets:write; service desk agents add
@@ -73,7 +79,7 @@ from server.field.visits import check_out as check_out
 from server.tickets import audit
 from server.tickets import service as tickets_service
 from server.tickets.models import Ticket
-from server.tickets.schemas import TransitionIn
+from server.tickets.schemas import TicketUpdate, TransitionIn
 from shared.lifecycle import Action, Status
 
 __all__ = [
@@ -88,15 +94,17 @@ __all__ = [
     "field_summary",
     "hold",
     "list_notes",
+    "reject",
     "resolve",
     "resume",
     "return_part",
     "start_travel",
+    "update_findings",
     "use_part",
     "void_labour",
 ]
 
-HOLD_KINDS = {"parts": "waiting_parts", "customer": "waiting_customer"}
+HOLD_KINDS = {"parts": "waiting_parts", "customer": "waiting_customer", "other": "other"}
 NEW_NOTE = access.NewRecord(
     "ticket_notes",
     "note",
@@ -141,7 +149,7 @@ async def hold(
 ) -> Ticket:
     kind = HOLD_KINDS.get(waiting_for)
     if kind is None:
-        raise Unprocessable("must be parts or customer", field="waiting_for")
+        raise Unprocessable(f"must be one of {', '.join(HOLD_KINDS)}", field="waiting_for")
     why = access.text(reason, "reason", limit=2000)
     data = TransitionIn.model_validate({"action": "hold", "hold_kind": kind, "reason": why})
     return await _transition(session, actor, work_order_id, data)
@@ -149,6 +157,17 @@ async def hold(
 
 async def resume(session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID) -> Ticket:
     return await _transition(session, actor, work_order_id, TransitionIn(action=Action.RESUME))
+
+
+async def reject(
+    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID, reason: str
+) -> Ticket:
+    """Decline the job: ``assigned`` -> ``new``, unassigned (the state machine refuses it
+    from any other status; for an engineer a work order no longer theirs is 404, so a late
+    reject never undoes the office's reassignment)."""
+    why = access.text(reason, "reason", limit=2000)
+    data = TransitionIn.model_validate({"action": "reject", "reason": why})
+    return await _transition(session, actor, work_order_id, data)
 
 
 async def resolve(
@@ -184,6 +203,36 @@ async def resolve(
     if diff:
         audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
     return await _transition(session, actor, ticket.id, TransitionIn(action=Action.RESOLVE))
+
+
+async def update_findings(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    work_order_id: uuid.UUID,
+    fault_code: str | None = None,
+    resolution_code: str | None = None,
+    root_cause: str | None = None,
+    resolution_summary: str | None = None,
+    resolution_notes: str | None = None,
+) -> Ticket:
+    """The findings and resolution fields given (None keeps one), through the work-order
+    update the REST PATCH runs (its limits, its ``updated`` event). No version is
+    expected: these fields are the engineer's, and the last write received wins."""
+    given = {
+        "fault_code": fault_code,
+        "resolution_code": resolution_code,
+        "root_cause": root_cause,
+        "resolution_summary": resolution_summary,
+        "resolution_notes": resolution_notes,
+    }
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise Unprocessable(f"send at least one of {', '.join(given)}", fields=sorted(given))
+    data = TicketUpdate.model_validate(changes)
+    return await tickets_service.update(
+        session, actor, ticket_id=work_order_id, data=data, expected_version=None
+    )
 
 
 # --- notes -------------------------------------------------------------------------------------

@@ -379,6 +379,15 @@ def _child(
     return capturer
 
 
+def _labour_entry(row: Any, change: Change) -> list[Note]:
+    """A labour entry's own row; an adjustment also changes the entry it replaces (whose
+    ``replaced_by`` now names it), so that one is sent again too."""
+    notes = _child("labour_entry")(row, change)
+    if change == "new" and getattr(row, "replaces_id", None) is not None:
+        notes += _child("labour_entry", "replaces_id")(row, change)
+    return notes
+
+
 def _catalogue(entity: str, id_attr: str = "id") -> capture.Capturer:
     def capturer(row: Any, change: Change) -> list[Note]:
         op = _op(change) if id_attr == "id" else "put"
@@ -397,7 +406,7 @@ _CAPTURERS: dict[type, capture.Capturer] = {
     ChecklistItem: _catalogue("checklist_template", "template_id"),
     Visit: _child("visit"),
     VisitCheck: _child("visit", "visit_id", "visit", "visit_id"),
-    LabourEntry: _child("labour_entry"),
+    LabourEntry: _labour_entry,
     LabourVoid: _child("labour_entry", "entry_id"),
     LabourApproval: _child("labour_entry", "entry_id"),
     FieldPartLine: _child("part_line"),

@@ -87,6 +87,13 @@ async def _resume(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -
     return _status(await field.resume(s, a, work_order_id=_id(args, "work_order_id")))
 
 
+async def _reject(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
+    ticket = await field.reject(
+        s, a, work_order_id=_id(args, "work_order_id"), reason=args["reason"]
+    )
+    return _status(ticket)
+
+
 async def _resolve(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
     work_order_id = _id(args, "work_order_id")
     current = await tickets.get(s, a, ticket_id=work_order_id)
@@ -102,6 +109,13 @@ async def _resolve(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) 
         root_cause=args.get("root_cause"),
     )
     return _status(ticket)
+
+
+async def _findings(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
+    fields = {k: v for k, v in args.items() if k != "work_order_id"}
+    return _status(
+        await field.update_findings(s, a, work_order_id=_id(args, "work_order_id"), **fields)
+    )
 
 
 async def _check_in(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
@@ -153,6 +167,24 @@ async def _labour_void(
         s, a, entry_id=_id(args, "entry_id"), void_id=_id(args, "void_id"), reason=args["reason"]
     )
     return {"void_id": str(void.id), "entry_id": str(void.entry_id)}
+
+
+async def _labour_adjust(
+    s: AsyncSession, a: Actor, args: dict[str, Any], c: Context
+) -> dict[str, Any]:
+    entry = await field.adjust_labour(
+        s,
+        a,
+        entry_id=_id(args, "entry_id"),
+        adjustment_id=_id(args, "adjustment_id"),
+        started_at=args["started_at"],
+        ended_at=args["ended_at"],
+        reason=args["reason"],
+        kind=args.get("kind"),
+        note=args.get("note"),
+        work_order_id=_id(args, "work_order_id"),
+    )
+    return {"adjustment_id": str(entry.id), "entry_id": str(entry.replaces_id)}
 
 
 def _optional_id(args: dict[str, Any], name: str) -> uuid.UUID | None:
@@ -270,11 +302,14 @@ HANDLERS: dict[str, Handler] = {
     "work_order.start_travel": _start_travel,
     "work_order.hold": _hold,
     "work_order.resume": _resume,
+    "work_order.reject": _reject,
     "work_order.resolve": _resolve,
+    "work_order.update_findings": _findings,
     "visit.check_in": _check_in,
     "visit.check_out": _check_out,
     "labour.add": _labour_add,
     "labour.void": _labour_void,
+    "labour.adjust": _labour_adjust,
     "part.use": _part_use,
     "part.return": _part_return,
     "attachment.register": _attachment,

@@ -90,6 +90,7 @@ EVIDENCE = frozenset(
         "visit.check_out",
         "labour.add",
         "labour.void",
+        "labour.adjust",
         "note.add",
         "part.use",
         "part.return",

@@ -6,7 +6,7 @@ compares every phone's outbox with the server's records.
 
 One phone per engineer, each with its own SQLite file and work orders. Each engineer works
 their work orders one after the other the way the app would (accept, travel, check in,
-then notes, labour, voids, checklist answers, parts used and returned, holds, visits,
+then notes, labour, voids, adjustments, checklist answers, parts used and returned, holds, visits,
 photos; at the end of a work order the missing required answers, the customer's
 signature and resolve), while the phone's ``SyncEngine.run`` syncs on its own
 timer with backoff. Every action is one mutation, so a phone makes exactly its share.
@@ -408,17 +408,35 @@ class Phone:
             self._finish(wo, visit)
             return
         choice = rng.choices(
-            ["note", "labour", "void", "answer", "use", "return", "hold", "visit", "photo"],
-            weights=[38, 25, 5, 12, 6, 2, 3, 3, 1.5],
+            [
+                "note",
+                "labour",
+                "void",
+                "adjust",
+                "answer",
+                "use",
+                "return",
+                "hold",
+                "visit",
+                "photo",
+            ],
+            weights=[38, 25, 5, 3, 12, 6, 2, 3, 3, 1.5],
         )[0]
+        # Entries still counted: neither voided nor replaced by an adjustment.
+        live = [
+            e
+            for e in s.children(rows.LABOUR, wo)
+            if not e.get("voided_by") and not e.get("replaced_by")
+        ]
         if choice == "labour":
             start, end = self._times()
             kind = rng.choice(["work", "work", "travel", "break"])
             s.add_labour(wo, kind=kind, started_at=start, ended_at=end, visit_id=visit)
-        elif choice == "void" and (
-            live := [e for e in s.children(rows.LABOUR, wo) if not e.get("voided_by")]
-        ):
+        elif choice == "void" and live:
             s.void_labour(rng.choice(live)["id"], reason="entered twice")
+        elif choice == "adjust" and live:
+            start, end = self._times()
+            s.adjust_labour(rng.choice(live)["id"], started_at=start, ended_at=end, reason="late")
         elif choice == "answer":
             item = rng.choice(self.seeded.items)
             s.answer_checklist(wo, visit_id=visit, item_id=item["id"], value=self._value(item))
@@ -721,6 +739,7 @@ CREATES = {
     "note.add": ("ticket_notes", "note_id"),
     "labour.add": ("labour_entries", "entry_id"),
     "labour.void": ("labour_voids", "void_id"),
+    "labour.adjust": ("labour_entries", "adjustment_id"),
     "visit.check_in": ("visits", "visit_id"),
     "checklist.answer": ("checklist_answers", "answer_id"),
     "part.use": ("field_part_lines", "line_id"),

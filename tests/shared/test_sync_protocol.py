@@ -288,3 +288,101 @@ def test_numbers_must_be_finite() -> None:
         gps = {"lat": bad, "lon": 0, "accuracy_m": 5}
         error = _error(check_args, "visit.check_in", {**args, "gps": gps})
         assert error.field == "args.gps.lat"
+
+
+def _reject(**args: Any) -> dict[str, Any]:
+    return {"work_order_id": WO, "reason": "customer not home", **args}
+
+
+def _adjust(**args: Any) -> dict[str, Any]:
+    return {
+        "work_order_id": WO,
+        "entry_id": str(uuid7()),
+        "adjustment_id": str(uuid7()),
+        "started_at": "2026-11-24T09:00:00+08:00",
+        "ended_at": "2026-11-24T10:00:00+08:00",
+        "reason": "stopped the clock late",
+        **args,
+    }
+
+
+def test_a_reject_and_an_adjustment_check_like_the_rest() -> None:
+    assert check_args("work_order.reject", _reject()) == _reject()
+    bare = _adjust()
+    assert check_args("labour.adjust", {**bare, "kind": None, "note": None}) == bare
+    full = _adjust(kind="travel", note="second trip")
+    assert check_args("labour.adjust", full) == full
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "field"),
+    [
+        ("work_order.reject", {"work_order_id": WO}, "args.reason"),
+        ("work_order.reject", _reject(reason="x" * 2001), "args.reason"),
+        ("work_order.reject", _reject(reason="nul \x00"), "args.reason"),
+        ("work_order.reject", _reject(work_order_id="WO-1"), "args.work_order_id"),
+        ("work_order.reject", _reject(reason_code="BUSY"), "args.reason_code"),
+        ("work_order.reject", _reject(assignee_id=WO), "args.assignee_id"),
+        ("labour.adjust", _adjust(entry_id="e1"), "args.entry_id"),
+        ("labour.adjust", _adjust(adjustment_id=None), "args.adjustment_id"),
+        ("labour.adjust", _adjust(work_order_id=None), "args.work_order_id"),
+        ("labour.adjust", _adjust(started_at="09:00"), "args.started_at"),
+        ("labour.adjust", _adjust(ended_at="2026-11-24T10:00:00"), "args.ended_at"),
+        ("labour.adjust", _adjust(kind="nap"), "args.kind"),
+        ("labour.adjust", _adjust(note="n" * 2001), "args.note"),
+        ("labour.adjust", _adjust(reason=None), "args.reason"),
+        ("labour.adjust", _adjust(engineer_id=WO), "args.engineer_id"),
+        ("labour.adjust", _adjust(visit_id=WO), "args.visit_id"),
+    ],
+)
+def test_a_reject_and_an_adjustment_name_the_argument_to_fix(
+    name: str, args: dict[str, Any], field: str
+) -> None:
+    assert _error(check_args, name, args).field == field
+
+
+# Required free text the services strip and refuse when blank (server/field/access.text).
+SAID = [
+    ("work_order.reject", _reject(), "reason"),
+    ("work_order.hold", {"work_order_id": WO, "waiting_for": "parts", "reason": "x"}, "reason"),
+    (
+        "work_order.resolve",
+        {"work_order_id": WO, "resolution_code": "FIXED", "summary": "done"},
+        "resolution_code",
+    ),
+    (
+        "work_order.resolve",
+        {"work_order_id": WO, "resolution_code": "FIXED", "summary": "done"},
+        "summary",
+    ),
+    ("labour.void", {"entry_id": WO, "void_id": WO, "reason": "twice"}, "reason"),
+    ("labour.adjust", _adjust(), "reason"),
+    ("note.add", {"work_order_id": WO, "note_id": WO, "text": "hi"}, "text"),
+]
+
+
+@pytest.mark.parametrize(("name", "args", "key"), SAID)
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_required_text_must_say_something(
+    name: str, args: dict[str, Any], key: str, blank: str
+) -> None:
+    """The phone refuses before queueing what the server would always reject."""
+    assert check_args(name, args)[key] == args[key]
+    error = _error(check_args, name, {**args, key: blank})
+    assert (error.field, error.message) == (f"args.{key}", "must not be blank")
+
+
+def test_findings_are_optional_fields_of_the_engineers_own() -> None:
+    args = {"work_order_id": WO, "fault_code": "E31", "resolution_notes": "n" * 20_000}
+    assert check_args("work_order.update_findings", args) == args
+    for key, bad in (
+        ("fault_code", " "),
+        ("resolution_code", ""),
+        ("fault_code", "E" * 41),
+        ("root_cause", "r" * 2001),
+        ("resolution_summary", "s" * 5001),
+        ("resolution_notes", "n" * 20_001),
+        ("priority", "P1"),
+    ):
+        error = _error(check_args, "work_order.update_findings", {**args, key: bad})
+        assert error.field == f"args.{key}"

@@ -226,3 +226,37 @@ def test_a_signature_keeps_its_png_on_disk_for_the_upload(store: Store, wo: dict
     [upload] = store.pending_uploads()
     assert Path(upload.path).read_bytes() == png
     assert upload.mime == "image/png"
+
+
+def test_findings_show_at_once_and_send_only_what_was_given(
+    store: Store, wo: dict[str, Any]
+) -> None:
+    store.apply_page(page(put("work_order", {**wo, "fault_code": "E10"})))
+    store.update_findings(wo["id"], resolution_notes="bearing worn", root_cause="no grease")
+
+    row = store.get("work_order", wo["id"])
+    assert (row["resolution_notes"], row["root_cause"], row["fault_code"]) == (
+        "bearing worn",
+        "no grease",
+        "E10",
+    )
+    [entry] = store.outbox()
+    assert (entry.name, entry.args) == (
+        "work_order.update_findings",
+        {"work_order_id": wo["id"], "resolution_notes": "bearing worn", "root_cause": "no grease"},
+    )
+    parse_mutation(entry.mutation().to_json())
+    with pytest.raises(ActionRefused) as nothing:
+        store.update_findings(wo["id"])
+    assert nothing.value.field == "args"
+    with pytest.raises(ActionRefused) as blank:
+        store.update_findings(wo["id"], fault_code="  ")
+    assert blank.value.field == "args.fault_code"
+    assert len(store.outbox()) == 1
+
+
+def test_a_hold_may_wait_for_something_else(store: Store, wo: dict[str, Any]) -> None:
+    store.check_in(wo["id"], GPS)
+    store.hold(wo["id"], waiting_for="other", reason="site closed for a safety drill")
+    assert store.get("work_order", wo["id"])["status"] == "on_hold"
+    assert store.outbox()[-1].args["waiting_for"] == "other"
