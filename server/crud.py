@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Integer, Select, String, select, tuple_
+from sqlalchemy import DateTime, Integer, Select, String, Uuid, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -55,7 +55,8 @@ async def keyset_page(
     limit: int,
     cursor: str | None,
 ) -> Page[M]:
-    """Ascending keyset pagination over (sort_column, id)."""
+    """Ascending keyset pagination over (sort_column, id); ``sort_column`` may be the id
+    itself (UUIDv7 ids are ordered by time)."""
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
         after = (_cursor_value(sort_column, value), cursor_uuid(last_id))
@@ -79,6 +80,8 @@ def _cursor_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
         return cursor_int(value)
     if isinstance(column_type, DateTime):
         return cursor_datetime(value)
+    if isinstance(column_type, Uuid):
+        return cursor_uuid(value)
     raise TypeError(f"keyset_page has no cursor check for {column} ({column_type!r})")
 
 
