@@ -90,14 +90,27 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# What a weak If-Match tag asks for (server/http.py): no object is ever at version 0, so
+# the check answers it like a stale version, with the current one.
+NEVER_MATCHES = 0
+
+
+def check_version(current: int, expected: int | None, *, label: str = "it") -> None:
+    """412 with ``current_version`` unless ``expected`` (the If-Match version; None: the
+    operation was not made conditional) is the object's ``current`` version."""
+    if expected is None or expected == current:
+        return
+    sent = "a weak ETag, which never matches" if expected == NEVER_MATCHES else expected
+    raise PreconditionFailed(
+        f"{label} changed since you read it (version {current}, you sent {sent}); "
+        "read it again and retry",
+        current_version=current,
+    )
+
+
 def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:
     """Apply changed fields, bump the version; returns {field: [old, new]}."""
-    if expected_version is not None and expected_version != row.version:
-        raise PreconditionFailed(
-            f"changed since you read it (version {row.version}, you sent {expected_version}); "
-            "read it again and retry",
-            current_version=row.version,
-        )
+    check_version(row.version, expected_version)
     reject_nulls(row, changes)
     diff: dict[str, Any] = {}
     for name, value in changes.items():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 
 from server import ratelimit
@@ -21,7 +21,7 @@ from server.auth.schemas import (
 )
 from server.deps import ActorDep, SessionDep, SettingsDep
 from server.errors import InvalidToken
-from server.http import problems
+from server.http import IfMatch, etag, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -175,7 +175,10 @@ async def create_user(
             role=body.role,
             locale=body.locale,
         )
-        return UserRead.model_validate(user), {"Location": f"/api/v1/users/{user.id}"}
+        return UserRead.model_validate(user), {
+            "Location": f"/api/v1/users/{user.id}",
+            "ETag": etag(user.version),
+        }
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -187,16 +190,40 @@ async def list_users(session: SessionDep, actor: ActorDep) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in await service.list_users(session, actor)]
 
 
+@router.get(
+    "/users/{user_id}",
+    summary="Read a user (admins and dispatchers)",
+    response_model=UserRead,
+    responses=problems(403, 404),
+)
+async def read_user(
+    user_id: uuid.UUID, session: SessionDep, actor: ActorDep, response: Response
+) -> UserRead:
+    user = await service.read_user(session, actor, user_id=user_id)
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
 @router.patch(
     "/users/{user_id}",
     summary="Change a user's name, role, language, or deactivate them",
     response_model=UserRead,
-    responses=problems(403, 404, 409),
+    responses=problems(400, 403, 404, 409, 412, 428),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, actor: ActorDep
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> UserRead:
     user = await service.update_user(
-        session, actor, user_id=user_id, **body.model_dump(exclude_unset=True)
+        session,
+        actor,
+        user_id=user_id,
+        expected_version=expected_version(if_match),
+        **body.model_dump(exclude_unset=True),
     )
+    set_etag(response, user.version)
     return UserRead.model_validate(user)

@@ -15,6 +15,7 @@ from server.auth import security
 from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
 from server.auth.models import ApiKey, RefreshToken, Role, User
 from server.config import Settings
+from server.crud import check_version, get_scoped, patch
 from server.engineers.models import Engineer
 from server.errors import (
     Conflict,
@@ -326,10 +327,12 @@ async def update_user(
     role: Role | None = None,
     locale: str | None = None,
     is_active: bool | None = None,
+    expected_version: int | None,
 ) -> User:
     """Change a user; deactivating also ends all their sessions (refresh tokens)."""
     ensure_admin(actor)
-    user = await get_user(session, actor, user_id=user_id)
+    user = await get_user(session, actor, user_id=user_id, for_update=True)
+    check_version(user.version, expected_version, label="the user")
     if user.id == actor.user_id and (is_active is False or (role and role is not Role.ADMIN)):
         raise Conflict("you cannot deactivate or demote yourself; ask another admin")
     if role is not None and (role is Role.ENGINEER) != (user.role == Role.ENGINEER.value):
@@ -337,14 +340,14 @@ async def update_user(
             "a user cannot become or stop being an engineer; create engineers with "
             "POST /api/v1/engineers"
         )
-    if full_name is not None:
-        user.full_name = full_name
-    if locale is not None:
-        user.locale = locale
-    if role is not None:
-        user.role = role.value
+    changes = {
+        "full_name": full_name,
+        "locale": locale,
+        "role": role.value if role is not None else None,
+        "is_active": is_active,
+    }
+    patch(user, {k: v for k, v in changes.items() if v is not None}, expected_version=None)
     if is_active is not None:
-        user.is_active = is_active
         if not is_active:
             await session.execute(
                 update(RefreshToken)
@@ -354,16 +357,25 @@ async def update_user(
     return user
 
 
-async def get_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
-    user = await session.scalar(select(User).where(User.id == user_id, User.org_id == actor.org_id))
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
+async def get_user(
+    session: AsyncSession, actor: Actor, *, user_id: uuid.UUID, for_update: bool = False
+) -> User:
+    return await get_scoped(session, actor, User, user_id, label="user", for_update=for_update)
+
+
+async def read_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
+    """One user as the list shows them, for the same callers (their own: /auth/me)."""
+    _may_list_users(actor)
+    return await get_user(session, actor, user_id=user_id)
+
+
+def _may_list_users(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
+        raise Forbidden("only admins and dispatchers can list users")
 
 
 async def list_users(session: AsyncSession, actor: Actor) -> list[User]:
-    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
-        raise Forbidden("only admins and dispatchers can list users")
+    _may_list_users(actor)
     rows = await session.scalars(
         select(User).where(User.org_id == actor.org_id).order_by(User.email)
     )

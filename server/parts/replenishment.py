@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped
-from server.errors import Forbidden, Unprocessable
+from server.crud import check_version, get_scoped, patch
+from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
 from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
 from server.parts.tracking_models import StockLevel
@@ -45,6 +45,29 @@ async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID)
     )
 
 
+async def get_level(
+    session: AsyncSession, actor: Actor, *, location_id: uuid.UUID, part_id: uuid.UUID
+) -> StockLevel:
+    location = await _location(session, actor, location_id)
+    part = await get_scoped(session, actor, Part, part_id, label="part")
+    level = await _level(session, location.id, part.id)
+    if level is None:
+        raise NotFound(f"no level is set for part {part.sku} at this location")
+    return level
+
+
+async def _level(
+    session: AsyncSession, location_id: uuid.UUID, part_id: uuid.UUID, *, lock: bool = False
+) -> StockLevel | None:
+    query = select(StockLevel).where(
+        StockLevel.location_id == location_id, StockLevel.part_id == part_id
+    )
+    if lock:
+        query = query.with_for_update()
+    level: StockLevel | None = await session.scalar(query)
+    return level
+
+
 async def set_level(
     session: AsyncSession,
     actor: Actor,
@@ -53,13 +76,25 @@ async def set_level(
     part_id: uuid.UUID,
     minimum: Decimal,
     target: Decimal,
+    expected_version: int | None,
 ) -> StockLevel:
+    """Create or replace the level. ``expected_version``: the version If-Match named (the
+    level must exist at it), or None for If-None-Match: * (it must not exist yet); 412
+    otherwise, so two people setting the same level cannot overwrite each other unseen."""
     if not (actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None):
         raise Forbidden("only admins and dispatchers set replenishment levels")
     location = await _location(session, actor, location_id)
     part = await get_scoped(session, actor, Part, part_id, label="part")
     if target < minimum:
         raise Unprocessable("target must be at least the minimum", field="target")
+    level = await _level(session, location.id, part.id, lock=True)
+    if expected_version is not None and level is None:
+        raise PreconditionFailed(
+            f"no level is set for part {part.sku} here yet: create it with If-None-Match: *",
+            current_version=None,
+        )
+    if expected_version is not None and level is not None:
+        check_version(level.version, expected_version, label="the level")
     on_hand = await session.scalar(
         select(StockBalance.on_hand).where(
             StockBalance.location_id == location.id, StockBalance.part_id == part.id
@@ -68,18 +103,23 @@ async def set_level(
     # Start from where stock is now: only a later fall below the minimum is announced.
     below = (on_hand if on_hand is not None else ZERO) < minimum
     values = {"minimum": minimum, "target": target, "below_minimum": below}
-    stmt = (
+    if level is not None and expected_version is not None:
+        patch(level, values, expected_version=None)  # checked above; bumps the version
+        level.updated_at = dt.datetime.now(dt.UTC)
+        return level
+    created: StockLevel | None = await session.scalar(
         insert(StockLevel)
         .values(org_id=actor.org_id, location_id=location.id, part_id=part.id, **values)
-        .on_conflict_do_update(
-            index_elements=[StockLevel.location_id, StockLevel.part_id],
-            set_={**values, "updated_at": func.now()},
-        )
+        .on_conflict_do_nothing(index_elements=[StockLevel.location_id, StockLevel.part_id])
         .returning(StockLevel)
     )
-    options = {"populate_existing": True}
-    level: StockLevel = (await session.scalars(stmt, execution_options=options)).one()
-    return level
+    if created is None:  # set already (If-None-Match: *), perhaps a moment ago
+        current = await _level(session, location.id, part.id)
+        raise PreconditionFailed(
+            f"a level is set for part {part.sku} here already: read it and send If-Match",
+            current_version=current.version if current is not None else None,
+        )
+    return created
 
 
 async def announce_crossings(

@@ -27,6 +27,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -121,6 +122,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_attachments(db, a, b, (own, other, foreign))
     stock |= await _build_field(db, a, b)
     stock |= await _build_sync(db, a, b, (own, other, foreign))
+    await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
     objects: dict[str, tuple[Any, Any, Any]] = {
@@ -413,6 +415,31 @@ class _LevelRow(Row):
     def url(self, world: World, key: str) -> str:
         path = self.path.replace("{part_id}", world.id("part", "own"))
         return path.replace("{location_id}", world.id("location", key))
+
+
+async def _build_levels(
+    db: AsyncSession, a: Tenant, b: Tenant, parts: tuple[Any, Any, Any]
+) -> None:
+    """A replenishment level (version 1) of tenant A's own part in each of A's vans, and of
+    B's part in B's van: the level rows read and replace them."""
+    from server.parts import replenishment
+
+    slots = (
+        (a, a.engineers[0], parts[0]),
+        (a, a.engineers[1], parts[0]),
+        (b, b.engineers[0], parts[2]),
+    )
+    for tenant, engineer, part in slots:
+        van = await parts_service.ensure_van(db, engineer)
+        await replenishment.set_level(
+            db,
+            tenant.actor("admin"),
+            location_id=van.id,
+            part_id=part.id,
+            minimum=Decimal(1),
+            target=Decimal(3),
+            expected_version=None,
+        )
 
 
 def _serial() -> str:
@@ -715,12 +742,20 @@ MATRIX: tuple[Row, ...] = (
     # Dispatchers see their colleagues (the service says so deliberately); nobody else.
     Row("users.list", "GET", "/api/v1/users", admin_only(200, dispatcher=200), listed="user"),
     Row(
+        "users.read",
+        "GET",
+        "/api/v1/users/{user_id}",
+        admin_only(VISIBLE, dispatcher=VISIBLE),
+        "user",
+    ),
+    Row(
         "users.update",
         "PATCH",
         "/api/v1/users/{user_id}",
         admin_only(VISIBLE),
         "user",
         body=lambda w, k: {"locale": "zh_CN"},
+        if_match=True,
     ),
     # --- the caller's organisation: there is no path to name another one -----------------
     Row(
@@ -737,6 +772,7 @@ MATRIX: tuple[Row, ...] = (
         admin_only(200),
         body=lambda w, k: {"timezone": "Asia/Shanghai"},
         check=lambda w, r, k, b: _is_own_org(w, b),
+        if_match=True,
     ),
     # --- work orders -------------------------------------------------------------------
     Row(
@@ -1024,12 +1060,20 @@ MATRIX: tuple[Row, ...] = (
         },
     ),
     Row(
+        "calendars.read",
+        "GET",
+        "/api/v1/business-calendars/{calendar_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "calendar",
+    ),
+    Row(
         "calendars.update",
         "PATCH",
         "/api/v1/business-calendars/{calendar_id}",
         admin_only(VISIBLE),
         "calendar",
         body=lambda w, k: {"name": "Head office"},
+        if_match=True,
     ),
     Row(
         "policies.list",
@@ -1053,12 +1097,20 @@ MATRIX: tuple[Row, ...] = (
         },
     ),
     Row(
+        "policies.read",
+        "GET",
+        "/api/v1/sla-policies/{policy_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "policy",
+    ),
+    Row(
         "policies.update",
         "PATCH",
         "/api/v1/sla-policies/{policy_id}",
         admin_only(VISIBLE),
         "policy",
         body=lambda w, k: {"response_minutes": 30},
+        if_match=True,
     ),
     Row(
         "policies.delete",
@@ -1374,12 +1426,20 @@ MATRIX: tuple[Row, ...] = (
         body=lambda w, k: {"status": "received"},
     ),
     _LevelRow(
+        "stock_levels.read",
+        "GET",
+        "/api/v1/stock-locations/{location_id}/levels/{part_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+    ),
+    _LevelRow(
         "stock_levels.set",
         "PUT",
         "/api/v1/stock-locations/{location_id}/levels/{part_id}",
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "location",
         body=lambda w, k: {"minimum": "1", "target": "4"},
+        raw=lambda w, k: ({"If-Match": '"v1"'}, None),  # each van's level (_build_levels)
     ),
     Row(
         "stock_locations.suggested_top_up",
@@ -1766,6 +1826,8 @@ async def _send(
     headers = dict(world.headers[role])
     if row.if_match and row.family is not None:
         headers["If-Match"] = f'"v{world.versions[row.family][obj]}"'
+    elif row.if_match:
+        headers["If-Match"] = '"v1"'  # the one object such a row edits is new (the organisation)
     if row.csv is not None:
         headers["Content-Type"] = "text/csv"
     raw_headers, raw_body = row.raw(world, obj) if row.raw else ({}, None)
