@@ -30,8 +30,12 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 @router.post(
     "/auth/token",
     summary="Log in (OAuth2 password grant)",
+    description="An e-mail address is unique within an organisation, so one person may hold "
+    "accounts in several. When the password opens more than one, the answer is 409 "
+    "`organisation_required` with `organisations` (`id`, `slug`, `name` of each account the "
+    "password opened): log in again with `organisation` set to one of them.",
     response_model=TokenOut,
-    responses=problems(429),
+    responses=problems(409, 429),
 )
 async def token(
     request: Request,
@@ -39,6 +43,14 @@ async def token(
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=254, description="The user's e-mail")],
     password: Annotated[str, Form(max_length=200)],
+    organisation: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="Optional: the organisation's slug or id, needed only when the "
+            "e-mail and password open accounts in several organisations",
+        ),
+    ] = None,
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
     limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
@@ -46,7 +58,9 @@ async def token(
     email = username.strip().lower()
     await ratelimit.hit(request.app.state.redis, f"login:user:{email}", limit=limit)
     await ratelimit.hit(request.app.state.redis, f"login:ip:{client}", limit=limit * 5)
-    pair = await service.login(session, settings, email=username, password=password)
+    pair = await service.login(
+        session, settings, email=username, password=password, organisation=organisation or None
+    )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )

@@ -8,7 +8,8 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security
@@ -22,9 +23,11 @@ from server.errors import (
     Forbidden,
     InvalidToken,
     NotFound,
+    OrganisationRequired,
     Unauthenticated,
     Unprocessable,
 )
+from server.orgs.models import Organisation
 from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
@@ -42,15 +45,48 @@ def _now() -> dt.datetime:
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, email: str, password: str
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    organisation: str | None = None,
 ) -> TokenPair:
-    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = security.verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
+    """Log in with an address and a password, optionally naming the organisation (its slug
+    or id). An address is unique per organisation only, so the password is checked against
+    each active account with it (of that organisation, when named): the one it opens logs
+    in. Several: 409 ``organisation_required`` naming them, which tells the caller only
+    what the password already proved. None: 401, after the same one verification an
+    unknown address costs (an address with k accounts costs k)."""
+    query = (
+        select(User, Organisation)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(User.email == email.strip().lower(), User.is_active)
+    )
+    if organisation is not None:
+        query = query.where(_organisation_named(organisation.strip()))
+    accounts = (await session.execute(query.order_by(Organisation.slug))).all()
+    if not accounts:
+        security.verify_password(None, password)
+    opened = [(u, o) for u, o in accounts if security.verify_password(u.password_hash, password)]
+    if not opened:
         raise Unauthenticated("wrong e-mail or password")
     if settings.is_production and password == "fixflow-demo":
         raise Unauthenticated("the demo password is refused in production; set a real one")
-    return await _issue(session, settings, user, family_id=uuid7())
+    if len(opened) > 1:
+        raise OrganisationRequired(
+            "this e-mail and password open accounts in several organisations: log in again "
+            "with `organisation` set to one of them (its slug or id)",
+            organisations=[{"id": str(o.id), "slug": o.slug, "name": o.name} for _, o in opened],
+        )
+    return await _issue(session, settings, opened[0][0], family_id=uuid7())
+
+
+def _organisation_named(name: str) -> ColumnElement[bool]:
+    try:
+        return Organisation.id == uuid.UUID(name)
+    except ValueError:
+        return Organisation.slug == name.lower()
 
 
 async def _issue(
@@ -301,10 +337,13 @@ async def add_user(
     role: Role,
     locale: str = "en",
 ) -> User:
-    """Create a user without an actor check (CLI bootstrap, demo data)."""
+    """Create a user without an actor check (CLI bootstrap, demo data). An address is
+    unique within the organisation only: another organisation's account with it is
+    neither an obstacle nor mentioned (that would tell one tenant about another's users)."""
     email = email.strip().lower()
-    if await session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(f"a user with e-mail {email} already exists")
+    taken = f"a user with e-mail {email} already exists in your organisation"
+    if await session.scalar(select(User.id).where(User.org_id == org_id, User.email == email)):
+        raise Conflict(taken, field="email")
     user = User(
         org_id=org_id,
         email=email,
@@ -314,7 +353,11 @@ async def add_user(
         locale=locale,
     )
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same address added at the same moment
+        raise Conflict(taken, field="email") from exc
     return user
 
 
