@@ -229,7 +229,7 @@ async def read_stock_unit(
 )
 async def pick_list(
     session: SessionDep,
-    actor: Reader,
+    actor: Annotated[Actor, require("parts:read", "tickets:read")],  # it names work orders
     date: dt.date,
     engineer_id: uuid.UUID | None = None,
 ) -> PickListRead:
