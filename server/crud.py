@@ -90,9 +90,9 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# What a weak If-Match tag asks for (server/http.py): no object is ever at version 0, so
-# the check answers it like a stale version, with the current one.
-NEVER_MATCHES = 0
+# What a weak If-Match tag asks for (server/http.py): no object is ever at a negative
+# version (and no strong tag names one), so the check answers it like a stale version.
+NEVER_MATCHES = -1
 
 
 def check_version(current: int, expected: int | None, *, label: str = "it") -> None:

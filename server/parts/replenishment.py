@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -87,14 +88,6 @@ async def set_level(
     part = await get_scoped(session, actor, Part, part_id, label="part")
     if target < minimum:
         raise Unprocessable("target must be at least the minimum", field="target")
-    level = await _level(session, location.id, part.id, lock=True)
-    if expected_version is not None and level is None:
-        raise PreconditionFailed(
-            f"no level is set for part {part.sku} here yet: create it with If-None-Match: *",
-            current_version=None,
-        )
-    if expected_version is not None and level is not None:
-        check_version(level.version, expected_version, label="the level")
     on_hand = await session.scalar(
         select(StockBalance.on_hand).where(
             StockBalance.location_id == location.id, StockBalance.part_id == part.id
@@ -103,18 +96,36 @@ async def set_level(
     # Start from where stock is now: only a later fall below the minimum is announced.
     below = (on_hand if on_hand is not None else ZERO) < minimum
     values = {"minimum": minimum, "target": target, "below_minimum": below}
-    if level is not None and expected_version is not None:
-        patch(level, values, expected_version=None)  # checked above; bumps the version
-        level.updated_at = dt.datetime.now(dt.UTC)
-        return level
+    if expected_version is None:
+        return await _create_level(session, actor, location.id, part, values)
+    level = await _level(session, location.id, part.id, lock=True)
+    if level is None:
+        raise PreconditionFailed(
+            f"no level is set for part {part.sku} here yet: create it with If-None-Match: *",
+            current_version=None,
+        )
+    check_version(level.version, expected_version, label="the level")
+    patch(level, values, expected_version=None)  # bumps the version when anything changed
+    level.updated_at = dt.datetime.now(dt.UTC)
+    return level
+
+
+async def _create_level(
+    session: AsyncSession,
+    actor: Actor,
+    location_id: uuid.UUID,
+    part: Part,
+    values: dict[str, Any],
+) -> StockLevel:
+    """If-None-Match: * -- a new level, or 412 when one is set (perhaps a moment ago)."""
     created: StockLevel | None = await session.scalar(
         insert(StockLevel)
-        .values(org_id=actor.org_id, location_id=location.id, part_id=part.id, **values)
+        .values(org_id=actor.org_id, location_id=location_id, part_id=part.id, **values)
         .on_conflict_do_nothing(index_elements=[StockLevel.location_id, StockLevel.part_id])
         .returning(StockLevel)
     )
-    if created is None:  # set already (If-None-Match: *), perhaps a moment ago
-        current = await _level(session, location.id, part.id)
+    if created is None:
+        current = await _level(session, location_id, part.id)
         raise PreconditionFailed(
             f"a level is set for part {part.sku} here already: read it and send If-Match",
             current_version=current.version if current is not None else None,
