@@ -42,8 +42,8 @@ def expected_version(if_match: str | None, *, required: bool = True) -> int | No
     prevent lost updates, and only the version the client read does that:
 
     - absent: 428 when ``required`` (every PATCH and PUT), else None (no check);
-    - ``*`` ("any current version"): 428 as if absent: it names no version, so it would
-      let a stale edit through;
+    - ``*`` ("any current version"): as if absent (428 when required): it names no
+      version, so it would let a stale edit through;
     - one strong tag ``"v3"``: 3;
     - one weak tag ``W/"v3"``: If-Match compares strongly, so a weak tag never matches:
       ``NEVER_MATCHES``, which the check answers with 412 and ``current_version``;
