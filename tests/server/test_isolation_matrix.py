@@ -19,6 +19,11 @@ role refused an operation gets the same 403 whatever id it names. List responses
 checked item by item: tenant B's objects never appear, and an engineer's lists hold only
 their own work. ``test_every_api_route_has_a_matrix_row`` is the default-deny check: a
 route added without a row here fails the suite.
+
+Answers combining several domains (a row's ``scopes``) are also requested with API keys
+holding exactly those scopes and each one short of them
+(``test_combined_answers_need_every_scope``); a route whose dependency requires several
+scopes without such a row fails ``test_every_combined_answer_has_a_scoped_row``.
 """
 
 from __future__ import annotations
