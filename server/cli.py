@@ -120,10 +120,15 @@ def create_admin(
     if len(password) < 10:
         typer.echo("the password needs at least 10 characters", err=True)
         raise typer.Exit(2)
+    from server.errors import AppError
+
     url, handle = _db_url_or_embedded()
     try:
-        asyncio.run(do_create(url, email=email, org_name=org, password=password, name=name))
-        typer.echo(f"admin {email} created in {org}")
+        slug = asyncio.run(do_create(url, email=email, org_name=org, password=password, name=name))
+        typer.echo(f"admin {email} created in {org} (organisation {slug!r} at log-in)")
+    except AppError as exc:  # e.g. the address is taken in that organisation
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from exc
     finally:
         if handle is not None:
             handle.cleanup()  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Integer, Select, String, select, tuple_
+from sqlalchemy import DateTime, Integer, Select, String, Uuid, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -55,7 +55,8 @@ async def keyset_page(
     limit: int,
     cursor: str | None,
 ) -> Page[M]:
-    """Ascending keyset pagination over (sort_column, id)."""
+    """Ascending keyset pagination over (sort_column, id); ``sort_column`` may be the id
+    itself (UUIDv7 ids are ordered by time)."""
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
         after = (_cursor_value(sort_column, value), cursor_uuid(last_id))
@@ -79,6 +80,8 @@ def _cursor_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
         return cursor_int(value)
     if isinstance(column_type, DateTime):
         return cursor_datetime(value)
+    if isinstance(column_type, Uuid):
+        return cursor_uuid(value)
     raise TypeError(f"keyset_page has no cursor check for {column} ({column_type!r})")
 
 
@@ -87,14 +90,27 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# What a weak If-Match tag asks for (server/http.py): no object is ever at a negative
+# version (and no strong tag names one), so the check answers it like a stale version.
+NEVER_MATCHES = -1
+
+
+def check_version(current: int, expected: int | None, *, label: str = "it") -> None:
+    """412 with ``current_version`` unless ``expected`` (the If-Match version; None: the
+    operation was not made conditional) is the object's ``current`` version."""
+    if expected is None or expected == current:
+        return
+    sent = "a weak ETag, which never matches" if expected == NEVER_MATCHES else expected
+    raise PreconditionFailed(
+        f"{label} changed since you read it (version {current}, you sent {sent}); "
+        "read it again and retry",
+        current_version=current,
+    )
+
+
 def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:
     """Apply changed fields, bump the version; returns {field: [old, new]}."""
-    if expected_version is not None and expected_version != row.version:
-        raise PreconditionFailed(
-            f"changed since you read it (version {row.version}, you sent {expected_version}); "
-            "read it again and retry",
-            current_version=row.version,
-        )
+    check_version(row.version, expected_version)
     reject_nulls(row, changes)
     diff: dict[str, Any] = {}
     for name, value in changes.items():

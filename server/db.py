@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from sqlalchemy import MetaData, func
+from sqlalchemy import MetaData, func, text
 from sqlalchemy.dialects.postgresql import UUID as PGUUID
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -46,6 +46,14 @@ class Base(DeclarativeBase):
 
 class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+
+
+class VersionMixin:
+    """The object's version for optimistic concurrency: its ETag is ``"v<version>"``, and
+    every change bumps it (server/crud.py ``check_version``). Rows written before the column
+    existed start at 1."""
+
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
 
 class TimestampMixin:

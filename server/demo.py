@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import service as auth
@@ -509,18 +509,14 @@ async def _parts(
 
 async def create_admin(
     database_url: str, *, email: str, org_name: str, password: str, name: str
-) -> None:
-    import re
-
+) -> str:
+    """Add an admin to the organisation named ``org_name`` (its name or slug), created if
+    missing. Returns the organisation's slug: log-in asks for it when the address has
+    accounts in several organisations."""
     engine = make_engine(database_url, pool_size=2)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
-            org = await session.scalar(select(Organisation).where(Organisation.name == org_name))
-            if org is None:
-                slug = re.sub(r"[^a-z0-9]+", "-", org_name.lower()).strip("-")[:50] or "org"
-                org = Organisation(name=org_name, slug=slug)
-                session.add(org)
-                await session.flush()
+            org = await _organisation(session, org_name)
             await auth.add_user(
                 session,
                 org_id=org.id,
@@ -529,5 +525,30 @@ async def create_admin(
                 password=password,
                 role=Role.ADMIN,
             )
+            return org.slug
     finally:
         await engine.dispose()
+
+
+async def _organisation(session: AsyncSession, name: str) -> Organisation:
+    """The organisation with this name or slug (the oldest, if names repeat), or a new one
+    with a slug no other organisation has."""
+    import re
+
+    found = await session.scalar(
+        select(Organisation)
+        .where(or_(Organisation.name == name, Organisation.slug == name))
+        .order_by(Organisation.created_at)
+        .limit(1)
+    )
+    if found is not None:
+        return found
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "org"
+    slug, n = base, 1
+    while await session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    org = Organisation(name=name, slug=slug)
+    session.add(org)
+    await session.flush()
+    return org

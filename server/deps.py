@@ -14,7 +14,7 @@ from server.auth import service as auth_service
 from server.auth.actor import Actor
 from server.config import Settings
 from server.db import pop_jobs
-from server.errors import Forbidden, Unauthenticated
+from server.errors import Unauthenticated
 
 log = logging.getLogger("fixflow.db")
 
@@ -79,12 +79,14 @@ async def get_actor(
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def require(scope: str) -> Any:
-    """A dependency that checks the caller holds a scope, and yields the Actor."""
+def require(*scopes: str) -> Any:
+    """A dependency that checks the caller holds every one of ``scopes`` (``Actor.require``)
+    and yields the Actor. The scopes are kept on the check, so the tests can read what
+    each route needs (tests/server/test_scopes.py)."""
 
     async def check(actor: ActorDep) -> Actor:
-        if not actor.can(scope):
-            raise Forbidden(f"this operation needs the scope {scope!r}", required_scope=scope)
+        actor.require(*scopes)
         return actor
 
+    check.required_scopes = scopes  # type: ignore[attr-defined]
     return Depends(check)

@@ -8,6 +8,7 @@ RFC 9457 application/problem+json with a stable ``code``:
     ├── Forbidden (403 forbidden)
     ├── NotFound (404 not_found)              -- also for other tenants' objects
     ├── Conflict (409 conflict)
+    │   ├── OrganisationRequired (409 organisation_required)  -- log-in: name one
     │   ├── InvalidTransition (409 invalid_transition)
     │   ├── RetryableConflict (409 retryable_conflict)
     │   └── IdempotencyInProgress (409 idempotency_in_progress)
@@ -78,6 +79,12 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     status, code, title = 409, "conflict", "Conflict"
+
+
+class OrganisationRequired(Conflict):
+    """The password opened accounts in several organisations: log in again naming one."""
+
+    code, title = "organisation_required", "Choose an organisation"
 
 
 class InvalidTransition(Conflict):

@@ -7,10 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Header, Query, Response
 
-from server.errors import BadRequest
+from server.crud import NEVER_MATCHES
+from server.errors import BadRequest, PreconditionRequired
 from server.schemas import Problem
 
-_ETAG = re.compile(r'^\s*(?:W/)?"v(\d{1,9})"\s*$')
+_STRONG = re.compile(r'"v(\d{1,9})"')
+_WEAK = re.compile(r'W/"v\d{1,9}"')
 
 
 def etag(version: int) -> str:
@@ -26,25 +28,67 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=40,
-        description='The ETag you read (e.g. "v3"); the update fails with 412 if the object '
-        "changed since.",
+        description='The one strong ETag you read (e.g. "v3"); the change fails with 412 if '
+        'the object changed since. A weak tag (W/"v3") never matches (412); `*` names no '
+        "version (428); a list of tags is refused (400).",
     ),
 ]
 
 
 def expected_version(if_match: str | None, *, required: bool = True) -> int | None:
-    from server.errors import PreconditionRequired
+    """The version an ``If-Match`` header names, for ``server.crud.check_version``.
 
-    if if_match is None:
-        if required:
-            raise PreconditionRequired(
-                'send If-Match with the ETag from your last read (e.g. If-Match: "v3")'
-            )
-        return None
-    found = _ETAG.match(if_match)
-    if not found:
-        raise BadRequest(f'If-Match must be an ETag like "v3", got {if_match!r}')
-    return int(found.group(1))
+    Deliberately narrower than RFC 9110 section 13.1.1, because the header exists here to
+    prevent lost updates, and only the version the client read does that:
+
+    - absent: 428 when ``required`` (every PATCH and PUT), else None (no check);
+    - ``*`` ("any current version"): as if absent (428 when required): it names no
+      version, so it would let a stale edit through;
+    - one strong tag ``"v3"``: 3;
+    - one weak tag ``W/"v3"``: If-Match compares strongly, so a weak tag never matches:
+      ``NEVER_MATCHES``, which the check answers with 412 and ``current_version``;
+    - a list of tags: 400, send the one you read (a client holding several versions does
+      not know which one its change was made on);
+    - anything else: 400.
+    """
+    if if_match is None or if_match.strip() == "*":
+        if not required:
+            return None
+        shown = "" if if_match is None else " (* names no version)"
+        raise PreconditionRequired(
+            f'send If-Match with the ETag from your last read (e.g. If-Match: "v3"){shown}'
+        )
+    value = if_match.strip()
+    if found := _STRONG.fullmatch(value):
+        return int(found.group(1))
+    if _WEAK.fullmatch(value):
+        return NEVER_MATCHES
+    if "," in value:
+        raise BadRequest(f'If-Match must be the one ETag you read, like "v3"; got {if_match!r}')
+    raise BadRequest(f'If-Match must be an ETag like "v3", got {if_match!r}')
+
+
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=40,
+        description="`*` to create only: 412 if the object exists already",
+    ),
+]
+
+
+def put_precondition(if_match: str | None, if_none_match: str | None) -> int | None:
+    """A PUT that creates or replaces names which one it means: ``If-Match`` with the
+    version it read (replace; see ``expected_version``), or ``If-None-Match: *`` (create
+    only; returns None). Neither is 428, both 400."""
+    if if_none_match is None:
+        return expected_version(if_match)
+    if if_none_match.strip() != "*":
+        raise BadRequest(f"If-None-Match must be * (create only), got {if_none_match!r}")
+    if if_match is not None:
+        raise BadRequest("send If-Match (replace) or If-None-Match: * (create), not both")
+    return None
 
 
 Limit = Annotated[

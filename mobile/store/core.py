@@ -35,6 +35,7 @@ ACCESS_TOKEN = "access_token"
 REFRESH_TOKEN = "refresh_token"
 ACCESS_EXPIRES_AT = "access_expires_at"
 USERNAME = "username"
+ORGANISATION = "organisation"  # the slug or id the last log-in named, if it needed one
 
 UNSENT = ("pending", "sent")
 

@@ -6,6 +6,8 @@ Typical use from the app (one asyncio loop shared with the UI)::
     store = Store(data_dir / "fixflow.sqlite3")
     engine = SyncEngine(store, base_url="https://fixflow.example", device="Pixel 8")
     await engine.login(email, password)          # once; tokens are kept in the store
+    # (OrganisationRequired: the account is in several organisations; ask which, then
+    #  engine.login(email, password, organisation=slug))
     stop = asyncio.Event()
     task = asyncio.create_task(engine.run(stop))  # syncs on its own timer from now on
     store.check_in(work_order_id, gps)            # the UI writes only to the store...
@@ -18,11 +20,12 @@ Typical use from the app (one asyncio loop shared with the UI)::
 
 from mobile.sync.backoff import Backoff
 from mobile.sync.engine import SyncEngine, SyncStatus
-from mobile.sync.errors import AuthRequired, Refused, SyncError, Transient
+from mobile.sync.errors import AuthRequired, OrganisationRequired, Refused, SyncError, Transient
 
 __all__ = [
     "AuthRequired",
     "Backoff",
+    "OrganisationRequired",
     "Refused",
     "SyncEngine",
     "SyncError",

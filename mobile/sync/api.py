@@ -11,8 +11,14 @@ from typing import Any
 import httpx
 
 from mobile.store import Store
-from mobile.store.core import ACCESS_EXPIRES_AT, ACCESS_TOKEN, REFRESH_TOKEN, USERNAME
-from mobile.sync.errors import AuthRequired, Refused, Transient
+from mobile.store.core import (
+    ACCESS_EXPIRES_AT,
+    ACCESS_TOKEN,
+    ORGANISATION,
+    REFRESH_TOKEN,
+    USERNAME,
+)
+from mobile.sync.errors import AuthRequired, OrganisationRequired, Refused, Transient
 
 TOKEN_PATH = "/api/v1/auth/token"
 REFRESH_PATH = "/api/v1/auth/refresh"
@@ -50,16 +56,23 @@ class Api:
 
     # --- tokens -------------------------------------------------------------------------
 
-    async def login(self, username: str, password: str) -> None:
-        """OAuth2 password grant; the tokens go to the store (they survive restarts)."""
-        response = await self._send(
-            "POST", TOKEN_PATH, data={"username": username, "password": password}
-        )
+    async def login(self, username: str, password: str, organisation: str | None = None) -> None:
+        """OAuth2 password grant; the tokens go to the store (they survive restarts).
+        ``organisation`` (a slug or id) is needed only when the e-mail and password open
+        accounts in several organisations: without it that login raises
+        ``OrganisationRequired`` listing them."""
+        form = {"username": username, "password": password}
+        if organisation:
+            form["organisation"] = organisation
+        response = await self._send("POST", TOKEN_PATH, data=form)
+        body = problem(response) if response.status_code >= 400 else {}
+        if response.status_code == 409 and body.get("code") == "organisation_required":
+            raise OrganisationRequired(str(body.get("detail")), list(body["organisations"]))
         if response.status_code in (400, 401, 403):
-            raise AuthRequired(problem(response).get("detail") or "wrong e-mail or password")
+            raise AuthRequired(body.get("detail") or "wrong e-mail or password")
         self._check_transient(response)
         self._keep_tokens(response)
-        self.store.set_meta(**{USERNAME: username})
+        self.store.set_meta(**{USERNAME: username, ORGANISATION: organisation})
 
     def logged_in(self) -> bool:
         return self.store.get_meta(REFRESH_TOKEN) is not None

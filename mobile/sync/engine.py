@@ -95,8 +95,8 @@ class SyncEngine:
 
     # --- the steps ----------------------------------------------------------------------
 
-    async def login(self, username: str, password: str) -> None:
-        await self.api.login(username, password)
+    async def login(self, username: str, password: str, organisation: str | None = None) -> None:
+        await self.api.login(username, password, organisation)
         self.status.auth_required = False
 
     async def register(self) -> int:

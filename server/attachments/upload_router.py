@@ -22,7 +22,7 @@ from server.attachments.schemas import UploadRead
 from server.attachments.storage import BlobStore
 from server.auth.actor import Actor
 from server.deps import SessionDep, SettingsDep, _bearer, enqueue_jobs, get_actor, require
-from server.errors import AppError, BadRequest, Forbidden, NotFound, PayloadTooLarge
+from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge
 from server.http import problems as _base_problems
 from server.schemas import Problem
 
@@ -99,8 +99,7 @@ async def _actor_outside_transaction(
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
         actor = await get_actor(request, session, settings, credentials)
-    if not actor.can("tickets:write"):
-        raise Forbidden("uploading needs the scope 'tickets:write'", required_scope="tickets:write")
+    actor.require("tickets:write")
     return actor
 
 

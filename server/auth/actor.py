@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from server.auth.models import Role
+from server.errors import Forbidden
 
 # Scopes an integration API key can hold. Users' roles map to the same scopes.
 SCOPES: dict[str, str] = {
@@ -79,6 +80,22 @@ class Actor:
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def require(self, *scopes: str) -> None:
+        """403 unless the caller holds every one of ``scopes``. An answer that carries
+        several domains' data (a service report names the customer, the site, the parts
+        and the engineers) needs the read scope of each: the union of what reading each
+        piece directly needs (the table in docs/api.md)."""
+        missing = [scope for scope in scopes if not self.can(scope)]
+        if missing:
+            needs = ", ".join(repr(s) for s in scopes)
+            raise Forbidden(
+                f"this operation needs the scope{'s' if len(scopes) > 1 else ''} {needs}; "
+                f"missing {', '.join(repr(s) for s in missing)}",
+                required_scope=missing[0],
+                required_scopes=list(scopes),
+                missing_scopes=missing,
+            )
 
     @classmethod
     def system(cls, org_id: uuid.UUID) -> Actor:

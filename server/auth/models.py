@@ -4,10 +4,10 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from sqlalchemy import ARRAY, Boolean, ForeignKey, Index, String, func, text
+from sqlalchemy import ARRAY, Boolean, ForeignKey, Index, String, UniqueConstraint, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, VersionMixin
 
 
 class Role(StrEnum):
@@ -18,12 +18,15 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
-class User(IdMixin, TimestampMixin, Base):
+class User(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "users"
+    # An address is unique within an organisation only: a global key would tell one tenant
+    # that another has an account with it (409 on create). The same person may hold
+    # accounts in several organisations; log-in then asks which (server/auth/service.py).
+    __table_args__ = (UniqueConstraint("org_id", "email"), Index("ix_users_email", "email"))
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
-    # Log-in is by e-mail alone, so an address belongs to one organisation.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import JSONResponse
 
 from server import ratelimit
@@ -21,7 +21,7 @@ from server.auth.schemas import (
 )
 from server.deps import ActorDep, SessionDep, SettingsDep
 from server.errors import InvalidToken
-from server.http import problems
+from server.http import IfMatch, etag, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -30,8 +30,12 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 @router.post(
     "/auth/token",
     summary="Log in (OAuth2 password grant)",
+    description="An e-mail address is unique within an organisation, so one person may hold "
+    "accounts in several. When the password opens more than one, the answer is 409 "
+    "`organisation_required` with `organisations` (`id`, `slug`, `name` of each account the "
+    "password opened): log in again with `organisation` set to one of them.",
     response_model=TokenOut,
-    responses=problems(429),
+    responses=problems(409, 429),
 )
 async def token(
     request: Request,
@@ -39,6 +43,14 @@ async def token(
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=254, description="The user's e-mail")],
     password: Annotated[str, Form(max_length=200)],
+    organisation: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="Optional: the organisation's slug or id, needed only when the "
+            "e-mail and password open accounts in several organisations",
+        ),
+    ] = None,
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
     limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
@@ -46,7 +58,9 @@ async def token(
     email = username.strip().lower()
     await ratelimit.hit(request.app.state.redis, f"login:user:{email}", limit=limit)
     await ratelimit.hit(request.app.state.redis, f"login:ip:{client}", limit=limit * 5)
-    pair = await service.login(session, settings, email=username, password=password)
+    pair = await service.login(
+        session, settings, email=username, password=password, organisation=organisation or None
+    )
     return TokenOut(
         access_token=pair.access_token, refresh_token=pair.refresh_token, expires_in=pair.expires_in
     )
@@ -175,7 +189,10 @@ async def create_user(
             role=body.role,
             locale=body.locale,
         )
-        return UserRead.model_validate(user), {"Location": f"/api/v1/users/{user.id}"}
+        return UserRead.model_validate(user), {
+            "Location": f"/api/v1/users/{user.id}",
+            "ETag": etag(user.version),
+        }
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -187,16 +204,40 @@ async def list_users(session: SessionDep, actor: ActorDep) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in await service.list_users(session, actor)]
 
 
+@router.get(
+    "/users/{user_id}",
+    summary="Read a user (admins and dispatchers)",
+    response_model=UserRead,
+    responses=problems(403, 404),
+)
+async def read_user(
+    user_id: uuid.UUID, session: SessionDep, actor: ActorDep, response: Response
+) -> UserRead:
+    user = await service.read_user(session, actor, user_id=user_id)
+    set_etag(response, user.version)
+    return UserRead.model_validate(user)
+
+
 @router.patch(
     "/users/{user_id}",
     summary="Change a user's name, role, language, or deactivate them",
     response_model=UserRead,
-    responses=problems(403, 404, 409),
+    responses=problems(400, 403, 404, 409, 412, 428),
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, session: SessionDep, actor: ActorDep
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    session: SessionDep,
+    actor: ActorDep,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> UserRead:
     user = await service.update_user(
-        session, actor, user_id=user_id, **body.model_dump(exclude_unset=True)
+        session,
+        actor,
+        user_id=user_id,
+        expected_version=expected_version(if_match),
+        **body.model_dump(exclude_unset=True),
     )
+    set_etag(response, user.version)
     return UserRead.model_validate(user)

@@ -73,6 +73,7 @@ class UserRead(Output):
     role: Role
     locale: str
     is_active: bool
+    version: int
     created_at: dt.datetime
 
 

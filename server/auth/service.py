@@ -8,22 +8,26 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security
 from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
 from server.auth.models import ApiKey, RefreshToken, Role, User
 from server.config import Settings
+from server.crud import check_version, get_scoped, patch
 from server.engineers.models import Engineer
 from server.errors import (
     Conflict,
     Forbidden,
     InvalidToken,
     NotFound,
+    OrganisationRequired,
     Unauthenticated,
     Unprocessable,
 )
+from server.orgs.models import Organisation
 from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
@@ -41,15 +45,48 @@ def _now() -> dt.datetime:
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, email: str, password: str
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    organisation: str | None = None,
 ) -> TokenPair:
-    user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = security.verify_password(user.password_hash if user else None, password)
-    if user is None or not ok or not user.is_active:
+    """Log in with an address and a password, optionally naming the organisation (its slug
+    or id). An address is unique per organisation only, so the password is checked against
+    each active account with it (of that organisation, when named): the one it opens logs
+    in. Several: 409 ``organisation_required`` naming them, which tells the caller only
+    what the password already proved. None: 401, after the same one verification an
+    unknown address costs (an address with k accounts costs k)."""
+    query = (
+        select(User, Organisation)
+        .join(Organisation, Organisation.id == User.org_id)
+        .where(User.email == email.strip().lower(), User.is_active)
+    )
+    if organisation is not None:
+        query = query.where(_organisation_named(organisation.strip()))
+    accounts = (await session.execute(query.order_by(Organisation.slug))).all()
+    if not accounts:
+        security.verify_password(None, password)
+    opened = [(u, o) for u, o in accounts if security.verify_password(u.password_hash, password)]
+    if not opened:
         raise Unauthenticated("wrong e-mail or password")
     if settings.is_production and password == "fixflow-demo":
         raise Unauthenticated("the demo password is refused in production; set a real one")
-    return await _issue(session, settings, user, family_id=uuid7())
+    if len(opened) > 1:
+        raise OrganisationRequired(
+            "this e-mail and password open accounts in several organisations: log in again "
+            "with `organisation` set to one of them (its slug or id)",
+            organisations=[{"id": str(o.id), "slug": o.slug, "name": o.name} for _, o in opened],
+        )
+    return await _issue(session, settings, opened[0][0], family_id=uuid7())
+
+
+def _organisation_named(name: str) -> ColumnElement[bool]:
+    try:
+        return Organisation.id == uuid.UUID(name)
+    except ValueError:
+        return Organisation.slug == name.lower()
 
 
 async def _issue(
@@ -300,10 +337,13 @@ async def add_user(
     role: Role,
     locale: str = "en",
 ) -> User:
-    """Create a user without an actor check (CLI bootstrap, demo data)."""
+    """Create a user without an actor check (CLI bootstrap, demo data). An address is
+    unique within the organisation only: another organisation's account with it is
+    neither an obstacle nor mentioned (that would tell one tenant about another's users)."""
     email = email.strip().lower()
-    if await session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict(f"a user with e-mail {email} already exists")
+    taken = f"a user with e-mail {email} already exists in your organisation"
+    if await session.scalar(select(User.id).where(User.org_id == org_id, User.email == email)):
+        raise Conflict(taken, field="email")
     user = User(
         org_id=org_id,
         email=email,
@@ -313,7 +353,11 @@ async def add_user(
         locale=locale,
     )
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same address added at the same moment
+        raise Conflict(taken, field="email") from exc
     return user
 
 
@@ -326,10 +370,12 @@ async def update_user(
     role: Role | None = None,
     locale: str | None = None,
     is_active: bool | None = None,
+    expected_version: int | None,
 ) -> User:
     """Change a user; deactivating also ends all their sessions (refresh tokens)."""
     ensure_admin(actor)
-    user = await get_user(session, actor, user_id=user_id)
+    user = await get_user(session, actor, user_id=user_id, for_update=True)
+    check_version(user.version, expected_version, label="the user")
     if user.id == actor.user_id and (is_active is False or (role and role is not Role.ADMIN)):
         raise Conflict("you cannot deactivate or demote yourself; ask another admin")
     if role is not None and (role is Role.ENGINEER) != (user.role == Role.ENGINEER.value):
@@ -337,14 +383,14 @@ async def update_user(
             "a user cannot become or stop being an engineer; create engineers with "
             "POST /api/v1/engineers"
         )
-    if full_name is not None:
-        user.full_name = full_name
-    if locale is not None:
-        user.locale = locale
-    if role is not None:
-        user.role = role.value
+    changes = {
+        "full_name": full_name,
+        "locale": locale,
+        "role": role.value if role is not None else None,
+        "is_active": is_active,
+    }
+    patch(user, {k: v for k, v in changes.items() if v is not None}, expected_version=None)
     if is_active is not None:
-        user.is_active = is_active
         if not is_active:
             await session.execute(
                 update(RefreshToken)
@@ -354,16 +400,25 @@ async def update_user(
     return user
 
 
-async def get_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
-    user = await session.scalar(select(User).where(User.id == user_id, User.org_id == actor.org_id))
-    if user is None:
-        raise NotFound(f"user {user_id} not found")
-    return user
+async def get_user(
+    session: AsyncSession, actor: Actor, *, user_id: uuid.UUID, for_update: bool = False
+) -> User:
+    return await get_scoped(session, actor, User, user_id, label="user", for_update=for_update)
+
+
+async def read_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
+    """One user as the list shows them, for the same callers (their own: /auth/me)."""
+    _may_list_users(actor)
+    return await get_user(session, actor, user_id=user_id)
+
+
+def _may_list_users(actor: Actor) -> None:
+    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
+        raise Forbidden("only admins and dispatchers can list users")
 
 
 async def list_users(session: AsyncSession, actor: Actor) -> list[User]:
-    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
-        raise Forbidden("only admins and dispatchers can list users")
+    _may_list_users(actor)
     rows = await session.scalars(
         select(User).where(User.org_id == actor.org_id).order_by(User.email)
     )

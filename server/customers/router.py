@@ -335,6 +335,8 @@ async def update_asset(
     responses=problems(403, 404),
 )
 async def asset_history(
-    asset_id: uuid.UUID, session: SessionDep, actor: Reader
+    asset_id: uuid.UUID,
+    session: SessionDep,
+    actor: Annotated[Actor, require("customers:read", "tickets:read")],
 ) -> list[TicketRead]:
     return [to_read(t) for t in await service.asset_history(session, actor, asset_id=asset_id)]

@@ -31,9 +31,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.crud import get_scoped, keyset_page
+from server.crud import check_version, get_scoped, keyset_page
 from server.db import driver, fetchrow
-from server.errors import PreconditionFailed, Unprocessable
+from server.errors import Unprocessable
 from server.field import access, checklist_guard
 from server.field.models import ChecklistAnswer, ChecklistItem, ChecklistTemplate, ItemKind
 from server.field.schemas import ItemIn, TemplateCreate, TemplateUpdate
@@ -140,12 +140,7 @@ async def update_template(
     _manager(actor)
     view = await get_template(session, actor, template_id=template_id, for_update=True)
     template = view.template
-    if expected_version is not None and expected_version != template.version:
-        raise PreconditionFailed(
-            f"changed since you read it (version {template.version}, you sent "
-            f"{expected_version}); read it again and retry",
-            current_version=template.version,
-        )
+    check_version(template.version, expected_version, label="the template")
     changes = data.model_dump(exclude_unset=True, exclude={"items"})
     if "name" in changes and changes["name"] is None:
         raise Unprocessable("name cannot be null", field="name")

@@ -363,7 +363,7 @@ async def approve_labour(
 async def engineer_labour_totals(
     engineer_id: uuid.UUID,
     session: SessionDep,
-    actor: Reader,
+    actor: Annotated[Actor, require("tickets:read", "engineers:read")],  # an engineer's day
     date: Annotated[dt.date, Query(description="The day, e.g. 2026-11-24")],
 ) -> DayTotals:
     totals, zone = await labour_review.day_totals(session, actor, engineer_id=engineer_id, day=date)

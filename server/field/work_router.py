@@ -30,6 +30,10 @@ from server.tickets.schemas import TicketRead
 router = APIRouter(prefix="/api/v1", tags=["field work"])
 Reader = Annotated[Actor, require("tickets:read")]
 Writer = Annotated[Actor, require("tickets:write")]
+# Parts lines are stock ledger movements: reading them needs parts:read too, recording
+# them (stock leaves the van) parts:write (docs/api.md, "Scopes of combined answers").
+PartsReader = Annotated[Actor, require("tickets:read", "parts:read")]
+PartsWriter = Annotated[Actor, require("tickets:write", "parts:write")]
 WO = "/tickets/{ticket_id}"
 
 
@@ -98,7 +102,7 @@ async def report_part(
     ticket_id: uuid.UUID,
     body: PartLineCreate,
     session: SessionDep,
-    actor: Writer,
+    actor: PartsWriter,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async def produce() -> tuple[PartLineRead, dict[str, str]]:
@@ -140,7 +144,7 @@ async def report_part(
     responses=problems(403, 404),
 )
 async def list_part_lines(
-    ticket_id: uuid.UUID, session: SessionDep, actor: Reader
+    ticket_id: uuid.UUID, session: SessionDep, actor: PartsReader
 ) -> list[PartLineRead]:
     lines = await parts_used.list_lines(session, actor, work_order_id=ticket_id)
     return [PartLineRead.model_validate(line) for line in lines]
@@ -188,7 +192,11 @@ async def resolve(
     response_model=FieldSummary,
     responses=problems(403, 404),
 )
-async def field_summary(ticket_id: uuid.UUID, session: SessionDep, actor: Reader) -> FieldSummary:
+async def field_summary(
+    ticket_id: uuid.UUID,
+    session: SessionDep,
+    actor: PartsReader,  # it counts part lines
+) -> FieldSummary:
     s = await service.field_summary(session, actor, work_order_id=ticket_id)
     t = s.ticket
     return FieldSummary(

@@ -5,10 +5,10 @@ import uuid
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, VersionMixin
 
 
-class Organisation(IdMixin, TimestampMixin, Base):
+class Organisation(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "organisations"
 
     name: Mapped[str] = mapped_column(String(200))

@@ -28,6 +28,7 @@ class OrganisationRead(Output):
     name: str
     slug: str
     timezone: str
+    version: int
     created_at: dt.datetime
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.crud import reject_nulls
+from server.crud import patch
 from server.errors import Forbidden, NotFound
 from server.orgs.models import Organisation
 from server.orgs.schemas import OrganisationUpdate
@@ -24,15 +24,18 @@ async def get_own(session: AsyncSession, actor: Actor) -> Organisation:
 
 
 async def update_own(
-    session: AsyncSession, actor: Actor, *, data: OrganisationUpdate
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    data: OrganisationUpdate,
+    expected_version: int | None,
 ) -> Organisation:
     if not actor.is_admin:
         raise Forbidden("only an admin can change the organisation")
-    org = await get_own(session, actor)
-    changes = data.model_dump(exclude_unset=True)
-    reject_nulls(org, changes)
-    for name, value in changes.items():
-        setattr(org, name, value)
+    org = await session.get(Organisation, actor.org_id, with_for_update=True)
+    if org is None:
+        raise NotFound("organisation not found")
+    patch(org, data.model_dump(exclude_unset=True), expected_version=expected_version)
     return org
 
 

@@ -11,10 +11,27 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth.actor import Actor
 from server.customers.models import Site
 from server.engineers.models import Engineer
 from server.parts.models import LocationKind, StockLocation
 from shared.ids import uuid7
+
+# A van is named after its engineer and a site's location after the customer's site: that
+# part of the name is another domain's data. Readers without that domain's read scope see
+# a neutral label instead (docs/api.md, "Scopes of combined answers").
+_NAMED_AFTER: dict[str, tuple[str, str]] = {
+    LocationKind.VAN.value: ("engineers:read", "Van"),
+    LocationKind.CUSTOMER_SITE.value: ("customers:read", "Customer site"),
+}
+
+
+def shown_name(actor: Actor, kind: str, name: str) -> str:
+    """The location's name as ``actor`` may read it."""
+    rule = _NAMED_AFTER.get(kind)
+    if rule is None or actor.can(rule[0]):
+        return name
+    return rule[1]
 
 
 async def _ensure_location(

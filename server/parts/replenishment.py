@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -18,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped
-from server.errors import Forbidden, Unprocessable
+from server.crud import check_version, get_scoped, patch
+from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
 from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
 from server.parts.tracking_models import StockLevel
@@ -45,6 +46,29 @@ async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID)
     )
 
 
+async def get_level(
+    session: AsyncSession, actor: Actor, *, location_id: uuid.UUID, part_id: uuid.UUID
+) -> StockLevel:
+    location = await _location(session, actor, location_id)
+    part = await get_scoped(session, actor, Part, part_id, label="part")
+    level = await _level(session, location.id, part.id)
+    if level is None:
+        raise NotFound(f"no level is set for part {part.sku} at this location")
+    return level
+
+
+async def _level(
+    session: AsyncSession, location_id: uuid.UUID, part_id: uuid.UUID, *, lock: bool = False
+) -> StockLevel | None:
+    query = select(StockLevel).where(
+        StockLevel.location_id == location_id, StockLevel.part_id == part_id
+    )
+    if lock:
+        query = query.with_for_update()
+    level: StockLevel | None = await session.scalar(query)
+    return level
+
+
 async def set_level(
     session: AsyncSession,
     actor: Actor,
@@ -53,7 +77,11 @@ async def set_level(
     part_id: uuid.UUID,
     minimum: Decimal,
     target: Decimal,
+    expected_version: int | None,
 ) -> StockLevel:
+    """Create or replace the level. ``expected_version``: the version If-Match named (the
+    level must exist at it), or None for If-None-Match: * (it must not exist yet); 412
+    otherwise, so two people setting the same level cannot overwrite each other unseen."""
     if not (actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None):
         raise Forbidden("only admins and dispatchers set replenishment levels")
     location = await _location(session, actor, location_id)
@@ -68,18 +96,41 @@ async def set_level(
     # Start from where stock is now: only a later fall below the minimum is announced.
     below = (on_hand if on_hand is not None else ZERO) < minimum
     values = {"minimum": minimum, "target": target, "below_minimum": below}
-    stmt = (
-        insert(StockLevel)
-        .values(org_id=actor.org_id, location_id=location.id, part_id=part.id, **values)
-        .on_conflict_do_update(
-            index_elements=[StockLevel.location_id, StockLevel.part_id],
-            set_={**values, "updated_at": func.now()},
+    if expected_version is None:
+        return await _create_level(session, actor, location.id, part, values)
+    level = await _level(session, location.id, part.id, lock=True)
+    if level is None:
+        raise PreconditionFailed(
+            f"no level is set for part {part.sku} here yet: create it with If-None-Match: *",
+            current_version=None,
         )
+    check_version(level.version, expected_version, label="the level")
+    patch(level, values, expected_version=None)  # bumps the version when anything changed
+    level.updated_at = dt.datetime.now(dt.UTC)
+    return level
+
+
+async def _create_level(
+    session: AsyncSession,
+    actor: Actor,
+    location_id: uuid.UUID,
+    part: Part,
+    values: dict[str, Any],
+) -> StockLevel:
+    """If-None-Match: * -- a new level, or 412 when one is set (perhaps a moment ago)."""
+    created: StockLevel | None = await session.scalar(
+        insert(StockLevel)
+        .values(org_id=actor.org_id, location_id=location_id, part_id=part.id, **values)
+        .on_conflict_do_nothing(index_elements=[StockLevel.location_id, StockLevel.part_id])
         .returning(StockLevel)
     )
-    options = {"populate_existing": True}
-    level: StockLevel = (await session.scalars(stmt, execution_options=options)).one()
-    return level
+    if created is None:
+        current = await _level(session, location_id, part.id)
+        raise PreconditionFailed(
+            f"a level is set for part {part.sku} here already: read it and send If-Match",
+            current_version=current.version if current is not None else None,
+        )
+    return created
 
 
 async def announce_crossings(

@@ -30,6 +30,12 @@ To = Annotated[
     Query(alias="to", description="End of the range (exclusive); at most two years after `from`"),
 ]
 BACK_OFFICE = " Admins, dispatchers, agents, viewers and keys with parts:read; engineers 403."
+# Grouping by the equipment's model reads assets; by engineer, names engineers.
+GROUP_SCOPES: dict[str, tuple[str, ...]] = {
+    "part": ("parts:read",),
+    "product_model": ("parts:read", "customers:read"),
+    "engineer": ("parts:read", "engineers:read"),
+}
 
 
 @router.get(
@@ -61,8 +67,9 @@ async def on_hand(
     description="Gross consumption: the `consume` lines recorded in [from, to), returns "
     "not subtracted. Buckets are the organisation's local day, ISO week (from Monday) or "
     "month. Cost = quantity x the part's cost recorded on each line. `product_model` is the "
-    "model of the work order's equipment (asset); `engineer` is the owner of the van the "
-    "part was consumed from (null key: not consumed from a van)." + BACK_OFFICE,
+    "model of the work order's equipment (asset; needs customers:read too); `engineer` is "
+    "the owner of the van the part was consumed from (null key: not consumed from a van; "
+    "needs engineers:read too)." + BACK_OFFICE,
     response_model=ConsumptionReport,
     responses=problems(403),
 )
@@ -74,6 +81,7 @@ async def consumption(
     period: Period = "month",
     group_by: GroupBy = "part",
 ) -> ConsumptionReport:
+    actor.require(*GROUP_SCOPES[group_by])
     return await reports.consumption(
         session, actor, start=start, end=end, period=period, group_by=group_by
     )
@@ -84,12 +92,15 @@ async def consumption(
     summary="Parts cost of one work order, with its lines",
     description="Consume lines (quantity x unit cost at the time) minus `good` returns "
     "(unused parts taken back). A defective return is the unit removed from the "
-    "equipment: listed, credits nothing." + BACK_OFFICE,
+    "equipment: listed, credits nothing." + BACK_OFFICE + " It names the work order, so a key "
+    "needs tickets:read too.",
     response_model=WorkOrderCost,
     responses=problems(403, 404),
 )
 async def work_order_cost(
-    session: SessionDep, actor: Reader, ticket_id: uuid.UUID
+    session: SessionDep,
+    actor: Annotated[Actor, require("parts:read", "tickets:read")],  # it names the work order
+    ticket_id: uuid.UUID,
 ) -> WorkOrderCost:
     return await reports.work_order_cost(session, actor, ticket_id=ticket_id)
 

@@ -34,6 +34,7 @@ from server.auth.actor import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.orgs.models import Organisation
 from server.parts import service as parts
+from server.parts.locations import shown_name
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket
 
@@ -217,7 +218,7 @@ async def on_hand(
     locations = [
         LocationStock(
             location_id=r.location_id,
-            location_name=r.location_name,
+            location_name=shown_name(actor, r.kind, r.location_name),
             kind=r.kind,
             parts=r.parts,
             on_hand=r.on_hand,
@@ -231,7 +232,17 @@ async def on_hand(
         found = await session.execute(
             text(on_hand_sql(scope, by_part=True)), {**params, "limit": limit + 1}
         )
-        lines = [PartStock(**{**r._asdict(), "value": _money(r.value)}) for r in found]
+        kinds = {x.location_id: x.kind for x in locations}  # the lines' locations, same scope
+        lines = [
+            PartStock(
+                **{
+                    **r._asdict(),
+                    "location_name": shown_name(actor, kinds[r.location_id], r.location_name),
+                    "value": _money(r.value),
+                }
+            )
+            for r in found
+        ]
         report.lines, report.lines_truncated = lines[:limit], len(lines) > limit
     return report
 
@@ -411,7 +422,7 @@ async def turnover(
         locations.append(
             LocationTurnover(
                 location_id=r.location_id,
-                location_name=r.location_name,
+                location_name=shown_name(actor, r.kind, r.location_name),
                 kind=r.kind,
                 consumed_cost=consumed,
                 start_value=start_value,

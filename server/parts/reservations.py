@@ -22,6 +22,7 @@ from server.engineers.models import Engineer
 from server.errors import NotFound, Unprocessable
 from server.orgs.models import Organisation
 from server.parts import ledger
+from server.parts.locations import shown_name
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
 from server.tickets.models import Ticket
 from shared.lifecycle import Status
@@ -114,7 +115,7 @@ async def pick_list(
             unit=part.unit,
             quantity=quantity,
             location_id=location.id,
-            location_name=location.name,
+            location_name=shown_name(actor, location.kind, location.name),
         )
         for ticket, part, location, quantity in rows
     ]

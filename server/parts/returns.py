@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped, keyset_page
+from server.crud import check_version, get_scoped, keyset_page
 from server.customers.models import Asset
 from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from server.events import service as events
@@ -432,9 +432,11 @@ async def transition(
     location_id: uuid.UUID | None,
     notes: str | None,
     to_location_id: uuid.UUID | None = None,
+    expected_version: int | None = None,
 ) -> PartReturn:
     _manager(actor)
     rma = await get(session, actor, return_id=return_id, for_update=True)
+    check_version(rma.version, expected_version, label="the return")
     current = ReturnStatus(rma.status)
     allowed = ALLOWED[current]
     if status not in allowed:

@@ -11,7 +11,8 @@ from server.deps import SessionDep, require
 from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import service
-from server.parts.models import LocationKind, StockBalance
+from server.parts.locations import shown_name
+from server.parts.models import LocationKind, StockBalance, StockLocation
 from server.parts.schemas import (
     BalanceRead,
     LedgerCheck,
@@ -135,6 +136,12 @@ async def update_part(
 # --- locations -------------------------------------------------------------------------
 
 
+def _location(actor: Actor, row: StockLocation) -> LocationRead:
+    out = LocationRead.model_validate(row)
+    out.name = shown_name(actor, row.kind, row.name)
+    return out
+
+
 @router.post(
     "/stock-locations",
     status_code=201,
@@ -158,7 +165,7 @@ async def create_location(
 ) -> JSONResponse:
     async def produce() -> tuple[LocationRead, dict[str, str]]:
         row = await service.create_location(session, actor, data=body)
-        out = LocationRead.model_validate(row)
+        out = _location(actor, row)
         return out, {"Location": f"/api/v1/stock-locations/{out.id}", "ETag": f'"v{out.version}"'}
 
     return await idempotent_create(
@@ -180,9 +187,7 @@ async def list_locations(
     cursor: Cursor = None,
 ) -> PageOut[LocationRead]:
     page = await service.list_locations(session, actor, kind=kind, limit=limit, cursor=cursor)
-    return PageOut(
-        items=[LocationRead.model_validate(x) for x in page.items], next_cursor=page.next_cursor
-    )
+    return PageOut(items=[_location(actor, x) for x in page.items], next_cursor=page.next_cursor)
 
 
 @router.get(
@@ -196,7 +201,7 @@ async def read_location(
 ) -> LocationRead:
     location = await service.get_location(session, actor, location_id=location_id)
     set_etag(response, location.version)
-    return LocationRead.model_validate(location)
+    return _location(actor, location)
 
 
 @router.patch(
@@ -221,7 +226,7 @@ async def update_location(
         expected_version=expected_version(if_match),
     )
     set_etag(response, location.version)
-    return LocationRead.model_validate(location)
+    return _location(actor, location)
 
 
 def _balance(row: StockBalance) -> BalanceRead:

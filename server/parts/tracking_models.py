@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, VersionMixin
 from server.parts.models import Quantity
 
 
@@ -92,7 +92,7 @@ class PartReturn(IdMixin, TimestampMixin, Base):
         return f"RMA-{self.number:06d}"
 
 
-class StockLevel(Base):
+class StockLevel(VersionMixin, Base):
     """Replenishment levels of a part at a location. ``below_minimum`` remembers that the
     crossing was announced, so the event fires once per fall, not on every movement."""
 

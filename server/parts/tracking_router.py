@@ -13,7 +13,16 @@ from pydantic import Field
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import Cursor, Limit, problems, set_etag
+from server.http import (
+    Cursor,
+    IfMatch,
+    IfNoneMatch,
+    Limit,
+    expected_version,
+    problems,
+    put_precondition,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
@@ -121,6 +130,7 @@ class LevelRead(Output):
     minimum: Decimal
     target: Decimal
     below_minimum: bool
+    version: int
 
 
 class TopUpRead(Output):
@@ -219,7 +229,7 @@ async def read_stock_unit(
 )
 async def pick_list(
     session: SessionDep,
-    actor: Reader,
+    actor: Annotated[Actor, require("parts:read", "tickets:read")],  # it names work orders
     date: dt.date,
     engineer_id: uuid.UUID | None = None,
 ) -> PickListRead:
@@ -310,9 +320,10 @@ async def read_part_return(
     description="A status the return cannot reach from where it is answers 409 "
     "`invalid_transition` listing the allowed ones. A return opened by a defective return "
     "from the field holds its part in quarantine: `repaired` transfers it into "
-    "`to_location_id`; `scrapped`, or `credited` after `received`, scraps it.",
+    "`to_location_id`; `scrapped`, or `credited` after `received`, scraps it. `If-Match` "
+    "is optional: with it, the return moves on only if unchanged since that read (412).",
     response_model=PartReturnRead,
-    responses=problems(400, 403, 404, 409),
+    responses=problems(400, 403, 404, 409, 412),
 )
 async def transition_part_return(
     return_id: uuid.UUID,
@@ -320,6 +331,7 @@ async def transition_part_return(
     session: SessionDep,
     actor: Writer,
     response: Response,
+    if_match: IfMatch = None,
 ) -> PartReturnRead:
     row = await returns.transition(
         session,
@@ -329,6 +341,7 @@ async def transition_part_return(
         location_id=body.location_id,
         to_location_id=body.to_location_id,
         notes=body.notes,
+        expected_version=expected_version(if_match, required=False),
     )
     set_etag(response, row.version)
     return _rma(row)
@@ -337,11 +350,31 @@ async def transition_part_return(
 # --- replenishment ---------------------------------------------------------------------
 
 
+@router.get(
+    "/stock-locations/{location_id}/levels/{part_id}",
+    summary="A part's minimum and target level at a location",
+    response_model=LevelRead,
+    responses=problems(403, 404),
+)
+async def read_level(
+    location_id: uuid.UUID,
+    part_id: uuid.UUID,
+    session: SessionDep,
+    actor: Reader,
+    response: Response,
+) -> LevelRead:
+    level = await replenishment.get_level(session, actor, location_id=location_id, part_id=part_id)
+    set_etag(response, level.version)
+    return LevelRead.model_validate(level)
+
+
 @router.put(
     "/stock-locations/{location_id}/levels/{part_id}",
     summary="Set a part's minimum and target level at a location",
+    description="Create with `If-None-Match: *` (412 if a level is set already), replace with "
+    "`If-Match` and the ETag read (412 if it changed since, or if none is set); neither: 428.",
     response_model=LevelRead,
-    responses=problems(400, 403, 404),
+    responses=problems(400, 403, 404, 412, 428),
 )
 async def set_level(
     location_id: uuid.UUID,
@@ -349,6 +382,9 @@ async def set_level(
     body: LevelUpdate,
     session: SessionDep,
     actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
 ) -> LevelRead:
     level = await replenishment.set_level(
         session,
@@ -357,7 +393,9 @@ async def set_level(
         part_id=part_id,
         minimum=body.minimum,
         target=body.target,
+        expected_version=put_precondition(if_match, if_none_match),
     )
+    set_etag(response, level.version)
     return LevelRead.model_validate(level)
 
 

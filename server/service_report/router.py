@@ -16,7 +16,9 @@ from server.service_report.gather import gather, report_language
 from server.service_report.render import render
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["work orders"])
-Reader = Annotated[Actor, require("tickets:read")]
+# The report names the customer, site and equipment, the parts and the engineers: it needs
+# the read scope of each (docs/api.md, "Scopes of combined answers").
+Reader = Annotated[Actor, require("tickets:read", "customers:read", "parts:read", "engineers:read")]
 
 
 def blob_store(request: Request) -> BlobStore:
@@ -33,7 +35,9 @@ def blob_store(request: Request) -> BlobStore:
         "photos and the customer's signature; times in the organisation's time zone. "
         "Labels in `lang` (`en`, `zh_CN`), else the caller's language. Internal data stays "
         "out: costs, GPS positions, internal notes. Readers of the work order may fetch it "
-        "(an engineer: their own work orders); others get 404. See docs/service-report.md."
+        "(an engineer: their own work orders); others get 404. An API key needs "
+        "tickets:read, customers:read, parts:read and engineers:read. See "
+        "docs/service-report.md."
     ),
     response_class=Response,
     responses={

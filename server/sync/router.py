@@ -33,6 +33,10 @@ from shared.sync import DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, ProtocolError, parse
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 Writer = Annotated[Actor, require("tickets:write")]
 Reader = Annotated[Actor, require("tickets:read")]
+# The phone's feed holds its work orders with their customers, sites and equipment, the
+# catalogue and the van's stock; its pushes record field work and parts used.
+FeedReader = Annotated[Actor, require("tickets:read", "customers:read", "parts:read")]
+FieldWriter = Annotated[Actor, require("tickets:write", "parts:write")]
 
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {
@@ -98,7 +102,7 @@ def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
 async def push_mutations(
     request: Request,
     session: SessionDep,
-    actor: ActorDep,
+    actor: FieldWriter,
     body: Annotated[
         dict[str, Any],
         Body(
@@ -155,7 +159,7 @@ async def push_mutations(
 )
 async def pull_changes(
     session: SessionDep,
-    actor: ActorDep,
+    actor: FeedReader,
     client_id: uuid.UUID,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,

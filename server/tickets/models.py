@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, IdMixin, TimestampMixin
+from server.db import Base, IdMixin, TimestampMixin, VersionMixin
 
 
 class Channel(StrEnum):
@@ -58,7 +58,7 @@ class SlaState(StrEnum):
     MET = "met"  # resolved within target
 
 
-class BusinessCalendar(IdMixin, TimestampMixin, Base):
+class BusinessCalendar(IdMixin, TimestampMixin, VersionMixin, Base):
     __tablename__ = "business_calendars"
 
     org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -69,7 +69,7 @@ class BusinessCalendar(IdMixin, TimestampMixin, Base):
     holidays: Mapped[list[dt.date]] = mapped_column(ARRAY(Date), default=list)
 
 
-class SlaPolicy(IdMixin, TimestampMixin, Base):
+class SlaPolicy(IdMixin, TimestampMixin, VersionMixin, Base):
     """Targets for one priority; a row with customer_id overrides the org default."""
 
     __tablename__ = "sla_policies"

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.auth.models import Role
-from server.crud import get_scoped, reject_nulls
+from server.crud import check_version, get_scoped, patch, reject_nulls
 from server.customers.models import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
 from server.tickets.calendar import BusinessCalendar as CalendarMath
@@ -90,13 +90,26 @@ async def create_calendar(
     return row
 
 
+async def get_calendar(
+    session: AsyncSession, actor: Actor, *, calendar_id: uuid.UUID
+) -> BusinessCalendar:
+    _reader(actor)
+    return await get_scoped(session, actor, BusinessCalendar, calendar_id, label="calendar")
+
+
 async def update_calendar(
-    session: AsyncSession, actor: Actor, *, calendar_id: uuid.UUID, data: CalendarUpdate
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    calendar_id: uuid.UUID,
+    data: CalendarUpdate,
+    expected_version: int | None,
 ) -> BusinessCalendar:
     _admin(actor)
     row = await get_scoped(
         session, actor, BusinessCalendar, calendar_id, label="calendar", for_update=True
     )
+    check_version(row.version, expected_version, label="the calendar")
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(row, changes)
     merged = {
@@ -123,8 +136,7 @@ async def update_calendar(
             policy_id=policy.id,
             resolution_minutes=policy.resolution_minutes,
         )
-    for name, value in changes.items():
-        setattr(row, name, value)
+    patch(row, changes, expected_version=None)  # checked above, before the work
     return row
 
 
@@ -180,13 +192,24 @@ async def create_policy(session: AsyncSession, actor: Actor, *, data: PolicyCrea
     return row
 
 
+async def get_policy(session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID) -> SlaPolicy:
+    _reader(actor)
+    return await get_scoped(session, actor, SlaPolicy, policy_id, label="SLA policy")
+
+
 async def update_policy(
-    session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID, data: PolicyUpdate
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    policy_id: uuid.UUID,
+    data: PolicyUpdate,
+    expected_version: int | None,
 ) -> SlaPolicy:
     _admin(actor)
     row = await get_scoped(
         session, actor, SlaPolicy, policy_id, label="SLA policy", for_update=True
     )
+    check_version(row.version, expected_version, label="the SLA policy")
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(row, changes)
     if "calendar_id" in changes:
@@ -201,12 +224,13 @@ async def update_policy(
         policy_id=row.id,
         resolution_minutes=resolution,
     )
-    for name, value in changes.items():
-        setattr(row, name, value)
+    patch(row, changes, expected_version=None)  # checked above, before the work
     return row
 
 
-async def delete_policy(session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID) -> None:
+async def delete_policy(
+    session: AsyncSession, actor: Actor, *, policy_id: uuid.UUID, expected_version: int | None
+) -> None:
     """Refused while open work orders use the policy: their deadlines still move with it (a
     customer-wait pause pushes the deadline back through the policy's calendar). Finished
     work orders keep their computed deadlines; their policy link is cleared."""
@@ -215,6 +239,7 @@ async def delete_policy(session: AsyncSession, actor: Actor, *, policy_id: uuid.
     row = await get_scoped(
         session, actor, SlaPolicy, policy_id, label="SLA policy", for_update=True
     )
+    check_version(row.version, expected_version, label="the SLA policy")
     in_use = await session.scalar(
         select(func.count())
         .select_from(Ticket)

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import problems
+from server.http import IfMatch, etag, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.tickets import policies
 from server.tickets.policy_schemas import (
@@ -52,7 +52,8 @@ async def create_calendar(
     async def produce() -> tuple[CalendarRead, dict[str, str]]:
         row = await policies.create_calendar(session, actor, data=body)
         return CalendarRead.model_validate(row), {
-            "Location": f"/api/v1/business-calendars/{row.id}"
+            "Location": f"/api/v1/business-calendars/{row.id}",
+            "ETag": etag(row.version),
         }
 
     return await idempotent_create(
@@ -60,16 +61,42 @@ async def create_calendar(
     )
 
 
+@router.get(
+    "/business-calendars/{calendar_id}",
+    summary="Read a business-hours calendar",
+    response_model=CalendarRead,
+    responses=problems(403, 404),
+)
+async def read_calendar(
+    calendar_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+) -> CalendarRead:
+    row = await policies.get_calendar(session, actor, calendar_id=calendar_id)
+    set_etag(response, row.version)
+    return CalendarRead.model_validate(row)
+
+
 @router.patch(
     "/business-calendars/{calendar_id}",
     summary="Update a calendar (applies to deadlines computed afterwards)",
     response_model=CalendarRead,
-    responses=problems(403, 404),
+    responses=problems(400, 403, 404, 412, 428),
 )
 async def update_calendar(
-    calendar_id: uuid.UUID, body: CalendarUpdate, session: SessionDep, actor: Writer
+    calendar_id: uuid.UUID,
+    body: CalendarUpdate,
+    session: SessionDep,
+    actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> CalendarRead:
-    row = await policies.update_calendar(session, actor, calendar_id=calendar_id, data=body)
+    row = await policies.update_calendar(
+        session,
+        actor,
+        calendar_id=calendar_id,
+        data=body,
+        expected_version=expected_version(if_match),
+    )
+    set_etag(response, row.version)
     return CalendarRead.model_validate(row)
 
 
@@ -102,23 +129,48 @@ async def create_policy(
 ) -> JSONResponse:
     async def produce() -> tuple[PolicyRead, dict[str, str]]:
         row = await policies.create_policy(session, actor, data=body)
-        return PolicyRead.model_validate(row), {"Location": f"/api/v1/sla-policies/{row.id}"}
+        return PolicyRead.model_validate(row), {
+            "Location": f"/api/v1/sla-policies/{row.id}",
+            "ETag": etag(row.version),
+        }
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
     )
 
 
+@router.get(
+    "/sla-policies/{policy_id}",
+    summary="Read an SLA policy",
+    response_model=PolicyRead,
+    responses=problems(403, 404),
+)
+async def read_policy(
+    policy_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+) -> PolicyRead:
+    row = await policies.get_policy(session, actor, policy_id=policy_id)
+    set_etag(response, row.version)
+    return PolicyRead.model_validate(row)
+
+
 @router.patch(
     "/sla-policies/{policy_id}",
     summary="Change an SLA policy's targets or calendar",
     response_model=PolicyRead,
-    responses=problems(403, 404),
+    responses=problems(400, 403, 404, 412, 428),
 )
 async def update_policy(
-    policy_id: uuid.UUID, body: PolicyUpdate, session: SessionDep, actor: Writer
+    policy_id: uuid.UUID,
+    body: PolicyUpdate,
+    session: SessionDep,
+    actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> PolicyRead:
-    row = await policies.update_policy(session, actor, policy_id=policy_id, data=body)
+    row = await policies.update_policy(
+        session, actor, policy_id=policy_id, data=body, expected_version=expected_version(if_match)
+    )
+    set_etag(response, row.version)
     return PolicyRead.model_validate(row)
 
 
@@ -126,8 +178,13 @@ async def update_policy(
     "/sla-policies/{policy_id}",
     status_code=204,
     summary="Delete an SLA policy (existing deadlines stay)",
-    responses=problems(403, 404),
+    description="`If-Match` is optional: with it, the policy is deleted only if unchanged "
+    "since that read (412 otherwise).",
+    responses=problems(400, 403, 404, 409, 412),
 )
-async def delete_policy(policy_id: uuid.UUID, session: SessionDep, actor: Writer) -> Response:
-    await policies.delete_policy(session, actor, policy_id=policy_id)
+async def delete_policy(
+    policy_id: uuid.UUID, session: SessionDep, actor: Writer, if_match: IfMatch = None
+) -> Response:
+    version = expected_version(if_match, required=False)
+    await policies.delete_policy(session, actor, policy_id=policy_id, expected_version=version)
     return Response(status_code=204)

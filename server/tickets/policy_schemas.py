@@ -62,6 +62,7 @@ class CalendarRead(Output):
     timezone: str
     hours: dict[str, list[list[str]]]
     holidays: list[dt.date]
+    version: int
     created_at: dt.datetime
 
 
@@ -102,4 +103,5 @@ class PolicyRead(Output):
     resolution_minutes: int
     calendar_id: uuid.UUID | None
     customer_id: uuid.UUID | None
+    version: int
     created_at: dt.datetime

@@ -27,7 +27,7 @@ from sqlalchemy.orm.util import identity_key
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
-from server.crud import reject_nulls
+from server.crud import check_version, reject_nulls
 from server.customers.models import Asset, Customer, Site
 from server.db import driver, fetchrow
 from server.engineers.models import Engineer
@@ -35,7 +35,6 @@ from server.errors import (
     Forbidden,
     InvalidTransition,
     NotFound,
-    PreconditionFailed,
     Unprocessable,
 )
 from server.events import service as events
@@ -201,12 +200,7 @@ async def create(session: AsyncSession, actor: Actor, *, data: TicketCreate) -> 
 
 
 def _check_version(ticket: Ticket, expected: int | None) -> None:
-    if expected is not None and expected != ticket.version:
-        raise PreconditionFailed(
-            f"work order changed since you read it (version {ticket.version}, you sent "
-            f"{expected}); read it again and retry",
-            current_version=ticket.version,
-        )
+    check_version(ticket.version, expected, label="the work order")
 
 
 async def update(

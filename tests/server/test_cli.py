@@ -69,3 +69,37 @@ async def test_created_admin_can_log_in(client: Any, db: Any, infra: dict[str, s
         "/api/v1/auth/token", data={"username": email, "password": "a-long-password-1"}
     )
     assert token.status_code == 200
+
+
+async def test_create_admin_accepts_an_address_another_organisation_uses(
+    client: Any, db: Any, infra: dict[str, str]
+) -> None:
+    """Addresses are unique per organisation: the same person becomes admin of a second
+    organisation (whose slug repeats the first's), and log-in asks which one they mean."""
+    import asyncio
+
+    email = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    name = f"Twin {uuid.uuid4().hex[:6]}"
+    runs = []
+    for org in (name, name.upper() + "!"):  # different names, the same derived slug
+        runs.append(
+            await asyncio.to_thread(
+                CliRunner().invoke,
+                cli,
+                ["create-admin", "--email", email, "--org", org, "--password", "a-long-password-1"],
+            )
+        )
+    assert [r.exit_code for r in runs] == [0, 0], [r.output for r in runs]
+    slugs = [r.output.split("organisation '")[1].split("'")[0] for r in runs]
+    assert slugs[1] == f"{slugs[0]}-2"
+    form = {"username": email, "password": "a-long-password-1"}
+    ambiguous = await client.post("/api/v1/auth/token", data=form)
+    assert ambiguous.status_code == 409, ambiguous.text
+    chosen = await client.post("/api/v1/auth/token", data={**form, "organisation": slugs[1]})
+    assert chosen.status_code == 200, chosen.text
+    again = await asyncio.to_thread(
+        CliRunner().invoke,
+        cli,
+        ["create-admin", "--email", email, "--org", slugs[1], "--password", "a-long-password-1"],
+    )
+    assert again.exit_code == 1 and "already exists in your organisation" in again.output

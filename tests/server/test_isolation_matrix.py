@@ -19,6 +19,11 @@ role refused an operation gets the same 403 whatever id it names. List responses
 checked item by item: tenant B's objects never appear, and an engineer's lists hold only
 their own work. ``test_every_api_route_has_a_matrix_row`` is the default-deny check: a
 route added without a row here fails the suite.
+
+Answers combining several domains (a row's ``scopes``) are also requested with API keys
+holding exactly those scopes and each one short of them
+(``test_combined_answers_need_every_scope``); a route whose dependency requires several
+scopes without such a row fails ``test_every_combined_answer_has_a_scoped_row``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -121,6 +127,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_attachments(db, a, b, (own, other, foreign))
     stock |= await _build_field(db, a, b)
     stock |= await _build_sync(db, a, b, (own, other, foreign))
+    await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
     objects: dict[str, tuple[Any, Any, Any]] = {
@@ -205,6 +212,9 @@ class Row:
     if_match: bool = False
     listed: str | None = None  # the family a list response must keep in scope
     check: Callable[[World, str, str, Any], list[str]] | None = None
+    # An answer combining several domains: the scopes an API key needs for it, each one
+    # (test_combined_answers_need_every_scope).
+    scopes: tuple[str, ...] = ()
 
     def url(self, world: World, key: str) -> str:
         if self.fixed_path is not None:
@@ -413,6 +423,31 @@ class _LevelRow(Row):
     def url(self, world: World, key: str) -> str:
         path = self.path.replace("{part_id}", world.id("part", "own"))
         return path.replace("{location_id}", world.id("location", key))
+
+
+async def _build_levels(
+    db: AsyncSession, a: Tenant, b: Tenant, parts: tuple[Any, Any, Any]
+) -> None:
+    """A replenishment level (version 1) of tenant A's own part in each of A's vans, and of
+    B's part in B's van: the level rows read and replace them."""
+    from server.parts import replenishment
+
+    slots = (
+        (a, a.engineers[0], parts[0]),
+        (a, a.engineers[1], parts[0]),
+        (b, b.engineers[0], parts[2]),
+    )
+    for tenant, engineer, part in slots:
+        van = await parts_service.ensure_van(db, engineer)
+        await replenishment.set_level(
+            db,
+            tenant.actor("admin"),
+            location_id=van.id,
+            part_id=part.id,
+            minimum=Decimal(1),
+            target=Decimal(3),
+            expected_version=None,
+        )
 
 
 def _serial() -> str:
@@ -715,12 +750,20 @@ MATRIX: tuple[Row, ...] = (
     # Dispatchers see their colleagues (the service says so deliberately); nobody else.
     Row("users.list", "GET", "/api/v1/users", admin_only(200, dispatcher=200), listed="user"),
     Row(
+        "users.read",
+        "GET",
+        "/api/v1/users/{user_id}",
+        admin_only(VISIBLE, dispatcher=VISIBLE),
+        "user",
+    ),
+    Row(
         "users.update",
         "PATCH",
         "/api/v1/users/{user_id}",
         admin_only(VISIBLE),
         "user",
         body=lambda w, k: {"locale": "zh_CN"},
+        if_match=True,
     ),
     # --- the caller's organisation: there is no path to name another one -----------------
     Row(
@@ -737,6 +780,7 @@ MATRIX: tuple[Row, ...] = (
         admin_only(200),
         body=lambda w, k: {"timezone": "Asia/Shanghai"},
         check=lambda w, r, k, b: _is_own_org(w, b),
+        if_match=True,
     ),
     # --- work orders -------------------------------------------------------------------
     Row(
@@ -966,6 +1010,7 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "asset",
         check=lambda w, r, k, b: _history_check(w, r, k, b),
+        scopes=("customers:read", "tickets:read"),
     ),
     # --- engineers ---------------------------------------------------------------------
     Row(
@@ -1024,12 +1069,20 @@ MATRIX: tuple[Row, ...] = (
         },
     ),
     Row(
+        "calendars.read",
+        "GET",
+        "/api/v1/business-calendars/{calendar_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "calendar",
+    ),
+    Row(
         "calendars.update",
         "PATCH",
         "/api/v1/business-calendars/{calendar_id}",
         admin_only(VISIBLE),
         "calendar",
         body=lambda w, k: {"name": "Head office"},
+        if_match=True,
     ),
     Row(
         "policies.list",
@@ -1053,12 +1106,20 @@ MATRIX: tuple[Row, ...] = (
         },
     ),
     Row(
+        "policies.read",
+        "GET",
+        "/api/v1/sla-policies/{policy_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "policy",
+    ),
+    Row(
         "policies.update",
         "PATCH",
         "/api/v1/sla-policies/{policy_id}",
         admin_only(VISIBLE),
         "policy",
         body=lambda w, k: {"response_minutes": 30},
+        if_match=True,
     ),
     Row(
         "policies.delete",
@@ -1296,6 +1357,22 @@ MATRIX: tuple[Row, ...] = (
         query=_report_range,
     ),
     Row(
+        "stock_reports.consumption.by_model",
+        "GET",
+        "/api/v1/stock-reports/consumption",
+        back_office(200, viewer=200, engineer=403),
+        query=lambda w, k: {**_report_range(w, k), "group_by": "product_model"},
+        scopes=("parts:read", "customers:read"),
+    ),
+    Row(
+        "stock_reports.consumption.by_engineer",
+        "GET",
+        "/api/v1/stock-reports/consumption",
+        back_office(200, viewer=200, engineer=403),
+        query=lambda w, k: {**_report_range(w, k), "group_by": "engineer"},
+        scopes=("parts:read", "engineers:read"),
+    ),
+    Row(
         "stock_reports.work_order_cost",
         "GET",
         "/api/v1/stock-reports/work-order-cost",
@@ -1304,6 +1381,7 @@ MATRIX: tuple[Row, ...] = (
         "ticket",
         in_path=False,
         query=lambda w, k: {"ticket_id": w.id("ticket", k)},
+        scopes=("parts:read", "tickets:read"),
     ),
     Row(
         "stock_reports.turnover",
@@ -1338,6 +1416,7 @@ MATRIX: tuple[Row, ...] = (
         "engineer",
         in_path=False,
         query=lambda w, k: {"engineer_id": w.id("engineer", k), "date": "2030-05-06"},
+        scopes=("parts:read", "tickets:read"),
     ),
     Row(
         "part_returns.create",
@@ -1374,12 +1453,20 @@ MATRIX: tuple[Row, ...] = (
         body=lambda w, k: {"status": "received"},
     ),
     _LevelRow(
+        "stock_levels.read",
+        "GET",
+        "/api/v1/stock-locations/{location_id}/levels/{part_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "location",
+    ),
+    _LevelRow(
         "stock_levels.set",
         "PUT",
         "/api/v1/stock-locations/{location_id}/levels/{part_id}",
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "location",
         body=lambda w, k: {"minimum": "1", "target": "4"},
+        raw=lambda w, k: ({"If-Match": '"v1"'}, None),  # each van's level (_build_levels)
     ),
     Row(
         "stock_locations.suggested_top_up",
@@ -1483,6 +1570,7 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "engineer",
         query=lambda w, k: {"date": "2026-11-24"},
+        scopes=("tickets:read", "engineers:read"),
     ),
     Row(
         "field.checklist",
@@ -1571,6 +1659,7 @@ MATRIX: tuple[Row, ...] = (
             "part_id": w.id("part", "own"),
             "quantity": "1",
         },
+        scopes=("tickets:write", "parts:write"),
     ),
     Row(
         "field.parts_used",
@@ -1578,6 +1667,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/tickets/{ticket_id}/parts-used",
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "field_ticket",
+        scopes=("tickets:read", "parts:read"),
     ),
     Row(
         "field.resolution",
@@ -1593,6 +1683,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/tickets/{ticket_id}/field-summary",
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "field_ticket",
+        scopes=("tickets:read", "parts:read"),
     ),
     # --- attachments (issue 4, server/attachments): uploads, photos, signatures -----------
     Row(
@@ -1685,6 +1776,7 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "ticket",
         check=_is_pdf,
+        scopes=("tickets:read", "customers:read", "parts:read", "engineers:read"),
     ),
     # --- sync (issue 4, server/sync): phone installations, push, pull, field conflicts ----
     # Only engineers sync; an installation answers its own engineer only (another's: 404).
@@ -1703,6 +1795,7 @@ MATRIX: tuple[Row, ...] = (
         "sync_client",
         in_path=False,
         body=_sync_push_body,
+        scopes=("tickets:write", "parts:write"),
     ),
     Row(
         "sync.pull",
@@ -1712,6 +1805,7 @@ MATRIX: tuple[Row, ...] = (
         "sync_client",
         in_path=False,
         query=lambda w, k: {"client_id": w.id("sync_client", k)},
+        scopes=("tickets:read", "customers:read", "parts:read"),
     ),
     Row(
         "sync.flags.list",
@@ -1766,6 +1860,8 @@ async def _send(
     headers = dict(world.headers[role])
     if row.if_match and row.family is not None:
         headers["If-Match"] = f'"v{world.versions[row.family][obj]}"'
+    elif row.if_match:
+        headers["If-Match"] = '"v1"'  # the one object such a row edits is new (the organisation)
     if row.csv is not None:
         headers["Content-Type"] = "text/csv"
     raw_headers, raw_body = row.raw(world, obj) if row.raw else ({}, None)
@@ -1916,3 +2012,107 @@ def test_matrix_rows_name_every_role() -> None:
                 # Only a list filtered by a foreign id may answer 2xx (with no items).
                 allowed = (200,) if row.query is not None else ()
                 assert cell[2] in allowed or cell[2] >= 300, f"{row.name}/{role}: other_org"
+
+
+# --- scopes of combined answers (docs/api.md) -------------------------------------------
+
+
+SCOPED = tuple(r for r in MATRIX if r.scopes)
+
+
+def _partial_keys(row: Row) -> dict[str, list[str]]:
+    """A key holding exactly the row's scopes, and for each scope one holding all but it
+    (a key with nothing but the first scope when the row needs two)."""
+    keys = {"key:exact": list(row.scopes)}
+    for scope in row.scopes:
+        keys[f"key:without {scope}"] = [s for s in row.scopes if s != scope]
+    return keys
+
+
+@pytest.mark.parametrize("row", SCOPED, ids=[r.name for r in SCOPED])
+async def test_combined_answers_need_every_scope(
+    row: Row,
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    db: AsyncSession,
+    world: World,
+) -> None:
+    """An API key holding every scope the answer combines gets what the all-scope key
+    gets; one lacking any of them gets 403 naming it, whatever object it names (the
+    report PDF with tickets:read alone used to print the customer, site and serial)."""
+    keys = _partial_keys(row)
+    for label, scopes in keys.items():
+        _, secret = await auth_service.create_api_key(
+            db, world.a.actor("admin"), name=label[:100], scopes=scopes
+        )
+        world.headers[label] = {"Authorization": f"Bearer {secret}"}
+    await db.commit()
+    problems: list[str] = []
+    objects: tuple[str | None, ...] = OBJECTS if row.family else (None,)
+    for label in keys:
+        for key in objects:
+            cell = await _send(client, connection, row, world, label, key)
+            where = f"{row.name} as {label}" + (f" on {key}" if key else "")
+            if label == "key:exact":
+                want = _expected(row, "integration", key)
+            else:
+                want = 403
+                missing = label.removeprefix("key:without ")
+                if cell.status == 403 and cell.body.get("missing_scopes") != [missing]:
+                    problems.append(f"{where}: 403 does not name {missing}: {cell.body}")
+            if cell.status != want:
+                problems.append(f"{where}: expected {want}, got {cell.status} {cell.body}")
+            elif 200 <= cell.status < 300 and row.check:
+                problems += [
+                    f"{where}: {p}" for p in row.check(world, label, key or "own", cell.body)
+                ]
+    assert not problems, "\n".join(problems)
+
+
+def test_every_combined_answer_has_a_scoped_row(app: FastAPI) -> None:
+    """Default deny for combined answers: a route whose dependency requires several scopes
+    has a row here naming exactly those scopes."""
+    from tests.fixtures.scopes import required_scopes
+
+    combined = {route: s for route, s in required_scopes(app).items() if len(s) > 1}
+    assert len(combined) >= 5, "scope discovery found too few routes; is it broken?"
+    for route, scopes in sorted(combined.items()):
+        declared = {frozenset(r.scopes) for r in SCOPED if (r.method, r.path) == route}
+        assert scopes in declared, f"{route} needs {sorted(scopes)}; matrix rows: {declared}"
+
+
+async def test_location_names_copied_from_other_domains_need_their_scope(
+    client: httpx.AsyncClient, db: AsyncSession, world: World
+) -> None:
+    """A van is named after its engineer, a site's location after the site: a key with
+    parts:read alone sees "Van" and "Customer site", not the names."""
+    from server.customers.models import Site
+    from server.parts.locations import ensure_site_location
+
+    site = await db.get(Site, world.ids["site"]["own"])
+    assert site is not None
+    used = _movement("consume", from_location_id=("location", "own"), ticket_id=("ticket", "own"))
+    data = MovementCreate(**used(world, "own"))
+    await parts_service.create_movement(db, world.a.actor("admin"), data=data)
+    site_location = await ensure_site_location(db, site)  # where the used part went
+    _, parts_only = await auth_service.create_api_key(
+        db, world.a.actor("admin"), name="stock only", scopes=["parts:read"]
+    )
+    await db.commit()
+    van = world.id("location", "own")
+    shown = {}
+    for label, headers in (
+        ("parts only", {"Authorization": f"Bearer {parts_only}"}),
+        ("every scope", world.headers["integration"]),
+    ):
+        read = await client.get(f"/api/v1/stock-locations/{van}", headers=headers)
+        located = await client.get(
+            "/api/v1/stock-reports/on-hand",
+            params={"location_id": str(site_location.id)},
+            headers=headers,
+        )
+        assert read.status_code == located.status_code == 200, (read.text, located.text)
+        shown[label] = (read.json()["name"], located.json()["locations"][0]["location_name"])
+    engineer = world.a.engineers[0].display_name
+    assert shown["every scope"] == (f"Van: {engineer}", f"Site: {site.name}")
+    assert shown["parts only"] == ("Van", "Customer site")

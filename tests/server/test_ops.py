@@ -63,6 +63,17 @@ async def test_cors_allows_only_configured_origins() -> None:
             "/health", headers={"Origin": "https://evil.example", **preflight}
         )
         assert "access-control-allow-origin" not in evil.headers
+        # A browser client may send every precondition the API asks for (PUT creates a
+        # replenishment level with If-None-Match: *).
+        put = await http.options(
+            "/api/v1/stock-locations/x/levels/y",
+            headers={
+                "Origin": "https://board.example.com",
+                "Access-Control-Request-Method": "PUT",
+                "Access-Control-Request-Headers": "if-match, if-none-match",
+            },
+        )
+        assert put.status_code == 200, put.text
 
 
 async def test_ready_reports_a_dead_database(app: Any, client: httpx.AsyncClient) -> None:

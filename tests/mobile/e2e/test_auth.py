@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from mobile.store.core import ACCESS_TOKEN, REFRESH_TOKEN
-from mobile.sync import AuthRequired, Transient
+from mobile.store.core import ACCESS_TOKEN, ORGANISATION, REFRESH_TOKEN
+from mobile.sync import AuthRequired, OrganisationRequired, Transient
 from server.tickets.models import Ticket
-from tests.fixtures.factories import PASSWORD, Tenant
+from tests.fixtures.factories import PASSWORD, Tenant, make_tenant
 from tests.mobile.e2e.faults import Faults
 
 
@@ -80,3 +81,24 @@ async def test_a_lost_refresh_answer_does_not_cost_the_engineer_a_login(
     assert phone.store.get_meta(REFRESH_TOKEN) not in (None, refresh)
     [entry] = phone.store.outbox()
     assert (entry.state, entry.acked) == ("applied", True)
+
+
+async def test_an_engineer_in_two_organisations_names_one_at_login(
+    phones: Callable[..., Any], tenant: Tenant, ticket: Ticket, db: AsyncSession
+) -> None:
+    """The same address and password in a second organisation: the phone's login answers
+    which organisations it opens, and logging in again naming one works and syncs there."""
+    email = tenant.users["engineer1"].email
+    other = await make_tenant(db, "Second employer")
+    other.users["engineer1"].email = email
+    await db.flush()
+    phone = await phones(tenant, who="viewer")  # any login; the engineer's comes below
+
+    with pytest.raises(OrganisationRequired) as asked:
+        await phone.login(email, PASSWORD)
+    assert {o["slug"] for o in asked.value.organisations} == {tenant.org.slug, other.org.slug}
+
+    await phone.login(email, PASSWORD, organisation=tenant.org.slug)
+    assert phone.store.get_meta(ORGANISATION) == tenant.org.slug
+    await phone.sync_once()
+    assert phone.store.get("work_order", str(ticket.id)) is not None

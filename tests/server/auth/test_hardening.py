@@ -92,7 +92,9 @@ async def test_a_demoted_admin_loses_admin_rights_at_once(
     second_admin = await make_user(db, t.org, Role.ADMIN)
     token = (await _login(client, second_admin.email))["access_token"]
     demote = await client.patch(
-        f"/api/v1/users/{second_admin.id}", json={"role": "viewer"}, headers=t.headers("admin")
+        f"/api/v1/users/{second_admin.id}",
+        json={"role": "viewer"},
+        headers={**t.headers("admin"), "If-Match": '"v1"'},
     )
     assert demote.status_code == 200
     attempt = await client.post(

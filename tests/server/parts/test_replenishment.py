@@ -32,9 +32,11 @@ async def test_falling_below_the_minimum_raises_one_event_per_crossing(
     store = await parts.create_location(db, admin, data=LocationCreate(kind="warehouse", name="W"))
     await db.flush()
     url = f"/api/v1/stock-locations/{store.id}/levels/{part.id}"
-    level = await client.put(url, json={"minimum": "3", "target": "10"}, headers=t.headers("admin"))
+    create = {**t.headers("admin"), "If-None-Match": "*"}
+    level = await client.put(url, json={"minimum": "3", "target": "10"}, headers=create)
     assert level.status_code == 200 and level.json()["below_minimum"] is True  # nothing there
-    bad = await client.put(url, json={"minimum": "5", "target": "2"}, headers=t.headers("admin"))
+    replace = {**t.headers("admin"), "If-Match": level.headers["etag"]}
+    bad = await client.put(url, json={"minimum": "5", "target": "2"}, headers=replace)
     assert bad.status_code == 422
 
     def move(kind: str, qty: int) -> MovementCreate:
@@ -85,7 +87,7 @@ async def test_suggested_top_up_is_the_larger_of_target_and_30_day_use_less_avai
         ),
     )
     await db.flush()
-    headers = t.headers("admin")
+    headers = {**t.headers("admin"), "If-None-Match": "*"}
     await client.put(
         f"/api/v1/stock-locations/{van.id}/levels/{fuse.id}",
         json={"minimum": "1", "target": "4"},
@@ -113,5 +115,7 @@ async def test_suggested_top_up_is_the_larger_of_target_and_30_day_use_less_avai
     assert (await client.get(url, headers=other.headers("admin"))).status_code == 404
     level = f"/api/v1/stock-locations/{van.id}/levels/{fuse.id}"
     body = {"minimum": "1", "target": "2"}
-    assert (await client.put(level, json=body, headers=other.headers("admin"))).status_code == 404
-    assert (await client.put(level, json=body, headers=t.headers("engineer1"))).status_code == 403
+    create = {**other.headers("admin"), "If-None-Match": "*"}
+    assert (await client.put(level, json=body, headers=create)).status_code == 404
+    mine = {**t.headers("engineer1"), "If-None-Match": "*"}
+    assert (await client.put(level, json=body, headers=mine)).status_code == 403

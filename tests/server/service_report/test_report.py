@@ -244,9 +244,15 @@ async def test_who_may_fetch_the_report(
     for who in ("admin", "dispatcher", "agent", "viewer"):
         response = await client.get(_url(ticket), headers=t.headers(who))
         assert response.status_code == 200, (who, response.text)
-    _, secret = await auth_service.create_api_key(
+    # The report prints the customer, the parts and the engineers: a key needs their scopes.
+    _, narrow = await auth_service.create_api_key(
         db, t.actor("admin"), name="ERP", scopes=["tickets:read"]
     )
+    refused = await client.get(_url(ticket), headers={"Authorization": f"Bearer {narrow}"})
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["missing_scopes"] == ["customers:read", "parts:read", "engineers:read"]
+    scopes = ["tickets:read", "customers:read", "parts:read", "engineers:read"]
+    _, secret = await auth_service.create_api_key(db, t.actor("admin"), name="BI", scopes=scopes)
     keyed = await client.get(_url(ticket), headers={"Authorization": f"Bearer {secret}"})
     assert keyed.status_code == 200 and keyed.content.startswith(b"%PDF-")
     # Another engineer, and another organisation, cannot tell it exists.

@@ -103,7 +103,9 @@ async def test_resolution_shorter_than_response_is_refused(client: httpx.AsyncCl
     ok = {"priority": "P1", "response_minutes": 60, "resolution_minutes": 120}
     policy = (await client.post("/api/v1/sla-policies", json=ok, headers=admin)).json()
     bad = await client.patch(
-        f"/api/v1/sla-policies/{policy['id']}", json={"resolution_minutes": 30}, headers=admin
+        f"/api/v1/sla-policies/{policy['id']}",
+        json={"resolution_minutes": 30},
+        headers={**admin, "If-Match": '"v1"'},
     )
     assert bad.status_code == 422
 
@@ -132,7 +134,7 @@ async def test_other_organisations_policies_are_invisible(client: httpx.AsyncCli
     patch = await client.patch(
         f"/api/v1/sla-policies/{policy['id']}",
         json={"response_minutes": 5},
-        headers=b.headers("admin"),
+        headers={**b.headers("admin"), "If-Match": '"v1"'},
     )
     assert patch.status_code == 404
     delete = await client.delete(f"/api/v1/sla-policies/{policy['id']}", headers=b.headers("admin"))

@@ -103,7 +103,7 @@ async def test_patching_a_calendar_to_no_open_hours_is_refused(
         response = await client.patch(
             f"/api/v1/business-calendars/{cal['id']}",
             json={"hours": hours},
-            headers=t.headers("admin"),
+            headers={**t.headers("admin"), "If-Match": '"v1"'},
         )
         assert_problem(response, 422, "open interval")
     stored = await db.scalar(
@@ -132,7 +132,7 @@ async def test_patching_a_calendar_so_a_policy_cannot_reach_its_deadline_is_refu
     response = await client.patch(
         f"/api/v1/business-calendars/{cal['id']}",
         json={"hours": ONE_MINUTE_A_WEEK},
-        headers=t.headers("admin"),
+        headers={**t.headers("admin"), "If-Match": '"v1"'},
     )
 
     body = assert_problem(response, 422, "P4", "5-year horizon")
@@ -141,7 +141,7 @@ async def test_patching_a_calendar_so_a_policy_cannot_reach_its_deadline_is_refu
     fine = await client.patch(
         f"/api/v1/business-calendars/{cal['id']}",
         json={"hours": {d: [["08:00", "18:00"]] for d in OFFICE}},
-        headers=t.headers("admin"),
+        headers={**t.headers("admin"), "If-Match": '"v1"'},
     )
     assert fine.status_code == 200, fine.text
 
@@ -184,7 +184,9 @@ async def test_updating_a_policy_beyond_what_its_calendar_can_meet_is_refused(
     url = f"/api/v1/sla-policies/{policy['id']}"
     admin = t.headers("admin")
 
-    moved = await client.patch(url, json={"calendar_id": tiny["id"]}, headers=admin)
+    moved = await client.patch(
+        url, json={"calendar_id": tiny["id"]}, headers={**admin, "If-Match": '"v1"'}
+    )
     assert_problem(moved, 422, "P2", "5-year horizon")
 
     short = (
@@ -198,7 +200,9 @@ async def test_updating_a_policy_beyond_what_its_calendar_can_meet_is_refused(
         )
     ).json()
     longer = await client.patch(
-        f"/api/v1/sla-policies/{short['id']}", json={"resolution_minutes": YEAR}, headers=admin
+        f"/api/v1/sla-policies/{short['id']}",
+        json={"resolution_minutes": YEAR},
+        headers={**admin, "If-Match": '"v1"'},
     )
     assert_problem(longer, 422, "P1", "5-year horizon")
     stored = await db.scalar(
