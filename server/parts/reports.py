@@ -30,6 +30,7 @@ from typing import Any, Literal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.orgs.models import Organisation
@@ -152,8 +153,9 @@ def _back_office(actor: Actor) -> None:
 
 
 def _range(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
-    end = end if end.tzinfo else end.replace(tzinfo=dt.UTC)
+    """Both ends are instants (shared/times.py): aware, so they compare, and far enough from
+    the calendar's edges for the organisation's zone to bucket them."""
+    start, end = instants.utc(start, "from"), instants.utc(end, "to")
     if end <= start:
         raise Unprocessable("`to` must be after `from`", field="to")
     if end - start > MAX_RANGE:

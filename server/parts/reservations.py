@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.engineers.models import Engineer
 from server.errors import NotFound, Unprocessable
@@ -84,7 +85,7 @@ async def pick_list(
         select(Organisation.timezone).where(Organisation.id == actor.org_id)
     )
     zone = ZoneInfo(tz_name or "UTC")
-    start = dt.datetime.combine(day, dt.time(), zone)
+    start = dt.datetime.combine(instants.day(day, "date"), dt.time(), zone)
     end = start + dt.timedelta(days=1)
     window = and_(
         Ticket.window_start < end, func.coalesce(Ticket.window_end, Ticket.window_start) >= start

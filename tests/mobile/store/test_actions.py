@@ -226,3 +226,18 @@ def test_a_signature_keeps_its_png_on_disk_for_the_upload(store: Store, wo: dict
     [upload] = store.pending_uploads()
     assert Path(upload.path).read_bytes() == png
     assert upload.mime == "image/png"
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "2500-01-01T00:00:00Z"]
+)
+def test_labour_outside_the_instant_bounds_is_refused_on_the_phone(
+    store: Store, wo: dict[str, Any], when: str
+) -> None:
+    """The phone checks with the server's rule (shared/times.py) before queueing: a time the
+    server would reject never enters the outbox."""
+    with pytest.raises(ActionRefused) as refused:
+        store.add_labour(wo["id"], kind="work", started_at=when, ended_at=when)
+    assert refused.value.field == "args.started_at"
+    assert "1970" in refused.value.message
+    assert store.outbox() == []
