@@ -25,7 +25,7 @@ from server.errors import NotFound, Unprocessable
 from server.field import access
 from server.field.labour import MAX_ENTRY, EntryState, LabourNotActive, Totals, states, totals
 from server.field.models import LabourApproval, LabourEntry, LabourVoid
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 
 
 async def sheet(
@@ -110,10 +110,7 @@ async def day_totals(
     """An engineer's active labour on one day of the organisation's time zone."""
     day = instants.day(day, "date")  # its bounds, and the day before, stay in range
     engineer = await engineers_service.get(session, actor, engineer_id=engineer_id)
-    timezone = await session.scalar(
-        select(Organisation.timezone).where(Organisation.id == actor.org_id)
-    )
-    zone = ZoneInfo(timezone or "UTC")
+    zone = ZoneInfo(await orgs.zone(session, actor.org_id))
     start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     entries = list(

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import instants
 from server.auth.actor import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 from server.parts import service as parts
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket
@@ -282,7 +282,7 @@ async def consumption(
 ) -> ConsumptionReport:
     _back_office(actor)
     start, end = _range(start, end)
-    tz = await session.scalar(select(Organisation.timezone).where(Organisation.id == actor.org_id))
+    tz = await orgs.zone(session, actor.org_id)
     key, label, joins = _GROUPS[group_by]
     sql = CONSUMPTION.format(key=key, label=label, joins=joins)
     params = {"org": actor.org_id, "period": period, "tz": tz, "start": start, "end": end}
@@ -300,7 +300,7 @@ async def consumption(
     return ConsumptionReport(
         period=period,
         group_by=group_by,
-        time_zone=tz or "UTC",
+        time_zone=tz,
         total_quantity=sum((r.quantity for r in rows), ZERO),
         total_cost=sum((r.cost for r in rows), ZERO),
         rows=rows,

@@ -21,7 +21,7 @@ from server import instants
 from server.auth.actor import Actor
 from server.engineers.models import Engineer
 from server.errors import NotFound, Unprocessable
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 from server.parts import ledger
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
 from server.tickets.models import Ticket
@@ -81,10 +81,7 @@ async def pick_list(
     )
     if found is None:
         raise NotFound(f"engineer {engineer_id} not found")
-    tz_name = await session.scalar(
-        select(Organisation.timezone).where(Organisation.id == actor.org_id)
-    )
-    zone = ZoneInfo(tz_name or "UTC")
+    zone = ZoneInfo(await orgs.zone(session, actor.org_id))
     start = dt.datetime.combine(instants.day(day, "date"), dt.time(), zone)
     end = start + dt.timedelta(days=1)
     window = and_(
