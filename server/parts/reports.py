@@ -154,8 +154,10 @@ def _back_office(actor: Actor) -> None:
 
 def _range(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Both ends are instants (shared/times.py): aware, so they compare, and far enough from
-    the calendar's edges for the organisation's zone to bucket them."""
-    start, end = instants.utc(start, "from"), instants.utc(end, "to")
+    the calendar's edges for the organisation's zone to bucket them. They are returned as
+    sent: the turnover report echoes them with the caller's offset."""
+    instants.utc(start, "from")
+    instants.utc(end, "to")
     if end <= start:
         raise Unprocessable("`to` must be after `from`", field="to")
     if end - start > MAX_RANGE:

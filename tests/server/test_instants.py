@@ -383,6 +383,13 @@ async def test_responses_carry_the_offset_and_keep_their_format(
         "2026-11-24T02:30:00Z",
     )
     assert created.json()["received_at"].endswith("Z")
+    # A range the caller sent is echoed as sent, offset included.
+    span = {"from": "2026-11-01T00:00:00+08:00", "to": "2026-11-30T00:00:00-05:00"}
+    turnover = await client.get(
+        "/api/v1/stock-reports/turnover", params=span, headers=t.headers("dispatcher")
+    )
+    assert turnover.status_code == 200, turnover.text
+    assert (turnover.json()["start"], turnover.json()["end"]) == (span["from"], span["to"])
 
 
 def test_every_instant_the_api_accepts_is_an_instant() -> None:
