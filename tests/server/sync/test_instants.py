@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments.models import Attachment
-from server.field.models import LabourEntry, VisitCheck
+from server.field.models import LabourEntry, Visit, VisitCheck
 from tests.fixtures.attachments import png, sha
 from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import on_site, travelling
@@ -104,7 +104,10 @@ async def test_a_device_time_outside_the_rule_rejects_its_mutation(
     results = response.json()["results"]
     assert [r["outcome"] for r in results] == ["rejected"] * len(bad) + ["applied"]
     assert results[0]["error"]["field"] == "mutations[0].device_time"
-    assert await db.scalar(select(func.count()).select_from(VisitCheck)) == 1
+    checks = (
+        select(func.count()).select_from(VisitCheck).join(Visit, Visit.id == VisitCheck.visit_id)
+    )
+    assert await db.scalar(checks.where(Visit.ticket_id == ticket.id)) == 1
 
 
 async def test_sent_at_must_be_an_instant_but_a_broken_clock_does_not_block_the_queue(
