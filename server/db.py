@@ -72,7 +72,8 @@ def async_url(url: str) -> str:
 # (shown as 0001-01-01T00:00:00Z / 9999-12-31T23:59:59.999999Z). Writes are the driver's own
 # mapping (the edges become the infinities again, so a cursor holding a clamped value finds
 # its row), naive datetimes and dates included. Dates get the same clamping (asyncpg already
-# reads their infinities as date.min / date.max). Cost: about 0.3 us per value read.
+# reads their infinities as date.min / date.max). Cost: 0.5-1 us per value read (a fetch of
+# 150,000 values took 1.3-1.5x the driver's own decoding), ~0.3 ms for a 50-row ticket page.
 
 _PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
