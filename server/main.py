@@ -56,6 +56,9 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem_response(exc.status, exc.to_problem(request.url.path), exc.headers)
 
 
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
@@ -68,6 +71,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"])
+    # `field` as the service-level 422s name it: the input's path without body/query.
+    path = [str(p) for p in first["loc"]]
+    field = ".".join(path[1:] if path[:1] and path[0] in _SOURCES else path)
     body = {
         "type": "https://fixflow.dev/problems/validation_error",
         "title": "Invalid request",
@@ -77,6 +83,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
         "instance": request.url.path,
         "errors": errors,
+        **({"field": field} if field else {}),
     }
     return _problem_response(422, body)
 

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shared import times
 
 T = TypeVar("T")
 
@@ -13,6 +24,50 @@ Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+def _instant(value: dt.datetime) -> dt.datetime:
+    try:
+        return times.check_instant(value)
+    except times.InstantError as exc:
+        raise PydanticCustomError(f"instant_{exc.kind}", exc.message) from None
+
+
+def _day(value: dt.date) -> dt.date:
+    try:
+        return times.check_day(value)
+    except times.InstantError as exc:
+        raise PydanticCustomError(f"day_{exc.kind}", exc.message) from None
+
+
+# Every instant a request carries (body fields and query parameters): the offset is
+# required and the UTC value lies in the bounds of shared/times.py (a 422 naming the field
+# otherwise). The caller's offset is kept; services store and compare the UTC value.
+Instant = Annotated[
+    dt.datetime,
+    AfterValidator(_instant),
+    Field(
+        description=f"ISO 8601 with a UTC offset (Z or +08:00), {times.RANGE}",
+        examples=["2026-11-24T09:00:00+08:00"],
+        # The bounds, machine-readable (JSON Schema has no keyword for date-time bounds).
+        json_schema_extra={
+            "x-earliest": times.EARLIEST.isoformat().replace("+00:00", "Z"),
+            "x-before": times.LATEST.isoformat().replace("+00:00", "Z"),
+        },
+    ),
+]
+# A day the caller asks about in the organisation's time zone, within the instants' years.
+Day = Annotated[
+    dt.date,
+    AfterValidator(_day),
+    Field(
+        description=f"A date, {times.EARLIEST_DAY} to {times.LATEST_DAY}",
+        json_schema_extra={
+            "x-earliest": times.EARLIEST_DAY.isoformat(),
+            "x-latest": times.LATEST_DAY.isoformat(),
+        },
+    ),
+]
 
 
 class Input(BaseModel):

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.times import InstantError, parse_instant
+
 PROTOCOL_VERSION = 1
 MAX_MUTATIONS_PER_PUSH = 100
 MAX_PULL_LIMIT = 500
@@ -121,22 +123,13 @@ def safe_name(value: Any, limit: int = 100) -> str:
 
 
 def _time(value: Any, path: str) -> str:
-    """An ISO 8601 instant with its offset (device clocks are kept, never trusted), whose
-    UTC instant is within years 1 to 9999 (``9999-12-31T23:30-05:00`` is not: no database
-    column or Python datetime can hold it)."""
-    if not isinstance(value, str):
-        raise ProtocolError("must be an ISO 8601 date-time with an offset", path)
+    """An ISO 8601 instant with its offset (device clocks are kept, never trusted) within
+    the bounds every instant has (shared/times.py: 1970 up to 2200 in UTC)."""
     try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ProtocolError("must be an ISO 8601 date-time with an offset", path) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise ProtocolError("needs a UTC offset", path)
-    try:
-        parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise ProtocolError("must be an instant within the years 1 to 9999 in UTC", path) from None
-    return value
+        parse_instant(value)
+    except InstantError as exc:
+        raise ProtocolError(exc.message, path) from None
+    return str(value)
 
 
 def _number(low: float, high: float) -> Callable[[Any, str], float]:
@@ -508,10 +501,9 @@ def device_instant(value: str) -> dt.datetime | None:
     """A mutation's ``device_time`` as a datetime (with the phone's offset), or None when
     it does not check (only a mutation ``parse_push_lenient`` returned with an error)."""
     try:
-        _time(value, "device_time")
-    except ProtocolError:
+        return parse_instant(value)
+    except InstantError:
         return None
-    return dt.datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from mobile.store.rows import Effect, Row
 from shared.ids import uuid7
 from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
 from shared.sync import MAX_LABOUR_HOURS, ProtocolError, check_args
+from shared.times import InstantError, parse_instant
 
 # The status a check-in starts from, and the transition it makes (server/field/visits.py).
 _CHECK_IN_FROM: dict[str, Action | None] = {
@@ -494,9 +495,9 @@ def _check_span(started_at: str, ended_at: str) -> None:
     ``MAX_LABOUR_HOURS`` later. ISO strings with different offsets do not compare as text:
     the instants are compared."""
     try:
-        length = dt.datetime.fromisoformat(ended_at) - dt.datetime.fromisoformat(started_at)
-    except (ValueError, TypeError):
-        return  # check_args names the malformed or offset-less one
+        length = parse_instant(ended_at) - parse_instant(started_at)
+    except InstantError:
+        return  # check_args names the malformed, offset-less or out-of-bounds one
     if length <= dt.timedelta(0):
         raise ActionRefused("must be after started_at", "ended_at")
     if length > dt.timedelta(hours=MAX_LABOUR_HOURS):

@@ -4,9 +4,9 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from server.schemas import Input, Latitude, Longitude, Output
+from server.schemas import Input, Instant, Latitude, Longitude, Output
 from shared.lifecycle import Status
 
 Sha256 = Annotated[
@@ -48,7 +48,7 @@ class AttachmentCreate(Input):
     role: Literal["photo", "document"]
     visit_id: uuid.UUID | None = None
     caption: str | None = Field(default=None, max_length=2000)
-    captured_at: AwareDatetime | None = Field(default=None, description="The device's clock")
+    captured_at: Instant | None = Field(default=None, description="The device's clock")
     gps: Gps | None = None
 
 
@@ -104,7 +104,7 @@ class SignatureCreate(Input):
         min_length=1, description="Strokes of points [x, y] or [x, y, ms since the first]"
     )
     signed_status: Status = Field(description="The work-order status the customer signs")
-    device_time: AwareDatetime | None = None
+    device_time: Instant | None = None
     visit_id: uuid.UUID | None = None
 
 

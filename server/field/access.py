@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.db import driver, fetchrow
@@ -63,20 +64,9 @@ def now() -> dt.datetime:
 
 
 def instant(value: dt.datetime | str, field: str) -> dt.datetime:
-    """A device time: an ISO 8601 string or a datetime, with its UTC offset."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise Unprocessable(
-                "must be an ISO 8601 date-time with an offset", field=field
-            ) from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise Unprocessable("needs a UTC offset, e.g. 2026-11-24T09:00:00+08:00", field=field)
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC instant
-        raise Unprocessable("is out of range", field=field) from None
+    """A device time: an ISO 8601 string or a datetime with its UTC offset, within the
+    bounds of every instant (server/instants.py), as the UTC instant."""
+    return instants.utc(value, field)
 
 
 def text(value: str | None, field: str, *, limit: int, required: bool = True) -> str | None:

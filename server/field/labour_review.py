@@ -18,16 +18,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.engineers import service as engineers_service
 from server.errors import NotFound, Unprocessable
 from server.field import access
 from server.field.labour import MAX_ENTRY, EntryState, LabourNotActive, Totals, states, totals
 from server.field.models import LabourApproval, LabourEntry, LabourVoid
-from server.orgs.models import Organisation
-
-# Days the per-day totals can be asked for (the day's bounds, and the day before, must exist).
-FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
+from server.orgs import service as orgs
 
 
 async def sheet(
@@ -110,13 +108,9 @@ async def day_totals(
     session: AsyncSession, actor: Actor, *, engineer_id: uuid.UUID, day: dt.date
 ) -> tuple[Totals, str]:
     """An engineer's active labour on one day of the organisation's time zone."""
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise Unprocessable(f"must be between {FIRST_DAY} and {LAST_DAY}", field="date")
+    day = instants.day(day, "date")  # its bounds, and the day before, stay in range
     engineer = await engineers_service.get(session, actor, engineer_id=engineer_id)
-    timezone = await session.scalar(
-        select(Organisation.timezone).where(Organisation.id == actor.org_id)
-    )
-    zone = ZoneInfo(timezone or "UTC")
+    zone = ZoneInfo(await orgs.zone(session, actor.org_id))
     start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     entries = list(

@@ -5,7 +5,6 @@ Idempotency-Key."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -36,6 +35,7 @@ from server.field.schemas import (
 )
 from server.http import problems
 from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["field work"])
 Reader = Annotated[Actor, require("tickets:read")]
@@ -364,7 +364,7 @@ async def engineer_labour_totals(
     engineer_id: uuid.UUID,
     session: SessionDep,
     actor: Annotated[Actor, require("tickets:read", "engineers:read")],  # an engineer's day
-    date: Annotated[dt.date, Query(description="The day, e.g. 2026-11-24")],
+    date: Annotated[Day, Query(description="The day, e.g. 2026-11-24")],
 ) -> DayTotals:
     totals, zone = await labour_review.day_totals(session, actor, engineer_id=engineer_id, day=date)
     return DayTotals(

@@ -5,10 +5,10 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from server.field.models import ItemKind, LabourKind, PartAction
-from server.schemas import Input, Latitude, Longitude, Output, Text200
+from server.schemas import Input, Instant, Latitude, Longitude, Output, Text200
 from server.tickets.models import TicketType
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -28,7 +28,7 @@ class GpsIn(Input):
 
 class CheckInCreate(Input):
     visit_id: uuid.UUID = Field(description="Your own UUIDv7 for the new visit")
-    device_time: AwareDatetime = Field(description="When the engineer checked in (device clock)")
+    device_time: Instant = Field(description="When the engineer checked in (device clock)")
     gps: GpsIn | None = None
 
     model_config = {
@@ -45,7 +45,7 @@ class CheckInCreate(Input):
 
 
 class CheckOutIn(Input):
-    device_time: AwareDatetime
+    device_time: Instant
     gps: GpsIn | None = None
 
 
@@ -79,8 +79,8 @@ class VisitRead(Output):
 class LabourCreate(Input):
     entry_id: uuid.UUID = Field(description="Your own UUIDv7 for the entry")
     kind: LabourKind
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Instant
+    ended_at: Instant
     visit_id: uuid.UUID | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
     engineer_id: uuid.UUID | None = Field(
@@ -110,8 +110,8 @@ class LabourVoidCreate(Input):
 class LabourAdjustCreate(Input):
     adjustment_id: uuid.UUID = Field(description="Your own UUIDv7 for the correcting entry")
     kind: LabourKind | None = Field(default=None, description="Default: the original's kind")
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Instant
+    ended_at: Instant
     reason: Reason
     note: Annotated[str, Field(max_length=2000)] | None = None
 
@@ -303,7 +303,7 @@ class AnswerCreate(Input):
         description="yes_no: true/false; number: a number in range; text: a string; "
         "choice: one of the options; photo: an attachment id or a list of them"
     )
-    device_time: AwareDatetime | None = None
+    device_time: Instant | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -366,7 +366,7 @@ class NoteCreate(Input):
     note_id: uuid.UUID = Field(description="Your own UUIDv7 for the note")
     text: Annotated[str, Field(min_length=1, max_length=10_000)]
     visit_id: uuid.UUID | None = None
-    device_time: AwareDatetime | None = None
+    device_time: Instant | None = None
 
     model_config = {
         "json_schema_extra": {

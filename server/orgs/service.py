@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import timezones
 from server.auth.actor import Actor
 from server.crud import patch
 from server.errors import Forbidden, NotFound
@@ -35,7 +36,10 @@ async def update_own(
     org = await session.get(Organisation, actor.org_id, with_for_update=True)
     if org is None:
         raise NotFound("organisation not found")
-    patch(org, data.model_dump(exclude_unset=True), expected_version=expected_version)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("timezone") is not None:
+        changes["timezone"] = await timezones.check(session, changes["timezone"])
+    patch(org, changes, expected_version=expected_version)
     return org
 
 
@@ -46,10 +50,18 @@ def local_date(moment: dt.datetime, zone: str | None) -> dt.date:
     return moment.astimezone(ZoneInfo(zone or "UTC")).date()
 
 
+async def zone(session: AsyncSession, org_id: uuid.UUID) -> str:
+    """The organisation's time zone as every computation uses it: the stored one, or UTC
+    when it is not accepted any more (server/timezones.py); answers name the zone used."""
+    stored = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
+    return await timezones.usable(session, stored)
+
+
 async def local_today(
     session: AsyncSession, org_id: uuid.UUID, now: dt.datetime | None = None
 ) -> dt.date:
     """Today in the organisation's time zone (``now``: an aware moment, default the clock):
     warranty and other calendar rules are judged on the customer's date, not the server's."""
-    zone = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
-    return local_date(now if now is not None else dt.datetime.now(dt.UTC), zone)
+    return local_date(
+        now if now is not None else dt.datetime.now(dt.UTC), await zone(session, org_id)
+    )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -18,15 +17,16 @@ from server.parts.reports import (
     TurnoverReport,
     WorkOrderCost,
 )
+from server.schemas import Instant
 
 router = APIRouter(prefix="/api/v1/stock-reports", tags=["stock reports"])
 Reader = Annotated[Actor, require("parts:read")]
 From = Annotated[
-    dt.datetime,
-    Query(alias="from", description="Start of the range (inclusive), ISO 8601; UTC if naive"),
+    Instant,
+    Query(alias="from", description="Start of the range (inclusive), ISO 8601 with an offset"),
 ]
 To = Annotated[
-    dt.datetime,
+    Instant,
     Query(alias="to", description="End of the range (exclusive); at most two years after `from`"),
 ]
 BACK_OFFICE = " Admins, dispatchers, agents, viewers and keys with parts:read; engineers 403."

@@ -30,9 +30,10 @@ from typing import Any, Literal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 from server.parts import service as parts
 from server.parts.locations import shown_name
 from server.tickets.audit import format_number
@@ -153,8 +154,11 @@ def _back_office(actor: Actor) -> None:
 
 
 def _range(start: dt.datetime, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
-    end = end if end.tzinfo else end.replace(tzinfo=dt.UTC)
+    """Both ends are instants (shared/times.py): aware, so they compare, and far enough from
+    the calendar's edges for the organisation's zone to bucket them. They are returned as
+    sent: the turnover report echoes them with the caller's offset."""
+    instants.utc(start, "from")
+    instants.utc(end, "to")
     if end <= start:
         raise Unprocessable("`to` must be after `from`", field="to")
     if end - start > MAX_RANGE:
@@ -291,7 +295,7 @@ async def consumption(
 ) -> ConsumptionReport:
     _back_office(actor)
     start, end = _range(start, end)
-    tz = await session.scalar(select(Organisation.timezone).where(Organisation.id == actor.org_id))
+    tz = await orgs.zone(session, actor.org_id)
     key, label, joins = _GROUPS[group_by]
     sql = CONSUMPTION.format(key=key, label=label, joins=joins)
     params = {"org": actor.org_id, "period": period, "tz": tz, "start": start, "end": end}
@@ -309,7 +313,7 @@ async def consumption(
     return ConsumptionReport(
         period=period,
         group_by=group_by,
-        time_zone=tz or "UTC",
+        time_zone=tz,
         total_quantity=sum((r.quantity for r in rows), ZERO),
         total_cost=sum((r.cost for r in rows), ZERO),
         rows=rows,

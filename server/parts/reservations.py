@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
 from server.engineers.models import Engineer
 from server.errors import NotFound, Unprocessable
-from server.orgs.models import Organisation
+from server.orgs import service as orgs
 from server.parts import ledger
 from server.parts.locations import shown_name
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
@@ -81,11 +82,8 @@ async def pick_list(
     )
     if found is None:
         raise NotFound(f"engineer {engineer_id} not found")
-    tz_name = await session.scalar(
-        select(Organisation.timezone).where(Organisation.id == actor.org_id)
-    )
-    zone = ZoneInfo(tz_name or "UTC")
-    start = dt.datetime.combine(day, dt.time(), zone)
+    zone = ZoneInfo(await orgs.zone(session, actor.org_id))
+    start = dt.datetime.combine(instants.day(day, "date"), dt.time(), zone)
     end = start + dt.timedelta(days=1)
     window = and_(
         Ticket.window_start < end, func.coalesce(Ticket.window_end, Ticket.window_start) >= start

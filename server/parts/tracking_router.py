@@ -28,7 +28,7 @@ from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
 from server.parts.schemas import Qty as PositiveQty
 from server.parts.tracking_models import PartReturn, ReturnStatus, UnitStatus
-from server.schemas import Input, Output, PageOut
+from server.schemas import Day, Input, Output, PageOut
 
 router = APIRouter(prefix="/api/v1", tags=["spare parts and stock"])
 Reader = Annotated[Actor, require("parts:read")]
@@ -230,7 +230,7 @@ async def read_stock_unit(
 async def pick_list(
     session: SessionDep,
     actor: Annotated[Actor, require("parts:read", "tickets:read")],  # it names work orders
-    date: dt.date,
+    date: Day,
     engineer_id: uuid.UUID | None = None,
 ) -> PickListRead:
     lines = await reservations.pick_list(session, actor, engineer_id=engineer_id, day=date)

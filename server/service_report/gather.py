@@ -108,6 +108,7 @@ async def gather(
     from their strokes."""
     ticket = await tickets.get(session, actor, ticket_id=ticket_id)
     org = await orgs.get_own(session, actor)
+    zone = await orgs.zone(session, org.id)
     customer = await customers.get_customer(session, actor, customer_id=ticket.customer_id)
     visits = await field_visits.list_visits(session, actor, work_order_id=ticket.id)
     entries, _ = await labour_review.sheet(session, actor, work_order_id=ticket.id)
@@ -119,7 +120,7 @@ async def gather(
     photos, not_shown = await _photos(session, actor, ticket, store)
     return ReportData(
         org_name=org.name,
-        time_zone=org.timezone,
+        time_zone=zone,
         number=format_number(ticket.number),
         status=ticket.status,
         type=ticket.type,
@@ -130,7 +131,7 @@ async def gather(
         timeline=await _timeline(session, actor, ticket, visits),
         generated_at=now or dt.datetime.now(dt.UTC),
         site=await _site(session, actor, ticket),
-        asset=await _asset(session, actor, ticket, org.timezone),
+        asset=await _asset(session, actor, ticket, zone),
         engineer=names.get(ticket.assignee_id) if ticket.assignee_id else None,
         visits=[
             VisitLine(

@@ -64,7 +64,10 @@ class _Report:
     def time(self, value: dt.datetime | None) -> str:
         if value is None:
             return "–"
-        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        try:
+            return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+        except OverflowError:  # a time stored at the calendar's edge (year 1 or 9999)
+            return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     def date(self, value: dt.date | None) -> str:
         return value.isoformat() if value else "–"

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import instants
 from server.auth.actor import Actor
-from server.errors import Unprocessable
 from server.pagination import (
     Page,
     cursor_datetime,
@@ -40,15 +40,6 @@ class Rejected:
     def error(self) -> dict[str, Any] | None:
         error = self.mutation.result.get("error")
         return dict(error) if isinstance(error, dict) else None
-
-
-def _since(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise Unprocessable("needs a UTC offset, e.g. 2026-11-24T09:00:00+08:00", field="since")
-    try:
-        return value.astimezone(dt.UTC)
-    except OverflowError:
-        raise Unprocessable("is out of range", field="since") from None
 
 
 async def list_rejected(
@@ -73,7 +64,7 @@ async def list_rejected(
     if work_order_id is not None:
         query = query.where(SyncMutation.work_order_id == work_order_id)
     if since is not None:
-        query = query.where(SyncMutation.received_at >= _since(since))
+        query = query.where(SyncMutation.received_at >= instants.utc(since, "since"))
     key = (SyncMutation.received_at, SyncMutation.client_id, SyncMutation.seq)
     if cursor:
         received, client_id, seq = decode_cursor(cursor, length=3)

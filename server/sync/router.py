@@ -16,7 +16,7 @@ from server.errors import Unprocessable
 from server.http import Cursor, Limit, problems
 from server.idempotency import service as idempotency
 from server.idempotency.http import IdempotencyKey
-from server.schemas import PageOut
+from server.schemas import Instant, PageOut
 from server.sync import clients, flags, pull, push, rejected
 from server.sync.models import FlagStatus, SyncFlag
 from server.sync.schemas import (
@@ -29,6 +29,7 @@ from server.sync.schemas import (
     RejectedRead,
 )
 from shared.sync import DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, ProtocolError, parse_push_lenient
+from shared.times import InstantError, parse_instant
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 Writer = Annotated[Actor, require("tickets:write")]
@@ -79,15 +80,13 @@ def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
         offset = None
         if sent_at is not None:
             try:
-                sent = dt.datetime.fromisoformat(str(sent_at))
-            except ValueError:
-                raise ProtocolError("must be an ISO 8601 date-time", "sent_at") from None
-            if sent.tzinfo is None or sent.utcoffset() is None:
-                raise ProtocolError("needs a UTC offset", "sent_at")
-            try:
-                offset = (sent.astimezone(dt.UTC) - dt.datetime.now(dt.UTC)).total_seconds()
-            except OverflowError:
-                offset = None  # a clock beyond the calendar: no estimate, not a refusal
+                sent = parse_instant(sent_at)
+                offset = (sent - dt.datetime.now(dt.UTC)).total_seconds()
+            except InstantError as exc:
+                # Not an instant is the client's bug (422); a clock outside the bounds is a
+                # broken clock, which must not block the queue: no estimate, the push goes on.
+                if exc.kind != "range":
+                    raise ProtocolError(exc.message, "sent_at") from None
     except ProtocolError as exc:
         raise Unprocessable(exc.message, field=exc.field) from exc
     return uuid.UUID(client_id), [push.Pushed(m, e) for m, e in items], offset
@@ -203,9 +202,7 @@ async def list_rejected_mutations(
     actor: Reader,
     engineer_id: uuid.UUID | None = None,
     work_order_id: uuid.UUID | None = None,
-    since: Annotated[
-        dt.datetime | None, Query(description="Received at or after this instant")
-    ] = None,
+    since: Annotated[Instant | None, Query(description="Received at or after this instant")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> PageOut[RejectedRead]:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import timezones
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.crud import check_version, get_scoped, patch, reject_nulls
@@ -84,6 +85,7 @@ async def create_calendar(
     session: AsyncSession, actor: Actor, *, data: CalendarCreate
 ) -> BusinessCalendar:
     _admin(actor)
+    await timezones.check(session, data.timezone)
     row = BusinessCalendar(org_id=actor.org_id, **data.model_dump())
     session.add(row)
     await session.flush()
@@ -112,6 +114,8 @@ async def update_calendar(
     check_version(row.version, expected_version, label="the calendar")
     changes = data.model_dump(exclude_unset=True)
     reject_nulls(row, changes)
+    if "timezone" in changes:
+        await timezones.check(session, changes["timezone"])
     merged = {
         "tz": changes.get("timezone", row.timezone),
         "hours": changes.get("hours", row.hours),

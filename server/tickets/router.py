@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -11,7 +10,7 @@ from server.auth.actor import Actor
 from server.deps import SessionDep, require
 from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
-from server.schemas import PageOut
+from server.schemas import Instant, PageOut
 from server.tickets import queries, service
 from server.tickets.audit import format_number
 from server.tickets.models import Priority, SlaState, Ticket, TicketType
@@ -91,10 +90,10 @@ async def list_tickets(
     customer_id: uuid.UUID | None = None,
     site_id: uuid.UUID | None = None,
     asset_id: uuid.UUID | None = None,
-    created_from: dt.datetime | None = None,
-    created_to: dt.datetime | None = None,
-    due_from: Annotated[dt.datetime | None, Query(description="resolution due on/after")] = None,
-    due_to: Annotated[dt.datetime | None, Query(description="resolution due before")] = None,
+    created_from: Annotated[Instant | None, Query(description="created on/after")] = None,
+    created_to: Annotated[Instant | None, Query(description="created before")] = None,
+    due_from: Annotated[Instant | None, Query(description="resolution due on/after")] = None,
+    due_to: Annotated[Instant | None, Query(description="resolution due before")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in number/title/description")
     ] = None,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.schemas import Input, LongText, Output, Text200
+from server.schemas import Input, Instant, LongText, Output, Text200
 from server.tickets.models import Channel, Priority, SlaState, TicketType
 from shared.lifecycle import Action, Status
 
@@ -14,12 +14,17 @@ Skill = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$"
 FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
 
 
+def window_problem(start: dt.datetime | None, end: dt.datetime | None) -> str | None:
+    """Why a visit window is not one, or None. Both ends are Instants (aware), so they
+    compare; a PATCH checks the window it leaves behind, one end sent and one stored."""
+    if start is not None and end is not None and end <= start:
+        return "window_end must be after window_start"
+    return None
+
+
 def _window_ok(start: dt.datetime | None, end: dt.datetime | None) -> None:
-    if start and end and end <= start:
-        raise ValueError("window_end must be after window_start")
-    for value in (start, end):
-        if value is not None and value.tzinfo is None:
-            raise ValueError("times need a UTC offset, e.g. 2026-11-24T09:00:00+08:00")
+    if (problem := window_problem(start, end)) is not None:
+        raise ValueError(problem)
 
 
 class TicketCreate(Input):
@@ -33,8 +38,8 @@ class TicketCreate(Input):
     description: LongText = ""
     fault_code: FaultCode | None = None
     required_skills: Annotated[list[Skill], Field(max_length=20)] = []
-    window_start: dt.datetime | None = None
-    window_end: dt.datetime | None = None
+    window_start: Instant | None = None
+    window_end: Instant | None = None
     estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
     repeat_of_id: uuid.UUID | None = None
 
@@ -79,8 +84,8 @@ class TicketUpdate(Input):
     root_cause: Annotated[str, Field(max_length=2000)] | None = None
     resolution_summary: Annotated[str, Field(max_length=5000)] | None = None
     required_skills: Annotated[list[Skill], Field(max_length=20)] | None = None
-    window_start: dt.datetime | None = None
-    window_end: dt.datetime | None = None
+    window_start: Instant | None = None
+    window_end: Instant | None = None
     estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
     repeat_of_id: uuid.UUID | None = None
 

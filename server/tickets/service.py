@@ -42,7 +42,7 @@ from server.field import checklist_guard
 from server.parts import reservations as parts_reservations
 from server.tickets import audit, sla
 from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
-from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn
+from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn, window_problem
 from shared.ids import uuid7
 from shared.lifecycle import Action, Status, Transition, TransitionNotAllowed, transition
 
@@ -222,6 +222,13 @@ async def update(
     if actor.role is Role.VIEWER:
         raise Forbidden("viewers cannot change work orders")
     reject_nulls(ticket, changes)
+    if {"window_start", "window_end"} & changes.keys():
+        window = (
+            changes.get("window_start", ticket.window_start),
+            changes.get("window_end", ticket.window_end),
+        )
+        if (problem := window_problem(*window)) is not None:
+            raise Unprocessable(problem, field="window_end")
     if {"site_id", "asset_id", "repeat_of_id"} & changes.keys():
         await _check_refs(
             session,

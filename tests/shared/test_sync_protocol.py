@@ -241,6 +241,12 @@ def test_text_arguments_are_unicode_without_nul(text: str) -> None:
     [
         "9999-12-31T23:30:00-05:00",  # past year 9999 in UTC
         "0001-01-01T00:30:00+01:00",  # before year 1 in UTC
+        "0001-01-01T00:00:00Z",  # what the database driver stores as -infinity
+        "9999-12-31T23:59:59.999999Z",  # ... and as infinity
+        "2199-12-31T23:00:00-14:00",  # 2200 in UTC: past the bounds
+        "1970-01-01T00:00:00+14:00",  # 1969 in UTC
+        "1900-01-01T00:00:00Z",
+        "2500-01-01T00:00:00Z",
         "2026-11-24T10:00:00",  # no offset
         "yesterday",
         float("nan"),
@@ -254,8 +260,9 @@ def test_a_device_time_is_an_instant_within_the_calendar(value: Any) -> None:
         assert device_instant(value) is None
 
 
-def test_a_device_time_at_the_calendars_edges_is_kept() -> None:
-    for value in ("9999-12-31T23:30:00+00:00", "0001-01-01T00:30:00-01:00"):
+def test_a_device_time_at_the_bounds_edges_is_kept() -> None:
+    """1970-01-01T00:00:00Z (a phone whose clock was reset) up to the last instant of 2199."""
+    for value in ("2199-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z", "1970-01-01T08:00+08:00"):
         assert parse_mutation({**_note(1), "device_time": value}).device_time == value
         assert device_instant(value) is not None
 

@@ -260,3 +260,18 @@ def test_a_hold_may_wait_for_something_else(store: Store, wo: dict[str, Any]) ->
     store.hold(wo["id"], waiting_for="other", reason="site closed for a safety drill")
     assert store.get("work_order", wo["id"])["status"] == "on_hold"
     assert store.outbox()[-1].args["waiting_for"] == "other"
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z", "2500-01-01T00:00:00Z"]
+)
+def test_labour_outside_the_instant_bounds_is_refused_on_the_phone(
+    store: Store, wo: dict[str, Any], when: str
+) -> None:
+    """The phone checks with the server's rule (shared/times.py) before queueing: a time the
+    server would reject never enters the outbox."""
+    with pytest.raises(ActionRefused) as refused:
+        store.add_labour(wo["id"], kind="work", started_at=when, ended_at=when)
+    assert refused.value.field == "args.started_at"
+    assert "1970" in refused.value.message
+    assert store.outbox() == []

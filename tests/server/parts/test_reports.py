@@ -429,10 +429,14 @@ async def test_reports_over_http(client: httpx.AsyncClient, db: AsyncSession) ->
     )
     assert r.status_code == 200, r.text
     assert r.json()["total_cost"] == "60.00" and len(r.json()["rows"]) == 3
-    r = await client.get(
-        f"{REPORTS}/consumption", params={"from": "2023-01-01", "to": "2026-01-01"}, headers=viewer
-    )
+    span = {"from": "2023-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    r = await client.get(f"{REPORTS}/consumption", params=span, headers=viewer)
     assert r.status_code == 422 and r.json()["code"] == "unprocessable"
+    # A bare date (or a time without an offset) is no instant: say which offset.
+    r = await client.get(
+        f"{REPORTS}/consumption", params={"from": "2023-01-01", "to": "2024-01-01"}, headers=viewer
+    )
+    assert r.status_code == 422 and r.json()["field"] == "from"
     r = await client.get(f"{REPORTS}/consumption", params={"to": "2026-01-01"}, headers=viewer)
     assert r.status_code == 422  # from is required
     r = await client.get(
@@ -452,6 +456,8 @@ async def test_reports_over_http(client: httpx.AsyncClient, db: AsyncSession) ->
     )
     assert r.status_code == 404
     r = await client.get(
-        f"{REPORTS}/turnover", params={"from": "2026-01-01", "to": "2026-02-01"}, headers=engineer
+        f"{REPORTS}/turnover",
+        params={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+        headers=engineer,
     )
     assert r.status_code == 403
