@@ -115,15 +115,26 @@ def create_admin(
     name: str = typer.Option("Administrator", help="Full name"),
 ) -> None:
     """Create an organisation's first admin."""
-    from server.demo import create_admin as do_create
+    from pydantic import ValidationError
 
-    if len(password) < 10:
-        typer.echo("the password needs at least 10 characters", err=True)
-        raise typer.Exit(2)
+    from server.demo import AdminIn
+    from server.demo import create_admin as do_create
+    from server.errors import AppError
+
+    try:
+        admin = AdminIn(email=email, org_name=org, name=name, password=password)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = {"org_name": "--org"}.get(str(error["loc"][0]), f"--{error['loc'][0]}")
+            typer.echo(f"{where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
     url, handle = _db_url_or_embedded()
     try:
-        asyncio.run(do_create(url, email=email, org_name=org, password=password, name=name))
-        typer.echo(f"admin {email} created in {org}")
+        asyncio.run(do_create(url, admin))
+        typer.echo(f"admin {admin.email} created in {admin.org_name}")
+    except AppError as exc:  # the e-mail is taken, say
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(1) from None
     finally:
         if handle is not None:
             handle.cleanup()  # type: ignore[attr-defined]

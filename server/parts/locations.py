@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.customers.models import Site
 from server.engineers.models import Engineer
 from server.parts.models import LocationKind, StockLocation
+from server.text import fit_column
 from shared.ids import uuid7
 
 
@@ -48,7 +49,7 @@ async def ensure_van(session: AsyncSession, engineer: Engineer) -> StockLocation
         values={
             "org_id": engineer.org_id,
             "kind": LocationKind.VAN.value,
-            "name": f"Van: {engineer.display_name}",
+            "name": fit_column(StockLocation.name, f"Van: {engineer.display_name}"),
             "engineer_id": engineer.id,
         },
     )
@@ -63,7 +64,7 @@ async def ensure_site_location(session: AsyncSession, site: Site) -> StockLocati
         values={
             "org_id": site.org_id,
             "kind": LocationKind.CUSTOMER_SITE.value,
-            "name": f"Site: {site.name}",
+            "name": fit_column(StockLocation.name, f"Site: {site.name}"),
             "site_id": site.id,
         },
     )

@@ -69,3 +69,53 @@ async def test_created_admin_can_log_in(client: Any, db: Any, infra: dict[str, s
         "/api/v1/auth/token", data={"username": email, "password": "a-long-password-1"}
     )
     assert token.status_code == 200
+
+
+def test_create_admin_refuses_text_longer_than_its_columns(infra: dict[str, str]) -> None:
+    """Checked like the API's input: before, a 201-character organisation name got as far as
+    the database and the command died with a traceback."""
+    for option, value in (("--org", "O" * 201), ("--name", "N" * 201), ("--email", "not-mail")):
+        args = {
+            "--email": f"long-{uuid.uuid4().hex[:8]}@example.com",
+            "--org": "Org",
+            "--name": "A",
+        }
+        args[option] = value
+        flat = [item for pair in args.items() for item in pair]
+        result = CliRunner().invoke(cli, ["create-admin", *flat, "--password", "a-long-password-1"])
+        assert result.exit_code == 2, (option, result.output)
+        assert option in result.output
+
+
+def test_create_admin_with_names_at_their_limits_and_colliding_slugs(
+    infra: dict[str, str],
+) -> None:
+    """Slugs are derived: "上海…" and "北京…" both have no ASCII letters, "Acme Ltd" and
+    "ACME LTD" are the same letters. Each gets its own slug."""
+    mark = uuid.uuid4().hex[:6]
+    names = ["上海华联" + "😀" * 196, "北京" + "字" * 198, f"Acme {mark} Ltd", f"ACME-{mark}-LTD"]
+    for org in names:
+        email = f"limit-{uuid.uuid4().hex[:8]}@example.com"
+        result = CliRunner().invoke(
+            cli,
+            [
+                "create-admin",
+                "--email",
+                email,
+                "--org",
+                org,
+                "--name",
+                "管" * 200,
+                "--password",
+                "a-long-password-1",
+            ],
+        )
+        assert result.exit_code == 0, (org[:10], result.output)
+
+
+def test_create_admin_with_a_taken_email_says_so(infra: dict[str, str]) -> None:
+    email = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    base = ["create-admin", "--email", email, "--password", "a-long-password-1"]
+    assert CliRunner().invoke(cli, [*base, "--org", "One"]).exit_code == 0
+    again = CliRunner().invoke(cli, [*base, "--org", "Two"])
+    assert again.exit_code == 1 and "already exists" in again.output
