@@ -12,6 +12,23 @@ from server.config import get_settings
 app = typer.Typer(help="Fixflow field service management", no_args_is_help=True)
 
 
+@app.callback()
+def _settings_are_usable() -> None:
+    """Every command starts here: unknown FIXFLOW_ENV values and production with the
+    development secret key stop it with the reason, before it touches anything."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings().check_production()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        typer.echo(f"configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _db_url_or_embedded() -> tuple[str, object | None]:
     """DATABASE_URL when set; else the embedded server under var/ (started for this command)."""
     settings = get_settings()

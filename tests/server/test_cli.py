@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -43,11 +44,13 @@ def test_demo_is_refused_in_production(infra: dict[str, str], monkeypatch: Any) 
     from server.config import get_settings
 
     monkeypatch.setenv("FIXFLOW_ENV", "production")
+    monkeypatch.setenv("FIXFLOW_SECRET_KEY", "p" * 48)  # production needs its own key
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["demo"])
     finally:
         monkeypatch.delenv("FIXFLOW_ENV")
+        monkeypatch.delenv("FIXFLOW_SECRET_KEY")
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "refused" in result.output
@@ -119,3 +122,65 @@ def test_create_admin_with_a_taken_email_says_so(infra: dict[str, str]) -> None:
     assert CliRunner().invoke(cli, [*base, "--org", "One"]).exit_code == 0
     again = CliRunner().invoke(cli, [*base, "--org", "Two"])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+COMMANDS = [
+    ["migrate"],
+    ["demo"],
+    ["api"],
+    ["worker"],
+    ["dev"],
+    ["create-admin", "--email", "x@example.com", "--org", "X", "--password", "a-long-password-1"],
+]
+
+
+@pytest.fixture
+def nothing_starts(monkeypatch: Any) -> None:
+    """A command that got past the check would start a server: make that fail instead."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the command ran past the configuration check")
+
+    import arq
+    import uvicorn
+
+    import server.devserver
+
+    monkeypatch.setattr(uvicorn, "run", refuse)
+    monkeypatch.setattr(arq, "run_worker", refuse)
+    monkeypatch.setattr(server.devserver, "run", refuse)
+    monkeypatch.setattr("server.cli._db_url_or_embedded", refuse)
+
+
+def _with_env(monkeypatch: Any, args: list[str], **env: str) -> Any:
+    from server.config import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli, args)
+    finally:
+        for name in env:
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("FIXFLOW_ENV", "test")
+        get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+@pytest.mark.parametrize("env", ["prod", "staging", "PRODUCTION-1", "", "dev"])
+def test_every_command_refuses_an_unknown_environment(
+    infra: dict[str, str], monkeypatch: Any, nothing_starts: None, args: list[str], env: str
+) -> None:
+    result = _with_env(monkeypatch, args, FIXFLOW_ENV=env)
+    assert result.exit_code == 2, result.output
+    assert "development, test, production" in result.output
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+def test_every_command_refuses_production_with_the_development_key(
+    infra: dict[str, str], monkeypatch: Any, nothing_starts: None, args: list[str]
+) -> None:
+    result = _with_env(monkeypatch, args, FIXFLOW_ENV="production")
+    assert result.exit_code == 2, result.output
+    assert "FIXFLOW_SECRET_KEY" in result.output
