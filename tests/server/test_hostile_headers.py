@@ -3,6 +3,7 @@ ignored: "²".isdigit() is true and int("²") raises, int() of 5,000 digits rais
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -189,3 +190,25 @@ async def test_idempotency_key_and_if_match_with_odd_characters_are_a_4xx(
             content=body,
         )
         assert 400 <= response.status_code < 500, (tag, response.text)
+
+
+@pytest.mark.parametrize("limit", [" 5", "+5", "1_0", "5.0", "²", "٣", "9" * 5000, "-1", "0x10"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/tickets",
+        f"/api/v1/stock-locations/{uuid.uuid4()}/balances",
+        "/api/v1/stock-reports/on-hand",
+        "/api/v1/sync/pull",
+    ],
+)
+async def test_a_limit_in_the_query_is_ascii_digits(
+    client: httpx.AsyncClient, tenant: Tenant, limit: str, path: str
+) -> None:
+    """Pydantic alone reads " 5", "+5", "1_0" and "5.0" as 5 or 10; the query's numbers are
+    digits like the headers'. Every integer query parameter is listed here."""
+    params = {"limit": limit, "client_id": str(uuid.uuid4())}
+    response = await client.get(path, params=params, headers=tenant.headers("admin"))
+    assert response.status_code == 422, (limit, response.text)
+    errors = _problem(response, 422, "validation_error")["errors"]
+    assert [e["loc"] for e in errors] == [["query", "limit"]], errors
