@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.text import quote
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-change-me-0123456789abcdef"
 # No aliases: "prod" or "staging" is a typo or a wish, and running it as development (the
@@ -80,8 +82,9 @@ class Settings(BaseSettings):
     def _known_environment(cls, value: str) -> str:
         name = value.strip().lower()
         if name not in ENVIRONMENTS:
+            allowed = ", ".join(ENVIRONMENTS)
             raise ValueError(
-                f"FIXFLOW_ENV={value[:40]!r} is not known; use one of {', '.join(ENVIRONMENTS)} "
+                f"FIXFLOW_ENV={quote(value, 40)} is not known; use one of {allowed} "
                 "(production checks the secret key and refuses the demo password and data)"
             )
         return name

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import EmailStr, Field, field_validator
 
 from server.schemas import Input, Latitude, Longitude, Output, Text200
+from server.text import quote
 
 SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
 Level = Annotated[int, Field(ge=1, le=5)]
@@ -22,7 +23,7 @@ def _check_hours(value: WorkingHours | None) -> WorkingHours | None:
         return value
     for day, intervals in value.items():
         if day not in _DAYS:
-            raise ValueError(f"unknown day {day!r}; use {', '.join(_DAYS)}")
+            raise ValueError(f"unknown day {quote(day)}; use {', '.join(_DAYS)}")
         for start, end in intervals:
             if not (_HHMM.match(start) and _HHMM.match(end)) or end <= start:
                 raise ValueError(

@@ -134,3 +134,72 @@ async def test_the_readiness_check_names_no_exception(app: Any, client: httpx.As
         app.state.engine = healthy
     assert response.status_code == 503
     assert response.json()["database"] == "error: unreachable"
+
+
+HUGE = "X" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": "UTC", "hours": {HUGE: [["09:00", "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": "UTC", "hours": {"mon": [[HUGE, "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": HUGE[:64], "hours": {"mon": [["09:00", "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/engineers",
+            {
+                "json": {
+                    "email": "huge@example.com",
+                    "password": "a-long-secret-1",
+                    "display_name": "H",
+                    "working_hours": {HUGE: [["09:00", "17:00"]]},
+                }
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/parts/import",
+            {
+                "content": f"sku,name,{HUGE}\nA,B,C\n".encode(),
+                "headers": {"Content-Type": "text/csv"},
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/parts/import",
+            {
+                "content": f"sku,name,serialised\nA,B,{HUGE}\n".encode(),
+                "headers": {"Content-Type": "text/csv"},
+            },
+        ),
+    ],
+    ids=[
+        "calendar-day",
+        "calendar-time",
+        "calendar-zone",
+        "engineer-day",
+        "csv-column",
+        "csv-flag",
+    ],
+)
+async def test_input_echoed_in_a_problem_is_quoted_short(
+    client: httpx.AsyncClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    """A problem may quote what was wrong; 100,000 characters of it is not a message."""
+    headers = {**tenant.headers("admin"), **kwargs.pop("headers", {})}
+    response = await client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code in (200, 400, 422), response.text[:300]  # a dry run is 200
+    assert len(response.content) < 5000, response.text[:300]
