@@ -186,7 +186,7 @@ async def _policies_and_checklist(api: Api, s: str, asset: Any) -> Any:
             "calendar_id": calendar["id"],
         },
     )
-    return await api.call(
+    template = await api.call(
         "POST",
         "/api/v1/checklist-templates",
         "admin",
@@ -200,6 +200,7 @@ async def _policies_and_checklist(api: Api, s: str, asset: Any) -> Any:
             ],
         },
     )
+    return {**template, "calendar_id": calendar["id"]}
 
 
 async def _parts(api: Api, s: str, asset: Any) -> tuple[Any, Any]:
@@ -399,6 +400,67 @@ async def _sync_the_phone(
     return phone
 
 
+async def _second_edits(api: Api, s: str, made: dict[str, Any], ticket_id: str, who: str) -> None:
+    """Every update route with its longest text, a voided and approved labour entry, and
+    the return (RMA) the defective part opened, moved on with the longest notes."""
+    for url, body in (
+        (f"/api/v1/customers/{made['customer']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/sites/{made['site']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/assets/{made['asset']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/parts/{made['part']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/stock-locations/{made['warehouse']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/checklist-templates/{made['template']['id']}", {"name": _text(s, 199)}),
+        (f"/api/v1/business-calendars/{made['calendar_id']}", {"name": _text(s, 99)}),
+    ):
+        await api.patch(url, "admin", body)
+    base = f"/api/v1/tickets/{ticket_id}"
+    entry = {"entry_id": str(uuid7()), "kind": "travel"}
+    await api.call(
+        "POST", f"{base}/labour", who, {**entry, "started_at": _now(-90), "ended_at": _now(-70)}
+    )
+    void = {"void_id": str(uuid7()), "reason": _text(s, 2000)}
+    await api.call("POST", f"{base}/labour/{entry['entry_id']}/void", who, void)
+    await api.call("POST", "/api/v1/labour/approvals", "dispatcher", {"ticket_id": ticket_id})
+    returns = await api.call("GET", "/api/v1/part-returns", "admin")
+    assert returns["items"], "the defective return opened a return (RMA)"
+    rma = returns["items"][0]["id"]
+    for status in ("received", "scrapped"):
+        body = {"status": status, "notes": _text(s, 5000)}
+        await api.call("POST", f"/api/v1/part-returns/{rma}/transitions", "admin", body)
+
+
+async def _flag_closed(api: Api, s: str, phone: Phone, made: dict[str, Any], engineer: Any) -> None:
+    """Evidence pushed after the work order went to a colleague raises a flag (its detail
+    names the engineer's long label and the work); a dispatcher closes it with the longest
+    note."""
+    ticket = await api.call(
+        "POST",
+        "/api/v1/tickets",
+        "dispatcher",
+        {"customer_id": made["customer"]["id"], "site_id": made["site"]["id"], "title": "x"},
+    )
+    url = f"/api/v1/tickets/{ticket['id']}/transitions"
+    await api.call("POST", url, "dispatcher", {"action": "assign", "engineer_id": engineer["id"]})
+    await api.call("POST", url, "dispatcher", {"action": "unassign", "reason": _text(s, 2000)})
+    other = str(api.t.engineers[0].id)
+    await api.call("POST", url, "dispatcher", {"action": "assign", "engineer_id": other})
+    pushed = await phone.push(
+        phone.mutation(
+            "labour.add",
+            work_order_id=ticket["id"],
+            entry_id=str(uuid7()),
+            kind="travel",
+            started_at=_now(-30),
+            ended_at=_now(-10),
+            note=_text(s, 2000),
+        )
+    )
+    assert pushed.status_code == 200, pushed.text
+    flag_id = pushed.json()["results"][0]["error"]["flag_id"]
+    body = {"outcome": "resolved", "note": _text(s, 2000)}
+    await api.call("POST", f"/api/v1/sync/flags/{flag_id}/close", "dispatcher", body)
+
+
 @pytest.mark.parametrize("style", list(STYLES))
 async def test_every_object_at_its_longest_and_every_flow_deriving_from_it(
     client: httpx.AsyncClient, db: AsyncSession, engine: Any, style: str
@@ -420,6 +482,17 @@ async def test_every_object_at_its_longest_and_every_flow_deriving_from_it(
     await _field_work(api, style, ticket["id"], visit_id, who, template, part)
     await _evidence(api, style, ticket["id"], visit_id, who)
     phone = await _sync_the_phone(api, style, who, ticket["id"], visit_id, part, engine)
+    made = {
+        "customer": customer,
+        "site": site,
+        "asset": asset,
+        "part": part,
+        "warehouse": warehouse,
+        "template": template,
+        "calendar_id": template["calendar_id"],
+    }
+    await _second_edits(api, style, made, ticket["id"], who)
+    await _flag_closed(api, style, phone, made, engineer)
 
     at_site = await db.scalar(select(StockLocation).where(StockLocation.site_id == site["id"]))
     assert at_site is not None and len(at_site.name) <= 200
