@@ -3,6 +3,7 @@ ignored: "²".isdigit() is true and int("²") raises, int() of 5,000 digits rais
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -212,3 +213,58 @@ async def test_a_limit_in_the_query_is_ascii_digits(
     assert response.status_code == 422, (limit, response.text)
     errors = _problem(response, 422, "validation_error")["errors"]
     assert [e["loc"] for e in errors] == [["query", "limit"]], errors
+
+
+@pytest.mark.parametrize("tail", ["\n", "\r\n", " ", "٣"], ids=repr)
+async def test_a_digest_in_upload_metadata_with_anything_after_it_is_a_422(
+    client: httpx.AsyncClient, tenant: Tenant, tail: str
+) -> None:
+    """Base64 carries any bytes: a digest with a final newline passed the check ("$" also
+    matches before one) and reached the 64-character column as a 500."""
+    digest = sha(b"abc") + tail
+    response = await client.post(
+        "/api/v1/uploads",
+        headers={
+            **tenant.headers("engineer1"),
+            **TUS,
+            "Upload-Length": "3",
+            "Upload-Metadata": "sha256 " + base64.b64encode(digest.encode()).decode(),
+        },
+    )
+    assert _problem(response, 422, "unprocessable")["field"] == "Upload-Metadata.sha256"
+
+
+# (Surrounding whitespace is stripped from every text of a body, so "image/jpeg\n" is fine.)
+@pytest.mark.parametrize("mime", ["imagé/jpeg", "image/jpeg\u200b", "image/jp eg"], ids=repr)
+async def test_a_declared_mime_with_odd_characters_is_a_422(
+    client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant, mime: str
+) -> None:
+    assert tenant.customer
+    ticket = await make_ticket(
+        db, tenant.actor("dispatcher"), tenant.customer, assign_to=tenant.engineers[0]
+    )
+    body = {"id": str(uuid.uuid4()), "sha256": sha(b"abc"), "size": 3, "mime": mime}
+    response = await client.post(
+        f"/api/v1/tickets/{ticket.id}/attachments",
+        json={**body, "role": "photo"},
+        headers=tenant.headers("engineer1"),
+    )
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize("time", ["0٨:00", "08:00\u200b", "０８:00", "8:00"], ids=repr)
+async def test_working_hours_are_ascii_digits(
+    client: httpx.AsyncClient, tenant: Tenant, time: str
+) -> None:
+    """ "\\d" also takes other scripts' digits; the calendars' parser never did."""
+    response = await client.post(
+        "/api/v1/engineers",
+        json={
+            "email": f"hours-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "a-long-secret-1",
+            "display_name": "Hours",
+            "working_hours": {"mon": [[time, "17:00"]]},
+        },
+        headers=tenant.headers("admin"),
+    )
+    assert _problem(response, 422, "validation_error")["errors"][0]["loc"][1] == "working_hours"
