@@ -508,6 +508,14 @@ async def test_every_object_at_its_longest_and_every_flow_deriving_from_it(
     assert customer["name"][:20] in text_of(report.content).replace("\n", "")
     export = await client.get("/api/v1/parts/export", headers=t.headers("admin"))
     assert export.status_code == 200 and part["name"] in export.text
+    reimport = await client.post(
+        "/api/v1/parts/import",
+        params={"dry_run": "true"},
+        content=export.content,
+        headers={**t.headers("admin"), "Content-Type": "text/csv"},
+    )
+    assert reimport.status_code == 200, reimport.text
+    assert reimport.json()["error_count"] == 0, reimport.text[:500]
     span = {"from": _now(-600), "to": _now(600), "ticket_id": ticket["id"]}
     for report_path in ("on-hand", "consumption", "work-order-cost", "turnover"):
         await api.call("GET", f"/api/v1/stock-reports/{report_path}", "admin", params=span)
