@@ -141,7 +141,8 @@ def _decimal(value: Any, path: str) -> str:
     """Quantities travel as decimal strings ("1.5"), never floats."""
     from decimal import Decimal, InvalidOperation
 
-    if not isinstance(value, str):
+    # Decimal() also reads "١٢" (12), "1_000" and " 2 ": protocol text is ASCII, as sent.
+    if not isinstance(value, str) or not value.isascii() or "_" in value or value != value.strip():
         raise ProtocolError('must be a decimal string, e.g. "2"', path)
     try:
         number = Decimal(value)
