@@ -4,13 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 T = TypeVar("T")
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+def _ascii_number(value: Any) -> Any:
+    # Decimal() reads "١٢" as 12 and "1_000" as 1000; the sync protocol refuses both
+    # (shared/sync.py), and so does the API.
+    if isinstance(value, str) and (not value.isascii() or "_" in value):
+        raise ValueError("write the number with the ASCII digits 0-9 and a point")
+    return value
+
+
+# For every Decimal a body may carry as a string: Annotated[Decimal, Field(...), AsciiNumber].
+AsciiNumber = BeforeValidator(_ascii_number)
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 

@@ -268,3 +268,30 @@ async def test_working_hours_are_ascii_digits(
         headers=tenant.headers("admin"),
     )
     assert _problem(response, 422, "validation_error")["errors"][0]["loc"][1] == "working_hours"
+
+
+@pytest.mark.parametrize("quantity", ["١٢", "１", "1_000", "²"], ids=repr)
+async def test_a_quantity_or_price_in_a_body_is_ascii(
+    client: httpx.AsyncClient, tenant: Tenant, quantity: str
+) -> None:
+    """Decimal() reads "١٢" as 12 and "1_000" as 1000; the phone's protocol refuses both,
+    and so does every REST body (quantities, prices, levels)."""
+    admin = tenant.headers("admin")
+    part = await client.post(
+        "/api/v1/parts", json={"sku": uuid.uuid4().hex, "name": "Fuse"}, headers=admin
+    )
+    assert part.status_code == 201, part.text
+    for url, body in (
+        ("/api/v1/parts", {"sku": uuid.uuid4().hex, "name": "Fuse", "price": quantity}),
+        (
+            "/api/v1/stock-movements",
+            {
+                "kind": "receive",
+                "part_id": part.json()["id"],
+                "quantity": quantity,
+                "to_location_id": str(uuid.uuid4()),
+            },
+        ),
+    ):
+        response = await client.post(url, json=body, headers=admin)
+        assert _problem(response, 422, "validation_error"), (url, quantity)
