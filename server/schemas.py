@@ -13,6 +13,8 @@ from pydantic import (
     model_validator,
 )
 
+from shared.digits import plain_number_text
+
 T = TypeVar("T")
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,9 +23,8 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
 def _ascii_number(value: Any) -> Any:
-    # Decimal() reads "١٢" as 12 and "1_000" as 1000; the sync protocol refuses both
-    # (shared/sync.py), and so does the API.
-    if isinstance(value, str) and (not value.isascii() or "_" in value):
+    # The sync protocol's rule (shared/sync.py), so the phone and the API agree.
+    if isinstance(value, str) and not plain_number_text(value):
         raise ValueError("write the number with the ASCII digits 0-9 and a point")
     return value
 

@@ -12,6 +12,13 @@ from __future__ import annotations
 _DIGITS = frozenset(b"0123456789")
 
 
+def plain_number_text(text: str) -> bool:
+    """Whether a decimal written as text (a quantity "1.5", a price) uses only what a
+    protocol writes: ASCII, no "_" digit groups. ``Decimal()`` alone also reads "١٢" as
+    12 and "1_000" as 1000."""
+    return text.isascii() and "_" not in text
+
+
 class NumberTooLarge(ValueError):
     """The text is a number, but larger than the caller's maximum."""
 

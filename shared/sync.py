@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.digits import plain_number_text
+
 PROTOCOL_VERSION = 1
 MAX_MUTATIONS_PER_PUSH = 100
 MAX_PULL_LIMIT = 500
@@ -141,8 +143,8 @@ def _decimal(value: Any, path: str) -> str:
     """Quantities travel as decimal strings ("1.5"), never floats."""
     from decimal import Decimal, InvalidOperation
 
-    # Decimal() also reads "١٢" (12), "1_000" and " 2 ": protocol text is ASCII, as sent.
-    if not isinstance(value, str) or not value.isascii() or "_" in value or value != value.strip():
+    # Protocol text is sent as it is meant: no padding, no "١٢" (see plain_number_text).
+    if not isinstance(value, str) or not plain_number_text(value) or value != value.strip():
         raise ProtocolError('must be a decimal string, e.g. "2"', path)
     try:
         number = Decimal(value)
