@@ -12,6 +12,23 @@ from server.config import get_settings
 app = typer.Typer(help="Fixflow field service management", no_args_is_help=True)
 
 
+@app.callback()
+def _settings_are_usable() -> None:
+    """Every command starts here: unknown FIXFLOW_ENV values and production with the
+    development secret key stop it with the reason, before it touches anything."""
+    from pydantic import ValidationError
+
+    try:
+        get_settings().check_production()
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"configuration: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        typer.echo(f"configuration: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _db_url_or_embedded() -> tuple[str, object | None]:
     """DATABASE_URL when set; else the embedded server under var/ (started for this command)."""
     settings = get_settings()
@@ -108,27 +125,34 @@ def demo(force: bool = typer.Option(False, help="Load even if data exists")) -> 
 @app.command("create-admin")
 def create_admin(
     email: str = typer.Option(..., help="The admin's e-mail (their login)"),
-    org: str = typer.Option(..., help="Organisation name (created if missing)"),
+    org: str = typer.Option(..., help="Organisation name or slug (created if missing)"),
     password: str = typer.Option(
         ..., prompt=True, hide_input=True, confirmation_prompt=True, help="At least 10 characters"
     ),
     name: str = typer.Option("Administrator", help="Full name"),
 ) -> None:
     """Create an organisation's first admin."""
-    from server.demo import create_admin as do_create
+    from pydantic import ValidationError
 
-    if len(password) < 10:
-        typer.echo("the password needs at least 10 characters", err=True)
-        raise typer.Exit(2)
+    from server.demo import AdminIn
+    from server.demo import create_admin as do_create
     from server.errors import AppError
 
+    try:
+        admin = AdminIn(email=email, org_name=org, name=name, password=password)
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = {"org_name": "--org"}.get(str(error["loc"][0]), f"--{error['loc'][0]}")
+            typer.echo(f"{where}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
     url, handle = _db_url_or_embedded()
     try:
-        slug = asyncio.run(do_create(url, email=email, org_name=org, password=password, name=name))
-        typer.echo(f"admin {email} created in {org} (organisation {slug!r} at log-in)")
-    except AppError as exc:  # e.g. the address is taken in that organisation
+        slug = asyncio.run(do_create(url, admin))
+        where = f"{admin.org_name} (organisation {slug!r} at log-in)"
+        typer.echo(f"admin {admin.email} created in {where}")
+    except AppError as exc:  # the address is taken in that organisation, say
         typer.echo(exc.detail, err=True)
-        raise typer.Exit(1) from exc
+        raise typer.Exit(1) from None
     finally:
         if handle is not None:
             handle.cleanup()  # type: ignore[attr-defined]

@@ -5,11 +5,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from server.text import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-insecure-change-me-0123456789abcdef"
+# No aliases: "prod" or "staging" is a typo or a wish, and running it as development (the
+# public key, the demo password) is the one thing a typo must not do.
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class Settings(BaseSettings):
@@ -72,16 +77,31 @@ class Settings(BaseSettings):
     # forgotten open transaction holds back every pull's watermark and vacuum.
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=60_000, ge=0)
 
+    @field_validator("ENV")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in ENVIRONMENTS:
+            allowed = ", ".join(ENVIRONMENTS)
+            raise ValueError(
+                f"FIXFLOW_ENV={quote(value, 40)} is not known; use one of {allowed} "
+                "(production checks the secret key and refuses the demo password and data)"
+            )
+        return name
+
     @property
     def blob_dir(self) -> Path:
         return self.BLOB_DIR if self.BLOB_DIR is not None else self.VAR_DIR / "blobs"
 
     @property
     def is_production(self) -> bool:
-        return self.ENV.lower() == "production"
+        return self.ENV == "production"
 
     def check_production(self) -> None:
-        """Refuse to serve production with settings that are only safe on a laptop."""
+        """Refuse to run production with settings that are only safe on a laptop. Every
+        entry point runs it: the API (create_app), the worker (its startup) and every
+        `fixflow` command (the CLI's callback). The demo password and demo data are refused
+        where they are used (log-in, `fixflow demo`, `fixflow dev`)."""
         if not self.is_production:
             return
         if self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:

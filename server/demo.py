@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
+import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import EmailStr, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +27,8 @@ from server.customers.models import Asset, Customer, Site
 from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
 from server.orgs.models import Organisation
+from server.schemas import Input, Text200
+from server.text import fit_column
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
 from server.tickets.schemas import TicketCreate, TransitionIn
@@ -507,22 +512,30 @@ async def _parts(
     return part_ids
 
 
-async def create_admin(
-    database_url: str, *, email: str, org_name: str, password: str, name: str
-) -> str:
-    """Add an admin to the organisation named ``org_name`` (its name or slug), created if
-    missing. Returns the organisation's slug: log-in asks for it when the address has
+class AdminIn(Input):
+    """The first admin of an organisation, as `fixflow create-admin` takes it: the same
+    limits as the API's, so nothing the command accepts fails at the database."""
+
+    email: EmailStr
+    org_name: Text200
+    name: Text200
+    password: Annotated[str, Field(min_length=10, max_length=200)]
+
+
+async def create_admin(database_url: str, admin: AdminIn) -> str:
+    """Add an admin to the organisation named ``admin.org_name`` (its name or slug), created
+    if missing. Returns the organisation's slug: log-in asks for it when the address has
     accounts in several organisations."""
     engine = make_engine(database_url, pool_size=2)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
-            org = await _organisation(session, org_name)
+            org = await _organisation(session, admin.org_name)
             await auth.add_user(
                 session,
                 org_id=org.id,
-                email=email,
-                full_name=name,
-                password=password,
+                email=admin.email,
+                full_name=admin.name,
+                password=admin.password,
                 role=Role.ADMIN,
             )
             return org.slug
@@ -533,8 +546,6 @@ async def create_admin(
 async def _organisation(session: AsyncSession, name: str) -> Organisation:
     """The organisation with this name or slug (the oldest, if names repeat), or a new one
     with a slug no other organisation has."""
-    import re
-
     found = await session.scalar(
         select(Organisation)
         .where(or_(Organisation.name == name, Organisation.slug == name))
@@ -543,12 +554,17 @@ async def _organisation(session: AsyncSession, name: str) -> Organisation:
     )
     if found is not None:
         return found
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "org"
-    slug, n = base, 1
-    while await session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
-        n += 1
-        slug = f"{base}-{n}"
-    org = Organisation(name=name, slug=slug)
+    org = Organisation(name=name, slug=await _free_slug(session, name))
     session.add(org)
     await session.flush()
     return org
+
+
+async def _free_slug(session: AsyncSession, name: str) -> str:
+    """A slug from the name's ASCII letters and digits, made unique with a random suffix
+    when taken ("Acme Ltd" and "ACME-LTD" are one slug; every Chinese name is "org")."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50].strip("-") or "org"
+    slug = base
+    while await session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return fit_column(Organisation.slug, slug)

@@ -6,10 +6,12 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Header, Query, Response
+from pydantic import BeforeValidator
 
 from server.crud import NEVER_MATCHES
 from server.errors import BadRequest, PreconditionRequired
 from server.schemas import Problem
+from shared.digits import NumberTooLarge, ascii_uint
 
 _STRONG = re.compile(r'"v(\d{1,9})"')
 _WEAK = re.compile(r'W/"v\d{1,9}"')
@@ -91,9 +93,27 @@ def put_precondition(if_match: str | None, if_none_match: str | None) -> int | N
     return None
 
 
+def _digits(value: Any) -> Any:
+    """A number in the query string as ASCII digits only: pydantic alone also takes
+    " 5", "+5", "1_0" and "5.0" for an integer (ge/le still bound the value after)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return ascii_uint(value, maximum=2**63 - 1)
+    except NumberTooLarge:
+        raise ValueError("the number is too large") from None
+    except ValueError:
+        raise ValueError("must be a whole number written with the digits 0-9") from None
+
+
+# For every integer read from a query string or header by FastAPI: Annotated[int, Query(...),
+# AsciiDigits].
+AsciiDigits = BeforeValidator(_digits)
+
 Limit = Annotated[
     int,
     Query(ge=1, le=200, description="Page size (default 50, at most 200)"),
+    AsciiDigits,
 ]
 Cursor = Annotated[
     str | None,

@@ -38,6 +38,7 @@ from server.parts.tracking_router import router as parts_tracking_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
 from server.sync.router import router as sync_router
+from server.text import fit
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
@@ -88,28 +89,57 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem_response(422, body)
 
 
+# The code of every status the HTTP layer (Starlette, FastAPI) raises itself: each is one
+# docs/api.md lists. A status missing here still gets a listed code, by its class.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    428: "precondition_required",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def _http_code(status: int) -> str:
+    return _HTTP_CODES.get(status) or ("internal" if status >= 500 else "bad_request")
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if isinstance(exc.__cause__, UnicodeDecodeError):
-        # A JSON body that is not UTF-8: invalid like malformed JSON (422), not a 400.
-        return _problem_response(422, _invalid_body(request, "the body is not UTF-8 JSON"))
-    codes = {
-        401: "unauthenticated",
-        403: "forbidden",
-        404: "not_found",
-        405: "method_not_allowed",
-        413: "payload_too_large",
-    }
-    code = codes.get(exc.status_code, "http_error")
+    if exc.status_code == 400 and isinstance(exc.__cause__, Exception):
+        # FastAPI's "error parsing the body": JSON nested deeper than the parser goes
+        # (RecursionError), or not UTF-8. Invalid like malformed JSON (422), not a 400.
+        return _problem_response(422, _invalid_body(request, _unreadable(exc.__cause__)))
+    code = _http_code(exc.status_code)
+    detail = str(exc.detail)
+    path = request.url.path
+    if exc.status_code == 404 and path.endswith("/") and path != "/":
+        detail = f"no such route: paths have no trailing slash (try {fit(path.rstrip('/'), 200)})"
     body = {
         "type": f"https://fixflow.dev/problems/{code}",
         "title": str(exc.detail),
         "status": exc.status_code,
         "code": code,
-        "detail": str(exc.detail),
-        "instance": request.url.path,
+        "detail": detail,
+        "instance": path,
     }
     return _problem_response(exc.status_code, body, dict(exc.headers or {}))
+
+
+def _unreadable(cause: Exception) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not UTF-8 JSON"
+    if isinstance(cause, RecursionError):
+        return "the body's JSON is nested too deeply"
+    return "the body cannot be read as JSON"
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -197,6 +227,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Errors are `application/problem+json` with a stable `code`."
         ),
         lifespan=lifespan,
+        # No redirect from /tickets/ to /tickets: Starlette builds that Location from the
+        # request's Host header, so anyone could make us point a client at their host.
+        # A trailing slash is a 404 that names the path without it.
+        redirect_slashes=False,
         # operationId = the endpoint's function name: stable, readable names for generated clients.
         generate_unique_id_function=lambda route: route.name,
     )

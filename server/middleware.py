@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
+from shared.digits import NumberTooLarge, ascii_uint
 
 log = logging.getLogger("fixflow.http")
 
@@ -54,7 +56,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        rid = _request_id(headers.get(b"x-request-id", b""))
         token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -65,7 +67,7 @@ class RequestContext:
         ):
             declared, limit = None, None
         try:
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            if declared is not None and _declares_too_much(declared, self.max_body):
                 status = 413
                 await self._reject(send, rid)
                 return
@@ -130,6 +132,30 @@ class RequestContext:
             status,
             extra={"route": path, "status": status, "ms": round(elapsed * 1000, 2)},
         )
+
+
+# Visible ASCII only: the id is echoed in a header and written to every log line, where a
+# control character or a byte outside ASCII would corrupt both.
+_CALLER_ID = re.compile(rb"[!-~]{1,64}")
+
+
+def _request_id(sent: bytes) -> str:
+    """The caller's X-Request-ID (its first 64 characters) if it is visible ASCII, else ours."""
+    if _CALLER_ID.fullmatch(sent[:64]):
+        return sent[:64].decode("ascii")
+    return uuid.uuid4().hex
+
+
+def _declares_too_much(content_length: bytes, limit: int) -> bool:
+    """A Content-Length above the limit; one that is not a number is left to the server
+    (the body's real size is still counted as it arrives)."""
+    try:
+        ascii_uint(content_length, maximum=limit)
+    except NumberTooLarge:
+        return True
+    except ValueError:
+        return False
+    return False
 
 
 class _TooLarge(HTTPException):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -16,12 +17,24 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared import times
+from shared.digits import plain_number_text
 
 T = TypeVar("T")
 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+def _ascii_number(value: Any) -> Any:
+    # The sync protocol's rule (shared/sync.py), so the phone and the API agree.
+    if isinstance(value, str) and not plain_number_text(value):
+        raise ValueError("write the number with the ASCII digits 0-9 and a point")
+    return value
+
+
+# For every Decimal a body may carry as a string: Annotated[Decimal, Field(...), AsciiNumber].
+AsciiNumber = BeforeValidator(_ascii_number)
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 

@@ -131,6 +131,7 @@ async def prune_sync_feed(ctx: dict[str, Any]) -> int:
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
+    settings.check_production()
     if ctx.get("configure_logs", True):
         logs.configure(settings.LOG_LEVEL)
     if not settings.DATABASE_URL:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from shared.digits import plain_number_text
 from shared.times import InstantError, parse_instant
 
 PROTOCOL_VERSION = 1
@@ -149,7 +150,8 @@ def _decimal(value: Any, path: str) -> str:
     """Quantities travel as decimal strings ("1.5"), never floats."""
     from decimal import Decimal, InvalidOperation
 
-    if not isinstance(value, str):
+    # Protocol text is sent as it is meant: no padding, no "١٢" (see plain_number_text).
+    if not isinstance(value, str) or not plain_number_text(value) or value != value.strip():
         raise ProtocolError('must be a decimal string, e.g. "2"', path)
     try:
         number = Decimal(value)

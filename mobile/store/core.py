@@ -20,6 +20,7 @@ from typing import Any
 
 from mobile.store import rows, schema
 from mobile.store.rows import Effect, Row
+from shared.digits import ascii_uint
 from shared.ids import uuid7
 from shared.sync import Mutation, Op, Outcome, PullPage, Result
 
@@ -362,10 +363,17 @@ def _store_result(con: sqlite3.Connection, result: Result) -> bool:
     return result.outcome is Outcome.REJECTED
 
 
+def _seq_or_none(text: str) -> int | None:
+    try:
+        return ascii_uint(text, maximum=2**63 - 1)
+    except ValueError:
+        return None
+
+
 def _store_ack(con: sqlite3.Connection, id: str, data: Mapping[str, Any]) -> int | None:
     """An ``ack`` change: the id is the seq (or the mutation's id); the data its result."""
     found = con.execute(
-        "SELECT seq FROM outbox WHERE seq = ? OR id = ?", (id if id.isdigit() else None, id)
+        "SELECT seq FROM outbox WHERE seq = ? OR id = ?", (_seq_or_none(id), id)
     ).fetchone()
     if found is None:
         return None  # not ours any more (the app was reinstalled): nothing to mark

@@ -19,25 +19,32 @@ from mobile.store.core import (
     USERNAME,
 )
 from mobile.sync.errors import AuthRequired, OrganisationRequired, Refused, Transient
+from shared.digits import NumberTooLarge, ascii_uint
 
 TOKEN_PATH = "/api/v1/auth/token"
 REFRESH_PATH = "/api/v1/auth/refresh"
 # 409s that mean "try again", not "you are wrong".
+# A day: beyond it a Retry-After is as good as "much later" (the backoff caps it anyway).
+RETRY_AFTER_CAP = 86_400
 _RETRYABLE_CODES = frozenset({"retryable_conflict", "idempotency_in_progress"})
 
 
 def retry_after(response: httpx.Response) -> float | None:
     """Retry-After in seconds (delta-seconds or an HTTP date), or None."""
-    value = response.headers.get("Retry-After")
+    value = (response.headers.get("Retry-After") or "").strip()
     if not value:
         return None
-    if value.strip().isdigit():
-        return float(value)
+    try:
+        return float(ascii_uint(value, maximum=RETRY_AFTER_CAP))
+    except NumberTooLarge:
+        return float(RETRY_AFTER_CAP)
+    except ValueError:
+        pass  # not delta-seconds: an HTTP date, or nothing we can read
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def problem(response: httpx.Response) -> dict[str, Any]:

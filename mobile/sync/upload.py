@@ -20,6 +20,7 @@ import httpx
 from mobile.store import PendingUpload, Store
 from mobile.sync.api import Api, problem
 from mobile.sync.errors import Refused, Transient
+from shared.digits import ascii_uint
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Uploader:
         if upload.upload_url is not None:
             response = await self.api.request("HEAD", upload.upload_url, headers=TUS)
             if response.status_code in (200, 204):
-                return upload.upload_url, int(response.headers["Upload-Offset"])
+                return upload.upload_url, _server_offset(response, upload)
             if response.status_code not in (404, 410):
                 raise Refused(response.status_code, problem(response))
             # The server forgot it (expired) or discarded it: start again.
@@ -112,7 +113,7 @@ class Uploader:
             raise Refused(response.status_code, problem(response))
         url = str(httpx.URL(response.headers["Location"]))
         # Born complete when the organisation already holds these bytes.
-        offset = int(response.headers.get("Upload-Offset") or 0)
+        offset = _server_offset(response, upload) if "Upload-Offset" in response.headers else 0
         self.store.upload_progress(upload.sha256, offset=offset, upload_url=url)
         return url, offset
 
@@ -146,8 +147,21 @@ class Uploader:
                 continue
             if response.status_code not in (200, 204):
                 raise Refused(response.status_code, problem(response))
-            offset = int(response.headers["Upload-Offset"])
+            offset = _server_offset(response, upload)
             self.store.upload_progress(upload.sha256, offset=offset, upload_url=url)
+
+
+def _server_offset(response: httpx.Response, upload: PendingUpload) -> int:
+    """The server's Upload-Offset: ASCII digits, at most the file's size. Anything else (a
+    proxy's mangling, a missing header) is retried later, never taken for progress: an
+    offset past the end would mark the photo sent."""
+    try:
+        return ascii_uint(response.headers.get("Upload-Offset", ""), maximum=upload.size)
+    except ValueError:
+        raise Transient(
+            f"upload {upload.sha256[:12]}: the server's Upload-Offset is not an offset "
+            "within the file; retrying"
+        ) from None
 
 
 def _read(path: Path, offset: int, size: int) -> bytes:

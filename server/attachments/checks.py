@@ -14,13 +14,15 @@ from server.config import get_settings
 from server.errors import Unprocessable
 from server.field import access
 
-_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
-_MIME = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+# Matched whole (fullmatch): "$" also matches before a final newline, and a digest with one
+# got as far as the 64-character column (a 500). MIME tokens are ASCII (RFC 6838).
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_MIME = re.compile(r"[\w.+-]+/[\w.+-]+", re.ASCII)
 MAX_STROKES, MAX_POINTS = 1_000, 100_000
 
 
 def check_sha256(value: Any, field: str = "sha256") -> str:
-    if not isinstance(value, str) or not _SHA256.match(value):
+    if not isinstance(value, str) or not _SHA256.fullmatch(value):
         raise Unprocessable("must be a SHA-256 as 64 hexadecimal characters", field=field)
     return value.lower()
 
@@ -115,6 +117,6 @@ def strokes(value: Any) -> list[list[list[float]]]:
 
 
 def declared_mime(value: str) -> str:
-    if not isinstance(value, str) or len(value) > 100 or not _MIME.match(value):
+    if not isinstance(value, str) or len(value) > 100 or not _MIME.fullmatch(value):
         raise Unprocessable("must be a MIME type such as image/jpeg", field="mime")
     return value.lower()

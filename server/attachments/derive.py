@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.attachments import images
 from server.attachments.models import Blob
 from server.attachments.storage import BlobStore
+from server.text import fit_column
 
 log = logging.getLogger("fixflow.attachments")
 
@@ -82,7 +83,7 @@ async def mark_derived(
         .values(
             thumbnail_sha256=thumbnail_sha256,
             customer_sha256=customer_sha256,
-            derive_error=error[:500] if error else None,
+            derive_error=fit_column(Blob.derive_error, error) if error else None,
             derived_at=dt.datetime.now(dt.UTC),
         )
     )

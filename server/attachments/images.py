@@ -75,10 +75,18 @@ def inspect(reader: BinaryIO, *, mime: str, max_pixels: int) -> ImageInfo:
             with Image.open(reader) as img:
                 width, height = img.size
                 found = img.format
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused(str(exc), too_large=True) from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageRefused(f"the {mime} image cannot be read: {exc}") from None
+    # Pillow's own words are not the caller's business: they name our temporary file's path
+    # ("cannot identify image file <_io.BufferedReader name='/var/...'>") or its internals.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRefused(
+            f"the image claims more pixels than its size can hold (a decompression bomb); "
+            f"at most {max_pixels} are accepted",
+            too_large=True,
+        ) from None
+    except (OSError, SyntaxError, ValueError):
+        raise ImageRefused(
+            f"the bytes start like {mime} but the image cannot be read (damaged or truncated)"
+        ) from None
     if width * height > max_pixels:
         raise ImageRefused(
             f"{width}x{height} is {width * height} pixels; at most {max_pixels} are accepted",
@@ -110,8 +118,8 @@ def derive(data: bytes, *, max_pixels: int) -> Derived:
     inspect(io.BytesIO(data), mime=_mime_of(data), max_pixels=max_pixels)
     try:
         return _derive(data)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageRefused(f"the image cannot be decoded: {exc}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ImageRefused("the image cannot be decoded (damaged or truncated)") from None
 
 
 def _derive(data: bytes) -> Derived:

@@ -24,11 +24,12 @@ from server.deps import SessionDep, require
 from server.errors import NotFound
 from server.http import Cursor, Limit, created, problems
 from server.schemas import PageOut
+from shared.digits import NumberTooLarge, ascii_uint
 
 router = APIRouter(prefix="/api/v1", tags=["attachments"])
 Reader = Annotated[Actor, require("tickets:read")]
 Writer = Annotated[Actor, require("tickets:write")]
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 _EXTENSIONS = {
     "image/jpeg": "jpg",
     "image/png": "png",
@@ -36,6 +37,26 @@ _EXTENSIONS = {
     "image/heic": "heic",
     "application/pdf": "pdf",
 }
+
+
+def _wanted_range(header: str, size: int) -> tuple[int, int] | None:
+    """The bytes [start, end) a single ``Range: bytes=first-last`` asks for, clamped to the
+    size; None (send everything) for no Range or one of another form, as RFC 9110 allows."""
+    found = _RANGE.fullmatch(header.strip())
+    if found is None or not any(found.groups()):
+        return None
+    first, last = found.groups()
+    if not first:  # the last N bytes
+        return size - _clamped(last, size), size
+    return _clamped(first, size), min(size, _clamped(last, size) + 1) if last else size
+
+
+def _clamped(digits: str, size: int) -> int:
+    """A position of the Range header, at most the size (a thousand-digit position too)."""
+    try:
+        return ascii_uint(digits, maximum=size)
+    except NumberTooLarge:
+        return size
 
 
 def blob_store(request: Request) -> BlobStore:
@@ -179,13 +200,9 @@ async def _send(
     if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
         return Response(status_code=304, headers=headers)
     start, end, status = 0, size, 200
-    wanted = _RANGE.match(request.headers.get("range", "").strip())
-    if wanted and (wanted.group(1) or wanted.group(2)):
-        first, last = wanted.groups()
-        if first:
-            start, end = int(first), min(size, int(last) + 1 if last else size)
-        else:
-            start = max(0, size - int(last))
+    wanted = _wanted_range(request.headers.get("range", ""), size)
+    if wanted is not None:
+        start, end = wanted
         if start >= end:
             headers["Content-Range"] = f"bytes */{size}"
             return Response(status_code=416, headers=headers)

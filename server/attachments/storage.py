@@ -41,7 +41,7 @@ from anyio import to_thread
 from server.config import Settings
 
 READ_CHUNK = 64 * 1024
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # fullmatch: "$" would allow a final newline
 
 
 class TempBusy(Exception):
@@ -83,7 +83,7 @@ class BlobStore(Protocol):
 
 
 def check_sha256(value: str) -> str:
-    if not _SHA256.match(value):
+    if not _SHA256.fullmatch(value):
         raise ValueError("not a lowercase hex SHA-256")
     return value
 

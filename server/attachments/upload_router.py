@@ -25,8 +25,10 @@ from server.deps import SessionDep, SettingsDep, _bearer, enqueue_jobs, get_acto
 from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge
 from server.http import problems as _base_problems
 from server.schemas import Problem
+from shared.digits import ascii_uint
 
 TUS = uploads.TUS_VERSION
+MAX_COUNT = 2**63 - 1  # offsets and lengths are bigint columns
 OCTETS = "application/offset+octet-stream"
 
 
@@ -106,9 +108,13 @@ async def _actor_outside_transaction(
 def _count(value: str | None, name: str) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest(f"{name} must be a non-negative integer", field=name)
-    return int(value)
+    try:
+        return ascii_uint(value, maximum=MAX_COUNT)
+    except ValueError:
+        raise BadRequest(
+            f"{name} must be a non-negative integer of ASCII digits, at most {MAX_COUNT}",
+            field=name,
+        ) from None
 
 
 def _expires(upload: Upload) -> dict[str, str]:

@@ -58,6 +58,7 @@ from server.auth.actor import Actor
 from server.config import Settings
 from server.db import pop_jobs, session_scope
 from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge, Unprocessable
+from server.text import fit, quote
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,expiration"
@@ -80,12 +81,14 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         parts = pair.strip().split(" ")
         key = parts[0]
         if not key or len(parts) > 2 or not key.isascii() or key in out:
-            raise BadRequest(f"Upload-Metadata: malformed pair {pair.strip()[:40]!r}")
+            raise BadRequest(f"Upload-Metadata: malformed pair {quote(pair.strip(), 40)}")
         try:
             raw = base64.b64decode(parts[1], validate=True) if len(parts) == 2 else b""
             out[key] = raw.decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise BadRequest(f"Upload-Metadata: the value of {key!r} is not base64") from None
+            raise BadRequest(
+                f"Upload-Metadata: the value of {quote(key, 40)} is not base64"
+            ) from None
     return out
 
 
@@ -125,7 +128,7 @@ async def create_upload(
         upload_length=length,
         upload_offset=0,
         sha256=sha256,
-        meta={k: v[:500] for k, v in metadata.items() if k != "sha256"},
+        meta={k: fit(v, 500) for k, v in metadata.items() if k != "sha256"},
         status=UploadStatus.OPEN.value,
         expires_at=now + dt.timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
     )

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from server.auth.models import Role
 from server.errors import Forbidden
+from server.text import fit
+
+LABEL_LENGTH = 300
 
 # Scopes an integration API key can hold. Users' roles map to the same scopes.
 SCOPES: dict[str, str] = {
@@ -48,7 +51,14 @@ class Actor:
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     engineer_id: uuid.UUID | None = None
+    # Who did it, as the audit columns record it (created_by, recorded_by, actor...):
+    # "user:<e-mail>", "key:<key name>", "system".
     label: str = field(default="")
+
+    def __post_init__(self) -> None:
+        # Every audit column is String(LABEL_LENGTH): a label longer than that is cut here,
+        # once, rather than failing the insert of whatever the caller did.
+        object.__setattr__(self, "label", fit(self.label, LABEL_LENGTH))
 
     @property
     def principal(self) -> str:

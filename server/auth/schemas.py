@@ -37,6 +37,10 @@ class ApiKeyRead(Output):
     name: str
     prefix: str
     scopes: list[str]
+    created_by: uuid.UUID = Field(
+        description="The admin who created the key. The key belongs to the organisation and "
+        "keeps working when that admin is deactivated or demoted: review and revoke it then."
+    )
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None

@@ -8,11 +8,13 @@ from typing import Annotated
 from pydantic import EmailStr, Field, field_validator
 
 from server.schemas import Input, Latitude, Longitude, Output, Text200
+from server.text import quote
 
 SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
 Level = Annotated[int, Field(ge=1, le=5)]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+# ASCII digits ("\d" also takes "٨"), matched whole ("$" also takes a final newline).
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WorkingHours = dict[str, list[tuple[str, str]]]
 
@@ -22,12 +24,11 @@ def _check_hours(value: WorkingHours | None) -> WorkingHours | None:
         return value
     for day, intervals in value.items():
         if day not in _DAYS:
-            raise ValueError(f"unknown day {day!r}; use {', '.join(_DAYS)}")
+            raise ValueError(f"unknown day {quote(day)}; use {', '.join(_DAYS)}")
         for start, end in intervals:
-            if not (_HHMM.match(start) and _HHMM.match(end)) or end <= start:
-                raise ValueError(
-                    f"{day}: interval {start}-{end} must be HH:MM with end after start"
-                )
+            if not (_HHMM.fullmatch(start) and _HHMM.fullmatch(end)) or end <= start:
+                shown = f"{quote(start, 20)}-{quote(end, 20)}"
+                raise ValueError(f"{day}: interval {shown} must be HH:MM with end after start")
     return value
 
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from server.field.models import ItemKind, LabourKind, PartAction
+from server.parts.schemas import Qty
 from server.schemas import Input, Instant, Latitude, Longitude, Output, Text200
 from server.tickets.models import TicketType
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-Qty = Annotated[Decimal, Field(gt=0, le=1_000_000_000, max_digits=13, decimal_places=3)]
 Serial = Annotated[str, Field(min_length=1, max_length=100)]
 _ID = "01935a2e-0000-7000-8000-0000000000"  # example ids
 

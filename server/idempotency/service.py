@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,12 +36,20 @@ def _lock_id(actor: Actor, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# A structured-field string (the Idempotency-Key draft, RFC 8941): printable ASCII. Latin-1
+# letters would be the UTF-8 bytes of the caller's text read as mojibake.
+_KEY = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
+
+
 async def begin(
     session: AsyncSession, actor: Actor, *, key: str, fingerprint: str
 ) -> IdempotencyRecord | None:
     """Take the key for this transaction; return the stored record if it was used before."""
-    if not key or len(key) > 255 or not key.isprintable():
-        raise BadRequest("Idempotency-Key must be 1-255 printable characters")
+    if not _KEY.fullmatch(key):
+        raise BadRequest(
+            "Idempotency-Key must be 1-255 printable ASCII characters (no leading or "
+            "trailing space), e.g. a UUID"
+        )
     locked = await session.scalar(select(func.pg_try_advisory_xact_lock(_lock_id(actor, key))))
     if not locked:
         raise IdempotencyInProgress(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from server.events import service as events
 
 router = APIRouter(tags=["operations"])
+log = logging.getLogger("fixflow.ops")
 
 QUEUE_DEPTH = Gauge("fixflow_worker_queue_depth", "Jobs waiting in the arq queue")
 OUTBOX_LAG = Gauge("fixflow_outbox_lag_seconds", "Age of the oldest undelivered outbox event")
@@ -38,13 +40,16 @@ async def ready(request: Request) -> JSONResponse:
         async with request.app.state.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
         checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
+    except Exception:
+        # Unauthenticated callers read this: the reason goes to our log, not to them.
+        log.warning("readiness: the database is unreachable", exc_info=True)
+        checks["database"] = "error: unreachable"
     try:
         await asyncio.wait_for(request.app.state.redis.ping(), 3)
         checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"error: {type(exc).__name__}"
+    except Exception:
+        log.warning("readiness: Redis is unreachable", exc_info=True)
+        checks["redis"] = "error: unreachable"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503)
 

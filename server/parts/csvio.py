@@ -47,6 +47,7 @@ from server.errors import Conflict, Forbidden, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
 from server.parts.service import refuse_serialised_change_with_stock, search_parts_query
+from server.text import fit, quote
 
 COLUMNS = (
     "sku",
@@ -198,12 +199,14 @@ def _header(cells: list[str]) -> tuple[str, ...]:
             RowError(
                 line=1,
                 sku=None,
-                field=name or None,
-                message=f"unknown column {name!r}; the columns are {', '.join(COLUMNS)}",
+                field=fit(name, 64) or None,
+                message=f"unknown column {quote(name)}; the columns are {', '.join(COLUMNS)}",
             )
         )
     for name in sorted({c for c in columns if columns.count(c) > 1}):
-        problems.append(RowError(line=1, sku=None, field=name, message="the column is repeated"))
+        problems.append(
+            RowError(line=1, sku=None, field=fit(name, 64), message="the column is repeated")
+        )
     for name in REQUIRED:
         if name not in columns:
             problems.append(
@@ -242,7 +245,7 @@ def _validate(line: int, cells: dict[str, str]) -> tuple[_Row | None, list[RowEr
             try:
                 parsed = _boolean(value)
             except ValueError as exc:
-                problem(column, f"{value!r} {exc}")
+                problem(column, f"{quote(value)} {exc}")
                 continue
             if column == "active":
                 active = parsed

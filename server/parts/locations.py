@@ -15,6 +15,7 @@ from server.auth.actor import Actor
 from server.customers.models import Site
 from server.engineers.models import Engineer
 from server.parts.models import LocationKind, StockLocation
+from server.text import fit_column
 from shared.ids import uuid7
 
 # A van is named after its engineer and a site's location after the customer's site: that
@@ -65,7 +66,7 @@ async def ensure_van(session: AsyncSession, engineer: Engineer) -> StockLocation
         values={
             "org_id": engineer.org_id,
             "kind": LocationKind.VAN.value,
-            "name": f"Van: {engineer.display_name}",
+            "name": fit_column(StockLocation.name, f"Van: {engineer.display_name}"),
             "engineer_id": engineer.id,
         },
     )
@@ -80,7 +81,7 @@ async def ensure_site_location(session: AsyncSession, site: Site) -> StockLocati
         values={
             "org_id": site.org_id,
             "kind": LocationKind.CUSTOMER_SITE.value,
-            "name": f"Site: {site.name}",
+            "name": fit_column(StockLocation.name, f"Site: {site.name}"),
             "site_id": site.id,
         },
     )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import problems
+from server.http import AsciiDigits, problems
 from server.parts import reports
 from server.parts.reports import (
     ConsumptionReport,
@@ -54,7 +54,7 @@ async def on_hand(
     actor: Reader,
     location_id: uuid.UUID | None = None,
     by_part: bool = False,
-    limit: Annotated[int, Query(ge=1, le=reports.MAX_LINES)] = 1000,
+    limit: Annotated[int, Query(ge=1, le=reports.MAX_LINES), AsciiDigits] = 1000,
 ) -> OnHandReport:
     return await reports.on_hand(
         session, actor, location_id=location_id, by_part=by_part, limit=limit

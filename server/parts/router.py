@@ -8,7 +8,16 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
+from server.http import (
+    AsciiDigits,
+    Cursor,
+    IfMatch,
+    Limit,
+    created,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import service
 from server.parts.locations import shown_name
@@ -251,7 +260,7 @@ async def location_balances(
     location_id: uuid.UUID,
     session: SessionDep,
     actor: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[int, Query(ge=1, le=1000), AsciiDigits] = 200,
     after_part_id: uuid.UUID | None = None,
 ) -> list[BalanceRead]:
     rows = await service.balances(

@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from server.parts.models import LocationKind, MovementKind
-from server.schemas import Input, Output, Text200
+from server.schemas import AsciiNumber, Input, Output, Text200
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AsciiNumber]
 # A billion units per line: far beyond any real movement, far below the column's limit.
-Qty = Annotated[Decimal, Field(gt=0, le=1_000_000_000, max_digits=13, decimal_places=3)]
+Qty = Annotated[
+    Decimal, Field(gt=0, le=1_000_000_000, max_digits=13, decimal_places=3), AsciiNumber
+]
 Model = Annotated[str, Field(min_length=1, max_length=120)]
 Serial = Annotated[str, Field(min_length=1, max_length=100)]
 

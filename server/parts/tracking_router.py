@@ -28,12 +28,12 @@ from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
 from server.parts.schemas import Qty as PositiveQty
 from server.parts.tracking_models import PartReturn, ReturnStatus, UnitStatus
-from server.schemas import Day, Input, Output, PageOut
+from server.schemas import AsciiNumber, Day, Input, Output, PageOut
 
 router = APIRouter(prefix="/api/v1", tags=["spare parts and stock"])
 Reader = Annotated[Actor, require("parts:read")]
 Writer = Annotated[Actor, require("parts:write")]
-Qty = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3)]
+Qty = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3), AsciiNumber]
 
 
 class StockUnitRead(Output):

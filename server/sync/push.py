@@ -696,7 +696,11 @@ async def _store(
     )
     placeholder = {
         "unstorable": _escaped(repr(mutation.args)[:MAX_UNSTORABLE_CHARS]),
-        "error": _escaped(str(failure)[:500]),
+        # Dispatchers read this in /sync/rejected: our words, not the driver's (which quote
+        # the SQL statement); the log above has those.
+        "error": "PostgreSQL refused the arguments as sent"
+        if isinstance(failure, DBAPIError)
+        else "the arguments could not be stored as sent",
     }
     session.add(row(placeholder, None))
     await session.flush()

@@ -42,6 +42,7 @@ from server.sync.entities import (
 from server.sync.models import SyncMutation
 from server.sync.scope import Assigned, Engineer, history_query, load_assigned
 from server.tickets.models import Ticket
+from shared.digits import ascii_uint
 from shared.sync import Change, Op
 
 ACK_ENTITY = "mutation"
@@ -77,6 +78,14 @@ def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
         except ValueError:
             continue
     return out
+
+
+def _seq(value: str) -> int | None:
+    """A mutation's number as the feed writes it (a bigint in ASCII digits), or None."""
+    try:
+        return ascii_uint(value, maximum=2**63 - 1)
+    except ValueError:
+        return None
 
 
 class Resolver:
@@ -153,7 +162,7 @@ class Resolver:
         }
 
     async def acks(self, ids: Sequence[str]) -> dict[str, Change]:
-        seqs = [int(i) for i in ids if i.isdigit()]
+        seqs = [seq for i in ids if (seq := _seq(i)) is not None]
         rows = await self.session.scalars(
             select(SyncMutation).where(
                 SyncMutation.client_id == self.scope.client_id, SyncMutation.seq.in_(seqs)

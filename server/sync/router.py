@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from server.auth.actor import Actor
 from server.deps import ActorDep, SessionDep, require
 from server.errors import Unprocessable
-from server.http import Cursor, Limit, problems
+from server.http import AsciiDigits, Cursor, Limit, problems
 from server.idempotency import service as idempotency
 from server.idempotency.http import IdempotencyKey
 from server.schemas import Instant, PageOut
@@ -161,7 +161,7 @@ async def pull_changes(
     actor: FeedReader,
     client_id: uuid.UUID,
     cursor: Annotated[str | None, Query(max_length=2000)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = DEFAULT_PULL_LIMIT,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT), AsciiDigits] = DEFAULT_PULL_LIMIT,
 ) -> JSONResponse:
     page = await pull.pull(session, actor, client_id=client_id, cursor=cursor, limit=limit)
     return JSONResponse(page.to_json())

@@ -36,6 +36,8 @@ from itertools import pairwise
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.text import quote
+
 __all__ = [
     "END_OF_DAY",
     "HORIZON",
@@ -87,11 +89,13 @@ class BusinessCalendar:
 
     def __post_init__(self) -> None:
         if not isinstance(self.tz, ZoneInfo):
-            raise ValueError(f"tz must be a zoneinfo.ZoneInfo, got {self.tz!r}")
+            raise ValueError(f"tz must be a zoneinfo.ZoneInfo, got {quote(self.tz)}")
         normalized: dict[int, tuple[Interval, ...]] = {}
         for day, intervals in self.hours.items():
             if not isinstance(day, int) or not 0 <= day <= 6:
-                raise ValueError(f"weekday keys must be ints 0 (Monday) .. 6 (Sunday), got {day!r}")
+                raise ValueError(
+                    f"weekday keys must be ints 0 (Monday) .. 6 (Sunday), got {quote(day)}"
+                )
             checked = _check_intervals(_SHORT_NAMES[day], intervals)
             if checked:
                 normalized[day] = checked
@@ -115,10 +119,10 @@ class BusinessCalendar:
         for name, intervals in hours.items():
             day = _parse_day(name)
             if day in parsed:
-                raise ValueError(f"day {name!r} is given more than once")
+                raise ValueError(f"day {quote(name)} is given more than once")
             if isinstance(intervals, str):
                 raise ValueError(
-                    f"{name}: expected a list of [start, end] pairs, got {intervals!r}"
+                    f"{name}: expected a list of [start, end] pairs, got {quote(intervals)}"
                 )
             parsed[day] = tuple(_parse_interval(str(name), pair) for pair in intervals)
         return cls(tz=_parse_zone(tz), hours=parsed, holidays=frozenset(holidays))
@@ -188,7 +192,7 @@ def is_open(cal: BusinessCalendar, at: datetime) -> bool:
 
 def _as_utc(value: datetime, name: str) -> datetime:
     if not isinstance(value, datetime):
-        raise ValueError(f"{name} must be a datetime, got {value!r}")
+        raise ValueError(f"{name} must be a datetime, got {quote(value)}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive datetime {value.isoformat()}")
     return value.astimezone(UTC)
@@ -247,11 +251,15 @@ def _check_intervals(day_name: str, intervals: Iterable[Interval]) -> tuple[Inte
     checked: list[Interval] = []
     for pair in intervals:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise ValueError(f"{day_name}: each interval must be a (start, end) pair, got {pair!r}")
+            raise ValueError(
+                f"{day_name}: each interval must be a (start, end) pair, got {quote(pair)}"
+            )
         start, end = pair
         for value in (start, end):
             if not isinstance(value, time) or value.tzinfo is not None:
-                raise ValueError(f"{day_name}: interval bounds must be naive times, got {value!r}")
+                raise ValueError(
+                    f"{day_name}: interval bounds must be naive times, got {quote(value)}"
+                )
         # fold only disambiguates wall times that we already resolve with fold=0.
         start, end = start.replace(fold=0), end.replace(fold=0)
         if _end_offset(end) <= _start_offset(start):
@@ -274,7 +282,7 @@ def _check_holidays(holidays: Iterable[date]) -> frozenset[date]:
     for holiday in result:
         # A datetime never equals a date, so it would silently never match.
         if not isinstance(holiday, date) or isinstance(holiday, datetime):
-            raise ValueError(f"holidays must be datetime.date values, got {holiday!r}")
+            raise ValueError(f"holidays must be datetime.date values, got {quote(holiday)}")
     return result
 
 
@@ -300,20 +308,24 @@ def _parse_zone(name: str) -> ZoneInfo:
     # rather than ZoneInfoNotFoundError; all mean the config is wrong.
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError) as exc:
         raise ValueError(
-            f"unknown time zone {name!r}; use an IANA name such as 'Europe/London'"
+            f"unknown time zone {quote(name)}; use an IANA name such as 'Europe/London'"
         ) from exc
 
 
 def _parse_day(name: str) -> int:
     day = _DAY_NAMES.get(name.strip().lower()) if isinstance(name, str) else None
     if day is None:
-        raise ValueError(f"unknown day name {name!r}; expected one of {', '.join(_SHORT_NAMES)}")
+        raise ValueError(
+            f"unknown day name {quote(name)}; expected one of {', '.join(_SHORT_NAMES)}"
+        )
     return day
 
 
 def _parse_interval(day_name: str, pair: Sequence[str]) -> Interval:
     if isinstance(pair, str) or len(pair) != 2:
-        raise ValueError(f"{day_name}: each interval must be a [start, end] pair, got {pair!r}")
+        raise ValueError(
+            f"{day_name}: each interval must be a [start, end] pair, got {quote(pair)}"
+        )
     start = _parse_time(day_name, pair[0], is_end=False)
     end = _parse_time(day_name, pair[1], is_end=True)
     if end == END_OF_DAY and pair[1].strip() != "24:00":
@@ -328,12 +340,12 @@ def _parse_interval(day_name: str, pair: Sequence[str]) -> Interval:
 def _parse_time(day_name: str, text: str, *, is_end: bool) -> time:
     match = _TIME_RE.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
-        raise ValueError(f"{day_name}: bad time {text!r}; expected HH:MM such as '09:00'")
+        raise ValueError(f"{day_name}: bad time {quote(text)}; expected HH:MM such as '09:00'")
     hour, minute = int(match.group(1)), int(match.group(2))
     if (hour, minute) == (24, 0):
         if not is_end:
             raise ValueError(f"{day_name}: 24:00 is only allowed as an interval end")
         return END_OF_DAY
     if hour > 23 or minute > 59:
-        raise ValueError(f"{day_name}: bad time {text!r}; hours 00-23, minutes 00-59")
+        raise ValueError(f"{day_name}: bad time {quote(text)}; hours 00-23, minutes 00-59")
     return time(hour, minute)

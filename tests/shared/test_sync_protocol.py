@@ -125,6 +125,13 @@ def test_quantities_travel_as_positive_decimal_strings() -> None:
         assert _error(check_args, "part.use", {**base, "quantity": bad}).field == "args.quantity"
 
 
+def test_quantities_are_ascii_as_sent() -> None:
+    """Decimal() reads other scripts' digits, underscores and padding: "١٢" was 12."""
+    base = {"work_order_id": WO, "line_id": str(uuid7()), "part_id": str(uuid7())}
+    for bad in ("١٢", "１", "1_000", " 2", "2 ", "2\n"):
+        assert _error(check_args, "part.use", {**base, "quantity": bad}).field == "args.quantity"
+
+
 def test_optional_arguments_may_be_left_out_or_null() -> None:
     args = {"work_order_id": WO, "visit_id": str(uuid7()), "gps": None}
     assert check_args("visit.check_in", args) == {

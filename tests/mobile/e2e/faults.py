@@ -3,7 +3,9 @@
 Rules match a method and a path fragment and fire a number of times:
 - ``drop_request``: the connection fails before the server sees anything;
 - ``drop_response``: the server handles the request (and commits), the answer is lost;
-- ``unavailable``: a 503 with Retry-After, as a load balancer or a struggling server sends.
+- ``unavailable``: a 503 with Retry-After, as a load balancer or a struggling server sends;
+- ``mangle``: the server's answer arrives with header ``header`` replaced by ``value`` (a
+  proxy that rewrites what it should not).
 Every request is logged (time, method, path, size of the body, status or the fault).
 
 Pulls on the rolled-back test transaction need one committed transaction elsewhere first
@@ -15,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -26,6 +29,8 @@ class Rule:
     action: str
     times: int = 1
     retry_after: str = "1"
+    header: str = ""
+    value: bytes = b""
 
 
 @dataclass
@@ -44,7 +49,7 @@ class Faults(httpx.AsyncBaseTransport):
     rules: list[Rule] = field(default_factory=list)
     log: list[Sent] = field(default_factory=list)
 
-    def add(self, method: str, path: str, action: str, *, times: int = 1, **kw: str) -> None:
+    def add(self, method: str, path: str, action: str, *, times: int = 1, **kw: Any) -> None:
         self.rules.append(Rule(method, path, action, times, **kw))
 
     def sent(self, method: str, path: str) -> list[Sent]:
@@ -82,4 +87,12 @@ class Faults(httpx.AsyncBaseTransport):
             await response.aclose()
             raise httpx.ReadError("injected: connection reset", request=request)
         entry.outcome = response.status_code
+        if rule is not None and rule.action == "mangle":
+            kept = [(k, v) for k, v in response.headers.raw if k.lower() != rule.header.encode()]
+            return httpx.Response(
+                response.status_code,
+                headers=[*kept, (rule.header.encode(), rule.value)],
+                content=response.content,
+                request=request,
+            )
         return response

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
 from mobile.store import rows
@@ -155,3 +156,33 @@ async def test_bytes_changed_after_registration_are_refused_and_the_reason_kept(
     )
     assert read.json()["status"] == "pending"  # never made available from wrong bytes
     assert phone.store.get(rows.ATTACHMENT, attachment)["status"] == "pending"
+
+
+@pytest.mark.parametrize("value", ["²".encode("latin-1"), b"SIZE", b"", b"+1"], ids=repr)
+async def test_a_mangled_upload_offset_is_retried_never_taken_for_progress(
+    phones: Callable[..., Any],
+    tenant: Tenant,
+    ticket: Ticket,
+    faults: Faults,
+    client: httpx.AsyncClient,
+    tmp_path: Path,
+    value: bytes,
+) -> None:
+    """A proxy rewrites the server's Upload-Offset after the first chunk: to "²" (isdigit()
+    but not int(): the sync crashed), or past the end of the file (the photo was marked sent
+    with most of its bytes missing). The phone asks the server for its offset again and
+    finishes the upload."""
+    phone = await phones(tenant, chunk_size=CHUNK)
+    wo = str(ticket.id)
+    visit = await _on_site(phone, wo)
+    photo = _photo(tmp_path / "pump.jpg", 2)
+    attachment = phone.store.register_photo(wo, photo, visit_id=visit)
+    value = value.replace(b"SIZE", str(photo.stat().st_size * 10).encode())
+    faults.add("PATCH", "/uploads/", "mangle", header="upload-offset", value=value)
+    await phone.sync_once()
+    assert phone.store.pending_uploads() == []
+    assert len(faults.sent("HEAD", "/uploads/")) == 1  # the offset asked for again
+    read = await client.get(
+        f"/api/v1/attachments/{attachment}", headers=tenant.headers("dispatcher")
+    )
+    assert read.status_code == 200 and read.json()["status"] == "available", read.text

@@ -193,3 +193,42 @@ async def test_tickets_created_by_a_key_name_the_key(
     assert response.json()["created_by"] == "key:SAP bridge"
     listed = await client.get(KEYS, headers=t.headers("admin"))
     assert listed.json()[0]["last_used_at"] is not None
+
+
+async def _second_admin_deactivates_or_demotes(
+    client: httpx.AsyncClient, db: AsyncSession, t: Tenant, change: dict[str, Any]
+) -> dict[str, Any]:
+    from server.auth.models import Role
+    from tests.fixtures.factories import headers_for, make_user
+
+    creator = t.users["admin"]
+    key = await _create_key(client, t, ["tickets:read"])
+    assert key["created_by"] == str(creator.id)
+    other = await make_user(db, t.org, Role.ADMIN)
+    response = await client.patch(
+        f"/api/v1/users/{creator.id}", json=change, headers=headers_for(other)
+    )
+    assert response.status_code == 200, response.text
+    listed = await client.get(KEYS, headers=headers_for(other))
+    assert [k["created_by"] for k in listed.json()] == [str(creator.id)]
+    return key
+
+
+async def test_a_key_keeps_working_when_its_creator_is_deactivated(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Keys belong to the organisation (an ERP sync must not stop the day its admin
+    leaves); the list names the creator so the remaining admins can review the key."""
+    t = await make_tenant(db)
+    key = await _second_admin_deactivates_or_demotes(client, db, t, {"is_active": False})
+    assert (await client.get(TICKETS, headers=t.headers("admin"))).status_code == 401
+    assert (await client.get(TICKETS, headers=_bearer(key["key"]))).status_code == 200
+
+
+async def test_a_key_keeps_working_when_its_creator_is_demoted(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    key = await _second_admin_deactivates_or_demotes(client, db, t, {"role": "viewer"})
+    assert (await client.get(KEYS, headers=t.headers("admin"))).status_code == 403
+    assert (await client.get(TICKETS, headers=_bearer(key["key"]))).status_code == 200

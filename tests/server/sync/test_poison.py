@@ -214,5 +214,9 @@ async def test_a_log_row_postgresql_refuses_is_stored_as_its_repr(
     assert [r["outcome"] for r in response.json()["results"]] == ["rejected", "applied"]
     stored = await stored_mutations(db, phone)
     assert "'x': inf" in stored[0].args["unstorable"]
-    assert stored[0].args["error"]
+    assert stored[0].args["error"] == "PostgreSQL refused the arguments as sent"
     assert stored[1].args["text"] == "ok"
+    # Dispatchers see the row: the driver's message (with its SQL) stays in our log.
+    shown = await client.get("/api/v1/sync/rejected", headers=t.headers("dispatcher"))
+    assert shown.status_code == 200 and "INSERT INTO" not in shown.text
+    assert "[SQL:" not in shown.text

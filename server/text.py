@@ -1,0 +1,56 @@
+"""Text Fixflow derives from other text must fit where it goes, by construction.
+
+"Van: " + an engineer's 200-character name does not fit the 200 characters of a stock
+location's name; a caller's 100,000-character CSV header quoted back in a problem is
+100,000 characters of problem. Every such derivation goes through one of these:
+
+- ``fit(text, limit)``: at most ``limit`` characters, an ellipsis marking a cut;
+- ``fit_column(Model.attribute, text)``: ``fit`` to the column's own length, so the limit
+  has one home (the model) and a longer column needs no second edit;
+- ``quote(value)``: a value echoed in an error message, shown as ``repr`` and cut.
+
+Lengths are in characters, as PostgreSQL's ``varchar(n)`` counts them: a CJK character or
+an emoji is one, however many bytes it takes. A cut never leaves a combining mark, a
+zero-width joiner or a variation selector dangling at the end.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+ELLIPSIS = "…"
+QUOTE_LIMIT = 80
+# Characters that modify the one before them: cut after one, and the last visible character
+# changes (a ZWJ family emoji loses members, an accent moves to the ellipsis).
+_JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f"})
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and an ellipsis."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    while head and (unicodedata.combining(head[-1]) or head[-1] in _JOINERS):
+        head = head[:-1]
+    return head.rstrip() + ELLIPSIS
+
+
+def column_length(attribute: Any) -> int:
+    """The declared length of a ``String(n)`` model attribute (``StockLocation.name``)."""
+    length = getattr(attribute.property.columns[0].type, "length", None)
+    if not isinstance(length, int):
+        raise TypeError(f"{attribute} is not a column of bounded length")
+    return length
+
+
+def fit_column(attribute: Any, text: str) -> str:
+    """``text`` cut to fit the column ``attribute`` stores it in."""
+    return fit(text, column_length(attribute))
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A caller's value for an error message: its ``repr``, at most ``limit`` characters."""
+    return fit(repr(value), limit)

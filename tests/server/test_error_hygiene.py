@@ -1,0 +1,205 @@
+"""No answer reveals the server: no file path, no Python repr, no SQL, no stack trace; every
+HTTP-layer error carries a code docs/api.md lists; no redirect is built from the Host header."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from server.main import _http_error
+from tests.fixtures.attachments import upload
+from tests.fixtures.factories import Tenant, make_tenant
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+# What an internal leak looks like: a path, a repr, a traceback, SQL.
+LEAKS = re.compile(
+    r"(/tmp/|/var/|/home/|/work/|\.py\b|<[\w.]+ |object at 0x|Traceback|BufferedReader"
+    r"|SELECT |INSERT |UPDATE |sqlalchemy|asyncpg|psycopg)"
+)
+
+
+def _documented_codes() -> set[str]:
+    """The codes docs/api.md lists: its "Codes:" sentence and the attachments' own."""
+    api = (DOCS / "api.md").read_text()
+    parts = [
+        re.search(r"Codes:(.*?)Every response carries", api, re.S),
+        re.search(r"Codes\s+of\s+their\s+own:(.*?)See \[attachments", api, re.S),
+    ]
+    assert all(parts), "docs/api.md no longer lists the codes where this test reads them"
+    return {code for part in parts if part for code in re.findall(r"`([a-z_]+)`", part[1])}
+
+
+@pytest.fixture
+async def tenant(client: httpx.AsyncClient, db: AsyncSession) -> Tenant:
+    return await make_tenant(db)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x89PNG\r\n\x1a\n" + b"garbage" * 100,
+        b"\xff\xd8\xff" + b"\x00" * 500,
+        b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"x" * 100,
+    ],
+    ids=["png", "jpeg", "webp"],
+)
+async def test_a_damaged_image_is_refused_without_naming_our_files(
+    client: httpx.AsyncClient, tenant: Tenant, data: bytes
+) -> None:
+    response = await upload(client, tenant.headers("engineer1"), data)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["code"] == "unsupported_type"
+    assert not LEAKS.search(response.text), body["detail"]
+    assert "cannot be read" in body["detail"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
+async def test_a_trailing_slash_is_a_404_never_a_redirect_to_the_callers_host(
+    client: httpx.AsyncClient, tenant: Tenant, method: str
+) -> None:
+    response = await client.request(
+        method,
+        "/api/v1/tickets/",
+        headers={**tenant.headers("admin"), "Host": "evil.example"},
+        json={},
+    )
+    assert response.status_code == 404, response.text
+    assert "location" not in response.headers
+    body = response.json()
+    assert body["code"] == "not_found" and "/api/v1/tickets)" in body["detail"]
+    assert "evil" not in response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + "1" + "}" * 5000],
+    ids=["arrays", "objects"],
+)
+async def test_deeply_nested_json_is_a_validation_error(
+    client: httpx.AsyncClient, tenant: Tenant, body: str
+) -> None:
+    response = await client.post(
+        "/api/v1/customers",
+        content=body,
+        headers={**tenant.headers("admin"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "validation_error"
+    assert "nested" in response.json()["detail"]
+
+
+async def test_a_form_with_too_many_parts_is_a_bad_request(client: httpx.AsyncClient) -> None:
+    files = {f"f{i}": ("a", b"x") for i in range(1001)}
+    response = await client.post("/api/v1/auth/token", files=files)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "bad_request"
+
+
+def _request(path: str = "/api/v1/x") -> Request:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": path, "headers": []}
+    return Request(scope)
+
+
+@pytest.mark.parametrize("status", range(400, 600))
+async def test_every_status_the_http_layer_raises_has_a_documented_code(status: int) -> None:
+    """Starlette and FastAPI raise HTTPException themselves (404, 405, 400 for a form they
+    cannot parse, ...): whatever the status, the code is one docs/api.md lists."""
+    try:
+        exc = HTTPException(status)
+    except ValueError:  # not an HTTP status Python knows
+        return
+    response = await _http_error(_request(), exc)
+    code = __import__("json").loads(bytes(response.body))["code"]
+    assert code in _documented_codes(), (status, code)
+    assert response.status_code == status
+
+
+async def test_the_readiness_check_names_no_exception(app: Any, client: httpx.AsyncClient) -> None:
+    from server.db import make_engine
+
+    healthy = app.state.engine
+    app.state.engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none", pool_size=1)
+    try:
+        response = await client.get("/ready")
+    finally:
+        await app.state.engine.dispose()
+        app.state.engine = healthy
+    assert response.status_code == 503
+    assert response.json()["database"] == "error: unreachable"
+
+
+HUGE = "X" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": "UTC", "hours": {HUGE: [["09:00", "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": "UTC", "hours": {"mon": [[HUGE, "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/business-calendars",
+            {"json": {"name": "c", "timezone": HUGE[:64], "hours": {"mon": [["09:00", "17:00"]]}}},
+        ),
+        (
+            "POST",
+            "/api/v1/engineers",
+            {
+                "json": {
+                    "email": "huge@example.com",
+                    "password": "a-long-secret-1",
+                    "display_name": "H",
+                    "working_hours": {HUGE: [["09:00", "17:00"]]},
+                }
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/parts/import",
+            {
+                "content": f"sku,name,{HUGE}\nA,B,C\n".encode(),
+                "headers": {"Content-Type": "text/csv"},
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/parts/import",
+            {
+                "content": f"sku,name,serialised\nA,B,{HUGE}\n".encode(),
+                "headers": {"Content-Type": "text/csv"},
+            },
+        ),
+    ],
+    ids=[
+        "calendar-day",
+        "calendar-time",
+        "calendar-zone",
+        "engineer-day",
+        "csv-column",
+        "csv-flag",
+    ],
+)
+async def test_input_echoed_in_a_problem_is_quoted_short(
+    client: httpx.AsyncClient, tenant: Tenant, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    """A problem may quote what was wrong; 100,000 characters of it is not a message."""
+    headers = {**tenant.headers("admin"), **kwargs.pop("headers", {})}
+    response = await client.request(method, path, headers=headers, **kwargs)
+    assert response.status_code in (200, 400, 422), response.text[:300]  # a dry run is 200
+    assert len(response.content) < 5000, response.text[:300]
