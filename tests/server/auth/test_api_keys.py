@@ -205,8 +205,10 @@ async def _second_admin_deactivates_or_demotes(
     key = await _create_key(client, t, ["tickets:read"])
     assert key["created_by"] == str(creator.id)
     other = await make_user(db, t.org, Role.ADMIN)
+    url = f"/api/v1/users/{creator.id}"
+    read = await client.get(url, headers=headers_for(other))
     response = await client.patch(
-        f"/api/v1/users/{creator.id}", json=change, headers=headers_for(other)
+        url, json=change, headers={**headers_for(other), "If-Match": read.headers["ETag"]}
     )
     assert response.status_code == 200, response.text
     listed = await client.get(KEYS, headers=headers_for(other))

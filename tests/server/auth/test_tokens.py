@@ -383,9 +383,13 @@ async def test_retries_do_not_move_the_grace_window(
 
 
 async def test_no_grace_when_it_is_turned_off(
-    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
 ) -> None:
-    monkeypatch.setattr(get_settings(), "REFRESH_RETRY_GRACE_SECONDS", 0)
+    # The app's own settings: another test may have made get_settings() a new object.
+    monkeypatch.setattr(settings, "REFRESH_RETRY_GRACE_SECONDS", 0)
     t = await make_tenant(db)
     first = (await _login(client, t.users["engineer1"].email, PASSWORD)).json()
     second = (await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})).json()

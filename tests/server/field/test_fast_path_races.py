@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.config import get_settings
+from server.config import Settings
 from server.errors import NotFound
 from server.field import service as field
 from server.field.models import TicketNote, Visit
@@ -107,11 +107,12 @@ async def test_a_lock_wait_on_the_fast_path_stops_the_push_without_waiting_twice
     engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    settings: Settings,
 ) -> None:
     """A lock timeout on the fast path replays the push carefully up to the mutation that
     met it, and answers 503 from there: the mutations before it are applied, and the
     careful pass does not wait for the same lock again."""
-    monkeypatch.setattr(get_settings(), "SYNC_LOCK_TIMEOUT_MS", 300)
+    monkeypatch.setattr(settings, "SYNC_LOCK_TIMEOUT_MS", 300)
     db = committing_db
     t = await make_tenant(db, "Lock wait")
     ticket, visit = await on_site(db, t)

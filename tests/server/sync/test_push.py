@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.config import get_settings
+from server.config import Settings, get_settings
 from server.field.models import ChecklistItem, ChecklistTemplate, TicketNote
 from server.sync.models import SyncClient, SyncMutation
 from server.tickets.models import Ticket, TicketEvent
@@ -316,8 +316,9 @@ async def test_idempotency_key_on_push(client: httpx.AsyncClient, db: AsyncSessi
 
 
 @pytest.fixture
-def short_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(get_settings(), "SYNC_LOCK_TIMEOUT_MS", 300)
+def short_lock_timeout(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    # The app's own settings: another test may have made get_settings() a new object.
+    monkeypatch.setattr(settings, "SYNC_LOCK_TIMEOUT_MS", 300)
 
 
 async def _committed_world(db: AsyncSession) -> tuple[Tenant, Ticket, Ticket]:
