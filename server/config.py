@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # signal mid-refresh), not a thief: it gets new tokens instead of revoking the login.
     REFRESH_RETRY_GRACE_SECONDS: int = 120
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
+    # argon2id hashes (log-in, new users) run on threads of their own, this many at once per
+    # API process (64 MiB each); this many more may wait, past that 503 (server/auth/security.py).
+    PASSWORD_HASH_THREADS: int = Field(default=2, ge=1)
+    PASSWORD_HASH_QUEUE: int = Field(default=16, ge=0)
 
     CORS_ORIGINS: list[str] = []
     # Proxies whose X-Forwarded-For uvicorn believes (the login rate limit is per client

@@ -44,7 +44,7 @@ async def login(
     session: AsyncSession, settings: Settings, *, email: str, password: str
 ) -> TokenPair:
     user = await session.scalar(select(User).where(User.email == email.strip().lower()))
-    ok = security.verify_password(user.password_hash if user else None, password)
+    ok = await security.verify_password_async(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         raise Unauthenticated("wrong e-mail or password")
     if settings.is_production and password == "fixflow-demo":
@@ -308,7 +308,7 @@ async def add_user(
         org_id=org_id,
         email=email,
         full_name=full_name,
-        password_hash=security.hash_password(password),
+        password_hash=await security.hash_password_async(password),
         role=role.value,
         locale=locale,
     )
