@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import server.models  # noqa: F401  (every table known to the ORM)
-from server import logs
+from server import logs, runtime
 from server.attachments.router import router as attachments_router
 from server.attachments.storage import blob_store_for
 from server.attachments.upload_router import router as uploads_router
@@ -172,6 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = Redis.from_url(settings.REDIS_URL)
         app.state.arq = await create_pool(redis_settings(settings.REDIS_URL))
         app.state.jobs = JobSender(app.state.arq)
+        runtime.measure_pauses()
+        runtime.after_startup(freeze=settings.GC_FREEZE, threshold=settings.GC_THRESHOLD)
         try:
             yield
         finally:
