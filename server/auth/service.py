@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security
@@ -27,6 +27,26 @@ from server.errors import (
 from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
+
+# The caller's statements run on every request, so they are built once: building a
+# statement and its cache key cost more CPU than running it (docs/benchmarks.md, "load").
+_USER_OF_TOKEN = (
+    select(User.is_active, User.email, User.role, Engineer.id)
+    .outerjoin(Engineer, Engineer.user_id == User.id)
+    .where(User.id == bindparam("user_id"), User.org_id == bindparam("org_id"))
+)
+_KEY_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+# At most once a minute, and without touching the row otherwise: a row lock held until
+# commit on every request would serialise all requests of one key.
+_TOUCH_KEY = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key_id"),
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - _KEY_TOUCH),
+    )
+    .values(last_used_at=func.now())
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -165,13 +185,11 @@ async def actor_from_bearer(session: AsyncSession, settings: Settings, token: st
         role = Role(claims["role"])
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise InvalidToken(f"access token rejected: {exc}") from exc
-    row = (
-        await session.execute(
-            select(User.is_active, User.email, User.role, Engineer.id)
-            .outerjoin(Engineer, Engineer.user_id == User.id)
-            .where(User.id == user_id, User.org_id == org_id)
-        )
-    ).one_or_none()
+    # Read on every request, never cached: a deactivation or a demotion takes effect at
+    # the caller's next request. Core, not the ORM: no objects are needed.
+    connection = await session.connection()
+    params = {"user_id": user_id, "org_id": org_id}
+    row = (await connection.execute(_USER_OF_TOKEN, params)).one_or_none()
     if row is None or not row.is_active:
         raise InvalidToken("the user of this token no longer exists or is inactive")
     # The role in the database wins over the claim: a demotion takes effect at once.
@@ -190,22 +208,12 @@ async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
     parts = token.split("_", 2)
     if len(parts) != 3:
         raise InvalidToken("malformed API key")
-    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    key = await session.scalar(_KEY_BY_PREFIX, {"prefix": parts[1]})
     if key is None or not hmac.compare_digest(key.key_hash, security.digest(token)):
         raise InvalidToken("unknown API key")
     if key.revoked_at is not None:
         raise InvalidToken("this API key was revoked")
-    # At most once a minute, and without touching the row otherwise: a row lock held
-    # until commit on every request would serialise all requests of one key.
-    await session.execute(
-        update(ApiKey)
-        .where(
-            ApiKey.id == key.id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - _KEY_TOUCH),
-        )
-        .values(last_used_at=func.now())
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_TOUCH_KEY, {"key_id": key.id})
     return Actor(
         org_id=key.org_id,
         role=None,
