@@ -195,8 +195,8 @@ _GC_LINE = re.compile(r"^fixflow_gc_pause_seconds_(bucket|count|sum)\{([^}]*)\} 
 
 
 async def gc_pauses(api: ApiServer) -> dict[str, float]:
-    """The API's GC pause histogram (server/runtime.py), summed over generations and
-    worker processes: {"count", "sum", "le=<bound>": cumulative count}."""
+    """The API's GC pause histogram (server/runtime.py), summed over its worker processes:
+    {"<generation> count" | "<generation> sum" | "<generation> le=<bound>": value}."""
     conn = Connection(LOOPBACK, api.port)
     try:
         answer = await conn.request("GET", "/metrics", {})
@@ -208,28 +208,28 @@ async def gc_pauses(api: ApiServer) -> dict[str, float]:
         if not match:
             continue
         kind, labels, value = match.groups()
-        key = kind
-        if kind == "bucket":
-            key = "le=" + re.search(r'le="([^"]+)"', labels).group(1)  # type: ignore[union-attr]
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        key = f"{fields.get('generation')} " + (f"le={fields['le']}" if kind == "bucket" else kind)
         out[key] = out.get(key, 0.0) + float(value)
     return out
 
 
 def gc_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Per generation: collections, total and mean pause, and how many took over 10, 25,
+    50 and 100 ms (from the histogram's buckets)."""
     delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
-    count = int(delta.get("count", 0))
-    if not count:
-        return {"collections": 0}
-    buckets = sorted(
-        (float(k[3:]), v) for k, v in delta.items() if k.startswith("le=") and k != "le=+Inf"
-    )
-    over = {f"over_{int(b * 1000)}ms": int(count - v) for b, v in buckets if b >= 0.01}
-    return {
-        "collections": count,
-        "total_ms": round(delta.get("sum", 0.0) * 1000, 1),
-        "mean_ms": round(delta.get("sum", 0.0) * 1000 / count, 2),
-        **over,
-    }
+    out: dict[str, Any] = {}
+    for generation in ("0", "1", "2"):
+        count = int(delta.get(f"{generation} count", 0))
+        total = delta.get(f"{generation} sum", 0.0) * 1000
+        entry: dict[str, Any] = {"collections": count, "total_ms": round(total, 1)}
+        if count:
+            entry["mean_ms"] = round(total / count, 2)
+            for bound in ("0.01", "0.025", "0.05", "0.1"):
+                below = delta.get(f"{generation} le={bound}", 0.0)
+                entry[f"over_{int(float(bound) * 1000)}ms"] = int(count - below)
+        out[f"gen{generation}"] = entry
+    return out
 
 
 async def baseline(api: ApiServer, pg_pid: int | None) -> dict[str, Any]:
