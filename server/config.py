@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # start-up heap so full collections stop walking it; the youngest generation's
     # threshold (0: Python's default, 700).
     GC_FREEZE: bool = True
+    GC_FREEZE_AFTER_SECONDS: float = Field(default=60, ge=0)
     GC_THRESHOLD: int = Field(default=0, ge=0)
     SLA_AT_RISK_FRACTION: float = 0.8
     # Field check-ins (docs/field.md): flagged far from the site beyond this distance, or

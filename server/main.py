@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -174,9 +175,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.jobs = JobSender(app.state.arq)
         runtime.measure_pauses()
         runtime.after_startup(freeze=settings.GC_FREEZE, threshold=settings.GC_THRESHOLD)
+        refreeze = None
+        if settings.GC_FREEZE and settings.GC_FREEZE_AFTER_SECONDS:
+            refreeze = asyncio.create_task(runtime.freeze_after(settings.GC_FREEZE_AFTER_SECONDS))
         try:
             yield
         finally:
+            if refreeze is not None:
+                refreeze.cancel()
             await app.state.jobs.drain()
             await app.state.arq.aclose()
             await app.state.redis.aclose()

@@ -8,9 +8,13 @@ collection took 100-130 ms under load, and stalled every request in flight for t
 
 So once the application has started, each process collects and then **freezes** its heap
 (``gc.freeze()``: what exists now moves to a permanent generation the collector no longer
-walks), and raises the youngest generation's threshold so the frequent collections run
-less often (each one then walks a few thousand more young objects, microseconds).
-``FIXFLOW_GC_FREEZE`` and ``FIXFLOW_GC_THRESHOLD`` turn either off (docs/deployment.md).
+walks). The first requests build more that lives as long (SQLAlchemy's compiled-statement
+cache, asyncpg's prepared statements, FastAPI's and pydantic's lazily built parts: a full
+collection still took 70 ms under load after the start-up freeze), so the process freezes
+again once, ``FIXFLOW_GC_FREEZE_AFTER_SECONDS`` after start-up. Only cyclic garbage from
+before a freeze is never collected; reference counting frees the rest as usual.
+``FIXFLOW_GC_THRESHOLD`` can raise the youngest generation's threshold (0 keeps Python's
+700). ``FIXFLOW_GC_FREEZE=false`` turns the freezing off (docs/deployment.md).
 
 Every collection's pause is observed in the histogram ``fixflow_gc_pause_seconds``
 (by generation) on ``/metrics``: about a microsecond per collection.
@@ -18,6 +22,7 @@ Every collection's pause is observed in the histogram ``fixflow_gc_pause_seconds
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from typing import Any
@@ -57,3 +62,10 @@ def after_startup(*, freeze: bool, threshold: int) -> None:
     if freeze:
         gc.collect()
         gc.freeze()
+
+
+async def freeze_after(seconds: float) -> None:
+    """Freeze once more after the warm-up (a task of the application's lifespan)."""
+    await asyncio.sleep(seconds)
+    gc.collect()
+    gc.freeze()
