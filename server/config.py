@@ -50,11 +50,11 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = 20
     LOG_LEVEL: str = "INFO"
     # The garbage collector once the API has started (server/runtime.py): freeze the
-    # start-up heap so full collections stop walking it; the youngest generation's
-    # threshold (0: Python's default, 700).
+    # start-up heap (and once more after the warm-up) so full collections stop walking it;
+    # the youngest generation's threshold (0: Python's default, 700).
     GC_FREEZE: bool = True
     GC_FREEZE_AFTER_SECONDS: float = Field(default=60, ge=0)
-    GC_THRESHOLD: int = Field(default=0, ge=0)
+    GC_THRESHOLD: int = Field(default=5000, ge=0)
     SLA_AT_RISK_FRACTION: float = 0.8
     # Field check-ins (docs/field.md): flagged far from the site beyond this distance, or
     # when the GPS reading is less accurate than this; flagged for clock skew when the

@@ -13,8 +13,12 @@ cache, asyncpg's prepared statements, FastAPI's and pydantic's lazily built part
 collection still took 70 ms under load after the start-up freeze), so the process freezes
 again once, ``FIXFLOW_GC_FREEZE_AFTER_SECONDS`` after start-up. Only cyclic garbage from
 before a freeze is never collected; reference counting frees the rest as usual.
-``FIXFLOW_GC_THRESHOLD`` can raise the youngest generation's threshold (0 keeps Python's
-700). ``FIXFLOW_GC_FREEZE=false`` turns the freezing off (docs/deployment.md).
+The youngest generation's threshold is raised from Python's 700 to
+``FIXFLOW_GC_THRESHOLD`` (5,000): with a few requests in flight, 700 net new objects come
+every few hundred microseconds and each young collection walks the live objects of every
+request in flight; at 5,000 the collector ran 70 times where it ran 5,000, and spent a
+tenth of the time, in pauses of about 5 ms (docs/benchmarks.md, "load").
+``FIXFLOW_GC_FREEZE=false`` turns the freezing off (docs/deployment.md).
 
 Every collection's pause is observed in the histogram ``fixflow_gc_pause_seconds``
 (by generation) on ``/metrics``: about a microsecond per collection.

@@ -36,9 +36,9 @@ def test_every_collection_pause_is_observed_by_generation() -> None:
 def test_after_startup_freezes_the_heap_and_sets_the_threshold(restore_gc: None) -> None:
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
-    runtime.after_startup(freeze=True, threshold=5000)
+    runtime.after_startup(freeze=True, threshold=3000)
     assert gc.get_freeze_count() > 0
-    assert gc.get_threshold()[0] == 5000
+    assert gc.get_threshold()[0] == 3000
 
 
 def test_freezing_can_be_turned_off(restore_gc: None) -> None:
