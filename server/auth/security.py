@@ -67,10 +67,12 @@ class HashPool:
     async def run(self, func: Callable[..., T], *args: Any) -> T:
         with self._lock:
             if self.in_flight >= self.threads + self.queue:
-                busy = HashingBusy("too many log-ins at this moment; retry in a second")
+                busy = HashingBusy("too many password checks at this moment; retry in a second")
                 busy.headers["Retry-After"] = "1"
                 raise busy
             self.in_flight += 1
+        # A caller cancelled while waiting frees its place at once; its hash may still run,
+        # but never more than ``threads`` at a time: the memory bound holds.
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
         finally:
