@@ -55,23 +55,37 @@ def api(
     port: int = typer.Option(None, help="Port (FIXFLOW_PORT)"),
     workers: int = typer.Option(1, help="uvicorn worker processes"),
 ) -> None:
-    """Serve the HTTP API (needs DATABASE_URL and REDIS_URL)."""
+    """Serve the HTTP API (needs DATABASE_URL and REDIS_URL). Sizing --workers:
+    docs/deployment.md."""
+    import shutil
+    import tempfile
+
     import uvicorn
 
     from server import logs
 
     settings = get_settings()
     logs.configure(settings.LOG_LEVEL)
-    uvicorn.run(
-        "server.asgi:app",
-        host=host or settings.HOST,
-        port=port or settings.PORT,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
-    )
+    shared_metrics = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker process counts in files here, so /metrics (answered by any one
+        # worker) reports all of them. Set before the workers start: they inherit it.
+        shared_metrics = tempfile.mkdtemp(prefix="fixflow-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = shared_metrics
+    try:
+        uvicorn.run(
+            "server.asgi:app",
+            host=host or settings.HOST,
+            port=port or settings.PORT,
+            workers=workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
+        )
+    finally:
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
 
 
 @app.command()

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # signal mid-refresh), not a thief: it gets new tokens instead of revoking the login.
     REFRESH_RETRY_GRACE_SECONDS: int = 120
     LOGIN_ATTEMPTS_PER_MINUTE: int = 10
+    # argon2id hashes (log-in, new users) run on threads of their own, this many at once per
+    # API process (64 MiB each); this many more may wait, past that 503 (server/auth/security.py).
+    PASSWORD_HASH_THREADS: int = Field(default=2, ge=1)
+    PASSWORD_HASH_QUEUE: int = Field(default=16, ge=0)
 
     CORS_ORIGINS: list[str] = []
     # Proxies whose X-Forwarded-For uvicorn believes (the login rate limit is per client
@@ -50,6 +54,12 @@ class Settings(BaseSettings):
     MAX_BODY_BYTES: int = 1_048_576
     DB_POOL_SIZE: int = 20
     LOG_LEVEL: str = "INFO"
+    # The garbage collector once the API has started (server/runtime.py): freeze the
+    # start-up heap (and once more after the warm-up) so full collections stop walking it;
+    # the youngest generation's threshold (0: Python's default, 700).
+    GC_FREEZE: bool = True
+    GC_FREEZE_AFTER_SECONDS: float = Field(default=60, ge=0)
+    GC_THRESHOLD: int = Field(default=5000, ge=0)
     SLA_AT_RISK_FRACTION: float = 0.8
     # Field check-ins (docs/field.md): flagged far from the site beyond this distance, or
     # when the GPS reading is less accurate than this; flagged for clock skew when the

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.attachments.storage import BlobStore
 from server.auth import service as auth_service
 from server.auth.actor import Actor
 from server.config import Settings
@@ -46,12 +47,22 @@ async def enqueue_jobs(state: Any, jobs: list[tuple[str, dict[str, Any]]]) -> No
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def``
+# dependency in its thread pool, a thread hop on every request for a dictionary lookup.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_blob_store(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.blob_store
+    return store
+
+
+BlobStoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (ffk_...)")
 

@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.attachments import service
@@ -20,7 +20,7 @@ from server.attachments.schemas import (
 )
 from server.attachments.storage import BlobStore
 from server.auth.actor import Actor
-from server.deps import SessionDep, require
+from server.deps import BlobStoreDep, SessionDep, require
 from server.errors import NotFound
 from server.http import Cursor, Limit, created, problems
 from server.schemas import PageOut
@@ -59,12 +59,7 @@ def _clamped(digits: str, size: int) -> int:
         return size
 
 
-def blob_store(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blob_store
-    return store
-
-
-Store = Annotated[BlobStore, Depends(blob_store)]
+Store = BlobStoreDep
 
 
 def _read(attachment: Attachment, blob: Blob | None) -> AttachmentRead:

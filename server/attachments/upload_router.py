@@ -19,9 +19,16 @@ from server.attachments import service, uploads
 from server.attachments.errors import TusVersionUnsupported, UnsupportedMediaType
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.schemas import UploadRead
-from server.attachments.storage import BlobStore
 from server.auth.actor import Actor
-from server.deps import SessionDep, SettingsDep, _bearer, enqueue_jobs, get_actor, require
+from server.deps import (
+    BlobStoreDep,
+    SessionDep,
+    SettingsDep,
+    _bearer,
+    enqueue_jobs,
+    get_actor,
+    require,
+)
 from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge
 from server.http import problems as _base_problems
 from server.schemas import Problem
@@ -73,12 +80,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def blob_store(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blob_store
-    return store
-
-
-def _tus_version(
+async def _tus_version(
     tus_resumable: Annotated[str | None, Header(alias="Tus-Resumable", max_length=20)] = None,
 ) -> None:
     if tus_resumable != TUS:
@@ -246,7 +248,7 @@ async def upload_chunk(
     settings: SettingsDep,
     actor: Annotated[Actor, Depends(_actor_outside_transaction)],
     _tus: TusResumable,
-    store: Annotated[BlobStore, Depends(blob_store)],
+    store: BlobStoreDep,
     upload_offset_header: Annotated[
         str | None, Header(alias="Upload-Offset", max_length=20)
     ] = None,

@@ -8,7 +8,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +32,26 @@ from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
 _API_KEY = re.compile(r"ffk_([A-Za-z0-9]{8})_[A-Za-z0-9_-]{16,128}", re.ASCII)
+
+# The caller's statements run on every request, so they are built once: building a
+# statement and its cache key cost more CPU than running it (docs/benchmarks.md, "load").
+_USER_OF_TOKEN = (
+    select(User.is_active, User.email, User.role, Engineer.id)
+    .outerjoin(Engineer, Engineer.user_id == User.id)
+    .where(User.id == bindparam("user_id"), User.org_id == bindparam("org_id"))
+)
+_KEY_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
+# At most once a minute, and without touching the row otherwise: a row lock held until
+# commit on every request would serialise all requests of one key.
+_TOUCH_KEY = (
+    update(ApiKey)
+    .where(
+        ApiKey.id == bindparam("key_id"),
+        or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - _KEY_TOUCH),
+    )
+    .values(last_used_at=func.now())
+    .execution_options(synchronize_session=False)
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +88,12 @@ async def login(
         query = query.where(_organisation_named(organisation.strip()))
     accounts = (await session.execute(query.order_by(Organisation.slug))).all()
     if not accounts:
-        security.verify_password(None, password)
-    opened = [(u, o) for u, o in accounts if security.verify_password(u.password_hash, password)]
+        await security.verify_password_async(None, password)
+    opened = [
+        (u, o)
+        for u, o in accounts
+        if await security.verify_password_async(u.password_hash, password)
+    ]
     if not opened:
         raise Unauthenticated("wrong e-mail or password")
     if settings.is_production and password == "fixflow-demo":
@@ -204,13 +228,11 @@ async def actor_from_bearer(session: AsyncSession, settings: Settings, token: st
     except ValueError as exc:
         raise InvalidToken("the access token names an unknown role") from exc
     user_id, org_id = claims.user_id, claims.org_id
-    row = (
-        await session.execute(
-            select(User.is_active, User.email, User.role, Engineer.id)
-            .outerjoin(Engineer, Engineer.user_id == User.id)
-            .where(User.id == user_id, User.org_id == org_id)
-        )
-    ).one_or_none()
+    # Read on every request, never cached: a deactivation or a demotion takes effect at
+    # the caller's next request. Core, not the ORM: no objects are needed.
+    connection = await session.connection()
+    params = {"user_id": user_id, "org_id": org_id}
+    row = (await connection.execute(_USER_OF_TOKEN, params)).one_or_none()
     if row is None or not row.is_active:
         raise InvalidToken("the user of this token no longer exists or is inactive")
     # The role in the database wins over the claim: a demotion takes effect at once.
@@ -231,22 +253,12 @@ async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
     found = _API_KEY.fullmatch(token)
     if found is None:
         raise InvalidToken("malformed API key: expected ffk_<8 letters or digits>_<secret>")
-    key = await session.scalar(select(ApiKey).where(ApiKey.prefix == found.group(1)))
+    key = await session.scalar(_KEY_BY_PREFIX, {"prefix": found.group(1)})
     if key is None or not hmac.compare_digest(key.key_hash, security.digest(token)):
         raise InvalidToken("unknown API key")
     if key.revoked_at is not None:
         raise InvalidToken("this API key was revoked")
-    # At most once a minute, and without touching the row otherwise: a row lock held
-    # until commit on every request would serialise all requests of one key.
-    await session.execute(
-        update(ApiKey)
-        .where(
-            ApiKey.id == key.id,
-            or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < func.now() - _KEY_TOUCH),
-        )
-        .values(last_used_at=func.now())
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(_TOUCH_KEY, {"key_id": key.id})
     return Actor(
         org_id=key.org_id,
         role=None,
@@ -352,7 +364,7 @@ async def add_user(
         org_id=org_id,
         email=email,
         full_name=full_name,
-        password_hash=security.hash_password(password),
+        password_hash=await security.hash_password_async(password),
         role=role.value,
         locale=locale,
     )

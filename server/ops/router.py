@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
 from server.events import service as events
@@ -16,10 +24,21 @@ from server.events import service as events
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("fixflow.ops")
 
-QUEUE_DEPTH = Gauge("fixflow_worker_queue_depth", "Jobs waiting in the arq queue")
-OUTBOX_LAG = Gauge("fixflow_outbox_lag_seconds", "Age of the oldest undelivered outbox event")
+# Set by whichever process answers the scrape: with several API processes (multiprocess
+# mode, below) the most recent value is the one reported.
+QUEUE_DEPTH = Gauge(
+    "fixflow_worker_queue_depth", "Jobs waiting in the arq queue", multiprocess_mode="mostrecent"
+)
+OUTBOX_LAG = Gauge(
+    "fixflow_outbox_lag_seconds",
+    "Age of the oldest undelivered outbox event",
+    multiprocess_mode="mostrecent",
+)
 JOB_OUTCOMES = Gauge(
-    "fixflow_worker_jobs_total", "Jobs finished by the workers", ["job", "outcome"]
+    "fixflow_worker_jobs_total",
+    "Jobs finished by the workers",
+    ["job", "outcome"],
+    multiprocess_mode="mostrecent",
 )
 JOB_OUTCOMES_KEY = "fixflow:metrics:jobs"
 
@@ -68,4 +87,14 @@ async def metrics(request: Request) -> Response:
             OUTBOX_LAG.set(await events.outbox_lag_seconds(session))
     except Exception:  # noqa: S110 - metrics must render even when a dependency is down
         pass
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    """This process's metrics; with several API processes (``fixflow api --workers N`` sets
+    PROMETHEUS_MULTIPROC_DIR) those of all of them, whichever one answers the scrape."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry

@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated, Literal
 
 from anyio import to_thread
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from server.attachments.storage import BlobStore
 from server.auth.actor import Actor
-from server.deps import SessionDep, require
+from server.deps import BlobStoreDep, SessionDep, require
 from server.http import problems
 from server.service_report.gather import gather, report_language
 from server.service_report.render import render
@@ -19,11 +18,6 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["work orders"])
 # The report names the customer, site and equipment, the parts and the engineers: it needs
 # the read scope of each (docs/api.md, "Scopes of combined answers").
 Reader = Annotated[Actor, require("tickets:read", "customers:read", "parts:read", "engineers:read")]
-
-
-def blob_store(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blob_store
-    return store
 
 
 @router.get(
@@ -52,7 +46,7 @@ async def service_report(
     ticket_id: uuid.UUID,
     session: SessionDep,
     actor: Reader,
-    store: Annotated[BlobStore, Depends(blob_store)],
+    store: BlobStoreDep,
     lang: Annotated[
         Literal["en", "zh_CN"] | None,
         Query(description="Language of the labels (default: the caller's language)"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,19 +56,23 @@ async def register(
     return client, inserted is not None
 
 
+# Every pull and push reads the installation: built once (building a statement costs more
+# CPU than running it).
+_CLIENT = select(SyncClient).where(
+    SyncClient.id == bindparam("client_id"),
+    SyncClient.org_id == bindparam("org_id"),
+    SyncClient.user_id == bindparam("user_id"),
+)
+_CLIENT_LOCKED = _CLIENT.with_for_update().execution_options(populate_existing=True)
+
+
 async def client_for(
     session: AsyncSession, actor: Actor, client_id: uuid.UUID, *, for_update: bool = False
 ) -> SyncClient:
     """The caller's own installation (locked for a push), or 404."""
     require_engineer(actor)
-    query = select(SyncClient).where(
-        SyncClient.id == client_id,
-        SyncClient.org_id == actor.org_id,
-        SyncClient.user_id == actor.user_id,
-    )
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    client = await session.scalar(query)
+    params = {"client_id": client_id, "org_id": actor.org_id, "user_id": actor.user_id}
+    client = await session.scalar(_CLIENT_LOCKED if for_update else _CLIENT, params)
     if client is None:
         raise NotFound(f"sync client {client_id} not found; register it first")
     return client

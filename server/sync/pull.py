@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
@@ -261,21 +261,32 @@ async def _snapshot_page(
 # --- one pull ---------------------------------------------------------------------------------
 
 
+# Built once, as every statement an idle pull runs: building one costs more than running it.
+_EXPIRED = select(Ticket.id).where(
+    Ticket.org_id == bindparam("org_id"),
+    Ticket.assignee_id == bindparam("engineer_id"),
+    Ticket.status.in_(FINISHED),
+    Ticket.updated_at >= bindparam("since"),
+    Ticket.updated_at < bindparam("edge"),
+)
+_HORIZON = select(SyncHorizon.txid, SyncHorizon.change_id).where(
+    SyncHorizon.org_id == bindparam("org_id")
+)
+
+
 async def _expired(
     session: AsyncSession, scope: Engineer, since: dt.datetime
 ) -> list[tuple[str, str, str]]:
     """Finished work orders that left the recent-work window since the last pull."""
     if since >= scope.since:
         return []
-    rows = await session.scalars(
-        select(Ticket.id).where(
-            Ticket.org_id == scope.org_id,
-            Ticket.assignee_id == scope.engineer_id,
-            Ticket.status.in_(FINISHED),
-            Ticket.updated_at >= since,
-            Ticket.updated_at < scope.since,
-        )
-    )
+    params = {
+        "org_id": scope.org_id,
+        "engineer_id": scope.engineer_id,
+        "since": since,
+        "edge": scope.since,
+    }
+    rows = await session.scalars(_EXPIRED, params)
     return [(WORK_ORDER, str(ticket_id), "scope") for ticket_id in rows]
 
 
@@ -302,7 +313,7 @@ async def _feed_page(
 
 
 async def _horizon(session: AsyncSession, org_id: uuid.UUID) -> tuple[int, int] | None:
-    row = await session.get(SyncHorizon, org_id)
+    row = (await session.execute(_HORIZON, {"org_id": org_id})).one_or_none()
     return None if row is None else (row.txid, row.change_id)
 
 

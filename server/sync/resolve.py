@@ -240,14 +240,7 @@ class Resolver:
         wanted: dict[str, list[str]] = defaultdict(list)
         for entity, entity_id in order:
             wanted[entity].append(entity_id)
-        tickets = list(
-            await self.session.scalars(
-                select(Ticket).where(
-                    Ticket.org_id == self.scope.org_id,
-                    Ticket.id.in_(_uuids(wanted.get(WORK_ORDER, []))),
-                )
-            )
-        )
+        tickets = await self._tickets(wanted.get(WORK_ORDER, []))
         found: dict[tuple[str, str], Change] = {}
         for entity, ids in wanted.items():
             for row_id, resolved in (await self._resolve_kind(entity, ids, tickets)).items():
@@ -270,6 +263,12 @@ class Resolver:
             elif key[0] == "asset" and hit is not None and hit.op is Op.REMOVE:
                 for dependent in history.get(uuid.UUID(key[1]), []):
                     page.add(dependent)
+
+    async def _tickets(self, ids: list[str]) -> list[Ticket]:
+        if not ids:  # an idle pull, or a page without work orders: no query
+            return []
+        query = select(Ticket).where(Ticket.org_id == self.scope.org_id, Ticket.id.in_(_uuids(ids)))
+        return list(await self.session.scalars(query))
 
     async def _resolve_kind(
         self, entity: str, ids: list[str], tickets: Sequence[Ticket]

@@ -419,3 +419,37 @@ async def test_a_row_flipping_serialised_while_stock_is_held_is_a_row_error(
     assert response.status_code == 422
     parts = await _parts(db, t)
     assert not parts["FREE-1"].serialised and not parts["HELD-1"].serialised
+
+
+async def test_import_validates_the_file_off_the_event_loop(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: Any
+) -> None:
+    """Validating a large file takes about a second: held in its thread until a cheap
+    request has been served, which the event loop could not do if it ran the validation
+    (the hold's limit breaks that deadlock; it is not a timing check)."""
+    import asyncio
+    import threading
+
+    from server.parts import csvio
+
+    t = await make_tenant(db)
+    started, release, in_time = threading.Event(), threading.Event(), []
+    original = csvio.parse
+
+    def held(data: bytes) -> Any:
+        started.set()
+        in_time.append(release.wait(10))
+        return original(data)
+
+    monkeypatch.setattr(csvio, "parse", held)
+    task = asyncio.create_task(
+        _import(client, t, HEADER + "F-1,Filter,,pcs,1,2,,false,,true\n", dry_run=True)
+    )
+    try:
+        assert await asyncio.to_thread(started.wait, 10)
+        health = await client.get("/health")
+    finally:
+        release.set()
+    assert health.status_code == 200
+    assert (await task).status_code == 200
+    assert in_time == [True]
