@@ -406,3 +406,27 @@ async def test_concurrent_creations_never_share_a_number_and_leave_no_gap(
     numbers, counter, created, outbox = await _numbers(committing_db, t)
     assert numbers == list(range(1, start + 6)) and counter == numbers[-1]
     assert created == outbox == len(numbers)
+
+
+async def test_an_edited_calendar_counts_from_the_next_creation(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsed calendars are cached by their content (server/tickets/sla.py): an edit is a
+    new calendar at once, and one that does not parse is refused every time."""
+    monkeypatch.setattr(tickets, "_now", lambda: NOW)
+    t = await make_tenant(db)
+    assert t.customer
+    scene = await _office_calendar(db, t)
+    data = TicketCreate(customer_id=t.customer.id, title="No heating", priority="P2")
+    first = await tickets.create(db, t.actor("dispatcher"), data=data)
+    calendar = scene["calendar"]
+    calendar.hours = {**OFFICE_HOURS, "sat": [["09:00", "18:00"]]}  # now open on Saturdays
+    await db.flush()
+    second = await tickets.create(db, t.actor("dispatcher"), data=data)
+    assert first.response_due_at == dt.datetime(2026, 12, 1, 3, 0, tzinfo=dt.UTC)
+    assert second.response_due_at == dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
+    calendar.hours = {"mon": [["18:00", "09:00"]]}
+    await db.flush()
+    for _ in range(2):
+        with pytest.raises(Unprocessable, match="cannot produce a deadline"):
+            await tickets.create(db, t.actor("dispatcher"), data=data)
