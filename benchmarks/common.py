@@ -46,6 +46,36 @@ SLA_MINUTES = {"P1": (60, 240), "P2": (120, 480), "P3": (240, 1440), "P4": (480,
 WORKING_HOURS = {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
 
 
+# --------------------------------------------------------------------------- runs and goals
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # runs of every benchmark per invocation
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a benchmark must reach, on one number of a run (the run's ``judged``), held on
+    the median of the runs (benchmarks/__main__.py): one run on this shared machine swings
+    by a third. Exactly one bound: ``at_least``, ``at_most`` or ``below`` (strictly)."""
+
+    text: str  # what the number is and the bound, for people
+    at_least: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+
+    def met(self, value: float) -> bool:
+        if self.at_least is not None:
+            return value >= self.at_least
+        if self.at_most is not None:
+            return value <= self.at_most
+        assert self.below is not None, "a goal needs a bound"
+        return value < self.below
+
+
+def other_cores(*phases: dict[str, Any]) -> str:
+    """The "other" CPU column (cores used by everything else on the machine) of phases."""
+    return " / ".join(f"{p.get('other_cores', math.nan):.2f}" for p in phases)
+
+
 # --------------------------------------------------------------------------- statistics
 
 
