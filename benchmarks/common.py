@@ -501,6 +501,9 @@ class ApiServer:
         return self.proc.pid
 
     async def __aexit__(self, *exc: object) -> None:
+        if exc and exc[0] is not None and self.log_path.exists():
+            # The run failed: the server's last words say why (the log is removed below).
+            print(f"the API server's log ends:\n{self.log_tail()}", file=sys.stderr)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
