@@ -26,7 +26,10 @@ with an assignee, which the feed would have to hear of). tests/server/tickets/
 test_creation.py compares what the two write, column by column.
 
 Both return the work order as a persistent object of the session, so callers may go on
-changing it through the ORM.
+changing it through the ORM. One difference remains, in a case no caller has: if a
+savepoint around the creation is rolled back, the ORM path's object is expunged (it was
+new in the savepoint) while the hot path's is expired like any loaded object, and reading
+it then fails because its row is gone.
 """
 
 from __future__ import annotations
