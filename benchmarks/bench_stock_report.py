@@ -35,6 +35,7 @@ from benchmarks.common import (
     Goal,
     Tenant,
     fresh_database,
+    http_limits,
     latency_summary,
     mint_token,
     plain_url,
@@ -227,7 +228,9 @@ async def setup() -> AsyncIterator[Context]:
             loaded["ledger_check"] = "full, 0 mismatches"
             async with (
                 ApiServer(database_url=db_url, redis_url=redis_url) as api,
-                httpx.AsyncClient(base_url=api.base_url, timeout=120) as client,
+                httpx.AsyncClient(
+                    base_url=api.base_url, limits=http_limits(), timeout=120
+                ) as client,
             ):
                 yield Context(conn, maker, actor, client, api, tenant, loaded, pg)
         finally:

@@ -49,6 +49,7 @@ from benchmarks.common import (
     ApiServer,
     Goal,
     fresh_database,
+    http_limits,
     latency_summary,
     plain_url,
     postgres_info,
@@ -369,7 +370,7 @@ async def run() -> dict[str, Any]:
             pg = await postgres_info(conn)
             async with (
                 ApiServer(database_url=db_url, redis_url=redis_url) as api,
-                httpx.AsyncClient(base_url=api.base_url, timeout=300) as http,
+                httpx.AsyncClient(base_url=api.base_url, limits=http_limits(), timeout=300) as http,
             ):
                 sizes = []
                 for name, (org, rows) in seeded.items():

@@ -53,6 +53,7 @@ from benchmarks.common import (
     Goal,
     LockWaitSampler,
     fresh_database,
+    http_limits,
     latency_summary,
     other_cores,
     plain_url,
@@ -500,7 +501,7 @@ async def run() -> dict[str, Any]:
             async with ApiServer(database_url=db_url, redis_url=redis_url) as api:
                 for phone in api_phones:
                     phone.token = engineer_token(api.secret_key, org.tenant, phone.engineer)
-                limits = httpx.Limits(max_connections=PHONES, max_keepalive_connections=PHONES)
+                limits = http_limits(PHONES)
                 async with httpx.AsyncClient(
                     base_url=api.base_url, limits=limits, timeout=120
                 ) as client:

@@ -37,13 +37,16 @@ import asyncpg
 import httpx
 
 from benchmarks.common import (
+    LOOPBACK,
     SLA_MINUTES,
     ApiServer,
     CpuMeter,
     Goal,
     LockWaitSampler,
+    LoopbackClient,
     Tenant,
     fresh_database,
+    http_limits,
     latency_summary,
     mint_token,
     other_cores,
@@ -62,6 +65,8 @@ WARMUP = 300
 ROUNDS = 2
 SPREAD_ORGS = 16
 SPREAD_REQUESTS = int(os.environ.get("BENCH_CREATE_SPREAD_REQUESTS", "1500"))
+# The API side's load generator: "light" (common.LoopbackClient) or "httpx".
+CLIENT = os.environ.get("BENCH_CREATE_CLIENT", "light")
 # The API should reach at least a third of the raw insert rate.
 GOAL = Goal("API creations per second >= 1/3 of the raw rate (one organisation)", at_least=1 / 3)
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -109,19 +114,38 @@ def request_bodies(tenants: list[Tenant], count: int) -> list[bytes]:
     return bodies
 
 
-def api_op(
-    client: httpx.AsyncClient, tokens: list[str], bodies: list[bytes], failures: list[str]
-) -> Op:
+Post = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, bytes]]]
+
+
+def httpx_post(client: httpx.AsyncClient) -> Post:
+    async def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        response = await client.post(path, content=body, headers=headers)
+        return response.status_code, response.content
+
+    return post
+
+
+def api_op(post: Post, tokens: list[str], bodies: list[bytes], failures: list[str]) -> Op:
     headers = [{"Authorization": f"Bearer {t}", "Content-Type": "application/json"} for t in tokens]
 
     async def create(i: int) -> None:
-        response = await client.post(
-            "/api/v1/tickets", content=bodies[i], headers=headers[i % len(headers)]
-        )
-        if response.status_code != 201:
-            failures.append(f"{response.status_code} {response.text[:300]}")
+        status, answer = await post("/api/v1/tickets", bodies[i], headers[i % len(headers)])
+        if status != 201:
+            failures.append(f"{status} {answer[:300]!r}")
 
     return create
+
+
+@asynccontextmanager
+async def http_client(api: ApiServer) -> AsyncIterator[tuple[Post, str]]:
+    """The load generator (CLIENT): the light one, or httpx as it was until 6 December."""
+    if CLIENT == "httpx":
+        limits = http_limits(CONCURRENCY)
+        async with httpx.AsyncClient(base_url=api.base_url, limits=limits, timeout=60) as client:
+            yield httpx_post(client), f"httpx.AsyncClient, pool of {CONCURRENCY} keep-alive"
+        return
+    async with LoopbackClient(LOOPBACK, api.port, CONCURRENCY) as light:
+        yield light.post, f"LoopbackClient (common.py), {CONCURRENCY} keep-alive connections"
 
 
 # --------------------------------------------------------------------------- the baseline
@@ -242,10 +266,9 @@ class Side:
 class Bench:
     """The servers, clients and tenants of one run."""
 
-    def __init__(
-        self, api: ApiServer, client: httpx.AsyncClient, pool: asyncpg.Pool, db_url: str
-    ) -> None:
-        self.api, self.client, self.pool, self.db_url = api, client, pool, db_url
+    def __init__(self, api: ApiServer, post: Post, pool: asyncpg.Pool, db_url: str) -> None:
+        self.api, self.post, self.pool, self.db_url = api, post, pool, db_url
+        self.client = ""  # what the load generator is
         self.pg_pid: int | None = None
         self.failures: list[str] = []
 
@@ -253,7 +276,7 @@ class Bench:
         """(via the API, direct) for requests 0..count-1 spread over the tenants."""
         bodies = request_bodies(tenants, count)
         tokens = [mint_token(self.api.secret_key, t) for t in tenants]
-        return api_op(self.client, tokens, bodies, self.failures), raw_op(self.pool, tenants)
+        return api_op(self.post, tokens, bodies, self.failures), raw_op(self.pool, tenants)
 
     async def phase(self, side: Side, op: Op, count: int, offset: int) -> None:
         async with LockWaitSampler(self.db_url) as locks:
@@ -327,16 +350,14 @@ async def setup() -> AsyncIterator[Context]:
             pool = await asyncpg.create_pool(
                 plain_url(db_url), min_size=CONCURRENCY, max_size=CONCURRENCY
             )
-            limits = httpx.Limits(
-                max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY
-            )
             try:
                 async with (
                     ApiServer(database_url=db_url, redis_url=redis_url) as api,
-                    httpx.AsyncClient(base_url=api.base_url, limits=limits, timeout=60) as client,
+                    http_client(api) as (post, client),
                 ):
-                    bench = Bench(api, client, pool, plain_url(db_url))
+                    bench = Bench(api, post, pool, plain_url(db_url))
                     bench.pg_pid = pg_server.pid
+                    bench.client = client
                     yield Context(bench, tenant, spread, conn, pg)
             finally:
                 await pool.close()
@@ -376,7 +397,8 @@ async def run(ctx: Context) -> dict[str, Any]:
             "warmup_per_side": WARMUP,
             "rounds": ROUNDS,
             "api_workers": bench.api.workers,
-            "client": "one process, httpx.AsyncClient, pool of 32 keep-alive connections",
+            "client": f"one process; API side: {bench.client}; raw side: asyncpg pool of "
+            f"{CONCURRENCY}",
             "spread": f"{SPREAD_REQUESTS} more per side over {SPREAD_ORGS} organisations "
             "(own counters), to show what the shared counter row costs",
             "postgres": ctx.postgres,

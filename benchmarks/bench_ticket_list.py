@@ -37,6 +37,7 @@ from benchmarks.common import (
     Goal,
     Tenant,
     fresh_database,
+    http_limits,
     latency_summary,
     load_tenant,
     mint_token,
@@ -461,7 +462,9 @@ async def setup() -> AsyncIterator[Context]:
             pg = await postgres_info(conn)
             async with (
                 ApiServer(database_url=db_url, redis_url=redis_url, workers=1) as api,
-                httpx.AsyncClient(base_url=api.base_url, timeout=60) as client,
+                httpx.AsyncClient(
+                    base_url=api.base_url, limits=http_limits(), timeout=60
+                ) as client,
             ):
                 meter = CpuMeter(api_pid=api.pid, pg_pid=pg_server.pid)
                 yield Context(conn, client, api, tenant, meter, data, pg)

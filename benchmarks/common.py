@@ -514,6 +514,86 @@ class ApiServer:
         self.log_path.unlink(missing_ok=True)
 
 
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]  # and when last used
+IDLE_LIMIT = 2.0  # seconds; below the API server's keep-alive timeout (uvicorn: 5 s)
+
+
+def http_limits(connections: int = 10) -> httpx.Limits:
+    """httpx's pool for the benchmarks' clients: a keep-alive connection idle for
+    IDLE_LIMIT is dropped before use, not reused after the server closed it (uvicorn closes
+    idle ones after 5 s, e.g. while the baseline's phase runs; the request then failed with
+    ReadError, and a POST is not retried)."""
+    return httpx.Limits(
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=IDLE_LIMIT,
+    )
+
+
+class LoopbackClient:
+    """A minimal HTTP/1.1 client for driving load: ``size`` keep-alive connections to the
+    API on loopback, each request written as bytes and its answer read by Content-Length.
+
+    On these two cores the load generator's CPU is taken from the server it measures:
+    httpx spends about as much CPU per request as the API spends creating a work order,
+    this about a tenth of it (docs/benchmarks.md, ticket_create)."""
+
+    def __init__(self, host: str, port: int, size: int, *, timeout: float = 60) -> None:
+        self.host, self.port, self.size, self.timeout = host, port, size, timeout
+        self._idle: asyncio.Queue[Connection] = asyncio.Queue()
+
+    async def __aenter__(self) -> LoopbackClient:
+        for _ in range(self.size):
+            await self._idle.put(await self._connect())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait()[1].close()
+
+    async def _connect(self) -> Connection:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        return reader, writer, time.monotonic()
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        """(status, body) of one POST; a connection that fails is replaced. A connection
+        idle for IDLE_LIMIT is replaced before use: the server closes idle keep-alive
+        connections (uvicorn after 5 s), and a POST is not retried."""
+        lines = [f"POST {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        lines += [f"Content-Length: {len(body)}", "", ""]
+        reader, writer, used = await self._idle.get()
+        if time.monotonic() - used > IDLE_LIMIT:
+            writer.close()
+            reader, writer, used = await self._connect()
+        try:
+            writer.write("\r\n".join(lines).encode("latin-1") + body)
+            async with asyncio.timeout(self.timeout):
+                head = await reader.readuntil(b"\r\n\r\n")
+                status, length = _status_and_length(head)
+                answer = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            self._idle.put_nowait(await self._connect())
+            raise
+        self._idle.put_nowait((reader, writer, time.monotonic()))
+        return status, answer
+
+
+def _status_and_length(head: bytes) -> tuple[int, int]:
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    length = None
+    for line in fields:
+        name, _, value = line.partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+        elif name.lower() == "transfer-encoding":
+            raise RuntimeError(f"a chunked answer ({status_line}): not supported here")
+    if length is None:
+        raise RuntimeError(f"an answer without Content-Length: {status_line}")
+    return int(status_line.split(" ", 2)[1]), length
+
+
 async def postgres_info(conn: asyncpg.Connection) -> dict[str, Any]:
     """The server settings that matter for these numbers (recorded with the results)."""
     info: dict[str, Any] = {

@@ -196,7 +196,7 @@ async def main() -> None:
             failures: list[str] = []
             bodies = bench.request_bodies([tenant], total)
             token = mint_token(SECRET, tenant)
-            create = bench.api_op(http, [token], bodies, failures)
+            create = bench.api_op(bench.httpx_post(http), [token], bodies, failures)
             await _drive(create, WARMUP, 0, 1)
             CPU.clear()
             ACTIVE[0] = True
