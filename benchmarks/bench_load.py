@@ -19,7 +19,7 @@ A step **holds** when its steady phase has reads (GET) p99 < 200 ms and writes
 400 or more). The run stops after the first step that does not hold; ``phones_held`` is
 the largest step that held.
 
-The requests go through a minimal HTTP/1.1 client (benchmarks/load_http.py), one
+The requests go through a minimal HTTP/1.1 client (benchmarks/loopback.py), one
 connection per simulated user, in this process; its CPU is reported as ``client``.
 
 Baseline (same run, same API processes): GET /health from 16 connections in a closed loop
@@ -53,7 +53,7 @@ from benchmarks.common import (
     redis_server,
 )
 from benchmarks.load_actors import Integrator, Office, OrgData, Phone, Recorder, Sample
-from benchmarks.load_http import Connection
+from benchmarks.loopback import Connection
 from benchmarks.sync_seed import FieldOrg, register_clients, seed_field_org
 from server.auth import security
 from server.config import Settings

@@ -47,7 +47,9 @@ import httpx
 import server.models  # noqa: F401  (every table known to the ORM, the feed capture installed)
 from benchmarks.common import (
     ApiServer,
+    Goal,
     fresh_database,
+    http_limits,
     latency_summary,
     plain_url,
     postgres_info,
@@ -80,6 +82,13 @@ SIZES = {  # name -> (work orders per engineer, van parts, catalogue parts)
 ENGINEERS = 5
 GOAL_IDLE_BYTES = 1024
 GOAL_GROWTH = 1.5  # large scope / small scope, time of a pull after the same k changes
+GOAL = Goal(
+    f"a pull after k changes proportional to k, not to the data: time on the large scope "
+    f"<= {GOAL_GROWTH}x the small one's (idle and every k; the worst of them judged); in "
+    f"every run, an idle response < {GOAL_IDLE_BYTES} bytes (status line + headers + body) "
+    "and bytes per change within 25% for k >= 10 and the same on both sizes (+-25%)",
+    at_most=GOAL_GROWTH,
+)
 PULL = "/api/v1/sync/pull"
 
 
@@ -361,7 +370,7 @@ async def run() -> dict[str, Any]:
             pg = await postgres_info(conn)
             async with (
                 ApiServer(database_url=db_url, redis_url=redis_url) as api,
-                httpx.AsyncClient(base_url=api.base_url, timeout=300) as http,
+                httpx.AsyncClient(base_url=api.base_url, limits=http_limits(), timeout=300) as http,
             ):
                 sizes = []
                 for name, (org, rows) in seeded.items():
@@ -441,12 +450,14 @@ def report(sizes: list[Size], pg: dict[str, Any]) -> dict[str, Any]:
         "ratio_means": "pull time on the 2,000-row scope / on the 200-row scope (idle, and after "
         "the same k changes; median of the ratios of back-to-back runs), mean over idle and "
         "every k (1 = does not grow with the data)",
-        "goal": f"idle response < {GOAL_IDLE_BYTES} bytes (status line + headers + body); a "
-        f"pull after k changes proportional to k, not to the data: time on the large scope "
-        f"<= {GOAL_GROWTH}x the small one's (idle and every k), bytes per change within 25% for "
-        "k >= 10 and the same on both sizes (+-25%)",
-        "goal_met": idle_ok and data_ok and bytes_ok,
+        "judged": max(growth.values()),
+        # Bytes do not drift with the machine's load: every run must meet these.
+        "checks_met": idle_ok and bytes_ok,
         "checks": {"idle_under_1kb": idle_ok, "time_not_data": data_ok, "bytes_prop_k": bytes_ok},
+        "brief": {
+            "worst large/small": max(growth.values()),
+            "idle bytes": large.idle["response_wire_bytes"],
+        },
         "setup": {
             "sizes": {
                 s.name: {

@@ -46,6 +46,36 @@ SLA_MINUTES = {"P1": (60, 240), "P2": (120, 480), "P3": (240, 1440), "P4": (480,
 WORKING_HOURS = {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
 
 
+# --------------------------------------------------------------------------- runs and goals
+
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # runs of every benchmark per invocation
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a benchmark must reach, on one number of a run (the run's ``judged``), held on
+    the median of the runs (benchmarks/__main__.py): one run on this shared machine swings
+    by a third. Exactly one bound: ``at_least``, ``at_most`` or ``below`` (strictly)."""
+
+    text: str  # what the number is and the bound, for people
+    at_least: float | None = None
+    at_most: float | None = None
+    below: float | None = None
+
+    def met(self, value: float) -> bool:
+        if self.at_least is not None:
+            return value >= self.at_least
+        if self.at_most is not None:
+            return value <= self.at_most
+        assert self.below is not None, "a goal needs a bound"
+        return value < self.below
+
+
+def other_cores(*phases: dict[str, Any]) -> str:
+    """The "other" CPU column (cores used by everything else on the machine) of phases."""
+    return " / ".join(f"{p.get('other_cores', math.nan):.2f}" for p in phases)
+
+
 # --------------------------------------------------------------------------- statistics
 
 
@@ -471,6 +501,9 @@ class ApiServer:
         return self.proc.pid
 
     async def __aexit__(self, *exc: object) -> None:
+        if exc and exc[0] is not None and self.log_path.exists():
+            # The run failed: the server's last words say why (the log is removed below).
+            print(f"the API server's log ends:\n{self.log_tail()}", file=sys.stderr)
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -479,6 +512,21 @@ class ApiServer:
                 self.proc.kill()
                 await asyncio.to_thread(self.proc.wait)
         self.log_path.unlink(missing_ok=True)
+
+
+IDLE_LIMIT = 2.0  # seconds; below the API server's keep-alive timeout (uvicorn: 5 s)
+
+
+def http_limits(connections: int = 10) -> httpx.Limits:
+    """httpx's pool for the benchmarks' clients: a keep-alive connection idle for
+    IDLE_LIMIT is dropped before use, not reused after the server closed it (uvicorn closes
+    idle ones after 5 s, e.g. while the baseline's phase runs; the request then failed with
+    ReadError, and a POST is not retried)."""
+    return httpx.Limits(
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        keepalive_expiry=IDLE_LIMIT,
+    )
 
 
 async def postgres_info(conn: asyncpg.Connection) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.bench_sync_push import visit_mutations
-from benchmarks.load_http import Connection, Response
+from benchmarks.loopback import Connection, Response
 from benchmarks.sync_seed import WorkOrder
 from shared.ids import uuid7
 from shared.sync import Mutation, check_args

@@ -44,7 +44,7 @@ from benchmarks.common import (
     redis_server,
 )
 from benchmarks.load_actors import Phone
-from benchmarks.load_http import Connection
+from benchmarks.loopback import Connection
 from shared.ids import uuid7
 from shared.sync import Mutation, check_args
 

@@ -23,7 +23,10 @@ hot paths, which write the feed rows this module would in their own statements (
 labour entries, notes and answers: server/field/access.py ``NewRecord``; check-ins and
 check-outs: server/field/visits.py; accept, start travel and arrive: server/tickets/
 service.py ``LIGHT_ACTIONS``; tests/server/field/test_fast_paths.py compares them with
-the ORM paths). Other code that writes a synced row with Core must call :func:`record`.
+the ORM paths), and a new work order (server/tickets/creation.py: it has no assignee, so
+there is no feed row to write; tests/server/tickets/test_creation.py checks the ORM path
+writes none either). Other code that writes a synced row with Core must call
+:func:`record`.
 
 Rows written inside a savepoint vanish with it: a rejected mutation leaves no feed row.
 """

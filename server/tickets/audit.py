@@ -75,3 +75,10 @@ def payload(
 
 def format_number(number: int) -> str:
     return f"WO-{number:06d}"
+
+
+def format_number_sql(column: str) -> str:
+    """``format_number`` as a PostgreSQL expression, for the statement that takes the number
+    and writes it in the same round trip (server/tickets/creation.py). Zero-padded to six
+    digits, never cut: tests/server/tickets/test_creation.py checks both agree."""
+    return f"('WO-' || lpad({column}::text, greatest(6, length({column}::text)), '0'))"

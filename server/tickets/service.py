@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
@@ -28,7 +27,6 @@ from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
 from server.crud import check_version, reject_nulls
-from server.customers.models import Asset, Customer, Site
 from server.db import driver, fetchrow
 from server.engineers.models import Engineer
 from server.errors import (
@@ -40,8 +38,8 @@ from server.errors import (
 from server.events import service as events
 from server.field import checklist_guard
 from server.parts import reservations as parts_reservations
-from server.tickets import audit, sla
-from server.tickets.models import SlaState, Ticket, TicketCounter, TicketEvent
+from server.tickets import audit, creation, sla
+from server.tickets.models import SlaState, Ticket, TicketEvent
 from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn, window_problem
 from shared.ids import uuid7
 from shared.lifecycle import Action, Status, Transition, TransitionNotAllowed, transition
@@ -72,10 +70,6 @@ def _fraction() -> float:
     return get_settings().SLA_AT_RISK_FRACTION
 
 
-def _search_text(ticket: Ticket) -> str:
-    return f"{audit.format_number(ticket.number)} {ticket.title} {ticket.description}".lower()
-
-
 async def get(
     session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID, for_update: bool = False
 ) -> Ticket:
@@ -92,110 +86,18 @@ async def get(
     return ticket
 
 
-async def _check_refs(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    customer_id: uuid.UUID,
-    site_id: uuid.UUID | None,
-    asset_id: uuid.UUID | None,
-    repeat_of_id: uuid.UUID | None,
-) -> None:
-    """Referenced objects must exist in the caller's organisation and fit together.
-    All checks in one round trip: this runs on every work-order creation."""
-    org = actor.org_id
-
-    def scalar(column: Any, *where: Any) -> Any:
-        return select(column).where(*where).limit(1).scalar_subquery()
-
-    row = (
-        await session.execute(
-            select(
-                scalar(Customer.id, Customer.id == customer_id, Customer.org_id == org),
-                scalar(Site.customer_id, Site.id == site_id, Site.org_id == org),
-                scalar(Asset.customer_id, Asset.id == asset_id, Asset.org_id == org),
-                scalar(Asset.site_id, Asset.id == asset_id, Asset.org_id == org),
-                scalar(Ticket.id, Ticket.id == repeat_of_id, Ticket.org_id == org),
-            )
-        )
-    ).one()
-    found_customer, site_customer, asset_customer, asset_site, repeat = row
-    if found_customer is None:
-        raise Unprocessable(f"customer {customer_id} not found", field="customer_id")
-    if site_id is not None:
-        if site_customer is None:
-            raise Unprocessable(f"site {site_id} not found", field="site_id")
-        if site_customer != customer_id:
-            raise Unprocessable("the site belongs to another customer", field="site_id")
-    if asset_id is not None:
-        if asset_customer is None:
-            raise Unprocessable(f"asset {asset_id} not found", field="asset_id")
-        if asset_customer != customer_id or (site_id is not None and asset_site != site_id):
-            raise Unprocessable("the asset is not at this customer's site", field="asset_id")
-    if repeat_of_id is not None and repeat is None:
-        raise Unprocessable(f"work order {repeat_of_id} not found", field="repeat_of_id")
-
-
 def _require_back_office(actor: Actor, what: str) -> None:
     if actor.is_engineer or actor.role is Role.VIEWER:
         raise Forbidden(f"engineers and viewers cannot {what}")
 
 
-async def _next_number(session: AsyncSession, org_id: uuid.UUID) -> int:
-    stmt = (
-        insert(TicketCounter)
-        .values(org_id=org_id, last_number=1)
-        .on_conflict_do_update(
-            index_elements=[TicketCounter.org_id],
-            set_={"last_number": TicketCounter.last_number + 1},
-        )
-        .returning(TicketCounter.last_number)
-    )
-    number: int = (await session.execute(stmt)).scalar_one()
-    return number
-
-
 async def create(session: AsyncSession, actor: Actor, *, data: TicketCreate) -> Ticket:
+    """A new work order (rules and paths: server/tickets/creation.py)."""
     _require_back_office(actor, "create work orders")
-    await _check_refs(
-        session,
-        actor,
-        customer_id=data.customer_id,
-        site_id=data.site_id,
-        asset_id=data.asset_id,
-        repeat_of_id=data.repeat_of_id,
-    )
-    if data.asset_id is not None and data.site_id is None:
-        data.site_id = await session.scalar(select(Asset.site_id).where(Asset.id == data.asset_id))
-    now = _now()
-    ticket = Ticket(
-        id=uuid7(),
-        org_id=actor.org_id,
-        status=Status.NEW.value,
-        created_by=actor.label,
-        created_at=now,
-        updated_at=now,
-        paused_seconds=0,
-        sla_state=SlaState.NONE.value,
-        response_breached=False,
-        resolution_breached=False,
-        version=1,
-        **data.model_dump(),
-    )
-    await sla.apply_deadlines(session, ticket)
-    sla.refresh_state(ticket, now, _fraction())
-    # Taken last: the per-organisation counter row stays locked until commit.
-    ticket.number = await _next_number(session, actor.org_id)
-    ticket.search_text = _search_text(ticket)
-    session.add(ticket)
-    audit.record(
-        session,
-        ticket,
-        kind="created",
-        actor=actor.label,
-        to_status=Status.NEW.value,
-        changes={"priority": data.priority.value, "customer_id": str(data.customer_id)},
-    )
+    now, fraction = _now(), _fraction()
+    ticket = await creation.create_now(session, actor, data, now=now, fraction=fraction)
+    if ticket is None:
+        ticket = await creation.create_orm(session, actor, data, now=now, fraction=fraction)
     return ticket
 
 
@@ -230,7 +132,7 @@ async def update(
         if (problem := window_problem(*window)) is not None:
             raise Unprocessable(problem, field="window_end")
     if {"site_id", "asset_id", "repeat_of_id"} & changes.keys():
-        await _check_refs(
+        await creation.check_refs(
             session,
             actor,
             customer_id=ticket.customer_id,
@@ -256,7 +158,7 @@ async def update(
     # Set last, explicitly: a flush inside apply_deadlines runs the column's server-side
     # onupdate, which expires the attribute, and the router cannot lazy-load it.
     ticket.updated_at = _now()
-    ticket.search_text = _search_text(ticket)
+    ticket.search_text = creation.search_text(ticket)
     ticket.version += 1
     audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
     return ticket

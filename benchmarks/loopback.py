@@ -1,10 +1,12 @@
-"""A minimal HTTP/1.1 client for the load benchmark: one keep-alive connection per simulated
-user, requests written as bytes, responses read by Content-Length (or chunked).
+"""A minimal HTTP/1.1 client for the benchmarks' load generators: keep-alive connections to
+the API on loopback, requests written as bytes, responses read by Content-Length (or
+chunked). ``load`` gives each simulated user a :class:`Connection`; ``ticket_create``
+shares a :class:`Pool` of them between its concurrent requests.
 
-httpx costs the client about a millisecond of CPU per request; at a few hundred requests
-a second on a 2-core machine shared with the server under test, the load generator would
-take a visible share of the CPU it is trying to measure. This costs a fraction of that.
-Not a general client: no TLS, no redirects, no compression, loopback only.
+On these two cores the load generator's CPU is taken from the server it measures: httpx
+spends one to three milliseconds of CPU per request (about what the API spends creating a
+work order), this a fraction of that (docs/benchmarks.md). Not a general client: no TLS,
+no redirects, no compression, loopback only.
 """
 
 from __future__ import annotations
@@ -113,3 +115,28 @@ async def _chunked(reader: asyncio.StreamReader) -> bytes:
             return b"".join(parts)
         parts.append(await reader.readexactly(size))
         await reader.readexactly(2)
+
+
+class Pool:
+    """``size`` keep-alive connections shared by concurrent requests: a request waits for
+    an idle one."""
+
+    def __init__(self, host: str, port: int, size: int, *, timeout: float = 60) -> None:
+        self._idle: asyncio.Queue[Connection] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(Connection(host, port, timeout))
+
+    async def __aenter__(self) -> Pool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        while not self._idle.empty():
+            await self._idle.get_nowait().close()
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        connection = await self._idle.get()
+        try:
+            answer = await connection.request("POST", path, headers, body)
+        finally:
+            self._idle.put_nowait(connection)
+        return answer.status, answer.body
