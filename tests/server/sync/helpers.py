@@ -22,9 +22,28 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.sync.models import SyncMutation
+from server.tickets.models import Ticket
 from shared.ids import uuid7
+from tests.fixtures.factories import Tenant, make_ticket
 
 SYNC = "/api/v1/sync"
+
+
+async def assigned(db: AsyncSession, t: Tenant, engineer: int = 1, **kw: Any) -> Ticket:
+    """A work order of tenant ``t``'s customer, site and asset, assigned to its engineer
+    number ``engineer`` (1-based)."""
+    assert t.customer and t.site and t.asset
+    ticket = await make_ticket(
+        db,
+        t.actor("dispatcher"),
+        t.customer,
+        t.site,
+        t.asset,
+        assign_to=t.engineers[engineer - 1],
+        **kw,
+    )
+    await db.flush()
+    return ticket
 
 
 def now_iso() -> str:

@@ -25,22 +25,7 @@ from server.tickets.models import Ticket
 from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
 from tests.fixtures.factories import Tenant, make_customer, make_tenant, make_ticket
-from tests.server.sync.helpers import SYNC, Phone, changes_of, new_id
-
-
-async def _assigned(db: AsyncSession, t: Tenant, engineer: int = 1, **kw: Any) -> Ticket:
-    assert t.customer and t.site and t.asset
-    ticket = await make_ticket(
-        db,
-        t.actor("dispatcher"),
-        t.customer,
-        t.site,
-        t.asset,
-        assign_to=t.engineers[engineer - 1],
-        **kw,
-    )
-    await db.flush()
-    return ticket
+from tests.server.sync.helpers import SYNC, Phone, assigned, changes_of, new_id
 
 
 async def _run(db: AsyncSession, t: Tenant, ticket: Ticket, who: str, *actions: Action) -> None:
@@ -59,9 +44,9 @@ async def test_the_snapshot_is_the_engineers_scope_and_nothing_else(
     other_org = await make_tenant(db, "Other")
     assert t.customer and t.site and t.asset
     # An earlier repair of the same asset, by a colleague, finished: the asset's history.
-    earlier = await _assigned(db, t, engineer=2)
+    earlier = await assigned(db, t, engineer=2)
     await _run(db, t, earlier, "engineer2", Action.ACCEPT, Action.ARRIVE, Action.RESOLVE)
-    mine = await _assigned(db, t)
+    mine = await assigned(db, t)
     customer2, site2, asset2 = await make_customer(db, t.org)
     theirs = await make_ticket(
         db, t.actor("dispatcher"), customer2, site2, asset2, assign_to=t.engineers[1]
@@ -104,7 +89,7 @@ async def test_an_acknowledgement_never_arrives_before_its_effects(
     client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"), engine=engine)
     await phone.register()
     await phone.sync()
@@ -190,7 +175,7 @@ async def test_an_old_cursor_gets_a_reset_instead_of_missing_deletions(
     client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"), engine=engine)
     await phone.register()
     await phone.sync()
@@ -214,7 +199,7 @@ async def test_finished_work_leaves_the_phone_after_the_recent_window(
     client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
 ) -> None:
     t = await make_tenant(db)
-    old = await _assigned(db, t)
+    old = await assigned(db, t)
     await _run(db, t, old, "engineer1", Action.ACCEPT, Action.ARRIVE, Action.RESOLVE)
     await _run(db, t, old, "dispatcher", Action.CLOSE)
     # Closed a moment less than the window ago (a bulk update the feed does not see).
@@ -237,7 +222,7 @@ async def test_finished_work_leaves_the_phone_after_the_recent_window(
 
 async def _committed_tenant(db: AsyncSession) -> tuple[Tenant, Ticket]:
     t = await make_tenant(db, "Sync pull")
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     await db.commit()
     return t, ticket
 

@@ -18,22 +18,8 @@ from server.field.models import ChecklistItem, ChecklistTemplate, TicketNote
 from server.sync.models import SyncClient, SyncMutation
 from server.tickets.models import Ticket, TicketEvent
 from tests.fixtures.factories import Tenant, make_customer, make_tenant, make_ticket
-from tests.server.sync.helpers import SYNC, Phone, new_id
+from tests.server.sync.helpers import SYNC, Phone, assigned, new_id
 from tests.server.test_concurrency import _blocked_behind
-
-
-async def _assigned(db: AsyncSession, t: Tenant, engineer: int = 1) -> Ticket:
-    assert t.customer and t.site and t.asset
-    ticket = await make_ticket(
-        db,
-        t.actor("dispatcher"),
-        t.customer,
-        t.site,
-        t.asset,
-        assign_to=t.engineers[engineer - 1],
-    )
-    await db.flush()
-    return ticket
 
 
 async def _events(db: AsyncSession, ticket: Ticket, action: str) -> int:
@@ -70,7 +56,7 @@ async def test_another_users_client_id_cannot_be_registered_or_used(
     other_org = await make_tenant(db, "Other")
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
-    ticket = await _assigned(db, t, engineer=2)
+    ticket = await assigned(db, t, engineer=2)
     for headers in (t.headers("engineer2"), other_org.headers("engineer1")):
         thief = Phone(client, headers, client_id=phone.client_id)
         taken = await client.post(
@@ -103,7 +89,7 @@ async def test_a_repeated_push_is_answered_from_the_stored_results(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     batch = [
@@ -129,7 +115,7 @@ async def test_a_gap_is_refused_with_the_expected_seq(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     phone.seq = 4  # mutations 1-4 never arrived
@@ -143,7 +129,7 @@ async def test_a_seq_reused_for_another_mutation_is_refused(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     assert (
@@ -161,8 +147,8 @@ async def test_a_poison_mutation_is_stored_rejected_and_later_ones_still_apply(
     client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
 ) -> None:
     t = await make_tenant(db)
-    mine = await _assigned(db, t)
-    theirs = await _assigned(db, t, engineer=2)
+    mine = await assigned(db, t)
+    theirs = await assigned(db, t, engineer=2)
     phone = Phone(client, t.headers("engineer1"), engine=engine)
     await phone.register()
     await phone.sync()
@@ -220,7 +206,7 @@ async def test_a_rejected_mutation_leaves_none_of_its_writes(
     """resolve writes the resolution fields, then the checklist guard refuses: the
     savepoint takes the fields back (without it the rejected resolve would half-apply)."""
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     template = ChecklistTemplate(org_id=t.org.id, name="Safety", active=True, version=1)
     db.add(template)
     await db.flush()
@@ -299,7 +285,7 @@ async def test_a_malformed_envelope_is_refused_naming_the_field(
 
 async def test_idempotency_key_on_push(client: httpx.AsyncClient, db: AsyncSession) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     accept = phone.mutation("work_order.accept", work_order_id=str(ticket.id))
@@ -323,7 +309,7 @@ def short_lock_timeout(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> N
 
 async def _committed_world(db: AsyncSession) -> tuple[Tenant, Ticket, Ticket]:
     t = await make_tenant(db, "Sync commit")
-    a = await _assigned(db, t)
+    a = await assigned(db, t)
     customer, site, asset = await make_customer(db, t.org)
     b = await make_ticket(
         db, t.actor("dispatcher"), customer, site, asset, assign_to=t.engineers[0]
@@ -412,7 +398,7 @@ async def test_dispatch_fields_are_refused_with_a_reason(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     wo = str(ticket.id)
@@ -441,7 +427,7 @@ async def test_the_phones_clock_offset_travels_with_the_push(
     from server.field.models import VisitCheck
 
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     wo, visit_id = str(ticket.id), new_id()

@@ -18,24 +18,10 @@ from server.tickets import service as tickets
 from server.tickets.models import Ticket, TicketEvent
 from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
-from tests.fixtures.factories import Tenant, make_tenant, make_ticket
-from tests.server.sync.helpers import SYNC, Phone, changes_of, new_id, stored_mutations
+from tests.fixtures.factories import Tenant, make_tenant
+from tests.server.sync.helpers import SYNC, Phone, assigned, changes_of, new_id, stored_mutations
 
 REASON = "Van broke down, cannot reach the site today"
-
-
-async def _assigned(db: AsyncSession, t: Tenant, engineer: int = 1) -> Ticket:
-    assert t.customer and t.site and t.asset
-    ticket = await make_ticket(
-        db,
-        t.actor("dispatcher"),
-        t.customer,
-        t.site,
-        t.asset,
-        assign_to=t.engineers[engineer - 1],
-    )
-    await db.flush()
-    return ticket
 
 
 async def _fresh(db: AsyncSession, ticket: Ticket) -> Ticket:
@@ -66,7 +52,7 @@ async def test_a_reject_sends_the_job_back_and_it_leaves_the_phone(
     client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     assert t.customer and t.site and t.asset
     phone = Phone(client, t.headers("engineer1"), engine=engine)
     await phone.register()
@@ -112,7 +98,7 @@ async def test_evidence_recorded_before_the_reject_is_kept(
     """Travel time and a note recorded while the job was still the engineer's apply in
     seq order before the reject: facts are kept, the job goes back."""
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     wo, entry_id = str(ticket.id), new_id()
@@ -140,7 +126,7 @@ async def test_a_reject_after_the_office_gave_the_job_to_a_colleague_changes_not
     job is not the engineer's any more), listed for the back office with its reason, and
     raises no flag (there is no evidence to review)."""
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     await _transition(db, t, ticket, action="assign", engineer_id=str(t.engineers[1].id))
@@ -180,9 +166,9 @@ async def test_a_reject_the_state_machine_no_longer_allows_is_rejected_with_the_
     declining is no longer possible (reject is from ``assigned`` only), and the answer
     says what the job is now."""
     t = await make_tenant(db)
-    cancelled = await _assigned(db, t)
+    cancelled = await assigned(db, t)
     await _transition(db, t, cancelled, action="cancel", reason="customer fixed it")
-    accepted = await _assigned(db, t)
+    accepted = await assigned(db, t)
     await tickets.apply_transition(
         db, t.actor("engineer1"), ticket_id=accepted.id, data=TransitionIn(action=Action.ACCEPT)
     )
@@ -211,7 +197,7 @@ async def test_a_reject_after_the_office_unassigned_the_job_is_rejected(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     await _transition(db, t, ticket, action="unassign")
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
@@ -229,7 +215,7 @@ async def test_a_blank_reason_is_rejected_before_any_service_runs(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    ticket = await _assigned(db, t)
+    ticket = await assigned(db, t)
     phone = Phone(client, t.headers("engineer1"))
     await phone.register()
     pushed = await phone.push(
