@@ -160,5 +160,10 @@ class Problem(BaseModel):
     code: str = Field(description="Stable machine-readable error code")
     detail: str
     instance: str | None = None
-    errors: list[dict[str, object]] | None = None
+    errors: list[dict[str, object]] | None = Field(
+        default=None,
+        description="What is wrong, each; of validation errors the first 50 (`error_count` counts all)",
+    )
+    error_count: int | None = None
+    errors_truncated: bool | None = None
     allowed_actions: list[str] | None = None

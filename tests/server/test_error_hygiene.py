@@ -203,3 +203,43 @@ async def test_input_echoed_in_a_problem_is_quoted_short(
     response = await client.request(method, path, headers=headers, **kwargs)
     assert response.status_code in (200, 400, 422), response.text[:300]  # a dry run is 200
     assert len(response.content) < 5000, response.text[:300]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/customers", {"name": "x", **{f"k{i}": i for i in range(60_000)}}),
+        ("/api/v1/customers", {"name": "x", "k" * 500_000: 1}),
+        ("/api/v1/checklist-templates", {"name": "x", "items": [{"label": "y" * 300}] * 2_000}),
+        ("/api/v1/tickets", {"title": "x", "k" * 300_000: 1, "é" * 300_000: 2}),
+    ],
+    ids=["60,000 unknown keys", "a 500,000-character key", "2,000 bad items", "two long keys"],
+)
+async def test_a_validation_problem_is_short_whatever_the_body(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, body: dict[str, Any]
+) -> None:
+    """A 1 MB body with 60,000 unknown keys was answered with 5 MB of problem (one error
+    each), and a 500,000-character key came back three times (`detail`, `field` and the
+    error's `loc`): the answer lists the first 50 errors, counts them all, and cuts each
+    key it names."""
+    response = await client.post(path, json=body, headers=tenant.headers("admin"))
+    assert response.status_code == 422, response.text[:300]
+    assert len(response.content) < 20_000, len(response.content)
+    problem = response.json()
+    assert problem["code"] == "validation_error"
+    assert len(problem["errors"]) <= 50
+    assert problem["error_count"] >= len(problem["errors"])
+    assert problem["errors_truncated"] is (problem["error_count"] > 50)
+    assert problem["detail"].startswith("body.") and problem["field"]
+
+
+async def test_every_validation_error_is_listed_when_there_are_few(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/v1/customers", json={"name": "", "phone": "x"}, headers=tenant.headers("admin")
+    )
+    problem = response.json()
+    assert [e["loc"] for e in problem["errors"]] == [["body", "name"], ["body", "phone"]]
+    assert (problem["error_count"], problem["errors_truncated"]) == (2, False)
+    assert problem["detail"].endswith("(and 1 more)")
