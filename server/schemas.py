@@ -162,7 +162,7 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[dict[str, object]] | None = Field(
         default=None,
-        description="What is wrong, each; of validation errors the first 50 (`error_count` counts all)",
+        description="What is wrong; of validation errors the first 50 (`error_count`: all)",
     )
     error_count: int | None = None
     errors_truncated: bool | None = None
