@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Response
+from fastapi import Header, Query, Request, Response, params
 from pydantic import BeforeValidator
+from starlette.types import Scope
 
 from server.crud import NEVER_MATCHES
-from server.errors import BadRequest, PreconditionRequired
+from server.errors import BadRequest, PreconditionRequired, UnsupportedMediaType
 from server.schemas import Problem
 from shared.digits import NumberTooLarge, ascii_uint
 
@@ -157,3 +158,69 @@ def created(description: str, **links: tuple[str, str]) -> dict[int | str, dict[
             },
         }
     }
+
+
+# --- body formats ------------------------------------------------------------------------
+# FastAPI reads a body as JSON only when Content-Type says JSON; any other type (or none)
+# hands the validator the raw bytes, and the caller read "body: Input should be a valid
+# dictionary" for a JSON body sent as text/plain. The same for JSON sent to a form.
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _media_type(scope: Scope) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or ())
+    length = headers.get(b"content-length", b"").strip()
+    return b"transfer-encoding" in headers or (length != b"" and length.strip(b"0") != b"")
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def check_body_format(request: Request) -> None:
+    """A dependency of every operation (create_app): refuses a body of another format than
+    the one the operation reads, JSON (the API) or a form (log-in), with 415 naming it.
+    Operations that read the raw body themselves (the CSV import, tus chunks) have no body
+    field and check their own."""
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None:
+        return
+    media_type = _media_type(request.scope)
+    if isinstance(body_field.field_info, params.Form):
+        if media_type is not None and media_type not in _FORMS:
+            raise UnsupportedMediaType(
+                f"send this form as {_FORMS[0]} (or {_FORMS[1]}), not {media_type[:80]}"
+            )
+    elif media_type is not None or _has_body(request.scope):
+        if media_type is None or not _is_json(media_type):
+            sent = f"not {media_type[:80]}" if media_type else "the request named no type"
+            raise UnsupportedMediaType(
+                f"send the body as JSON with Content-Type: application/json ({sent})"
+            )
+
+
+def document_body_formats(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (the OpenAPI document) with the 415 of ``check_body_format`` on every
+    operation whose body is JSON or a form."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            formats = " or ".join(body.get("content", {})) if body else ""
+            if formats.startswith(("application/json", _FORMS[0])):
+                operation["responses"]["415"] = {
+                    "description": f"The body is not {formats}",
+                    "content": {"application/problem+json": problem},
+                }
+    return spec

@@ -160,7 +160,7 @@ SINGLE_HEADERS = (
 )
 
 
-def _repeated(headers: Any) -> str | None:
+def _repeated(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The name of a one-value header the request carries more than once, or None."""
     seen: set[bytes] = set()
     for name, _ in headers:

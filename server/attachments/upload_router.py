@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 
 from server.attachments import service, uploads
-from server.attachments.errors import TusVersionUnsupported, UnsupportedMediaType
+from server.attachments.errors import TusVersionUnsupported
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.schemas import UploadRead
 from server.auth.actor import Actor
@@ -29,7 +29,7 @@ from server.deps import (
     get_actor,
     require,
 )
-from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge
+from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.http import problems as _base_problems
 from server.schemas import Problem
 from shared.digits import ascii_uint

@@ -243,3 +243,65 @@ async def test_every_validation_error_is_listed_when_there_are_few(
     assert [e["loc"] for e in problem["errors"]] == [["body", "name"], ["body", "phone"]]
     assert (problem["error_count"], problem["errors_truncated"]) == (2, False)
     assert problem["detail"].endswith("(and 1 more)")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b'{"name": "Plain Ltd"}'),
+        ("application/x-www-form-urlencoded", b"name=Form+Ltd"),
+        ("application/xml", b"<customer><name>Xml Ltd</name></customer>"),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nM\r\n--x--\r\n',
+        ),
+        (None, b'{"name": "Untyped Ltd"}'),
+    ],
+    ids=["text", "form", "xml", "multipart", "no type"],
+)
+async def test_a_body_that_is_not_json_is_a_415_saying_to_send_json(
+    client: httpx.AsyncClient, tenant: Tenant, content_type: str | None, body: bytes
+) -> None:
+    """It was a 422 "body: Input should be a valid dictionary or object to extract fields
+    from", which names neither the problem nor the fix."""
+    headers = tenant.headers("admin")
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = await client.post("/api/v1/customers", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    problem = response.json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in problem["detail"], problem
+    listed = await client.get("/api/v1/customers", headers=tenant.headers("admin"))
+    assert not any(c["name"].endswith(" Ltd") for c in listed.json()["items"])
+
+
+async def test_json_types_and_an_empty_body_are_read_as_before(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant.headers("admin")
+    for content_type in (
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/merge-patch+json",
+    ):
+        response = await client.post(
+            "/api/v1/customers",
+            content=b'{"name": "Typed"}',
+            headers={**headers, "Content-Type": content_type},
+        )
+        assert response.status_code == 201, (content_type, response.text)
+    empty = await client.post("/api/v1/customers", headers=headers)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["loc"] == ["body"], empty.text
+
+
+async def test_json_sent_to_the_log_in_form_is_a_415_naming_the_form(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    user = tenant.users["admin"]
+    response = await client.post(
+        "/api/v1/auth/token", json={"username": user.email, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 415, response.text
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
