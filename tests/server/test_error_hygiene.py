@@ -305,3 +305,27 @@ async def test_json_sent_to_the_log_in_form_is_a_415_naming_the_form(
     )
     assert response.status_code == 415, response.text
     assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "First Ltd", "name": "Second Ltd"}',
+        b'{"name": "Ltd", "notes": {"a": 1, "a": 2}}',
+        b'{"name": "Ltd", "email": null, "email": "x@example.com"}',
+    ],
+    ids=["top level", "nested", "null then value"],
+)
+async def test_a_key_named_twice_in_a_json_object_is_a_422(
+    client: httpx.AsyncClient, tenant: Tenant, body: bytes
+) -> None:
+    """Python keeps the last of two values, a proxy or log in front may read the first
+    ({"role": "viewer", "role": "admin"}): it was created with the second, silently."""
+    headers = {**tenant.headers("admin"), "Content-Type": "application/json"}
+    response = await client.post("/api/v1/customers", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["type"] == "json_repeated_key"
+    assert "appears twice" in problem["detail"]
+    listed = await client.get("/api/v1/customers", headers=tenant.headers("admin"))
+    assert not any("Ltd" in c["name"] for c in listed.json()["items"])
