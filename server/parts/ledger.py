@@ -35,17 +35,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Numeric, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.parts import replenishment
-from server.parts.models import LocationKind, MovementKind
+from server.parts.models import LocationKind, MovementKind, Quantity
 from shared.ids import uuid7
 
 ZERO = Decimal(0)
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _largest(column: Numeric) -> Decimal:  # type: ignore[type-arg]
+    assert column.precision is not None and column.scale is not None
+    return Decimal(10) ** (column.precision - column.scale) - Decimal(10) ** -column.scale
+
+
+# The largest on-hand or reserved quantity a balance holds (its column is Numeric(14, 3)).
+MAX_BALANCE = _largest(Quantity)
 # Kinds whose quantity leaves from_location's on-hand / reaches to_location's on-hand.
 _OUT = frozenset(
     {MovementKind.TRANSFER, MovementKind.CONSUME, MovementKind.RETURN, MovementKind.SCRAP}
@@ -261,6 +272,17 @@ def _fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
+def _beyond_a_balance(part: PartLike, q: Decimal) -> Unprocessable:
+    """Each quantity is bounded, their sum in a balance is not: a balance past its column
+    was the database's "numeric field overflow", answered as a 422 naming nothing."""
+    return Unprocessable(
+        f"moving {_fmt(q)} {part.unit} of {part.sku} would take a balance past "
+        f"±{_fmt(MAX_BALANCE)}, the most a stock balance holds: check the quantity",
+        field="quantity",
+        part_id=str(part.id),
+    )
+
+
 def _shortage(location: PlaceLike, part: PartLike, have: Decimal, need: Decimal) -> StockShortage:
     return StockShortage(
         f"{location.name} has {_fmt(have)} {part.unit} of {part.sku} available, "
@@ -354,12 +376,17 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
     # first in the ledger (ids are time-ordered), so its id is taken now.
     release_id = uuid7() if kind is MovementKind.CONSUME and move.ticket_id else None
     params = _params(actor, move, kind, q)
-    rows = (
-        await session.execute(
-            _SHIFT,
-            {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
-        )
-    ).all()
+    try:
+        rows = (
+            await session.execute(
+                _SHIFT,
+                {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
+            )
+        ).all()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+            raise
+        raise _beyond_a_balance(part, q) from None
     after = {row.location_id: Balance(row.on_hand, row.reserved, row.minimum) for row in rows}
     line = _line(params, rows[0].created_at)
     if source is not None:
