@@ -190,11 +190,11 @@ def _is_json(media_type: str) -> bool:
     )
 
 
-async def check_body_format(request: Request) -> None:
-    """A dependency of every operation (create_app): refuses a body of another format than
-    the one the operation reads, JSON (the API) or a form (log-in), with 415 naming it, and
-    a JSON object naming one key twice. Operations that read the raw body themselves (the
-    CSV import, tus chunks) have no body field and check their own."""
+async def check_request(request: Request) -> None:
+    """A dependency of every operation (create_app), for what no parameter type sees:
+    text with U+0000 in the query or a form (PostgreSQL refused it as a 422 naming no
+    field), and a body of another format than the one the operation reads."""
+    _refuse_nul("query", request.query_params.multi_items())
     route = request.scope.get("route")
     body_field = getattr(route, "body_field", None)
     if body_field is None:
@@ -205,6 +205,8 @@ async def check_body_format(request: Request) -> None:
             raise UnsupportedMediaType(
                 f"send this form as {_FORMS[0]} (or {_FORMS[1]}), not {media_type[:80]}"
             )
+        form = await request.form()  # parsed by FastAPI already, kept
+        _refuse_nul("body", [(k, v) for k, v in form.multi_items() if isinstance(v, str)])
     elif media_type is not None or _has_body(request.scope):
         if media_type is None or not _is_json(media_type):
             sent = f"not {media_type[:80]}" if media_type else "the request named no type"
@@ -212,6 +214,21 @@ async def check_body_format(request: Request) -> None:
                 f"send the body as JSON with Content-Type: application/json ({sent})"
             )
         _refuse_repeated_keys(await request.body())  # read once by FastAPI, kept
+
+
+def _refuse_nul(source: str, items: list[tuple[str, str]]) -> None:
+    """JSON bodies are checked by ``server.schemas.Input``; query strings and forms here."""
+    for name, value in items:
+        if "\x00" in value or "\x00" in name:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "string_nul",
+                        "loc": (source, name.replace("\x00", "")),
+                        "msg": "text cannot contain the NUL character (U+0000)",
+                    }
+                ]
+            )
 
 
 class _RepeatedKey(ValueError):
@@ -253,7 +270,7 @@ def _refuse_repeated_keys(body: bytes) -> None:
 
 
 def document_body_formats(spec: dict[str, Any]) -> dict[str, Any]:
-    """``spec`` (the OpenAPI document) with the 415 of ``check_body_format`` on every
+    """``spec`` (the OpenAPI document) with the 415 of ``check_request`` on every
     operation whose body is JSON or a form."""
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for operations in spec.get("paths", {}).values():

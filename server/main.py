@@ -29,7 +29,7 @@ from server.errors import AppError, RetryableConflict
 from server.field.checklist_router import router as field_checklist_router
 from server.field.router import router as field_router
 from server.field.work_router import router as field_work_router
-from server.http import check_body_format, document_body_formats
+from server.http import check_request, document_body_formats
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
@@ -249,7 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         # operationId = the endpoint's function name: stable, readable names for generated clients.
         generate_unique_id_function=lambda route: route.name,
-        dependencies=[Depends(check_body_format)],
+        dependencies=[Depends(check_request)],
     )
     app.state.settings = settings
     app.state.blob_store = blob_store_for(settings)
@@ -282,7 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
-    # The 415 every operation with a body may answer (check_body_format) in the document.
+    # The 415 every operation with a body may answer (check_request) in the document.
     app.openapi = lambda: app.openapi_schema or document_body_formats(FastAPI.openapi(app))  # type: ignore[method-assign]
     if settings.CORS_ORIGINS:
         app.add_middleware(

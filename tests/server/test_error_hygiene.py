@@ -329,3 +329,38 @@ async def test_a_key_named_twice_in_a_json_object_is_a_422(
     assert "appears twice" in problem["detail"]
     listed = await client.get("/api/v1/customers", headers=tenant.headers("admin"))
     assert not any("Ltd" in c["name"] for c in listed.json()["items"])
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/tickets", "q"),
+        ("/api/v1/customers", "q"),
+        ("/api/v1/parts", "sku"),
+        ("/api/v1/parts", "barcode"),
+        ("/api/v1/parts/export", "model"),
+        ("/api/v1/assets", "serial_number"),
+        ("/api/v1/engineers", "territory"),
+        ("/api/v1/engineers", "skill"),
+        ("/api/v1/stock-units", "serial_number"),
+    ],
+)
+async def test_nul_in_query_text_is_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, name: str
+) -> None:
+    """It reached PostgreSQL, whose refusal became a 422 naming no parameter."""
+    response = await client.get(path, params={name: "a\x00b"}, headers=tenant.headers("admin"))
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == name and problem["errors"][0]["type"] == "string_nul", problem
+
+
+async def test_nul_in_the_log_in_form_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    email = tenant.users["admin"].email
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email + "\x00", "password": "x" * 12}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "username"
