@@ -84,6 +84,16 @@ IfNoneMatch = Annotated[
 ]
 
 
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether a GET's ``If-None-Match`` names the representation ``etag`` (304). Unlike
+    If-Match it compares weakly (RFC 9110 section 13.1.2: ``W/"x"`` matches ``"x"``), and
+    ``*`` matches any current representation."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 def put_precondition(if_match: str | None, if_none_match: str | None) -> int | None:
     """A PUT that creates or replaces names which one it means: ``If-Match`` with the
     version it read (replace; see ``expected_version``), or ``If-None-Match: *`` (create
