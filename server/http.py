@@ -17,8 +17,10 @@ from server.schemas import Problem
 from server.text import quote
 from shared.digits import NumberTooLarge, ascii_uint
 
-_STRONG = re.compile(r'"v(\d{1,9})"')
-_WEAK = re.compile(r'W/"v\d{1,9}"')
+# Exactly the tags etag() writes: ASCII digits (\d also takes other scripts'), no leading
+# zero (a strong comparison is character by character: "v01" is not "v1").
+_STRONG = re.compile(r'"v(0|[1-9][0-9]{0,8})"')
+_WEAK = re.compile(r'W/"v(0|[1-9][0-9]{0,8})"')
 
 
 def etag(version: int) -> str:
