@@ -43,6 +43,7 @@ from server.auth.actor import Actor
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.parts import replenishment
+from server.parts.locations import shown_name
 from server.parts.models import LocationKind, MovementKind, Quantity
 from shared.ids import uuid7
 
@@ -283,9 +284,17 @@ def _beyond_a_balance(part: PartLike, q: Decimal) -> Unprocessable:
     )
 
 
-def _shortage(location: PlaceLike, part: PartLike, have: Decimal, need: Decimal) -> StockShortage:
+def _shown(actor: Actor, location: PlaceLike) -> str:
+    """The location as the caller may read its name: a problem must not name the engineer
+    a van belongs to, or a customer's site, to a caller who could not read them."""
+    return shown_name(actor, location.kind, location.name)
+
+
+def _shortage(
+    actor: Actor, location: PlaceLike, part: PartLike, have: Decimal, need: Decimal
+) -> StockShortage:
     return StockShortage(
-        f"{location.name} has {_fmt(have)} {part.unit} of {part.sku} available, "
+        f"{_shown(actor, location)} has {_fmt(have)} {part.unit} of {part.sku} available, "
         f"{_fmt(need)} needed: short by {_fmt(need - have)}",
         available=str(have),
         shortfall=str(need - have),
@@ -398,12 +407,18 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
         if move.from_field or kind is MovementKind.RETURN:
             await _field_check(session, actor, source, part, held)
         elif held.on_hand - held.reserved < 0:
-            raise _shortage(source, part, held.on_hand - held.reserved + q, q)
+            raise _shortage(actor, source, part, held.on_hand - held.reserved + q, q)
     if kind is MovementKind.ADJUST:
         assert destination is not None
         # A correction the field implied (a unit found in a van) is not a count.
         await _counted(
-            session, destination, part, after[destination.id], q, counted=not move.from_field
+            session,
+            actor,
+            destination,
+            part,
+            after[destination.id],
+            q,
+            counted=not move.from_field,
         )
     await replenishment.announce_crossings(
         session, actor, part.id, part.sku, [(loc, b.on_hand, b.minimum) for loc, b in after.items()]
@@ -438,6 +453,7 @@ async def _field_check(
 
 async def _counted(
     session: AsyncSession,
+    actor: Actor,
     location: PlaceLike,
     part: PartLike,
     held: Balance,
@@ -451,7 +467,7 @@ async def _counted(
     if q < 0 and held.on_hand < held.reserved:
         raise StockShortage(
             f"the adjustment would leave {_fmt(held.on_hand)} {part.unit} of {part.sku} at "
-            f"{location.name}, below the {_fmt(held.reserved)} reserved",
+            f"{_shown(actor, location)}, below the {_fmt(held.reserved)} reserved",
             location_id=str(location.id),
             part_id=str(part.id),
         )
@@ -467,7 +483,7 @@ async def _reserve(session: AsyncSession, actor: Actor, move: Move) -> Line:
     params = {"location_id": source.id, "part_id": part.id, "quantity": q}
     if (await session.execute(_RESERVE, params)).first() is None:
         have = (await session.execute(_AVAILABLE, params)).scalar()
-        raise _shortage(source, part, have if have is not None else ZERO, q)
+        raise _shortage(actor, source, part, have if have is not None else ZERO, q)
     return await _write_line(session, actor, move, MovementKind.RESERVE, q)
 
 
@@ -481,7 +497,7 @@ async def _release(session: AsyncSession, actor: Actor, move: Move) -> Line:
     if q > held:
         raise Unprocessable(
             f"the work order has {_fmt(held)} {part.unit} of {part.sku} reserved at "
-            f"{location.name}; cannot release {_fmt(q)}"
+            f"{_shown(actor, location)}; cannot release {_fmt(q)}"
         )
     params = {"location_id": location.id, "part_id": part.id, "quantity": q}
     await session.execute(_UNRESERVE, params)
