@@ -27,16 +27,23 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
 def _ascii_number(value: Any) -> Any:
-    # The sync protocol's rule (shared/sync.py), so the phone and the API agree.
+    # The sync protocol's rule (shared/sync.py), so the phone and the API agree. pydantic
+    # alone reads "3_1.2" as 31.2 for a float or an int (and "١٢" as 12 for a Decimal),
+    # and true as 1.
+    if isinstance(value, bool):
+        raise ValueError("send a number, not true or false")
     if isinstance(value, str) and not plain_number_text(value):
         raise ValueError("write the number with the ASCII digits 0-9 and a point")
     return value
 
 
-# For every Decimal a body may carry as a string: Annotated[Decimal, Field(...), AsciiNumber].
+# For every number a body carries (int, float, Decimal; JSON number or text):
+# Annotated[int, Field(...), AsciiNumber]. tests/server/test_body_numbers.py finds any
+# number field without it.
 AsciiNumber = BeforeValidator(_ascii_number)
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90), AsciiNumber]
+Longitude = Annotated[float, Field(ge=-180, le=180), AsciiNumber]
+Accuracy = Annotated[float, Field(ge=0, le=100_000, description="Radius in metres"), AsciiNumber]
 
 
 def _refused(exc: times.InstantError, prefix: str) -> PydanticCustomError:
