@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Query, Request, Response, params
 from fastapi.exceptions import RequestValidationError
@@ -225,7 +226,8 @@ async def check_request(request: Request) -> None:
             raise UnsupportedMediaType(
                 f"send the body as JSON with Content-Type: application/json ({sent})"
             )
-        _refuse_repeated_keys(await request.body())  # read once by FastAPI, kept
+        if not getattr(getattr(route, "endpoint", None), _LAST_KEY_WINS, False):
+            _refuse_repeated_keys(await request.body())  # read once by FastAPI, kept
 
 
 def _refuse_nul(source: str, items: list[tuple[str, str]]) -> None:
@@ -241,6 +243,19 @@ def _refuse_nul(source: str, items: list[tuple[str, str]]) -> None:
                     }
                 ]
             )
+
+
+_LAST_KEY_WINS = "_fixflow_last_key_wins"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def last_key_wins(endpoint: F) -> F:
+    """Exempts an operation from the repeated-key check: the sync push, where anything
+    wrong beyond the envelope is one mutation's own problem (docs/sync.md) and must not
+    refuse the whole push (the phone would resend it forever, its queue blocked). A
+    repeated key there keeps its last value, as JSON readers commonly do."""
+    setattr(endpoint, _LAST_KEY_WINS, True)
+    return endpoint
 
 
 class _RepeatedKey(ValueError):
