@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, Integer, Select, String, Uuid, select, tuple_
@@ -50,13 +51,16 @@ async def keyset_page(
     session: AsyncSession,
     query: Select[Any],
     *,
-    sort_column: InstrumentedAttribute[Any],
+    sort_column: Any,
     id_column: InstrumentedAttribute[Any],
     limit: int,
     cursor: str | None,
+    sort_value: Callable[[Any], Any] | None = None,
 ) -> Page[M]:
     """Ascending keyset pagination over (sort_column, id); ``sort_column`` may be the id
-    itself (UUIDv7 ids are ordered by time)."""
+    itself (UUIDv7 ids are ordered by time), or an expression over the row with
+    ``sort_value`` computing its value for the cursor (a cursor is readable base64: it
+    holds only what the caller may read of the row)."""
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
         after = (_cursor_value(sort_column, value), cursor_uuid(last_id))
@@ -67,11 +71,12 @@ async def keyset_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, sort_column.key), str(last.id)])
+        value = sort_value(last) if sort_value else getattr(last, sort_column.key)
+        next_cursor = encode_cursor([value, str(last.id)])
     return Page(items=rows, next_cursor=next_cursor)
 
 
-def _cursor_value(column: InstrumentedAttribute[Any], value: Any) -> Any:
+def _cursor_value(column: Any, value: Any) -> Any:
     """The decoded sort value, checked against the column's type (400 if it does not fit)."""
     column_type = column.type
     if isinstance(column_type, String):

@@ -15,6 +15,7 @@ RFC 9457 application/problem+json with a stable ``code``:
     ├── PreconditionFailed (412 precondition_failed)
     ├── PreconditionRequired (428 precondition_required)
     ├── PayloadTooLarge (413 payload_too_large)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── Unprocessable (422 unprocessable)
     │   └── IdempotencyKeyReused (422 idempotency_key_reused)
     ├── TooManyRequests (429 rate_limited)
@@ -116,6 +117,12 @@ class PreconditionRequired(AppError):
 
 class PayloadTooLarge(AppError):
     status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    """The body is not in the format the operation reads (JSON, a form, tus bytes)."""
+
+    status, code, title = 415, "unsupported_media_type", "Unsupported Content-Type"
 
 
 class Unprocessable(AppError):

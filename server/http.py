@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Query, Response
+from fastapi import Header, Query, Request, Response, params
+from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
+from starlette.types import Scope
 
 from server.crud import NEVER_MATCHES
-from server.errors import BadRequest, PreconditionRequired
+from server.errors import BadRequest, PreconditionRequired, UnsupportedMediaType
 from server.schemas import Problem
+from server.text import quote
 from shared.digits import NumberTooLarge, ascii_uint
 
-_STRONG = re.compile(r'"v(\d{1,9})"')
-_WEAK = re.compile(r'W/"v\d{1,9}"')
+# Exactly the tags etag() writes: ASCII digits (\d also takes other scripts'), no leading
+# zero (a strong comparison is character by character: "v01" is not "v1").
+_STRONG = re.compile(r'"v(0|[1-9][0-9]{0,8})"')
+_WEAK = re.compile(r'W/"v(0|[1-9][0-9]{0,8})"')
 
 
 def etag(version: int) -> str:
@@ -78,6 +85,16 @@ IfNoneMatch = Annotated[
         description="`*` to create only: 412 if the object exists already",
     ),
 ]
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """Whether a GET's ``If-None-Match`` names the representation ``etag`` (304). Unlike
+    If-Match it compares weakly (RFC 9110 section 13.1.2: ``W/"x"`` matches ``"x"``), and
+    ``*`` matches any current representation."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 def put_precondition(if_match: str | None, if_none_match: str | None) -> int | None:
@@ -157,3 +174,139 @@ def created(description: str, **links: tuple[str, str]) -> dict[int | str, dict[
             },
         }
     }
+
+
+# --- body formats ------------------------------------------------------------------------
+# FastAPI reads a body as JSON only when Content-Type says JSON; any other type (or none)
+# hands the validator the raw bytes, and the caller read "body: Input should be a valid
+# dictionary" for a JSON body sent as text/plain. The same for JSON sent to a form.
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _media_type(scope: Scope) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    for name, value in headers:
+        if name == b"content-type":
+            return value.decode("latin-1").split(";")[0].strip().lower()
+    return None
+
+
+def _has_body(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or ())
+    length = headers.get(b"content-length", b"").strip()
+    return b"transfer-encoding" in headers or (length != b"" and length.strip(b"0") != b"")
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+async def check_request(request: Request) -> None:
+    """A dependency of every operation (create_app), for what no parameter type sees:
+    text with U+0000 in the query or a form (PostgreSQL refused it as a 422 naming no
+    field), and a body of another format than the one the operation reads."""
+    _refuse_nul("query", request.query_params.multi_items())
+    route = request.scope.get("route")
+    body_field = getattr(route, "body_field", None)
+    if body_field is None:
+        return
+    media_type = _media_type(request.scope)
+    if isinstance(body_field.field_info, params.Form):
+        if media_type is not None and media_type not in _FORMS:
+            raise UnsupportedMediaType(
+                f"send this form as {_FORMS[0]} (or {_FORMS[1]}), not {media_type[:80]}"
+            )
+        form = await request.form()  # parsed by FastAPI already, kept
+        _refuse_nul("body", [(k, v) for k, v in form.multi_items() if isinstance(v, str)])
+    elif media_type is not None or _has_body(request.scope):
+        if media_type is None or not _is_json(media_type):
+            sent = f"not {media_type[:80]}" if media_type else "the request named no type"
+            raise UnsupportedMediaType(
+                f"send the body as JSON with Content-Type: application/json ({sent})"
+            )
+        if not getattr(getattr(route, "endpoint", None), _LAST_KEY_WINS, False):
+            _refuse_repeated_keys(await request.body())  # read once by FastAPI, kept
+
+
+def _refuse_nul(source: str, items: list[tuple[str, str]]) -> None:
+    """JSON bodies are checked by ``server.schemas.Input``; query strings and forms here."""
+    for name, value in items:
+        if "\x00" in value or "\x00" in name:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "string_nul",
+                        "loc": (source, name.replace("\x00", "")),
+                        "msg": "text cannot contain the NUL character (U+0000)",
+                    }
+                ]
+            )
+
+
+_LAST_KEY_WINS = "_fixflow_last_key_wins"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def last_key_wins(endpoint: F) -> F:
+    """Exempts an operation from the repeated-key check: the sync push, where anything
+    wrong beyond the envelope is one mutation's own problem (docs/sync.md) and must not
+    refuse the whole push (the phone would resend it forever, its queue blocked). A
+    repeated key there keeps its last value, as JSON readers commonly do."""
+    setattr(endpoint, _LAST_KEY_WINS, True)
+    return endpoint
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _one_of_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return found
+
+
+def _refuse_repeated_keys(body: bytes) -> None:
+    """JSON lets an object name a key twice and Python keeps the last value; a proxy or a
+    log in front of us may read the first (``{"role": "viewer", "role": "admin"}``), so
+    which one was meant is not ours to guess: 422. FastAPI parsed the body already; this
+    second pass (some 50 us for a 7 KB sync push) only looks for repeated keys."""
+    try:
+        json.loads(body, object_pairs_hook=_one_of_each)
+    except _RepeatedKey as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_repeated_key",
+                    "loc": ("body",),
+                    "msg": f"the key {quote(exc.key)} appears twice in one object; send it once",
+                }
+            ]
+        ) from None
+    except ValueError:
+        return  # not JSON: FastAPI's own parse answers it (a 422 like this one)
+
+
+def document_body_formats(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` (the OpenAPI document) with the 415 of ``check_request`` on every
+    operation whose body is JSON or a form."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            body = operation.get("requestBody") if isinstance(operation, dict) else None
+            formats = " or ".join(body.get("content", {})) if body else ""
+            if formats.startswith(("application/json", _FORMS[0])):
+                operation["responses"]["415"] = {
+                    "description": f"The body is not {formats}",
+                    "content": {"application/problem+json": problem},
+                }
+    return spec

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import server.models  # noqa: F401  (every table known to the ORM)
-from server import logs, runtime
+from server import logs, runtime, text
 from server.attachments.router import router as attachments_router
 from server.attachments.storage import blob_store_for
 from server.attachments.upload_router import router as uploads_router
@@ -29,6 +29,7 @@ from server.errors import AppError, RetryableConflict
 from server.field.checklist_router import router as field_checklist_router
 from server.field.router import router as field_router
 from server.field.work_router import router as field_work_router
+from server.http import check_request, document_body_formats
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
@@ -39,7 +40,6 @@ from server.parts.tracking_router import router as parts_tracking_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
 from server.sync.router import router as sync_router
-from server.text import fit
 from server.tickets.policy_router import router as policy_router
 from server.tickets.router import router as tickets_router
 
@@ -59,32 +59,39 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 _SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+# A body of 60,000 unknown keys has 60,000 problems; the answer lists the first of them,
+# like the CSV import (a 1 MB request answered with 5 MB of problem before).
+MAX_LISTED_ERRORS = 50
+MESSAGE_LIMIT = 500
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    everything = exc.errors()
     errors = [
         {
-            "loc": list(e.get("loc", ())),
-            "msg": e.get("msg", ""),
+            "loc": text.location(e.get("loc", ())),
+            "msg": text.fit(str(e.get("msg", "")), MESSAGE_LIMIT),
             "type": e.get("type", ""),
         }
-        for e in exc.errors()
+        for e in everything[:MAX_LISTED_ERRORS]
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
     where = ".".join(str(p) for p in first["loc"])
     # `field` as the service-level 422s name it: the input's path without body/query.
     path = [str(p) for p in first["loc"]]
     field = ".".join(path[1:] if path[:1] and path[0] in _SOURCES else path)
+    more = len(everything) - 1
     body = {
         "type": "https://fixflow.dev/problems/validation_error",
         "title": "Invalid request",
         "status": 422,
         "code": "validation_error",
-        "detail": f"{where}: {first['msg']}"
-        + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""),
+        "detail": f"{where}: {first['msg']}" + (f" (and {more} more)" if more > 0 else ""),
         "instance": request.url.path,
         "errors": errors,
+        "error_count": len(everything),
+        "errors_truncated": len(everything) > len(errors),
         **({"field": field} if field else {}),
     }
     return _problem_response(422, body)
@@ -123,7 +130,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     detail = str(exc.detail)
     path = request.url.path
     if exc.status_code == 404 and path.endswith("/") and path != "/":
-        detail = f"no such route: paths have no trailing slash (try {fit(path.rstrip('/'), 200)})"
+        shorter = text.fit(path.rstrip("/"), 200)
+        detail = f"no such route: paths have no trailing slash (try {shorter})"
     body = {
         "type": f"https://fixflow.dev/problems/{code}",
         "title": str(exc.detail),
@@ -241,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         # operationId = the endpoint's function name: stable, readable names for generated clients.
         generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(check_request)],
     )
     app.state.settings = settings
     app.state.blob_store = blob_store_for(settings)
@@ -273,6 +282,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    # The 415 every operation with a body may answer (check_request) in the document.
+    app.openapi = lambda: app.openapi_schema or document_body_formats(FastAPI.openapi(app))  # type: ignore[method-assign]
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,

@@ -55,7 +55,8 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
+        raw_headers = scope.get("headers") or []
+        headers = dict(raw_headers)
         rid = _request_id(headers.get(b"x-request-id", b""))
         token = logs.request_id.set(rid)
         started = time.perf_counter()
@@ -67,6 +68,11 @@ class RequestContext:
         ):
             declared, limit = None, None
         try:
+            if (twice := _repeated(raw_headers)) is not None:
+                status = 400
+                detail = f"send the {twice} header once; it came more than once"
+                await _send_problem(send, rid, 400, "bad_request", "Bad request", detail)
+                return
             if declared is not None and _declares_too_much(declared, self.max_body):
                 status = 413
                 await self._reject(send, rid)
@@ -100,24 +106,8 @@ class RequestContext:
             logs.request_id.reset(token)
 
     async def _reject(self, send: Send, rid: str) -> None:
-        body = _problem(
-            413,
-            "payload_too_large",
-            "Request body too large",
-            f"the body is larger than {self.max_body} bytes",
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", rid.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"the body is larger than {self.max_body} bytes"
+        await _send_problem(send, rid, 413, "payload_too_large", "Request body too large", detail)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         route: Any = scope.get("route")
@@ -132,6 +122,53 @@ class RequestContext:
             status,
             extra={"route": path, "status": status, "ms": round(elapsed * 1000, 2)},
         )
+
+
+async def _send_problem(
+    send: Send, rid: str, status: int, code: str, title: str, detail: str
+) -> None:
+    body = _problem(status, code, title, detail)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", rid.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# Headers that name one thing. Sent twice, the framework reads the first and a proxy in
+# front may have read the other: two If-Match lines are a list of tags (400, as one line
+# with a comma), two credentials or two Idempotency-Keys are two requests in one, and two
+# tus offsets or lengths are no offset. (Content-Length is refused twice by the HTTP
+# parser itself; list headers such as Accept-Language and If-None-Match may repeat.)
+SINGLE_HEADERS = (
+    b"authorization",
+    b"content-type",
+    b"idempotency-key",
+    b"if-match",
+    b"range",
+    b"tus-resumable",
+    b"upload-length",
+    b"upload-metadata",
+    b"upload-offset",
+)
+
+
+def _repeated(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The name of a one-value header the request carries more than once, or None."""
+    seen: set[bytes] = set()
+    for name, _ in headers:
+        if name in SINGLE_HEADERS:
+            if name in seen:
+                return name.decode().title()  # if-match: If-Match
+            seen.add(name)
+    return None
 
 
 # Visible ASCII only: the id is echoed in a header and written to every log line, where a

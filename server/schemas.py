@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -27,30 +27,55 @@ LongText = Annotated[str, StringConstraints(max_length=20_000)]
 
 
 def _ascii_number(value: Any) -> Any:
-    # The sync protocol's rule (shared/sync.py), so the phone and the API agree.
+    # The sync protocol's rule (shared/sync.py), so the phone and the API agree. pydantic
+    # alone reads "3_1.2" as 31.2 for a float or an int (and "١٢" as 12 for a Decimal),
+    # and true as 1.
+    if isinstance(value, bool):
+        raise ValueError("send a number, not true or false")
     if isinstance(value, str) and not plain_number_text(value):
         raise ValueError("write the number with the ASCII digits 0-9 and a point")
     return value
 
 
-# For every Decimal a body may carry as a string: Annotated[Decimal, Field(...), AsciiNumber].
+# For every number a body carries (int, float, Decimal; JSON number or text):
+# Annotated[int, Field(...), AsciiNumber]. tests/server/test_body_numbers.py finds any
+# number field without it.
 AsciiNumber = BeforeValidator(_ascii_number)
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90), AsciiNumber]
+Longitude = Annotated[float, Field(ge=-180, le=180), AsciiNumber]
+Accuracy = Annotated[float, Field(ge=0, le=100_000, description="Radius in metres"), AsciiNumber]
 
 
-def _instant(value: dt.datetime) -> dt.datetime:
+def _refused(exc: times.InstantError, prefix: str) -> PydanticCustomError:
+    return PydanticCustomError(f"{prefix}_{exc.kind}", exc.message)
+
+
+def _instant(value: Any) -> Any:
+    """Text is read by the sync protocol's parser (shared/times.py), so the API and the
+    phone take the same forms; a datetime (built in Python) is checked alone. Anything
+    else is refused here: pydantic would read 1700000000, "1700000000" or "1e9" as
+    seconds (or milliseconds, by size) since 1970."""
     try:
-        return times.check_instant(value)
+        if isinstance(value, dt.datetime):
+            return times.check_instant(value)
+        return times.parse_instant(value)
     except times.InstantError as exc:
-        raise PydanticCustomError(f"instant_{exc.kind}", exc.message) from None
+        raise _refused(exc, "instant") from None
 
 
-def _day(value: dt.date) -> dt.date:
-    try:
-        return times.check_day(value)
-    except times.InstantError as exc:
-        raise PydanticCustomError(f"day_{exc.kind}", exc.message) from None
+def _parser(parse: Callable[[object], dt.date], prefix: str) -> Callable[[Any], Any]:
+    """A date field's reader: ISO 8601 date text (or a ``date`` built in Python) only;
+    pydantic alone also takes a Unix time and a date-time at midnight."""
+
+    def check(value: Any) -> Any:
+        try:
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                return parse(value.isoformat())
+            return parse(value)
+        except times.InstantError as exc:
+            raise _refused(exc, prefix) from None
+
+    return check
 
 
 # Every instant a request carries (body fields and query parameters): the offset is
@@ -58,7 +83,7 @@ def _day(value: dt.date) -> dt.date:
 # otherwise). The caller's offset is kept; services store and compare the UTC value.
 Instant = Annotated[
     dt.datetime,
-    AfterValidator(_instant),
+    BeforeValidator(_instant),
     Field(
         description=f"ISO 8601 with a UTC offset (Z or +08:00), {times.RANGE}",
         examples=["2026-11-24T09:00:00+08:00"],
@@ -72,14 +97,21 @@ Instant = Annotated[
 # A day the caller asks about in the organisation's time zone, within the instants' years.
 Day = Annotated[
     dt.date,
-    AfterValidator(_day),
+    BeforeValidator(_parser(times.parse_day, "day")),
     Field(
-        description=f"A date, {times.EARLIEST_DAY} to {times.LATEST_DAY}",
+        description=f"An ISO 8601 date, {times.EARLIEST_DAY} to {times.LATEST_DAY}",
         json_schema_extra={
             "x-earliest": times.EARLIEST_DAY.isoformat(),
             "x-latest": times.LATEST_DAY.isoformat(),
         },
     ),
+]
+# A date that is a fact about something (an install date, a holiday): any year, but an
+# ISO 8601 date all the same.
+Date = Annotated[
+    dt.date,
+    BeforeValidator(_parser(times.parse_date, "date")),
+    Field(description="An ISO 8601 date, e.g. 2026-11-24", json_schema_extra={"x-iso-date": True}),
 ]
 
 
@@ -135,5 +167,10 @@ class Problem(BaseModel):
     code: str = Field(description="Stable machine-readable error code")
     detail: str
     instance: str | None = None
-    errors: list[dict[str, object]] | None = None
+    errors: list[dict[str, object]] | None = Field(
+        default=None,
+        description="What is wrong; of validation errors the first 50 (`error_count`: all)",
+    )
+    error_count: int | None = None
+    errors_truncated: bool | None = None
     allowed_actions: list[str] | None = None

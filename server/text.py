@@ -7,7 +7,10 @@ location's name; a caller's 100,000-character CSV header quoted back in a proble
 - ``fit(text, limit)``: at most ``limit`` characters, an ellipsis marking a cut;
 - ``fit_column(Model.attribute, text)``: ``fit`` to the column's own length, so the limit
   has one home (the model) and a longer column needs no second edit;
-- ``quote(value)``: a value echoed in an error message, shown as ``repr`` and cut.
+- ``quote(value)``: a value echoed in an error message, shown as ``repr`` and cut;
+- ``location(loc)`` / ``path(loc)``: where a validation error is (``body.items.0.label``),
+  each part cut: the parts are the caller's own keys, and a megabyte-long key was a
+  megabyte of problem, three times over.
 
 Lengths are in characters, as PostgreSQL's ``varchar(n)`` counts them: a CJK character or
 an emoji is one, however many bytes it takes. A cut never leaves a combining mark, a
@@ -17,10 +20,12 @@ zero-width joiner or a variation selector dangling at the end.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 ELLIPSIS = "…"
 QUOTE_LIMIT = 80
+LOCATION_PART_LIMIT = 64
 # Characters that modify the one before them: cut after one, and the last visible character
 # changes (a ZWJ family emoji loses members, an accent moves to the ellipsis).
 _JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f"})
@@ -54,3 +59,13 @@ def fit_column(attribute: Any, text: str) -> str:
 def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     """A caller's value for an error message: its ``repr``, at most ``limit`` characters."""
     return fit(repr(value), limit)
+
+
+def location(loc: Iterable[object]) -> list[str | int]:
+    """A validation error's ``loc`` with every key cut to ``LOCATION_PART_LIMIT``."""
+    return [part if isinstance(part, int) else fit(str(part), LOCATION_PART_LIMIT) for part in loc]
+
+
+def path(loc: Iterable[object]) -> str:
+    """``location(loc)`` as one dotted path (``items.0.label``)."""
+    return ".".join(str(part) for part in location(loc))

@@ -33,6 +33,7 @@ RANGE = "from 1970-01-01T00:00:00Z up to (not including) 2200-01-01T00:00:00Z"
 NEEDS_OFFSET = "needs a UTC offset, e.g. 2026-11-24T09:00:00+08:00 or 2026-11-24T01:00:00Z"
 NOT_ISO = "must be an ISO 8601 date-time with a UTC offset, e.g. 2026-11-24T09:00:00+08:00"
 OUT_OF_RANGE = f"must be an instant {RANGE} (in UTC)"
+NOT_DATE = "must be an ISO 8601 date, e.g. 2026-11-24"
 DAY_OUT_OF_RANGE = f"must be a date from {EARLIEST_DAY} to {LATEST_DAY}"
 
 
@@ -61,7 +62,9 @@ def check_instant(value: dt.datetime) -> dt.datetime:
 
 
 def parse_instant(text: object) -> dt.datetime:
-    """An ISO 8601 instant (as ``datetime.fromisoformat`` reads it), checked."""
+    """An ISO 8601 instant (as ``datetime.fromisoformat`` reads it), checked. Only text:
+    a number (1700000000) is no instant, whatever a library would make of it (seconds or
+    milliseconds since 1970, by its size)."""
     if not isinstance(text, str):
         raise InstantError(NOT_ISO, "format")
     try:
@@ -76,10 +79,27 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return check_instant(value).astimezone(dt.UTC)
 
 
+def parse_date(text: object) -> dt.date:
+    """An ISO 8601 calendar date (``2026-11-24``), as ``date.fromisoformat`` reads it; not
+    bounded (an install date may be 1965). A date-time (``2026-11-24T00:00:00Z``: which
+    day is that, and where?) and a number are no date."""
+    if isinstance(text, str):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise InstantError(NOT_DATE, "format")
+
+
+def parse_day(text: object) -> dt.date:
+    """A day a caller asks about: an ISO 8601 date within the instants' years."""
+    return check_day(parse_date(text))
+
+
 def check_day(value: dt.date) -> dt.date:
     """``value`` when it is a day the rule accepts (a ``datetime`` is not a day)."""
     if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
-        raise InstantError("must be a date, e.g. 2026-11-24", "format")
+        raise InstantError(NOT_DATE, "format")
     if not EARLIEST_DAY <= value <= LATEST_DAY:
         raise InstantError(DAY_OUT_OF_RANGE, "range")
     return value

@@ -37,7 +37,3 @@ class TusVersionUnsupported(PreconditionFailed):
 
 class NotReady(Conflict):
     code, title = "not_ready", "Not available yet"
-
-
-class UnsupportedMediaType(AppError):
-    status, code, title = 415, "unsupported_media_type", "Unsupported Content-Type"

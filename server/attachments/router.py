@@ -22,7 +22,7 @@ from server.attachments.storage import BlobStore
 from server.auth.actor import Actor
 from server.deps import BlobStoreDep, SessionDep, require
 from server.errors import NotFound
-from server.http import Cursor, Limit, created, problems
+from server.http import Cursor, Limit, created, none_match, problems
 from server.schemas import PageOut
 from shared.digits import NumberTooLarge, ascii_uint
 
@@ -192,7 +192,7 @@ async def _send(
         ),
         "Accept-Ranges": "bytes",
     }
-    if if_none_match and etag in {t.strip() for t in if_none_match.split(",")}:
+    if none_match(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     start, end, status = 0, size, 200
     wanted = _wanted_range(request.headers.get("range", ""), size)

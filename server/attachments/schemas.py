@@ -6,19 +6,19 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from server.schemas import Input, Instant, Latitude, Longitude, Output
+from server.schemas import Accuracy, AsciiNumber, Input, Instant, Latitude, Longitude, Output
 from shared.lifecycle import Status
 
 Sha256 = Annotated[
     str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", min_length=64, max_length=64)
 ]
-Point = Annotated[list[float], Field(min_length=2, max_length=3)]
+Point = Annotated[list[Annotated[float, AsciiNumber]], Field(min_length=2, max_length=3)]
 
 
 class Gps(Input):
     lat: Latitude
     lon: Longitude
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    accuracy_m: Accuracy | None = None
 
 
 class AttachmentCreate(Input):
@@ -43,7 +43,7 @@ class AttachmentCreate(Input):
 
     id: uuid.UUID = Field(description="Your id for the attachment (UUIDv7): retries are safe")
     sha256: Sha256
-    size: int = Field(ge=1, description="Bytes")
+    size: Annotated[int, Field(ge=1, description="Bytes"), AsciiNumber]
     mime: str = Field(max_length=100, description="What you believe it is; the server sniffs")
     role: Literal["photo", "document"]
     visit_id: uuid.UUID | None = None
@@ -98,7 +98,7 @@ class SignatureCreate(Input):
     id: uuid.UUID = Field(description="Your id for the signature (UUIDv7)")
     attachment_id: uuid.UUID = Field(description="Your id for the PNG's attachment")
     sha256: Sha256
-    size: int = Field(ge=1)
+    size: Annotated[int, Field(ge=1), AsciiNumber]
     signer_name: str = Field(min_length=1, max_length=200)
     strokes: list[list[Point]] = Field(
         min_length=1, description="Strokes of points [x, y] or [x, y, ms since the first]"

@@ -116,7 +116,7 @@ async def create_upload(
         raise Unprocessable("Upload-Length must be at least 1", field="Upload-Length")
     if length > settings.UPLOAD_MAX_BYTES:
         raise PayloadTooLarge(
-            f"Upload-Length {length} is over the limit of {settings.UPLOAD_MAX_BYTES} bytes",
+            f"Upload-Length is over the limit of {settings.UPLOAD_MAX_BYTES} bytes",
             max_bytes=settings.UPLOAD_MAX_BYTES,
         )
     sha256 = _declared_sha256(metadata)

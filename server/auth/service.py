@@ -390,6 +390,8 @@ async def update_user(
 ) -> User:
     """Change a user; deactivating also ends all their sessions (refresh tokens)."""
     ensure_admin(actor)
+    if role is not None or is_active is not None:
+        await _still_an_admin(session, actor)
     user = await get_user(session, actor, user_id=user_id, for_update=True)
     check_version(user.version, expected_version, label="the user")
     if user.id == actor.user_id and (is_active is False or (role and role is not Role.ADMIN)):
@@ -414,6 +416,23 @@ async def update_user(
                 .values(revoked_at=_now())
             )
     return user
+
+
+async def _still_an_admin(session: AsyncSession, actor: Actor) -> None:
+    """An organisation keeps an active admin: nobody demotes or deactivates themselves, so
+    the admin making a change remains. But two admins demoting each other at one moment
+    each read the other as an admin before either committed, and left nobody to manage
+    users and keys. The active admins' rows are locked, in id order, before any change of
+    a role or of who is active, and the caller must still be among them: the second of
+    two such changes waits for the first, then finds its caller demoted (403)."""
+    admins = await session.scalars(
+        select(User.id)
+        .where(User.org_id == actor.org_id, User.role == Role.ADMIN.value, User.is_active)
+        .order_by(User.id)
+        .with_for_update()
+    )
+    if actor.user_id not in set(admins):
+        raise Forbidden("only an admin can manage API keys and users (you are no longer one)")
 
 
 async def get_user(

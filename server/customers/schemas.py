@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, model_validator
 
-from server.schemas import Input, Latitude, Longitude, LongText, Output, Text200, Text500
+from server.schemas import Date, Input, Latitude, Longitude, LongText, Output, Text200, Text500
 
 Phone = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[0-9+() \-./]+$")]
 Code = Annotated[str, Field(min_length=1, max_length=120)]
@@ -87,16 +87,16 @@ class AssetCreate(Input):
     product_model: Code
     serial_number: Code
     name: Text200 | None = None
-    install_date: dt.date | None = None
-    warranty_end: dt.date | None = None
+    install_date: Date | None = None
+    warranty_end: Date | None = None
     parent_id: uuid.UUID | None = None
 
 
 class AssetUpdate(Input):
     site_id: uuid.UUID | None = None
     name: Text200 | None = None
-    install_date: dt.date | None = None
-    warranty_end: dt.date | None = None
+    install_date: Date | None = None
+    warranty_end: Date | None = None
     parent_id: uuid.UUID | None = None
 
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field, field_validator
 
-from server.schemas import Input, Latitude, Longitude, Output, Text200
+from server.schemas import AsciiNumber, Input, Latitude, Longitude, Output, Text200
 from server.text import quote
 
 SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
-Level = Annotated[int, Field(ge=1, le=5)]
+Level = Annotated[int, Field(ge=1, le=5), AsciiNumber]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
 # ASCII digits ("\d" also takes "٨"), matched whole ("$" also takes a final newline).
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")

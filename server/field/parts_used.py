@@ -38,6 +38,7 @@ from server.field.models import FieldPartLine, PartAction
 from server.parts import service as parts_service
 from server.parts.models import MovementKind
 from server.parts.schemas import MovementCreate
+from server.text import path as input_path
 from server.tickets.models import Ticket
 
 
@@ -131,7 +132,7 @@ async def _record(
         )
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+        where = input_path(first.get("loc", ())) or "body"
         raise Unprocessable(f"{where}: {first.get('msg', 'invalid')}", field=where) from None
     ledger_line = await parts_service.create_movement(session, actor, data=data)
     line = FieldPartLine(

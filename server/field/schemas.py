@@ -9,7 +9,16 @@ from pydantic import Field, model_validator
 
 from server.field.models import ItemKind, LabourKind, PartAction
 from server.parts.schemas import Qty
-from server.schemas import Input, Instant, Latitude, Longitude, Output, Text200
+from server.schemas import (
+    Accuracy,
+    AsciiNumber,
+    Input,
+    Instant,
+    Latitude,
+    Longitude,
+    Output,
+    Text200,
+)
 from server.tickets.models import TicketType
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -20,7 +29,7 @@ _ID = "01935a2e-0000-7000-8000-0000000000"  # example ids
 class GpsIn(Input):
     lat: Latitude
     lon: Longitude
-    accuracy_m: Annotated[float, Field(ge=0, le=100_000, description="Radius in metres")]
+    accuracy_m: Accuracy
 
 
 # --- visits --------------------------------------------------------------------------------
@@ -190,7 +199,7 @@ class DayTotals(Output):
 
 Label = Annotated[str, Field(min_length=1, max_length=500)]
 Option = Annotated[str, Field(min_length=1, max_length=200)]
-Bound = Annotated[float, Field(ge=-1e12, le=1e12)]
+Bound = Annotated[float, Field(ge=-1e12, le=1e12), AsciiNumber]
 
 
 class ItemIn(Input):

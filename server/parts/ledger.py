@@ -35,17 +35,29 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Numeric, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.parts import replenishment
-from server.parts.models import LocationKind, MovementKind
+from server.parts.locations import shown_name
+from server.parts.models import LocationKind, MovementKind, Quantity
 from shared.ids import uuid7
 
 ZERO = Decimal(0)
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _largest(column: Numeric) -> Decimal:  # type: ignore[type-arg]
+    assert column.precision is not None and column.scale is not None
+    return Decimal(10) ** (column.precision - column.scale) - Decimal(10) ** -column.scale
+
+
+# The largest on-hand or reserved quantity a balance holds (its column is Numeric(14, 3)).
+MAX_BALANCE = _largest(Quantity)
 # Kinds whose quantity leaves from_location's on-hand / reaches to_location's on-hand.
 _OUT = frozenset(
     {MovementKind.TRANSFER, MovementKind.CONSUME, MovementKind.RETURN, MovementKind.SCRAP}
@@ -261,9 +273,28 @@ def _fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def _shortage(location: PlaceLike, part: PartLike, have: Decimal, need: Decimal) -> StockShortage:
+def _beyond_a_balance(part: PartLike, q: Decimal) -> Unprocessable:
+    """Each quantity is bounded, their sum in a balance is not: a balance past its column
+    was the database's "numeric field overflow", answered as a 422 naming nothing."""
+    return Unprocessable(
+        f"moving {_fmt(q)} {part.unit} of {part.sku} would take a balance past "
+        f"±{_fmt(MAX_BALANCE)}, the most a stock balance holds: check the quantity",
+        field="quantity",
+        part_id=str(part.id),
+    )
+
+
+def _shown(actor: Actor, location: PlaceLike) -> str:
+    """The location as the caller may read its name: a problem must not name the engineer
+    a van belongs to, or a customer's site, to a caller who could not read them."""
+    return shown_name(actor, location.kind, location.name)
+
+
+def _shortage(
+    actor: Actor, location: PlaceLike, part: PartLike, have: Decimal, need: Decimal
+) -> StockShortage:
     return StockShortage(
-        f"{location.name} has {_fmt(have)} {part.unit} of {part.sku} available, "
+        f"{_shown(actor, location)} has {_fmt(have)} {part.unit} of {part.sku} available, "
         f"{_fmt(need)} needed: short by {_fmt(need - have)}",
         available=str(have),
         shortfall=str(need - have),
@@ -354,12 +385,17 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
     # first in the ledger (ids are time-ordered), so its id is taken now.
     release_id = uuid7() if kind is MovementKind.CONSUME and move.ticket_id else None
     params = _params(actor, move, kind, q)
-    rows = (
-        await session.execute(
-            _SHIFT,
-            {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
-        )
-    ).all()
+    try:
+        rows = (
+            await session.execute(
+                _SHIFT,
+                {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
+            )
+        ).all()
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+            raise
+        raise _beyond_a_balance(part, q) from None
     after = {row.location_id: Balance(row.on_hand, row.reserved, row.minimum) for row in rows}
     line = _line(params, rows[0].created_at)
     if source is not None:
@@ -371,12 +407,18 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
         if move.from_field or kind is MovementKind.RETURN:
             await _field_check(session, actor, source, part, held)
         elif held.on_hand - held.reserved < 0:
-            raise _shortage(source, part, held.on_hand - held.reserved + q, q)
+            raise _shortage(actor, source, part, held.on_hand - held.reserved + q, q)
     if kind is MovementKind.ADJUST:
         assert destination is not None
         # A correction the field implied (a unit found in a van) is not a count.
         await _counted(
-            session, destination, part, after[destination.id], q, counted=not move.from_field
+            session,
+            actor,
+            destination,
+            part,
+            after[destination.id],
+            q,
+            counted=not move.from_field,
         )
     await replenishment.announce_crossings(
         session, actor, part.id, part.sku, [(loc, b.on_hand, b.minimum) for loc, b in after.items()]
@@ -411,6 +453,7 @@ async def _field_check(
 
 async def _counted(
     session: AsyncSession,
+    actor: Actor,
     location: PlaceLike,
     part: PartLike,
     held: Balance,
@@ -424,7 +467,7 @@ async def _counted(
     if q < 0 and held.on_hand < held.reserved:
         raise StockShortage(
             f"the adjustment would leave {_fmt(held.on_hand)} {part.unit} of {part.sku} at "
-            f"{location.name}, below the {_fmt(held.reserved)} reserved",
+            f"{_shown(actor, location)}, below the {_fmt(held.reserved)} reserved",
             location_id=str(location.id),
             part_id=str(part.id),
         )
@@ -440,7 +483,7 @@ async def _reserve(session: AsyncSession, actor: Actor, move: Move) -> Line:
     params = {"location_id": source.id, "part_id": part.id, "quantity": q}
     if (await session.execute(_RESERVE, params)).first() is None:
         have = (await session.execute(_AVAILABLE, params)).scalar()
-        raise _shortage(source, part, have if have is not None else ZERO, q)
+        raise _shortage(actor, source, part, have if have is not None else ZERO, q)
     return await _write_line(session, actor, move, MovementKind.RESERVE, q)
 
 
@@ -454,7 +497,7 @@ async def _release(session: AsyncSession, actor: Actor, move: Move) -> Line:
     if q > held:
         raise Unprocessable(
             f"the work order has {_fmt(held)} {part.unit} of {part.sku} reserved at "
-            f"{location.name}; cannot release {_fmt(q)}"
+            f"{_shown(actor, location)}; cannot release {_fmt(q)}"
         )
     params = {"location_id": location.id, "part_id": part.id, "quantity": q}
     await session.execute(_UNRESERVE, params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import ColumnElement, case, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +33,19 @@ def shown_name(actor: Actor, kind: str, name: str) -> str:
     if rule is None or actor.can(rule[0]):
         return name
     return rule[1]
+
+
+def shown_name_column(actor: Actor) -> ColumnElement[str]:
+    """``shown_name`` in SQL, to sort by: a list ordered by the real names would put a
+    caller's "Van" rows in the order of their engineers' names, and its cursor (readable
+    base64) would carry those names."""
+    hidden = [
+        (StockLocation.kind == kind, label)
+        for kind, (scope, label) in _NAMED_AFTER.items()
+        if not actor.can(scope)
+    ]
+    name: ColumnElement[str] = StockLocation.name.expression
+    return case(*hidden, else_=name) if hidden else name
 
 
 async def _ensure_location(

@@ -26,7 +26,7 @@ from server.orgs import service as orgs
 from server.pagination import Page
 from server.parts import ledger, serials
 from server.parts.ledger import Line
-from server.parts.locations import ensure_quarantine
+from server.parts.locations import ensure_quarantine, shown_name
 from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
@@ -589,5 +589,6 @@ async def _back_into_stock(
             field="to_location_id",
         )
     if not location.active:
-        raise Unprocessable(f"{location.name} is inactive", field="to_location_id")
+        shown = shown_name(actor, location.kind, location.name)
+        raise Unprocessable(f"{shown} is inactive", field="to_location_id")
     return location

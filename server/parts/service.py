@@ -23,7 +23,12 @@ from server.customers.models import Site
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
 from server.parts import ledger, returns, serials
-from server.parts.locations import ensure_quarantine, ensure_site_location
+from server.parts.locations import (
+    ensure_quarantine,
+    ensure_site_location,
+    shown_name,
+    shown_name_column,
+)
 from server.parts.locations import ensure_van as ensure_van  # re-exported for callers
 from server.parts.models import (
     LocationKind,
@@ -242,10 +247,11 @@ async def list_locations(
     return await keyset_page(
         session,
         query,
-        sort_column=StockLocation.name,
+        sort_column=shown_name_column(actor),
         id_column=StockLocation.id,
         limit=limit,
         cursor=cursor,
+        sort_value=lambda row: shown_name(actor, row.kind, row.name),
     )
 
 
@@ -354,7 +360,8 @@ def _stock_location(
             "customer-site locations are filled by consume and emptied by return", field=field
         )
     if not location.active:
-        raise Unprocessable(f"{location.name} is inactive", field=field)
+        shown = shown_name(actor, location.kind, location.name)
+        raise Unprocessable(f"{shown} is inactive", field=field)
     return location
 
 

@@ -70,6 +70,7 @@ from server.sync import capture, flags, mutations
 from server.sync.clients import client_for
 from server.sync.models import SyncClient, SyncFlag, SyncMutation
 from server.sync.resolve import ACK_ENTITY
+from server.text import path as input_path
 from server.tickets.models import Ticket, TicketEvent
 from shared.sync import Mutation, Outcome, ProtocolError, Result, device_instant, safe_name
 
@@ -437,7 +438,7 @@ def _refused(
         return _rejected(seq, exc)
     if isinstance(exc, ValidationError):
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "args"
+        where = input_path(first.get("loc", ())) or "args"
         return _rejected(seq, Unprocessable(f"{where}: {first.get('msg')}", field=f"args.{where}"))
     if isinstance(exc, DBAPIError):
         state = _sqlstate(exc)

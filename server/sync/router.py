@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from server.auth.actor import Actor
 from server.deps import ActorDep, SessionDep, require
 from server.errors import Unprocessable
-from server.http import AsciiDigits, Cursor, Limit, problems
+from server.http import AsciiDigits, Cursor, Limit, last_key_wins, problems
 from server.idempotency import service as idempotency
 from server.idempotency.http import IdempotencyKey
 from server.schemas import Instant, PageOut
@@ -98,6 +98,7 @@ def _parse(body: Any) -> tuple[uuid.UUID, list[push.Pushed], float | None]:
     response_model=PushOut,
     responses={**problems(403, 404, 409), **UNAVAILABLE},
 )
+@last_key_wins
 async def push_mutations(
     request: Request,
     session: SessionDep,

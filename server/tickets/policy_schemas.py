@@ -6,11 +6,11 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from server.schemas import Input, Output
+from server.schemas import AsciiNumber, Date, Input, Output
 from server.tickets.calendar import BusinessCalendar as CalendarMath
 from server.tickets.models import Priority
 
-Minutes = Annotated[int, Field(ge=1, le=365 * 24 * 60)]
+Minutes = Annotated[int, Field(ge=1, le=365 * 24 * 60), AsciiNumber]
 Hours = dict[str, list[tuple[str, str]]]
 
 
@@ -23,7 +23,7 @@ class CalendarCreate(Input):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     timezone: Annotated[str, Field(min_length=1, max_length=64)]
     hours: Hours = Field(description='Per weekday, open intervals: {"mon": [["08:30", "17:30"]]}')
-    holidays: Annotated[list[dt.date], Field(max_length=400)] = []
+    holidays: Annotated[list[Date], Field(max_length=400)] = []
 
     @model_validator(mode="after")
     def _valid(self) -> CalendarCreate:
@@ -53,7 +53,7 @@ class CalendarUpdate(Input):
     name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timezone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     hours: Hours | None = None
-    holidays: Annotated[list[dt.date], Field(max_length=400)] | None = None
+    holidays: Annotated[list[Date], Field(max_length=400)] | None = None
 
 
 class CalendarRead(Output):

@@ -6,10 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.schemas import Input, Instant, LongText, Output, Text200
+from server.schemas import AsciiNumber, Input, Instant, LongText, Output, Text200
 from server.tickets.models import Channel, Priority, SlaState, TicketType
 from shared.lifecycle import Action, Status
 
+# Minutes a job takes: at most a week.
+EstimatedMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), AsciiNumber]
 Skill = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
 FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
 
@@ -40,7 +42,7 @@ class TicketCreate(Input):
     required_skills: Annotated[list[Skill], Field(max_length=20)] = []
     window_start: Instant | None = None
     window_end: Instant | None = None
-    estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    estimated_minutes: EstimatedMinutes | None = None
     repeat_of_id: uuid.UUID | None = None
 
     @model_validator(mode="after")
@@ -86,7 +88,7 @@ class TicketUpdate(Input):
     required_skills: Annotated[list[Skill], Field(max_length=20)] | None = None
     window_start: Instant | None = None
     window_end: Instant | None = None
-    estimated_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] | None = None
+    estimated_minutes: EstimatedMinutes | None = None
     repeat_of_id: uuid.UUID | None = None
 
     @model_validator(mode="after")

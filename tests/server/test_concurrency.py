@@ -210,3 +210,43 @@ async def test_two_dispatchers_assigning_same_ticket_one_wins(
         .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "assign")
     )
     assert assigns == 1
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(
+    committing_client: httpx.AsyncClient, committing_db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Each passed "you cannot demote yourself" with the other read as an admin before
+    either committed: both demotions went through and nobody could manage users or API
+    keys any more. Both requests are held on the two admins' rows, then let go."""
+    from server.auth.models import User
+
+    t = await make_tenant(committing_db, "Concurrent demotion")
+    second = await make_user(committing_db, t.org, Role.ADMIN)
+    one, two = sorted([t.users["admin"], second], key=lambda u: u.id)
+    ids = [one.id, two.id]
+    headers = {one.id: headers_for(one), two.id: headers_for(two)}
+    await committing_db.commit()
+    async with engine.connect() as blocker:
+        await blocker.execute(select(User.id).where(User.id.in_(ids)).with_for_update())
+        pid = int(await blocker.scalar(text("SELECT pg_backend_pid()")) or 0)
+        requests = [
+            committing_client.patch(
+                f"/api/v1/users/{them}",
+                json={"role": "viewer"},
+                headers={**headers[me], "If-Match": '"v1"'},
+            )
+            for me, them in ((ids[0], ids[1]), (ids[1], ids[0]))
+        ]
+        tasks = [asyncio.ensure_future(r) for r in requests]
+        for _ in range(200):
+            if await _blocked_behind(engine, pid) >= 2 or any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.02)
+        overlapped = await _blocked_behind(engine, pid) >= 2
+        await blocker.rollback()
+        responses = await asyncio.gather(*tasks)
+    assert overlapped, [(r.status_code, r.text) for r in responses]
+    assert sorted(r.status_code for r in responses) == [200, 403], [r.text for r in responses]
+    committing_db.expire_all()
+    roles = await committing_db.scalars(select(User.role).where(User.id.in_(ids), User.is_active))
+    assert sorted(roles) == ["admin", "viewer"]

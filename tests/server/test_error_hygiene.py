@@ -203,3 +203,164 @@ async def test_input_echoed_in_a_problem_is_quoted_short(
     response = await client.request(method, path, headers=headers, **kwargs)
     assert response.status_code in (200, 400, 422), response.text[:300]  # a dry run is 200
     assert len(response.content) < 5000, response.text[:300]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/customers", {"name": "x", **{f"k{i}": i for i in range(60_000)}}),
+        ("/api/v1/customers", {"name": "x", "k" * 500_000: 1}),
+        ("/api/v1/checklist-templates", {"name": "x", "items": [{"label": "y" * 300}] * 2_000}),
+        ("/api/v1/tickets", {"title": "x", "k" * 300_000: 1, "é" * 300_000: 2}),
+    ],
+    ids=["60,000 unknown keys", "a 500,000-character key", "2,000 bad items", "two long keys"],
+)
+async def test_a_validation_problem_is_short_whatever_the_body(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, body: dict[str, Any]
+) -> None:
+    """A 1 MB body with 60,000 unknown keys was answered with 5 MB of problem (one error
+    each), and a 500,000-character key came back three times (`detail`, `field` and the
+    error's `loc`): the answer lists the first 50 errors, counts them all, and cuts each
+    key it names."""
+    response = await client.post(path, json=body, headers=tenant.headers("admin"))
+    assert response.status_code == 422, response.text[:300]
+    assert len(response.content) < 20_000, len(response.content)
+    problem = response.json()
+    assert problem["code"] == "validation_error"
+    assert len(problem["errors"]) <= 50
+    assert problem["error_count"] >= len(problem["errors"])
+    assert problem["errors_truncated"] is (problem["error_count"] > 50)
+    assert problem["detail"].startswith("body.") and problem["field"]
+
+
+async def test_every_validation_error_is_listed_when_there_are_few(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    response = await client.post(
+        "/api/v1/customers", json={"name": "", "phone": "x"}, headers=tenant.headers("admin")
+    )
+    problem = response.json()
+    assert [e["loc"] for e in problem["errors"]] == [["body", "name"], ["body", "phone"]]
+    assert (problem["error_count"], problem["errors_truncated"]) == (2, False)
+    assert problem["detail"].endswith("(and 1 more)")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", b'{"name": "Plain Ltd"}'),
+        ("application/x-www-form-urlencoded", b"name=Form+Ltd"),
+        ("application/xml", b"<customer><name>Xml Ltd</name></customer>"),
+        (
+            "multipart/form-data; boundary=x",
+            b'--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nM\r\n--x--\r\n',
+        ),
+        (None, b'{"name": "Untyped Ltd"}'),
+    ],
+    ids=["text", "form", "xml", "multipart", "no type"],
+)
+async def test_a_body_that_is_not_json_is_a_415_saying_to_send_json(
+    client: httpx.AsyncClient, tenant: Tenant, content_type: str | None, body: bytes
+) -> None:
+    """It was a 422 "body: Input should be a valid dictionary or object to extract fields
+    from", which names neither the problem nor the fix."""
+    headers = tenant.headers("admin")
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = await client.post("/api/v1/customers", content=body, headers=headers)
+    assert response.status_code == 415, response.text
+    problem = response.json()
+    assert problem["code"] == "unsupported_media_type"
+    assert "Content-Type: application/json" in problem["detail"], problem
+    listed = await client.get("/api/v1/customers", headers=tenant.headers("admin"))
+    assert not any(c["name"].endswith(" Ltd") for c in listed.json()["items"])
+
+
+async def test_json_types_and_an_empty_body_are_read_as_before(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    headers = tenant.headers("admin")
+    for content_type in (
+        "application/json",
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/merge-patch+json",
+    ):
+        response = await client.post(
+            "/api/v1/customers",
+            content=b'{"name": "Typed"}',
+            headers={**headers, "Content-Type": content_type},
+        )
+        assert response.status_code == 201, (content_type, response.text)
+    empty = await client.post("/api/v1/customers", headers=headers)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["loc"] == ["body"], empty.text
+
+
+async def test_json_sent_to_the_log_in_form_is_a_415_naming_the_form(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    user = tenant.users["admin"]
+    response = await client.post(
+        "/api/v1/auth/token", json={"username": user.email, "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 415, response.text
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "First Ltd", "name": "Second Ltd"}',
+        b'{"name": "Ltd", "notes": {"a": 1, "a": 2}}',
+        b'{"name": "Ltd", "email": null, "email": "x@example.com"}',
+    ],
+    ids=["top level", "nested", "null then value"],
+)
+async def test_a_key_named_twice_in_a_json_object_is_a_422(
+    client: httpx.AsyncClient, tenant: Tenant, body: bytes
+) -> None:
+    """Python keeps the last of two values, a proxy or log in front may read the first
+    ({"role": "viewer", "role": "admin"}): it was created with the second, silently."""
+    headers = {**tenant.headers("admin"), "Content-Type": "application/json"}
+    response = await client.post("/api/v1/customers", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["type"] == "json_repeated_key"
+    assert "appears twice" in problem["detail"]
+    listed = await client.get("/api/v1/customers", headers=tenant.headers("admin"))
+    assert not any("Ltd" in c["name"] for c in listed.json()["items"])
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/tickets", "q"),
+        ("/api/v1/customers", "q"),
+        ("/api/v1/parts", "sku"),
+        ("/api/v1/parts", "barcode"),
+        ("/api/v1/parts/export", "model"),
+        ("/api/v1/assets", "serial_number"),
+        ("/api/v1/engineers", "territory"),
+        ("/api/v1/engineers", "skill"),
+        ("/api/v1/stock-units", "serial_number"),
+    ],
+)
+async def test_nul_in_query_text_is_a_422_naming_the_parameter(
+    client: httpx.AsyncClient, tenant: Tenant, path: str, name: str
+) -> None:
+    """It reached PostgreSQL, whose refusal became a 422 naming no parameter."""
+    response = await client.get(path, params={name: "a\x00b"}, headers=tenant.headers("admin"))
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == name and problem["errors"][0]["type"] == "string_nul", problem
+
+
+async def test_nul_in_the_log_in_form_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    email = tenant.users["admin"].email
+    response = await client.post(
+        "/api/v1/auth/token", data={"username": email + "\x00", "password": "x" * 12}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "username"

@@ -210,6 +210,9 @@ async def test_a_change_needs_the_current_strong_etag(
     assert _problem(weak, 412, "precondition_failed", "weak tag")["current_version"] == current
     listed = await send(**{"If-Match": f'"v{current}", "v{current + 1}"'})
     _problem(listed, 400, "bad_request", "a list of tags")
+    # Strong comparison is character by character: "v01" is no tag we issued for v1.
+    padded = await send(**{"If-Match": f'"v0{current}"'})
+    _problem(padded, 400, "bad_request", "a zero-padded tag")
     assert await _version(client, target.url, admin) == current, "a refused change wrote"
 
     ok = await send(**{"If-Match": f'"v{current}"'})

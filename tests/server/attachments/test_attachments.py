@@ -310,6 +310,25 @@ async def test_downloads_support_ranges_and_etags(
     assert (await client.get(url, headers={**headers, "If-None-Match": etag})).status_code == 304
 
 
+async def test_if_none_match_compares_weakly_and_star_matches(
+    client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant, ticket: Ticket, store: Any
+) -> None:
+    """RFC 9110 section 13.1.2: If-None-Match uses the weak comparison (a cache that keeps
+    W/"x" has the bytes of "x") and * matches any representation; both were a 200 with
+    the whole file again."""
+    data = noisy_jpeg()
+    attachment = await stored_attachment(db, tenant.actor("engineer1"), ticket, store, data)
+    url = f"/api/v1/attachments/{attachment.id}/content"
+    headers = tenant.headers("engineer1")
+    etag = (await client.get(url, headers=headers)).headers["ETag"]
+    for sent in (f"W/{etag}", "*", f'"other", W/{etag}', f' {etag} , "x"'):
+        response = await client.get(url, headers={**headers, "If-None-Match": sent})
+        assert response.status_code == 304, (sent, response.status_code)
+    for sent in ('"other"', 'W/"other"', etag.upper()):
+        response = await client.get(url, headers={**headers, "If-None-Match": sent})
+        assert response.status_code == 200, (sent, response.status_code)
+
+
 async def test_a_capture_time_with_no_utc_instant_is_a_422_naming_it(
     client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant, ticket: Ticket
 ) -> None:

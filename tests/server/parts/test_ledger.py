@@ -471,3 +471,67 @@ async def test_counting_the_van_back_to_zero_reconciles_the_flag(
     ).status_code == 201
     assert (await _balances(db, s.t.org.id))[s.van.id] == (ZERO, ZERO, False)
     assert await ledger.check(db, s.t.org.id) == []
+
+
+async def _near_the_largest_balance(
+    db: AsyncSession, s: Stock, location: StockLocation, sign: int
+) -> None:
+    await record_move(
+        db, s.admin, part_id=s.part.id, kind="receive", quantity=1, to_location_id=location.id
+    )
+    await db.flush()
+    await db.execute(
+        text("UPDATE stock_balances SET on_hand = :q WHERE location_id = :loc AND part_id = :part"),
+        {"q": sign * (ledger.MAX_BALANCE - 1), "loc": location.id, "part": s.part.id},
+    )
+
+
+async def test_a_movement_taking_a_balance_past_its_column_is_a_422_naming_the_quantity(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Each quantity is at most 1,000,000,000, their sum in a balance is unbounded: the
+    hundredth receipt of that many was the database's "numeric field overflow", a 422
+    naming nothing ("a number is out of the range this field can hold"), and on the phone
+    "the database refused this mutation (22003)"."""
+    s = await _stock(db)
+    await _near_the_largest_balance(db, s, s.warehouse, +1)
+    before = (await _movement_count(db, s.t.org.id), await _balances(db, s.t.org.id))
+    response = await client.post(
+        MOVEMENTS,
+        json={
+            "kind": "receive",
+            "part_id": str(s.part.id),
+            "quantity": "2",
+            "to_location_id": str(s.warehouse.id),
+        },
+        headers=s.t.headers("dispatcher"),
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["field"] == "quantity" and problem["part_id"] == str(s.part.id)
+    assert "99999999999.999" in problem["detail"], problem
+    assert (await _movement_count(db, s.t.org.id), await _balances(db, s.t.org.id)) == before
+
+
+async def test_a_field_consumption_past_the_largest_negative_balance_is_rejected_clearly(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from tests.server.sync.helpers import Phone
+
+    s = await _stock(db)
+    await _near_the_largest_balance(db, s, s.van, -1)
+    phone = Phone(client, s.t.headers("engineer1"))
+    await phone.register()
+    use = phone.mutation(
+        "part.use",
+        work_order_id=str(s.ticket.id),
+        line_id=str(uuid.uuid4()),
+        part_id=str(s.part.id),
+        quantity="5",
+    )
+    response = await phone.push(use)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert result["outcome"] == "rejected"
+    assert result["error"]["field"] == "quantity", result
+    assert "the most a stock balance holds" in result["error"]["detail"], result

@@ -220,3 +220,23 @@ async def test_a_log_row_postgresql_refuses_is_stored_as_its_repr(
     shown = await client.get("/api/v1/sync/rejected", headers=t.headers("dispatcher"))
     assert shown.status_code == 200 and "INSERT INTO" not in shown.text
     assert "[SQL:" not in shown.text
+
+
+async def test_a_repeated_key_in_a_push_does_not_block_the_queue(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The API refuses a JSON object naming a key twice (422); the sync push keeps the
+    last value instead, as before: refusing the push would refuse it on every retry."""
+    t = await make_tenant(db)
+    ticket, _ = await on_site(db, t)
+    phone = await _phone(client, t)
+    note = phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="x")
+    body = json.dumps({"client_id": phone.client_id, "mutations": [note]})
+    body = body.replace('"text": "x"', '"text": "first", "text": "second"')
+    response = await phone.http.post(
+        f"{SYNC}/push", content=body, headers={**phone.headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["results"][0]["outcome"] == "applied"
+    notes = await client.get(f"/api/v1/tickets/{ticket.id}/notes", headers=t.headers("admin"))
+    assert [n["text"] for n in notes.json()] == ["second"]
