@@ -9,14 +9,17 @@ that reads a number from protocol text, on the server and on the phone, goes thr
 
 from __future__ import annotations
 
+import re
+
 _DIGITS = frozenset(b"0123456789")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 def plain_number_text(text: str) -> bool:
-    """Whether a decimal written as text (a quantity "1.5", a price) uses only what a
-    protocol writes: ASCII, no "_" digit groups. ``Decimal()`` alone also reads "١٢" as
-    12 and "1_000" as 1000."""
-    return text.isascii() and "_" not in text
+    """Whether a number written as text (a quantity "1.5", a price) is ASCII digits with
+    at most a point and a leading minus: what a protocol writes. ``Decimal()`` alone also
+    reads "١٢" as 12, "1_000" as 1000, "1e3" as 1000 and " 7 ", "NaN" or "Infinity"."""
+    return _DECIMAL.fullmatch(text) is not None
 
 
 class NumberTooLarge(ValueError):

@@ -19,7 +19,7 @@ from tests.fixtures.factories import Tenant, make_tenant
 from tests.server.field.helpers import travelling
 
 NUMBERS = (int, float, Decimal)
-ODD = ["3_1", True, "٣١", "３１"]
+ODD = ["3_1", True, "٣١", "３１", "3e1", " 31", "+31", "NaN"]
 
 
 def _models(cls: type[Input]) -> list[type[Input]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.digits import NumberTooLarge, ascii_uint
+from shared.digits import NumberTooLarge, ascii_uint, plain_number_text
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,16 @@ def test_a_number_past_the_maximum_is_too_large_however_long(text: str | bytes) 
 def test_the_maximum_itself_is_allowed() -> None:
     assert ascii_uint("10", maximum=10) == 10
     assert ascii_uint("0010", maximum=10) == 10
+
+
+@pytest.mark.parametrize("text", ["2", "1.5", "-3", ".5", "7.", "0.000001", "1" * 40])
+def test_plain_number_text_is_ascii_digits_a_point_and_a_minus(text: str) -> None:
+    assert plain_number_text(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "1e3", "1E3", "NaN", "Infinity", " 7", "7 ", "+7", "1_000", "١٢", "1.2.3", "-", "."],
+)
+def test_anything_else_is_not_plain_number_text(text: str) -> None:
+    assert not plain_number_text(text)
