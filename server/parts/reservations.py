@@ -25,6 +25,7 @@ from server.orgs import service as orgs
 from server.parts import ledger
 from server.parts.locations import shown_name
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
+from server.tickets.audit import format_number
 from server.tickets.models import Ticket
 from shared.lifecycle import Status
 
@@ -55,7 +56,7 @@ def _outstanding(org_id: uuid.UUID) -> Any:
 @dataclass(frozen=True)
 class PickLine:
     ticket_id: uuid.UUID
-    ticket_number: int
+    ticket_number: str  # WO-000123, as everywhere a person reads it
     window_start: dt.datetime | None
     part_id: uuid.UUID
     sku: str
@@ -105,7 +106,7 @@ async def pick_list(
     return [
         PickLine(
             ticket_id=ticket.id,
-            ticket_number=ticket.number,
+            ticket_number=format_number(ticket.number),
             window_start=ticket.window_start,
             part_id=part.id,
             sku=part.sku,

@@ -52,7 +52,7 @@ class StockUnitDetail(StockUnitRead):
 
 class PickLineRead(Output):
     ticket_id: uuid.UUID
-    ticket_number: int
+    ticket_number: str = Field(description="The work order's number, e.g. WO-000123")
     window_start: dt.datetime | None
     part_id: uuid.UUID
     sku: str

@@ -82,6 +82,7 @@ async def test_pick_list_holds_the_days_outstanding_reservations_and_engineers_a
     assert [(x["ticket_id"], x["sku"], x["quantity"], x["location_id"]) for x in lines] == [
         (str(today.id), "P-1", "2.000", str(store.id))
     ]
+    assert lines[0]["ticket_number"] == f"WO-{today.number:06d}"  # as the work order reads
     params = {"date": TODAY.isoformat(), "engineer_id": str(t.engineers[1].id)}
     assert (
         await client.get("/api/v1/pick-lists", params=params, headers=t.headers("engineer1"))
