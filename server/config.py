@@ -114,7 +114,9 @@ class Settings(BaseSettings):
         where they are used (log-in, `fixflow demo`, `fixflow dev`)."""
         if not self.is_production:
             return
-        if self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32:
+        key = self.SECRET_KEY
+        # 16 different characters: "a" * 32 or "1234..." repeated is not a random value.
+        if key == DEV_SECRET_KEY or len(key) < 32 or len(set(key)) < 16:
             raise RuntimeError(
                 "FIXFLOW_ENV=production needs FIXFLOW_SECRET_KEY: a random value of 32+ "
                 "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -44,7 +45,7 @@ def test_demo_is_refused_in_production(infra: dict[str, str], monkeypatch: Any) 
     from server.config import get_settings
 
     monkeypatch.setenv("FIXFLOW_ENV", "production")
-    monkeypatch.setenv("FIXFLOW_SECRET_KEY", "p" * 48)  # production needs its own key
+    monkeypatch.setenv("FIXFLOW_SECRET_KEY", secrets.token_urlsafe(48))  # production needs its own
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["demo"])
