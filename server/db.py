@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.ids import uuid7
 
@@ -215,14 +215,18 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     them with :func:`fetchrow` / :func:`execute`, which turn asyncpg's errors into
     SQLAlchemy's (the error handlers and the sync push classify those).
     """
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    conn: asyncpg.Connection = raw.driver_connection
-    if not conn.is_in_transaction():
-        await connection.exec_driver_sql("SELECT 1")  # SQLAlchemy begins lazily
+    fairy = await session.run_sync(_pooled_connection)  # one hop into SQLAlchemy, not three
+    adapter = fairy.dbapi_connection
+    if adapter._transaction is None:  # SQLAlchemy sends BEGIN lazily, on the first statement
+        await adapter._start_transaction()  # the same BEGIN, tracked by the adapter as its own
+    conn: asyncpg.Connection = fairy.driver_connection
     return conn
+
+
+def _pooled_connection(session: Session) -> Any:
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection().connection
 
 
 def _translated(
@@ -242,6 +246,14 @@ async def fetchrow(conn: asyncpg.Connection, sql: str, *args: Any) -> asyncpg.Re
         return await conn.fetchrow(sql, *args)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         raise _translated(conn, sql, args, exc) from exc
+
+
+async def fetch(conn: asyncpg.Connection, sql: str, *args: Any) -> list[asyncpg.Record]:
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        raise _translated(conn, sql, args, exc) from exc
+    return rows
 
 
 async def execute(conn: asyncpg.Connection, sql: str, *args: Any) -> None:

@@ -40,6 +40,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.db import driver, fetch
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.parts import replenishment
@@ -182,14 +183,33 @@ class Balance:
 # location-id order, so an A->B and a B->A transfer never deadlock), the ledger line, and
 # the levels to compare against. Shortages are checked on what it returns: the row locks
 # are held to the end of the transaction, and a refusal rolls the whole request back.
-_SHIFT = text(
-    """
+# Sent straight through asyncpg (server.db.driver): the one statement every movement
+# sends, at about half the client CPU of the same text() through SQLAlchemy. $1-$16 are
+# the ledger line's columns in _LINE_COLUMNS' order, $17 and $18 the locations and deltas.
+_LINE_COLUMNS = (
+    "id",
+    "org_id",
+    "kind",
+    "part_id",
+    "quantity",
+    "from_location_id",
+    "to_location_id",
+    "ticket_id",
+    "visit_id",
+    "condition",
+    "serial_number",
+    "reason",
+    "unit_cost",
+    "unit_price",
+    "from_field",
+    "actor",
+)
+_SHIFT = """
     WITH shifted AS (
         INSERT INTO stock_balances AS b
                (location_id, part_id, org_id, on_hand, reserved, needs_reconciliation)
-        SELECT d.location_id, :part_id, :org_id, d.delta, 0, false
-          FROM unnest(CAST(:locations AS uuid[]), CAST(:deltas AS numeric[]))
-               WITH ORDINALITY AS d(location_id, delta, n)
+        SELECT d.location_id, $4, $2, d.delta, 0, false
+          FROM unnest($17::uuid[], $18::numeric[]) WITH ORDINALITY AS d(location_id, delta, n)
          ORDER BY d.n
         ON CONFLICT (location_id, part_id) DO UPDATE
            SET on_hand = b.on_hand + excluded.on_hand, updated_at = now()
@@ -199,17 +219,14 @@ _SHIFT = text(
                (id, org_id, kind, part_id, quantity, from_location_id, to_location_id,
                 ticket_id, visit_id, condition, serial_number, reason, unit_cost, unit_price,
                 from_field, actor)
-        VALUES (:id, :org_id, :kind, :part_id, :quantity, :from_location_id, :to_location_id,
-                :ticket_id, :visit_id, :condition, :serial_number, :reason, :unit_cost,
-                :unit_price, :from_field, :actor)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         RETURNING created_at
     )
     SELECT s.location_id, s.on_hand, s.reserved, l.minimum,
            (SELECT created_at FROM line) AS created_at
       FROM shifted s
-      LEFT JOIN stock_levels l ON l.location_id = s.location_id AND l.part_id = :part_id
+      LEFT JOIN stock_levels l ON l.location_id = s.location_id AND l.part_id = $4
     """
-)
 _LINE = text(
     """
     INSERT INTO stock_movements
@@ -385,19 +402,17 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
     # first in the ledger (ids are time-ordered), so its id is taken now.
     release_id = uuid7() if kind is MovementKind.CONSUME and move.ticket_id else None
     params = _params(actor, move, kind, q)
+    args = [params[column] for column in _LINE_COLUMNS]
     try:
-        rows = (
-            await session.execute(
-                _SHIFT,
-                {**params, "locations": order, "deltas": [deltas[loc] for loc in order]},
-            )
-        ).all()
+        rows = await fetch(
+            await driver(session), _SHIFT, *args, order, [deltas[loc] for loc in order]
+        )
     except DBAPIError as exc:
         if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
             raise
         raise _beyond_a_balance(part, q) from None
-    after = {row.location_id: Balance(row.on_hand, row.reserved, row.minimum) for row in rows}
-    line = _line(params, rows[0].created_at)
+    after = {row[0]: Balance(row[1], row[2], row[3]) for row in rows}
+    line = _line(params, rows[0][4])
     if source is not None:
         held = after[source.id]
         if kind is MovementKind.CONSUME and move.ticket_id is not None:

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from server.auth.actor import Actor
 from server.auth.models import Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Site
+from server.db import driver, fetch
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
 from server.parts import ledger, returns, serials
@@ -297,45 +298,52 @@ async def balances(
 # engineer without a profile sees none). The part row is KEY SHARE locked, as the ledger
 # line's foreign key would lock it anyway: a PATCH changing `serialised` (FOR UPDATE) and
 # this movement are serialised, and a movement that waited reads the committed flag.
-_LOOKUP = text(
-    """
+# Straight through asyncpg (server.db.driver), like the ledger's shift: every movement
+# sends it. $1 the named locations, $2 whether only the engineer's own van counts, $3 the
+# engineer, $4 the part, $5 the organisation.
+_LOOKUP = """
     SELECT p.id, p.sku, p.unit, p.cost, p.price, p.serialised, p.active,
            l.id AS location_id, l.name AS location_name, l.kind AS location_kind,
            l.active AS location_active
       FROM parts p
       LEFT JOIN stock_locations l
-        ON l.id = ANY(CAST(:locations AS uuid[])) AND l.org_id = p.org_id
-       AND (NOT :engineer_only OR l.engineer_id = CAST(:engineer_id AS uuid))
-     WHERE p.id = :part_id AND p.org_id = :org_id
+        ON l.id = ANY($1::uuid[]) AND l.org_id = p.org_id AND (NOT $2 OR l.engineer_id = $3)
+     WHERE p.id = $4 AND p.org_id = $5
        FOR KEY SHARE OF p
     """
-)
 
 
 async def _movement_subjects(
     session: AsyncSession, actor: Actor, data: MovementCreate
 ) -> tuple[ledger.PartRef, ledger.PlaceRef | None, ledger.PlaceRef | None]:
     named = [loc for loc in (data.from_location_id, data.to_location_id) if loc is not None]
-    params = {
-        "locations": named,
-        "engineer_only": actor.is_engineer,
-        "engineer_id": actor.engineer_id,
-        "part_id": data.part_id,
-        "org_id": actor.org_id,
-    }
-    rows = (await session.execute(_LOOKUP, params)).all()
+    rows = await fetch(
+        await driver(session),
+        _LOOKUP,
+        named,
+        actor.is_engineer,
+        actor.engineer_id,
+        data.part_id,
+        actor.org_id,
+    )
     if not rows:
         raise NotFound(f"part {data.part_id} not found")
     first = rows[0]
     part = ledger.PartRef(
-        first.id, first.sku, first.unit, first.cost, first.price, first.serialised, first.active
+        first["id"],
+        first["sku"],
+        first["unit"],
+        first["cost"],
+        first["price"],
+        first["serialised"],
+        first["active"],
     )
     found = {
-        row.location_id: ledger.PlaceRef(
-            row.location_id, row.location_name, row.location_kind, row.location_active
+        row["location_id"]: ledger.PlaceRef(
+            row["location_id"], row["location_name"], row["location_kind"], row["location_active"]
         )
         for row in rows
-        if row.location_id is not None
+        if row["location_id"] is not None
     }
     source = _stock_location(actor, found, data.from_location_id, "from_location_id")
     destination = _stock_location(actor, found, data.to_location_id, "to_location_id")

@@ -486,6 +486,24 @@ async def test_hand_written_sql_runs_inside_the_sessions_transaction(
     assert not conn.is_in_transaction()
 
 
+async def test_sqlalchemy_and_asyncpg_share_one_transaction_which_sqlalchemy_ends(
+    committing_db: AsyncSession,
+) -> None:
+    """driver() sends the BEGIN through SQLAlchemy's adapter, so SQLAlchemy's statements
+    after it run in that same transaction (no second BEGIN), and its commit ends it."""
+    conn = await driver(committing_db)
+    through_asyncpg = await conn.fetchval("SELECT txid_current()")
+    through_sqlalchemy = (await committing_db.execute(text("SELECT txid_current()"))).scalar()
+    assert through_asyncpg == through_sqlalchemy
+    assert await driver(committing_db) is conn  # already begun: nothing sent again
+    await committing_db.commit()
+    assert not conn.is_in_transaction()
+    again = await driver(committing_db)  # the next transaction, begun the same way
+    assert again.is_in_transaction()
+    assert await again.fetchval("SELECT txid_current()") != through_asyncpg
+    await committing_db.rollback()
+
+
 async def test_an_answer_on_a_colleagues_work_order_is_404_whatever_its_value(
     db: AsyncSession,
 ) -> None:

@@ -529,9 +529,18 @@ async def test_a_field_consumption_past_the_largest_negative_balance_is_rejected
         part_id=str(s.part.id),
         quantity="5",
     )
-    response = await phone.push(use)
+    note = phone.mutation(
+        "note.add", work_order_id=str(s.ticket.id), note_id=str(uuid.uuid4()), text="after"
+    )
+    before = (await _movement_count(db, s.t.org.id), await _balances(db, s.t.org.id))
+    response = await phone.push(use, note)
     assert response.status_code == 200, response.text
-    [result] = response.json()["results"]
+    result, after = response.json()["results"]
     assert result["outcome"] == "rejected"
     assert result["error"]["field"] == "quantity", result
     assert "the most a stock balance holds" in result["error"]["detail"], result
+    # The shift is sent straight through asyncpg inside the mutation's savepoint: its
+    # failure rolls back to that savepoint only (nothing of the consumption is kept, the
+    # reservation release and site balance included) and the next mutation applies.
+    assert after["outcome"] == "applied", after
+    assert (await _movement_count(db, s.t.org.id), await _balances(db, s.t.org.id)) == before
