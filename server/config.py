@@ -114,13 +114,22 @@ class Settings(BaseSettings):
         where they are used (log-in, `fixflow demo`, `fixflow dev`)."""
         if not self.is_production:
             return
-        key = self.SECRET_KEY
-        # 16 different characters: "a" * 32 or "1234..." repeated is not a random value.
-        if key == DEV_SECRET_KEY or len(key) < 32 or len(set(key)) < 16:
+        if not_random(self.SECRET_KEY):
             raise RuntimeError(
                 "FIXFLOW_ENV=production needs FIXFLOW_SECRET_KEY: a random value of 32+ "
                 "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+
+
+def not_random(key: str) -> bool:
+    """A secret key nobody could have drawn at random: the development key, fewer than 32
+    characters, fewer than 8 different ones, or a shorter text repeated ("a" * 40,
+    "0123456789" * 4). Real random keys always pass: 32 hex digits (``openssl rand -hex 16``)
+    use about 14 of the 16 digits, and fewer than 8 happens about once in 30 million."""
+    if key == DEV_SECRET_KEY or len(key) < 32 or len(set(key)) < 8:
+        return True
+    # Periodic: the key shifted by `period` characters is the key itself.
+    return any(key[period:] == key[:-period] for period in range(1, len(key) // 2 + 1))
 
 
 @lru_cache
