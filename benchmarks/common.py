@@ -451,15 +451,21 @@ class ApiServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = Path(tempfile.mkstemp(prefix="fixflow-bench-api-", suffix=".log")[1])
 
-    async def __aenter__(self) -> ApiServer:
+    def environment(self) -> dict[str, str]:
+        """The API's environment: this one's, with our database, Redis and key, run as in
+        production (which checks the key; nothing here uses the demo password or data)."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         env.update(
             FIXFLOW_DATABASE_URL=self.database_url,
             FIXFLOW_REDIS_URL=self.redis_url,
             FIXFLOW_SECRET_KEY=self.secret_key,
-            FIXFLOW_ENV="benchmark",
+            FIXFLOW_ENV="production",
             PYTHONUNBUFFERED="1",
         )
+        return env
+
+    async def __aenter__(self) -> ApiServer:
+        env = self.environment()
         cmd = [sys.executable, "-m", "server.cli", "api", "--host", LOOPBACK]
         cmd += ["--port", str(self.port), "--workers", str(self.workers)]
         self.proc = await asyncio.to_thread(self._spawn, cmd, env)
