@@ -45,6 +45,7 @@ from benchmarks.common import (
     LOOPBACK,
     ApiServer,
     CpuMeter,
+    bench_token,
     fresh_database,
     latency_summary,
     plain_url,
@@ -56,7 +57,6 @@ from benchmarks.load_actors import Integrator, Office, OrgData, Phone, Recorder,
 from benchmarks.loopback import Connection
 from benchmarks.sync_seed import FieldOrg, register_clients, seed_field_org
 from server.auth import security
-from server.config import Settings
 from server.sync import cursor as cursors
 from shared.ids import uuid7
 
@@ -157,11 +157,7 @@ async def seed(conn: asyncpg.Connection) -> Seeded:
 
 
 def _token(secret: str, user_id: uuid.UUID, org_id: uuid.UUID, role: str) -> str:
-    settings = Settings(SECRET_KEY=secret, ACCESS_TOKEN_MINUTES=24 * 60)
-    token, _ = security.create_access_token(
-        settings, user_id=user_id, org_id=org_id, role=role, now=dt.datetime.now(dt.UTC)
-    )
-    return token
+    return bench_token(secret, user_id=user_id, org_id=org_id, role=role)
 
 
 async def phones(

@@ -17,9 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.common import Tenant, seed_tenant
-from server.auth.security import create_access_token
-from server.config import Settings
+from benchmarks.common import Tenant, bench_token, seed_tenant
 from shared.ids import uuid7
 
 # The template every work order of type "repair" gets (ticket_type set, no product model).
@@ -63,15 +61,7 @@ class FieldOrg:
 
 def engineer_token(secret_key: str, tenant: Tenant, engineer: Engineer) -> str:
     """An engineer's access token for an API server started with ``secret_key``."""
-    settings = Settings(SECRET_KEY=secret_key, ACCESS_TOKEN_MINUTES=120)
-    token, _ = create_access_token(
-        settings,
-        user_id=engineer.user_id,
-        org_id=tenant.org_id,
-        role="engineer",
-        now=dt.datetime.now(dt.UTC),
-    )
-    return token
+    return bench_token(secret_key, user_id=engineer.user_id, org_id=tenant.org_id, role="engineer")
 
 
 async def seed_field_org(
