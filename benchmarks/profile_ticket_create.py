@@ -38,7 +38,7 @@ from benchmarks.common import (
     redis_server,
     seed_tenant,
 )
-from benchmarks.profile_sync_push import _package
+from benchmarks.profile_sync_push import print_by_package
 from server.config import Settings
 from server.main import create_app
 from server.tickets import router as tickets_router
@@ -143,12 +143,7 @@ def _report_profile(profile: cProfile.Profile, cpu: float, count: int) -> None:
         f"{cpu / count * 1000:.2f} ms CPU per creation (client and profiler overhead included)"
     )
     stats = pstats.Stats(profile)
-    groups: collections.Counter[str] = collections.Counter()
-    for (path, _, name), row in stats.stats.items():  # type: ignore[attr-defined]
-        groups[_package(path, name)] += row[2]
-    total = sum(groups.values())
-    for name, seconds in groups.most_common():
-        print(f"  {seconds / total * 100:5.1f}%  {name}")
+    print_by_package(stats)
     print("\n  Fixflow functions by cumulative CPU per creation (ms):")
     ours = [
         (row[3], f"{path.split('/server/')[-1]}:{line} {name}")
