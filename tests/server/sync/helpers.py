@@ -135,6 +135,15 @@ class Phone:
         return {row_id for (name, row_id) in self.rows if name == entity}
 
 
+async def registered_phone(
+    http: httpx.AsyncClient, t: Tenant, who: str = "engineer1", engine: AsyncEngine | None = None
+) -> Phone:
+    """A phone of ``who`` (an engineer of ``t``), registered with the server."""
+    phone = Phone(http, t.headers(who), engine=engine)
+    await phone.register()
+    return phone
+
+
 def changes_of(pages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [change for page in pages for change in page["changes"]]
 

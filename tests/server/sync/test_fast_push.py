@@ -23,7 +23,7 @@ from server.tickets.models import TicketEvent
 from tests.fixtures.attachments import png, registered_photo
 from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import SITE, on_site, travelling
-from tests.server.sync.helpers import Phone, new_id, stored_mutations
+from tests.server.sync.helpers import Phone, new_id, registered_phone, stored_mutations
 
 START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T10:00:00+08:00"
 
@@ -68,8 +68,7 @@ async def test_a_database_error_on_the_fast_path_replays_the_push_carefully(
     t = await make_tenant(db)
     ticket, visit = await on_site(db, t)
     await _refuse(db, "ticket_notes", "NEW.text = 'boom'")
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo = str(ticket.id)
     with caplog.at_level(logging.INFO, logger="fixflow.sync"):
         response = await phone.push(
@@ -115,8 +114,7 @@ async def test_a_log_row_refused_on_the_fast_path_is_stored_the_careful_way(
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
     await _refuse(db, "sync_mutations", "NEW.args ->> 'text' = 'unloggable'")
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     note_id = new_id()
     response = await phone.push(
         phone.mutation("note.add", work_order_id=str(ticket.id), note_id=note_id, text="fine"),
@@ -142,8 +140,7 @@ async def test_a_refusal_on_the_fast_path_writes_nothing_and_the_queue_moves_on(
     t = await make_tenant(db)
     ticket, visit = await on_site(db, t)
     other, _ = await on_site(db, t, engineer=2)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     response = await phone.push(
         # A colleague's work order: 404.
         phone.mutation("note.add", work_order_id=str(other.id), note_id=new_id(), text="x"),
@@ -196,8 +193,7 @@ async def test_the_careful_pass_does_not_trust_what_the_fast_pass_loaded(
     on_site (which refused the check-in, or let a hold jump from travelling)."""
     t, ticket, item_id, photo_id = await _photo_scene(db)
     await _refuse(db, "checklist_answers", "true", errcode=error)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo, visit_id = str(ticket.id), new_id()
     response = await phone.push(
         phone.mutation("visit.check_in", work_order_id=wo, visit_id=visit_id, gps=SITE),

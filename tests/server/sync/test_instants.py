@@ -19,7 +19,7 @@ from server.field.models import LabourEntry, Visit, VisitCheck
 from tests.fixtures.attachments import png, sha
 from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import on_site, travelling
-from tests.server.sync.helpers import SYNC, Phone, new_id
+from tests.server.sync.helpers import SYNC, new_id, registered_phone
 from tests.server.test_instants import BAD
 
 GOOD = "2026-11-24T09:00:00+08:00"
@@ -36,8 +36,7 @@ async def test_labour_with_a_time_outside_the_rule_is_rejected_naming_it(
 ) -> None:
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo = str(ticket.id)
     times = {"started_at": GOOD, "ended_at": "2026-11-24T10:00:00+08:00"}
     bad = [
@@ -68,8 +67,7 @@ async def test_a_photo_captured_outside_the_rule_is_rejected(
 ) -> None:
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     data = png()
     register = {"work_order_id": str(ticket.id), "sha256": sha(data), "size": len(data)}
     register |= {"mime": "image/png", "role": "photo"}
@@ -92,8 +90,7 @@ async def test_a_device_time_outside_the_rule_rejects_its_mutation(
     -infinity, and the visit list answered 500 from then on."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo = str(ticket.id)
     bad: list[dict[str, Any]] = []
     for value in BAD.values():
@@ -115,8 +112,7 @@ async def test_sent_at_must_be_an_instant_but_a_broken_clock_does_not_block_the_
 ) -> None:
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     first = phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="x")
     body = {"client_id": phone.client_id, "mutations": [first]}
     naive = await client.post(

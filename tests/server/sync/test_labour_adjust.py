@@ -20,17 +20,11 @@ from server.tickets import service as tickets
 from server.tickets.models import Ticket
 from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
-from tests.fixtures.factories import Tenant, make_tenant
+from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import travelling
-from tests.server.sync.helpers import Phone, new_id
+from tests.server.sync.helpers import Phone, new_id, registered_phone
 
 START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T11:00:00+08:00"
-
-
-async def _phone(client: httpx.AsyncClient, t: Tenant, engine: AsyncEngine | None = None) -> Phone:
-    phone = Phone(client, t.headers("engineer1"), engine=engine)
-    await phone.register()
-    return phone
 
 
 def _add(phone: Phone, ticket: Ticket, entry_id: str) -> dict[str, Any]:
@@ -80,7 +74,7 @@ async def test_an_adjustment_replaces_the_entry_once_and_reaches_the_phone(
 ) -> None:
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t, engine)
+    phone = await registered_phone(client, t, engine=engine)
     entry_id = new_id()
     await _results(phone, _add(phone, ticket, entry_id))
     await phone.sync()
@@ -118,7 +112,7 @@ async def test_an_adjustment_id_reused_for_other_content_is_refused(
 ) -> None:
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     entry_id = new_id()
     add = _add(phone, ticket, entry_id)
     first = _adjust(phone, ticket, entry_id)
@@ -152,7 +146,7 @@ async def test_an_entry_that_is_no_longer_correctable_is_refused_with_the_reason
     corrects it now) or a colleague's (engineers correct their own time only)."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     voided, replaced, approved = new_id(), new_id(), new_id()
     colleagues = new_id()
     await _results(phone, *(_add(phone, ticket, e) for e in (voided, replaced, approved)))
@@ -196,7 +190,7 @@ async def test_an_adjustment_names_the_entrys_own_work_order(
     t = await make_tenant(db)
     ticket = await travelling(db, t)
     other = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     entry_id = new_id()
     results = await _results(phone, _add(phone, ticket, entry_id), _adjust(phone, other, entry_id))
     assert results[1]["outcome"] == "rejected" and results[1]["error"]["status"] == 404
@@ -210,7 +204,7 @@ async def test_an_adjustment_after_the_job_went_to_a_colleague_is_flagged(
     the evidence-after-reassignment flag names it, as for the other labour mutations."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     entry_id = new_id()
     await _results(phone, _add(phone, ticket, entry_id))
     dispatcher = t.actor("dispatcher")
@@ -243,7 +237,7 @@ async def test_an_adjustment_over_rest_reaches_the_engineers_phone(
     active on the phone, counted twice)."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t, engine)
+    phone = await registered_phone(client, t, engine=engine)
     entry_id = new_id()
     await _results(phone, _add(phone, ticket, entry_id))
     await phone.sync()

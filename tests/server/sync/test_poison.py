@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.sync import mutations, push
-from tests.fixtures.factories import Tenant, make_tenant
+from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import on_site
-from tests.server.sync.helpers import SYNC, Phone, new_id, stored_mutations
+from tests.server.sync.helpers import SYNC, Phone, new_id, registered_phone, stored_mutations
 
 
 async def _push_as_python_does(phone: Phone, *items: dict[str, Any]) -> httpx.Response:
@@ -29,12 +29,6 @@ async def _push_as_python_does(phone: Phone, *items: dict[str, Any]) -> httpx.Re
     )
 
 
-async def _phone(client: httpx.AsyncClient, t: Tenant) -> Phone:
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
-    return phone
-
-
 async def test_a_nan_in_a_checklist_answer_is_rejected_and_the_queue_moves_on(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
@@ -42,7 +36,7 @@ async def test_a_nan_in_a_checklist_answer_is_rejected_and_the_queue_moves_on(
     used to fail (NaN is not JSON), a 500 for the whole push on every retry."""
     t = await make_tenant(db)
     ticket, visit = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     poison = phone.mutation(
         "checklist.answer",
         work_order_id=str(ticket.id),
@@ -70,7 +64,7 @@ async def test_a_lone_surrogate_in_a_note_is_rejected_and_the_queue_moves_on(
     in the note and in the stored mutation: the push used to 500 for ever."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     poison = phone.mutation(
         "note.add", work_order_id=str(ticket.id), note_id=new_id(), text="pump \ud800"
     )
@@ -93,7 +87,7 @@ async def test_a_device_time_beyond_the_calendar_is_rejected_and_the_queue_moves
     no device time."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     broken_clock = phone.mutation(
         "note.add", work_order_id=str(ticket.id), note_id=new_id(), text="x"
     )
@@ -118,7 +112,7 @@ async def test_nul_in_a_mutations_text_rejects_that_mutation_only(
     """U+0000 used to refuse the whole push (422): the queue could never move again."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     response = await phone.push(
         phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="a\x00"),
         phone.mutation("work_order.teleport", work_order_id=str(ticket.id), where="\x00"),
@@ -143,7 +137,7 @@ async def test_a_bug_in_a_mutation_is_rejected_as_server_error_and_logged(
     ones after it apply."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
 
     async def broken(*args: Any) -> dict[str, Any]:
         raise KeyError("a bug")
@@ -178,7 +172,7 @@ async def test_an_unreachable_service_stops_the_batch_with_503(
     rejection: the mutation may well succeed on retry."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
 
     async def timing_out(*args: Any) -> dict[str, Any]:
         raise TimeoutError("store")
@@ -205,7 +199,7 @@ async def test_a_log_row_postgresql_refuses_is_stored_as_its_repr(
     the row is written again with the arguments as their repr: the seq still advances."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     monkeypatch.setattr(push, "storable", lambda value, depth=0: value)
     poison = phone.mutation("work_order.teleport", work_order_id=str(ticket.id), x=float("inf"))
     later = phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="ok")
@@ -229,7 +223,7 @@ async def test_a_repeated_key_in_a_push_does_not_block_the_queue(
     last value instead, as before: refusing the push would refuse it on every retry."""
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     note = phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="x")
     body = json.dumps({"client_id": phone.client_id, "mutations": [note]})
     body = body.replace('"text": "x"', '"text": "first", "text": "second"')

@@ -18,7 +18,7 @@ from server.field.models import ChecklistItem, ChecklistTemplate, TicketNote
 from server.sync.models import SyncClient, SyncMutation
 from server.tickets.models import Ticket, TicketEvent
 from tests.fixtures.factories import Tenant, make_customer, make_tenant, make_ticket
-from tests.server.sync.helpers import SYNC, Phone, assigned, new_id
+from tests.server.sync.helpers import SYNC, Phone, assigned, new_id, registered_phone
 from tests.server.test_concurrency import _blocked_behind
 
 
@@ -54,8 +54,7 @@ async def test_another_users_client_id_cannot_be_registered_or_used(
 ) -> None:
     t = await make_tenant(db)
     other_org = await make_tenant(db, "Other")
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     ticket = await assigned(db, t, engineer=2)
     for headers in (t.headers("engineer2"), other_org.headers("engineer1")):
         thief = Phone(client, headers, client_id=phone.client_id)
@@ -90,8 +89,7 @@ async def test_a_repeated_push_is_answered_from_the_stored_results(
 ) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     batch = [
         phone.mutation("work_order.accept", work_order_id=str(ticket.id)),
         phone.mutation("work_order.start_travel", work_order_id=str(ticket.id)),
@@ -116,8 +114,7 @@ async def test_a_gap_is_refused_with_the_expected_seq(
 ) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     phone.seq = 4  # mutations 1-4 never arrived
     response = await phone.push(phone.mutation("work_order.accept", work_order_id=str(ticket.id)))
     assert response.status_code == 409, response.text
@@ -130,8 +127,7 @@ async def test_a_seq_reused_for_another_mutation_is_refused(
 ) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     assert (
         await phone.push(phone.mutation("work_order.accept", work_order_id=str(ticket.id)))
     ).status_code == 200
@@ -222,8 +218,7 @@ async def test_a_rejected_mutation_leaves_none_of_its_writes(
         )
     )
     await db.flush()
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo = str(ticket.id)
     response = await phone.push(
         phone.mutation("work_order.accept", work_order_id=wo),
@@ -262,8 +257,7 @@ async def test_a_malformed_envelope_is_refused_naming_the_field(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     t = await make_tenant(db)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     good = phone.mutation("work_order.accept", work_order_id=new_id())
     cases: list[tuple[Any, str]] = [
         ({"client_id": "nope", "mutations": [good]}, "client_id"),
@@ -286,8 +280,7 @@ async def test_a_malformed_envelope_is_refused_naming_the_field(
 async def test_idempotency_key_on_push(client: httpx.AsyncClient, db: AsyncSession) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     accept = phone.mutation("work_order.accept", work_order_id=str(ticket.id))
     first = await phone.push(accept, **{"Idempotency-Key": "push-1"})
     replay = await phone.push(accept, **{"Idempotency-Key": "push-1"})
@@ -399,8 +392,7 @@ async def test_dispatch_fields_are_refused_with_a_reason(
 ) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo = str(ticket.id)
     response = await phone.push(
         phone.mutation(
@@ -428,8 +420,7 @@ async def test_the_phones_clock_offset_travels_with_the_push(
 
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo, visit_id = str(ticket.id), new_id()
     ahead = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     batch = [

@@ -19,7 +19,15 @@ from server.tickets.models import Ticket, TicketEvent
 from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
 from tests.fixtures.factories import Tenant, make_tenant
-from tests.server.sync.helpers import SYNC, Phone, assigned, changes_of, new_id, stored_mutations
+from tests.server.sync.helpers import (
+    SYNC,
+    Phone,
+    assigned,
+    changes_of,
+    new_id,
+    registered_phone,
+    stored_mutations,
+)
 
 REASON = "Van broke down, cannot reach the site today"
 
@@ -99,8 +107,7 @@ async def test_evidence_recorded_before_the_reject_is_kept(
     seq order before the reject: facts are kept, the job goes back."""
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo, entry_id = str(ticket.id), new_id()
     pushed = await phone.push(
         phone.mutation(
@@ -127,8 +134,7 @@ async def test_a_reject_after_the_office_gave_the_job_to_a_colleague_changes_not
     raises no flag (there is no evidence to review)."""
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     await _transition(db, t, ticket, action="assign", engineer_id=str(t.engineers[1].id))
 
     reject = phone.mutation("work_order.reject", work_order_id=str(ticket.id), reason=REASON)
@@ -173,8 +179,7 @@ async def test_a_reject_the_state_machine_no_longer_allows_is_rejected_with_the_
         db, t.actor("engineer1"), ticket_id=accepted.id, data=TransitionIn(action=Action.ACCEPT)
     )
     await db.flush()
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     pushed = await phone.push(
         *(
             phone.mutation("work_order.reject", work_order_id=str(ticket.id), reason=REASON)
@@ -199,8 +204,7 @@ async def test_a_reject_after_the_office_unassigned_the_job_is_rejected(
     t = await make_tenant(db)
     ticket = await assigned(db, t)
     await _transition(db, t, ticket, action="unassign")
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     pushed = await phone.push(
         phone.mutation("work_order.reject", work_order_id=str(ticket.id), reason=REASON)
     )
@@ -216,8 +220,7 @@ async def test_a_blank_reason_is_rejected_before_any_service_runs(
 ) -> None:
     t = await make_tenant(db)
     ticket = await assigned(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     pushed = await phone.push(
         phone.mutation("work_order.reject", work_order_id=str(ticket.id), reason="   "),
         phone.mutation("work_order.reject", work_order_id=str(ticket.id)),

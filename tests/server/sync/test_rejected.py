@@ -20,15 +20,9 @@ from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
 from tests.fixtures.factories import Tenant, make_tenant
 from tests.server.field.helpers import on_site, travelling
-from tests.server.sync.helpers import SYNC, Phone, new_id
+from tests.server.sync.helpers import SYNC, Phone, new_id, registered_phone
 
 REJECTED = f"{SYNC}/rejected"
-
-
-async def _phone(client: httpx.AsyncClient, t: Tenant, who: str = "engineer1") -> Phone:
-    phone = Phone(client, t.headers(who))
-    await phone.register()
-    return phone
 
 
 async def _reassign(db: AsyncSession, t: Tenant, ticket: Ticket, to: int = 2) -> None:
@@ -74,7 +68,7 @@ async def test_labour_pushed_after_a_reassignment_is_flagged_and_listed_for_the_
     the work order, and the rejected list holds it with its arguments."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     await _reassign(db, t, ticket)
     entry_id = new_id()
     pushed = await phone.push(_labour(phone, ticket, entry_id))
@@ -114,7 +108,7 @@ async def test_later_evidence_joins_the_open_flag_and_names_its_work_order(
     (which names only its entry) is traced to its work order for the flag and the list."""
     t = await make_tenant(db)
     ticket = await travelling(db, t)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     entry_id = new_id()
     online = await phone.push(_labour(phone, ticket, entry_id))
     assert online.json()["results"][0]["outcome"] == "applied", online.text
@@ -150,7 +144,7 @@ async def test_no_flag_for_a_work_order_the_engineer_never_held(
     work order) for a work order the engineer never had."""
     t = await make_tenant(db)
     theirs = await travelling(db, t, engineer=2)
-    phone = await _phone(client, t)
+    phone = await registered_phone(client, t)
     pushed = await phone.push(
         phone.mutation("note.add", work_order_id=str(theirs.id), note_id=new_id(), text="hi")
     )
@@ -168,8 +162,8 @@ async def test_the_rejected_list_filters_pages_and_stays_in_the_organisation(
     mine, _ = await on_site(db, t)
     theirs, _ = await on_site(db, t, engineer=2)
     foreign, _ = await on_site(db, other)
-    one, two = await _phone(client, t), await _phone(client, t, "engineer2")
-    stranger = await _phone(client, other)
+    one, two = await registered_phone(client, t), await registered_phone(client, t, "engineer2")
+    stranger = await registered_phone(client, other)
     for phone, ticket in ((one, mine), (one, mine), (two, theirs), (stranger, foreign)):
         bad = phone.mutation("work_order.teleport", work_order_id=str(ticket.id))
         good = phone.mutation("note.add", work_order_id=str(ticket.id), note_id=new_id(), text="")

@@ -19,7 +19,7 @@ from shared.lifecycle import Action
 from shared.sync import MUTATIONS, check_args
 from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import on_site
-from tests.server.sync.helpers import Phone
+from tests.server.sync.helpers import Phone, registered_phone
 
 # The phone arrives by checking in (server/field/visits.py runs ``arrive``).
 BY_ACTION = {Action.ARRIVE: "visit.check_in"}
@@ -54,8 +54,7 @@ async def test_a_hold_for_another_reason_keeps_the_sla_clock_running(
 ) -> None:
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     pushed = await phone.push(
         phone.mutation(
             "work_order.hold",
@@ -128,8 +127,7 @@ async def test_findings_refuse_dispatch_fields_and_an_empty_change(
 ) -> None:
     t = await make_tenant(db)
     ticket, _ = await on_site(db, t)
-    phone = Phone(client, t.headers("engineer1"))
-    await phone.register()
+    phone = await registered_phone(client, t)
     wo, before = str(ticket.id), (await _fresh(db, ticket)).version
     pushed = await phone.push(
         phone.mutation("work_order.update_findings", work_order_id=wo, priority="P1"),
