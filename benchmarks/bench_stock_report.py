@@ -292,7 +292,7 @@ async def _scenarios(
         return response.json()
 
     on_hand_sql = bare(reports.on_hand_sql(), ["org"])
-    turnover_sql = bare(reports.TURNOVER, ["org", "start", "end"])
+    turnover_sql = bare(reports.turnover_sql(), ["org", "start", "end"])
     report = await service_on_hand()
     rows = await conn.fetch(on_hand_sql, org)
     if len(report.locations) != len(rows) or len(rows) < 100:

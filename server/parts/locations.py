@@ -48,6 +48,17 @@ def shown_name_column(actor: Actor) -> ColumnElement[str]:
     return case(*hidden, else_=name) if hidden else name
 
 
+def shown_name_sql(actor: Actor, name: str = "l.name", kind: str = "l.kind") -> str:
+    """``shown_name_column`` for hand-written SQL (the stock reports): ``name`` and ``kind``
+    are the query's columns; the kinds and labels are our constants."""
+    whens = [
+        f"WHEN {kind} = '{value}' THEN '{label}'"
+        for value, (scope, label) in _NAMED_AFTER.items()
+        if not actor.can(scope)
+    ]
+    return f"CASE {' '.join(whens)} ELSE {name} END" if whens else name
+
+
 async def _ensure_location(
     session: AsyncSession,
     *,

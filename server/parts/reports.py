@@ -35,7 +35,7 @@ from server.auth.actor import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.orgs import service as orgs
 from server.parts import service as parts
-from server.parts.locations import shown_name
+from server.parts.locations import shown_name, shown_name_sql
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket
 
@@ -183,21 +183,25 @@ SELECT l.id AS location_id, l.name AS location_name, l.kind, count(*) AS parts,
        sum(b.on_hand) AS on_hand, sum(b.on_hand * p.cost) AS value
 {where}
  GROUP BY l.id, l.name, l.kind
- ORDER BY l.name, l.id
+ ORDER BY {name}, l.id
 """
 ON_HAND_BY_PART = """
-SELECT l.id AS location_id, l.name AS location_name, p.id AS part_id, p.sku, p.name, p.unit,
-       b.on_hand, b.reserved, p.cost, b.on_hand * p.cost AS value
+SELECT l.id AS location_id, l.name AS location_name, l.kind AS location_kind, p.id AS part_id,
+       p.sku, p.name, p.unit, b.on_hand, b.reserved, p.cost, b.on_hand * p.cost AS value
 {where}
- ORDER BY l.name, l.id, p.sku
+ ORDER BY {name}, l.id, p.sku
  LIMIT :limit
 """
 
 
-def on_hand_sql(scope: str = "l.kind <> 'customer_site'", *, by_part: bool = False) -> str:
-    """The report's SQL (the benchmark runs the same text bare)."""
+def on_hand_sql(
+    scope: str = "l.kind <> 'customer_site'", *, by_part: bool = False, name: str = "l.name"
+) -> str:
+    """The report's SQL (the benchmark runs the same text bare). Rows are ordered by
+    ``name``: the location's name as the caller reads it (``shown_name_sql``), so hidden
+    names do not show through the order."""
     where = _ON_HAND_WHERE.format(scope=scope)
-    return (ON_HAND_BY_PART if by_part else ON_HAND_BY_LOCATION).format(where=where)
+    return (ON_HAND_BY_PART if by_part else ON_HAND_BY_LOCATION).format(where=where, name=name)
 
 
 async def on_hand(
@@ -218,7 +222,8 @@ async def on_hand(
         scope, params["eng"] = "l.engineer_id = :eng", actor.engineer_id
     else:
         scope = "l.kind <> 'customer_site'"
-    rows = await session.execute(text(on_hand_sql(scope)), params)
+    name = shown_name_sql(actor)
+    rows = await session.execute(text(on_hand_sql(scope, name=name)), params)
     locations = [
         LocationStock(
             location_id=r.location_id,
@@ -234,19 +239,16 @@ async def on_hand(
     if by_part:
         limit = max(1, min(limit, MAX_LINES))
         found = await session.execute(
-            text(on_hand_sql(scope, by_part=True)), {**params, "limit": limit + 1}
+            text(on_hand_sql(scope, by_part=True, name=name)), {**params, "limit": limit + 1}
         )
-        kinds = {x.location_id: x.kind for x in locations}  # the lines' locations, same scope
-        lines = [
-            PartStock(
-                **{
-                    **r._asdict(),
-                    "location_name": shown_name(actor, kinds[r.location_id], r.location_name),
-                    "value": _money(r.value),
-                }
-            )
-            for r in found
-        ]
+        # Each line carries its location's kind: a movement committed between the two
+        # statements may bring a location the first did not see.
+        lines = []
+        for r in found:
+            row = r._asdict()
+            kind = row.pop("location_kind")
+            row["location_name"] = shown_name(actor, kind, r.location_name)
+            lines.append(PartStock(**{**row, "value": _money(r.value)}))
         report.lines, report.lines_truncated = lines[:limit], len(lines) > limit
     return report
 
@@ -407,8 +409,13 @@ SELECT l.id AS location_id, l.name AS location_name, l.kind,
   FROM stock_locs l
   LEFT JOIN current_value c ON c.location_id = l.id
   LEFT JOIN since s ON s.location_id = l.id
- ORDER BY l.name, l.id
+ ORDER BY {name}, l.id
 """
+
+
+def turnover_sql(name: str = "l.name") -> str:
+    """The turnover report's SQL, ordered by ``name`` (as ``on_hand_sql``)."""
+    return TURNOVER.replace("{name}", name)
 
 
 async def turnover(
@@ -418,7 +425,7 @@ async def turnover(
     start, end = _range(start, end)
     params = {"org": actor.org_id, "start": start, "end": end}
     locations = []
-    for r in await session.execute(text(TURNOVER), params):
+    for r in await session.execute(text(turnover_sql(shown_name_sql(actor))), params):
         start_value, end_value = _money(r.start_value), _money(r.end_value)
         average = (start_value + end_value) / 2
         consumed = _money(r.consumed_cost)

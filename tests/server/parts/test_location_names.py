@@ -7,6 +7,7 @@ the problems naming a location (a stock shortage in a van named its engineer).""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -127,3 +128,45 @@ async def test_problems_name_a_van_only_to_callers_who_read_its_engineer(
         headers=t.headers("dispatcher"),
     )
     assert "Van: Li Na" in response.json()["detail"], response.text
+
+
+async def test_stock_reports_order_vans_by_what_the_caller_reads(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The on-hand and turnover reports were ordered by the real names (ORDER BY l.name):
+    a parts:read key saw its "Van" rows in the order of their engineers' names."""
+    t = await make_tenant(db)
+    admin = t.actor("admin")
+    part = await make_part(db, admin)
+    vans = []
+    for engineer in t.engineers:
+        vans.append(await parts_service.ensure_van(db, engineer))
+    # Name order opposite to id order: the first van (lower id) gets the later name.
+    by_id = sorted(vans, key=lambda v: v.id)
+    for van, name in zip(by_id, ("Zhou Yu", "An Qi"), strict=True):
+        engineer = next(e for e in t.engineers if e.id == van.engineer_id)
+        engineer.display_name = name
+        van.name = f"Van: {name}"
+        await record_move(
+            db, admin, part_id=part.id, kind="receive", quantity=1, to_location_id=van.id
+        )
+    parts_only = await _key(db, t, "parts:read")
+    everything = await _key(db, t, "parts:read", "engineers:read")
+    await db.flush()
+
+    reports = "/api/v1/stock-reports"
+    now = dt.datetime.now(dt.UTC)
+    window = {
+        "from": (now - dt.timedelta(days=30)).isoformat(),
+        "to": (now + dt.timedelta(days=1)).isoformat(),
+    }
+    for headers, expected in ((parts_only, by_id), (everything, by_id[::-1])):
+        on_hand = await client.get(
+            f"{reports}/on-hand", params={"by_part": "true"}, headers=headers
+        )
+        turnover = await client.get(f"{reports}/turnover", params=window, headers=headers)
+        assert on_hand.status_code == turnover.status_code == 200, (on_hand.text, turnover.text)
+        ids = [str(v.id) for v in expected]
+        assert [x["location_id"] for x in on_hand.json()["locations"]] == ids
+        assert [x["location_id"] for x in on_hand.json()["lines"]] == ids
+        assert [x["location_id"] for x in turnover.json()["locations"]] == ids
