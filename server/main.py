@@ -77,10 +77,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in everything[:MAX_LISTED_ERRORS]
     ]
     first = errors[0] if errors else {"loc": [], "msg": "invalid"}
-    where = ".".join(str(p) for p in first["loc"])
+    loc = first["loc"]
+    where = text.path(loc)
     # `field` as the service-level 422s name it: the input's path without body/query.
-    path = [str(p) for p in first["loc"]]
-    field = ".".join(path[1:] if path[:1] and path[0] in _SOURCES else path)
+    field = text.path(loc[1:] if loc[:1] and loc[0] in _SOURCES else loc)
     more = len(everything) - 1
     body = {
         "type": "https://fixflow.dev/problems/validation_error",

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
+from server.errors import AppError, BadRequest, PayloadTooLarge
 from shared.digits import NumberTooLarge, ascii_uint
 
 log = logging.getLogger("fixflow.http")
@@ -25,18 +26,6 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 REQUESTS = Counter("fixflow_http_requests_total", "HTTP requests", ["method", "route", "status"])
-
-
-def _problem(status: int, code: str, title: str, detail: str) -> bytes:
-    return json.dumps(
-        {
-            "type": f"https://fixflow.dev/problems/{code}",
-            "title": title,
-            "status": status,
-            "code": code,
-            "detail": detail,
-        }
-    ).encode()
 
 
 class RequestContext:
@@ -71,11 +60,11 @@ class RequestContext:
             if (twice := _repeated(raw_headers)) is not None:
                 status = 400
                 detail = f"send the {twice} header once; it came more than once"
-                await _send_problem(send, rid, 400, "bad_request", "Bad request", detail)
+                await _send_problem(send, rid, scope, BadRequest(detail))
                 return
             if declared is not None and _declares_too_much(declared, self.max_body):
                 status = 413
-                await self._reject(send, rid)
+                await self._reject(send, rid, scope)
                 return
             received = 0
 
@@ -100,14 +89,14 @@ class RequestContext:
                 await self.app(scope, limited_receive, send_with_id)
             except _TooLarge:
                 status = 413
-                await self._reject(send, rid)
+                await self._reject(send, rid, scope)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             logs.request_id.reset(token)
 
-    async def _reject(self, send: Send, rid: str) -> None:
+    async def _reject(self, send: Send, rid: str, scope: Scope) -> None:
         detail = f"the body is larger than {self.max_body} bytes"
-        await _send_problem(send, rid, 413, "payload_too_large", "Request body too large", detail)
+        await _send_problem(send, rid, scope, PayloadTooLarge(detail))
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         route: Any = scope.get("route")
@@ -124,14 +113,13 @@ class RequestContext:
         )
 
 
-async def _send_problem(
-    send: Send, rid: str, status: int, code: str, title: str, detail: str
-) -> None:
-    body = _problem(status, code, title, detail)
+async def _send_problem(send: Send, rid: str, scope: Scope, error: AppError) -> None:
+    """A problem answered before the app runs: the same body the app's handlers write."""
+    body = json.dumps(error.to_problem(str(scope.get("path", "")))).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status,
             "headers": [
                 (b"content-type", b"application/problem+json"),
                 (b"content-length", str(len(body)).encode()),

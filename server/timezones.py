@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Unprocessable
+from server.text import quote
 
 UTC = "UTC"
 _NOT_CIVIL = frozenset({"localtime", "posixrules", "Factory"})
@@ -78,9 +79,9 @@ async def check(session: AsyncSession, name: str, *, field: str = "timezone") ->
         if spelled and spelled != name and _acceptable(spelled, known)
         else "; use an IANA name such as 'Asia/Shanghai' or 'Europe/London'"
     )
-    shown = name if len(name) <= 64 else f"{name[:64]}..."
     raise Unprocessable(
-        f"unknown time zone {shown!r}: not one both the database and the server know{hint}",
+        f"unknown time zone {quote(name, 64)}: not one both the database and the server "
+        f"know{hint}",
         field=field,
     )
 

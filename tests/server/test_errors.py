@@ -26,6 +26,9 @@ def _assert_problem(response: httpx.Response, status: int, code: str) -> None:
     assert body["code"] == code
     assert body["type"].endswith(f"/{code}")
     assert body["title"] and body["detail"]
+    # Answered by the app or by the middleware before it (a body too large, a header sent
+    # twice): the same problem, naming the request it answers.
+    assert body["instance"] == response.request.url.path, body
 
 
 async def _ticket_count(db: AsyncSession, t: Tenant) -> int:
