@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import timezones
 from server.auth.actor import Actor
-from server.crud import patch
+from server.crud import check_version, patch
 from server.errors import Forbidden, NotFound
 from server.orgs.models import Organisation
 from server.orgs.schemas import OrganisationUpdate
 
 
-async def get_own(session: AsyncSession, actor: Actor) -> Organisation:
-    org = await session.get(Organisation, actor.org_id)
+async def get_own(session: AsyncSession, actor: Actor, *, for_update: bool = False) -> Organisation:
+    org = await session.get(Organisation, actor.org_id, with_for_update=for_update)
     if org is None:
         raise NotFound("organisation not found")
     return org
@@ -33,9 +33,8 @@ async def update_own(
 ) -> Organisation:
     if not actor.is_admin:
         raise Forbidden("only an admin can change the organisation")
-    org = await session.get(Organisation, actor.org_id, with_for_update=True)
-    if org is None:
-        raise NotFound("organisation not found")
+    org = await get_own(session, actor, for_update=True)
+    check_version(org.version, expected_version)  # a stale If-Match is 412 whatever it sends
     changes = data.model_dump(exclude_unset=True)
     if changes.get("timezone") is not None:
         changes["timezone"] = await timezones.check(session, changes["timezone"])
@@ -55,6 +54,11 @@ async def zone(session: AsyncSession, org_id: uuid.UUID) -> str:
     when it is not accepted any more (server/timezones.py); answers name the zone used."""
     stored = await session.scalar(select(Organisation.timezone).where(Organisation.id == org_id))
     return await timezones.usable(session, stored)
+
+
+async def zone_of(session: AsyncSession, org: Organisation) -> str:
+    """``zone`` of an organisation already read."""
+    return await timezones.usable(session, org.timezone)
 
 
 async def local_today(

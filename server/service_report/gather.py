@@ -108,7 +108,7 @@ async def gather(
     from their strokes."""
     ticket = await tickets.get(session, actor, ticket_id=ticket_id)
     org = await orgs.get_own(session, actor)
-    zone = await orgs.zone(session, org.id)
+    zone = await orgs.zone_of(session, org)
     customer = await customers.get_customer(session, actor, customer_id=ticket.customer_id)
     visits = await field_visits.list_visits(session, actor, work_order_id=ticket.id)
     entries, _ = await labour_review.sheet(session, actor, work_order_id=ticket.id)

@@ -64,6 +64,19 @@ async def test_an_organisation_zone_both_sides_do_not_know_is_a_422(
     assert (await client.get(url, headers=headers)).json()["timezone"] == "UTC"
 
 
+async def test_a_stale_if_match_is_412_before_the_zone_is_judged(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The zone (a database read) was checked before the version: a stale If-Match with a
+    bad zone answered 422, and the caller fixed the zone only to meet the 412 next."""
+    t = await make_tenant(db)
+    url, headers = "/api/v1/organisation", t.headers("admin")
+    response = await client.patch(
+        url, json={"timezone": "Mars/Olympus"}, headers={**headers, "If-Match": '"v999"'}
+    )
+    assert response.status_code == 412, response.text
+
+
 @pytest.mark.parametrize("zone", REFUSED)
 async def test_a_calendar_zone_both_sides_do_not_know_is_a_422(
     client: httpx.AsyncClient, db: AsyncSession, zone: str
