@@ -28,6 +28,12 @@ def etag(version: int) -> str:
     return f'"v{version}"'
 
 
+def created_headers(path: str, obj: Any) -> dict[str, str]:
+    """A create's Location (``/api/v1/{path}/{id}``) and ETag: ``obj`` has ``id`` and
+    ``version``."""
+    return {"Location": f"/api/v1/{path}/{obj.id}", "ETag": etag(obj.version)}
+
+
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 

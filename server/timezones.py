@@ -80,8 +80,7 @@ async def check(session: AsyncSession, name: str, *, field: str = "timezone") ->
         else "; use an IANA name such as 'Asia/Shanghai' or 'Europe/London'"
     )
     raise Unprocessable(
-        f"unknown time zone {quote(name, 64)}: not one both the database and the server "
-        f"know{hint}",
+        f"unknown time zone {quote(name, 64)}: not one both the database and the server know{hint}",
         field=field,
     )
 

@@ -21,7 +21,7 @@ from server.auth.schemas import (
 )
 from server.deps import ActorDep, SessionDep, SettingsDep
 from server.errors import InvalidToken
-from server.http import IfMatch, etag, expected_version, problems, set_etag
+from server.http import IfMatch, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -189,10 +189,7 @@ async def create_user(
             role=body.role,
             locale=body.locale,
         )
-        return UserRead.model_validate(user), {
-            "Location": f"/api/v1/users/{user.id}",
-            "ETag": etag(user.version),
-        }
+        return UserRead.model_validate(user), created_headers("users", user)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

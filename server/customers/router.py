@@ -21,7 +21,16 @@ from server.customers.schemas import (
     SiteUpdate,
 )
 from server.deps import SessionDep, require
-from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
+from server.http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    created,
+    created_headers,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.orgs import service as orgs
 from server.schemas import PageOut
@@ -31,10 +40,6 @@ from server.tickets.schemas import TicketRead
 router = APIRouter(prefix="/api/v1", tags=["customers, sites and assets"])
 Reader = Annotated[Actor, require("customers:read")]
 Writer = Annotated[Actor, require("customers:write")]
-
-
-def _created(obj: CustomerRead | SiteRead | AssetRead, path: str) -> dict[str, str]:
-    return {"Location": f"/api/v1/{path}/{obj.id}", "ETag": f'"v{obj.version}"'}
 
 
 async def _assets(session: SessionDep, actor: Actor, *assets: Asset) -> list[AssetRead]:
@@ -77,7 +82,7 @@ async def create_customer(
 ) -> JSONResponse:
     async def produce() -> tuple[CustomerRead, dict[str, str]]:
         out = CustomerRead.model_validate(await service.create_customer(session, actor, data=body))
-        return out, _created(out, "customers")
+        return out, created_headers("customers", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -168,7 +173,7 @@ async def create_site(
 ) -> JSONResponse:
     async def produce() -> tuple[SiteRead, dict[str, str]]:
         out = SiteRead.model_validate(await service.create_site(session, actor, data=body))
-        return out, _created(out, "sites")
+        return out, created_headers("sites", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -255,7 +260,7 @@ async def create_asset(
 ) -> JSONResponse:
     async def produce() -> tuple[AssetRead, dict[str, str]]:
         [out] = await _assets(session, actor, await service.create_asset(session, actor, data=body))
-        return out, _created(out, "assets")
+        return out, created_headers("assets", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

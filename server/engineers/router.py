@@ -11,7 +11,16 @@ from server.deps import SessionDep, require
 from server.engineers import service
 from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerRead, EngineerUpdate
-from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
+from server.http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    created,
+    created_headers,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 
@@ -52,7 +61,7 @@ async def create_engineer(
 ) -> JSONResponse:
     async def produce() -> tuple[EngineerRead, dict[str, str]]:
         out = EngineerRead.model_validate(await service.create(session, actor, data=body))
-        return out, {"Location": f"/api/v1/engineers/{out.id}", "ETag": f'"v{out.version}"'}
+        return out, created_headers("engineers", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

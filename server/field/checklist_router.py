@@ -24,7 +24,16 @@ from server.field.schemas import (
     TemplateRead,
     TemplateUpdate,
 )
-from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
+from server.http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    created,
+    created_headers,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 from server.tickets.models import TicketType
@@ -96,7 +105,7 @@ async def create_checklist_template(
     async def produce() -> tuple[TemplateRead, dict[str, str]]:
         view = await checklists.create_template(session, actor, data=body)
         out = template_read(view)
-        return out, {"Location": f"/api/v1{TEMPLATES}/{out.id}", "ETag": f'"v{out.version}"'}
+        return out, created_headers(TEMPLATES.lstrip("/"), out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

@@ -22,7 +22,7 @@ from server.field.schemas import (
     PartLineRead,
     ResolutionIn,
 )
-from server.http import problems
+from server.http import etag, problems
 from server.idempotency.http import IdempotencyKey
 from server.tickets.router import to_read as ticket_read
 from server.tickets.schemas import TicketRead
@@ -181,7 +181,7 @@ async def resolve(
             root_cause=body.root_cause,
         )
         await session.flush()
-        return ticket_read(ticket), {"ETag": f'"v{ticket.version}"'}
+        return ticket_read(ticket), {"ETag": etag(ticket.version)}
 
     return await create_response(request, session, actor, idempotency_key, body, produce, 200)
 

@@ -14,6 +14,7 @@ from server.http import (
     IfMatch,
     Limit,
     created,
+    created_headers,
     expected_version,
     problems,
     set_etag,
@@ -63,7 +64,7 @@ async def create_part(
 ) -> JSONResponse:
     async def produce() -> tuple[PartRead, dict[str, str]]:
         out = PartRead.model_validate(await service.create_part(session, actor, data=body))
-        return out, {"Location": f"/api/v1/parts/{out.id}", "ETag": f'"v{out.version}"'}
+        return out, created_headers("parts", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -175,7 +176,7 @@ async def create_location(
     async def produce() -> tuple[LocationRead, dict[str, str]]:
         row = await service.create_location(session, actor, data=body)
         out = _location(actor, row)
-        return out, {"Location": f"/api/v1/stock-locations/{out.id}", "ETag": f'"v{out.version}"'}
+        return out, created_headers("stock-locations", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

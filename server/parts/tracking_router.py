@@ -18,6 +18,7 @@ from server.http import (
     IfMatch,
     IfNoneMatch,
     Limit,
+    created_headers,
     expected_version,
     problems,
     put_precondition,
@@ -262,7 +263,7 @@ async def create_part_return(
     async def produce() -> tuple[PartReturnRead, dict[str, str]]:
         row = await returns.create(session, actor, **body.model_dump())
         out = _rma(row)
-        return out, {"Location": f"/api/v1/part-returns/{out.id}", "ETag": f'"v{out.version}"'}
+        return out, created_headers("part-returns", out)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import IfMatch, etag, expected_version, problems, set_etag
+from server.http import IfMatch, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.tickets import policies
 from server.tickets.policy_schemas import (
@@ -51,10 +51,7 @@ async def create_calendar(
 ) -> JSONResponse:
     async def produce() -> tuple[CalendarRead, dict[str, str]]:
         row = await policies.create_calendar(session, actor, data=body)
-        return CalendarRead.model_validate(row), {
-            "Location": f"/api/v1/business-calendars/{row.id}",
-            "ETag": etag(row.version),
-        }
+        return CalendarRead.model_validate(row), created_headers("business-calendars", row)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -129,10 +126,7 @@ async def create_policy(
 ) -> JSONResponse:
     async def produce() -> tuple[PolicyRead, dict[str, str]]:
         row = await policies.create_policy(session, actor, data=body)
-        return PolicyRead.model_validate(row), {
-            "Location": f"/api/v1/sla-policies/{row.id}",
-            "ETag": etag(row.version),
-        }
+        return PolicyRead.model_validate(row), created_headers("sla-policies", row)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce

@@ -8,7 +8,17 @@ from fastapi.responses import JSONResponse
 
 from server.auth.actor import Actor
 from server.deps import SessionDep, require
-from server.http import Cursor, IfMatch, Limit, created, expected_version, problems, set_etag
+from server.http import (
+    Cursor,
+    IfMatch,
+    Limit,
+    created,
+    created_headers,
+    etag,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import Instant, PageOut
 from server.tickets import queries, service
@@ -62,10 +72,7 @@ async def create_ticket(
     async def produce() -> tuple[TicketRead, dict[str, str]]:
         ticket = await service.create(session, actor, data=body)
         await session.flush()
-        return to_read(ticket), {
-            "Location": f"/api/v1/tickets/{ticket.id}",
-            "ETag": f'"v{ticket.version}"',
-        }
+        return to_read(ticket), created_headers("tickets", ticket)
 
     return await idempotent_create(
         request, session, actor, key=idempotency_key, body=body, produce=produce
@@ -186,7 +193,7 @@ async def transition_ticket(
             session, actor, ticket_id=ticket_id, data=body, expected_version=version
         )
         await session.flush()
-        return to_read(ticket), {"ETag": f'"v{ticket.version}"'}
+        return to_read(ticket), {"ETag": etag(ticket.version)}
 
     return await idempotent_create(
         request,
