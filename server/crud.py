@@ -13,6 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from server.auth.actor import Actor
 from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.pagination import (
+    MAX_SORT_TEXT,
     Page,
     cursor_datetime,
     cursor_int,
@@ -61,6 +62,10 @@ async def keyset_page(
     itself (UUIDv7 ids are ordered by time), or an expression over the row with
     ``sort_value`` computing its value for the cursor (a cursor is readable base64: it
     holds only what the caller may read of the row)."""
+    sort_type = sort_column.type
+    if isinstance(sort_type, String) and not 0 < (sort_type.length or 0) <= MAX_SORT_TEXT:
+        # Its cursors could outgrow what the cursor parameter accepts (pagination.py).
+        raise TypeError(f"keyset_page sorts by text of at most {MAX_SORT_TEXT}: {sort_column}")
     if cursor:
         value, last_id = decode_cursor(cursor, length=2)
         after = (_cursor_value(sort_column, value), cursor_uuid(last_id))
@@ -80,7 +85,7 @@ def _cursor_value(column: Any, value: Any) -> Any:
     """The decoded sort value, checked against the column's type (400 if it does not fit)."""
     column_type = column.type
     if isinstance(column_type, String):
-        return cursor_str(value, max_length=column_type.length or 1000)
+        return cursor_str(value, max_length=column_type.length or MAX_SORT_TEXT)
     if isinstance(column_type, Integer):
         return cursor_int(value)
     if isinstance(column_type, DateTime):

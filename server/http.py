@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from server.crud import NEVER_MATCHES
 from server.errors import BadRequest, PreconditionRequired, UnsupportedMediaType
+from server.pagination import MAX_CURSOR
 from server.schemas import Problem
 from server.text import quote
 from shared.digits import NumberTooLarge, ascii_uint
@@ -140,7 +141,7 @@ Limit = Annotated[
 ]
 Cursor = Annotated[
     str | None,
-    Query(max_length=500, description="next_cursor from the previous page"),
+    Query(max_length=MAX_CURSOR, description="next_cursor from the previous page"),
 ]
 
 

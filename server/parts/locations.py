@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, text
+from sqlalchemy import ColumnElement, case, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +45,8 @@ def shown_name_column(actor: Actor) -> ColumnElement[str]:
         if not actor.can(scope)
     ]
     name: ColumnElement[str] = StockLocation.name.expression
-    return case(*hidden, else_=name) if hidden else name
+    # Typed as the name column (its length bounds the list's cursors: crud.keyset_page).
+    return type_coerce(case(*hidden, else_=name), StockLocation.name.type) if hidden else name
 
 
 def shown_name_sql(actor: Actor, name: str = "l.name", kind: str = "l.kind") -> str:

@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.pagination import encode_cursor
+from server.pagination import MAX_CURSOR, encode_cursor
 from server.parts import service as parts_service
 from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
 from server.tickets.models import Ticket
@@ -465,3 +465,30 @@ async def test_a_keyset_on_the_id_alone_pages_the_ledger(
     crafted = encode_cursor(["not a uuid", "not a uuid"])
     bad = await client.get(walk.path, params={"cursor": crafted}, headers=walk.headers)
     assert bad.status_code == 400, bad.text
+
+
+@pytest.mark.parametrize("letter", ["客", "\U0001d54f"])  # a CJK and an astral character
+async def test_a_list_pages_past_names_of_the_longest_non_ascii_text(
+    client: httpx.AsyncClient, db: AsyncSession, letter: str
+) -> None:
+    """The cursor held the name as JSON \\u escapes (8 characters of cursor per Chinese
+    character, 16 per astral one) and the cursor parameter took 500: a customer named
+    with 56 Chinese characters made a next_cursor the server then refused (422), and the
+    list could not be paged past it."""
+    t = await make_tenant(db)
+    headers = t.headers("admin")
+    for n in range(3):
+        name = f"{n}{letter * 199}"
+        created = await client.post("/api/v1/customers", json={"name": name}, headers=headers)
+        assert created.status_code == 201, created.text
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = await client.get("/api/v1/customers", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        seen += [c["name"] for c in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+        if cursor is None:
+            break
+        assert len(cursor) <= MAX_CURSOR
+    assert [name for name in seen if letter in name] == [f"{n}{letter * 199}" for n in range(3)]
