@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
@@ -11,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
     model_validator,
 )
@@ -24,6 +26,27 @@ T = TypeVar("T")
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text500 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+
+
+# Who did something, as the audit columns hold it: "user:<e-mail>", "key:<key name>",
+# "system". A person's e-mail is theirs to read with engineers:read ("people's profiles"):
+# an integration key without it reads "user" (that a person did it, not who), as it reads
+# "Van" for an engineer's van. The request's caller sets this (server/deps.py); outside a
+# request (jobs, the worker) labels are shown whole.
+_people_visible: ContextVar[bool] = ContextVar("people_visible", default=True)
+
+
+def show_people(visible: bool) -> None:
+    _people_visible.set(visible)
+
+
+def shown_label(label: str | None) -> str | None:
+    if label is None or _people_visible.get() or not label.startswith("user:"):
+        return label
+    return "user"
+
+
+AuditLabel = Annotated[str, PlainSerializer(shown_label, return_type=str)]
 
 
 def _ascii_number(value: Any) -> Any:

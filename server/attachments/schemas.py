@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from server.schemas import Accuracy, AsciiNumber, Input, Instant, Latitude, Longitude, Output
+from server.schemas import (
+    Accuracy,
+    AsciiNumber,
+    AuditLabel,
+    Input,
+    Instant,
+    Latitude,
+    Longitude,
+    Output,
+)
 from shared.lifecycle import Status
 
 Sha256 = Annotated[
@@ -68,7 +77,7 @@ class AttachmentRead(Output):
     gps: dict[str, float] | None
     width: int | None
     height: int | None
-    uploaded_by: str
+    uploaded_by: AuditLabel
     created_at: dt.datetime
     available_at: dt.datetime | None
     thumbnail_ready: bool
@@ -117,7 +126,7 @@ class SignatureRead(Output):
     strokes: Any
     signed_status: str
     device_time: dt.datetime | None
-    created_by: str
+    created_by: AuditLabel
     created_at: dt.datetime
 
 

@@ -12,6 +12,7 @@ from server.parts.schemas import Qty
 from server.schemas import (
     Accuracy,
     AsciiNumber,
+    AuditLabel,
     Input,
     Instant,
     Latitude,
@@ -68,7 +69,7 @@ class CheckRead(Output):
     accuracy_m: float | None
     distance_m: float | None = Field(description="To the site; null without GPS or site position")
     far_from_site: bool
-    recorded_by: str
+    recorded_by: AuditLabel
 
 
 class VisitRead(Output):
@@ -78,7 +79,7 @@ class VisitRead(Output):
     number: int = Field(description="1 for the first visit of the work order, 2, ...")
     check_in: CheckRead
     check_out: CheckRead | None
-    created_by: str
+    created_by: AuditLabel
     received_at: dt.datetime
 
 
@@ -144,8 +145,8 @@ class LabourEntryRead(Output):
     voided_by_id: uuid.UUID | None
     replaced_by_id: uuid.UUID | None
     approved_at: dt.datetime | None
-    approved_by: str | None
-    recorded_by: str
+    approved_by: AuditLabel | None
+    recorded_by: AuditLabel
     received_at: dt.datetime
 
 
@@ -154,7 +155,7 @@ class LabourVoidRead(Output):
     ticket_id: uuid.UUID
     entry_id: uuid.UUID
     reason: str
-    recorded_by: str
+    recorded_by: AuditLabel
     received_at: dt.datetime
 
 
@@ -334,7 +335,7 @@ class AnswerRead(Output):
     visit_id: uuid.UUID
     item_id: uuid.UUID
     value: Any
-    answered_by: str
+    answered_by: AuditLabel
     device_time: dt.datetime | None
     received_at: dt.datetime
 
@@ -389,7 +390,7 @@ class NoteRead(Output):
     ticket_id: uuid.UUID
     visit_id: uuid.UUID | None
     text: str
-    author: str
+    author: AuditLabel
     device_time: dt.datetime | None
     received_at: dt.datetime
 
@@ -446,7 +447,7 @@ class PartLineRead(Output):
     part_id: uuid.UUID
     quantity: Decimal
     movement_id: uuid.UUID
-    recorded_by: str
+    recorded_by: AuditLabel
     received_at: dt.datetime
 
 

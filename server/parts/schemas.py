@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from server.parts.models import LocationKind, MovementKind
-from server.schemas import AsciiNumber, Input, Output, Text200
+from server.schemas import AsciiNumber, AuditLabel, Input, Output, Text200
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AsciiNumber]
@@ -209,7 +209,7 @@ class MovementRead(Output):
         "service report shows); null for other kinds",
     )
     from_field: bool
-    actor: str
+    actor: AuditLabel
     created_at: dt.datetime
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from server.schemas import Input, Output
+from server.schemas import AuditLabel, Input, Output
 
 
 class ClientIn(Input):
@@ -65,7 +65,7 @@ class FlagRead(Output):
     payload: dict[str, Any]
     created_at: dt.datetime
     closed_at: dt.datetime | None
-    closed_by: str | None
+    closed_by: AuditLabel | None
     note: str | None
 
 

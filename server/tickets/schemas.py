@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.schemas import AsciiNumber, Input, Instant, LongText, Output, Text200
+from server.schemas import AsciiNumber, AuditLabel, Input, Instant, LongText, Output, Text200
 from server.tickets.models import Channel, Priority, SlaState, TicketType
 from shared.lifecycle import Action, Status
 
@@ -131,7 +131,7 @@ class TicketRead(Output):
     resolution_breached: bool
     allowed_actions: list[Action]
     version: int
-    created_by: str
+    created_by: AuditLabel
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -169,7 +169,7 @@ class TicketEventRead(Output):
     to_status: str | None
     reason: str | None
     changes: dict[str, object]
-    actor: str
+    actor: AuditLabel
     created_at: dt.datetime
 
 
