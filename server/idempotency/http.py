@@ -17,9 +17,11 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=255,
+        # No max_length here: that would be a 422 validation error; the service's check
+        # answers every malformed key alike, 400 (docs/api.md).
         description="Makes the request safe to retry: the same key and body return the "
-        "stored response instead of creating a second object.",
+        "stored response instead of creating a second object. 1-255 printable ASCII "
+        "characters; anything else is 400.",
     ),
 ]
 
