@@ -1,137 +1,51 @@
-"""The arq worker: the one registry of jobs and cron.
+"""The arq worker: every domain's jobs and cron, collected through server/domains.py.
 
-Jobs are thin (open a session, call one service) and idempotent: arq delivers at
-least once, and the SLA sweep and outbox delivery may run on several workers.
+Jobs are declared by their domain (``jobs.py``, server/jobs.py): thin (open a session,
+call one service) and idempotent, since arq delivers at least once and the SLA sweep and
+outbox delivery may run on several workers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from arq import cron, func
 from arq.connections import RedisSettings
 
 import server.models  # noqa: F401  (every table known to the ORM)
-from server import logs
-from server.attachments import derive as attachment_images
-from server.attachments import service as attachments
-from server.attachments import uploads
+from server import domains, logs
 from server.attachments.storage import blob_store_for
 from server.config import get_settings
-from server.db import make_engine, make_sessionmaker, session_scope
-from server.events import service as events
-from server.ops.router import JOB_OUTCOMES_KEY
-from server.sync import retention as sync_retention
-from server.tickets import sla
+from server.db import make_engine, make_sessionmaker
+from server.jobs import Job
 
 log = logging.getLogger("fixflow.worker")
-Job = Callable[..., Awaitable[Any]]
 
 
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
-def _recorded(name: str) -> Callable[[Job], Job]:
-    """Count each job's outcome in Redis so the API's /metrics can show it."""
-
-    def wrap(fn: Job) -> Job:
-        @functools.wraps(fn)
-        async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-            try:
-                result = await fn(ctx, *args, **kwargs)
-            except Exception:
-                await ctx["redis"].hincrby(JOB_OUTCOMES_KEY, f"{name}:failed", 1)
-                raise
-            await ctx["redis"].hincrby(JOB_OUTCOMES_KEY, f"{name}:succeeded", 1)
-            return result
-
-        run.__qualname__ = name
-        run.__name__ = name
-        return run
-
-    return wrap
+def _functions(declared: tuple[Job, ...]) -> list[Any]:
+    return [
+        func(j.fn, keep_result=j.keep_result) if j.keep_result is not None else j.fn  # type: ignore[arg-type]
+        for j in declared
+    ]
 
 
-@_recorded("events.deliver_outbox")
-async def deliver_outbox(ctx: dict[str, Any]) -> int:
-    total = 0
-    for _ in range(50):  # bounded: a huge backlog is finished by the next runs
-        async with session_scope(ctx["sessionmaker"]) as session:
-            delivered, failed = await events.deliver_pending(session)
-        total += delivered
-        if delivered + failed == 0:
-            break
-    return total
-
-
-@_recorded("tickets.sweep_sla")
-async def sweep_sla(ctx: dict[str, Any]) -> int:
-    settings = get_settings()
-    changed = 0
-    for _ in range(20):
-        async with session_scope(ctx["sessionmaker"]) as session:
-            batch = await sla.sweep(
-                session,
-                now=dt.datetime.now(dt.UTC),
-                at_risk_fraction=settings.SLA_AT_RISK_FRACTION,
-            )
-        changed += batch
-        if batch == 0:
-            break
-    if changed:
-        log.info("sla sweep marked %d work orders", changed)
-    return changed
-
-
-@_recorded("attachments.derive_images")
-async def derive_images(ctx: dict[str, Any], org_id: str, sha256: str) -> bool:
-    """The thumbnail and customer-safe copy of one blob (idempotent: a re-run is a no-op)."""
-    async with session_scope(ctx["sessionmaker"]) as session:
-        blob = await attachment_images.derive_images(
-            session,
-            ctx["blob_store"],
-            org_id=uuid.UUID(org_id),
-            sha256=sha256,
-            max_pixels=get_settings().UPLOAD_MAX_PIXELS,
-        )
-    return blob is not None and blob.thumbnail_sha256 is not None
-
-
-@_recorded("attachments.sweep")
-async def sweep_attachments(ctx: dict[str, Any]) -> int:
-    """Pending attachments whose bytes are stored; derived images a lost nudge never made;
-    abandoned uploads' partial bytes."""
-    async with session_scope(ctx["sessionmaker"]) as session:
-        settled = await attachments.settle_pending(session)
-    if settled:
-        log.warning("attachments sweep: %d pending attachments had their bytes", settled)
-    async with session_scope(ctx["sessionmaker"]) as session:
-        todo = await attachment_images.underived(session, older_than=dt.timedelta(minutes=1))
-    for org_id, sha256 in todo:
-        await derive_images(ctx, str(org_id), sha256)
-    async with session_scope(ctx["sessionmaker"]) as session:
-        expired = await uploads.expire_uploads(session, ctx["blob_store"])
-    async with session_scope(ctx["sessionmaker"]) as session:
-        await uploads.purge_uploads(session, older_than=dt.timedelta(days=7))
-    return settled + len(todo) + expired
-
-
-@_recorded("sync.prune_feed")
-async def prune_sync_feed(ctx: dict[str, Any]) -> int:
-    """Feed rows past the retention window (older cursors then get a full snapshot)."""
-    async with session_scope(ctx["sessionmaker"]) as session:
-        return await sync_retention.prune(session)
+def _cron_jobs(declared: tuple[Job, ...]) -> list[Any]:
+    return [
+        cron(j.fn, unique=True, run_at_startup=j.run_at_startup, **j.cron)  # type: ignore[arg-type]
+        for j in declared
+        if j.cron is not None
+    ]
 
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
     settings.check_production()
+    domains.install()
     if ctx.get("configure_logs", True):
         logs.configure(settings.LOG_LEVEL)
     if not settings.DATABASE_URL:
@@ -146,22 +60,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    # keep_result=0: the after-commit nudge reuses one job id, which must free up at once.
-    functions = [
-        func(deliver_outbox, keep_result=0),  # type: ignore[arg-type]
-        sweep_sla,
-        func(derive_images, keep_result=0),  # type: ignore[arg-type]
-        sweep_attachments,
-        prune_sync_feed,
-    ]
-    cron_jobs = [
-        cron(sweep_sla, second={0}, unique=True, run_at_startup=True),  # type: ignore[arg-type]
-        cron(deliver_outbox, second=set(range(0, 60, 5)), unique=True),  # type: ignore[arg-type]
-        # Every minute: a derive job lost between the upload's commit and its enqueue (the
-        # API killed in between) is made up within about two minutes.
-        cron(sweep_attachments, second={30}, unique=True, run_at_startup=True),  # type: ignore[arg-type]
-        cron(prune_sync_feed, hour={3}, minute={17}, second={0}, unique=True),  # type: ignore[arg-type]
-    ]
+    # Every domain's jobs (server/domains.py); keep_result=0 for the after-commit nudges,
+    # which reuse one job id that must free up at once.
+    functions = _functions(domains.jobs())
+    cron_jobs = _cron_jobs(domains.jobs())
     on_startup = startup
     on_shutdown = shutdown
     max_jobs = 10

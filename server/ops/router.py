@@ -20,6 +20,7 @@ from prometheus_client import (
 from sqlalchemy import text
 
 from server.events import service as events
+from server.jobs import JOB_OUTCOMES_KEY
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("fixflow.ops")
@@ -40,7 +41,6 @@ JOB_OUTCOMES = Gauge(
     ["job", "outcome"],
     multiprocess_mode="mostrecent",
 )
-JOB_OUTCOMES_KEY = "fixflow:metrics:jobs"
 
 
 @router.get("/health", summary="Liveness: the process answers")

@@ -12,7 +12,7 @@ from PIL import ExifTags, Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from server import worker
+from server.attachments import jobs as worker
 from server.attachments import service
 from server.attachments.models import Attachment, Blob
 from server.attachments.storage import LocalBlobStore

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from server import worker
+from server.attachments import jobs as worker
 from server.attachments import service as attachments
 from server.attachments.models import Attachment, Blob
 from server.attachments.storage import LocalBlobStore
