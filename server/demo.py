@@ -20,6 +20,7 @@ from pydantic import EmailStr, Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import domains
 from server.auth import service as auth
 from server.auth.actor import Actor
 from server.auth.models import Role, User
@@ -120,6 +121,7 @@ async def load_if_empty(database_url: str, *, echo: Echo = print) -> bool:
 async def load(database_url: str, *, echo: Echo = print) -> None:
     from rich.progress import Progress
 
+    domains.install()
     engine = make_engine(database_url, pool_size=2)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
@@ -526,6 +528,7 @@ async def create_admin(database_url: str, admin: AdminIn) -> str:
     """Add an admin to the organisation named ``admin.org_name`` (its name or slug), created
     if missing. Returns the organisation's slug: log-in asks for it when the address has
     accounts in several organisations."""
+    domains.install()
     engine = make_engine(database_url, pool_size=2)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:

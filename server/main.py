@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import server.models  # noqa: F401  (every table known to the ORM)
-from server import logs, runtime, text
+from server import domains, logs, runtime, text
 from server.attachments.router import router as attachments_router
 from server.attachments.storage import blob_store_for
 from server.attachments.upload_router import router as uploads_router
@@ -41,6 +41,7 @@ from server.queue import JobSender
 from server.service_report.router import router as service_report_router
 from server.sync.router import router as sync_router
 from server.tickets.policy_router import router as policy_router
+from server.tickets.router import assets_router as tickets_assets_router
 from server.tickets.router import router as tickets_router
 
 log = logging.getLogger("fixflow.app")
@@ -200,10 +201,32 @@ async def _db_error(request: Request, exc: Exception) -> JSONResponse:
     return _problem_response(422, _invalid_body(request, detail))
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    settings.check_production()
+# Matched in this order, one route after the other: the phones' sync routes, the requests
+# most often made, come first (no other router's paths overlap theirs).
+ROUTERS = (
+    sync_router,
+    ops_router,
+    auth_router,
+    tickets_router,
+    customers_router,
+    tickets_assets_router,
+    engineers_router,
+    policy_router,
+    orgs_router,
+    parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
+    parts_router,
+    parts_report_router,
+    parts_tracking_router,
+    field_router,
+    field_work_router,
+    field_checklist_router,
+    uploads_router,
+    attachments_router,
+    service_report_router,
+)
 
+
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from arq import create_pool
@@ -233,57 +256,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(
-        title="Fixflow API",
-        version="1.0.0",
-        description=(
-            "After-sales field service management: work orders with SLA deadlines, "
-            "customers, sites and equipment, engineers. Authenticate with "
-            "`POST /api/v1/auth/token` (or an API key) and send `Authorization: Bearer ...`. "
-            "Errors are `application/problem+json` with a stable `code`."
-        ),
-        lifespan=lifespan,
-        # No redirect from /tickets/ to /tickets: Starlette builds that Location from the
-        # request's Host header, so anyone could make us point a client at their host.
-        # A trailing slash is a 404 that names the path without it.
-        redirect_slashes=False,
-        # operationId = the endpoint's function name: stable, readable names for generated clients.
-        generate_unique_id_function=lambda route: route.name,
-        dependencies=[Depends(check_request)],
-    )
-    app.state.settings = settings
-    app.state.blob_store = blob_store_for(settings)
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _db_error)
-    app.add_exception_handler(Exception, _unexpected)
-    # Matched in this order, one route after the other: the phones' sync routes, the
-    # requests most often made, come first (no other router's paths overlap theirs).
-    routers = (
-        sync_router,
-        ops_router,
-        auth_router,
-        tickets_router,
-        customers_router,
-        engineers_router,
-        policy_router,
-        orgs_router,
-        parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
-        parts_router,
-        parts_report_router,
-        parts_tracking_router,
-        field_router,
-        field_work_router,
-        field_checklist_router,
-        uploads_router,
-        attachments_router,
-        service_report_router,
-    )
-    for router in routers:
-        app.include_router(router)
-    # The 415 every operation with a body may answer (check_request) in the document.
-    app.openapi = lambda: app.openapi_schema or document_body_formats(FastAPI.openapi(app))  # type: ignore[method-assign]
+    return lifespan
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,
@@ -302,4 +278,40 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContext, max_body=settings.MAX_BODY_BYTES, streamed_prefixes=("/api/v1/uploads/",)
     )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_production()
+    domains.install()
+    app = FastAPI(
+        title="Fixflow API",
+        version="1.0.0",
+        description=(
+            "After-sales field service management: work orders with SLA deadlines, "
+            "customers, sites and equipment, engineers. Authenticate with "
+            "`POST /api/v1/auth/token` (or an API key) and send `Authorization: Bearer ...`. "
+            "Errors are `application/problem+json` with a stable `code`."
+        ),
+        lifespan=_lifespan(settings),
+        # No redirect from /tickets/ to /tickets: Starlette builds that Location from the
+        # request's Host header, so anyone could make us point a client at their host.
+        # A trailing slash is a 404 that names the path without it.
+        redirect_slashes=False,
+        # operationId = the endpoint's function name: stable, readable names for generated clients.
+        generate_unique_id_function=lambda route: route.name,
+        dependencies=[Depends(check_request)],
+    )
+    app.state.settings = settings
+    app.state.blob_store = blob_store_for(settings)
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _db_error)
+    app.add_exception_handler(Exception, _unexpected)
+    for router in ROUTERS:
+        app.include_router(router)
+    # The 415 every operation with a body may answer (check_request) in the document.
+    app.openapi = lambda: app.openapi_schema or document_body_formats(FastAPI.openapi(app))  # type: ignore[method-assign]
+    _add_middleware(app, settings)
     return app

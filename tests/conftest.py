@@ -19,10 +19,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from server import embedded
+from server import domains, embedded
 from server.config import Settings, get_settings
 from server.db import async_url
 from server.main import create_app
+
+domains.install()  # the hooks every service call may run, as the API and the worker do
 
 _TMP = Path(tempfile.mkdtemp(prefix="fixflow-test-"))
 

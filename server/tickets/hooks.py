@@ -1,0 +1,76 @@
+"""The work-order lifecycle's hooks: what higher domains plug into a transition.
+
+- **Guards** run before a transition, after the caller's right to run it and the state
+  machine have said yes; a guard refuses by raising (field: resolve needs the required
+  checklist items answered, 409 ``checklist_incomplete``).
+- **Listeners** run after the transition is decided and before its event is written; what
+  a listener returns is added to the event's ``changes`` (parts: cancel and close release
+  the work order's reservations, ``reservations_released``).
+
+Both run in the transition's transaction, so a refusal or an error undoes everything.
+Actions with a guard or listener never take the light path (server/tickets/service.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth import Actor
+from server.hooks import Listeners
+from server.tickets.models import Ticket
+from shared.lifecycle import Action
+
+Guard = Callable[[AsyncSession, Actor, Ticket, Action], Awaitable[None]]
+Listener = Callable[[AsyncSession, Actor, Ticket, Action], Awaitable[dict[str, Any] | None]]
+
+_guards: Listeners[Any] = Listeners("the work-order lifecycle's guards")
+_listeners: Listeners[Any] = Listeners("the work-order lifecycle's listeners")
+
+
+def guard(*actions: Action) -> Callable[[Guard], Guard]:
+    """Register ``fn`` to run before each of ``actions``."""
+
+    def add(fn: Guard) -> Guard:
+        _guards.add((frozenset(actions), fn))
+        return fn
+
+    return add
+
+
+def listener(*actions: Action) -> Callable[[Listener], Listener]:
+    """Register ``fn`` to run after each of ``actions`` is decided."""
+
+    def add(fn: Listener) -> Listener:
+        _listeners.add((frozenset(actions), fn))
+        return fn
+
+    return add
+
+
+def remove(fn: Guard | Listener) -> None:
+    """Take ``fn`` out again (a test's own hook)."""
+    for hooks in (_guards, _listeners):
+        for entry in [e for e in hooks if e[1] is fn]:
+            hooks.remove(entry)
+
+
+def hooked(action: Action) -> bool:
+    """Whether any guard or listener runs for ``action``."""
+    return any(action in actions for actions, _ in (*_guards, *_listeners))
+
+
+async def run_guards(session: AsyncSession, actor: Actor, ticket: Ticket, action: Action) -> None:
+    for actions, fn in _guards:
+        if action in actions:
+            await fn(session, actor, ticket, action)
+
+
+async def run_listeners(
+    session: AsyncSession, actor: Actor, ticket: Ticket, action: Action, changes: dict[str, Any]
+) -> None:
+    for actions, fn in _listeners:
+        if action in actions:
+            changes.update(await fn(session, actor, ticket, action) or {})
