@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import DateTime, Integer, Select, String, Uuid, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from server.auth.actor import Actor
 from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.pagination import (
     MAX_SORT_TEXT,
@@ -26,9 +25,16 @@ from server.pagination import (
 M = TypeVar("M", bound=Any)
 
 
+class InOrg(Protocol):
+    """A caller of one organisation (the Actor of server/auth is one)."""
+
+    @property
+    def org_id(self) -> uuid.UUID: ...
+
+
 async def get_scoped(
     session: AsyncSession,
-    actor: Actor,
+    actor: InOrg,
     model: type[M],
     object_id: uuid.UUID,
     *,

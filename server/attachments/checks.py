@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from server import instants
 from server.config import get_settings
 from server.errors import Unprocessable
-from server.field import access
 
 # Matched whole (fullmatch): "$" also matches before a final newline, and a digest with one
 # got as far as the 64-character column (a 500). MIME tokens are ASCII (RFC 6838).
@@ -49,8 +49,8 @@ def size(value: float, field: str = "size") -> int:
 
 def instant(value: dt.datetime | str | None, field: str) -> dt.datetime | None:
     """A device time with its UTC offset, as the UTC instant (422 when it has none): the
-    field records' rule (server/field/access.py)."""
-    return None if value is None else access.instant(value, field)
+    rule of every instant (server/instants.py), as field records apply it."""
+    return None if value is None else instants.utc(value, field)
 
 
 def text(value: str | None, field: str, limit: int) -> str | None:

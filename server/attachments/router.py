@@ -19,7 +19,7 @@ from server.attachments.schemas import (
     SignatureRead,
 )
 from server.attachments.storage import BlobStore
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import BlobStoreDep, SessionDep, require
 from server.errors import NotFound
 from server.http import Cursor, Limit, created, none_match, problems

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,17 +38,22 @@ from sqlalchemy.sql import Executable
 from server.attachments import checks, images
 from server.attachments.errors import NotReady
 from server.attachments.models import Attachment, AttachmentStatus, Blob, Role, Signature
-from server.auth.actor import Actor
-from server.auth.models import Role as UserRole
+from server.auth import Actor
+from server.auth import Role as UserRole
 from server.crud import keyset_page
 from server.db import after_commit
 from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.events import service as events
-from server.field import access
+from server.hooks import Slot
 from server.pagination import Page
+from server.tickets import Ticket
 from server.tickets import service as tickets
-from server.tickets.models import Ticket
 from shared.lifecycle import Status
+
+# A visit an attachment names must be a visit of its work order (422 otherwise): visits
+# are the field domain's, which plugs the check in (server/field/plug.py).
+VisitCheck = Callable[[AsyncSession, Actor, uuid.UUID, uuid.UUID | None], Awaitable[None]]
+visit_check: Slot[VisitCheck] = Slot("attachments: the visit an attachment names")
 
 DERIVE_JOB = "attachments.derive_images"
 ACCEPTED: dict[str, frozenset[str]] = {
@@ -129,7 +134,7 @@ async def _register(
 ) -> Attachment:
     _writer(actor)
     await tickets.get(session, actor, ticket_id=work_order_id)  # 404 unless visible
-    await access.check_visit(session, actor, work_order_id, visit_id)  # 422 unless its own
+    await visit_check.get()(session, actor, work_order_id, visit_id)  # 422 unless its own
     values: dict[str, Any] = {
         "work_order_id": work_order_id,
         "visit_id": visit_id,

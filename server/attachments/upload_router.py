@@ -19,7 +19,7 @@ from server.attachments import service, uploads
 from server.attachments.errors import TusVersionUnsupported
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.schemas import UploadRead
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import (
     BlobStoreDep,
     SessionDep,

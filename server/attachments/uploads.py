@@ -54,7 +54,7 @@ from server.attachments.errors import (
 )
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.storage import BlobStore, TempBusy, UploadTemp
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.config import Settings
 from server.db import pop_jobs, session_scope
 from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge, Unprocessable

@@ -1,0 +1,16 @@
+"""Users, roles, tokens, API keys and the Actor every service call takes."""
+
+from server.auth import service
+from server.auth.actor import SCOPES, Actor
+from server.auth.models import Role
+from server.auth.service import Tenants, engineer_of_user, tenants
+
+__all__ = [
+    "SCOPES",
+    "Actor",
+    "Role",
+    "Tenants",
+    "engineer_of_user",
+    "service",
+    "tenants",
+]

@@ -6,9 +6,11 @@ import datetime as dt
 import hmac
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +19,6 @@ from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
 from server.auth.models import ApiKey, RefreshToken, Role, User
 from server.config import Settings
 from server.crud import check_version, get_scoped, patch
-from server.engineers.models import Engineer
 from server.errors import (
     Conflict,
     Forbidden,
@@ -27,19 +28,46 @@ from server.errors import (
     Unauthenticated,
     Unprocessable,
 )
-from server.orgs.models import Organisation
+from server.hooks import Slot
 from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
 _API_KEY = re.compile(r"ffk_([A-Za-z0-9]{8})_[A-Za-z0-9_-]{16,128}", re.ASCII)
 
+
+class Tenants(Protocol):
+    """The organisations users log in to (plugged in by server/orgs)."""
+
+    def named(self, name: str) -> Select[Any]:
+        """The ids of the organisation with this slug or id (none or one)."""
+
+    async def describe(
+        self, session: AsyncSession, org_ids: Sequence[uuid.UUID]
+    ) -> list[dict[str, str]]:
+        """``id``, ``slug`` and ``name`` of each, by slug."""
+
+
+tenants: Slot[Tenants] = Slot("auth: the organisations users log in to")
+# A user's engineer profile id (a correlated scalar subquery on the user's id column),
+# plugged in by server/engineers: the Actor of an engineer carries it.
+engineer_of_user: Slot[Callable[[Any], Any]] = Slot("auth: the engineer profile of a user")
+
 # The caller's statements run on every request, so they are built once: building a
 # statement and its cache key cost more CPU than running it (docs/benchmarks.md, "load").
-_USER_OF_TOKEN = (
-    select(User.is_active, User.email, User.role, Engineer.id)
-    .outerjoin(Engineer, Engineer.user_id == User.id)
-    .where(User.id == bindparam("user_id"), User.org_id == bindparam("org_id"))
-)
+_user_of_token: tuple[object, Select[Any]] | None = None
+
+
+def _user_of_token_query() -> Select[Any]:
+    global _user_of_token
+    profile = engineer_of_user.get()
+    if _user_of_token is None or _user_of_token[0] is not profile:
+        query = select(User.is_active, User.email, User.role, profile(User.id).label("id")).where(
+            User.id == bindparam("user_id"), User.org_id == bindparam("org_id")
+        )
+        _user_of_token = (profile, query)
+    return _user_of_token[1]
+
+
 _KEY_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == bindparam("prefix"))
 # At most once a minute, and without touching the row otherwise: a row lock held until
 # commit on every request would serialise all requests of one key.
@@ -79,20 +107,14 @@ async def login(
     in. Several: 409 ``organisation_required`` naming them, which tells the caller only
     what the password already proved. None: 401, after the same one verification an
     unknown address costs (an address with k accounts costs k)."""
-    query = (
-        select(User, Organisation)
-        .join(Organisation, Organisation.id == User.org_id)
-        .where(User.email == email.strip().lower(), User.is_active)
-    )
+    query = select(User).where(User.email == email.strip().lower(), User.is_active)
     if organisation is not None:
-        query = query.where(_organisation_named(organisation.strip()))
-    accounts = (await session.execute(query.order_by(Organisation.slug))).all()
+        query = query.where(User.org_id.in_(tenants.get().named(organisation.strip())))
+    accounts = list(await session.scalars(query.order_by(User.org_id)))
     if not accounts:
         await security.verify_password_async(None, password)
     opened = [
-        (u, o)
-        for u, o in accounts
-        if await security.verify_password_async(u.password_hash, password)
+        u for u in accounts if await security.verify_password_async(u.password_hash, password)
     ]
     if not opened:
         raise Unauthenticated("wrong e-mail or password")
@@ -102,16 +124,9 @@ async def login(
         raise OrganisationRequired(
             "this e-mail and password open accounts in several organisations: log in again "
             "with `organisation` set to one of them (its slug or id)",
-            organisations=[{"id": str(o.id), "slug": o.slug, "name": o.name} for _, o in opened],
+            organisations=await tenants.get().describe(session, [u.org_id for u in opened]),
         )
-    return await _issue(session, settings, opened[0][0], family_id=uuid7())
-
-
-def _organisation_named(name: str) -> ColumnElement[bool]:
-    try:
-        return Organisation.id == uuid.UUID(name)
-    except ValueError:
-        return Organisation.slug == name.lower()
+    return await _issue(session, settings, opened[0], family_id=uuid7())
 
 
 async def _issue(
@@ -232,7 +247,7 @@ async def actor_from_bearer(session: AsyncSession, settings: Settings, token: st
     # the caller's next request. Core, not the ORM: no objects are needed.
     connection = await session.connection()
     params = {"user_id": user_id, "org_id": org_id}
-    row = (await connection.execute(_USER_OF_TOKEN, params)).one_or_none()
+    row = (await connection.execute(_user_of_token_query(), params)).one_or_none()
     if row is None or not row.is_active:
         raise InvalidToken("the user of this token no longer exists or is inactive")
     # The role in the database wins over the claim: a demotion takes effect at once.

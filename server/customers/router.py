@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.customers import service
 from server.customers.models import Asset
 from server.customers.schemas import (
@@ -31,11 +31,9 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.orgs import service as orgs
 from server.schemas import PageOut
-from server.tickets.router import to_read
-from server.tickets.schemas import TicketRead
 
 router = APIRouter(prefix="/api/v1", tags=["customers, sites and assets"])
 Reader = Annotated[Actor, require("customers:read")]
@@ -329,19 +327,3 @@ async def update_asset(
     set_etag(response, asset.version)
     [out] = await _assets(session, actor, asset)
     return out
-
-
-@router.get(
-    "/assets/{asset_id}/history",
-    summary="Equipment service history (its latest 500 work orders, newest first)",
-    description="Needs the scopes customers:read and tickets:read. Engineers see finished "
-    "work orders and their own open ones.",
-    response_model=list[TicketRead],
-    responses=problems(403, 404),
-)
-async def asset_history(
-    asset_id: uuid.UUID,
-    session: SessionDep,
-    actor: Annotated[Actor, require("customers:read", "tickets:read")],
-) -> list[TicketRead]:
-    return [to_read(t) for t in await service.asset_history(session, actor, asset_id=asset_id)]

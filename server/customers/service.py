@@ -6,14 +6,14 @@ Engineers see only the customers, sites and assets of work orders assigned to th
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Asset, Customer, Site
 from server.customers.schemas import (
@@ -25,20 +25,22 @@ from server.customers.schemas import (
     SiteUpdate,
 )
 from server.errors import Conflict, Forbidden, Unprocessable
+from server.hooks import Slot
 from server.pagination import Page
-from server.tickets.models import Ticket
-from shared.lifecycle import Status
+
+# Work orders are the tickets domain's, a higher one: it plugs in the rule "a work order
+# the engineer may see references this customer, site or asset" (server/tickets/plug.py).
+Reach = Callable[[Actor, Literal["customer", "site", "asset"], Any], ColumnElement[bool]]
+engineer_reach: Slot[Reach] = Slot("customers: what an engineer's work orders reference")
 
 
-def _engineer_sees(actor: Actor, column: Any) -> ColumnElement[bool] | None:
+def _engineer_sees(
+    actor: Actor, kind: Literal["customer", "site", "asset"], id_column: Any
+) -> ColumnElement[bool] | None:
     """Narrowing for engineers: only objects referenced by their assigned work."""
     if not actor.is_engineer:
         return None
-    return exists().where(
-        Ticket.org_id == actor.org_id,
-        Ticket.assignee_id == actor.engineer_id,
-        column,
-    )
+    return engineer_reach.get()(actor, kind, id_column)
 
 
 def _writer(actor: Actor) -> None:
@@ -64,7 +66,7 @@ async def get_customer(session: AsyncSession, actor: Actor, *, customer_id: uuid
         Customer,
         customer_id,
         label="customer",
-        visible=_engineer_sees(actor, Ticket.customer_id == Customer.id),
+        visible=_engineer_sees(actor, "customer", Customer.id),
     )
 
 
@@ -72,7 +74,7 @@ async def list_customers(
     session: AsyncSession, actor: Actor, *, q: str | None, limit: int, cursor: str | None
 ) -> Page[Customer]:
     query = select(Customer).where(Customer.org_id == actor.org_id)
-    if (narrow := _engineer_sees(actor, Ticket.customer_id == Customer.id)) is not None:
+    if (narrow := _engineer_sees(actor, "customer", Customer.id)) is not None:
         query = query.where(narrow)
     if q:
         query = query.where(Customer.name.ilike(f"%{escape_like(q)}%", escape="\\"))
@@ -119,7 +121,7 @@ async def get_site(session: AsyncSession, actor: Actor, *, site_id: uuid.UUID) -
         Site,
         site_id,
         label="site",
-        visible=_engineer_sees(actor, Ticket.site_id == Site.id),
+        visible=_engineer_sees(actor, "site", Site.id),
     )
 
 
@@ -132,7 +134,7 @@ async def list_sites(
     cursor: str | None,
 ) -> Page[Site]:
     query = select(Site).where(Site.org_id == actor.org_id)
-    if (narrow := _engineer_sees(actor, Ticket.site_id == Site.id)) is not None:
+    if (narrow := _engineer_sees(actor, "site", Site.id)) is not None:
         query = query.where(narrow)
     if customer_id is not None:
         query = query.where(Site.customer_id == customer_id)
@@ -212,7 +214,7 @@ async def get_asset(session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID)
         Asset,
         asset_id,
         label="asset",
-        visible=_engineer_sees(actor, Ticket.asset_id == Asset.id),
+        visible=_engineer_sees(actor, "asset", Asset.id),
     )
 
 
@@ -227,7 +229,7 @@ async def list_assets(
     cursor: str | None,
 ) -> Page[Asset]:
     query = select(Asset).where(Asset.org_id == actor.org_id)
-    if (narrow := _engineer_sees(actor, Ticket.asset_id == Asset.id)) is not None:
+    if (narrow := _engineer_sees(actor, "asset", Asset.id)) is not None:
         query = query.where(narrow)
     if site_id is not None:
         query = query.where(Asset.site_id == site_id)
@@ -263,21 +265,3 @@ async def update_asset(
         await _check_parent(session, actor, changes["parent_id"], asset.id)
     patch(asset, changes, expected_version=expected_version)
     return asset
-
-
-async def asset_history(
-    session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID
-) -> list[Ticket]:
-    """The asset's service history: its latest 500 work orders, newest first.
-
-    An engineer sees the finished history (colleagues' earlier repairs are what they need
-    on site) and their own open work, not colleagues' open work orders."""
-    asset = await get_asset(session, actor, asset_id=asset_id)
-    query = select(Ticket).where(Ticket.org_id == actor.org_id, Ticket.asset_id == asset.id)
-    if actor.is_engineer:
-        finished = [s.value for s in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)]
-        query = query.where(
-            or_(Ticket.status.in_(finished), Ticket.assignee_id == actor.engineer_id)
-        )
-    rows = await session.scalars(query.order_by(Ticket.created_at.desc()).limit(500))
-    return list(rows)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.engineers import service
 from server.engineers.models import Engineer
@@ -21,7 +21,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 
 router = APIRouter(prefix="/api/v1/engineers", tags=["engineers"])

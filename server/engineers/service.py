@@ -1,21 +1,35 @@
-"""Field engineers' profiles. An engineer sees only their own profile."""
+"""Field engineers' profiles. An engineer sees only their own profile.
+
+A new engineer is announced to ``created``'s listeners in the same transaction (parts gives
+them a stocked van).
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth import Actor, Role
 from server.auth import service as auth_service
-from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import get_scoped, keyset_page, patch
 from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerUpdate
 from server.errors import Forbidden
+from server.hooks import Listeners
 from server.pagination import Page
-from server.parts import service as parts_service
+
+created: Listeners[Callable[[AsyncSession, Engineer], Awaitable[Any]]] = Listeners(
+    "engineers: a new engineer"
+)
+
+
+def user_profile(user_id: Any) -> Any:
+    """The engineer profile id of the user ``user_id`` (a column): a scalar subquery."""
+    return select(Engineer.id).where(Engineer.user_id == user_id).scalar_subquery()
 
 
 def sees_home_location(actor: Actor, engineer: Engineer) -> bool:
@@ -50,7 +64,8 @@ async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -
     engineer = Engineer(org_id=actor.org_id, user_id=user.id, active=True, version=1, **fields)
     session.add(engineer)
     await session.flush()
-    await parts_service.ensure_van(session, engineer)  # every engineer drives a stocked van
+    for listener in created:
+        await listener(session, engineer)
     return engineer
 
 

@@ -24,13 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.db import driver, fetchrow
 from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.field.models import Visit
+from server.tickets import Ticket
 from server.tickets import service as tickets_service
-from server.tickets.models import Ticket
 
 R = TypeVar("R")
 

@@ -29,12 +29,12 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.attachments.models import Attachment, AttachmentStatus
-from server.attachments.models import Role as AttachmentRole
-from server.customers.models import Asset
+from server.attachments import Attachment, AttachmentStatus
+from server.attachments import Role as AttachmentRole
+from server.customers import Asset
 from server.errors import Conflict
 from server.field.models import ChecklistAnswer, ChecklistItem, ChecklistTemplate, ItemKind
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 
 
 class ChecklistIncomplete(Conflict):

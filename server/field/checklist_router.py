@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.field import checklist_guard, checklists
 from server.field.router import created_links
@@ -34,9 +34,9 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
-from server.tickets.models import TicketType
+from server.tickets import TicketType
 
 router = APIRouter(prefix="/api/v1", tags=["checklists"])
 Reader = Annotated[Actor, require("tickets:read")]

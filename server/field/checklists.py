@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.crud import check_version, get_scoped, keyset_page
 from server.db import driver, fetchrow
 from server.errors import Unprocessable

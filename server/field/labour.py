@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.engineers.models import Engineer
+from server.auth import Actor
+from server.engineers import Engineer
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.field import access
 from server.field.models import LabourApproval, LabourEntry, LabourKind, LabourVoid

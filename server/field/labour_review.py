@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.engineers import service as engineers_service
 from server.errors import NotFound, Unprocessable
 from server.field import access

@@ -30,16 +30,15 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.engineers.models import Engineer
+from server.auth import Actor
+from server.engineers import Engineer
 from server.errors import Unprocessable
 from server.field import access
 from server.field.models import FieldPartLine, PartAction
+from server.parts import MovementCreate, MovementKind
 from server.parts import service as parts_service
-from server.parts.models import MovementKind
-from server.parts.schemas import MovementCreate
 from server.text import path as input_path
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 
 
 def _quantity(value: Decimal | str | int) -> Decimal:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.field import labour, labour_review, visits
 from server.field.models import LabourEntry
@@ -34,7 +34,7 @@ from server.field.schemas import (
     VisitRead,
 )
 from server.http import problems
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["field work"])

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from server.field.models import ItemKind, LabourKind, PartAction
-from server.parts.schemas import Qty
+from server.parts import Qty
 from server.schemas import (
     Accuracy,
     AsciiNumber,
@@ -20,7 +20,7 @@ from server.schemas import (
     Output,
     Text200,
 )
-from server.tickets.models import TicketType
+from server.tickets import TicketType
 
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Serial = Annotated[str, Field(min_length=1, max_length=100)]

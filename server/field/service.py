@@ -61,7 +61,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.errors import Unprocessable
 from server.field import access, checklist_guard, labour_review
 from server.field import labour as _labour
@@ -76,10 +76,8 @@ from server.field.parts_used import return_part as return_part
 from server.field.parts_used import use_part as use_part
 from server.field.visits import check_in as check_in
 from server.field.visits import check_out as check_out
-from server.tickets import audit
+from server.tickets import Ticket, TicketUpdate, TransitionIn, audit
 from server.tickets import service as tickets_service
-from server.tickets.models import Ticket
-from server.tickets.schemas import TicketUpdate, TransitionIn
 from shared.lifecycle import Action, Status
 
 __all__ = [

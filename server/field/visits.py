@@ -33,18 +33,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.config import get_settings
-from server.customers.models import Site
+from server.customers import Site
 from server.db import driver, fetchrow
 from server.errors import Conflict, NotFound
 from server.field import access
 from server.field.models import CheckKind, Visit, VisitCheck
 from server.field.schemas import GpsIn
-from server.tickets import audit
+from server.tickets import Ticket, TransitionIn, audit
 from server.tickets import service as tickets_service
-from server.tickets.models import Ticket
-from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action, Status
 
 EARTH_RADIUS_M = 6_371_008.8

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.field import parts_used, service
 from server.field.models import PartAction
@@ -23,9 +23,9 @@ from server.field.schemas import (
     ResolutionIn,
 )
 from server.http import etag, problems
-from server.idempotency.http import IdempotencyKey
-from server.tickets.router import to_read as ticket_read
-from server.tickets.schemas import TicketRead
+from server.idempotency import IdempotencyKey
+from server.tickets import TicketRead
+from server.tickets import to_read as ticket_read
 
 router = APIRouter(prefix="/api/v1", tags=["field work"])
 Reader = Annotated[Actor, require("tickets:read")]

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
 from server.idempotency import service
+from server.idempotency.service import Caller
 
 IdempotencyKey = Annotated[
     str | None,
@@ -31,7 +31,7 @@ Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
 async def idempotent_create(
     request: Request,
     session: AsyncSession,
-    actor: Actor,
+    actor: Caller,
     *,
     key: str | None,
     body: BaseModel,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+import uuid
+from typing import Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
 from server.errors import BadRequest, IdempotencyInProgress, IdempotencyKeyReused
 from server.idempotency.models import IdempotencyRecord
 
@@ -31,7 +31,18 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _lock_id(actor: Actor, key: str) -> int:
+class Caller(Protocol):
+    """Who sends the key: records are per organisation and principal (the Actor of
+    server/auth, a higher domain, is one)."""
+
+    @property
+    def org_id(self) -> uuid.UUID: ...
+
+    @property
+    def principal(self) -> str: ...
+
+
+def _lock_id(actor: Caller, key: str) -> int:
     digest = hashlib.sha256(f"{actor.org_id}|{actor.principal}|{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
@@ -42,7 +53,7 @@ _KEY = re.compile(r"[!-~](?:[ -~]{0,253}[!-~])?")
 
 
 async def begin(
-    session: AsyncSession, actor: Actor, *, key: str, fingerprint: str
+    session: AsyncSession, actor: Caller, *, key: str, fingerprint: str
 ) -> IdempotencyRecord | None:
     """Take the key for this transaction; return the stored record if it was used before."""
     if not _KEY.fullmatch(key):
@@ -65,7 +76,7 @@ async def begin(
 
 def remember(
     session: AsyncSession,
-    actor: Actor,
+    actor: Caller,
     *,
     key: str,
     method: str,

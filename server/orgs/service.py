@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import timezones
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.crud import check_version, patch
 from server.errors import Forbidden, NotFound
 from server.orgs.models import Organisation
@@ -69,3 +71,24 @@ async def local_today(
     return local_date(
         now if now is not None else dt.datetime.now(dt.UTC), await zone(session, org_id)
     )
+
+
+class Tenants:
+    """The organisations users log in to, as log-in asks for them (server/auth/service.py
+    ``tenants``, plugged in by server/orgs/plug.py)."""
+
+    def named(self, name: str) -> Select[Any]:
+        try:
+            return select(Organisation.id).where(Organisation.id == uuid.UUID(name))
+        except ValueError:
+            return select(Organisation.id).where(Organisation.slug == name.lower())
+
+    async def describe(
+        self, session: AsyncSession, org_ids: Sequence[uuid.UUID]
+    ) -> list[dict[str, str]]:
+        rows = await session.execute(
+            select(Organisation.id, Organisation.slug, Organisation.name)
+            .where(Organisation.id.in_(org_ids))
+            .order_by(Organisation.slug)
+        )
+        return [{"id": str(o.id), "slug": o.slug, "name": o.name} for o in rows]

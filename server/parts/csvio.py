@@ -42,8 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.errors import Conflict, Forbidden, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate

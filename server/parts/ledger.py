@@ -39,7 +39,7 @@ from sqlalchemy import Numeric, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.db import driver, fetch
 from server.errors import Conflict, Unprocessable
 from server.events import service as events

@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, case, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.customers.models import Site
-from server.engineers.models import Engineer
+from server.auth import Actor
+from server.customers import Site
+from server.engineers import Engineer
 from server.parts.models import LocationKind, StockLocation
 from server.text import fit_column
 from shared.ids import uuid7

@@ -17,8 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import check_version, get_scoped, patch
 from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import AsciiDigits, problems
 from server.parts import reports

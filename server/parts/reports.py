@@ -31,13 +31,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.errors import Forbidden, NotFound, Unprocessable
 from server.orgs import service as orgs
 from server.parts import service as parts
 from server.parts.locations import shown_name, shown_name_sql
-from server.tickets.audit import format_number
-from server.tickets.models import Ticket
+from server.tickets import Ticket, format_number
 
 Period = Literal["day", "week", "month"]
 GroupBy = Literal["part", "product_model", "engineer"]

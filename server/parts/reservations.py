@@ -18,15 +18,14 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth.actor import Actor
-from server.engineers.models import Engineer
+from server.auth import Actor
+from server.engineers import Engineer
 from server.errors import NotFound, Unprocessable
 from server.orgs import service as orgs
 from server.parts import ledger
 from server.parts.locations import shown_name
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
-from server.tickets.audit import format_number
-from server.tickets.models import Ticket
+from server.tickets import Ticket, format_number
 from shared.lifecycle import Status
 
 _DONE = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)

@@ -16,10 +16,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import check_version, get_scoped, keyset_page
-from server.customers.models import Asset
+from server.customers import Asset
 from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
 from server.events import service as events
 from server.orgs import service as orgs
@@ -30,7 +29,7 @@ from server.parts.locations import ensure_quarantine, shown_name
 from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 
 S = ReturnStatus
 ALLOWED: dict[ReturnStatus, tuple[ReturnStatus, ...]] = {

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import (
     AsciiDigits,
@@ -19,7 +19,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.parts import service
 from server.parts.locations import shown_name
 from server.parts.models import LocationKind, StockBalance, StockLocation

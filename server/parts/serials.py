@@ -32,7 +32,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.crud import get_scoped, keyset_page
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
@@ -42,7 +42,7 @@ from server.parts.locations import ensure_quarantine
 from server.parts.models import LocationKind, MovementKind, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 from shared.ids import uuid7
 
 _QUANTITY_ONLY = frozenset({MovementKind.RESERVE, MovementKind.RELEASE})

@@ -16,10 +16,9 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
-from server.customers.models import Site
+from server.customers import Site
 from server.db import driver, fetch
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
@@ -47,7 +46,7 @@ from server.parts.schemas import (
     PartUpdate,
 )
 from server.parts.tracking_models import StockUnit, UnitStatus
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 
 FIELD_KINDS = frozenset({MovementKind.CONSUME, MovementKind.RETURN})
 STOCK_KINDS = frozenset(

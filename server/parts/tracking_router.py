@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import (
     Cursor,
@@ -24,7 +24,7 @@ from server.http import (
     put_precondition,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
 from server.parts.schemas import Qty as PositiveQty

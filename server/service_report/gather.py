@@ -41,18 +41,17 @@ from anyio import to_thread
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.attachments import Attachment, AttachmentStatus, Blob, BlobStore, Role
 from server.attachments import service as attachments
-from server.attachments.models import Attachment, AttachmentStatus, Blob, Role
-from server.attachments.storage import BlobStore
+from server.auth import Actor
 from server.auth import service as auth_service
-from server.auth.actor import Actor
 from server.config import get_settings
 from server.customers import service as customers
-from server.engineers.models import Engineer
+from server.engineers import Engineer
 from server.field import checklists, labour_review
 from server.field import visits as field_visits
 from server.orgs import service as orgs
-from server.parts.models import MovementKind, Part, StockMovement
+from server.parts import MovementKind, Part, StockMovement
 from server.service_report import pictures
 from server.service_report.data import (
     AssetInfo,
@@ -72,9 +71,8 @@ from server.service_report.data import (
     WorkDone,
 )
 from server.service_report.labels import DEFAULT, Language, language
+from server.tickets import Ticket, format_number
 from server.tickets import service as tickets
-from server.tickets.audit import format_number
-from server.tickets.models import Ticket
 
 log = logging.getLogger("fixflow.service_report")
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import BlobStoreDep, SessionDep, require
 from server.http import problems
 from server.service_report.gather import gather, report_language

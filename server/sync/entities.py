@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.attachments.models import Attachment, Signature
-from server.customers.models import Asset, Customer, Site
-from server.field.models import (
+from server.attachments import Attachment, Signature
+from server.customers import Asset, Customer, Site
+from server.field import (
     ChecklistAnswer,
     ChecklistItem,
     ChecklistTemplate,
@@ -37,11 +37,10 @@ from server.field.models import (
     Visit,
     VisitCheck,
 )
-from server.parts.models import Part
+from server.parts import Part
 from server.sync import capture
 from server.sync.capture import CATALOGUE, Change, Note, engineer_scope
-from server.tickets.audit import format_number
-from server.tickets.models import Ticket
+from server.tickets import Ticket, format_number
 
 WORK_ORDER = "work_order"
 FINISHED = ("resolved", "closed", "cancelled")

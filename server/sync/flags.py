@@ -28,14 +28,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import keyset_page
 from server.errors import Conflict, Forbidden, NotFound
 from server.pagination import Page
 from server.sync.models import FlagKind, FlagStatus, SyncFlag
-from server.tickets import audit
-from server.tickets.models import Ticket
+from server.tickets import Ticket, audit
 
 
 def require_dispatcher(actor: Actor, *, write: bool) -> None:

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments import service as attachments
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.errors import Conflict
 from server.field import service as field
 from server.sync.entities import jsonable
 from server.sync.models import FlagKind
+from server.tickets import Ticket
 from server.tickets import service as tickets
-from server.tickets.models import Ticket
 from shared.lifecycle import Status
 from shared.sync import Mutation
 

@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.config import get_settings
 from server.sync import cursor as cursors
 from server.sync.clients import client_for
@@ -56,7 +56,7 @@ from server.sync.entities import (
 from server.sync.models import SyncHorizon
 from server.sync.resolve import Changes, Resolver
 from server.sync.scope import Engineer, assigned, assigned_ids, history_query
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 from shared.sync import Change, Op, PullPage
 
 STOCK_BALANCE = "stock_balance"

@@ -61,17 +61,17 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.config import get_settings
 from server.db import driver, execute
 from server.errors import AppError, Conflict, Forbidden, Unavailable, Unprocessable
-from server.field.models import LabourEntry, Visit
+from server.field import LabourEntry, Visit
 from server.sync import capture, flags, mutations
 from server.sync.clients import client_for
 from server.sync.models import SyncClient, SyncFlag, SyncMutation
 from server.sync.resolve import ACK_ENTITY
 from server.text import path as input_path
-from server.tickets.models import Ticket, TicketEvent
+from server.tickets import Ticket, TicketEvent
 from shared.sync import Mutation, Outcome, ProtocolError, Result, device_instant, safe_name
 
 log = logging.getLogger("fixflow.sync")

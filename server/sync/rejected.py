@@ -18,7 +18,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.pagination import (
     Page,
     cursor_datetime,

@@ -41,7 +41,7 @@ from server.sync.entities import (
 )
 from server.sync.models import SyncMutation
 from server.sync.scope import Assigned, Engineer, history_query, load_assigned
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 from shared.digits import ascii_uint
 from shared.sync import Change, Op
 

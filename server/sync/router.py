@@ -10,12 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import ActorDep, SessionDep, require
 from server.errors import Unprocessable
 from server.http import AsciiDigits, Cursor, Limit, last_key_wins, problems
+from server.idempotency import IdempotencyKey
 from server.idempotency import service as idempotency
-from server.idempotency.http import IdempotencyKey
 from server.schemas import Instant, PageOut
 from server.sync import clients, flags, pull, push, rejected
 from server.sync.models import FlagStatus, SyncFlag

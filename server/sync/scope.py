@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.sync.entities import FINISHED
-from server.tickets.models import Ticket
+from server.tickets import Ticket
 
 
 @dataclass(frozen=True)

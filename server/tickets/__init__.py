@@ -1,0 +1,22 @@
+"""Work orders: the lifecycle, SLA, audit events, numbering, search. ``lifecycle`` holds the
+guards and listeners higher domains plug into a transition."""
+
+from server.tickets import audit, service
+from server.tickets import hooks as lifecycle
+from server.tickets.audit import format_number
+from server.tickets.models import Ticket, TicketEvent, TicketType
+from server.tickets.schemas import TicketRead, TicketUpdate, TransitionIn, to_read
+
+__all__ = [
+    "Ticket",
+    "TicketEvent",
+    "TicketRead",
+    "TicketType",
+    "TicketUpdate",
+    "TransitionIn",
+    "audit",
+    "format_number",
+    "lifecycle",
+    "service",
+    "to_read",
+]

@@ -46,8 +46,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from server.auth.actor import Actor
-from server.customers.models import Asset, Customer, Site
+from server.auth import Actor
+from server.customers import Asset, Customer, Site
 from server.db import driver, fetchrow
 from server.errors import Unprocessable
 from server.events import service as events

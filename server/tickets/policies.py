@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import timezones
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server.auth import Actor, Role
 from server.crud import check_version, get_scoped, patch, reject_nulls
-from server.customers.models import Customer
+from server.customers import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
 from server.tickets.calendar import BusinessCalendar as CalendarMath
 from server.tickets.calendar import add_business_time

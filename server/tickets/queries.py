@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, literal_column, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.crud import escape_like
 from server.pagination import (
     Page,

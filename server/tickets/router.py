@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from server.auth.actor import Actor
+from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import (
     Cursor,
@@ -19,11 +19,10 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency import IdempotencyKey, idempotent_create
 from server.schemas import Instant, PageOut
 from server.tickets import queries, service
-from server.tickets.audit import format_number
-from server.tickets.models import Priority, SlaState, Ticket, TicketType
+from server.tickets.models import Priority, SlaState, TicketType
 from server.tickets.schemas import (
     SortKey,
     TicketCreate,
@@ -31,19 +30,15 @@ from server.tickets.schemas import (
     TicketRead,
     TicketUpdate,
     TransitionIn,
+    to_read,
 )
-from shared.lifecycle import Status, allowed_actions
+from shared.lifecycle import Status
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["work orders"])
+# The work orders of one asset, beside the asset's own operations.
+assets_router = APIRouter(prefix="/api/v1", tags=["customers, sites and assets"])
 Reader = Annotated[Actor, require("tickets:read")]
 Writer = Annotated[Actor, require("tickets:write")]
-
-
-def to_read(ticket: Ticket) -> TicketRead:
-    data = {c: getattr(ticket, c) for c in TicketRead.model_fields if hasattr(ticket, c)}
-    data["number"] = format_number(ticket.number)
-    data["allowed_actions"] = list(allowed_actions(Status(ticket.status)))
-    return TicketRead.model_validate(data)
 
 
 @router.post(
@@ -217,3 +212,19 @@ async def ticket_events(
 ) -> list[TicketEventRead]:
     events = await service.list_events(session, actor, ticket_id=ticket_id)
     return [TicketEventRead.model_validate(e) for e in events]
+
+
+@assets_router.get(
+    "/assets/{asset_id}/history",
+    summary="Equipment service history (its latest 500 work orders, newest first)",
+    description="Needs the scopes customers:read and tickets:read. Engineers see finished "
+    "work orders and their own open ones.",
+    response_model=list[TicketRead],
+    responses=problems(403, 404),
+)
+async def asset_history(
+    asset_id: uuid.UUID,
+    session: SessionDep,
+    actor: Annotated[Actor, require("customers:read", "tickets:read")],
+) -> list[TicketRead]:
+    return [to_read(t) for t in await service.asset_history(session, actor, asset_id=asset_id)]

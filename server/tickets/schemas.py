@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from server.schemas import AsciiNumber, AuditLabel, Input, Instant, LongText, Output, Text200
-from server.tickets.models import Channel, Priority, SlaState, TicketType
-from shared.lifecycle import Action, Status
+from server.tickets.audit import format_number
+from server.tickets.models import Channel, Priority, SlaState, Ticket, TicketType
+from shared.lifecycle import Action, Status, allowed_actions
 
 # Minutes a job takes: at most a week.
 EstimatedMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), AsciiNumber]
@@ -185,3 +186,11 @@ SortKey = Literal[
     "resolution_due_at",
     "-resolution_due_at",
 ]
+
+
+def to_read(ticket: Ticket) -> TicketRead:
+    """A work order as the API shows it (the list, the detail, every answer that carries one)."""
+    data = {c: getattr(ticket, c) for c in TicketRead.model_fields if hasattr(ticket, c)}
+    data["number"] = format_number(ticket.number)
+    data["allowed_actions"] = list(allowed_actions(Status(ticket.status)))
+    return TicketRead.model_validate(data)

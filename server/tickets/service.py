@@ -7,7 +7,7 @@ Who may do what (beyond the caller's scopes):
   actions on them and edits only the findings and the resolution (fault_code,
   resolution_notes, resolution_code, root_cause, resolution_summary);
 - resolve refuses (409 checklist_incomplete) while required SOP checklist items are
-  unanswered (server/field/checklist_guard.py);
+  unanswered (a guard the field domain plugs in: server/tickets/hooks.py);
 - close, reopen and cancel belong to the back office.
 """
 
@@ -18,17 +18,17 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from server.auth.actor import Actor
-from server.auth.models import Role
+from server import customers
+from server.auth import Actor, Role
 from server.config import get_settings
 from server.crud import check_version, reject_nulls
 from server.db import driver, fetchrow
-from server.engineers.models import Engineer
+from server.engineers import Engineer
 from server.errors import (
     Forbidden,
     InvalidTransition,
@@ -36,9 +36,7 @@ from server.errors import (
     Unprocessable,
 )
 from server.events import service as events
-from server.field import checklist_guard
-from server.parts import reservations as parts_reservations
-from server.tickets import audit, creation, sla
+from server.tickets import audit, creation, hooks, sla
 from server.tickets.models import SlaState, Ticket, TicketEvent
 from server.tickets.schemas import TicketCreate, TicketUpdate, TransitionIn, window_problem
 from shared.ids import uuid7
@@ -213,10 +211,9 @@ async def apply_transition(
     ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
     step = _step(actor, ticket, data, expected_version)
     current = step.source
-    if data.action is Action.RESOLVE:
-        # Required SOP checklist items first: 409 checklist_incomplete naming them.
-        await checklist_guard.require_complete(session, ticket)
+    await hooks.run_guards(session, actor, ticket, data.action)
     changes = await _side_effects(session, actor, ticket, data)
+    await hooks.run_listeners(session, actor, ticket, data.action, changes)
     _advance(ticket, step, changes)
     audit.record(
         session,
@@ -328,7 +325,7 @@ async def _light_transition(
     order as written, a transient copy; None (nothing done) when the session holds a copy
     of the work order, which the ORM path keeps right (through a savepoint's rollback
     too), or for an engineer user without an engineer profile."""
-    if not actor.work_scope_known:
+    if not actor.work_scope_known or hooks.hooked(data.action):
         return None
     conn = await driver(session)  # flushes first: a new work order is then held, too
     if session.identity_map.get(identity_key(Ticket, ticket_id)) is not None:
@@ -422,13 +419,6 @@ async def _side_effects(
         ticket.closed_at = now
     elif action is Action.CANCEL:
         ticket.on_hold_since = None
-    if action in (Action.CANCEL, Action.CLOSE):
-        # A finished job needs no more parts: give back what it still has reserved.
-        released = await parts_reservations.release_for_ticket(
-            session, actor, ticket_id=ticket.id, reason=f"work order {action.value}d"
-        )
-        if released:
-            changes["reservations_released"] = len(released)
     return changes
 
 
@@ -442,3 +432,34 @@ async def list_events(
         .order_by(TicketEvent.created_at, TicketEvent.id)
     )
     return list(rows)
+
+
+async def asset_history(
+    session: AsyncSession, actor: Actor, *, asset_id: uuid.UUID
+) -> list[Ticket]:
+    """The asset's service history: its latest 500 work orders, newest first.
+
+    An engineer sees the finished history (colleagues' earlier repairs are what they need
+    on site) and their own open work, not colleagues' open work orders."""
+    asset = await customers.service.get_asset(session, actor, asset_id=asset_id)
+    query = select(Ticket).where(Ticket.org_id == actor.org_id, Ticket.asset_id == asset.id)
+    if actor.is_engineer:
+        finished = [s.value for s in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)]
+        query = query.where(
+            or_(Ticket.status.in_(finished), Ticket.assignee_id == actor.engineer_id)
+        )
+    rows = await session.scalars(query.order_by(Ticket.created_at.desc()).limit(500))
+    return list(rows)
+
+
+_REFERENCES = {"customer": Ticket.customer_id, "site": Ticket.site_id, "asset": Ticket.asset_id}
+
+
+def engineer_reaches(actor: Actor, kind: str, id_column: Any) -> ColumnElement[bool]:
+    """A work order ``actor`` (an engineer) may see references this customer, site or asset
+    (``id_column``): the customers domain's ``engineer_reach``."""
+    return exists().where(
+        Ticket.org_id == actor.org_id,
+        Ticket.assignee_id == actor.engineer_id,
+        _REFERENCES[kind] == id_column,
+    )
