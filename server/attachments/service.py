@@ -47,7 +47,6 @@ from server.events import service as events
 from server.field import access
 from server.pagination import Page
 from server.tickets import service as tickets
-from server.tickets.models import Ticket
 from shared.lifecycle import Status
 
 DERIVE_JOB = "attachments.derive_images"
@@ -65,10 +64,7 @@ def _writer(actor: Actor) -> None:
 
 def _visible(actor: Actor) -> Any:
     """Engineers see the attachments of work orders assigned to them."""
-    if actor.is_engineer:
-        mine = select(Ticket.id).where(
-            Ticket.org_id == actor.org_id, Ticket.assignee_id == actor.engineer_id
-        )
+    if (mine := tickets.visible_ticket_ids(actor)) is not None:
         return Attachment.work_order_id.in_(mine)
     return None
 

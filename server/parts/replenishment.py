@@ -22,17 +22,12 @@ from server.auth.models import Role
 from server.crud import check_version, get_scoped, patch
 from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
+from server.parts.locations import visible_locations
 from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
 from server.parts.tracking_models import StockLevel
 
 ZERO = Decimal(0)
 WINDOW = dt.timedelta(days=30)
-
-
-def _visible_location(actor: Actor) -> object:
-    if actor.is_engineer:
-        return StockLocation.engineer_id == actor.engineer_id
-    return None
 
 
 async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID) -> StockLocation:
@@ -42,7 +37,7 @@ async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID)
         StockLocation,
         location_id,
         label="stock location",
-        visible=_visible_location(actor),
+        visible=visible_locations(actor),
     )
 
 

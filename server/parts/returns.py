@@ -31,6 +31,7 @@ from server.parts.models import LocationKind, MovementKind, Part, StockLocation,
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
 from server.tickets.models import Ticket
+from server.tickets.service import visible_ticket_ids
 
 S = ReturnStatus
 ALLOWED: dict[ReturnStatus, tuple[ReturnStatus, ...]] = {
@@ -54,8 +55,7 @@ def _manager(actor: Actor) -> None:
 
 def _visible(actor: Actor) -> Any:
     """Engineers see the returns of work orders assigned to them."""
-    if actor.is_engineer:
-        mine = select(Ticket.id).where(Ticket.assignee_id == actor.engineer_id)
+    if (mine := visible_ticket_ids(actor)) is not None:
         return PartReturn.ticket_id.in_(mine)
     return None
 
