@@ -39,7 +39,6 @@ from server.attachments import checks, images
 from server.attachments.errors import NotReady
 from server.attachments.models import Attachment, AttachmentStatus, Blob, Role, Signature
 from server.auth.actor import Actor
-from server.auth.models import Role as UserRole
 from server.crud import keyset_page
 from server.db import after_commit
 from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
@@ -58,7 +57,7 @@ ACCEPTED: dict[str, frozenset[str]] = {
 
 
 def _writer(actor: Actor) -> None:
-    if actor.role is UserRole.VIEWER or not actor.can("tickets:write"):
+    if actor.is_viewer or not actor.can("tickets:write"):
         raise Forbidden("adding attachments needs the scope 'tickets:write'")
 
 
@@ -477,7 +476,7 @@ async def capture_signature(
     """A customer's signature: the PNG becomes an attachment of role ``signature`` (pending
     until its bytes arrive, like a photo) and the strokes, signer, device time and the
     work-order status being signed are kept beside it."""
-    if actor.role is UserRole.AGENT:
+    if actor.is_agent:
         # Signatures are taken on site; the service desk attaches documents at most.
         raise Forbidden("service desk agents cannot capture signatures")
     signature_id = checks.as_id(signature_id, "signature_id")

@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Asset, Customer, Site
 from server.customers.schemas import (
@@ -24,7 +23,7 @@ from server.customers.schemas import (
     SiteCreate,
     SiteUpdate,
 )
-from server.errors import Conflict, Forbidden, Unprocessable
+from server.errors import Conflict, Unprocessable
 from server.pagination import Page
 from server.tickets.models import Ticket
 from shared.lifecycle import Status
@@ -42,8 +41,7 @@ def _engineer_sees(actor: Actor, column: Any) -> ColumnElement[bool] | None:
 
 
 def _writer(actor: Actor) -> None:
-    if actor.is_engineer or actor.role is Role.VIEWER:
-        raise Forbidden("engineers and viewers cannot change customers, sites or assets")
+    actor.require_office_writer("change customers, sites or assets")
 
 
 # --- customers ---------------------------------------------------------------

@@ -43,8 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
-from server.errors import Conflict, Forbidden, PayloadTooLarge, Unprocessable
+from server.errors import Conflict, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
 from server.parts.service import refuse_serialised_change_with_stock, search_parts_query
@@ -122,9 +121,7 @@ class _Parsed:
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None:
-        return
-    raise Forbidden("only admins and dispatchers import the parts catalogue")
+    actor.require_manager("import the parts catalogue")
 
 
 def _rejected(errors: Sequence[RowError], *, rows: int = 0) -> ImportRejected:

@@ -18,9 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import check_version, get_scoped, patch
-from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
+from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
 from server.parts.locations import visible_locations
 from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
@@ -77,8 +76,7 @@ async def set_level(
     """Create or replace the level. ``expected_version``: the version If-Match named (the
     level must exist at it), or None for If-None-Match: * (it must not exist yet); 412
     otherwise, so two people setting the same level cannot overwrite each other unseen."""
-    if not (actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None):
-        raise Forbidden("only admins and dispatchers set replenishment levels")
+    actor.require_manager("set replenishment levels")
     location = await _location(session, actor, location_id)
     part = await get_scoped(session, actor, Part, part_id, label="part")
     if target < minimum:

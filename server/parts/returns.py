@@ -17,10 +17,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import check_version, get_scoped, keyset_page
 from server.customers.models import Asset
-from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
+from server.errors import Conflict, InvalidTransition, Unprocessable
 from server.events import service as events
 from server.orgs import service as orgs
 from server.pagination import Page
@@ -48,9 +47,7 @@ _CLOSED = (S.REPAIRED.value, S.SCRAPPED.value, S.CREDITED.value)
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None:
-        return
-    raise Forbidden("only admins and dispatchers manage returns")
+    actor.require_manager("manage returns")
 
 
 def _visible(actor: Actor) -> Any:

@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Site
 from server.db import driver, fetch
@@ -65,9 +64,7 @@ STOCK_KINDS = frozenset(
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or (actor.role is None):
-        return
-    raise Forbidden("only admins and dispatchers manage parts and stock")
+    actor.require_manager("manage parts and stock")
 
 
 # --- catalogue ---------------------------------------------------------------------------

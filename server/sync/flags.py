@@ -29,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import keyset_page
 from server.errors import Conflict, Forbidden, NotFound
 from server.pagination import Page
@@ -40,9 +39,9 @@ from server.tickets.models import Ticket
 
 def require_dispatcher(actor: Actor, *, write: bool) -> None:
     """Dispatchers and admins, or a key with tickets:read (:write to change): 403 else."""
-    if actor.role in (Role.ADMIN, Role.DISPATCHER):
+    if actor.manages(keys=False):
         return
-    if actor.role is None and actor.can("tickets:write" if write else "tickets:read"):
+    if actor.is_key and actor.can("tickets:write" if write else "tickets:read"):
         return
     raise Forbidden("field conflicts and rejected mutations are for dispatchers and admins")
 

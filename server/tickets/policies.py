@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import timezones
 from server.auth.actor import Actor
-from server.auth.models import Role
 from server.crud import check_version, get_scoped, patch, reject_nulls
 from server.customers.models import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
@@ -61,13 +60,12 @@ async def _calendar_math(session: AsyncSession, calendar_id: uuid.UUID | None) -
 
 
 def _admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise Forbidden("only an admin can change SLA policies and calendars")
+    actor.require_admin("change SLA policies and calendars")
 
 
 def _reader(actor: Actor) -> None:
     # Integration keys (role None) read them too: an ERP shows customers their SLA.
-    if actor.role is Role.ENGINEER:
+    if actor.is_engineer:
         raise Forbidden("SLA settings are for the back office")
 
 

@@ -106,8 +106,7 @@ async def get(
 
 
 def _require_back_office(actor: Actor, what: str) -> None:
-    if actor.is_engineer or actor.role is Role.VIEWER:
-        raise Forbidden(f"engineers and viewers cannot {what}")
+    actor.require_office_writer(what)
 
 
 async def create(session: AsyncSession, actor: Actor, *, data: TicketCreate) -> Ticket:
@@ -140,7 +139,7 @@ async def update(
             f"engineers may change only {sorted(ENGINEER_FIELDS)}; not {denied}",
             fields=denied,
         )
-    if actor.role is Role.VIEWER:
+    if actor.is_viewer:
         raise Forbidden("viewers cannot change work orders")
     reject_nulls(ticket, changes)
     if {"window_start", "window_end"} & changes.keys():
