@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
+from server.crud import patch
 from server.errors import Conflict, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
@@ -320,14 +321,7 @@ async def _existing(
 
 
 def _apply(part: Part, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(part, name) != value:
-            setattr(part, name, value)
-            changed = True
-    if changed:
-        part.version += 1
-    return changed
+    return bool(patch(part, values, expected_version=None))
 
 
 async def _check_serialised_changes(

@@ -26,7 +26,7 @@ from sqlalchemy.orm.util import identity_key
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
-from server.crud import check_version, reject_nulls
+from server.crud import check_version, patch, reject_nulls
 from server.db import driver, fetchrow
 from server.engineers.models import Engineer
 from server.errors import (
@@ -158,12 +158,8 @@ async def update(
             asset_id=changes.get("asset_id", ticket.asset_id),
             repeat_of_id=changes.get("repeat_of_id"),
         )
-    diff: dict[str, Any] = {}
-    for name, value in changes.items():
-        old = getattr(ticket, name)
-        if old != value:
-            diff[name] = [_jsonable(old), _jsonable(value)]
-            setattr(ticket, name, value)
+    # The If-Match version was checked first (a stale one is 412 before any refusal).
+    diff = patch(ticket, changes, expected_version=None, shown=_jsonable)
     if not diff:
         return ticket
     if "priority" in diff:
@@ -177,7 +173,6 @@ async def update(
     # onupdate, which expires the attribute, and the router cannot lazy-load it.
     ticket.updated_at = _now()
     ticket.search_text = creation.search_text(ticket)
-    ticket.version += 1
     audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
     return ticket
 
