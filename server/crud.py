@@ -124,17 +124,32 @@ def check_version(current: int, expected: int | None, *, label: str = "it") -> N
     )
 
 
-def patch(row: Any, changes: dict[str, Any], *, expected_version: int | None) -> dict[str, Any]:
-    """Apply changed fields, bump the version; returns {field: [old, new]}."""
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def patch(
+    row: Any,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None,
+    shown: Callable[[Any], Any] = _text,
+    bump: bool = True,
+) -> dict[str, Any]:
+    """Apply the fields of ``changes`` (a partial update: the fields sent) that differ, after
+    the If-Match check and the null check; returns {field: [old, new]} for those, each value
+    as ``shown`` renders it (text unless the caller's audit records it otherwise). The
+    version goes up by one when anything changed, unless ``bump`` is False (a caller that
+    counts the change in a bump of its own)."""
     check_version(row.version, expected_version)
     reject_nulls(row, changes)
     diff: dict[str, Any] = {}
     for name, value in changes.items():
         old = getattr(row, name)
         if old != value:
-            diff[name] = [str(old) if old is not None else None, str(value)]
+            diff[name] = [shown(old), shown(value)]
             setattr(row, name, value)
-    if diff:
+    if diff and bump:
         row.version += 1
     return diff
 

@@ -42,7 +42,7 @@ def _module_name(path: pathlib.Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports() -> list[Import]:
+def _imports(roots: tuple[str, ...] = ("server",)) -> list[Import]:
     found = []
     for path in sorted(SERVER.rglob("*.py")):
         module = _module_name(path)
@@ -50,7 +50,7 @@ def _imports() -> list[Import]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.name.split(".")[0] == "server":
+                    if alias.name.split(".")[0] in roots:
                         found.append(Import(module, node.lineno, alias.name, ()))
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
@@ -58,7 +58,7 @@ def _imports() -> list[Import]:
                     target = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     target = node.module or ""
-                if target.split(".")[0] == "server":
+                if target.split(".")[0] in roots:
                     names = tuple(alias.name for alias in node.names)
                     found.append(Import(module, node.lineno, target, names))
     return found
@@ -169,6 +169,8 @@ def test_domains_meet_only_at_faces() -> None:
         for imp in imports:
             if imp.target == "server":
                 continue  # ``from server import tickets``: the face itself
+            if imp.target == f"server.{b}.http" and _at_http_edge(imp.source):
+                continue  # a domain's HTTP face, for routers
             if imp.target != f"server.{b}" or not set(imp.names) <= face:
                 hidden = sorted(set(imp.names) - face) or [imp.target]
                 past.append(f"{imp}: not in server/{b}/__init__.py __all__: {hidden}")
@@ -194,6 +196,55 @@ def test_every_face_names_what_it_exports() -> None:
         init = (SERVER / domain / "__init__.py").read_text(encoding="utf-8")
         if "import" in init:
             assert _exported(domain), f"server/{domain}/__init__.py imports without __all__"
+
+
+# The HTTP edge: every module named router or http, and the core modules that make the app.
+EDGE_CORE = {"server.main", "server.deps", "server.http", "server.middleware", "server.asgi"}
+
+
+def _is_router(module: str) -> bool:
+    return module.rsplit(".", 1)[-1] == "router"
+
+
+def _at_http_edge(module: str) -> bool:
+    return module in EDGE_CORE or module.rsplit(".", 1)[-1] in ("router", "http")
+
+
+def test_fastapi_only_at_the_http_edge() -> None:
+    outside = [
+        str(imp) for imp in _imports(("fastapi", "starlette")) if not _at_http_edge(imp.source)
+    ]
+    assert not outside, "FastAPI belongs to routers and the HTTP core:\n" + "\n".join(outside)
+
+
+def test_routers_never_import_routers() -> None:
+    known = {_module_name(p) for p in SERVER.rglob("*.py")}
+    crossing = []
+    for imp in _imports():
+        if not _is_router(imp.source) or imp.source == "server.main":
+            continue
+        targets = {imp.target} | {f"{imp.target}.{n}" for n in imp.names}
+        if any(_is_router(t) and t in known and t != imp.source for t in targets):
+            crossing.append(str(imp))
+    assert not crossing, "\n".join(crossing)
+
+
+def test_layers_router_service_models() -> None:
+    """Nothing below the HTTP edge imports it; models import no service."""
+    known = {_module_name(p) for p in SERVER.rglob("*.py")}
+    wrong = []
+    for imp in _imports():
+        if _at_http_edge(imp.source) or imp.source.split(".")[-1] in COMPOSITION:
+            continue
+        targets = {imp.target} | {f"{imp.target}.{n}" for n in imp.names}
+        targets &= known
+        if any(_at_http_edge(t) for t in targets):
+            wrong.append(f"{imp}: the HTTP edge")
+        if imp.source.endswith(".models") and any(
+            t.rsplit(".", 1)[-1] == "service" for t in targets
+        ):
+            wrong.append(f"{imp}: a service, from models")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.parametrize(

@@ -39,14 +39,12 @@ from server.attachments import checks, images
 from server.attachments.errors import NotReady
 from server.attachments.models import Attachment, AttachmentStatus, Blob, Role, Signature
 from server.auth import Actor
-from server.auth import Role as UserRole
 from server.crud import keyset_page
 from server.db import after_commit
 from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
 from server.events import service as events
 from server.hooks import Slot
 from server.pagination import Page
-from server.tickets import Ticket
 from server.tickets import service as tickets
 from shared.lifecycle import Status
 
@@ -64,16 +62,13 @@ ACCEPTED: dict[str, frozenset[str]] = {
 
 
 def _writer(actor: Actor) -> None:
-    if actor.role is UserRole.VIEWER or not actor.can("tickets:write"):
+    if actor.is_viewer or not actor.can("tickets:write"):
         raise Forbidden("adding attachments needs the scope 'tickets:write'")
 
 
 def _visible(actor: Actor) -> Any:
     """Engineers see the attachments of work orders assigned to them."""
-    if actor.is_engineer:
-        mine = select(Ticket.id).where(
-            Ticket.org_id == actor.org_id, Ticket.assignee_id == actor.engineer_id
-        )
+    if (mine := tickets.visible_ticket_ids(actor)) is not None:
         return Attachment.work_order_id.in_(mine)
     return None
 
@@ -486,7 +481,7 @@ async def capture_signature(
     """A customer's signature: the PNG becomes an attachment of role ``signature`` (pending
     until its bytes arrive, like a photo) and the strokes, signer, device time and the
     work-order status being signed are kept beside it."""
-    if actor.role is UserRole.AGENT:
+    if actor.is_agent:
         # Signatures are taken on site; the service desk attaches documents at most.
         raise Forbidden("service desk agents cannot capture signatures")
     signature_id = checks.as_id(signature_id, "signature_id")

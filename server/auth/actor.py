@@ -88,6 +88,48 @@ class Actor:
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def is_agent(self) -> bool:
+        return self.role is Role.AGENT
+
+    @property
+    def is_viewer(self) -> bool:
+        return self.role is Role.VIEWER
+
+    @property
+    def is_key(self) -> bool:
+        """An integration key: no role, its scopes alone decide."""
+        return self.role is None
+
+    # --- who may do what beyond the scopes: each rule written once, here ---------------------
+
+    def manages(self, *, keys: bool = True) -> bool:
+        """Admins and dispatchers, and (unless ``keys`` is False) integration keys, whose
+        scopes then decide: who manages parts, stock, engineers and the field records."""
+        return self.role in (Role.ADMIN, Role.DISPATCHER) or (keys and self.is_key)
+
+    def require_manager(self, what: str, *, keys: bool = True) -> None:
+        """403 "only admins and dispatchers <what>" unless the caller ``manages``."""
+        if not self.manages(keys=keys):
+            raise Forbidden(f"only admins and dispatchers {what}")
+
+    def require_admin(self, what: str) -> None:
+        """403 "only an admin can <what>" for everyone else (integration keys included)."""
+        if not self.is_admin:
+            raise Forbidden(f"only an admin can {what}")
+
+    def require_office_writer(self, what: str) -> None:
+        """403 "engineers and viewers cannot <what>": the back office's writes (admins,
+        dispatchers, service desk agents, integration keys)."""
+        if self.is_engineer or self.is_viewer:
+            raise Forbidden(f"engineers and viewers cannot {what}")
+
+    def require_field_writer(self, what: str, *, agents: bool = False) -> None:
+        """403 "<role>s cannot <what>" for viewers, who write nothing, and for service desk
+        agents unless ``agents`` (they write notes, not field work)."""
+        if self.role is Role.VIEWER or (self.role is Role.AGENT and not agents):
+            raise Forbidden(f"{self.role.value}s cannot {what}")
+
     def can(self, scope: str) -> bool:
         return scope in self.scopes
 

@@ -22,7 +22,7 @@ from server.auth.schemas import (
 from server.deps import ActorDep, SessionDep, SettingsDep
 from server.errors import InvalidToken
 from server.http import IfMatch, created_headers, expected_version, problems, set_etag
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 

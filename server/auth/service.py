@@ -284,8 +284,7 @@ async def _actor_from_api_key(session: AsyncSession, token: str) -> Actor:
 
 
 def ensure_admin(actor: Actor) -> None:
-    if not actor.is_admin:
-        raise Forbidden("only an admin can manage API keys and users")
+    actor.require_admin("manage API keys and users")
 
 
 async def create_api_key(
@@ -463,8 +462,7 @@ async def read_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) 
 
 
 def _may_list_users(actor: Actor) -> None:
-    if actor.role not in (Role.ADMIN, Role.DISPATCHER):
-        raise Forbidden("only admins and dispatchers can list users")
+    actor.require_manager("can list users", keys=False)
 
 
 async def list_users(session: AsyncSession, actor: Actor) -> list[User]:

@@ -31,7 +31,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.orgs import service as orgs
 from server.schemas import PageOut
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers.models import Asset, Customer, Site
 from server.customers.schemas import (
@@ -24,7 +24,7 @@ from server.customers.schemas import (
     SiteCreate,
     SiteUpdate,
 )
-from server.errors import Conflict, Forbidden, Unprocessable
+from server.errors import Conflict, Unprocessable
 from server.hooks import Slot
 from server.pagination import Page
 
@@ -44,8 +44,7 @@ def _engineer_sees(
 
 
 def _writer(actor: Actor) -> None:
-    if actor.is_engineer or actor.role is Role.VIEWER:
-        raise Forbidden("engineers and viewers cannot change customers, sites or assets")
+    actor.require_office_writer("change customers, sites or assets")
 
 
 # --- customers ---------------------------------------------------------------

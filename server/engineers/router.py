@@ -21,7 +21,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 
 router = APIRouter(prefix="/api/v1/engineers", tags=["engineers"])

@@ -18,7 +18,6 @@ from server.auth import service as auth_service
 from server.crud import get_scoped, keyset_page, patch
 from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerUpdate
-from server.errors import Forbidden
 from server.hooks import Listeners
 from server.pagination import Page
 
@@ -36,21 +35,19 @@ def sees_home_location(actor: Actor, engineer: Engineer) -> bool:
     """An engineer's home is personal data: visible to those who plan routes from it
     (admins, dispatchers, integration keys allowed to manage engineers) and to the
     engineer; agents and viewers see the profile without it."""
-    if actor.role in (Role.ADMIN, Role.DISPATCHER):
+    if actor.manages(keys=False):
         return True
-    if actor.role is None:
+    if actor.is_key:
         return actor.can("engineers:write")
     return actor.engineer_id == engineer.id
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role not in (Role.ADMIN, Role.DISPATCHER, None):
-        raise Forbidden("only admins and dispatchers manage engineers")
+    actor.require_manager("manage engineers")
 
 
 async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -> Engineer:
-    if actor.role is not Role.ADMIN:
-        raise Forbidden("only an admin can create engineers (it creates a login)")
+    actor.require_admin("create engineers (it creates a login)")
     user = await auth_service.add_user(
         session,
         org_id=actor.org_id,

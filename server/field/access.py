@@ -24,9 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import instants
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.db import driver, fetchrow
-from server.errors import ClientIdReused, Forbidden, NotFound, Unprocessable
+from server.errors import ClientIdReused, NotFound, Unprocessable
 from server.field.models import Visit
 from server.tickets import Ticket
 from server.tickets import service as tickets_service
@@ -39,15 +39,12 @@ def require_field_writer(actor: Actor, what: str, *, agents: bool = False) -> No
     by ``work_order``), by admins and dispatchers acting for them, and by integration keys
     holding tickets:write. Service desk agents only write notes (``agents=True``); viewers
     write nothing. Checked before any lookup, so a refused role gets the same 403 for any id."""
-    if actor.role is Role.VIEWER or (actor.role is Role.AGENT and not agents):
-        raise Forbidden(f"{actor.role.value}s cannot {what}")
+    actor.require_field_writer(what, agents=agents)
 
 
 def require_back_office(actor: Actor, what: str, *, keys: bool = True) -> None:
     """Admins and dispatchers (and, with ``keys``, integration keys)."""
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or (keys and actor.role is None):
-        return
-    raise Forbidden(f"only admins and dispatchers can {what}")
+    actor.require_manager(f"can {what}", keys=keys)
 
 
 async def work_order(

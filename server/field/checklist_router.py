@@ -34,7 +34,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 from server.tickets import TicketType
 

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
-from server.crud import check_version, get_scoped, keyset_page
+from server.crud import check_version, get_scoped, keyset_page, patch
 from server.db import driver, fetchrow
 from server.errors import Unprocessable
 from server.field import access, checklist_guard
@@ -146,12 +146,9 @@ async def update_template(
         raise Unprocessable("name cannot be null", field="name")
     if "active" in changes and changes["active"] is None:
         raise Unprocessable("active cannot be null", field="active")
-    changed = False
-    for name, value in changes.items():
-        value = value.value if hasattr(value, "value") else value
-        if getattr(template, name) != value:
-            setattr(template, name, value)
-            changed = True
+    values = {name: getattr(value, "value", value) for name, value in changes.items()}
+    # One version bump below, for the fields and the items together.
+    changed = bool(patch(template, values, expected_version=None, bump=False))
     items = view.items
     if data.items is not None:
         items = await _replace_items(session, actor, view, data.items)

@@ -34,7 +34,7 @@ from server.field.schemas import (
     VisitRead,
 )
 from server.http import problems
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import Day
 
 router = APIRouter(prefix="/api/v1", tags=["field work"])

@@ -62,6 +62,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.crud import patch
 from server.errors import Unprocessable
 from server.field import access, checklist_guard, labour_review
 from server.field import labour as _labour
@@ -193,11 +194,9 @@ async def resolve(
         "root_cause": access.text(root_cause, "root_cause", limit=2000, required=False),
     }
     ticket = await access.work_order(session, actor, work_order_id, for_update=True)
-    diff: dict[str, Any] = {}
-    for name, value in fields.items():
-        if value is not None and getattr(ticket, name) != value:
-            diff[name] = [getattr(ticket, name), value]
-            setattr(ticket, name, value)
+    # No version of its own: the resolve below bumps it, once for both.
+    given = {name: value for name, value in fields.items() if value is not None}
+    diff = patch(ticket, given, expected_version=None, shown=lambda text: text, bump=False)
     if diff:
         audit.record(session, ticket, kind="updated", actor=actor.label, changes=diff)
     return await _transition(session, actor, ticket.id, TransitionIn(action=Action.RESOLVE))

@@ -23,7 +23,7 @@ from server.field.schemas import (
     ResolutionIn,
 )
 from server.http import etag, problems
-from server.idempotency import IdempotencyKey
+from server.idempotency.http import IdempotencyKey
 from server.tickets import TicketRead
 from server.tickets import to_read as ticket_read
 

@@ -1,10 +1,10 @@
-"""Idempotency-Key records: a retried create answers what the first one did."""
+"""Idempotency-Key records: a retried create answers what the first one did. Routers use
+the HTTP face, ``server.idempotency.http``."""
 
 from server.idempotency import service
-from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.idempotency.service import Caller
 
 __all__ = [
-    "IdempotencyKey",
-    "idempotent_create",
+    "Caller",
     "service",
 ]

@@ -1,4 +1,4 @@
-"""Route helper that wraps a create operation in Idempotency-Key handling."""
+"""Route helpers that wrap an operation (a create, a sync push) in Idempotency-Key handling."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ IdempotencyKey = Annotated[
 ]
 
 Produce = Callable[[], Awaitable[tuple[BaseModel, dict[str, str]]]]
+# What an operation answers: its JSON (a model, or JSON already) and its headers, stored
+# for replays; or a response of its own, a failure that is not stored (a retry runs again).
+Answer = tuple[Any, dict[str, str]] | JSONResponse
 
 
 async def idempotent_create(
@@ -41,11 +44,37 @@ async def idempotent_create(
 ) -> JSONResponse:
     """Run ``produce`` once per key. ``redact`` removes what must not be kept (a secret
     shown once) from the stored response that replays return."""
+    return await idempotent(
+        request,
+        session,
+        actor,
+        key=key,
+        body=body,
+        produce=produce,
+        status_code=status_code,
+        redact=redact,
+    )
+
+
+async def idempotent(
+    request: Request,
+    session: AsyncSession,
+    actor: Caller,
+    *,
+    key: str | None,
+    body: Any,
+    produce: Callable[[], Awaitable[Answer]],
+    status_code: int = 200,
+    redact: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> JSONResponse:
+    """The Idempotency-Key flow (service.py) around an operation: with a key, ``produce``
+    runs once per key and request (``body``: the request's JSON, or its model), its answer
+    is stored in the same transaction and replayed (``Idempotent-Replayed: true``) to the
+    same request again; without one, it just runs."""
     if key is None:
-        result, headers = await produce()
-        return JSONResponse(result.model_dump(mode="json"), status_code, headers=headers)
+        return _respond(await produce(), status_code)
     path = request.url.path
-    fingerprint = service.request_fingerprint(request.method, path, body.model_dump(mode="json"))
+    fingerprint = service.request_fingerprint(request.method, path, _json(body))
     record = await service.begin(session, actor, key=key, fingerprint=fingerprint)
     if record is not None:
         return JSONResponse(
@@ -53,8 +82,11 @@ async def idempotent_create(
             record.status_code,
             headers={**record.response_headers, "Idempotent-Replayed": "true"},
         )
-    result, headers = await produce()
-    content = result.model_dump(mode="json")
+    answer = await produce()
+    if isinstance(answer, JSONResponse):
+        return answer
+    result, headers = answer
+    content = _json(result)
     service.remember(
         session,
         actor,
@@ -67,3 +99,14 @@ async def idempotent_create(
         headers=headers,
     )
     return JSONResponse(content, status_code, headers=headers)
+
+
+def _json(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _respond(answer: Answer, status_code: int) -> JSONResponse:
+    if isinstance(answer, JSONResponse):
+        return answer
+    result, headers = answer
+    return JSONResponse(_json(result), status_code, headers=headers)

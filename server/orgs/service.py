@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import timezones
 from server.auth import Actor
 from server.crud import check_version, patch
-from server.errors import Forbidden, NotFound
+from server.errors import NotFound
 from server.orgs.models import Organisation
 from server.orgs.schemas import OrganisationUpdate
 
@@ -33,8 +33,7 @@ async def update_own(
     data: OrganisationUpdate,
     expected_version: int | None,
 ) -> Organisation:
-    if not actor.is_admin:
-        raise Forbidden("only an admin can change the organisation")
+    actor.require_admin("change the organisation")
     org = await get_own(session, actor, for_update=True)
     check_version(org.version, expected_version)  # a stale If-Match is 412 whatever it sends
     changes = data.model_dump(exclude_unset=True)

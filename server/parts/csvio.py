@@ -42,8 +42,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
-from server.errors import Conflict, Forbidden, PayloadTooLarge, Unprocessable
+from server.auth import Actor
+from server.crud import patch
+from server.errors import Conflict, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
 from server.parts.service import refuse_serialised_change_with_stock, search_parts_query
@@ -121,9 +122,7 @@ class _Parsed:
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None:
-        return
-    raise Forbidden("only admins and dispatchers import the parts catalogue")
+    actor.require_manager("import the parts catalogue")
 
 
 def _rejected(errors: Sequence[RowError], *, rows: int = 0) -> ImportRejected:
@@ -322,14 +321,7 @@ async def _existing(
 
 
 def _apply(part: Part, values: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in values.items():
-        if getattr(part, name) != value:
-            setattr(part, name, value)
-            changed = True
-    if changed:
-        part.version += 1
-    return changed
+    return bool(patch(part, values, expected_version=None))
 
 
 async def _check_serialised_changes(

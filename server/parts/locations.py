@@ -1,13 +1,14 @@
 """Locations Fixflow makes itself: an engineer's van, a customer site's location, and
 the organisation's quarantine for defective parts. Each is created on first use and safe
-when two requests create it at once: the unique key decides, the loser reads the row."""
+when two requests create it at once: the unique key decides, the loser reads the row.
+Which locations a caller sees (``visible_locations``) is decided here too."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, text, type_coerce
+from sqlalchemy import ColumnElement, Select, case, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,23 @@ _NAMED_AFTER: dict[str, tuple[str, str]] = {
     LocationKind.VAN.value: ("engineers:read", "Van"),
     LocationKind.CUSTOMER_SITE.value: ("customers:read", "Customer site"),
 }
+
+
+def visible_locations(actor: Actor) -> ColumnElement[bool] | None:
+    """The stock locations ``actor`` may see, as a condition on StockLocation: an engineer
+    their own van only (another location is not found); None: every location of the
+    organisation."""
+    if actor.is_engineer:
+        return StockLocation.engineer_id == actor.engineer_id
+    return None
+
+
+def visible_location_ids(actor: Actor) -> Select[uuid.UUID] | None:
+    """``visible_locations`` for rows at a location (units, ledger lines): the ids of the
+    locations an engineer sees, to narrow them with ``in_``; None when not narrowed."""
+    if (own := visible_locations(actor)) is None:
+        return None
+    return select(StockLocation.id).where(own)
 
 
 def shown_name(actor: Actor, kind: str, name: str) -> str:

@@ -17,21 +17,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import check_version, get_scoped, patch
-from server.errors import Forbidden, NotFound, PreconditionFailed, Unprocessable
+from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
+from server.parts.locations import visible_locations
 from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
 from server.parts.tracking_models import StockLevel
 
 ZERO = Decimal(0)
 WINDOW = dt.timedelta(days=30)
-
-
-def _visible_location(actor: Actor) -> object:
-    if actor.is_engineer:
-        return StockLocation.engineer_id == actor.engineer_id
-    return None
 
 
 async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID) -> StockLocation:
@@ -41,7 +36,7 @@ async def _location(session: AsyncSession, actor: Actor, location_id: uuid.UUID)
         StockLocation,
         location_id,
         label="stock location",
-        visible=_visible_location(actor),
+        visible=visible_locations(actor),
     )
 
 
@@ -81,8 +76,7 @@ async def set_level(
     """Create or replace the level. ``expected_version``: the version If-Match named (the
     level must exist at it), or None for If-None-Match: * (it must not exist yet); 412
     otherwise, so two people setting the same level cannot overwrite each other unseen."""
-    if not (actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None):
-        raise Forbidden("only admins and dispatchers set replenishment levels")
+    actor.require_manager("set replenishment levels")
     location = await _location(session, actor, location_id)
     part = await get_scoped(session, actor, Part, part_id, label="part")
     if target < minimum:

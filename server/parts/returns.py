@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import check_version, get_scoped, keyset_page
 from server.customers import Asset
-from server.errors import Conflict, Forbidden, InvalidTransition, Unprocessable
+from server.errors import Conflict, InvalidTransition, Unprocessable
 from server.events import service as events
 from server.orgs import service as orgs
 from server.pagination import Page
@@ -29,7 +29,7 @@ from server.parts.locations import ensure_quarantine, shown_name
 from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
-from server.tickets import Ticket
+from server.tickets import Ticket, visible_ticket_ids
 
 S = ReturnStatus
 ALLOWED: dict[ReturnStatus, tuple[ReturnStatus, ...]] = {
@@ -46,15 +46,12 @@ _CLOSED = (S.REPAIRED.value, S.SCRAPPED.value, S.CREDITED.value)
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or actor.role is None:
-        return
-    raise Forbidden("only admins and dispatchers manage returns")
+    actor.require_manager("manage returns")
 
 
 def _visible(actor: Actor) -> Any:
     """Engineers see the returns of work orders assigned to them."""
-    if actor.is_engineer:
-        mine = select(Ticket.id).where(Ticket.assignee_id == actor.engineer_id)
+    if (mine := visible_ticket_ids(actor)) is not None:
         return PartReturn.ticket_id.in_(mine)
     return None
 

@@ -19,7 +19,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import service
 from server.parts.locations import shown_name
 from server.parts.models import LocationKind, StockBalance, StockLocation

@@ -38,7 +38,7 @@ from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.pagination import Page
 from server.parts import ledger
-from server.parts.locations import ensure_quarantine
+from server.parts.locations import ensure_quarantine, visible_location_ids
 from server.parts.models import LocationKind, MovementKind, StockLocation, StockMovement
 from server.parts.schemas import MovementCreate
 from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
@@ -383,8 +383,7 @@ async def _take_out(
 
 def _visible(actor: Actor) -> Any:
     """Engineers see the units in their own van."""
-    if actor.is_engineer:
-        van = select(StockLocation.id).where(StockLocation.engineer_id == actor.engineer_id)
+    if (van := visible_location_ids(actor)) is not None:
         return StockUnit.location_id.in_(van)
     return None
 
@@ -434,8 +433,7 @@ async def get_unit(
         StockMovement.part_id == unit.part_id,
         StockMovement.serial_number == unit.serial_number,
     )
-    if actor.is_engineer:
-        van = select(StockLocation.id).where(StockLocation.engineer_id == actor.engineer_id)
+    if (van := visible_location_ids(actor)) is not None:
         query = query.where(
             or_(StockMovement.from_location_id.in_(van), StockMovement.to_location_id.in_(van))
         )

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers import Site
 from server.db import driver, fetch
@@ -28,6 +28,8 @@ from server.parts.locations import (
     ensure_site_location,
     shown_name,
     shown_name_column,
+    visible_location_ids,
+    visible_locations,
 )
 from server.parts.locations import ensure_van as ensure_van  # re-exported for callers
 from server.parts.models import (
@@ -46,7 +48,7 @@ from server.parts.schemas import (
     PartUpdate,
 )
 from server.parts.tracking_models import StockUnit, UnitStatus
-from server.tickets import Ticket
+from server.tickets import Ticket, visible_ticket_ids, visible_tickets
 
 FIELD_KINDS = frozenset({MovementKind.CONSUME, MovementKind.RETURN})
 STOCK_KINDS = frozenset(
@@ -61,9 +63,7 @@ STOCK_KINDS = frozenset(
 
 
 def _manager(actor: Actor) -> None:
-    if actor.role in (Role.ADMIN, Role.DISPATCHER) or (actor.role is None):
-        return
-    raise Forbidden("only admins and dispatchers manage parts and stock")
+    actor.require_manager("manage parts and stock")
 
 
 # --- catalogue ---------------------------------------------------------------------------
@@ -201,12 +201,6 @@ async def update_part(
 # --- locations ---------------------------------------------------------------------------
 
 
-def _visible_locations(actor: Actor) -> Any:
-    if actor.is_engineer:
-        return StockLocation.engineer_id == actor.engineer_id
-    return None
-
-
 async def create_location(
     session: AsyncSession, actor: Actor, *, data: LocationCreate
 ) -> StockLocation:
@@ -226,7 +220,7 @@ async def get_location(
         StockLocation,
         location_id,
         label="stock location",
-        visible=_visible_locations(actor),
+        visible=visible_locations(actor),
         for_update=for_update,
     )
 
@@ -240,7 +234,7 @@ async def list_locations(
     cursor: str | None,
 ) -> Page[StockLocation]:
     query = select(StockLocation).where(StockLocation.org_id == actor.org_id)
-    if (own := _visible_locations(actor)) is not None:
+    if (own := visible_locations(actor)) is not None:
         query = query.where(own)
     if kind is not None:
         query = query.where(StockLocation.kind == kind.value)
@@ -380,10 +374,9 @@ async def _ticket_site(
 ) -> StockLocation | None:
     if ticket_id is None:
         return None
-    query = select(Ticket).where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
-    if actor.is_engineer:
-        query = query.where(Ticket.assignee_id == actor.engineer_id)
-    ticket = await session.scalar(query)
+    ticket = await session.scalar(
+        select(Ticket).where(Ticket.id == ticket_id, visible_tickets(actor))
+    )
     if ticket is None:
         raise Unprocessable(f"work order {ticket_id} not found", field="ticket_id")
     if reserving and ticket.status in _FINISHED:
@@ -478,11 +471,10 @@ async def list_movements(
     cursor: str | None,
 ) -> Page[StockMovement]:
     query = select(StockMovement).where(StockMovement.org_id == actor.org_id)
-    if actor.is_engineer:
+    van, mine = visible_location_ids(actor), visible_ticket_ids(actor)
+    if van is not None and mine is not None:
         # Their van's lines, and every line of their own work orders (a defective return
         # goes from the site into quarantine, which they do not see).
-        van = select(StockLocation.id).where(StockLocation.engineer_id == actor.engineer_id)
-        mine = select(Ticket.id).where(Ticket.assignee_id == actor.engineer_id)
         query = query.where(
             or_(
                 StockMovement.from_location_id.in_(van),

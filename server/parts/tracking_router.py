@@ -24,7 +24,7 @@ from server.http import (
     put_precondition,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.parts import replenishment, reservations, returns, serials
 from server.parts.schemas import MovementRead
 from server.parts.schemas import Qty as PositiveQty

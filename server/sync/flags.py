@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import keyset_page
 from server.errors import Conflict, Forbidden, NotFound
 from server.pagination import Page
@@ -38,9 +38,9 @@ from server.tickets import Ticket, audit
 
 def require_dispatcher(actor: Actor, *, write: bool) -> None:
     """Dispatchers and admins, or a key with tickets:read (:write to change): 403 else."""
-    if actor.role in (Role.ADMIN, Role.DISPATCHER):
+    if actor.manages(keys=False):
         return
-    if actor.role is None and actor.can("tickets:write" if write else "tickets:read"):
+    if actor.is_key and actor.can("tickets:write" if write else "tickets:read"):
         return
     raise Forbidden("field conflicts and rejected mutations are for dispatchers and admins")
 

@@ -14,8 +14,7 @@ from server.auth import Actor
 from server.deps import ActorDep, SessionDep, require
 from server.errors import Unprocessable
 from server.http import AsciiDigits, Cursor, Limit, last_key_wins, problems
-from server.idempotency import IdempotencyKey
-from server.idempotency import service as idempotency
+from server.idempotency.http import IdempotencyKey, idempotent
 from server.schemas import Instant, PageOut
 from server.sync import clients, flags, pull, push, rejected
 from server.sync.models import FlagStatus, SyncFlag
@@ -114,41 +113,24 @@ async def push_mutations(
 ) -> JSONResponse:
     clients.require_engineer(actor)
     client_id, pushed, offset = _parse(body)
-    fingerprint = ""
-    if idempotency_key is not None:
-        fingerprint = idempotency.request_fingerprint("POST", request.url.path, body)
-        record = await idempotency.begin(
-            session, actor, key=idempotency_key, fingerprint=fingerprint
+
+    async def produce() -> tuple[dict[str, Any], dict[str, str]] | JSONResponse:
+        outcome = await push.push(
+            session, actor, client_id=client_id, pushed=pushed, clock_offset_s=offset
         )
-        if record is not None:
+        content = {"last_seq": outcome.last_seq, "results": [r.to_json() for r in outcome.results]}
+        if outcome.stopped is not None:
+            # Not raised: what was applied before the failure commits with this response
+            # (which an Idempotency-Key does not keep: a retry pushes again).
+            problem = outcome.stopped.to_problem(request.url.path) | content
             return JSONResponse(
-                record.response_body,
-                record.status_code,
-                headers={"Idempotent-Replayed": "true"},
+                problem, 503, headers=outcome.stopped.headers, media_type="application/problem+json"
             )
-    outcome = await push.push(
-        session, actor, client_id=client_id, pushed=pushed, clock_offset_s=offset
+        return content, {}
+
+    return await idempotent(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
     )
-    content = {"last_seq": outcome.last_seq, "results": [r.to_json() for r in outcome.results]}
-    if outcome.stopped is not None:
-        # Not raised: what was applied before the failure commits with this response.
-        problem = outcome.stopped.to_problem(request.url.path) | content
-        return JSONResponse(
-            problem, 503, headers=outcome.stopped.headers, media_type="application/problem+json"
-        )
-    if idempotency_key is not None:
-        idempotency.remember(
-            session,
-            actor,
-            key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            fingerprint=fingerprint,
-            status_code=200,
-            body=content,
-            headers={},
-        )
-    return JSONResponse(content)
 
 
 @router.get(

@@ -6,6 +6,7 @@ from server.tickets import hooks as lifecycle
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket, TicketEvent, TicketType
 from server.tickets.schemas import TicketRead, TicketUpdate, TransitionIn, to_read
+from server.tickets.service import visible_ticket_ids, visible_tickets
 
 __all__ = [
     "Ticket",
@@ -19,4 +20,6 @@ __all__ = [
     "lifecycle",
     "service",
     "to_read",
+    "visible_ticket_ids",
+    "visible_tickets",
 ]

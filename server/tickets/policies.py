@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import timezones
-from server.auth import Actor, Role
+from server.auth import Actor
 from server.crud import check_version, get_scoped, patch, reject_nulls
 from server.customers import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
@@ -60,13 +60,12 @@ async def _calendar_math(session: AsyncSession, calendar_id: uuid.UUID | None) -
 
 
 def _admin(actor: Actor) -> None:
-    if actor.role is not Role.ADMIN:
-        raise Forbidden("only an admin can change SLA policies and calendars")
+    actor.require_admin("change SLA policies and calendars")
 
 
 def _reader(actor: Actor) -> None:
     # Integration keys (role None) read them too: an ERP shows customers their SLA.
-    if actor.role is Role.ENGINEER:
+    if actor.is_engineer:
         raise Forbidden("SLA settings are for the back office")
 
 

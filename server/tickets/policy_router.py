@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import IfMatch, created_headers, expected_version, problems, set_etag
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.tickets import policies
 from server.tickets.policy_schemas import (
     CalendarCreate,

@@ -21,6 +21,7 @@ from server.pagination import (
     encode_cursor,
 )
 from server.tickets.models import Ticket
+from server.tickets.service import visible_tickets
 
 _FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
 _FAR_FUTURE_SQL: ColumnElement[dt.datetime] = literal_column(
@@ -59,9 +60,7 @@ def _sort_expr(key: str) -> ColumnElement[Any]:
 
 
 def _where(query: Select[Any], actor: Actor, f: TicketFilter) -> Select[Any]:
-    query = query.where(Ticket.org_id == actor.org_id)
-    if actor.is_engineer:
-        query = query.where(Ticket.assignee_id == actor.engineer_id)
+    query = query.where(visible_tickets(actor))
     simple: list[tuple[Any, list[str]]] = [
         (Ticket.status, f.status),
         (Ticket.priority, f.priority),

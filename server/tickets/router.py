@@ -19,7 +19,7 @@ from server.http import (
     problems,
     set_etag,
 )
-from server.idempotency import IdempotencyKey, idempotent_create
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import Instant, PageOut
 from server.tickets import queries, service
 from server.tickets.models import Priority, SlaState, TicketType
