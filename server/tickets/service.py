@@ -458,9 +458,7 @@ async def asset_history(
     query = select(Ticket).where(Ticket.org_id == actor.org_id, Ticket.asset_id == asset.id)
     if actor.is_engineer:
         finished = [s.value for s in (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)]
-        query = query.where(
-            or_(Ticket.status.in_(finished), Ticket.assignee_id == actor.engineer_id)
-        )
+        query = query.where(or_(Ticket.status.in_(finished), visible_tickets(actor)))
     rows = await session.scalars(query.order_by(Ticket.created_at.desc()).limit(500))
     return list(rows)
 
@@ -471,8 +469,4 @@ _REFERENCES = {"customer": Ticket.customer_id, "site": Ticket.site_id, "asset": 
 def engineer_reaches(actor: Actor, kind: str, id_column: Any) -> ColumnElement[bool]:
     """A work order ``actor`` (an engineer) may see references this customer, site or asset
     (``id_column``): the customers domain's ``engineer_reach``."""
-    return exists().where(
-        Ticket.org_id == actor.org_id,
-        Ticket.assignee_id == actor.engineer_id,
-        _REFERENCES[kind] == id_column,
-    )
+    return exists().where(visible_tickets(actor), _REFERENCES[kind] == id_column)
