@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import instants
+from server import feed, instants
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.db import driver, fetchrow
@@ -178,7 +178,8 @@ async def check_visit(
 class NewRecord:
     """``INSERT`` of a record the phone names by its id, on a work order, in one statement
     that also checks what ``work_order`` and ``check_visit`` check and writes the record's
-    change-feed row (server/sync/capture.py: a ``ticket`` route, as the ORM capture would).
+    change-feed row (server/feed.py: for the work order's engineer, as the ORM capture
+    writes it).
 
     Parameters: $1 organisation, $2 work order, $3 the engineer the caller is limited to
     (None: any), $4 the visit the record names (None: none), then ``columns`` in order
@@ -204,6 +205,13 @@ class NewRecord:
         assert self.columns[0][0] == "id", "the record's own id comes first"
         names = ", ".join(name for name, _ in self.columns)
         values = ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(self.columns, start=5))
+        announce = feed.for_assignee(
+            "t.assignee_id",
+            org="$1",
+            entity=feed.literal(self.entity),
+            entity_id="$5::text",
+            source="t, row",
+        )
         sql = f"""
             WITH t AS (
                 SELECT t.id, t.assignee_id
@@ -220,10 +228,7 @@ class NewRecord:
                 ON CONFLICT (id) DO NOTHING
                 RETURNING {self.returning}
             ), feed AS (
-                INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-                SELECT $1, 'engineer:' || t.assignee_id, '{self.entity}', $5::text, 'put'
-                  FROM t, row
-                 WHERE t.assignee_id IS NOT NULL
+                {announce}
             )
             SELECT {self.returning} FROM row
         """  # noqa: S608 (table and column names are the callers' constants)

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import feed
 from server.auth.actor import Actor
 from server.config import get_settings
 from server.customers.models import Site
@@ -203,6 +204,9 @@ _IN_VISITS = """
 """
 # $1 visit, $2 work order, $3 organisation, $4.. the check, $14 engineer, $15 number,
 # $16 created_by. The feed row: the ``visit`` entity for the engineer's scope.
+_IN_FEED = feed.for_assignee(
+    "$14::uuid", org="$3", entity=feed.literal("visit"), entity_id="v.id::text", source="v"
+)
 _IN_INSERT = f"""
     WITH v AS (
         INSERT INTO visits (id, org_id, ticket_id, engineer_id, number, created_by, received_at)
@@ -213,8 +217,7 @@ _IN_INSERT = f"""
         INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
         SELECT v.id, 'in', {_CHECK_VALUES} FROM v
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $3, 'engineer:' || $14::uuid, 'visit', v.id::text, 'put' FROM v
+        {_IN_FEED}
     )
     SELECT count(*) FROM v
 """  # noqa: S608 (module constants only)
@@ -234,6 +237,9 @@ _OUT_LOOKUP = """
        FOR UPDATE OF t
 """
 # $1 visit, $2 (unused: the work order), $3 organisation, $4.. the check, $14 engineer.
+_OUT_FEED = feed.for_assignee(
+    "$14::uuid", org="$3", entity=feed.literal("visit"), entity_id="c.visit_id::text", source="c"
+)
 _OUT_INSERT = f"""
     WITH c AS (
         INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
@@ -241,9 +247,7 @@ _OUT_INSERT = f"""
         ON CONFLICT (visit_id, kind) DO NOTHING
         RETURNING visit_id
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $3, 'engineer:' || $14::uuid, 'visit', c.visit_id::text, 'put'
-          FROM c WHERE $14::uuid IS NOT NULL
+        {_OUT_FEED}
     )
     SELECT count(*) FROM c
 """  # noqa: S608 (module constants only)

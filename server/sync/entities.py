@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments.models import Attachment, Signature
 from server.customers.models import Asset, Customer, Site
+from server.feed import CATALOGUE, engineer_scope
 from server.field.models import (
     ChecklistAnswer,
     ChecklistItem,
@@ -39,7 +40,7 @@ from server.field.models import (
 )
 from server.parts.models import Part
 from server.sync import capture
-from server.sync.capture import CATALOGUE, Change, Note, engineer_scope
+from server.sync.capture import Change, Note
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket
 

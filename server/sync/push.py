@@ -61,6 +61,7 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import feed
 from server.auth.actor import Actor
 from server.config import get_settings
 from server.db import driver, execute
@@ -518,9 +519,9 @@ async def _apply(
                 client.org_id,
                 ACK_ENTITY,
                 str(mutation.seq),
-                "ack",
+                feed.ACK,
                 "scope",
-                capture.client_scope(client.id),
+                feed.client_scope(client.id),
             )
         ],
     )
@@ -528,15 +529,14 @@ async def _apply(
 
 
 # The log row and the acknowledgement of an applied mutation, in one statement.
-_SETTLE = """
+_SETTLE = f"""
     WITH m AS (
         INSERT INTO sync_mutations (client_id, seq, org_id, mutation_id, name, args,
                                     work_order_id, device_time, outcome, result)
         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'applied', $9::jsonb)
     )
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    VALUES ($3, $10, $11, $2::text, 'ack')
-"""
+    {feed.insert_values("$3", "$10", "$11", "$2::text", feed.literal(feed.ACK))}
+"""  # noqa: S608 (module constants only)
 
 
 async def _settle(
@@ -562,7 +562,7 @@ async def _settle(
             _uuid_or_none(mutation.args.get("work_order_id")),
             device_time,
             json.dumps(result.to_json()),
-            capture.client_scope(client.id),
+            feed.client_scope(client.id),
             ACK_ENTITY,
         )
     except DBAPIError as exc:

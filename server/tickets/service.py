@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
+from server import feed
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
@@ -290,9 +291,12 @@ _LIGHT_LOCK = f"""
        FOR UPDATE
 """  # noqa: S608 (the mapper's column names)
 # The work order, its audit event, the event's outbox twin and the work order's change-feed
-# row for its engineer (server/sync/capture.py: what the ORM capture writes for a status
-# change of an assigned work order).
-_LIGHT_WRITE = """
+# row for its engineer (server/feed.py: what the ORM capture writes for a status change of
+# an assigned work order).
+_LIGHT_FEED = feed.for_assignee(
+    "u.assignee_id", org="$2", entity=feed.literal("work_order"), entity_id="$1::text", source="u"
+)
+_LIGHT_WRITE = f"""
     WITH u AS (
         UPDATE tickets
            SET status = $3, version = $4, updated_at = $5, first_response_at = $6,
@@ -308,12 +312,10 @@ _LIGHT_WRITE = """
         INSERT INTO outbox_events (id, org_id, topic, aggregate_id, payload, attempts)
         VALUES ($18, $2, 'ticket.transition', $1, $19::jsonb, 0)
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $2, 'engineer:' || u.assignee_id, 'work_order', $1::text, 'put'
-          FROM u WHERE u.assignee_id IS NOT NULL
+        {_LIGHT_FEED}
     )
     SELECT count(*) FROM u
-"""
+"""  # noqa: S608 (module constants only)
 
 
 async def _light_transition(
