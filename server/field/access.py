@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import feed, instants
+from server import fastpaths, feed, instants
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.db import driver, fetchrow
@@ -179,7 +179,7 @@ class NewRecord:
     """``INSERT`` of a record the phone names by its id, on a work order, in one statement
     that also checks what ``work_order`` and ``check_visit`` check and writes the record's
     change-feed row (server/feed.py: for the work order's engineer, as the ORM capture
-    writes it).
+    writes it). The fast path ``field.new_record`` (server/fastpaths.py).
 
     Parameters: $1 organisation, $2 work order, $3 the engineer the caller is limited to
     (None: any), $4 the visit the record names (None: none), then ``columns`` in order
@@ -239,7 +239,7 @@ async def insert_new(session: AsyncSession, actor: Actor, record: NewRecord, row
     """Write ``row`` (a new ORM object of ``record``'s table, not added to the session)
     when nothing stands in the way; the ``returning`` value, or None when the caller must
     take the ordinary path (see NewRecord)."""
-    if not actor.work_scope_known:
+    if not actor.work_scope_known or not fastpaths.enabled("field.new_record"):
         return None
     values = [
         json.dumps(getattr(row, name)) if kind == "jsonb" else getattr(row, name)

@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import feed
+from server import fastpaths, feed
 from server.auth.actor import Actor
 from server.config import get_settings
 from server.customers.models import Site
@@ -283,8 +283,8 @@ async def _check_in_now(
     with no open visit): the work order locked, its visits read, the visit and its check
     inserted, then the transition; None when anything else applies (a retry, a refusal, a
     resume, a cancelled work order): nothing was written, ``check_in`` takes the ordinary
-    path."""
-    if not actor.work_scope_known:
+    path. The fast path ``field.check_in`` (server/fastpaths.py)."""
+    if not actor.work_scope_known or not fastpaths.enabled("field.check_in"):
         return None
     conn = await driver(session)
     org = actor.org_id
@@ -348,8 +348,9 @@ async def _check_out_now(
     clock_offset_s: float | None,
 ) -> VisitRecord | None:
     """The first check-out of a visit the caller can see, in two statements; None when
-    anything else applies (nothing was written)."""
-    if not actor.work_scope_known:
+    anything else applies (nothing was written). The fast path ``field.check_out``
+    (server/fastpaths.py)."""
+    if not actor.work_scope_known or not fastpaths.enabled("field.check_out"):
         return None
     conn = await driver(session)
     org = actor.org_id

@@ -20,14 +20,14 @@ Statements that bypass the ORM are not seen here. The known ones: the stock ledg
 balance writes (van stock is read at pull time from row versions instead, so nothing is
 added to the ledger's hot path; server/sync/pull.py), the SLA policy clean-up's bulk
 ``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the hand-written
-hot paths, which write the feed rows this module would in their own statements, built with
-server/feed.py (new labour entries, notes and answers:
+fast paths (server/fastpaths.py lists them), which write the feed rows this module would in
+their own statements, built with server/feed.py (new labour entries, notes and answers:
 server/field/access.py ``NewRecord``; check-ins and check-outs: server/field/visits.py;
 accept, start travel and arrive: server/tickets/service.py ``LIGHT_ACTIONS``; a pushed
-mutation's acknowledgement: server/sync/push.py; tests/server/field/test_fast_paths.py
-compares them with the ORM paths), and a new work order (server/tickets/creation.py: it
-has no assignee, so there is no feed row to write; tests/server/tickets/test_creation.py
-checks the ORM path writes none either). Other code that writes a synced row with Core must call
+mutation's acknowledgement: server/sync/push.py; each fast path's twin test compares it
+with its ORM path), and a new work order (server/tickets/creation.py: it has no assignee,
+so there is no feed row to write; tests/server/tickets/test_creation.py checks the ORM path
+writes none either). Other code that writes a synced row with Core must call
 :func:`record`.
 
 Rows written inside a savepoint vanish with it: a rejected mutation leaves no feed row.

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from server import feed
+from server import fastpaths, feed
 from server.auth.actor import Actor
 from server.auth.models import Role
 from server.config import get_settings
@@ -207,7 +207,7 @@ async def apply_transition(
     data: TransitionIn,
     expected_version: int | None = None,
 ) -> Ticket:
-    if data.action in LIGHT_ACTIONS:
+    if data.action in LIGHT_ACTIONS and fastpaths.enabled("tickets.light_transition"):
         light = await _light_transition(session, actor, ticket_id, data, expected_version)
         if light is not None:
             return light
@@ -329,7 +329,8 @@ async def _light_transition(
     with hand-written SQL, the rules in between are the same functions. Returns the work
     order as written, a transient copy; None (nothing done) when the session holds a copy
     of the work order, which the ORM path keeps right (through a savepoint's rollback
-    too), or for an engineer user without an engineer profile."""
+    too), or for an engineer user without an engineer profile. The fast path
+    ``tickets.light_transition`` (server/fastpaths.py)."""
     if not actor.work_scope_known:
         return None
     conn = await driver(session)  # flushes first: a new work order is then held, too
