@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     MAX_BODY_BYTES: int = 1_048_576
     DB_POOL_SIZE: int = 20
     LOG_LEVEL: str = "INFO"
+    # The hand-written SQL fast paths (server/fastpaths.py lists them): off, every request
+    # takes their ORM twins, which write the same rows at a higher cost.
+    FAST_PATHS: bool = True
     # The garbage collector once the API has started (server/runtime.py): freeze the
     # start-up heap (and once more after the warm-up) so full collections stop walking it;
     # the youngest generation's threshold (0: Python's default, 700).

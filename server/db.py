@@ -213,7 +213,9 @@ async def driver(session: AsyncSession) -> asyncpg.Connection:
     do not autoflush), and the transaction is begun if SQLAlchemy has not yet begun it,
     so the statements commit or roll back with the request like everything else. Send
     them with :func:`fetchrow` / :func:`execute`, which turn asyncpg's errors into
-    SQLAlchemy's (the error handlers and the sync push classify those).
+    SQLAlchemy's (the error handlers and the sync push classify those). Every caller is a
+    fast path registered in server/fastpaths.py, run only when ``fastpaths.enabled`` says
+    so, beside an ORM twin that writes the same rows.
     """
     fairy = await session.run_sync(_pooled_connection)  # one hop into SQLAlchemy, not three
     adapter = fairy.dbapi_connection

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import instants
+from server import fastpaths, feed, instants
 from server.auth import Actor
 from server.db import driver, fetchrow
 from server.errors import ClientIdReused, NotFound, Unprocessable
@@ -174,7 +174,8 @@ async def check_visit(
 class NewRecord:
     """``INSERT`` of a record the phone names by its id, on a work order, in one statement
     that also checks what ``work_order`` and ``check_visit`` check and writes the record's
-    change-feed row (server/sync/capture.py: a ``ticket`` route, as the ORM capture would).
+    change-feed row (server/feed.py: for the work order's engineer, as the ORM capture
+    writes it). The fast path ``field.new_record`` (server/fastpaths.py).
 
     Parameters: $1 organisation, $2 work order, $3 the engineer the caller is limited to
     (None: any), $4 the visit the record names (None: none), then ``columns`` in order
@@ -200,6 +201,13 @@ class NewRecord:
         assert self.columns[0][0] == "id", "the record's own id comes first"
         names = ", ".join(name for name, _ in self.columns)
         values = ", ".join(f"${n}::{kind}" for n, (_, kind) in enumerate(self.columns, start=5))
+        announce = feed.for_assignee(
+            "t.assignee_id",
+            org="$1",
+            entity=feed.literal(self.entity),
+            entity_id="$5::text",
+            source="t, row",
+        )
         sql = f"""
             WITH t AS (
                 SELECT t.id, t.assignee_id
@@ -216,10 +224,7 @@ class NewRecord:
                 ON CONFLICT (id) DO NOTHING
                 RETURNING {self.returning}
             ), feed AS (
-                INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-                SELECT $1, 'engineer:' || t.assignee_id, '{self.entity}', $5::text, 'put'
-                  FROM t, row
-                 WHERE t.assignee_id IS NOT NULL
+                {announce}
             )
             SELECT {self.returning} FROM row
         """  # noqa: S608 (table and column names are the callers' constants)
@@ -230,7 +235,7 @@ async def insert_new(session: AsyncSession, actor: Actor, record: NewRecord, row
     """Write ``row`` (a new ORM object of ``record``'s table, not added to the session)
     when nothing stands in the way; the ``returning`` value, or None when the caller must
     take the ordinary path (see NewRecord)."""
-    if not actor.work_scope_known:
+    if not actor.work_scope_known or not fastpaths.enabled("field.new_record"):
         return None
     values = [
         json.dumps(getattr(row, name)) if kind == "jsonb" else getattr(row, name)

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import fastpaths, feed
 from server.auth import Actor
 from server.config import get_settings
 from server.customers import Site
@@ -201,6 +202,9 @@ _IN_VISITS = """
 """
 # $1 visit, $2 work order, $3 organisation, $4.. the check, $14 engineer, $15 number,
 # $16 created_by. The feed row: the ``visit`` entity for the engineer's scope.
+_IN_FEED = feed.for_assignee(
+    "$14::uuid", org="$3", entity=feed.literal("visit"), entity_id="v.id::text", source="v"
+)
 _IN_INSERT = f"""
     WITH v AS (
         INSERT INTO visits (id, org_id, ticket_id, engineer_id, number, created_by, received_at)
@@ -211,8 +215,7 @@ _IN_INSERT = f"""
         INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
         SELECT v.id, 'in', {_CHECK_VALUES} FROM v
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $3, 'engineer:' || $14::uuid, 'visit', v.id::text, 'put' FROM v
+        {_IN_FEED}
     )
     SELECT count(*) FROM v
 """  # noqa: S608 (module constants only)
@@ -232,6 +235,9 @@ _OUT_LOOKUP = """
        FOR UPDATE OF t
 """
 # $1 visit, $2 (unused: the work order), $3 organisation, $4.. the check, $14 engineer.
+_OUT_FEED = feed.for_assignee(
+    "$14::uuid", org="$3", entity=feed.literal("visit"), entity_id="c.visit_id::text", source="c"
+)
 _OUT_INSERT = f"""
     WITH c AS (
         INSERT INTO visit_checks (visit_id, kind, {_CHECK_COLUMNS})
@@ -239,9 +245,7 @@ _OUT_INSERT = f"""
         ON CONFLICT (visit_id, kind) DO NOTHING
         RETURNING visit_id
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $3, 'engineer:' || $14::uuid, 'visit', c.visit_id::text, 'put'
-          FROM c WHERE $14::uuid IS NOT NULL
+        {_OUT_FEED}
     )
     SELECT count(*) FROM c
 """  # noqa: S608 (module constants only)
@@ -277,8 +281,8 @@ async def _check_in_now(
     with no open visit): the work order locked, its visits read, the visit and its check
     inserted, then the transition; None when anything else applies (a retry, a refusal, a
     resume, a cancelled work order): nothing was written, ``check_in`` takes the ordinary
-    path."""
-    if not actor.work_scope_known:
+    path. The fast path ``field.check_in`` (server/fastpaths.py)."""
+    if not actor.work_scope_known or not fastpaths.enabled("field.check_in"):
         return None
     conn = await driver(session)
     org = actor.org_id
@@ -342,8 +346,9 @@ async def _check_out_now(
     clock_offset_s: float | None,
 ) -> VisitRecord | None:
     """The first check-out of a visit the caller can see, in two statements; None when
-    anything else applies (nothing was written)."""
-    if not actor.work_scope_known:
+    anything else applies (nothing was written). The fast path ``field.check_out``
+    (server/fastpaths.py)."""
+    if not actor.work_scope_known or not fastpaths.enabled("field.check_out"):
         return None
     conn = await driver(session)
     org = actor.org_id

@@ -35,17 +35,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Numeric, text
+from sqlalchemy import Numeric, func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import fastpaths
 from server.auth import Actor
 from server.db import driver, fetch
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.parts import replenishment
 from server.parts.locations import shown_name
-from server.parts.models import LocationKind, MovementKind, Quantity
+from server.parts.models import LocationKind, MovementKind, Quantity, StockBalance
+from server.parts.tracking_models import StockLevel
 from shared.ids import uuid7
 
 ZERO = Decimal(0)
@@ -402,17 +405,18 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
     # first in the ledger (ids are time-ordered), so its id is taken now.
     release_id = uuid7() if kind is MovementKind.CONSUME and move.ticket_id else None
     params = _params(actor, move, kind, q)
-    args = [params[column] for column in _LINE_COLUMNS]
+    shift = [(location_id, deltas[location_id]) for location_id in order]
     try:
-        rows = await fetch(
-            await driver(session), _SHIFT, *args, order, [deltas[loc] for loc in order]
-        )
+        if fastpaths.enabled("parts.ledger_shift"):
+            after, created_at = await _shift_now(session, params, shift)
+        else:
+            after, created_at = await _shift_orm(session, params, shift)
     except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if state != NUMERIC_OUT_OF_RANGE:
             raise
         raise _beyond_a_balance(part, q) from None
-    after = {row[0]: Balance(row[1], row[2], row[3]) for row in rows}
-    line = _line(params, rows[0][4])
+    line = _line(params, created_at)
     if source is not None:
         held = after[source.id]
         if kind is MovementKind.CONSUME and move.ticket_id is not None:
@@ -439,6 +443,63 @@ async def record(session: AsyncSession, actor: Actor, move: Move) -> Line:
         session, actor, part.id, part.sku, [(loc, b.on_hand, b.minimum) for loc, b in after.items()]
     )
     return line
+
+
+Shifted = tuple[dict[uuid.UUID, Balance], dt.datetime]
+
+
+async def _shift_now(
+    session: AsyncSession, params: dict[str, Any], shift: list[tuple[uuid.UUID, Decimal]]
+) -> Shifted:
+    """The fast path ``parts.ledger_shift`` (server/fastpaths.py): ``shift``'s on-hand
+    changes (in lock order), the ledger line and the locations' minimums in one statement;
+    the balances as left, and the line's ``created_at``."""
+    rows = await fetch(
+        await driver(session),
+        _SHIFT,
+        *(params[column] for column in _LINE_COLUMNS),
+        [location_id for location_id, _ in shift],
+        [delta for _, delta in shift],
+    )
+    return {row[0]: Balance(row[1], row[2], row[3]) for row in rows}, rows[0][4]
+
+
+async def _shift_orm(
+    session: AsyncSession, params: dict[str, Any], shift: list[tuple[uuid.UUID, Decimal]]
+) -> Shifted:
+    """``_shift_now``'s ORM twin: each balance upserted in turn (the same lock order), the
+    line, then the minimums."""
+    held: dict[uuid.UUID, tuple[Decimal, Decimal]] = {}
+    for location_id, delta in shift:
+        values = insert(StockBalance).values(
+            location_id=location_id,
+            part_id=params["part_id"],
+            org_id=params["org_id"],
+            on_hand=delta,
+            reserved=ZERO,
+            needs_reconciliation=False,
+        )
+        upsert = values.on_conflict_do_update(
+            index_elements=[StockBalance.location_id, StockBalance.part_id],
+            set_={
+                "on_hand": StockBalance.on_hand + values.excluded.on_hand,
+                "updated_at": func.now(),
+            },
+        ).returning(StockBalance.on_hand, StockBalance.reserved)
+        row = (await session.execute(upsert)).one()
+        held[location_id] = (row.on_hand, row.reserved)
+    created_at: dt.datetime = (await session.execute(_LINE, params)).scalar_one()
+    levels = await session.execute(
+        select(StockLevel.location_id, StockLevel.minimum).where(
+            StockLevel.part_id == params["part_id"], StockLevel.location_id.in_(list(held))
+        )
+    )
+    minimums = {location_id: minimum for location_id, minimum in levels}
+    after = {
+        location_id: Balance(on_hand, reserved, minimums.get(location_id))
+        for location_id, (on_hand, reserved) in held.items()
+    }
+    return after, created_at
 
 
 async def _field_check(

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import fastpaths
 from server.auth import Actor
 from server.crud import escape_like, get_scoped, keyset_page, patch
 from server.customers import Site
@@ -306,21 +307,25 @@ _LOOKUP = """
     """
 
 
-async def _movement_subjects(
-    session: AsyncSession, actor: Actor, data: MovementCreate
-) -> tuple[ledger.PartRef, ledger.PlaceRef | None, ledger.PlaceRef | None]:
-    named = [loc for loc in (data.from_location_id, data.to_location_id) if loc is not None]
+Subjects = tuple[ledger.PartRef, dict[uuid.UUID, ledger.PlaceRef]]
+
+
+async def _lookup_now(
+    session: AsyncSession, actor: Actor, part_id: uuid.UUID, named: list[uuid.UUID]
+) -> Subjects | None:
+    """The fast path ``parts.movement_lookup`` (server/fastpaths.py): the part and the
+    named locations the caller may see, in ``_LOOKUP``; None when the part is not found."""
     rows = await fetch(
         await driver(session),
         _LOOKUP,
         named,
         actor.is_engineer,
         actor.engineer_id,
-        data.part_id,
+        part_id,
         actor.org_id,
     )
     if not rows:
-        raise NotFound(f"part {data.part_id} not found")
+        return None
     first = rows[0]
     part = ledger.PartRef(
         first["id"],
@@ -338,6 +343,51 @@ async def _movement_subjects(
         for row in rows
         if row["location_id"] is not None
     }
+    return part, found
+
+
+async def _lookup_orm(
+    session: AsyncSession, actor: Actor, part_id: uuid.UUID, named: list[uuid.UUID]
+) -> Subjects | None:
+    """``_lookup_now``'s ORM twin: the part read ``FOR KEY SHARE`` (afresh, like the
+    statement), then the locations."""
+    row = await session.scalar(
+        select(Part)
+        .where(Part.id == part_id, Part.org_id == actor.org_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        return None
+    part = ledger.PartRef(
+        row.id, row.sku, row.unit, row.cost, row.price, row.serialised, row.active
+    )
+    found: dict[uuid.UUID, ledger.PlaceRef] = {}
+    # An engineer sees their own van only (one without a profile: none).
+    if named and not (actor.is_engineer and actor.engineer_id is None):
+        query = select(StockLocation).where(
+            StockLocation.id.in_(named), StockLocation.org_id == actor.org_id
+        )
+        if actor.is_engineer:
+            query = query.where(StockLocation.engineer_id == actor.engineer_id)
+        for location in await session.scalars(query):
+            found[location.id] = ledger.PlaceRef(
+                location.id, location.name, location.kind, location.active
+            )
+    return part, found
+
+
+async def _movement_subjects(
+    session: AsyncSession, actor: Actor, data: MovementCreate
+) -> tuple[ledger.PartRef, ledger.PlaceRef | None, ledger.PlaceRef | None]:
+    named = [loc for loc in (data.from_location_id, data.to_location_id) if loc is not None]
+    if fastpaths.enabled("parts.movement_lookup"):
+        subjects = await _lookup_now(session, actor, data.part_id, named)
+    else:
+        subjects = await _lookup_orm(session, actor, data.part_id, named)
+    if subjects is None:
+        raise NotFound(f"part {data.part_id} not found")
+    part, found = subjects
     source = _stock_location(actor, found, data.from_location_id, "from_location_id")
     destination = _stock_location(actor, found, data.to_location_id, "to_location_id")
     return part, source, destination

@@ -5,7 +5,8 @@ ORM writes are captured by a session ``after_flush`` hook (and ``insert(Model)``
 run through the session, by a ``do_orm_execute`` hook): each registered model class has
 a capturer that says which feed rows a new, changed or deleted instance makes. A feed row
 names a scope directly (``engineer:<id>``, ``catalogue``) or through a row the scope
-follows from, resolved in SQL in the same statement:
+follows from, resolved in SQL in the same statement (server/feed.py, the feed's row format
+and these routes' SQL):
 
     via        scope(s)
     scope      the scope named
@@ -18,13 +19,14 @@ follows from, resolved in SQL in the same statement:
 Statements that bypass the ORM are not seen here. The known ones: the stock ledger's
 balance writes (van stock is read at pull time from row versions instead, so nothing is
 added to the ledger's hot path; server/sync/pull.py), the SLA policy clean-up's bulk
-``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the phone's
-hot paths, which write the feed rows this module would in their own statements (new
-labour entries, notes and answers: server/field/access.py ``NewRecord``; check-ins and
-check-outs: server/field/visits.py; accept, start travel and arrive: server/tickets/
-service.py ``LIGHT_ACTIONS``; tests/server/field/test_fast_paths.py compares them with
-the ORM paths), and a new work order (server/tickets/creation.py: it has no assignee, so
-there is no feed row to write; tests/server/tickets/test_creation.py checks the ORM path
+``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the hand-written
+fast paths (server/fastpaths.py lists them), which write the feed rows this module would in
+their own statements, built with server/feed.py (new labour entries, notes and answers:
+server/field/access.py ``NewRecord``; check-ins and check-outs: server/field/visits.py;
+accept, start travel and arrive: server/tickets/service.py ``LIGHT_ACTIONS``; a pushed
+mutation's acknowledgement: server/sync/push.py; each fast path's twin test compares it
+with its ORM path), and a new work order (server/tickets/creation.py: it has no assignee,
+so there is no feed row to write; tests/server/tickets/test_creation.py checks the ORM path
 writes none either). Other code that writes a synced row with Core must call
 :func:`record`.
 
@@ -39,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
@@ -47,20 +49,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql import ClauseElement
 
+from server import feed
 from server.config import get_settings
 
 log = logging.getLogger("fixflow.sync")
 Via = Literal["scope", "ticket", "visit", "customer", "site", "asset"]
 Change = Literal["new", "dirty", "deleted"]
-CATALOGUE = "catalogue"
-
-
-def engineer_scope(engineer_id: uuid.UUID | str) -> str:
-    return f"engineer:{engineer_id}"
-
-
-def client_scope(client_id: uuid.UUID | str) -> str:
-    return f"client:{client_id}"
 
 
 @dataclass(frozen=True)
@@ -98,54 +92,10 @@ def previous(obj: Any, key: str) -> Any:
 
 # --- writing ------------------------------------------------------------------------------
 
-# Each statement reads the notes from arrays (one round trip for any number of them).
-_SCOPE = """
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    SELECT n.org_id, n.key, n.entity, n.entity_id, n.op
-      FROM unnest(CAST(:orgs AS uuid[]), CAST(:keys AS text[]), CAST(:entities AS text[]),
-                  CAST(:ids AS text[]), CAST(:ops AS text[]))
-           AS n(org_id, key, entity, entity_id, op)
-"""
-_TICKET = """
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    SELECT n.org_id, 'engineer:' || t.assignee_id, n.entity, n.entity_id, n.op
-      FROM unnest(CAST(:orgs AS uuid[]), CAST(:keys AS uuid[]), CAST(:entities AS text[]),
-                  CAST(:ids AS text[]), CAST(:ops AS text[]))
-           AS n(org_id, key, entity, entity_id, op)
-      JOIN tickets t ON t.id = n.key AND t.org_id = n.org_id
-     WHERE t.assignee_id IS NOT NULL
-"""
-_VISIT = """
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    SELECT n.org_id, 'engineer:' || t.assignee_id, n.entity, n.entity_id, n.op
-      FROM unnest(CAST(:orgs AS uuid[]), CAST(:keys AS uuid[]), CAST(:entities AS text[]),
-                  CAST(:ids AS text[]), CAST(:ops AS text[]))
-           AS n(org_id, key, entity, entity_id, op)
-      JOIN visits v ON v.id = n.key AND v.org_id = n.org_id
-      JOIN tickets t ON t.id = v.ticket_id
-     WHERE t.assignee_id IS NOT NULL
-"""
-# A customer, site or asset: the engineers whose work in scope (open, or finished within
-# the recent window) references it. "customer_id" is replaced by the route's column.
-_REFERENCE = """
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    SELECT DISTINCT n.org_id, 'engineer:' || t.assignee_id, n.entity, n.entity_id, n.op
-      FROM unnest(CAST(:orgs AS uuid[]), CAST(:keys AS uuid[]), CAST(:entities AS text[]),
-                  CAST(:ids AS text[]), CAST(:ops AS text[]))
-           AS n(org_id, key, entity, entity_id, op)
-      JOIN tickets t ON t.org_id = n.org_id AND t.customer_id = n.key
-     WHERE t.assignee_id IS NOT NULL
-       AND (t.status NOT IN ('resolved', 'closed', 'cancelled')
-            OR t.updated_at >= now() - make_interval(days => :recent_days))
-"""
-_SQL: dict[Via, Any] = {
-    "scope": text(_SCOPE),
-    "ticket": text(_TICKET),
-    "visit": text(_VISIT),
-    "customer": text(_REFERENCE),
-    "site": text(_REFERENCE.replace("t.customer_id", "t.site_id")),
-    "asset": text(_REFERENCE.replace("t.customer_id", "t.asset_id")),
-}
+# One statement per route for any number of notes (server/feed.py: the routes' SQL).
+assert set(get_args(Via)) == set(feed.VIAS), "every route has its statement"
+_SQL: dict[str, Any] = {via: text(feed.from_notes(via)) for via in feed.VIAS}
+_RECENT = frozenset(feed.REFERENCE_COLUMN)
 
 
 def statements(notes: Iterable[Note]) -> list[tuple[Any, dict[str, Any]]]:
@@ -162,7 +112,7 @@ def statements(notes: Iterable[Note]) -> list[tuple[Any, dict[str, Any]]]:
             "ids": [n.entity_id for n in group],
             "ops": [n.op for n in group],
         }
-        if via in ("customer", "site", "asset"):
+        if via in _RECENT:
             params["recent_days"] = get_settings().SYNC_RECENT_DAYS
         out.append((_SQL[via], params))
     return out

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments import Attachment, Signature
 from server.customers import Asset, Customer, Site
+from server.feed import CATALOGUE, engineer_scope
 from server.field import (
     ChecklistAnswer,
     ChecklistItem,
@@ -39,7 +40,7 @@ from server.field import (
 )
 from server.parts import Part
 from server.sync import capture
-from server.sync.capture import CATALOGUE, Change, Note, engineer_scope
+from server.sync.capture import Change, Note
 from server.tickets import Ticket, format_number
 
 WORK_ORDER = "work_order"

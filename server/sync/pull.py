@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import feed
 from server.auth import Actor
 from server.config import get_settings
 from server.sync import cursor as cursors
@@ -104,9 +105,9 @@ async def _feed_rows(
 ) -> list[Any]:
     params = {
         "org": scope.org_id,
-        "scope_0": f"engineer:{scope.engineer_id}",
-        "scope_1": f"client:{scope.client_id}",
-        "scope_2": "catalogue",
+        "scope_0": feed.engineer_scope(scope.engineer_id),
+        "scope_1": feed.client_scope(scope.client_id),
+        "scope_2": feed.CATALOGUE,
         "t": state.t,
         "i": state.i,
         "below": below,

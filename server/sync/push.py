@@ -18,6 +18,8 @@ Every other mutation runs in a savepoint of its own. A database error on the fas
 rolls that savepoint back and the push is applied again the **careful** way: a savepoint
 per mutation, the log row in one of its own. After a transient error the careful pass
 stops before the mutation that met it (below), rather than waiting for the lock again.
+The fast path is ``sync.push`` in server/fastpaths.py: with FIXFLOW_FAST_PATHS=0 every push
+is applied the careful way from the start.
 
 A mutation that can never succeed (a protocol error in its name, arguments or device time,
 403, 404, 409, 412, 422 from the services, a value PostgreSQL refuses) is **rejected**: the
@@ -61,6 +63,7 @@ from sqlalchemy import exists, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import fastpaths, feed
 from server.auth import Actor
 from server.config import get_settings
 from server.db import driver, execute
@@ -244,21 +247,19 @@ async def push(
 ) -> PushOutcome:
     try:
         replay: _Replay | None = None
-        try:
-            # One savepoint for the whole push: undone if the fast path meets a database
-            # error, and the push applied again the careful way.
-            async with session.begin_nested():
-                return await _push(session, actor, client_id, pushed, clock_offset_s, fast=True)
-        except _Replay as exc:
-            replay = _Replay.after(exc)
-        # The rollback undid the fast pass, but the session's copies of what it loaded
-        # (a work order it moved on, say) would keep the undone values: none is trusted.
-        session.expire_all()
-        log.info(
-            "sync: push of client %s met a database error at seq %s; applied again",
-            client_id,
-            replay.seq,
-        )
+        if fastpaths.enabled("sync.push"):
+            try:
+                return await _push_now(session, actor, client_id, pushed, clock_offset_s)
+            except _Replay as exc:
+                replay = _Replay.after(exc)
+            # The rollback undid the fast pass, but the session's copies of what it loaded
+            # (a work order it moved on, say) would keep the undone values: none is trusted.
+            session.expire_all()
+            log.info(
+                "sync: push of client %s met a database error at seq %s; applied again",
+                client_id,
+                replay.seq,
+            )
         return await _push(
             session, actor, client_id, pushed, clock_offset_s, fast=False, replay=replay
         )
@@ -267,6 +268,20 @@ async def push(
         if is_transient(exc):
             raise _unavailable("the push met a transient database failure; retry it") from exc
         raise
+
+
+async def _push_now(
+    session: AsyncSession,
+    actor: Actor,
+    client_id: uuid.UUID,
+    pushed: list[Pushed],
+    clock_offset_s: float | None,
+) -> PushOutcome:
+    """The fast path ``sync.push`` (server/fastpaths.py), in one savepoint for the whole
+    push: undone if it meets a database error (``_Replay``), and the push applied again
+    the careful way."""
+    async with session.begin_nested():
+        return await _push(session, actor, client_id, pushed, clock_offset_s, fast=True)
 
 
 async def _push(
@@ -518,9 +533,9 @@ async def _apply(
                 client.org_id,
                 ACK_ENTITY,
                 str(mutation.seq),
-                "ack",
+                feed.ACK,
                 "scope",
-                capture.client_scope(client.id),
+                feed.client_scope(client.id),
             )
         ],
     )
@@ -528,15 +543,14 @@ async def _apply(
 
 
 # The log row and the acknowledgement of an applied mutation, in one statement.
-_SETTLE = """
+_SETTLE = f"""
     WITH m AS (
         INSERT INTO sync_mutations (client_id, seq, org_id, mutation_id, name, args,
                                     work_order_id, device_time, outcome, result)
         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 'applied', $9::jsonb)
     )
-    INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-    VALUES ($3, $10, $11, $2::text, 'ack')
-"""
+    {feed.insert_values("$3", "$10", "$11", "$2::text", feed.literal(feed.ACK))}
+"""  # noqa: S608 (module constants only)
 
 
 async def _settle(
@@ -562,7 +576,7 @@ async def _settle(
             _uuid_or_none(mutation.args.get("work_order_id")),
             device_time,
             json.dumps(result.to_json()),
-            capture.client_scope(client.id),
+            feed.client_scope(client.id),
             ACK_ENTITY,
         )
     except DBAPIError as exc:

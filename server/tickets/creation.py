@@ -22,7 +22,8 @@ order, its event and its outbox row, both straight through asyncpg on the reques
 transaction (server/db.py ``driver``). The counter row is thus locked for one round trip
 and the commit. ``create_orm`` is the reference path on the ORM; the hot path answers None
 and leaves the work to it whenever a new work order would not be the plain case above (one
-with an assignee, which the feed would have to hear of). tests/server/tickets/
+with an assignee, which the feed would have to hear of), and always when the fast paths are
+off (it is ``tickets.create`` in server/fastpaths.py). tests/server/tickets/
 test_creation.py compares what the two write, column by column.
 
 Both return the work order as a persistent object of the session, so callers may go on
@@ -46,6 +47,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from server import fastpaths
 from server.auth import Actor
 from server.customers import Asset, Customer, Site
 from server.db import driver, fetchrow
@@ -337,7 +339,10 @@ async def create_now(
     fraction: float,
 ) -> Ticket | None:
     """``create_orm`` in two statements; None (nothing written) when the ORM path must
-    write it (see the module docstring)."""
+    write it (see the module docstring). The fast path ``tickets.create``
+    (server/fastpaths.py)."""
+    if not fastpaths.enabled("tickets.create"):
+        return None
     conn = await driver(session)
     row = await fetchrow(
         conn,

@@ -23,7 +23,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
-from server import customers
+from server import customers, fastpaths, feed
 from server.auth import Actor, Role
 from server.config import get_settings
 from server.crud import check_version, patch, reject_nulls
@@ -217,7 +217,7 @@ async def apply_transition(
     data: TransitionIn,
     expected_version: int | None = None,
 ) -> Ticket:
-    if data.action in LIGHT_ACTIONS:
+    if data.action in LIGHT_ACTIONS and fastpaths.enabled("tickets.light_transition"):
         light = await _light_transition(session, actor, ticket_id, data, expected_version)
         if light is not None:
             return light
@@ -300,9 +300,12 @@ _LIGHT_LOCK = f"""
        FOR UPDATE
 """  # noqa: S608 (the mapper's column names)
 # The work order, its audit event, the event's outbox twin and the work order's change-feed
-# row for its engineer (server/sync/capture.py: what the ORM capture writes for a status
-# change of an assigned work order).
-_LIGHT_WRITE = """
+# row for its engineer (server/feed.py: what the ORM capture writes for a status change of
+# an assigned work order).
+_LIGHT_FEED = feed.for_assignee(
+    "u.assignee_id", org="$2", entity=feed.literal("work_order"), entity_id="$1::text", source="u"
+)
+_LIGHT_WRITE = f"""
     WITH u AS (
         UPDATE tickets
            SET status = $3, version = $4, updated_at = $5, first_response_at = $6,
@@ -318,12 +321,10 @@ _LIGHT_WRITE = """
         INSERT INTO outbox_events (id, org_id, topic, aggregate_id, payload, attempts)
         VALUES ($18, $2, 'ticket.transition', $1, $19::jsonb, 0)
     ), f AS (
-        INSERT INTO sync_changes (org_id, scope, entity, entity_id, op)
-        SELECT $2, 'engineer:' || u.assignee_id, 'work_order', $1::text, 'put'
-          FROM u WHERE u.assignee_id IS NOT NULL
+        {_LIGHT_FEED}
     )
     SELECT count(*) FROM u
-"""
+"""  # noqa: S608 (module constants only)
 
 
 async def _light_transition(
@@ -337,7 +338,9 @@ async def _light_transition(
     with hand-written SQL, the rules in between are the same functions. Returns the work
     order as written, a transient copy; None (nothing done) when the session holds a copy
     of the work order, which the ORM path keeps right (through a savepoint's rollback
-    too), or for an engineer user without an engineer profile."""
+    too), for an engineer user without an engineer profile, or for an action another
+    domain hooks into (server/tickets/hooks.py). The fast path ``tickets.light_transition``
+    (server/fastpaths.py)."""
     if not actor.work_scope_known or hooks.hooked(data.action):
         return None
     conn = await driver(session)  # flushes first: a new work order is then held, too

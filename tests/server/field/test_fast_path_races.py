@@ -25,9 +25,19 @@ from server.tickets.schemas import TransitionIn
 from shared.ids import uuid7
 from shared.lifecycle import Action
 from tests.fixtures.factories import make_tenant, make_ticket
+from tests.fixtures.fast_paths import switch
 from tests.server.field.helpers import SITE, iso, now, on_site, travelling
 from tests.server.sync.helpers import Phone, new_id
 from tests.server.test_concurrency import _race
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the fast paths: on, whatever FIXFLOW_FAST_PATHS says. (The
+    reassignment race is theirs alone: the ORM path of a new record reads the work order
+    without the lock the fast statement takes, so a note written while the office
+    reassigns is accepted there, and announced to the new engineer.)"""
+    switch(monkeypatch, True)
 
 
 async def test_two_check_ins_at_once_give_one_visit_and_visit_open(

@@ -3,11 +3,12 @@
 The phone's everyday records (labour, notes, checklist answers, check-in and check-out)
 and field steps (accept, start travel, arrive) are written with hand-written SQL
 (server/field/access.py ``NewRecord``, server/field/visits.py, server/tickets/service.py
-``LIGHT_ACTIONS``). Each test runs one operation twice on two work orders in the same
-state: once as the server runs it, once with the hot path switched off (so the ORM path,
-with its change capture, writes it) and compares what each wrote: the record, the work
-order, its events and outbox rows, and the change-feed rows (as a set: the ORM capture
-writes a check-in's visit row twice, once for the visit and once for its check).
+``LIGHT_ACTIONS``), fast paths registered in server/fastpaths.py. Each test runs one
+operation twice on two work orders in the same state: once with the fast paths on, noting
+which wrote, once with them all off (FIXFLOW_FAST_PATHS, so the ORM path, with its change
+capture, writes it) and compares what each wrote: the record, the work order, its events
+and outbox rows, and the change-feed rows (as a set: the ORM capture writes a check-in's
+visit row twice, once for the visit and once for its check).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import driver
 from server.errors import InvalidTransition, NotFound
-from server.field import access, checklists, visits
+from server.field import checklists
 from server.field import service as field
 from server.field.schemas import TemplateCreate
 from server.tickets import service as tickets
@@ -32,45 +33,12 @@ from server.tickets.schemas import TransitionIn
 from shared.ids import uuid7
 from shared.lifecycle import Action
 from tests.fixtures.factories import Tenant, make_tenant, make_ticket
+from tests.fixtures.fast_paths import spy, switch
 from tests.server.field.helpers import SITE, on_site, travelling
 
 START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 END = START + dt.timedelta(hours=1)
 Snapshot = dict[str, Any]
-
-
-async def _none(*args: Any, **kwargs: Any) -> None:
-    return None
-
-
-def _careful(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Switch every hot path off: the services take their ORM paths."""
-    monkeypatch.setattr(access, "insert_new", _none)
-    monkeypatch.setattr(visits, "_check_in_now", _none)
-    monkeypatch.setattr(visits, "_check_out_now", _none)
-    monkeypatch.setattr(tickets, "LIGHT_ACTIONS", frozenset())
-
-
-_HOT = {
-    "record": (access, "insert_new"),
-    "check_in": (visits, "_check_in_now"),
-    "check_out": (visits, "_check_out_now"),
-    "light": (tickets, "_light_transition"),
-}
-
-
-def _spy(monkeypatch: pytest.MonkeyPatch, taken: list[str]) -> None:
-    """Note each hot path that wrote (answered something other than None)."""
-    for name, (module, attribute) in _HOT.items():
-        real = getattr(module, attribute)
-
-        async def spying(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
-            result = await _real(*args, **kw)
-            if result is not None:
-                taken.append(_name)
-            return result
-
-        monkeypatch.setattr(module, attribute, spying)
 
 
 async def _rows(db: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -240,8 +208,9 @@ async def _compare(
     operate: Callable[[AsyncSession, Tenant, dict[str, Any]], Awaitable[Any]],
     hot: set[str],
 ) -> Snapshot:
-    """Run ``operate`` on a fresh scene fast (``hot``: the hot paths it must take), then
-    on another careful; returns the fast snapshot after asserting both are the same."""
+    """Run ``operate`` on a fresh scene fast (``hot``: the fast paths it must take, by
+    their names in server/fastpaths.py), then on another with every fast path off;
+    returns the fast snapshot after asserting both are the same."""
     snapshots = []
     for careful in (False, True):
         t = await make_tenant(db, f"T{careful}")
@@ -267,13 +236,11 @@ async def _compare(
         db.expunge_all()  # as in a request: the session holds nothing yet
         taken: list[str] = []
         with monkeypatch.context() as patch:
-            if careful:
-                _careful(patch)
-            else:
-                _spy(patch, taken)
+            switch(patch, not careful)
+            spy(patch, taken)
             await operate(db, t, state)
-        if not careful:
-            assert sorted(set(taken)) == sorted(hot), taken  # the hot paths ran
+        # Fast: the fast paths named ran. Careful: none did, the ORM paths wrote it all.
+        assert sorted(set(taken)) == ([] if careful else sorted(hot)), taken
         snapshots.append(await _snapshot(db, t, ticket_id, marker, before))
     fast, slow = snapshots
     assert fast["events"] == slow["events"], (fast["events"], slow["events"])
@@ -331,7 +298,7 @@ async def test_labour_is_written_as_the_orm_writes_it(
             note="replaced the relay",
         )
 
-    wrote = await _compare(db, monkeypatch, _on_site, add, {"record"})
+    wrote = await _compare(db, monkeypatch, _on_site, add, {"field.new_record"})
     assert ("engineer1", "labour_entry", "record", "put") in wrote["feed"]
     assert wrote["counts"]["labour"] == 1
 
@@ -351,7 +318,7 @@ async def test_notes_from_engineers_and_the_office_are_written_as_the_orm_writes
                 device_time=START,
             )
 
-    wrote = await _compare(db, monkeypatch, _on_site, add, {"record"})
+    wrote = await _compare(db, monkeypatch, _on_site, add, {"field.new_record"})
     assert wrote["counts"]["notes"] == 2
     assert ("engineer1", "note", "record", "put") in wrote["feed"]
 
@@ -373,7 +340,9 @@ async def test_checklist_answers_are_written_as_the_orm_writes_them(
             )
             assert stored.seq is not None  # the row's identity, as the ORM returns it
 
-    wrote = await _compare(db, monkeypatch, _on_site, answer, {"record"})
+    wrote = await _compare(
+        db, monkeypatch, _on_site, answer, {"field.new_record", "field.checklist_item"}
+    )
     assert wrote["counts"]["answers"] == 2
 
 
@@ -388,7 +357,7 @@ async def test_a_check_out_is_written_as_the_orm_writes_it(
         assert record.check_out.distance_m == 0.0 and not record.check_out.far_from_site
         assert record.visit.number == 1
 
-    wrote = await _compare(db, monkeypatch, _on_site, check_out, {"check_out"})
+    wrote = await _compare(db, monkeypatch, _on_site, check_out, {"field.check_out"})
     assert wrote["counts"]["checks"] == 2
 
 
@@ -406,7 +375,9 @@ async def test_a_check_in_with_its_arrival_is_written_as_the_orm_writes_it(
         )
         assert record.visit.number == 1 and record.check_in.far_from_site
 
-    wrote = await _compare(db, monkeypatch, _travelling, check_in, {"check_in", "light"})
+    wrote = await _compare(
+        db, monkeypatch, _travelling, check_in, {"field.check_in", "tickets.light_transition"}
+    )
     assert wrote["ticket"]["status"] == "on_site"
     assert [e["action"] for e in wrote["events"]] == ["arrive"]
     assert [o["topic"] for o in wrote["outbox"]] == ["ticket.transition"]
@@ -425,7 +396,7 @@ async def test_a_second_visit_on_site_is_written_as_the_orm_writes_it(
         )
         assert record.visit.number == 2
 
-    wrote = await _compare(db, monkeypatch, _on_site, again, {"check_in", "check_out"})
+    wrote = await _compare(db, monkeypatch, _on_site, again, {"field.check_in", "field.check_out"})
     assert wrote["events"] == []  # already on site: no transition
     assert wrote["counts"]["visits"] == 2
 
@@ -439,7 +410,7 @@ async def test_accept_and_start_travel_are_written_as_the_orm_writes_them(
         travelling = await field.start_travel(db, _engineer(t), work_order_id=s["ticket"].id)
         assert travelling.status == "travelling"
 
-    wrote = await _compare(db, monkeypatch, _assigned, steps, {"light"})
+    wrote = await _compare(db, monkeypatch, _assigned, steps, {"tickets.light_transition"})
     assert [e["action"] for e in wrote["events"]] == ["accept", "start_travel"]
     assert "first_response_at" in wrote["events"][0]["changes"]
     assert wrote["ticket"]["responded"]
@@ -456,7 +427,8 @@ async def test_a_work_order_the_session_holds_takes_the_orm_path(
     ticket = await travelling(db, t)
     ticket_id, version = ticket.id, ticket.version
     taken: list[str] = []
-    _spy(monkeypatch, taken)
+    switch(monkeypatch, True)
+    spy(monkeypatch, taken)
     actor = _engineer(t)
     try:
         async with db.begin_nested():

@@ -22,10 +22,24 @@ from server.field.schemas import TemplateCreate
 from server.tickets.models import TicketEvent
 from tests.fixtures.attachments import png, registered_photo
 from tests.fixtures.factories import make_tenant
+from tests.fixtures.fast_paths import spy, switch
 from tests.server.field.helpers import SITE, on_site, travelling
-from tests.server.sync.helpers import Phone, new_id, registered_phone, stored_mutations
+from tests.server.sync.helpers import (
+    Phone,
+    assigned,
+    new_id,
+    registered_phone,
+    stored_mutations,
+)
 
 START, END = "2026-11-24T09:00:00+08:00", "2026-11-24T10:00:00+08:00"
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the fast path's replay: on, whatever FIXFLOW_FAST_PATHS says
+    (the twin test at the end switches it itself)."""
+    switch(monkeypatch, True)
 
 
 async def _refuse(
@@ -226,3 +240,193 @@ async def test_the_careful_pass_does_not_trust_what_the_fast_pass_loaded(
     if error != "lock_not_available":
         expected.append(("hold", "on_site", "on_hold"))
     assert after_travel == expected
+
+
+# --- the twin: the fast push writes what the careful push writes ----------------------------
+
+
+def _named(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _named(v, names) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_named(v, names) for v in value]
+    key = str(value) if isinstance(value, uuid.UUID) else value
+    if not isinstance(key, str):
+        return value
+    if key in names:
+        return names[key]
+    for raw, name in names.items():  # ids inside text (a problem's detail)
+        key = key.replace(raw, name)
+    return key
+
+
+async def _push_scene(
+    client: httpx.AsyncClient, db: AsyncSession, careful: bool
+) -> tuple[Phone, list[dict[str, Any]], dict[str, str], Any]:
+    """An engineer on site at one work order (a visit open, a checklist to answer) with
+    another assigned and not yet accepted, and a colleague's; the phone's mutations for a
+    morning's work, and the roles of every id they name."""
+    t = await make_tenant(db, f"Push {careful}")
+    ticket, visit = await on_site(db, t)
+    waiting = await assigned(db, t)
+    colleagues = await assigned(db, t, engineer=2)
+    template = await checklists.create_template(
+        db,
+        t.actor("admin"),
+        data=TemplateCreate.model_validate(
+            {"name": "Checks", "items": [{"kind": "number", "label": "Bar", "min_value": 0}]}
+        ),
+    )
+    item = template.items[0]
+    phone = await registered_phone(client, t)
+    ids = {role: new_id() for role in ("entry", "note", "answer", "visit2", "stray")}
+    wo, other = str(ticket.id), str(waiting.id)
+    mutations = [
+        phone.mutation("work_order.accept", work_order_id=other),
+        phone.mutation(
+            "labour.add",
+            work_order_id=wo,
+            entry_id=ids["entry"],
+            kind="work",
+            started_at=START,
+            ended_at=END,
+            visit_id=str(visit.id),
+        ),
+        phone.mutation("note.add", work_order_id=wo, note_id=ids["note"], text="fixed"),
+        phone.mutation(
+            "checklist.answer",
+            work_order_id=wo,
+            visit_id=str(visit.id),
+            item_id=str(item.id),
+            answer_id=ids["answer"],
+            value=4.5,
+        ),
+        phone.mutation("visit.check_out", visit_id=str(visit.id), gps=SITE),
+        # A colleague's work order: rejected (404), the queue moves on.
+        phone.mutation(
+            "note.add", work_order_id=str(colleagues.id), note_id=ids["stray"], text="x"
+        ),
+        phone.mutation("work_order.start_travel", work_order_id=other),
+        phone.mutation("visit.check_in", work_order_id=other, visit_id=ids["visit2"], gps=SITE),
+    ]
+    for mutation in mutations:
+        mutation["device_time"] = END
+    names = {str(v): role for role, v in ids.items()}
+    names.update(
+        {
+            wo: "work_order",
+            other: "waiting",
+            str(colleagues.id): "colleagues",
+            str(visit.id): "visit",
+            str(item.id): "item",
+            phone.client_id: "phone",
+            f"client:{phone.client_id}": "phone's acks",
+            f"engineer:{t.engineers[0].id}": "engineer1",
+        }
+    )
+    return phone, mutations, names, t
+
+
+def _by_mutation(rows: list[Any]) -> list[tuple[list[tuple[str, ...]], str]]:
+    """The feed rows as each mutation's effects (a set: the ORM capture writes a check-in's
+    visit row twice, for the visit and for its check, and orders a mutation's rows its own
+    way), then its acknowledgement, in the order written."""
+    out, effects = [], set()
+    for row in rows:
+        if row[3] == "ack":
+            out.append((sorted(effects), row[2]))
+            effects = set()
+        else:
+            effects.add(tuple(row))
+    assert not effects, "effects after the last acknowledgement"
+    return out
+
+
+# The fast paths this push takes (server/fastpaths.py).
+_PUSHED_FAST_PATHS = {
+    "sync.push",
+    "field.new_record",
+    "field.checklist_item",
+    "field.check_out",
+    "field.check_in",
+    "tickets.light_transition",
+}
+
+
+async def test_a_push_is_written_as_the_careful_push_writes_it(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same push, on twin data, with the fast paths on (``sync.push``: no savepoint
+    for the ATOMIC mutations, log row and acknowledgement in one statement, and the
+    services' own fast paths) and with every fast path off: the same answer, the same
+    log rows, the same records and work orders, the same feed rows and acknowledgements
+    in the same order."""
+    snapshots = []
+    for careful in (False, True):
+        phone, mutations, names, t = await _push_scene(client, db, careful)
+        marker = await db.scalar(text("SELECT coalesce(max(id), 0) FROM sync_changes"))
+        db.expunge_all()
+        taken: list[str] = []
+        with monkeypatch.context() as patch:
+            switch(patch, not careful)
+            spy(patch, taken)
+            response = await phone.push(*mutations)
+        assert response.status_code == 200, response.text
+        expected = set() if careful else _PUSHED_FAST_PATHS
+        assert set(taken) == expected, taken
+        log = [
+            _named(
+                {
+                    "seq": m.seq,
+                    "name": m.name,
+                    "args": m.args,
+                    "work_order_id": m.work_order_id,
+                    "device_time": m.device_time,
+                    "outcome": m.outcome,
+                    "result": m.result,
+                },
+                names,
+            )
+            for m in await stored_mutations(db, phone)
+        ]
+        feed = await db.execute(
+            text(
+                "SELECT scope, entity, entity_id, op FROM sync_changes "
+                "WHERE id > :m AND org_id = :o ORDER BY id"
+            ),
+            {"m": marker, "o": t.org.id},
+        )
+        rows = [_named(list(r), names) for r in feed]
+        records = await db.execute(
+            text(
+                """
+                SELECT 'status', status || ' v' || version FROM tickets WHERE org_id = :o
+                UNION ALL SELECT 'visit', number::text FROM visits WHERE org_id = :o
+                UNION ALL SELECT 'check', kind FROM visit_checks WHERE org_id = :o
+                UNION ALL SELECT 'labour', kind FROM labour_entries WHERE org_id = :o
+                UNION ALL SELECT 'note', text FROM ticket_notes WHERE org_id = :o
+                UNION ALL SELECT 'answer', value::text FROM checklist_answers WHERE org_id = :o
+                UNION ALL SELECT 'event', coalesce(action, kind) FROM ticket_events
+                 WHERE org_id = :o
+                """
+            ),
+            {"o": t.org.id},
+        )
+        snapshots.append(
+            {
+                "answer": _named(response.json(), names),
+                "log": log,
+                "feed": _by_mutation(rows),
+                "records": sorted(tuple(r) for r in records),
+            }
+        )
+    fast, slow = snapshots
+    for part in fast:
+        assert fast[part] == slow[part], part
+    outcomes = [r["outcome"] for r in fast["answer"]["results"]]
+    assert outcomes == ["applied"] * 5 + ["rejected"] + ["applied"] * 2
+    assert [ack for _, ack in fast["feed"]] == [str(n) for n in range(1, 9)]
+    assert fast["feed"][-1] == (
+        [("engineer1", "visit", "visit2", "put"), ("engineer1", "work_order", "waiting", "put")],
+        "8",
+    )

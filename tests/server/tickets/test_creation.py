@@ -3,9 +3,10 @@
 ``server/tickets/creation.py`` writes a new work order, its event and its outbox row in one
 hand-written statement (``create_now``) and keeps the ORM path (``create_orm``) as the
 reference. Each test creates the same work order twice, in two organisations set up the same
-way, at the same instant (the service's clock is pinned): once as the server does it, once
-with the hot path switched off, and compares every column of what each wrote (ids replaced
-by their roles), the change-feed rows and what the caller got back.
+way, at the same instant (the service's clock is pinned): once with the fast path
+``tickets.create`` (server/fastpaths.py) on, once with every fast path off, and compares
+every column of what each wrote (ids replaced by their roles), the change-feed rows and what
+the caller got back.
 """
 
 from __future__ import annotations
@@ -22,21 +23,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.errors import Unprocessable
-from server.tickets import audit, creation
+from server.tickets import audit
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, Ticket
 from server.tickets.router import to_read
 from server.tickets.schemas import TicketCreate
 from tests.fixtures.factories import Tenant, make_customer, make_policy, make_tenant, make_ticket
+from tests.fixtures.fast_paths import spy, switch
 from tests.server.test_concurrency import _blocked_behind
 
 NOW = dt.datetime(2026, 11, 27, 16, 45, 12, 345678, tzinfo=dt.UTC)  # a Friday afternoon
 OFFICE_HOURS = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
 Scene = Callable[[AsyncSession, Tenant], Awaitable[dict[str, Any]]]
-
-
-async def _none(*args: Any, **kwargs: Any) -> None:
-    return None
 
 
 async def _rows(db: AsyncSession, sql: str, **params: Any) -> list[dict[str, Any]]:
@@ -109,14 +107,7 @@ async def _create_twice(
     """Create the work order ``body`` describes hot, then careful, in two organisations
     that ``scene`` sets up the same way; assert both wrote the same; return what it was."""
     monkeypatch.setattr(tickets, "_now", lambda: NOW)
-    taken: list[bool] = []
-    real = creation.create_now
-
-    async def spying(*args: Any, **kwargs: Any) -> Any:
-        ticket = await real(*args, **kwargs)
-        taken.append(ticket is not None)
-        return ticket
-
+    taken: list[str] = []
     snapshots = []
     for careful in (False, True):
         t = await make_tenant(db, f"Create {careful}")
@@ -125,10 +116,12 @@ async def _create_twice(
         db.expunge_all()  # as in a request: the session holds nothing yet
         data = TicketCreate.model_validate(body(t, state))
         with monkeypatch.context() as patch:
-            patch.setattr(creation, "create_now", _none if careful else spying)
+            switch(patch, not careful)
+            spy(patch, taken)
             ticket = await tickets.create(db, t.actor("dispatcher"), data=data)
         snapshots.append(await _written(db, t, state, ticket, marker))
-    assert taken == [True], "the hot path did not write the work order"
+    # The fast path "tickets.create" wrote it, then (every fast path off) the ORM path.
+    assert taken == ["tickets.create"], "the hot path did not write the work order"
     fast, slow = snapshots
     for part in fast:
         assert fast[part] == slow[part], part
@@ -269,8 +262,7 @@ async def test_the_hot_path_refuses_bad_references_as_the_orm_path_does(
     answers = []
     for careful in (False, True):
         with monkeypatch.context() as patch:
-            if careful:
-                patch.setattr(creation, "create_now", _none)
+            switch(patch, not careful)
             with pytest.raises(Unprocessable) as refused:
                 await tickets.create(db, t.actor("dispatcher"), data=data)
         answers.append((refused.value.detail, refused.value.extra))
