@@ -49,8 +49,8 @@ from benchmarks.common import (
 from server.auth.actor import ROLE_SCOPES, Actor
 from server.auth.models import Role
 from server.db import make_engine, make_sessionmaker, session_scope
-from server.parts import ledger
 from server.parts import service as parts_service
+from server.parts.ledger import service as ledger
 from server.parts.models import MovementKind
 from server.parts.schemas import MovementCreate
 from shared.ids import uuid7

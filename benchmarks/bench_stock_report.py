@@ -47,7 +47,8 @@ from benchmarks.common import (
 from server.auth.actor import ROLE_SCOPES, Actor
 from server.auth.models import Role
 from server.db import make_engine, make_sessionmaker
-from server.parts import ledger, reports
+from server.parts.ledger import service as ledger
+from server.parts.reports import service as reports
 
 DESCRIPTION = "stock reports over 1M ledger lines: service and HTTP vs. the bare SQL"
 ROWS = int(os.environ.get("BENCH_REPORT_ROWS", "1000000"))

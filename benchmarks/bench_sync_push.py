@@ -70,7 +70,7 @@ from benchmarks.sync_seed import (
     register_clients,
     seed_field_org,
 )
-from server.field.visits import distance_m
+from server.field.visits.service import distance_m
 from server.tickets.audit import format_number
 from shared.ids import uuid7
 from shared.sync import MAX_MUTATIONS_PER_PUSH, Mutation, check_args

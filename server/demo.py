@@ -329,7 +329,7 @@ async def _work_orders(
 
 async def _checklist(session: AsyncSession, actor: Actor) -> None:
     """One SOP for every work order: what a resolve needs answered."""
-    from server.field import checklists
+    from server.field.checklists import service as checklists
     from server.field.schemas import ItemIn, TemplateCreate
 
     items = [
@@ -367,8 +367,11 @@ async def _field_work(
     visit with GPS, travel and work labour, the checklist, a part from the van, a note, the
     resolution."""
     from server.auth.actor import ROLE_SCOPES
-    from server.field import checklists, labour, parts_used, visits
+    from server.field import parts_used
     from server.field import service as field
+    from server.field.checklists import service as checklists
+    from server.field.labour import service as labour
+    from server.field.visits import service as visits
     from shared.ids import uuid7
 
     me = Actor(

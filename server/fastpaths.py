@@ -51,21 +51,21 @@ REGISTRY: dict[str, FastPath] = {
         ),
         FastPath(
             "field.checklist_item",
-            "server.field.checklists",
+            "server.field.checklists.service",
             "_item_now",
             "the rule of the checklist item an answer names, read once per session",
             f"{_FIELD_TWINS}::test_checklist_answers_are_written_as_the_orm_writes_them",
         ),
         FastPath(
             "field.check_in",
-            "server.field.visits",
+            "server.field.visits.service",
             "_check_in_now",
             "a check-in: the work order locked, its visits read, the visit, check and feed row",
             f"{_FIELD_TWINS}::test_a_check_in_with_its_arrival_is_written_as_the_orm_writes_it",
         ),
         FastPath(
             "field.check_out",
-            "server.field.visits",
+            "server.field.visits.service",
             "_check_out_now",
             "a visit's first check-out: a locking look-up, then the check and its feed row",
             f"{_FIELD_TWINS}::test_a_check_out_is_written_as_the_orm_writes_it",
@@ -93,7 +93,7 @@ REGISTRY: dict[str, FastPath] = {
         ),
         FastPath(
             "parts.ledger_shift",
-            "server.parts.ledger",
+            "server.parts.ledger.service",
             "_shift_now",
             "a movement's balances, its ledger line and the minimums in one statement",
             "tests/server/parts/test_ledger_twins.py::test_movements_are_written_as_the_orm_writes_them",

@@ -317,3 +317,21 @@ def document_body_formats(spec: dict[str, Any]) -> dict[str, Any]:
                     "content": {"application/problem+json": problem},
                 }
     return spec
+
+
+def created_links(
+    description: str, **operations: dict[str, str]
+) -> dict[int | str, dict[str, Any]]:
+    """A 201 response with OpenAPI links: operation -> {path parameter: response field}."""
+    return {
+        201: {
+            "description": description,
+            "links": {
+                operation: {
+                    "operationId": operation,
+                    "parameters": {p: f"$response.body#/{f}" for p, f in params.items()},
+                }
+                for operation, params in operations.items()
+            },
+        }
+    }

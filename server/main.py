@@ -19,28 +19,32 @@ import server.models  # noqa: F401  (every table known to the ORM)
 from server import domains, logs, runtime, text
 from server.attachments.router import router as attachments_router
 from server.attachments.storage import blob_store_for
-from server.attachments.upload_router import router as uploads_router
+from server.attachments.uploads.router import router as uploads_router
 from server.auth.router import router as auth_router
 from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
-from server.field.checklist_router import router as field_checklist_router
+from server.field.checklists.router import router as field_checklist_router
+from server.field.labour.router import router as field_labour_router
 from server.field.router import router as field_router
-from server.field.work_router import router as field_work_router
+from server.field.visits.router import router as field_visits_router
 from server.http import check_request, document_body_formats
 from server.middleware import RequestContext
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
-from server.parts.csv_router import router as parts_csv_router
-from server.parts.report_router import router as parts_report_router
+from server.parts.csvio.router import router as parts_csv_router
+from server.parts.ledger.router import router as parts_pick_router
+from server.parts.replenishment.router import router as parts_levels_router
+from server.parts.reports.router import router as parts_report_router
+from server.parts.returns.router import router as parts_returns_router
 from server.parts.router import router as parts_router
-from server.parts.tracking_router import router as parts_tracking_router
+from server.parts.serials.router import router as parts_units_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
 from server.sync.router import router as sync_router
-from server.tickets.policy_router import router as policy_router
+from server.tickets.policies.router import router as policy_router
 from server.tickets.router import assets_router as tickets_assets_router
 from server.tickets.router import router as tickets_router
 
@@ -216,9 +220,13 @@ ROUTERS = (
     parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
     parts_router,
     parts_report_router,
-    parts_tracking_router,
+    parts_units_router,
+    parts_pick_router,
+    parts_returns_router,
+    parts_levels_router,
+    field_visits_router,
+    field_labour_router,
     field_router,
-    field_work_router,
     field_checklist_router,
     uploads_router,
     attachments_router,
@@ -274,7 +282,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
             ],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
-    # tus PATCH bodies stream to disk under their own limits (server/attachments/uploads.py).
+    # tus PATCH bodies stream to disk under their own limits
+    # (server/attachments/uploads/service.py).
     app.add_middleware(
         RequestContext, max_body=settings.MAX_BODY_BYTES, streamed_prefixes=("/api/v1/uploads/",)
     )

@@ -20,8 +20,15 @@ from server.field.models import (
 )
 from server.idempotency.models import IdempotencyRecord
 from server.orgs.models import Organisation
-from server.parts.models import Part, StockBalance, StockLocation, StockMovement
-from server.parts.tracking_models import PartReturn, StockLevel, StockUnit
+from server.parts.models import (
+    Part,
+    PartReturn,
+    StockBalance,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+    StockUnit,
+)
 from server.sync.entities import install as install_sync_capture
 from server.sync.models import SyncChange, SyncClient, SyncFlag, SyncHorizon, SyncMutation
 from server.tickets.models import (

@@ -25,7 +25,7 @@ from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
 from shared.sync import MAX_LABOUR_HOURS, ProtocolError, check_args
 from shared.times import InstantError, parse_instant
 
-# The status a check-in starts from, and the transition it makes (server/field/visits.py).
+# The status a check-in starts from, and the transition it makes (server/field/visits/service.py).
 _CHECK_IN_FROM: dict[str, Action | None] = {
     Status.ACCEPTED: Action.ARRIVE,
     Status.TRAVELLING: Action.ARRIVE,
@@ -508,7 +508,7 @@ def _check_span(started_at: str, ended_at: str) -> None:
 
 def _correctable(con: sqlite3.Connection, work_order: Row, entry_id: str) -> Row:
     """The labour entry to void or adjust, as the phone holds it now, if the server would
-    let the engineer correct it (server/field/labour.py): not voided or replaced already
+    let the engineer correct it (server/field/labour/service.py): not voided or replaced already
     (correct the newer record), not approved (the back office corrects it then), their
     own (on their work order, the assignee's)."""
     entry = rows.load(con, rows.LABOUR, entry_id)

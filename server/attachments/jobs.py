@@ -10,7 +10,7 @@ from typing import Any
 
 from server.attachments import derive as attachment_images
 from server.attachments import service as attachments
-from server.attachments import uploads
+from server.attachments.uploads import service as uploads
 from server.config import get_settings
 from server.db import session_scope
 from server.jobs import job

@@ -1,7 +1,9 @@
 """Field work on a work order: visits (check-in/out), labour, checklists, parts used, notes
 and the resolution (docs/field.md)."""
 
-from server.field import checklists, labour_review, service, visits
+from server.field import service
+from server.field.checklists import service as checklists
+from server.field.labour import review as labour_review
 from server.field.models import (
     ChecklistAnswer,
     ChecklistItem,
@@ -14,6 +16,7 @@ from server.field.models import (
     Visit,
     VisitCheck,
 )
+from server.field.visits import service as visits
 
 __all__ = [
     "ChecklistAnswer",

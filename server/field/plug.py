@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import attachments, tickets
 from server.auth import Actor
-from server.field import access, checklist_guard
+from server.field import access
+from server.field.checklists import guard as checklist_guard
 from shared.lifecycle import Action
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -25,6 +25,9 @@ from server.tickets import TicketType
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 Serial = Annotated[str, Field(min_length=1, max_length=100)]
 _ID = "01935a2e-0000-7000-8000-0000000000"  # example ids
+
+if TYPE_CHECKING:
+    from server.field.labour.service import Totals
 
 
 class GpsIn(Input):
@@ -487,3 +490,12 @@ class FieldSummary(Output):
     fault_code: str | None
     root_cause: str | None
     resolution_summary: str | None
+
+
+def totals_read(totals: Totals) -> LabourTotals:
+    return LabourTotals(
+        by_kind=totals.by_kind,
+        worked_seconds=totals.worked_seconds,
+        entries=totals.entries,
+        unapproved=totals.unapproved,
+    )

@@ -37,7 +37,7 @@ note.add                        add_note(work_order_id, note_id, text, visit_id=
 
 ``gps`` is ``{"lat", "lon", "accuracy_m"}`` (or a GpsIn). For visit.check_in the device time
 is the mutation's ``device_time``; ``clock_offset_s`` is the sync layer's estimate of the
-device clock minus the server clock (server/field/visits.py says why it matters).
+device clock minus the server clock (server/field/visits/service.py says why it matters).
 
 The work-order transitions are those of server/tickets/service.py (same rules, same
 events): these wrappers only name them. ``hold`` maps ``waiting_for`` to the transition's
@@ -64,19 +64,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import Actor
 from server.crud import patch
 from server.errors import Unprocessable
-from server.field import access, checklist_guard, labour_review
-from server.field import labour as _labour
-from server.field import visits as _visits
-from server.field.checklists import answer as answer
-from server.field.labour import add_labour as add_labour
-from server.field.labour import adjust_labour as adjust_labour
-from server.field.labour import void_labour as void_labour
-from server.field.labour_review import approve as approve_labour
+from server.field import access
+from server.field.checklists import guard as checklist_guard
+from server.field.checklists.service import answer as answer
+from server.field.labour import review as labour_review
+from server.field.labour import service as _labour
+from server.field.labour.review import approve as approve_labour
+from server.field.labour.service import add_labour as add_labour
+from server.field.labour.service import adjust_labour as adjust_labour
+from server.field.labour.service import void_labour as void_labour
 from server.field.models import FieldPartLine, TicketNote
 from server.field.parts_used import return_part as return_part
 from server.field.parts_used import use_part as use_part
-from server.field.visits import check_in as check_in
-from server.field.visits import check_out as check_out
+from server.field.visits import service as _visits
+from server.field.visits.service import check_in as check_in
+from server.field.visits.service import check_out as check_out
 from server.tickets import Ticket, TicketUpdate, TransitionIn, audit
 from server.tickets import service as tickets_service
 from shared.lifecycle import Action, Status

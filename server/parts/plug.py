@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import engineers, tickets
 from server.auth import Actor
-from server.parts import reservations
+from server.parts.ledger import reservations
 from server.parts.locations import ensure_van
 from shared.lifecycle import Action
 

@@ -132,7 +132,7 @@ class MovementCreate(Input):
         default=None, description="adjust only: whether the count went up or down"
     )
     reason: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
-    # Serialised parts (checked in server/parts/serials.py): one serial per unit moved.
+    # Serialised parts (checked in server/parts/serials/service.py): one serial per unit moved.
     serial_numbers: Annotated[list[Serial], Field(min_length=1, max_length=500)] | None = Field(
         default=None,
         description="Serialised parts only, required for them: one serial per unit "

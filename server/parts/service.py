@@ -23,7 +23,7 @@ from server.customers import Site
 from server.db import driver, fetch
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
-from server.parts import ledger, returns, serials
+from server.parts.ledger import service as ledger
 from server.parts.locations import (
     ensure_quarantine,
     ensure_site_location,
@@ -40,7 +40,10 @@ from server.parts.models import (
     StockBalance,
     StockLocation,
     StockMovement,
+    StockUnit,
+    UnitStatus,
 )
+from server.parts.returns import service as returns
 from server.parts.schemas import (
     LocationCreate,
     LocationUpdate,
@@ -48,7 +51,7 @@ from server.parts.schemas import (
     PartCreate,
     PartUpdate,
 )
-from server.parts.tracking_models import StockUnit, UnitStatus
+from server.parts.serials import service as serials
 from server.tickets import Ticket, visible_ticket_ids, visible_tickets
 
 FIELD_KINDS = frozenset({MovementKind.CONSUME, MovementKind.RETURN})

@@ -10,7 +10,7 @@ What the customer sees, and what they do not (server/service_report/data.py):
 
 - **Parts** come from the stock ledger (the truth of what left the van): the work order's
   ``consume`` lines minus its ``good`` returns (unused units taken back), as in
-  server/parts/reports.py ``work_order_cost``. They are priced at the part's **price** (what
+  server/parts/reports/service.py ``work_order_cost``. They are priced at the part's **price** (what
   the customer pays), never its cost (internal): the price each ``consume`` line recorded
   when the part was used (``unit_price``), so a report printed after a price change still
   shows what was charged; a part used at two prices is two lines. Lines recorded before

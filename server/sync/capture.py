@@ -22,7 +22,7 @@ added to the ledger's hot path; server/sync/pull.py), the SLA policy clean-up's 
 ``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the hand-written
 fast paths (server/fastpaths.py lists them), which write the feed rows this module would in
 their own statements, built with server/feed.py (new labour entries, notes and answers:
-server/field/access.py ``NewRecord``; check-ins and check-outs: server/field/visits.py;
+server/field/access.py ``NewRecord``; check-ins and check-outs: server/field/visits/service.py;
 accept, start travel and arrive: server/tickets/service.py ``LIGHT_ACTIONS``; a pushed
 mutation's acknowledgement: server/sync/push.py; each fast path's twin test compares it
 with its ORM path), and a new work order (server/tickets/creation.py: it has no assignee,

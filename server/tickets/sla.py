@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Unprocessable
 from server.tickets import audit
-from server.tickets.calendar import (
+from server.tickets.models import BusinessCalendar as CalendarRow
+from server.tickets.models import SlaPolicy, SlaState, Ticket
+from server.tickets.policies.calendar import (
     BusinessCalendar,
     add_business_time,
     business_time_between,
 )
-from server.tickets.models import BusinessCalendar as CalendarRow
-from server.tickets.models import SlaPolicy, SlaState, Ticket
 from shared.lifecycle import Status
 
 _DONE = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)

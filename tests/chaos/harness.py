@@ -189,7 +189,7 @@ async def seed(database_url: str, plan: Plan) -> Seeded:
 
     from server.auth.models import Role
     from server.db import async_url
-    from server.field import checklists
+    from server.field.checklists import service as checklists
     from server.field.schemas import TemplateCreate
     from server.parts import service as parts
     from server.sync import entities

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import db as server_db
 from server import fastpaths
 from server.config import ROOT, Settings
-from server.field import checklists
+from server.field.checklists import service as checklists
 from server.field.schemas import TemplateCreate
 from server.sync.models import SyncChange
 from shared.ids import uuid7

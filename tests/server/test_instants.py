@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.field import checklists
 from server.field import service as field
+from server.field.checklists import service as checklists
 from server.field.schemas import ItemIn, TemplateCreate
 from shared import times
 from shared.ids import uuid7

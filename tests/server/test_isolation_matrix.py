@@ -374,9 +374,8 @@ async def _build_tracking(
     catalogue, balances and ledger the other rows check stay as they are (serial movements
     are tested in tests/server/parts/test_serials.py); ``part_return``: one RMA per work
     order (own = engineer1's work order)."""
-    from server.parts import returns as returns_service
-    from server.parts.models import Part
-    from server.parts.tracking_models import StockUnit
+    from server.parts.models import Part, StockUnit
+    from server.parts.returns import service as returns_service
 
     units, rmas = [], []
     engineers = (*a.engineers, b.engineers[0])
@@ -430,7 +429,7 @@ async def _build_levels(
 ) -> None:
     """A replenishment level (version 1) of tenant A's own part in each of A's vans, and of
     B's part in B's van: the level rows read and replace them."""
-    from server.parts import replenishment
+    from server.parts.replenishment import service as replenishment
 
     slots = (
         (a, a.engineers[0], parts[0]),
@@ -462,8 +461,8 @@ async def _build_field(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tupl
     B's) with its open ``visit`` and a ``labour_entry`` by its engineer, and one on the road
     (``travel_ticket``) for check-ins; ``checklist_template``: two of A's, one of B's (no
     required items, so resolving is allowed), and ``checklist_item``: the first item of each."""
-    from server.field import checklists as field_checklists
     from server.field import service as field
+    from server.field.checklists import service as field_checklists
     from server.field.schemas import TemplateCreate
     from shared.ids import uuid7
 
@@ -564,8 +563,9 @@ async def _build_attachments(
     engineer1's); ``upload``: an open upload by each engineer (own = engineer1's: an upload is
     visible to its creator only, so everyone else's cell is 404)."""
     global _PNG
-    from server.attachments import derive, uploads
+    from server.attachments import derive
     from server.attachments.storage import blob_store_for
+    from server.attachments.uploads import service as uploads
     from server.config import get_settings
     from tests.fixtures.attachments import png, sha, stored_attachment
 

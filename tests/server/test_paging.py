@@ -114,7 +114,7 @@ async def _engineers(db: AsyncSession, t: Tenant) -> Walk:
 
 
 async def _checklist_templates(db: AsyncSession, t: Tenant) -> Walk:
-    from server.field import checklists
+    from server.field.checklists import service as checklists
     from server.field.schemas import TemplateCreate
 
     ids = set()
@@ -159,7 +159,7 @@ async def _stock_movements(db: AsyncSession, t: Tenant) -> Walk:
 
 
 async def _stock_units(db: AsyncSession, t: Tenant) -> Walk:
-    from server.parts.tracking_models import StockUnit
+    from server.parts.models import StockUnit
 
     admin = t.actor("admin")
     where = await parts_service.create_location(
@@ -179,7 +179,7 @@ async def _stock_units(db: AsyncSession, t: Tenant) -> Walk:
 
 
 async def _part_returns(db: AsyncSession, t: Tenant) -> Walk:
-    from server.parts import returns
+    from server.parts.returns import service as returns
 
     admin = t.actor("admin")
     part = await parts_service.create_part(db, admin, data=PartCreate(sku="RLY", name="Relay"))

@@ -22,8 +22,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.parts import replenishment
 from server.parts import service as parts_service
+from server.parts.replenishment import service as replenishment
 from server.parts.schemas import LocationCreate, PartCreate
 from server.tickets.models import BusinessCalendar
 from tests.fixtures.factories import Tenant, make_policy, make_tenant, make_ticket
@@ -57,7 +57,7 @@ async def _calendar(db: AsyncSession, t: Tenant) -> Target:
 
 
 async def _template(db: AsyncSession, t: Tenant) -> Target:
-    from server.field import checklists
+    from server.field.checklists import service as checklists
     from server.field.schemas import TemplateCreate
 
     data = TemplateCreate.model_validate(
@@ -112,7 +112,7 @@ async def _ticket(db: AsyncSession, t: Tenant) -> Target:
 
 
 async def _return(db: AsyncSession, t: Tenant) -> uuid.UUID:
-    from server.parts import returns
+    from server.parts.returns import service as returns
 
     admin = t.actor("admin")
     part = await parts_service.create_part(db, admin, data=PartCreate(sku="RLY-9", name="Relay"))

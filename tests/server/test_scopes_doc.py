@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from server.auth.actor import SCOPES
-from server.parts.report_router import GROUP_SCOPES
+from server.parts.reports.router import GROUP_SCOPES
 from tests.fixtures.scopes import required_scopes
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.attachments import service as attachments
-from server.field import checklists
 from server.field import service as field
+from server.field.checklists import service as checklists
 from server.field.schemas import ItemIn, TemplateCreate
 from shared.ids import uuid7
 from tests.fixtures.attachments import png, stored_attachment

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.attachments import uploads as uploads_service
 from server.attachments.models import Attachment, Upload
 from server.attachments.storage import LocalBlobStore
+from server.attachments.uploads import service as uploads_service
 from server.tickets.models import Ticket
 from tests.fixtures.attachments import (
     TUS,

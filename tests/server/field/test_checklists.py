@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.attachments import service as attachments
 from server.attachments.models import Attachment
 from server.field import service as field
-from server.field.checklist_guard import ChecklistIncomplete
+from server.field.checklists.guard import ChecklistIncomplete
 from shared.ids import uuid7
 from tests.fixtures.attachments import png, sha
 from tests.fixtures.factories import Tenant, make_tenant

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.actor import Actor
 from server.errors import ClientIdReused
-from server.field import checklists
 from server.field import service as field
+from server.field.checklists import service as checklists
 from server.field.schemas import TemplateCreate
 from server.tickets.models import Ticket
 from shared.ids import uuid7

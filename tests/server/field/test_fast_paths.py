@@ -2,7 +2,7 @@
 
 The phone's everyday records (labour, notes, checklist answers, check-in and check-out)
 and field steps (accept, start travel, arrive) are written with hand-written SQL
-(server/field/access.py ``NewRecord``, server/field/visits.py, server/tickets/service.py
+(server/field/access.py ``NewRecord``, server/field/visits/service.py, server/tickets/service.py
 ``LIGHT_ACTIONS``), fast paths registered in server/fastpaths.py. Each test runs one
 operation twice on two work orders in the same state: once with the fast paths on, noting
 which wrote, once with them all off (FIXFLOW_FAST_PATHS, so the ORM path, with its change
@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import driver
 from server.errors import InvalidTransition, NotFound
-from server.field import checklists
 from server.field import service as field
+from server.field.checklists import service as checklists
 from server.field.schemas import TemplateCreate
 from server.tickets import service as tickets
 from server.tickets.models import Ticket

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.field import service as field
-from server.field.visits import distance_m
+from server.field.visits.service import distance_m
 from server.tickets import service as tickets
 from server.tickets.models import TicketEvent
 from server.tickets.schemas import TransitionIn

@@ -1,4 +1,4 @@
-"""Catalogue CSV import and export (server/parts/csvio.py): every row validated, nothing
+"""Catalogue CSV import and export (server/parts/csvio/service.py): every row validated, nothing
 half imported, line numbers that match the file, an export that imports back unchanged."""
 
 from __future__ import annotations
@@ -430,7 +430,7 @@ async def test_import_validates_the_file_off_the_event_loop(
     import asyncio
     import threading
 
-    from server.parts import csvio
+    from server.parts.csvio import service as csvio
 
     t = await make_tenant(db)
     started, release, in_time = threading.Event(), threading.Event(), []

@@ -16,10 +16,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.events.models import OutboxEvent
-from server.parts import ledger
 from server.parts import service as parts_service
-from server.parts.models import StockBalance, StockLocation, StockMovement
-from server.parts.tracking_models import StockUnit
+from server.parts.ledger import service as ledger
+from server.parts.models import StockBalance, StockLocation, StockMovement, StockUnit
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant, make_location, make_part, make_tenant, make_ticket
 from tests.server.parts.test_stock_concurrency import _waiting_on

@@ -1,4 +1,4 @@
-"""The stock ledger (server/parts/ledger.py): balances always equal the sum of the ledger.
+"""The stock ledger (server/parts/ledger/service.py): balances always equal the sum of the ledger.
 
 A property-based test drives random sequences of movements through the service with the
 right actors, checks every outcome against an independent in-test model and runs
@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth.actor import Actor
 from server.errors import Unprocessable
 from server.events.models import OutboxEvent
-from server.parts import ledger
 from server.parts import service as parts_service
-from server.parts.ledger import StockShortage
+from server.parts.ledger import service as ledger
+from server.parts.ledger.service import StockShortage
 from server.parts.models import StockBalance, StockLocation, StockMovement
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant, make_location, make_part, make_tenant, make_ticket

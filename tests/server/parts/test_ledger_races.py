@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.parts import ledger
+from server.parts.ledger import service as ledger
 from server.parts.models import StockBalance
 from tests.fixtures.factories import make_location, make_part, make_tenant, make_ticket, move
 from tests.server.parts.test_stock_concurrency import _waiting_on

@@ -20,9 +20,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.parts import ledger, replenishment
 from server.parts import service as parts_service
-from server.parts.ledger import StockShortage
+from server.parts.ledger import service as ledger
+from server.parts.ledger.service import StockShortage
+from server.parts.replenishment import service as replenishment
 from tests.fixtures.factories import Tenant, make_location, make_part, make_tenant, make_ticket
 from tests.fixtures.factories import move as record_move
 from tests.fixtures.fast_paths import spy, switch

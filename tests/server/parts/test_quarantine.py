@@ -11,12 +11,11 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.parts import ledger
 from server.parts import service as parts
+from server.parts.ledger import service as ledger
 from server.parts.locations import ensure_quarantine
-from server.parts.models import StockBalance, StockLocation, StockMovement
+from server.parts.models import StockBalance, StockLocation, StockMovement, StockUnit
 from server.parts.schemas import LocationCreate, PartCreate
-from server.parts.tracking_models import StockUnit
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant, make_tenant, make_ticket
 

@@ -11,12 +11,11 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.parts import ledger
 from server.parts import service as parts
+from server.parts.ledger import service as ledger
 from server.parts.locations import ensure_quarantine
-from server.parts.models import StockBalance
+from server.parts.models import StockBalance, StockUnit
 from server.parts.schemas import PartUpdate
-from server.parts.tracking_models import StockUnit
 from tests.fixtures.factories import make_location, make_part, make_tenant, make_ticket
 from tests.server.parts.test_stock_concurrency import _waiting_on
 

@@ -1,4 +1,5 @@
-"""Stock reports (server/parts/reports.py) over a small hand-built ledger with known answers.
+"""Stock reports (server/parts/reports/service.py) over a small hand-built ledger with known
+answers.
 
 The ledger (part A costs 10.00 when moved and 12.00 now; part B costs 2.50):
 
@@ -29,10 +30,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.errors import Forbidden, NotFound, Unprocessable
-from server.parts import ledger, reports
 from server.parts import service as parts_service
+from server.parts.ledger import service as ledger
 from server.parts.locations import ensure_quarantine
 from server.parts.models import StockLocation
+from server.parts.reports import service as reports
 from server.tickets.models import Ticket
 from tests.fixtures.factories import (
     Tenant,

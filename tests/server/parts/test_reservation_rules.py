@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.parts import ledger
+from server.parts.ledger import service as ledger
 from server.parts.models import StockBalance
 from tests.fixtures.factories import make_location, make_part, make_tenant, make_ticket, move
 

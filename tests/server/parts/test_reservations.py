@@ -7,8 +7,8 @@ import datetime as dt
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.parts import ledger
 from server.parts import service as parts
+from server.parts.ledger import service as ledger
 from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
 from server.tickets import service as tickets
 from server.tickets.schemas import TransitionIn

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.events.models import OutboxEvent
-from server.parts import returns
 from server.parts import service as parts
+from server.parts.returns import service as returns
 from server.parts.schemas import LocationCreate, PartCreate
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant, make_customer, make_tenant, make_ticket

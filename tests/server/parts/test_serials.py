@@ -8,9 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.parts import service as parts
 from server.parts.locations import ensure_quarantine
-from server.parts.models import StockLocation
+from server.parts.models import PartReturn, StockLocation
 from server.parts.schemas import LocationCreate, PartCreate
-from server.parts.tracking_models import PartReturn
 from tests.fixtures.factories import Tenant, make_tenant, make_ticket
 
 MOVES = "/api/v1/stock-movements"

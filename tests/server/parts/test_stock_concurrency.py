@@ -17,8 +17,8 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from server.parts import ledger
 from server.parts import service as parts_service
+from server.parts.ledger import service as ledger
 from server.parts.models import StockBalance
 from tests.fixtures.factories import make_location, make_part, make_tenant, move
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.attachments import service as attachments
 from server.attachments.storage import LocalBlobStore
 from server.auth import service as auth_service
-from server.field import checklists
 from server.field import service as field
+from server.field.checklists import service as checklists
 from server.field.schemas import ItemIn, TemplateCreate
 from server.parts import service as parts
 from server.parts.models import Part

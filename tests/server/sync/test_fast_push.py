@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.field import checklists
+from server.field.checklists import service as checklists
 from server.field.models import LabourEntry, TicketNote, Visit
 from server.field.schemas import TemplateCreate
 from server.tickets.models import TicketEvent

@@ -21,7 +21,7 @@ from tests.fixtures.factories import make_tenant
 from tests.server.field.helpers import on_site
 from tests.server.sync.helpers import Phone, registered_phone
 
-# The phone arrives by checking in (server/field/visits.py runs ``arrive``).
+# The phone arrives by checking in (server/field/visits/service.py runs ``arrive``).
 BY_ACTION = {Action.ARRIVE: "visit.check_in"}
 
 

@@ -1,4 +1,4 @@
-"""Business-hours calendar arithmetic (server.tickets.calendar).
+"""Business-hours calendar arithmetic (server.tickets.policies.calendar).
 
 Expected instants are worked out by hand and written in UTC with the local reading alongside,
 so a mistake in zone handling cannot cancel itself out.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from server.tickets.calendar import (
+from server.tickets.policies.calendar import (
     END_OF_DAY,
     HORIZON,
     BusinessCalendar,

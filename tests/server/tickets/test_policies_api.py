@@ -4,7 +4,7 @@ import datetime as dt
 
 import httpx
 
-from server.tickets.calendar import BusinessCalendar, add_business_time
+from server.tickets.policies.calendar import BusinessCalendar, add_business_time
 from tests.fixtures.factories import make_tenant
 
 OFFICE = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.customers.models import Customer
 from server.tickets import sla
-from server.tickets.calendar import BusinessCalendar as Calendar
-from server.tickets.calendar import add_business_time
 from server.tickets.models import BusinessCalendar, Ticket
+from server.tickets.policies.calendar import BusinessCalendar as Calendar
+from server.tickets.policies.calendar import add_business_time
 from tests.fixtures.api import events, read
 from tests.fixtures.factories import Tenant, make_customer, make_policy, make_tenant, make_ticket
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 
 from server.auth import Actor
 from server.deps import SessionDep, require
-from server.field import checklist_guard, checklists
-from server.field.router import created_links
+from server.field.checklists import guard as checklist_guard
+from server.field.checklists import service as checklists
 from server.field.schemas import (
     AnswerCreate,
     AnswerRead,
@@ -30,6 +30,7 @@ from server.http import (
     Limit,
     created,
     created_headers,
+    created_links,
     expected_version,
     problems,
     set_etag,

@@ -35,7 +35,8 @@ from server.auth import Actor
 from server.crud import check_version, get_scoped, keyset_page, patch
 from server.db import driver, fetchrow
 from server.errors import Unprocessable
-from server.field import access, checklist_guard
+from server.field import access
+from server.field.checklists import guard as checklist_guard
 from server.field.models import ChecklistAnswer, ChecklistItem, ChecklistTemplate, ItemKind
 from server.field.schemas import ItemIn, TemplateCreate, TemplateUpdate
 from server.pagination import Page

@@ -22,7 +22,7 @@ from server.auth import Actor
 from server.engineers import Engineer
 from server.errors import NotFound, Unprocessable
 from server.orgs import service as orgs
-from server.parts import ledger
+from server.parts.ledger import service as ledger
 from server.parts.locations import shown_name
 from server.parts.models import MovementKind, Part, StockLocation, StockMovement
 from server.tickets import Ticket, format_number

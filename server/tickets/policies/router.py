@@ -10,8 +10,8 @@ from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import IfMatch, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
-from server.tickets import policies
-from server.tickets.policy_schemas import (
+from server.tickets.policies import service as policies
+from server.tickets.policies.schemas import (
     CalendarCreate,
     CalendarRead,
     CalendarUpdate,

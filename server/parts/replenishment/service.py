@@ -22,8 +22,14 @@ from server.crud import check_version, get_scoped, patch
 from server.errors import NotFound, PreconditionFailed, Unprocessable
 from server.events import service as events
 from server.parts.locations import visible_locations
-from server.parts.models import MovementKind, Part, StockBalance, StockLocation, StockMovement
-from server.parts.tracking_models import StockLevel
+from server.parts.models import (
+    MovementKind,
+    Part,
+    StockBalance,
+    StockLevel,
+    StockLocation,
+    StockMovement,
+)
 
 ZERO = Decimal(0)
 WINDOW = dt.timedelta(days=30)

@@ -45,10 +45,9 @@ from server.auth import Actor
 from server.db import driver, fetch
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
-from server.parts import replenishment
 from server.parts.locations import shown_name
-from server.parts.models import LocationKind, MovementKind, Quantity, StockBalance
-from server.parts.tracking_models import StockLevel
+from server.parts.models import LocationKind, MovementKind, Quantity, StockBalance, StockLevel
+from server.parts.replenishment import service as replenishment
 from shared.ids import uuid7
 
 ZERO = Decimal(0)
@@ -145,7 +144,7 @@ class Move:
     condition: str | None = None
     reason: str | None = None
     from_field: bool = False
-    # Serialised parts: the one unit this line moves (server/parts/serials.py).
+    # Serialised parts: the one unit this line moves (server/parts/serials/service.py).
     serial_number: str | None = None
 
 

@@ -18,10 +18,10 @@ from server.auth import Actor
 from server.crud import check_version, get_scoped, patch, reject_nulls
 from server.customers import Customer
 from server.errors import Conflict, Forbidden, Unprocessable
-from server.tickets.calendar import BusinessCalendar as CalendarMath
-from server.tickets.calendar import add_business_time
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
-from server.tickets.policy_schemas import (
+from server.tickets.policies.calendar import BusinessCalendar as CalendarMath
+from server.tickets.policies.calendar import add_business_time
+from server.tickets.policies.schemas import (
     CalendarCreate,
     CalendarUpdate,
     PolicyCreate,

@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from server.schemas import AsciiNumber, Date, Input, Output
-from server.tickets.calendar import BusinessCalendar as CalendarMath
 from server.tickets.models import Priority
+from server.tickets.policies.calendar import BusinessCalendar as CalendarMath
 
 Minutes = Annotated[int, Field(ge=1, le=365 * 24 * 60), AsciiNumber]
 Hours = dict[str, list[tuple[str, str]]]

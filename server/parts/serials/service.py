@@ -37,11 +37,19 @@ from server.crud import get_scoped, keyset_page
 from server.errors import Conflict, Unprocessable
 from server.events import service as events
 from server.pagination import Page
-from server.parts import ledger
+from server.parts.ledger import service as ledger
 from server.parts.locations import ensure_quarantine, visible_location_ids
-from server.parts.models import LocationKind, MovementKind, StockLocation, StockMovement
+from server.parts.models import (
+    LocationKind,
+    MovementKind,
+    PartReturn,
+    ReturnStatus,
+    StockLocation,
+    StockMovement,
+    StockUnit,
+    UnitStatus,
+)
 from server.parts.schemas import MovementCreate
-from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
 from server.tickets import Ticket
 from shared.ids import uuid7
 
@@ -273,7 +281,7 @@ def _after(
         assert destination is not None
         unit.location_id = destination.id
         # Into quarantine it is defective. It keeps its status out of it: only its return
-        # (RMA) being repaired makes it good stock again (server/parts/returns.py).
+        # (RMA) being repaired makes it good stock again (server/parts/returns/service.py).
         if destination.kind == LocationKind.QUARANTINE.value:
             unit.status = UnitStatus.RETURNED.value
     elif kind is MovementKind.CONSUME:

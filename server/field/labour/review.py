@@ -23,7 +23,14 @@ from server.auth import Actor
 from server.engineers import service as engineers_service
 from server.errors import NotFound, Unprocessable
 from server.field import access
-from server.field.labour import MAX_ENTRY, EntryState, LabourNotActive, Totals, states, totals
+from server.field.labour.service import (
+    MAX_ENTRY,
+    EntryState,
+    LabourNotActive,
+    Totals,
+    states,
+    totals,
+)
 from server.field.models import LabourApproval, LabourEntry, LabourVoid
 from server.orgs import service as orgs
 

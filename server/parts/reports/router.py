@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import AsciiDigits, problems
-from server.parts import reports
-from server.parts.reports import (
+from server.parts.reports import service as reports
+from server.parts.reports.service import (
     ConsumptionReport,
     GroupBy,
     OnHandReport,

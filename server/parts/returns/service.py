@@ -23,12 +23,22 @@ from server.errors import Conflict, InvalidTransition, Unprocessable
 from server.events import service as events
 from server.orgs import service as orgs
 from server.pagination import Page
-from server.parts import ledger, serials
-from server.parts.ledger import Line
+from server.parts.ledger import service as ledger
+from server.parts.ledger.service import Line
 from server.parts.locations import ensure_quarantine, shown_name
-from server.parts.models import LocationKind, MovementKind, Part, StockLocation, StockMovement
+from server.parts.models import (
+    LocationKind,
+    MovementKind,
+    Part,
+    PartReturn,
+    ReturnStatus,
+    StockLocation,
+    StockMovement,
+    StockUnit,
+    UnitStatus,
+)
 from server.parts.schemas import MovementCreate
-from server.parts.tracking_models import PartReturn, ReturnStatus, StockUnit, UnitStatus
+from server.parts.serials import service as serials
 from server.tickets import Ticket, visible_ticket_ids
 
 S = ReturnStatus

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from server.auth import Actor
 from server.deps import SessionDep, require
 from server.http import problems
-from server.parts import csvio
+from server.parts.csvio import service as csvio
 
 router = APIRouter(prefix="/api/v1", tags=["spare parts and stock"])
 Reader = Annotated[Actor, require("parts:read")]

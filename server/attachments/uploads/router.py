@@ -1,5 +1,5 @@
 """tus 1.0 endpoints (``/api/v1/uploads``) and the blob existence check. The protocol is
-described in server/attachments/uploads.py and docs/attachments.md."""
+described in server/attachments/uploads/service.py and docs/attachments.md."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import ClientDisconnect
 
-from server.attachments import service, uploads
+from server.attachments import service
 from server.attachments.errors import TusVersionUnsupported
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.schemas import UploadRead
+from server.attachments.uploads import service as uploads
 from server.auth import Actor
 from server.deps import (
     BlobStoreDep,

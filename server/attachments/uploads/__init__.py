@@ -1,0 +1,1 @@
+"""Resumable uploads (tus): bytes arriving in pieces, then stored as a blob."""

@@ -1,0 +1,1 @@
+"""Labour: entries, voids and corrections, approvals and totals."""

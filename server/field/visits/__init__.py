@@ -1,0 +1,1 @@
+"""Visits: check-in and check-out on site."""

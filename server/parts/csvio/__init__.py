@@ -1,0 +1,1 @@
+"""The parts catalogue as CSV: import (validated row by row) and export."""

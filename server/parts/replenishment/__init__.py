@@ -1,0 +1,1 @@
+"""Replenishment: minimum and target levels per stock location, suggested top-ups."""

@@ -1,0 +1,1 @@
+"""Stock reports: on hand, consumption, cost per work order, turnover."""

@@ -1,0 +1,1 @@
+"""Returns of parts to vendors and repair centres (RMA) and quarantine."""

@@ -1,0 +1,1 @@
+"""Serial-numbered units: where each one is, what happened to it."""

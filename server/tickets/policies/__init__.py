@@ -1,0 +1,1 @@
+"""SLA policies and business calendars, and the business-hours arithmetic."""
