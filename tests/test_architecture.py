@@ -22,7 +22,7 @@ from server import domains
 SERVER = pathlib.Path(__file__).resolve().parents[1] / "server"
 # Top-level modules that put the domains together (and may import any of them): the rest
 # of the top level is the core every domain builds on.
-COMPOSITION = {"main", "worker", "cli", "demo", "devserver", "asgi", "models", "domains", "deps"}
+COMPOSITION = {"main", "worker", "cli", "demo", "devserver", "asgi", "models", "domains"}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.attachments import service
+from server.attachments.http import BlobStoreDep
 from server.attachments.models import Attachment, Blob
 from server.attachments.schemas import (
     AttachmentCreate,
@@ -20,7 +21,8 @@ from server.attachments.schemas import (
 )
 from server.attachments.storage import BlobStore
 from server.auth import Actor
-from server.deps import BlobStoreDep, SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.errors import NotFound
 from server.http import Cursor, Limit, created, none_match, problems
 from server.schemas import PageOut

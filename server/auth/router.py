@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from server import ratelimit
 from server.auth import service
+from server.auth.http import ActorDep
 from server.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -19,7 +20,7 @@ from server.auth.schemas import (
     UserRead,
     UserUpdate,
 )
-from server.deps import ActorDep, SessionDep, SettingsDep
+from server.deps import SessionDep, SettingsDep
 from server.errors import InvalidToken
 from server.http import IfMatch, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create

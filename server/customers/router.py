@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
+from server.auth.http import require
 from server.customers import service
 from server.customers.models import Asset
 from server.customers.schemas import (
@@ -20,7 +21,7 @@ from server.customers.schemas import (
     SiteRead,
     SiteUpdate,
 )
-from server.deps import SessionDep, require
+from server.deps import SessionDep
 from server.http import (
     Cursor,
     IfMatch,

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from server.deps import ActorDep, SessionDep
+from server.auth.http import ActorDep
+from server.deps import SessionDep
 from server.http import IfMatch, expected_version, problems, set_etag
 from server.orgs import service
 from server.orgs.schemas import OrganisationRead, OrganisationUpdate

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import (
     AsciiDigits,
     Cursor,

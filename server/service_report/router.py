@@ -8,8 +8,10 @@ from typing import Annotated, Literal
 from anyio import to_thread
 from fastapi import APIRouter, Query, Response
 
+from server.attachments.http import BlobStoreDep
 from server.auth import Actor
-from server.deps import BlobStoreDep, SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import problems
 from server.service_report.gather import gather, report_language
 from server.service_report.render import render

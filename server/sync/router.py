@@ -11,7 +11,8 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
-from server.deps import ActorDep, SessionDep, require
+from server.auth.http import ActorDep, require
+from server.deps import SessionDep
 from server.errors import Unprocessable
 from server.http import AsciiDigits, Cursor, Limit, last_key_wins, problems
 from server.idempotency.http import IdempotencyKey, idempotent

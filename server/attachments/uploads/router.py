@@ -17,19 +17,13 @@ from starlette.requests import ClientDisconnect
 
 from server.attachments import service
 from server.attachments.errors import TusVersionUnsupported
+from server.attachments.http import BlobStoreDep
 from server.attachments.models import Upload, UploadStatus
 from server.attachments.schemas import UploadRead
 from server.attachments.uploads import service as uploads
 from server.auth import Actor
-from server.deps import (
-    BlobStoreDep,
-    SessionDep,
-    SettingsDep,
-    _bearer,
-    enqueue_jobs,
-    get_actor,
-    require,
-)
+from server.auth.http import _bearer, get_actor, require
+from server.deps import SessionDep, SettingsDep, enqueue_jobs
 from server.errors import AppError, BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from server.http import problems as _base_problems
 from server.schemas import Problem

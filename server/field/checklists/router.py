@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.field.checklists import guard as checklist_guard
 from server.field.checklists import service as checklists
 from server.field.schemas import (

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.field.labour import review as labour_review
 from server.field.labour import service as labour
 from server.field.models import LabourEntry

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.field.schemas import (
     CheckInCreate,
     CheckOutIn,

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import problems
 from server.parts.csvio import service as csvio
 

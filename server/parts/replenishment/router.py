@@ -10,7 +10,8 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import (
     IfMatch,
     IfNoneMatch,

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import AsciiDigits, problems
 from server.parts.reports import service as reports
 from server.parts.reports.service import (

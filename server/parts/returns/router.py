@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import (
     Cursor,
     IfMatch,

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import (
     Cursor,
     Limit,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import Actor
-from server.deps import SessionDep, require
+from server.auth.http import require
+from server.deps import SessionDep
 from server.http import IfMatch, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.tickets.policies import service as policies
