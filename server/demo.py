@@ -13,6 +13,7 @@ import datetime as dt
 import random
 import re
 import secrets
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -366,22 +367,12 @@ async def _field_work(
     """What the engineer recorded on site, through the field services the phone uses: a
     visit with GPS, travel and work labour, the checklist, a part from the van, a note, the
     resolution."""
-    from server.auth.actor import ROLE_SCOPES
     from server.field import parts_used
     from server.field import service as field
-    from server.field.checklists import service as checklists
-    from server.field.labour import service as labour
     from server.field.visits import service as visits
     from shared.ids import uuid7
 
-    me = Actor(
-        org_id=engineer.org_id,
-        role=Role.ENGINEER,
-        scopes=ROLE_SCOPES[Role.ENGINEER],
-        user_id=engineer.user_id,
-        engineer_id=engineer.id,
-        label=f"user:{engineer.display_name}",
-    )
+    me = _engineer_actor(engineer)
     now = dt.datetime.now(dt.UTC)
     arrived, done = now - dt.timedelta(hours=2), now - dt.timedelta(minutes=40)
     gps = None
@@ -392,32 +383,8 @@ async def _field_work(
             session, me, work_order_id=ticket.id, visit_id=uuid7(), device_time=arrived, gps=gps
         )
     ).visit
-    for kind, start, end in (
-        ("travel", arrived - dt.timedelta(minutes=35), arrived),
-        ("work", arrived, done),
-    ):
-        await labour.add_labour(
-            session,
-            me,
-            work_order_id=ticket.id,
-            entry_id=uuid7(),
-            kind=kind,
-            started_at=start,
-            ended_at=end,
-            visit_id=visit.id,
-        )
-    view = await checklists.for_work_order(session, me, work_order_id=ticket.id)
-    values = {"yes_no": True, "number": 228, "text": "Contacts worn; replaced", "choice": "fixed"}
-    for item in (item for _, items in view.templates for item in items):
-        await checklists.answer(
-            session,
-            me,
-            work_order_id=ticket.id,
-            visit_id=visit.id,
-            item_id=item.id,
-            answer_id=uuid7(),
-            value=values[item.kind],
-        )
+    await _labour(session, me, ticket, visit.id, arrived, done)
+    await _answer_checklist(session, me, ticket, visit.id)
     await parts_used.use_part(
         session,
         me,
@@ -440,6 +407,69 @@ async def _field_work(
         root_cause="Wear after years of service",
         summary="Replaced the worn part and tested the unit under load.",
     )
+
+
+def _engineer_actor(engineer: Engineer) -> Actor:
+    """The engineer as the phone signs them in: their role's scopes, their label."""
+    from server.auth.actor import ROLE_SCOPES
+
+    return Actor(
+        org_id=engineer.org_id,
+        role=Role.ENGINEER,
+        scopes=ROLE_SCOPES[Role.ENGINEER],
+        user_id=engineer.user_id,
+        engineer_id=engineer.id,
+        label=f"user:{engineer.display_name}",
+    )
+
+
+async def _labour(
+    session: AsyncSession,
+    me: Actor,
+    ticket: Ticket,
+    visit_id: uuid.UUID,
+    arrived: dt.datetime,
+    done: dt.datetime,
+) -> None:
+    """The travel there (35 minutes before arriving) and the work until ``done``."""
+    from server.field.labour import service as labour
+    from shared.ids import uuid7
+
+    for kind, start, end in (
+        ("travel", arrived - dt.timedelta(minutes=35), arrived),
+        ("work", arrived, done),
+    ):
+        await labour.add_labour(
+            session,
+            me,
+            work_order_id=ticket.id,
+            entry_id=uuid7(),
+            kind=kind,
+            started_at=start,
+            ended_at=end,
+            visit_id=visit_id,
+        )
+
+
+async def _answer_checklist(
+    session: AsyncSession, me: Actor, ticket: Ticket, visit_id: uuid.UUID
+) -> None:
+    """An answer to every item of the checklists that apply to the work order."""
+    from server.field.checklists import service as checklists
+    from shared.ids import uuid7
+
+    view = await checklists.for_work_order(session, me, work_order_id=ticket.id)
+    values = {"yes_no": True, "number": 228, "text": "Contacts worn; replaced", "choice": "fixed"}
+    for item in (item for _, items in view.templates for item in items):
+        await checklists.answer(
+            session,
+            me,
+            work_order_id=ticket.id,
+            visit_id=visit_id,
+            item_id=item.id,
+            answer_id=uuid7(),
+            value=values[item.kind],
+        )
 
 
 _PARTS = [

@@ -487,14 +487,8 @@ async def capture_signature(
     signature_id = checks.as_id(signature_id, "signature_id")
     work_order = checks.as_id(work_order_id, "work_order_id")
     visit = checks.opt_id(visit_id, "visit_id")
-    name = checks.text(signer_name, "signer_name", 200)
-    if not name or not name.strip():
-        raise Unprocessable("the signer's name is required", field="signer_name")
-    if signed_status not in {s.value for s in Status}:
-        raise Unprocessable(
-            f"must be a work-order status: {', '.join(s.value for s in Status)}",
-            field="signed_status",
-        )
+    name = _signer(signer_name)
+    _check_signed_status(signed_status)
     when = checks.instant(device_time, "device_time")
     lines = checks.strokes(strokes)
     attachment = await _register(
@@ -515,11 +509,37 @@ async def capture_signature(
         "work_order_id": work_order,
         "attachment_id": attachment.id,
         "visit_id": visit,
-        "signer_name": name.strip(),
+        "signer_name": name,
         "strokes": lines,
         "signed_status": signed_status,
         "device_time": when,
     }
+    return await _store_signature(session, actor, signature_id, values)
+
+
+def _signer(signer_name: str) -> str:
+    """The signer's name, stripped: required, at most 200 characters."""
+    name = checks.text(signer_name, "signer_name", 200)
+    if not name or not name.strip():
+        raise Unprocessable("the signer's name is required", field="signer_name")
+    return name.strip()
+
+
+def _check_signed_status(signed_status: str) -> None:
+    """422 unless it names a work-order status (the status the customer signed in)."""
+    if signed_status not in {s.value for s in Status}:
+        raise Unprocessable(
+            f"must be a work-order status: {', '.join(s.value for s in Status)}",
+            field="signed_status",
+        )
+
+
+async def _store_signature(
+    session: AsyncSession, actor: Actor, signature_id: uuid.UUID, values: dict[str, Any]
+) -> Signature:
+    """Insert the signature row, or answer the stored one when this is the same signature
+    again (409 when the id or the attachment is taken by another); a new one is announced
+    (``signature.captured``)."""
     inserted = await session.scalar(
         insert(Signature)
         .values(id=signature_id, org_id=actor.org_id, created_by=actor.label, **values)
@@ -531,7 +551,7 @@ async def capture_signature(
         existing = await session.get(Signature, signature_id, populate_existing=True)
         if existing is None:
             raise ClientIdReused(
-                f"attachment {attachment.id} already carries another signature",
+                f"attachment {values['attachment_id']} already carries another signature",
                 field="attachment_id",
             )
         _same_or_conflict(actor, existing, values, "signature_id")
@@ -545,9 +565,9 @@ async def capture_signature(
         aggregate_id=signature.id,
         payload={
             "signature_id": str(signature.id),
-            "work_order_id": str(work_order),
-            "attachment_id": str(attachment.id),
-            "signed_status": signed_status,
+            "work_order_id": str(values["work_order_id"]),
+            "attachment_id": str(values["attachment_id"]),
+            "signed_status": values["signed_status"],
         },
     )
     return signature

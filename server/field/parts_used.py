@@ -92,6 +92,37 @@ def _request(action: PartAction, ticket_id: uuid.UUID, **fields: Any) -> dict[st
     return out
 
 
+def _movement(
+    action: PartAction,
+    ticket: Ticket,
+    part_id: uuid.UUID,
+    amount: Decimal,
+    visit_id: uuid.UUID | None,
+    van: uuid.UUID,
+    movement: dict[str, Any],
+) -> MovementCreate:
+    """The ledger movement a line asks for: a consume out of the van, or a return into it
+    (422 naming the first field the ledger's input refuses)."""
+    kind = MovementKind.CONSUME if action is PartAction.USE else MovementKind.RETURN
+    try:
+        return MovementCreate.model_validate(
+            {
+                "kind": kind,
+                "part_id": part_id,
+                "quantity": amount,
+                "ticket_id": ticket.id,
+                "visit_id": visit_id,
+                ("from_location_id" if action is PartAction.USE else "to_location_id"): van,
+                # Empty lists mean none (the phone may send [] for "no serials").
+                **{k: v for k, v in movement.items() if v is not None and v != []},
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = input_path(first.get("loc", ())) or "body"
+        raise Unprocessable(f"{where}: {first.get('msg', 'invalid')}", field=where) from None
+
+
 async def _record(
     session: AsyncSession,
     actor: Actor,
@@ -114,25 +145,8 @@ async def _record(
         access.same_content("part line", line_id, found.request, request)
         return found
     await access.check_visit(session, actor, ticket.id, visit_id)
-    kind = MovementKind.CONSUME if action is PartAction.USE else MovementKind.RETURN
     van = await _van_id(session, actor, ticket)
-    try:
-        data = MovementCreate.model_validate(
-            {
-                "kind": kind,
-                "part_id": part_id,
-                "quantity": amount,
-                "ticket_id": ticket.id,
-                "visit_id": visit_id,
-                ("from_location_id" if action is PartAction.USE else "to_location_id"): van,
-                # Empty lists mean none (the phone may send [] for "no serials").
-                **{k: v for k, v in movement.items() if v is not None and v != []},
-            }
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = input_path(first.get("loc", ())) or "body"
-        raise Unprocessable(f"{where}: {first.get('msg', 'invalid')}", field=where) from None
+    data = _movement(action, ticket, part_id, amount, visit_id, van, movement)
     ledger_line = await parts_service.create_movement(session, actor, data=data)
     line = FieldPartLine(
         id=line_id,

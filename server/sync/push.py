@@ -492,30 +492,9 @@ async def _apply(
         await _settle(session, client, mutation, device_time, result)
         return result
     work_order_id = _uuid_or_none(mutation.args.get("work_order_id"))
-    flag: SyncFlag | None = None
-    if isinstance(refusal, mutations.CompletedAfterCancel):
-        cancelled = refusal
-        flag = await _flagged(
-            session, mutation, lambda: _cancelled(session, actor, client, mutation, cancelled)
-        )
-    elif refusal is not None and refusal.status == 404 and mutation.name in EVIDENCE:
-        ticket = await _held_before(session, actor, mutation)
-        if ticket is not None:
-            work_order_id = ticket.id
-            held = ticket
-            flag = await _flagged(
-                session,
-                mutation,
-                lambda: flags.evidence_after_reassignment(
-                    session,
-                    actor,
-                    ticket=held,
-                    client_id=client.id,
-                    seq=mutation.seq,
-                    name=mutation.name,
-                    device_time=device_time,
-                ),
-            )
+    flag, held = await _flag(session, actor, client, mutation, refusal, device_time)
+    if held is not None:
+        work_order_id = held.id
     if flag is not None:
         assert result.error is not None
         result = Result(
@@ -526,6 +505,50 @@ async def _apply(
         result = Result.from_json(storable(result.to_json()))
     await _store(session, client, mutation, work_order_id, device_time, result)
     # After the effects' own feed rows (flushed in the savepoint): acknowledged after them.
+    await _acknowledge(session, client, mutation)
+    return result
+
+
+async def _flag(
+    session: AsyncSession,
+    actor: Actor,
+    client: SyncClient,
+    mutation: Mutation,
+    refusal: AppError | None,
+    device_time: dt.datetime | None,
+) -> tuple[SyncFlag | None, Ticket | None]:
+    """The flag a refusal raises for a dispatcher (a completion after the office cancelled,
+    evidence after the work order went to a colleague), if any, and for the latter the
+    work order the engineer held before (which the log row names)."""
+    if isinstance(refusal, mutations.CompletedAfterCancel):
+        cancelled = refusal
+        flag = await _flagged(
+            session, mutation, lambda: _cancelled(session, actor, client, mutation, cancelled)
+        )
+        return flag, None
+    if refusal is None or refusal.status != 404 or mutation.name not in EVIDENCE:
+        return None, None
+    held = await _held_before(session, actor, mutation)
+    if held is None:
+        return None, None
+    flag = await _flagged(
+        session,
+        mutation,
+        lambda: flags.evidence_after_reassignment(
+            session,
+            actor,
+            ticket=held,
+            client_id=client.id,
+            seq=mutation.seq,
+            name=mutation.name,
+            device_time=device_time,
+        ),
+    )
+    return flag, held
+
+
+async def _acknowledge(session: AsyncSession, client: SyncClient, mutation: Mutation) -> None:
+    """The mutation's acknowledgement in the installation's feed."""
     await capture.record(
         session,
         [
@@ -539,7 +562,6 @@ async def _apply(
             )
         ],
     )
-    return result
 
 
 # The log row and the acknowledgement of an applied mutation, in one statement.

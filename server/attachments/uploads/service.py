@@ -226,16 +226,7 @@ async def _locked_patch(
         committed, length, sha256 = upload.upload_offset, upload.upload_length, upload.sha256
     if upload.status == UploadStatus.COMPLETE:
         return PatchResult(length, length, None)
-    if offset > committed:
-        raise OffsetMismatch(
-            f"Upload-Offset {offset} is past the {committed} bytes received; HEAD and resume",
-            upload_offset=committed,
-        )
-    if content_length is not None and offset + content_length > length:
-        raise PayloadTooLarge(
-            f"{content_length} bytes at offset {offset} run past Upload-Length {length}",
-            upload_length=length,
-        )
+    _check_range(offset, content_length, committed=committed, length=length)
     if await temp.length() < committed:
         return await _fail_lost(maker, store, actor, upload_id)
     await temp.truncate(committed)  # anything past the committed offset was never accepted
@@ -247,6 +238,43 @@ async def _locked_patch(
     verdict = await _verify(temp, sha256, committed, new_offset, length, settings)
     if verdict.mime is not None:
         await store.commit_temp(upload_id, sha256)
+    result, finished = await _record_patch(
+        maker, actor, settings, upload_id, new_offset, verdict, sha256=sha256, length=length
+    )
+    if finished:  # committed: the bytes are in the blob, or refused
+        await store.delete_temp(upload_id)
+    return result
+
+
+def _check_range(offset: int, content_length: int | None, *, committed: int, length: int) -> None:
+    """409 for an offset past the bytes received; 413 for a body declared to run past the
+    upload's length."""
+    if offset > committed:
+        raise OffsetMismatch(
+            f"Upload-Offset {offset} is past the {committed} bytes received; HEAD and resume",
+            upload_offset=committed,
+        )
+    if content_length is not None and offset + content_length > length:
+        raise PayloadTooLarge(
+            f"{content_length} bytes at offset {offset} run past Upload-Length {length}",
+            upload_length=length,
+        )
+
+
+async def _record_patch(
+    maker: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    settings: Settings,
+    upload_id: uuid.UUID,
+    new_offset: int,
+    verdict: _Verdict,
+    *,
+    sha256: str,
+    length: int,
+) -> tuple[PatchResult, bool]:
+    """The PATCH's second transaction: the new offset and expiry, and the verdict (the
+    upload refused, or complete with its blob recorded); committed on return, with whether
+    the upload is finished (its temp file can go)."""
     async with session_scope(maker) as session:
         upload = await find_upload(session, actor, upload_id=upload_id, for_update=True)
         if upload.status != UploadStatus.OPEN:
@@ -270,9 +298,7 @@ async def _locked_patch(
         jobs = pop_jobs(session)
         result = PatchResult(new_offset, length, upload.expires_at, verdict.error, jobs)
         finished = upload.status != UploadStatus.OPEN
-    if finished:  # committed: the bytes are in the blob, or refused
-        await store.delete_temp(upload_id)
-    return result
+    return result, finished
 
 
 async def _write(

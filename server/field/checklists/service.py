@@ -375,15 +375,7 @@ async def answer(
 ) -> ChecklistAnswer:
     access.require_field_writer(actor, "answer checklists")
     when = access.instant(device_time, "device_time") if device_time is not None else None
-    item = await _item_rule(session, actor, item_id)
-    if item is None:
-        await access.work_order(session, actor, work_order_id)  # 404 comes first
-        raise Unprocessable(f"checklist item {item_id} not found", field="item_id")
-    try:
-        normalised = check_value(item, value)
-    except Unprocessable:
-        await access.work_order(session, actor, work_order_id)  # 404 comes first
-        raise
+    item, normalised = await _item_and_value(session, actor, work_order_id, item_id, value)
     row = ChecklistAnswer(
         id=answer_id,
         org_id=actor.org_id,
@@ -411,14 +403,7 @@ async def answer(
         return found
     await access.check_visit(session, actor, ticket.id, visit_id)
     if ItemKind(item.kind) is ItemKind.PHOTO:
-        ids = [uuid.UUID(i) for i in normalised]
-        found_ids = await photo_attachments(session, actor, ticket_id=ticket.id, attachment_ids=ids)
-        if unknown := [str(i) for i in ids if i not in found_ids]:
-            raise Unprocessable(
-                f"attachment {unknown[0]} is not a photo of this work order",
-                field="value",
-                attachments=unknown,
-            )
+        await _require_photos(session, actor, ticket.id, normalised)
     raced = await access.insert(
         session,
         [row],
@@ -430,6 +415,37 @@ async def answer(
         access.same_content("checklist answer", answer_id, _content(raced), sent)
         return raced
     return row
+
+
+async def _item_and_value(
+    session: AsyncSession, actor: Actor, work_order_id: uuid.UUID, item_id: uuid.UUID, value: Any
+) -> tuple[ChecklistItem, Any]:
+    """The item answered and the value checked against it (``check_value``); 422 for an
+    unknown item or a value it refuses, after the 404 of a work order the caller cannot see."""
+    item = await _item_rule(session, actor, item_id)
+    if item is None:
+        await access.work_order(session, actor, work_order_id)  # 404 comes first
+        raise Unprocessable(f"checklist item {item_id} not found", field="item_id")
+    try:
+        normalised = check_value(item, value)
+    except Unprocessable:
+        await access.work_order(session, actor, work_order_id)  # 404 comes first
+        raise
+    return item, normalised
+
+
+async def _require_photos(
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, attachment_ids: list[str]
+) -> None:
+    """422 naming the attachments of a photo answer that are no photos of the work order."""
+    ids = [uuid.UUID(i) for i in attachment_ids]
+    found_ids = await photo_attachments(session, actor, ticket_id=ticket_id, attachment_ids=ids)
+    if unknown := [str(i) for i in ids if i not in found_ids]:
+        raise Unprocessable(
+            f"attachment {unknown[0]} is not a photo of this work order",
+            field="value",
+            attachments=unknown,
+        )
 
 
 async def list_answers(

@@ -427,48 +427,10 @@ async def check_in(
         access.same_content("visit", visit_id, _stored_in(found), sent)
         return found
     status = Status(ticket.status)
-    after_cancel = status is Status.CANCELLED
-    if (status not in CHECK_IN_FROM and not after_cancel) or ticket.assignee_id is None:
-        # A visit is the assigned engineer's: a work order cancelled before anyone was
-        # assigned has nobody whose check-in could be kept.
-        raise CheckInNotAllowed(
-            f"cannot check in on a work order that is {status.value}"
-            + (" and has no engineer" if ticket.assignee_id is None else "")
-            + f"; check-in needs it {', '.join(s.value for s in CHECK_IN_FROM)}, or "
-            "cancelled after it was assigned",
-            current_status=status.value,
-            allowed_statuses=[s.value for s in CHECK_IN_FROM],
-        )
-    if (current := await open_visit(session, ticket.id)) is not None:
-        raise VisitOpen(
-            f"visit {current.number} ({current.id}) is still open: check it out first",
-            open_visit_id=str(current.id),
-        )
-    if after_cancel:
-        audit.record(
-            session,
-            ticket,
-            kind="field_after_cancel",
-            actor=actor.label,
-            reason="a check-in arrived after the work order was cancelled; it is kept",
-            changes={"visit_id": str(visit_id)},
-        )
-    elif (action := CHECK_IN_FROM[status]) is not None:
-        await tickets_service.apply_transition(
-            session, actor, ticket_id=ticket.id, data=TransitionIn(action=action)
-        )
-    number = await session.scalar(
-        select(func.coalesce(func.max(Visit.number), 0)).where(Visit.ticket_id == ticket.id)
-    )
-    visit = Visit(
-        id=visit_id,
-        org_id=actor.org_id,
-        ticket_id=ticket.id,
-        engineer_id=ticket.assignee_id,
-        number=int(number or 0) + 1,
-        created_by=actor.label,
-        received_at=access.now(),
-    )
+    _require_check_in_allowed(ticket, status)
+    await _require_no_open_visit(session, ticket)
+    await _mark_arrival(session, actor, ticket, status, visit_id)
+    visit = await _new_visit(session, actor, ticket, visit_id)
     check = _make_check(
         actor,
         visit_id=visit_id,
@@ -490,6 +452,70 @@ async def check_in(
         access.same_content("visit", visit_id, _stored_in(raced), sent)
         return raced
     return VisitRecord(visit, check, None)
+
+
+def _require_check_in_allowed(ticket: Ticket, status: Status) -> None:
+    """409 ``check_in_not_allowed`` unless the status takes a check-in (or the work order
+    was cancelled after it was assigned)."""
+    after_cancel = status is Status.CANCELLED
+    if (status not in CHECK_IN_FROM and not after_cancel) or ticket.assignee_id is None:
+        # A visit is the assigned engineer's: a work order cancelled before anyone was
+        # assigned has nobody whose check-in could be kept.
+        raise CheckInNotAllowed(
+            f"cannot check in on a work order that is {status.value}"
+            + (" and has no engineer" if ticket.assignee_id is None else "")
+            + f"; check-in needs it {', '.join(s.value for s in CHECK_IN_FROM)}, or "
+            "cancelled after it was assigned",
+            current_status=status.value,
+            allowed_statuses=[s.value for s in CHECK_IN_FROM],
+        )
+
+
+async def _require_no_open_visit(session: AsyncSession, ticket: Ticket) -> None:
+    """409 ``visit_open`` while another visit of the work order is open."""
+    if (current := await open_visit(session, ticket.id)) is not None:
+        raise VisitOpen(
+            f"visit {current.number} ({current.id}) is still open: check it out first",
+            open_visit_id=str(current.id),
+        )
+
+
+async def _mark_arrival(
+    session: AsyncSession, actor: Actor, ticket: Ticket, status: Status, visit_id: uuid.UUID
+) -> None:
+    """What a check-in does to the work order: on a cancelled one, the office is told
+    (``field_after_cancel``); otherwise the transition its status calls for, if any."""
+    if status is Status.CANCELLED:
+        audit.record(
+            session,
+            ticket,
+            kind="field_after_cancel",
+            actor=actor.label,
+            reason="a check-in arrived after the work order was cancelled; it is kept",
+            changes={"visit_id": str(visit_id)},
+        )
+    elif (action := CHECK_IN_FROM[status]) is not None:
+        await tickets_service.apply_transition(
+            session, actor, ticket_id=ticket.id, data=TransitionIn(action=action)
+        )
+
+
+async def _new_visit(
+    session: AsyncSession, actor: Actor, ticket: Ticket, visit_id: uuid.UUID
+) -> Visit:
+    """The visit's row (not added yet), numbered after the work order's last visit."""
+    number = await session.scalar(
+        select(func.coalesce(func.max(Visit.number), 0)).where(Visit.ticket_id == ticket.id)
+    )
+    return Visit(
+        id=visit_id,
+        org_id=actor.org_id,
+        ticket_id=ticket.id,
+        engineer_id=ticket.assignee_id,
+        number=int(number or 0) + 1,
+        created_by=actor.label,
+        received_at=access.now(),
+    )
 
 
 def _stored_in(record: VisitRecord) -> dict[str, Any]:
