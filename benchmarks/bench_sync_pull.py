@@ -179,7 +179,7 @@ async def make_changes(
                 await field_service.add_note(
                     session,
                     actor,
-                    work_order_id=wo.id,
+                    ticket_id=wo.id,
                     note_id=row_id,
                     text=f"Customer called: the unit tripped again overnight ({serial + i}).",
                 )
@@ -189,7 +189,7 @@ async def make_changes(
                 await field_service.add_labour(
                     session,
                     actor,
-                    work_order_id=wo.id,
+                    ticket_id=wo.id,
                     entry_id=row_id,
                     kind="work",
                     started_at=start,

@@ -380,7 +380,7 @@ async def _field_work(
         gps = {"lat": site.lat, "lon": site.lon, "accuracy_m": 12.0}
     visit = (
         await visits.check_in(
-            session, me, work_order_id=ticket.id, visit_id=uuid7(), device_time=arrived, gps=gps
+            session, me, ticket_id=ticket.id, visit_id=uuid7(), device_time=arrived, gps=gps
         )
     ).visit
     await _labour(session, me, ticket, visit.id, arrived, done)
@@ -388,20 +388,20 @@ async def _field_work(
     await parts_used.use_part(
         session,
         me,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         line_id=uuid7(),
         part_id=rng.choice(part_ids),
         quantity=1,
         visit_id=visit.id,
     )
     await field.add_note(
-        session, me, work_order_id=ticket.id, note_id=uuid7(), text="Customer informed."
+        session, me, ticket_id=ticket.id, note_id=uuid7(), text="Customer informed."
     )
     await visits.check_out(session, me, visit_id=visit.id, device_time=done, gps=gps)
     await field.resolve(
         session,
         me,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         resolution_code="REPLACED_PART",
         fault_code="E-WORN",
         root_cause="Wear after years of service",
@@ -442,7 +442,7 @@ async def _labour(
         await labour.add_labour(
             session,
             me,
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             entry_id=uuid7(),
             kind=kind,
             started_at=start,
@@ -458,13 +458,13 @@ async def _answer_checklist(
     from server.field.checklists import service as checklists
     from shared.ids import uuid7
 
-    view = await checklists.for_work_order(session, me, work_order_id=ticket.id)
+    view = await checklists.for_work_order(session, me, ticket_id=ticket.id)
     values = {"yes_no": True, "number": 228, "text": "Contacts worn; replaced", "choice": "fixed"}
     for item in (item for _, items in view.templates for item in items):
         await checklists.answer(
             session,
             me,
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             visit_id=visit_id,
             item_id=item.id,
             answer_id=uuid7(),

@@ -112,7 +112,7 @@ async def register_attachment(
         session,
         actor,
         attachment_id=body.id,
-        work_order_id=ticket_id,
+        ticket_id=ticket_id,
         sha256=body.sha256,
         size=body.size,
         mime=body.mime,
@@ -145,7 +145,7 @@ async def list_attachments(
     cursor: Cursor = None,
 ) -> PageOut[AttachmentRead]:
     page = await service.list_attachments(
-        session, actor, work_order_id=ticket_id, limit=limit, cursor=cursor
+        session, actor, ticket_id=ticket_id, limit=limit, cursor=cursor
     )
     blobs = await service.blobs_of(session, actor, page.items)
     items = [_read(a, blobs.get(a.sha256)) for a in page.items]
@@ -307,7 +307,7 @@ async def capture_signature(
         session,
         actor,
         signature_id=body.id,
-        work_order_id=ticket_id,
+        ticket_id=ticket_id,
         attachment_id=body.attachment_id,
         sha256=body.sha256,
         size=body.size,
@@ -329,5 +329,5 @@ async def capture_signature(
 async def list_signatures(
     ticket_id: uuid.UUID, session: SessionDep, actor: Reader
 ) -> list[SignatureRead]:
-    rows = await service.list_signatures(session, actor, work_order_id=ticket_id)
+    rows = await service.list_signatures(session, actor, ticket_id=ticket_id)
     return [SignatureRead.model_validate(r) for r in rows]

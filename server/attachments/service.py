@@ -81,7 +81,7 @@ async def register_attachment(
     actor: Actor,
     *,
     attachment_id: uuid.UUID | str,
-    work_order_id: uuid.UUID | str,
+    ticket_id: uuid.UUID | str,
     sha256: str,
     size: float,
     mime: str,
@@ -100,7 +100,7 @@ async def register_attachment(
         session,
         actor,
         attachment_id=checks.as_id(attachment_id, "attachment_id"),
-        work_order_id=checks.as_id(work_order_id, "work_order_id"),
+        ticket_id=checks.as_id(ticket_id, "work_order_id"),
         sha256=checks.check_sha256(sha256),
         size=checks.size(size),
         mime=checks.declared_mime(mime),
@@ -117,7 +117,7 @@ async def _register(
     actor: Actor,
     *,
     attachment_id: uuid.UUID,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     sha256: str,
     size: int,
     mime: str,
@@ -128,10 +128,10 @@ async def _register(
     gps: dict[str, float] | None,
 ) -> Attachment:
     _writer(actor)
-    await tickets.get(session, actor, ticket_id=work_order_id)  # 404 unless visible
-    await visit_check.get()(session, actor, work_order_id, visit_id)  # 422 unless its own
+    await tickets.get(session, actor, ticket_id=ticket_id)  # 404 unless visible
+    await visit_check.get()(session, actor, ticket_id, visit_id)  # 422 unless its own
     values: dict[str, Any] = {
-        "work_order_id": work_order_id,
+        "work_order_id": ticket_id,
         "visit_id": visit_id,
         "role": role.value,
         "sha256": sha256,
@@ -368,13 +368,13 @@ async def list_attachments(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page[Attachment]:
-    await tickets.get(session, actor, ticket_id=work_order_id)
+    await tickets.get(session, actor, ticket_id=ticket_id)
     query = select(Attachment).where(
-        Attachment.org_id == actor.org_id, Attachment.work_order_id == work_order_id
+        Attachment.org_id == actor.org_id, Attachment.work_order_id == ticket_id
     )
     return await keyset_page(
         session,
@@ -468,7 +468,7 @@ async def capture_signature(
     actor: Actor,
     *,
     signature_id: uuid.UUID | str,
-    work_order_id: uuid.UUID | str,
+    ticket_id: uuid.UUID | str,
     attachment_id: uuid.UUID | str,
     sha256: str,
     size: float,
@@ -485,7 +485,7 @@ async def capture_signature(
         # Signatures are taken on site; the service desk attaches documents at most.
         raise Forbidden("service desk agents cannot capture signatures")
     signature_id = checks.as_id(signature_id, "signature_id")
-    work_order = checks.as_id(work_order_id, "work_order_id")
+    work_order = checks.as_id(ticket_id, "work_order_id")
     visit = checks.opt_id(visit_id, "visit_id")
     name = _signer(signer_name)
     _check_signed_status(signed_status)
@@ -495,7 +495,7 @@ async def capture_signature(
         session,
         actor,
         attachment_id=checks.as_id(attachment_id, "attachment_id"),
-        work_order_id=work_order,
+        ticket_id=work_order,
         sha256=checks.check_sha256(sha256),
         size=checks.size(size),
         mime=images.PNG,
@@ -574,12 +574,12 @@ async def _store_signature(
 
 
 async def list_signatures(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> list[Signature]:
-    await tickets.get(session, actor, ticket_id=work_order_id)
+    await tickets.get(session, actor, ticket_id=ticket_id)
     rows = await session.scalars(
         select(Signature)
-        .where(Signature.org_id == actor.org_id, Signature.work_order_id == work_order_id)
+        .where(Signature.org_id == actor.org_id, Signature.work_order_id == ticket_id)
         .order_by(Signature.created_at, Signature.id)
         .limit(500)
     )

@@ -128,7 +128,7 @@ async def _record(
     actor: Actor,
     *,
     action: PartAction,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     line_id: uuid.UUID,
     part_id: uuid.UUID,
     quantity: Decimal | str | int,
@@ -137,7 +137,7 @@ async def _record(
 ) -> FieldPartLine:
     access.require_field_writer(actor, "report parts")
     amount = _quantity(quantity)
-    ticket = await access.work_order(session, actor, work_order_id, for_update=True)
+    ticket = await access.work_order(session, actor, ticket_id, for_update=True)
     request = _request(
         action, ticket.id, part_id=part_id, quantity=amount, visit_id=visit_id, **movement
     )
@@ -179,7 +179,7 @@ async def use_part(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     line_id: uuid.UUID,
     part_id: uuid.UUID,
     quantity: Decimal | str | int,
@@ -192,7 +192,7 @@ async def use_part(
         session,
         actor,
         action=PartAction.USE,
-        work_order_id=work_order_id,
+        ticket_id=ticket_id,
         line_id=line_id,
         part_id=part_id,
         quantity=quantity,
@@ -209,7 +209,7 @@ async def return_part(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     line_id: uuid.UUID,
     part_id: uuid.UUID,
     quantity: Decimal | str | int,
@@ -223,7 +223,7 @@ async def return_part(
         session,
         actor,
         action=PartAction.RETURN,
-        work_order_id=work_order_id,
+        ticket_id=ticket_id,
         line_id=line_id,
         part_id=part_id,
         quantity=quantity,
@@ -233,9 +233,9 @@ async def return_part(
 
 
 async def list_lines(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> list[FieldPartLine]:
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     rows = await session.scalars(
         select(FieldPartLine)
         .where(FieldPartLine.ticket_id == ticket.id, FieldPartLine.org_id == actor.org_id)

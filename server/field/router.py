@@ -64,7 +64,7 @@ async def add_note(
         note = await service.add_note(
             session,
             actor,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             note_id=body.note_id,
             text=body.text,
             visit_id=body.visit_id,
@@ -84,7 +84,7 @@ async def add_note(
     responses=problems(403, 404),
 )
 async def list_notes(ticket_id: uuid.UUID, session: SessionDep, actor: Reader) -> list[NoteRead]:
-    notes = await service.list_notes(session, actor, work_order_id=ticket_id)
+    notes = await service.list_notes(session, actor, ticket_id=ticket_id)
     return [NoteRead.model_validate(n) for n in notes]
 
 
@@ -114,7 +114,7 @@ async def report_part(
             line = await parts_used.use_part(
                 session,
                 actor,
-                work_order_id=ticket_id,
+                ticket_id=ticket_id,
                 line_id=body.line_id,
                 part_id=body.part_id,
                 quantity=body.quantity,
@@ -128,7 +128,7 @@ async def report_part(
             line = await parts_used.return_part(
                 session,
                 actor,
-                work_order_id=ticket_id,
+                ticket_id=ticket_id,
                 line_id=body.line_id,
                 part_id=body.part_id,
                 quantity=body.quantity,
@@ -152,7 +152,7 @@ async def report_part(
 async def list_part_lines(
     ticket_id: uuid.UUID, session: SessionDep, actor: PartsReader
 ) -> list[PartLineRead]:
-    lines = await parts_used.list_lines(session, actor, work_order_id=ticket_id)
+    lines = await parts_used.list_lines(session, actor, ticket_id=ticket_id)
     return [PartLineRead.model_validate(line) for line in lines]
 
 
@@ -180,7 +180,7 @@ async def resolve(
         ticket = await service.resolve(
             session,
             actor,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             resolution_code=body.resolution_code,
             summary=body.summary,
             fault_code=body.fault_code,
@@ -211,7 +211,7 @@ async def field_summary(
     session: SessionDep,
     actor: PartsReader,  # it counts part lines
 ) -> FieldSummary:
-    s = await service.field_summary(session, actor, work_order_id=ticket_id)
+    s = await service.field_summary(session, actor, ticket_id=ticket_id)
     t = s.ticket
     return FieldSummary(
         ticket_id=t.id,

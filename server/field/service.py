@@ -124,27 +124,25 @@ NEW_NOTE = access.NewRecord(
 
 
 async def _transition(
-    session: AsyncSession, actor: Actor, work_order_id: uuid.UUID, data: TransitionIn
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, data: TransitionIn
 ) -> Ticket:
-    return await tickets_service.apply_transition(
-        session, actor, ticket_id=work_order_id, data=data
-    )
+    return await tickets_service.apply_transition(session, actor, ticket_id=ticket_id, data=data)
 
 
-async def accept(session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID) -> Ticket:
-    return await _transition(session, actor, work_order_id, TransitionIn(action=Action.ACCEPT))
+async def accept(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Ticket:
+    return await _transition(session, actor, ticket_id, TransitionIn(action=Action.ACCEPT))
 
 
-async def start_travel(session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID) -> Ticket:
+async def start_travel(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Ticket:
     data = TransitionIn(action=Action.START_TRAVEL)
-    return await _transition(session, actor, work_order_id, data)
+    return await _transition(session, actor, ticket_id, data)
 
 
 async def hold(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     waiting_for: str,
     reason: str,
 ) -> Ticket:
@@ -153,29 +151,29 @@ async def hold(
         raise Unprocessable(f"must be one of {', '.join(HOLD_KINDS)}", field="waiting_for")
     why = access.text(reason, "reason", limit=2000)
     data = TransitionIn.model_validate({"action": "hold", "hold_kind": kind, "reason": why})
-    return await _transition(session, actor, work_order_id, data)
+    return await _transition(session, actor, ticket_id, data)
 
 
-async def resume(session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID) -> Ticket:
-    return await _transition(session, actor, work_order_id, TransitionIn(action=Action.RESUME))
+async def resume(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Ticket:
+    return await _transition(session, actor, ticket_id, TransitionIn(action=Action.RESUME))
 
 
 async def reject(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID, reason: str
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID, reason: str
 ) -> Ticket:
     """Decline the job: ``assigned`` -> ``new``, unassigned (the state machine refuses it
     from any other status; for an engineer a work order no longer theirs is 404, so a late
     reject never undoes the office's reassignment)."""
     why = access.text(reason, "reason", limit=2000)
     data = TransitionIn.model_validate({"action": "reject", "reason": why})
-    return await _transition(session, actor, work_order_id, data)
+    return await _transition(session, actor, ticket_id, data)
 
 
 async def resolve(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     resolution_code: str,
     summary: str,
     fault_code: str | None = None,
@@ -195,7 +193,7 @@ async def resolve(
         "fault_code": access.text(fault_code, "fault_code", limit=40, required=False),
         "root_cause": access.text(root_cause, "root_cause", limit=2000, required=False),
     }
-    ticket = await access.work_order(session, actor, work_order_id, for_update=True)
+    ticket = await access.work_order(session, actor, ticket_id, for_update=True)
     # No version of its own: the resolve below bumps it, once for both.
     given = {name: value for name, value in fields.items() if value is not None}
     diff = patch(ticket, given, expected_version=None, shown=lambda text: text, bump=False)
@@ -208,7 +206,7 @@ async def update_findings(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     fault_code: str | None = None,
     resolution_code: str | None = None,
     root_cause: str | None = None,
@@ -230,7 +228,7 @@ async def update_findings(
         raise Unprocessable(f"send at least one of {', '.join(given)}", fields=sorted(given))
     data = TicketUpdate.model_validate(changes)
     return await tickets_service.update(
-        session, actor, ticket_id=work_order_id, data=data, expected_version=None
+        session, actor, ticket_id=ticket_id, data=data, expected_version=None
     )
 
 
@@ -259,7 +257,7 @@ async def add_note(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     note_id: uuid.UUID,
     text: str,
     visit_id: uuid.UUID | None = None,
@@ -272,7 +270,7 @@ async def add_note(
     note = TicketNote(
         id=note_id,
         org_id=actor.org_id,
-        ticket_id=work_order_id,
+        ticket_id=ticket_id,
         visit_id=visit_id,
         text=body,
         author=actor.label,
@@ -281,7 +279,7 @@ async def add_note(
     )
     if await access.insert_new(session, actor, NEW_NOTE, note):
         return note
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     sent = {"work_order_id": ticket.id, "visit_id": visit_id, "text": body}
     if (found := await _note(session, actor, note_id)) is not None:
         access.same_content("note", note_id, _note_content(found), sent)
@@ -301,9 +299,9 @@ async def add_note(
 
 
 async def list_notes(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> list[TicketNote]:
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     rows = await session.scalars(
         select(TicketNote)
         .where(TicketNote.ticket_id == ticket.id, TicketNote.org_id == actor.org_id)
@@ -341,11 +339,9 @@ async def _count(session: AsyncSession, model: Any, ticket_id: uuid.UUID) -> int
     return int(found or 0)
 
 
-async def field_summary(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
-) -> Summary:
-    ticket = await access.work_order(session, actor, work_order_id)
-    entries, _ = await labour_review.sheet(session, actor, work_order_id=ticket.id)
+async def field_summary(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Summary:
+    ticket = await access.work_order(session, actor, ticket_id)
+    entries, _ = await labour_review.sheet(session, actor, ticket_id=ticket.id)
     current = await _visits.open_visit(session, ticket.id)
     return Summary(
         ticket=ticket,

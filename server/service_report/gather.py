@@ -108,8 +108,8 @@ async def gather(
     org = await orgs.get_own(session, actor)
     zone = await orgs.zone_of(session, org)
     customer = await customers.get_customer(session, actor, customer_id=ticket.customer_id)
-    visits = await field_visits.list_visits(session, actor, work_order_id=ticket.id)
-    entries, _ = await labour_review.sheet(session, actor, work_order_id=ticket.id)
+    visits = await field_visits.list_visits(session, actor, ticket_id=ticket.id)
+    entries, _ = await labour_review.sheet(session, actor, ticket_id=ticket.id)
     active = [e.entry for e in entries if e.state == "active"]
     people = {ticket.assignee_id, *(v.visit.engineer_id for v in visits)}
     names = await _engineer_names(session, actor, people | {e.engineer_id for e in active})
@@ -233,7 +233,7 @@ async def _timeline(
 
 
 async def _checklist(session: AsyncSession, actor: Actor, ticket: Ticket) -> list[ChecklistSection]:
-    found = await checklists.for_work_order(session, actor, work_order_id=ticket.id)
+    found = await checklists.for_work_order(session, actor, ticket_id=ticket.id)
     sections = []
     for template, items in found.templates:
         lines = []
@@ -360,7 +360,7 @@ async def _all_attachments(session: AsyncSession, actor: Actor, ticket: Ticket) 
     cursor = None
     while True:
         page = await attachments.list_attachments(
-            session, actor, work_order_id=ticket.id, limit=_PAGE, cursor=cursor
+            session, actor, ticket_id=ticket.id, limit=_PAGE, cursor=cursor
         )
         out += page.items
         cursor = page.next_cursor
@@ -413,7 +413,7 @@ async def _photos(
 async def _signatures(
     session: AsyncSession, actor: Actor, ticket: Ticket, store: BlobStore | None
 ) -> list[SignatureInfo]:
-    signed = (await attachments.list_signatures(session, actor, work_order_id=ticket.id))[
+    signed = (await attachments.list_signatures(session, actor, ticket_id=ticket.id))[
         -MAX_SIGNATURES:
     ]
     out = []

@@ -143,7 +143,7 @@ async def list_flags(
     actor: Actor,
     *,
     status: FlagStatus | None,
-    work_order_id: uuid.UUID | None,
+    ticket_id: uuid.UUID | None,
     limit: int,
     cursor: str | None,
 ) -> Page[SyncFlag]:
@@ -151,8 +151,8 @@ async def list_flags(
     query = select(SyncFlag).where(SyncFlag.org_id == actor.org_id)
     if status is not None:
         query = query.where(SyncFlag.status == status.value)
-    if work_order_id is not None:
-        query = query.where(SyncFlag.work_order_id == work_order_id)
+    if ticket_id is not None:
+        query = query.where(SyncFlag.work_order_id == ticket_id)
     return await keyset_page(
         session,
         query,

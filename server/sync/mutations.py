@@ -63,20 +63,20 @@ def _status(ticket: Ticket) -> dict[str, Any]:
 
 
 async def _accept(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
-    return _status(await field.accept(s, a, work_order_id=_id(args, "work_order_id")))
+    return _status(await field.accept(s, a, ticket_id=_id(args, "work_order_id")))
 
 
 async def _start_travel(
     s: AsyncSession, a: Actor, args: dict[str, Any], c: Context
 ) -> dict[str, Any]:
-    return _status(await field.start_travel(s, a, work_order_id=_id(args, "work_order_id")))
+    return _status(await field.start_travel(s, a, ticket_id=_id(args, "work_order_id")))
 
 
 async def _hold(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
     ticket = await field.hold(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         waiting_for=args["waiting_for"],
         reason=args["reason"],
     )
@@ -84,13 +84,11 @@ async def _hold(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> 
 
 
 async def _resume(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
-    return _status(await field.resume(s, a, work_order_id=_id(args, "work_order_id")))
+    return _status(await field.resume(s, a, ticket_id=_id(args, "work_order_id")))
 
 
 async def _reject(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
-    ticket = await field.reject(
-        s, a, work_order_id=_id(args, "work_order_id"), reason=args["reason"]
-    )
+    ticket = await field.reject(s, a, ticket_id=_id(args, "work_order_id"), reason=args["reason"])
     return _status(ticket)
 
 
@@ -102,7 +100,7 @@ async def _resolve(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) 
     ticket = await field.resolve(
         s,
         a,
-        work_order_id=work_order_id,
+        ticket_id=work_order_id,
         resolution_code=args["resolution_code"],
         summary=args["summary"],
         fault_code=args.get("fault_code"),
@@ -114,7 +112,7 @@ async def _resolve(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) 
 async def _findings(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> dict[str, Any]:
     fields = {k: v for k, v in args.items() if k != "work_order_id"}
     return _status(
-        await field.update_findings(s, a, work_order_id=_id(args, "work_order_id"), **fields)
+        await field.update_findings(s, a, ticket_id=_id(args, "work_order_id"), **fields)
     )
 
 
@@ -122,7 +120,7 @@ async def _check_in(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context)
     record = await field.check_in(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         visit_id=_id(args, "visit_id"),
         device_time=c.device_time,
         gps=args.get("gps"),
@@ -149,7 +147,7 @@ async def _labour_add(
     entry = await field.add_labour(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         entry_id=_id(args, "entry_id"),
         kind=args["kind"],
         started_at=args["started_at"],
@@ -182,7 +180,7 @@ async def _labour_adjust(
         reason=args["reason"],
         kind=args.get("kind"),
         note=args.get("note"),
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
     )
     return {"adjustment_id": str(entry.id), "entry_id": str(entry.replaces_id)}
 
@@ -203,7 +201,7 @@ async def _part_use(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context)
     line = await field.use_part(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         line_id=_id(args, "line_id"),
         part_id=_id(args, "part_id"),
         quantity=args["quantity"],
@@ -221,7 +219,7 @@ async def _part_return(
     line = await field.return_part(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         line_id=_id(args, "line_id"),
         part_id=_id(args, "part_id"),
         quantity=args["quantity"],
@@ -236,7 +234,7 @@ async def _answer(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -
     answer = await field.answer(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         visit_id=_id(args, "visit_id"),
         item_id=_id(args, "item_id"),
         answer_id=_id(args, "answer_id"),
@@ -250,7 +248,7 @@ async def _note(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context) -> 
     note = await field.add_note(
         s,
         a,
-        work_order_id=_id(args, "work_order_id"),
+        ticket_id=_id(args, "work_order_id"),
         note_id=_id(args, "note_id"),
         text=args["text"],
         visit_id=_optional_id(args, "visit_id"),
@@ -266,7 +264,7 @@ async def _attachment(
         s,
         a,
         attachment_id=args["attachment_id"],
-        work_order_id=args["work_order_id"],
+        ticket_id=args["work_order_id"],
         sha256=args["sha256"],
         size=args["size"],
         mime=args["mime"],
@@ -284,7 +282,7 @@ async def _signature(s: AsyncSession, a: Actor, args: dict[str, Any], c: Context
         s,
         a,
         signature_id=args["signature_id"],
-        work_order_id=args["work_order_id"],
+        ticket_id=args["work_order_id"],
         attachment_id=args["attachment_id"],
         sha256=args["sha256"],
         size=args["size"],

@@ -694,7 +694,7 @@ async def _store(
     session: AsyncSession,
     client: SyncClient,
     mutation: Mutation,
-    work_order_id: uuid.UUID | None,
+    ticket_id: uuid.UUID | None,
     device_time: dt.datetime | None,
     result: Result,
 ) -> None:
@@ -709,7 +709,7 @@ async def _store(
             mutation_id=uuid.UUID(mutation.id),
             name=safe_name(mutation.name, 60),
             args=args,
-            work_order_id=work_order_id,
+            work_order_id=ticket_id,
             device_time=when,
             outcome=result.outcome.value,
             result=result.to_json(),

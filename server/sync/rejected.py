@@ -47,7 +47,7 @@ async def list_rejected(
     actor: Actor,
     *,
     engineer_id: uuid.UUID | None,
-    work_order_id: uuid.UUID | None,
+    ticket_id: uuid.UUID | None,
     since: dt.datetime | None,
     limit: int,
     cursor: str | None,
@@ -61,8 +61,8 @@ async def list_rejected(
     )
     if engineer_id is not None:
         query = query.where(SyncClient.engineer_id == engineer_id)
-    if work_order_id is not None:
-        query = query.where(SyncMutation.work_order_id == work_order_id)
+    if ticket_id is not None:
+        query = query.where(SyncMutation.work_order_id == ticket_id)
     if since is not None:
         query = query.where(SyncMutation.received_at >= instants.utc(since, "since"))
     key = (SyncMutation.received_at, SyncMutation.client_id, SyncMutation.seq)

@@ -170,7 +170,7 @@ async def list_sync_flags(
     cursor: Cursor = None,
 ) -> PageOut[FlagRead]:
     page = await flags.list_flags(
-        session, actor, status=status, work_order_id=work_order_id, limit=limit, cursor=cursor
+        session, actor, status=status, ticket_id=work_order_id, limit=limit, cursor=cursor
     )
     return PageOut(items=[_flag(f) for f in page.items], next_cursor=page.next_cursor)
 
@@ -194,7 +194,7 @@ async def list_rejected_mutations(
         session,
         actor,
         engineer_id=engineer_id,
-        work_order_id=work_order_id,
+        ticket_id=work_order_id,
         since=since,
         limit=limit,
         cursor=cursor,

@@ -56,7 +56,7 @@ async def _return(db: AsyncSession, actor: Actor, ticket: uuid.UUID, part: uuid.
     await field.return_part(
         db,
         actor,
-        work_order_id=ticket,
+        ticket_id=ticket,
         line_id=uuid7(),
         part_id=part,
         quantity="1",

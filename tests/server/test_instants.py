@@ -94,7 +94,7 @@ async def _adjust(db: AsyncSession, t: Tenant, key: str) -> Prepared:
     entry = await field.add_labour(
         db,
         t.actor("engineer1"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         entry_id=uuid7(),
         kind="work",
         started_at=start,

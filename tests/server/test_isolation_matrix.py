@@ -481,13 +481,13 @@ async def _build_field(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tupl
             ticket = await make_ticket(
                 db, tenant.actor("dispatcher"), customer, site, asset, assign_to=engineer
             )
-            await field.accept(db, actor, work_order_id=ticket.id)
-            await field.start_travel(db, actor, work_order_id=ticket.id)
+            await field.accept(db, actor, ticket_id=ticket.id)
+            await field.start_travel(db, actor, ticket_id=ticket.id)
             bucket.append(ticket)
         record = await field.check_in(
             db,
             actor,
-            work_order_id=field_tickets[-1].id,
+            ticket_id=field_tickets[-1].id,
             visit_id=uuid7(),
             device_time="2026-11-24T09:00:00+08:00",
         )
@@ -495,7 +495,7 @@ async def _build_field(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tupl
         entry = await field.add_labour(
             db,
             actor,
-            work_order_id=field_tickets[-1].id,
+            ticket_id=field_tickets[-1].id,
             entry_id=uuid7(),
             kind="work",
             started_at="2026-11-24T09:00:00+08:00",

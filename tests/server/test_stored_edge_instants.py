@@ -66,7 +66,7 @@ async def _worked(db: AsyncSession, t: Tenant, store: Any) -> tuple[Any, Any, uu
     entry = await field.add_labour(
         db,
         engineer,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         entry_id=uuid7(),
         kind="work",
         started_at=NOW - dt.timedelta(hours=2),
@@ -74,7 +74,7 @@ async def _worked(db: AsyncSession, t: Tenant, store: Any) -> tuple[Any, Any, uu
         visit_id=visit.id,
     )
     await field.add_note(
-        db, engineer, work_order_id=ticket.id, note_id=uuid7(), text="noted", device_time=NOW
+        db, engineer, ticket_id=ticket.id, note_id=uuid7(), text="noted", device_time=NOW
     )
     template = await checklists.create_template(
         db,
@@ -84,7 +84,7 @@ async def _worked(db: AsyncSession, t: Tenant, store: Any) -> tuple[Any, Any, uu
     await field.answer(
         db,
         engineer,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         visit_id=visit.id,
         item_id=template.items[0].id,
         answer_id=uuid7(),
@@ -101,7 +101,7 @@ async def _worked(db: AsyncSession, t: Tenant, store: Any) -> tuple[Any, Any, uu
         db,
         engineer,
         signature_id=uuid7(),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         attachment_id=uuid7(),
         sha256=digest,
         size=len(drawn),

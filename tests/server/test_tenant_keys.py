@@ -99,7 +99,7 @@ async def test_a_client_uuid_of_another_organisation_answers_like_a_colleagues(
             db,
             actor,
             attachment_id=attachment_id,
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             sha256=body["sha256"],
             size=body["size"],
             mime=body["mime"],

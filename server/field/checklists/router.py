@@ -186,7 +186,7 @@ async def update_checklist_template(
 async def work_order_checklist(
     ticket_id: uuid.UUID, session: SessionDep, actor: Reader
 ) -> ChecklistView:
-    found = await checklists.for_work_order(session, actor, work_order_id=ticket_id)
+    found = await checklists.for_work_order(session, actor, ticket_id=ticket_id)
     return checklist_read(found)
 
 
@@ -202,9 +202,7 @@ async def list_checklist_answers(
     actor: Reader,
     visit_id: Annotated[uuid.UUID | None, Query(description="Only this visit's")] = None,
 ) -> list[AnswerRead]:
-    answers = await checklists.list_answers(
-        session, actor, work_order_id=ticket_id, visit_id=visit_id
-    )
+    answers = await checklists.list_answers(session, actor, ticket_id=ticket_id, visit_id=visit_id)
     return [AnswerRead.model_validate(a) for a in answers]
 
 
@@ -232,7 +230,7 @@ async def answer_checklist_item(
         answer = await checklists.answer(
             session,
             actor,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             visit_id=body.visit_id,
             item_id=body.item_id,
             answer_id=body.answer_id,

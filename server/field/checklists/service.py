@@ -366,7 +366,7 @@ async def answer(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     visit_id: uuid.UUID,
     item_id: uuid.UUID,
     answer_id: uuid.UUID,
@@ -375,11 +375,11 @@ async def answer(
 ) -> ChecklistAnswer:
     access.require_field_writer(actor, "answer checklists")
     when = access.instant(device_time, "device_time") if device_time is not None else None
-    item, normalised = await _item_and_value(session, actor, work_order_id, item_id, value)
+    item, normalised = await _item_and_value(session, actor, ticket_id, item_id, value)
     row = ChecklistAnswer(
         id=answer_id,
         org_id=actor.org_id,
-        ticket_id=work_order_id,
+        ticket_id=ticket_id,
         visit_id=visit_id,
         item_id=item_id,
         value=normalised,
@@ -391,7 +391,7 @@ async def answer(
         if (seq := await access.insert_new(session, actor, NEW_ANSWER, row)) is not None:
             row.seq = seq
             return row
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     sent = {
         "work_order_id": ticket.id,
         "visit_id": visit_id,
@@ -418,18 +418,18 @@ async def answer(
 
 
 async def _item_and_value(
-    session: AsyncSession, actor: Actor, work_order_id: uuid.UUID, item_id: uuid.UUID, value: Any
+    session: AsyncSession, actor: Actor, ticket_id: uuid.UUID, item_id: uuid.UUID, value: Any
 ) -> tuple[ChecklistItem, Any]:
     """The item answered and the value checked against it (``check_value``); 422 for an
     unknown item or a value it refuses, after the 404 of a work order the caller cannot see."""
     item = await _item_rule(session, actor, item_id)
     if item is None:
-        await access.work_order(session, actor, work_order_id)  # 404 comes first
+        await access.work_order(session, actor, ticket_id)  # 404 comes first
         raise Unprocessable(f"checklist item {item_id} not found", field="item_id")
     try:
         normalised = check_value(item, value)
     except Unprocessable:
-        await access.work_order(session, actor, work_order_id)  # 404 comes first
+        await access.work_order(session, actor, ticket_id)  # 404 comes first
         raise
     return item, normalised
 
@@ -452,11 +452,11 @@ async def list_answers(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     visit_id: uuid.UUID | None = None,
 ) -> list[ChecklistAnswer]:
     """Every answer given on the work order (or one visit), in receipt order."""
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     query = select(ChecklistAnswer).where(
         ChecklistAnswer.ticket_id == ticket.id, ChecklistAnswer.org_id == actor.org_id
     )
@@ -466,8 +466,8 @@ async def list_answers(
 
 
 async def for_work_order(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> checklist_guard.Checklist:
     """The work order's checklist: applicable templates, items, current answers, missing."""
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     return await checklist_guard.checklist(session, ticket)

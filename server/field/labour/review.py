@@ -36,10 +36,10 @@ from server.orgs import service as orgs
 
 
 async def sheet(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> tuple[list[EntryState], list[LabourVoid]]:
     """A work order's labour: every entry (oldest first) and every void."""
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     entries = list(
         await session.scalars(
             select(LabourEntry)
@@ -62,15 +62,15 @@ async def approve(
     actor: Actor,
     *,
     entry_ids: list[uuid.UUID] | None = None,
-    work_order_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
 ) -> list[EntryState]:
     """Approve the named entries, or every active entry of a work order; returns them."""
     access.require_back_office(actor, "approve labour", keys=False)
-    if (entry_ids is None) == (work_order_id is None):
+    if (entry_ids is None) == (ticket_id is None):
         raise Unprocessable("name either entry_ids or a work order", field="entry_ids")
     query = select(LabourEntry).where(LabourEntry.org_id == actor.org_id).with_for_update()
-    if work_order_id is not None:
-        ticket = await access.work_order(session, actor, work_order_id)
+    if ticket_id is not None:
+        ticket = await access.work_order(session, actor, ticket_id)
         query = query.where(LabourEntry.ticket_id == ticket.id)
     else:
         assert entry_ids is not None

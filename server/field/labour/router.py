@@ -82,7 +82,7 @@ async def add_labour(
         entry = await labour.add_labour(
             session,
             actor,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             entry_id=body.entry_id,
             kind=body.kind,
             started_at=body.started_at,
@@ -105,7 +105,7 @@ async def add_labour(
     responses=problems(403, 404),
 )
 async def labour_sheet(ticket_id: uuid.UUID, session: SessionDep, actor: Reader) -> LabourSheet:
-    entries, voids = await labour_review.sheet(session, actor, work_order_id=ticket_id)
+    entries, voids = await labour_review.sheet(session, actor, ticket_id=ticket_id)
     return LabourSheet(
         entries=[entry_read(e) for e in entries],
         voids=[LabourVoidRead.model_validate(v) for v in voids],
@@ -136,7 +136,7 @@ async def void_labour(
             entry_id=entry_id,
             void_id=body.void_id,
             reason=body.reason,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
         )
         return LabourVoidRead.model_validate(void), {}
 
@@ -172,7 +172,7 @@ async def adjust_labour(
             ended_at=body.ended_at,
             reason=body.reason,
             note=body.note,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
         )
         return await _one_entry(session, entry), {}
 
@@ -191,7 +191,7 @@ async def approve_labour(
     body: ApprovalIn, session: SessionDep, actor: Writer
 ) -> list[LabourEntryRead]:
     approved = await labour_review.approve(
-        session, actor, entry_ids=body.entry_ids, work_order_id=body.ticket_id
+        session, actor, entry_ids=body.entry_ids, ticket_id=body.ticket_id
     )
     return [entry_read(a) for a in approved]
 

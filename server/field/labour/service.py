@@ -180,7 +180,7 @@ async def add_labour(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     entry_id: uuid.UUID,
     kind: LabourKind | str,
     started_at: dt.datetime | str,
@@ -196,7 +196,7 @@ async def add_labour(
     entry = LabourEntry(
         id=entry_id,
         org_id=actor.org_id,
-        ticket_id=work_order_id,
+        ticket_id=ticket_id,
         engineer_id=actor.engineer_id if actor.is_engineer else engineer_id,
         visit_id=visit_id,
         kind=kind.value,
@@ -212,7 +212,7 @@ async def add_labour(
         # The phone's everyday case: one statement when nothing stands in the way.
         if await access.insert_new(session, actor, NEW_ENTRY, entry):
             return entry
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     entry.engineer_id = await _engineer_for(session, actor, ticket.assignee_id, engineer_id)
     if (found := await _entry(session, actor, entry_id)) is not None:
         access.same_content("labour entry", entry_id, _content(found), _content(entry))
@@ -222,7 +222,7 @@ async def add_labour(
 
 
 async def _correctable(
-    session: AsyncSession, actor: Actor, entry_id: uuid.UUID, work_order_id: uuid.UUID | None
+    session: AsyncSession, actor: Actor, entry_id: uuid.UUID, ticket_id: uuid.UUID | None
 ) -> EntryState:
     """The entry to void or adjust, locked, checked active and correctable by the caller."""
     entry = await session.scalar(
@@ -230,7 +230,7 @@ async def _correctable(
         .where(LabourEntry.id == entry_id, LabourEntry.org_id == actor.org_id)
         .with_for_update()
     )
-    if entry is None or (work_order_id is not None and entry.ticket_id != work_order_id):
+    if entry is None or (ticket_id is not None and entry.ticket_id != ticket_id):
         raise NotFound(f"labour entry {entry_id} not found")
     try:
         await access.work_order(session, actor, entry.ticket_id)
@@ -262,7 +262,7 @@ async def void_labour(
     entry_id: uuid.UUID,
     void_id: uuid.UUID,
     reason: str,
-    work_order_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
 ) -> LabourVoid:
     access.require_field_writer(actor, "void labour")
     text = access.text(reason, "reason", limit=2000)
@@ -271,7 +271,7 @@ async def void_labour(
     if (found := await _void(session, actor, void_id)) is not None:
         access.same_content("labour void", void_id, _void_content(found), sent)
         return found
-    state = await _correctable(session, actor, entry_id, work_order_id)
+    state = await _correctable(session, actor, entry_id, ticket_id)
     void = LabourVoid(
         id=void_id,
         org_id=actor.org_id,
@@ -323,7 +323,7 @@ async def adjust_labour(
     reason: str,
     kind: LabourKind | str | None = None,
     note: str | None = None,
-    work_order_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
 ) -> LabourEntry:
     """A new entry replacing ``entry_id`` (same work order, engineer and visit)."""
     access.require_field_writer(actor, "adjust labour")
@@ -343,7 +343,7 @@ async def adjust_labour(
         }
         access.same_content("labour adjustment", adjustment_id, _content(found), sent)
         return found
-    original = (await _correctable(session, actor, entry_id, work_order_id)).entry
+    original = (await _correctable(session, actor, entry_id, ticket_id)).entry
     entry = LabourEntry(
         id=adjustment_id,
         org_id=actor.org_id,

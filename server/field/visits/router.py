@@ -73,7 +73,7 @@ async def check_in(
         record = await visits.check_in(
             session,
             actor,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             visit_id=body.visit_id,
             device_time=body.device_time,
             gps=body.gps,
@@ -94,7 +94,7 @@ async def check_in(
     responses=problems(403, 404),
 )
 async def list_visits(ticket_id: uuid.UUID, session: SessionDep, actor: Reader) -> list[VisitRead]:
-    records = await visits.list_visits(session, actor, work_order_id=ticket_id)
+    records = await visits.list_visits(session, actor, ticket_id=ticket_id)
     return [visit_read(r) for r in records]
 
 
@@ -107,7 +107,7 @@ async def list_visits(ticket_id: uuid.UUID, session: SessionDep, actor: Reader) 
 async def read_visit(
     ticket_id: uuid.UUID, visit_id: uuid.UUID, session: SessionDep, actor: Reader
 ) -> VisitRead:
-    record = await visits.get_visit(session, actor, visit_id=visit_id, work_order_id=ticket_id)
+    record = await visits.get_visit(session, actor, visit_id=visit_id, ticket_id=ticket_id)
     return visit_read(record)
 
 
@@ -133,7 +133,7 @@ async def check_out(
             session,
             actor,
             visit_id=visit_id,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             device_time=body.device_time,
             gps=body.gps,
         )

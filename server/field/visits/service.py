@@ -271,7 +271,7 @@ async def _check_in_now(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     visit_id: uuid.UUID,
     device_time: dt.datetime,
     fix: GpsIn | None,
@@ -287,13 +287,13 @@ async def _check_in_now(
     conn = await driver(session)
     org = actor.org_id
     engineer = actor.work_scope
-    row = await fetchrow(conn, _IN_LOCK, work_order_id, org, engineer)
+    row = await fetchrow(conn, _IN_LOCK, ticket_id, org, engineer)
     if row is None or row["assignee_id"] is None:
         return None
     status = Status(row["status"])
     if status not in FAST_CHECK_IN:
         return None
-    visits = await fetchrow(conn, _IN_VISITS, work_order_id, visit_id)
+    visits = await fetchrow(conn, _IN_VISITS, ticket_id, visit_id)
     assert visits is not None
     if visits["taken"] or visits["open"]:
         return None
@@ -309,7 +309,7 @@ async def _check_in_now(
     visit = Visit(
         id=visit_id,
         org_id=org,
-        ticket_id=work_order_id,
+        ticket_id=ticket_id,
         engineer_id=row["assignee_id"],
         number=visits["last"] + 1,
         created_by=actor.label,
@@ -319,7 +319,7 @@ async def _check_in_now(
         conn,
         _IN_INSERT,
         visit_id,
-        work_order_id,
+        ticket_id,
         *_check_values(check),
         visit.engineer_id,
         visit.number,
@@ -330,7 +330,7 @@ async def _check_in_now(
     # Last: nothing after it refuses, so a check-in never leaves a transition without a visit.
     if (action := CHECK_IN_FROM[status]) is not None:
         await tickets_service.apply_transition(
-            session, actor, ticket_id=work_order_id, data=TransitionIn(action=action)
+            session, actor, ticket_id=ticket_id, data=TransitionIn(action=action)
         )
     return VisitRecord(visit, check, None)
 
@@ -340,7 +340,7 @@ async def _check_out_now(
     actor: Actor,
     *,
     visit_id: uuid.UUID,
-    work_order_id: uuid.UUID | None,
+    ticket_id: uuid.UUID | None,
     device_time: dt.datetime,
     fix: GpsIn | None,
     clock_offset_s: float | None,
@@ -353,7 +353,7 @@ async def _check_out_now(
     conn = await driver(session)
     org = actor.org_id
     engineer = actor.work_scope
-    row = await fetchrow(conn, _OUT_LOOKUP, visit_id, org, engineer, work_order_id)
+    row = await fetchrow(conn, _OUT_LOOKUP, visit_id, org, engineer, ticket_id)
     if row is None or row["checked_out"]:
         return None
     check = _make_check(
@@ -401,7 +401,7 @@ async def check_in(
     session: AsyncSession,
     actor: Actor,
     *,
-    work_order_id: uuid.UUID,
+    ticket_id: uuid.UUID,
     visit_id: uuid.UUID,
     device_time: dt.datetime | str,
     gps: GpsLike | None = None,
@@ -413,7 +413,7 @@ async def check_in(
     fast = await _check_in_now(
         session,
         actor,
-        work_order_id=work_order_id,
+        ticket_id=ticket_id,
         visit_id=visit_id,
         device_time=device_time,
         fix=fix,
@@ -421,7 +421,7 @@ async def check_in(
     )
     if fast is not None:
         return fast
-    ticket = await access.work_order(session, actor, work_order_id, for_update=True)
+    ticket = await access.work_order(session, actor, ticket_id, for_update=True)
     sent = {"work_order_id": ticket.id, "device_time": device_time, "gps": _gps_key(fix)}
     if (found := await _existing(session, actor, visit_id)) is not None:
         access.same_content("visit", visit_id, _stored_in(found), sent)
@@ -546,14 +546,14 @@ async def get_visit(
     actor: Actor,
     *,
     visit_id: uuid.UUID,
-    work_order_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
     for_update: bool = False,
 ) -> VisitRecord:
     """A visit on a work order the caller can see (404 otherwise)."""
     visit = await session.scalar(
         select(Visit).where(Visit.id == visit_id, Visit.org_id == actor.org_id)
     )
-    if visit is None or (work_order_id is not None and visit.ticket_id != work_order_id):
+    if visit is None or (ticket_id is not None and visit.ticket_id != ticket_id):
         raise NotFound(f"visit {visit_id} not found")
     try:
         await access.work_order(session, actor, visit.ticket_id, for_update=for_update)
@@ -570,7 +570,7 @@ async def check_out(
     device_time: dt.datetime | str,
     gps: GpsLike | None = None,
     clock_offset_s: float | None = None,
-    work_order_id: uuid.UUID | None = None,
+    ticket_id: uuid.UUID | None = None,
 ) -> VisitRecord:
     access.require_field_writer(actor, "check out")
     device_time = access.instant(device_time, "device_time")
@@ -579,7 +579,7 @@ async def check_out(
         session,
         actor,
         visit_id=visit_id,
-        work_order_id=work_order_id,
+        ticket_id=ticket_id,
         device_time=device_time,
         fix=fix,
         clock_offset_s=clock_offset_s,
@@ -587,7 +587,7 @@ async def check_out(
     if fast is not None:
         return fast
     record = await get_visit(
-        session, actor, visit_id=visit_id, work_order_id=work_order_id, for_update=True
+        session, actor, visit_id=visit_id, ticket_id=ticket_id, for_update=True
     )
     sent = {"device_time": device_time, "gps": _gps_key(fix)}
     if record.check_out is not None:
@@ -612,9 +612,9 @@ async def check_out(
 
 
 async def list_visits(
-    session: AsyncSession, actor: Actor, *, work_order_id: uuid.UUID
+    session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> list[VisitRecord]:
-    ticket = await access.work_order(session, actor, work_order_id)
+    ticket = await access.work_order(session, actor, ticket_id)
     visits = list(
         await session.scalars(
             select(Visit)

@@ -110,7 +110,7 @@ async def test_the_phone_arguments_go_through_the_same_service(
     data = png()
     args = {
         "attachment_id": str(uuid.uuid4()),
-        "work_order_id": str(ticket.id),
+        "ticket_id": str(ticket.id),
         "sha256": sha(data).upper(),
         "size": float(len(data)),
         "mime": "image/png",

@@ -136,7 +136,7 @@ async def test_the_sweep_settles_a_pending_attachment_whose_bytes_are_stored(
         db,
         engineer,
         attachment_id=uuid7(),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         sha256=sha(misfit),
         size=len(misfit) + 1,
         mime="image/png",

@@ -118,7 +118,7 @@ async def test_bad_signatures_are_refused_with_the_field(
                 db,
                 actor,
                 signature_id=uuid.uuid4(),
-                work_order_id=ticket.id,
+                ticket_id=ticket.id,
                 attachment_id=uuid.uuid4(),
                 sha256=sha(b"x"),
                 size=1,

@@ -57,7 +57,7 @@ async def on_site(
     record = await field.check_in(
         db,
         t.actor(f"engineer{engineer}"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         visit_id=uuid7(),
         device_time=now(),
         gps=SITE,

@@ -121,7 +121,7 @@ async def test_a_photo_item_takes_photos_registered_on_the_work_order(
             db,
             engineer,
             attachment_id=uuid7(),
-            work_order_id=work_order,
+            ticket_id=work_order,
             sha256=sha(data),
             size=len(data),
             mime="image/png",
@@ -273,7 +273,7 @@ async def test_the_guard_is_the_services_too(db: AsyncSession, client: httpx.Asy
             await field.resolve(
                 db,
                 t.actor("engineer1"),
-                work_order_id=ticket.id,
+                ticket_id=ticket.id,
                 resolution_code="X",
                 summary="done",
             )
@@ -313,7 +313,7 @@ async def test_a_photo_refused_after_answering_no_longer_satisfies_its_required_
         db,
         engineer,
         attachment_id=uuid7(),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         sha256=sha(data),
         size=len(data) + 1,  # what the phone declared; the bytes will say otherwise
         mime="image/png",
@@ -322,7 +322,7 @@ async def test_a_photo_refused_after_answering_no_longer_satisfies_its_required_
     await field.answer(
         db,
         engineer,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         visit_id=visit.id,
         item_id=uuid.UUID(item_id),
         answer_id=uuid7(),
@@ -356,7 +356,7 @@ async def test_a_photo_refused_after_answering_no_longer_satisfies_its_required_
             db,
             engineer,
             attachment_id=uuid7(),
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             sha256=sha(data),
             size=size,
             mime="image/png",

@@ -39,7 +39,7 @@ async def test_a_colleagues_note_id_reveals_no_more_than_another_organisations(
     mine, _ = await on_site(db, t)
     note_id = uuid7()
     await field.add_note(
-        db, t.actor("engineer2"), work_order_id=theirs.id, note_id=note_id, text="key under mat"
+        db, t.actor("engineer2"), ticket_id=theirs.id, note_id=note_id, text="key under mat"
     )
     await db.flush()
     probe = await client.post(
@@ -77,7 +77,7 @@ async def _scene(db: AsyncSession, t: Tenant, engineer: int) -> Scene:
     entry = await field.add_labour(
         db,
         actor,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         entry_id=uuid7(),
         kind="work",
         started_at=START,
@@ -95,7 +95,7 @@ Probe = Callable[[AsyncSession, Actor, Scene, Scene, uuid.UUID], Awaitable[Any]]
 
 async def _note(db: AsyncSession, s: Scene) -> uuid.UUID:
     note = await field.add_note(
-        db, s.actor, work_order_id=s.ticket.id, note_id=uuid7(), text="key under mat"
+        db, s.actor, ticket_id=s.ticket.id, note_id=uuid7(), text="key under mat"
     )
     return note.id
 
@@ -104,7 +104,7 @@ async def _probe_note(
     db: AsyncSession, actor: Actor, mine: Scene, owner: Scene, record_id: uuid.UUID
 ) -> Any:
     return await field.add_note(
-        db, actor, work_order_id=mine.ticket.id, note_id=record_id, text="key under mat"
+        db, actor, ticket_id=mine.ticket.id, note_id=record_id, text="key under mat"
     )
 
 
@@ -116,7 +116,7 @@ async def _probe_visit(
     db: AsyncSession, actor: Actor, mine: Scene, owner: Scene, record_id: uuid.UUID
 ) -> Any:
     return await field.check_in(
-        db, actor, work_order_id=mine.ticket.id, visit_id=record_id, device_time=END, gps=SITE
+        db, actor, ticket_id=mine.ticket.id, visit_id=record_id, device_time=END, gps=SITE
     )
 
 
@@ -130,7 +130,7 @@ async def _probe_labour(
     return await field.add_labour(
         db,
         actor,
-        work_order_id=mine.ticket.id,
+        ticket_id=mine.ticket.id,
         entry_id=record_id,
         kind="work",
         started_at=START,
@@ -185,7 +185,7 @@ async def _answer(db: AsyncSession, s: Scene) -> uuid.UUID:
     answer = await field.answer(
         db,
         s.actor,
-        work_order_id=s.ticket.id,
+        ticket_id=s.ticket.id,
         visit_id=s.visit_id,
         item_id=s.item_id,
         answer_id=uuid7(),
@@ -200,7 +200,7 @@ async def _probe_answer(
     return await field.answer(
         db,
         actor,
-        work_order_id=mine.ticket.id,
+        ticket_id=mine.ticket.id,
         visit_id=mine.visit_id,
         item_id=mine.item_id,
         answer_id=record_id,
@@ -210,7 +210,7 @@ async def _probe_answer(
 
 async def _part_line(db: AsyncSession, s: Scene) -> uuid.UUID:
     line = await field.use_part(
-        db, s.actor, work_order_id=s.ticket.id, line_id=uuid7(), part_id=s.part_id, quantity=1
+        db, s.actor, ticket_id=s.ticket.id, line_id=uuid7(), part_id=s.part_id, quantity=1
     )
     return line.id
 
@@ -219,7 +219,7 @@ async def _probe_part_line(
     db: AsyncSession, actor: Actor, mine: Scene, owner: Scene, record_id: uuid.UUID
 ) -> Any:
     return await field.use_part(
-        db, actor, work_order_id=mine.ticket.id, line_id=record_id, part_id=mine.part_id, quantity=1
+        db, actor, ticket_id=mine.ticket.id, line_id=record_id, part_id=mine.part_id, quantity=1
     )
 
 

@@ -91,7 +91,7 @@ async def test_a_record_written_while_the_office_reassigns_is_refused(
         async def write() -> None:
             try:
                 await field.add_note(
-                    phone, t.actor("engineer1"), work_order_id=ticket_id, note_id=note_id, text="x"
+                    phone, t.actor("engineer1"), ticket_id=ticket_id, note_id=note_id, text="x"
                 )
                 await phone.commit()
             finally:

@@ -289,7 +289,7 @@ async def test_labour_is_written_as_the_orm_writes_it(
         await field.add_labour(
             db,
             _engineer(t),
-            work_order_id=s["ticket"].id,
+            ticket_id=s["ticket"].id,
             entry_id=uuid7(),
             kind="work",
             started_at=START,
@@ -311,7 +311,7 @@ async def test_notes_from_engineers_and_the_office_are_written_as_the_orm_writes
             await field.add_note(
                 db,
                 t.actor(who),
-                work_order_id=s["ticket"].id,
+                ticket_id=s["ticket"].id,
                 note_id=uuid7(),
                 text=f"from {who}",
                 visit_id=visit_id,
@@ -331,7 +331,7 @@ async def test_checklist_answers_are_written_as_the_orm_writes_them(
             stored = await field.answer(
                 db,
                 _engineer(t),
-                work_order_id=s["ticket"].id,
+                ticket_id=s["ticket"].id,
                 visit_id=s["visit_id"],
                 item_id=item_id,
                 answer_id=uuid7(),
@@ -368,7 +368,7 @@ async def test_a_check_in_with_its_arrival_is_written_as_the_orm_writes_it(
         record = await field.check_in(
             db,
             _engineer(t),
-            work_order_id=s["ticket"].id,
+            ticket_id=s["ticket"].id,
             visit_id=uuid7(),
             device_time=START,
             gps={**SITE, "lat": SITE["lat"] + 0.01},
@@ -392,7 +392,7 @@ async def test_a_second_visit_on_site_is_written_as_the_orm_writes_it(
         actor = _engineer(t)
         await field.check_out(db, actor, visit_id=s["visit_id"], device_time=START)
         record = await field.check_in(
-            db, actor, work_order_id=s["ticket"].id, visit_id=uuid7(), device_time=END
+            db, actor, ticket_id=s["ticket"].id, visit_id=uuid7(), device_time=END
         )
         assert record.visit.number == 2
 
@@ -405,9 +405,9 @@ async def test_accept_and_start_travel_are_written_as_the_orm_writes_them(
     db: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def steps(db: AsyncSession, t: Tenant, s: dict[str, Any]) -> None:
-        accepted = await field.accept(db, _engineer(t), work_order_id=s["ticket"].id)
+        accepted = await field.accept(db, _engineer(t), ticket_id=s["ticket"].id)
         assert accepted.status == "accepted"
-        travelling = await field.start_travel(db, _engineer(t), work_order_id=s["ticket"].id)
+        travelling = await field.start_travel(db, _engineer(t), ticket_id=s["ticket"].id)
         assert travelling.status == "travelling"
 
     wrote = await _compare(db, monkeypatch, _assigned, steps, {"tickets.light_transition"})
@@ -441,7 +441,7 @@ async def test_a_work_order_the_session_holds_takes_the_orm_path(
         pass
     assert taken == []
     with pytest.raises(InvalidTransition):
-        await field.hold(db, actor, work_order_id=ticket_id, waiting_for="parts", reason="r")
+        await field.hold(db, actor, ticket_id=ticket_id, waiting_for="parts", reason="r")
     row = await db.get(Ticket, ticket_id)
     assert row is ticket and (ticket.status, ticket.version) == ("travelling", version)
 
@@ -488,7 +488,7 @@ async def test_an_answer_on_a_colleagues_work_order_is_404_whatever_its_value(
         await field.answer(
             db,
             t.actor("engineer2"),
-            work_order_id=scene["ticket"].id,
+            ticket_id=scene["ticket"].id,
             visit_id=scene["visit_id"],
             item_id=scene["items"][1],
             answer_id=uuid7(),

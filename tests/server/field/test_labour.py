@@ -156,7 +156,7 @@ async def test_engineers_correct_only_their_own_entries(
     entry = await field.add_labour(
         db,
         t.actor("dispatcher"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         entry_id=uuid7(),
         kind="work",
         started_at=DAY,
@@ -183,7 +183,7 @@ async def test_day_totals_in_the_organisation_time_zone(
         entry = await field.add_labour(
             db,
             engineer,
-            work_order_id=ticket_id,
+            ticket_id=ticket_id,
             entry_id=uuid7(),
             kind=kind,
             started_at=start,

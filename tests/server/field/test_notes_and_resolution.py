@@ -102,15 +102,15 @@ async def test_hold_names_what_the_work_order_waits_for(db: AsyncSession) -> Non
     engineer = t.actor("engineer1")
     parts, _ = await on_site(db, t)
     held = await field.hold(
-        db, engineer, work_order_id=parts.id, waiting_for="parts", reason="Relay on order"
+        db, engineer, ticket_id=parts.id, waiting_for="parts", reason="Relay on order"
     )
     assert held.status == "on_hold" and held.on_hold_since is None  # the SLA clock runs
     customer, _ = await on_site(db, t)
     held = await field.hold(
-        db, engineer, work_order_id=customer.id, waiting_for="customer", reason="Away"
+        db, engineer, ticket_id=customer.id, waiting_for="customer", reason="Away"
     )
     assert held.on_hold_since is not None  # paused while the customer is away
-    resumed = await field.resume(db, engineer, work_order_id=customer.id)
+    resumed = await field.resume(db, engineer, ticket_id=customer.id)
     assert resumed.status == "on_site" and resumed.on_hold_since is None
     kinds = await db.scalars(
         select(TicketEvent.changes["hold_kind"].astext).where(
@@ -127,6 +127,6 @@ async def test_accept_and_start_travel_wrappers(db: AsyncSession) -> None:
         db, t.actor("dispatcher"), t.customer, t.site, t.asset, assign_to=t.engineers[0]
     )
     engineer = t.actor("engineer1")
-    assert (await field.accept(db, engineer, work_order_id=fresh.id)).status == "accepted"
-    moving = await field.start_travel(db, engineer, work_order_id=fresh.id)
+    assert (await field.accept(db, engineer, ticket_id=fresh.id)).status == "accepted"
+    moving = await field.start_travel(db, engineer, ticket_id=fresh.id)
     assert moving.status == "travelling"

@@ -85,7 +85,7 @@ async def test_field_use_is_never_refused_for_lack_of_stock(db: AsyncSession) ->
     line = await field.use_part(
         db,
         t.actor("engineer1"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         line_id=uuid7(),
         part_id=part.id,
         quantity="3",

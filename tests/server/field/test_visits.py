@@ -130,7 +130,7 @@ async def test_a_measured_clock_offset_wins_over_the_delay(db: AsyncSession) -> 
     record = await field.check_in(
         db,
         t.actor("engineer1"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         visit_id=uuid7(),
         device_time=iso(now() - dt.timedelta(hours=3)),
         clock_offset_s=1.5,
@@ -242,7 +242,7 @@ async def test_one_open_visit_at_a_time_then_a_second_visit_resumes_the_hold(
     checked_out = await post(client, t, "engineer1", out, {"device_time": iso(now())})
     assert checked_out.status_code == 200 and checked_out.json()["check_out"] is not None
     await field.hold(
-        db, t.actor("engineer1"), work_order_id=ticket.id, waiting_for="parts", reason="Valve"
+        db, t.actor("engineer1"), ticket_id=ticket.id, waiting_for="parts", reason="Valve"
     )
     second = await post(client, t, "engineer1", _visits(ticket.id), body)
     assert second.status_code == 201 and second.json()["number"] == 2
@@ -292,18 +292,16 @@ async def test_first_time_fix_counts_the_visits(
     once, _ = await on_site(db, t)
     summary = await get(client, t, "dispatcher", f"/api/v1/tickets/{once.id}/field-summary")
     assert summary["visit_count"] == 1 and summary["first_time_fix"] is None
-    await field.resolve(db, engineer, work_order_id=once.id, resolution_code="FIXED", summary="ok")
+    await field.resolve(db, engineer, ticket_id=once.id, resolution_code="FIXED", summary="ok")
     await db.flush()
     summary = await get(client, t, "dispatcher", f"/api/v1/tickets/{once.id}/field-summary")
     assert summary["first_time_fix"] is True and summary["open_visit_id"] is not None
 
     twice, first = await on_site(db, t)
     await field.check_out(db, engineer, visit_id=first.id, device_time=now())
-    await field.hold(
-        db, engineer, work_order_id=twice.id, waiting_for="customer", reason="Locked out"
-    )
-    await field.check_in(db, engineer, work_order_id=twice.id, visit_id=uuid7(), device_time=now())
-    await field.resolve(db, engineer, work_order_id=twice.id, resolution_code="FIXED", summary="ok")
+    await field.hold(db, engineer, ticket_id=twice.id, waiting_for="customer", reason="Locked out")
+    await field.check_in(db, engineer, ticket_id=twice.id, visit_id=uuid7(), device_time=now())
+    await field.resolve(db, engineer, ticket_id=twice.id, resolution_code="FIXED", summary="ok")
     await db.flush()
     summary = await get(client, t, "dispatcher", f"/api/v1/tickets/{twice.id}/field-summary")
     assert summary["visit_count"] == 2 and summary["first_time_fix"] is False

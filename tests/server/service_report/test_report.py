@@ -65,7 +65,7 @@ async def _parts_used(db: AsyncSession, t: Tenant, ticket: Ticket, visit: Any) -
         serial_numbers=["R-1", "R-2"],
     )
     await move(db, admin, kind="receive", part_id=cable.id, quantity=10, to_location_id=van.id)
-    common = {"work_order_id": ticket.id, "visit_id": visit.id}
+    common = {"ticket_id": ticket.id, "visit_id": visit.id}
     await field.use_part(
         db,
         engineer,
@@ -96,7 +96,7 @@ async def _checklist(db: AsyncSession, t: Tenant, ticket: Ticket, visit: Any) ->
         await field.answer(
             db,
             t.actor("engineer1"),
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             visit_id=visit.id,
             item_id=item.id,
             answer_id=uuid7(),
@@ -114,7 +114,7 @@ async def _labour(db: AsyncSession, t: Tenant, ticket: Ticket, visit: Any) -> No
         entry = await field.add_labour(
             db,
             engineer,
-            work_order_id=ticket.id,
+            ticket_id=ticket.id,
             entry_id=uuid7(),
             kind=kind,
             started_at=base + dt.timedelta(minutes=start),
@@ -144,7 +144,7 @@ async def _signature(
         db,
         t.actor("engineer1"),
         signature_id=uuid7(),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         attachment_id=uuid7(),
         sha256=digest,
         size=len(png),
@@ -168,7 +168,7 @@ async def _worked(db: AsyncSession, store: LocalBlobStore) -> tuple[Tenant, Tick
     await _checklist(db, t, ticket, visit)
     await _parts_used(db, t, ticket, visit)
     await _labour(db, t, ticket, visit)
-    await field.add_note(db, engineer, work_order_id=ticket.id, note_id=uuid7(), text=INTERNAL_NOTE)
+    await field.add_note(db, engineer, ticket_id=ticket.id, note_id=uuid7(), text=INTERNAL_NOTE)
     await stored_attachment(db, engineer, ticket, store, noisy_jpeg(400, 300))
     await _signature(db, t, ticket, store, signer=SIGNER)
     now = dt.datetime.now(dt.UTC)
@@ -176,7 +176,7 @@ async def _worked(db: AsyncSession, store: LocalBlobStore) -> tuple[Tenant, Tick
     await field.resolve(
         db,
         engineer,
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         resolution_code="FIXED",
         summary="Replaced the door relay and tested 20 cycles",
         root_cause="Worn relay contacts",
@@ -322,7 +322,7 @@ async def test_before_the_bytes_arrive_the_report_still_renders(
         db,
         t.actor("engineer1"),
         attachment_id=uuid7(),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         sha256="b" * 64,
         size=1000,
         mime="image/jpeg",
@@ -352,7 +352,7 @@ async def _cable_on_site(db: AsyncSession) -> tuple[Tenant, Ticket, Part, dict[s
     await move(db, admin, kind="receive", part_id=cable.id, quantity=20, to_location_id=van.id)
     part = await db.get(Part, cable.id)
     assert part is not None
-    return t, ticket, part, {"work_order_id": ticket.id, "visit_id": visit.id, "part_id": part.id}
+    return t, ticket, part, {"ticket_id": ticket.id, "visit_id": visit.id, "part_id": part.id}
 
 
 async def test_parts_keep_the_price_they_were_used_at(
@@ -424,7 +424,7 @@ async def test_a_unit_taken_out_in_good_condition_is_listed_and_the_new_one_char
         serial_numbers=["R-1"],
         removed_serial_numbers=["OLD-9"],
         removed_condition="good",
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         visit_id=visit.id,
     )
     data = await gather(db, t.actor("viewer"), ticket.id, store=store)

@@ -103,7 +103,7 @@ async def test_an_adjustment_replaces_the_entry_once_and_reaches_the_phone(
     again = await phone.push(adjust)
     assert again.json()["results"] == [result]
     assert len(await _entries(db, ticket)) == 2
-    summary = await field.field_summary(db, t.actor("engineer1"), work_order_id=ticket.id)
+    summary = await field.field_summary(db, t.actor("engineer1"), ticket_id=ticket.id)
     assert summary.labour.entries == 1 and summary.labour.by_kind["travel"] == 75 * 60
 
 
@@ -153,7 +153,7 @@ async def test_an_entry_that_is_no_longer_correctable_is_refused_with_the_reason
     await field.add_labour(
         db,
         t.actor("dispatcher"),
-        work_order_id=ticket.id,
+        ticket_id=ticket.id,
         entry_id=uuid.UUID(colleagues),
         kind="work",
         started_at=START,
