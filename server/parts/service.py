@@ -353,11 +353,12 @@ async def _lookup_orm(
     session: AsyncSession, actor: Actor, part_id: uuid.UUID, named: list[uuid.UUID]
 ) -> Subjects | None:
     """``_lookup_now``'s ORM twin: the part read ``FOR KEY SHARE`` (afresh, like the
-    statement), then the locations."""
+    statement), then the locations. (``key_share`` alone is ``FOR NO KEY UPDATE``, which
+    two movements of one part would wait on each other for.)"""
     row = await session.scalar(
         select(Part)
         .where(Part.id == part_id, Part.org_id == actor.org_id)
-        .with_for_update(key_share=True)
+        .with_for_update(read=True, key_share=True)
         .execution_options(populate_existing=True)
     )
     if row is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.auth.actor import Actor
@@ -32,6 +33,7 @@ from server.parts import service as parts
 from server.parts.locations import ensure_quarantine
 from shared.ids import uuid7
 from tests.fixtures import factories as f
+from tests.fixtures.fast_paths import switch
 
 
 async def _setup(db: AsyncSession) -> tuple[list[Actor], list[uuid.UUID], list[uuid.UUID]]:
@@ -64,7 +66,13 @@ async def _return(db: AsyncSession, actor: Actor, ticket: uuid.UUID, part: uuid.
     )
 
 
-async def test_two_pushes_with_defective_returns_do_not_deadlock(chaos_db: str) -> None:
+@pytest.mark.parametrize("fast", [True, False], ids=["fast_paths", "orm_paths"])
+async def test_two_pushes_with_defective_returns_do_not_deadlock(
+    chaos_db: str, monkeypatch: pytest.MonkeyPatch, fast: bool
+) -> None:
+    """Whichever way the movements are written (server/fastpaths.py): the ORM look-up of
+    the part once took a stronger lock than the fast statement's and deadlocked here."""
+    switch(monkeypatch, fast)
     engine = create_async_engine(async_url(chaos_db))
     try:
         async with AsyncSession(engine, expire_on_commit=False) as setup:
