@@ -32,11 +32,15 @@ from typing import Any
 import asyncpg
 import httpx
 
-from server import embedded
+from server import domains, embedded
 from server.auth.security import create_access_token
 from server.config import ROOT, Settings
 from server.db import async_url
 from shared.ids import uuid7
+
+# Benchmarks that call services in-process start like the API and the worker do: every
+# domain plugged into the hooks of those below it (server/domains.py).
+domains.install()
 
 VAR_BENCH = ROOT / "var" / "bench"
 LOOPBACK = "127.0.0.1"
