@@ -65,6 +65,10 @@ class Listeners(Generic[F]):
     def remove(self, fn: F) -> None:
         self._fns.remove(fn)
 
+    @property
+    def sealed(self) -> bool:
+        return self._sealed
+
     def seal(self) -> None:
         """Mark the start-up as done: from now on running the listeners is allowed."""
         self._sealed = True

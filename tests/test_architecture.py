@@ -11,6 +11,7 @@ A new module or domain is covered without editing anything here.
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ def _module_name(path: pathlib.Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(roots: tuple[str, ...] = ("server",)) -> list[Import]:
+@functools.cache
+def _imports(roots: tuple[str, ...] = ("server",)) -> tuple[Import, ...]:
     found = []
     for path in sorted(SERVER.rglob("*.py")):
         module = _module_name(path)
@@ -61,11 +63,12 @@ def _imports(roots: tuple[str, ...] = ("server",)) -> list[Import]:
                 if target.split(".")[0] in roots:
                     names = tuple(alias.name for alias in node.names)
                     found.append(Import(module, node.lineno, target, names))
-    return found
+    return tuple(found)
 
 
-def _domain_names() -> set[str]:
-    return {p.name for p in SERVER.iterdir() if (p / "__init__.py").is_file()}
+@functools.cache
+def _domain_names() -> frozenset[str]:
+    return frozenset(p.name for p in SERVER.iterdir() if (p / "__init__.py").is_file())
 
 
 def _domain(module: str) -> str | None:
@@ -74,6 +77,7 @@ def _domain(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[1] in _domain_names() else None
 
 
+@functools.cache
 def _exported(domain: str) -> set[str]:
     tree = ast.parse((SERVER / domain / "__init__.py").read_text(encoding="utf-8"))
     for node in tree.body:

@@ -13,6 +13,7 @@ Actions with a guard or listener never take the light path (server/tickets/servi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,13 +29,16 @@ Listener = Callable[[AsyncSession, Actor, Ticket, Action], Awaitable[dict[str, A
 
 _guards: Listeners[Any] = Listeners("the work-order lifecycle's guards")
 _listeners: Listeners[Any] = Listeners("the work-order lifecycle's listeners")
+# The actions something is hooked to, kept as hooks come and go: the light path asks on
+# every accept, start travel and arrive.
+_hooked: Counter[Action] = Counter()
 
 
 def guard(*actions: Action) -> Callable[[Guard], Guard]:
     """Register ``fn`` to run before each of ``actions``."""
 
     def add(fn: Guard) -> Guard:
-        _guards.add((frozenset(actions), fn))
+        _add(_guards, frozenset(actions), fn)
         return fn
 
     return add
@@ -44,10 +48,17 @@ def listener(*actions: Action) -> Callable[[Listener], Listener]:
     """Register ``fn`` to run after each of ``actions`` is decided."""
 
     def add(fn: Listener) -> Listener:
-        _listeners.add((frozenset(actions), fn))
+        _add(_listeners, frozenset(actions), fn)
         return fn
 
     return add
+
+
+def _add(hooks: Listeners[Any], actions: frozenset[Action], fn: Guard | Listener) -> None:
+    before = len(hooks)
+    hooks.add((actions, fn))
+    if len(hooks) > before:  # installing twice adds nothing twice
+        _hooked.update(actions)
 
 
 def remove(fn: Guard | Listener) -> None:
@@ -55,11 +66,14 @@ def remove(fn: Guard | Listener) -> None:
     for hooks in (_guards, _listeners):
         for entry in [e for e in hooks if e[1] is fn]:
             hooks.remove(entry)
+            _hooked.subtract(entry[0])
 
 
 def hooked(action: Action) -> bool:
-    """Whether any guard or listener runs for ``action``."""
-    return any(action in actions for actions, _ in (*_guards, *_listeners))
+    """Whether any guard or listener runs for ``action`` (an error before start-up)."""
+    if not _guards.sealed:
+        raise RuntimeError(f"{_guards.name}: server.domains.install() has not run")
+    return _hooked[action] > 0
 
 
 async def run_guards(session: AsyncSession, actor: Actor, ticket: Ticket, action: Action) -> None:
