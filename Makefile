@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install lock run dev api worker migrate demo test chaos lint typecheck format bench clean
+.PHONY: install lock run dev api worker migrate demo test chaos lint typecheck format bench i18n clean
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ chaos: install          ## the full sync chaos run (5 phones, 5,000 mutations); 
 
 bench: install          ## every benchmark, or one: make bench B=ticket_create
 	$(BIN)/python -m benchmarks $(B)
+
+i18n: install           ## the app's catalogues: extract marked strings, merge into each .po, compile
+	$(BIN)/python tools/i18n.py extract
+	$(BIN)/python tools/i18n.py merge
+	$(BIN)/python tools/i18n.py compile
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
