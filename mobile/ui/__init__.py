@@ -1,0 +1,1 @@
+"""The engineer app's Kivy user interface: screens, widgets, translation and fonts."""
