@@ -44,8 +44,12 @@ def test_a_rejection_shows_the_servers_reason_and_its_flag(
     visit = mine.check_in(job["id"])
     mine.resolve(job["id"], resolution_code="FIXED", summary="done")
     mine.check_out(visit)
-    problem = {"code": "work_order_cancelled", "status": 409, "flag_id": "f1",
-               "detail": "the office cancelled this work order before your completion arrived"}  # fmt: skip
+    problem = {
+        "code": "work_order_cancelled",
+        "status": 409,
+        "flag_id": "f1",
+        "detail": "the office cancelled this work order before your completion arrived",
+    }
     gone = {"code": "not_found", "status": 404, "detail": "visit not found"}
     mine.record_results(
         [
@@ -69,15 +73,26 @@ def test_a_rejection_shows_the_servers_reason_and_its_flag(
 def test_the_servers_flags_on_visits_and_van_stock_need_attention(
     mine: Store, job: dict[str, Any]
 ) -> None:
-    visit = {"id": str(uuid7()), "work_order_id": job["id"], "engineer_id": ME,
-             "check_in_device_at": "2026-11-24T09:00:00+08:00", "check_in_far_from_site": True,
-             "check_in_distance_m": 2400.0, "check_in_clock_skew": False,
-             "check_out_device_at": "2026-11-24T10:00:00+08:00",
-             "check_out_far_from_site": False, "check_out_clock_skew": True}  # fmt: skip
+    visit = {
+        "id": str(uuid7()),
+        "work_order_id": job["id"],
+        "engineer_id": ME,
+        "check_in_device_at": "2026-11-24T09:00:00+08:00",
+        "check_in_far_from_site": True,
+        "check_in_distance_m": 2400.0,
+        "check_in_clock_skew": False,
+        "check_out_device_at": "2026-11-24T10:00:00+08:00",
+        "check_out_far_from_site": False,
+        "check_out_clock_skew": True,
+    }
     colleague = {**visit, "id": str(uuid7()), "engineer_id": COLLEAGUE}
     part = {"id": str(uuid7()), "sku": "FAN-12", "name": "Fan"}
-    stock = {"part_id": part["id"], "on_hand": "-1.000", "needs_reconciliation": True,
-             "updated_at": "2026-11-24T02:00:00+00:00"}  # fmt: skip
+    stock = {
+        "part_id": part["id"],
+        "on_hand": "-1.000",
+        "needs_reconciliation": True,
+        "updated_at": "2026-11-24T02:00:00+00:00",
+    }
     mine.apply_page(
         page(
             put("visit", visit),
@@ -85,7 +100,7 @@ def test_the_servers_flags_on_visits_and_van_stock_need_attention(
             put("part", part),
             Change(Op.PUT, "stock_balance", part["id"], stock),
             cursor="c2",
-        )  # fmt: skip
+        )
     )
 
     items = {i["kind"]: i for i in mine.attention()}
@@ -105,7 +120,7 @@ def test_the_servers_flags_on_visits_and_van_stock_need_attention(
                 {**stock, "needs_reconciliation": False, "on_hand": "0"},
             ),
             cursor="c3",
-        )  # fmt: skip
+        )
     )
     assert {i["kind"] for i in mine.attention()} == {"far_from_site", "clock_skew"}
 

@@ -54,20 +54,45 @@ def _v1_database(path: Path) -> dict[str, Any]:
     schema.migrate(con, target=1)
     assert con.execute("PRAGMA user_version").fetchone()[0] == 1
     asset = str(uuid7())
-    wo = {"id": str(uuid7()), "number": "WO-000007", "status": "assigned", "title": "Chiller",
-          "assignee_id": ME, "asset_id": asset, "priority": "P2",
-          "window_start": "2026-11-24T02:00:00+00:00"}  # fmt: skip
-    history = {"id": str(uuid7()), "number": "WO-000001", "status": "closed", "title": "Old",
-               "assignee_id": str(uuid7()), "asset_id": asset,
-               "created_at": "2025-11-24T02:00:00+00:00"}  # fmt: skip
+    wo = {
+        "id": str(uuid7()),
+        "number": "WO-000007",
+        "status": "assigned",
+        "title": "Chiller",
+        "assignee_id": ME,
+        "asset_id": asset,
+        "priority": "P2",
+        "window_start": "2026-11-24T02:00:00+00:00",
+    }
+    history = {
+        "id": str(uuid7()),
+        "number": "WO-000001",
+        "status": "closed",
+        "title": "Old",
+        "assignee_id": str(uuid7()),
+        "asset_id": asset,
+        "created_at": "2025-11-24T02:00:00+00:00",
+    }
     note = {"id": str(uuid7()), "work_order_id": wo["id"], "text": "gate code 1234"}
-    part = {"id": str(uuid7()), "sku": "FLT-200", "name": "压缩机 Filter", "barcode": "690123",
-            "active": True, "unit": "pcs"}  # fmt: skip
+    part = {
+        "id": str(uuid7()),
+        "sku": "FLT-200",
+        "name": "压缩机 Filter",
+        "barcode": "690123",
+        "active": True,
+        "unit": "pcs",
+    }
     stock = {"id": part["id"], "part_id": part["id"], "on_hand": "3", "reserved": "0"}
     con.execute("BEGIN")
-    for key, value in (("client_id", str(uuid7())), ("cursor", "c-old"), ("last_seq", "1"),
-                       ("registered", "1"), ("username", "mei@example.com"),
-                       ("refresh_token", "r1"), ("base_url", "https://fixflow.example")):  # fmt: skip
+    for key, value in (
+        ("client_id", str(uuid7())),
+        ("cursor", "c-old"),
+        ("last_seq", "1"),
+        ("registered", "1"),
+        ("username", "mei@example.com"),
+        ("refresh_token", "r1"),
+        ("base_url", "https://fixflow.example"),
+    ):
         con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
     accepted = {**wo, "status": "accepted"}
     _v1_row(con, "work_order", wo, data=accepted, base=json.dumps(wo))
@@ -76,25 +101,61 @@ def _v1_database(path: Path) -> dict[str, Any]:
     _v1_row(con, "part", part)
     _v1_row(con, "stock_balance", stock)
     outbox = [
-        (1, "note.add", {"work_order_id": wo["id"], "note_id": str(uuid7()), "text": "x"},
-         "applied", {"seq": 1, "outcome": "applied", "data": {}}, 1),
-        (2, "part.use", {"work_order_id": wo["id"], "line_id": str(uuid7()),
-                         "part_id": part["id"], "quantity": "1"},
-         "rejected", {"seq": 2, "outcome": "rejected", "data": {},
-                      "error": {"code": "not_found", "detail": "no such part"}}, 0),
+        (
+            1,
+            "note.add",
+            {"work_order_id": wo["id"], "note_id": str(uuid7()), "text": "x"},
+            "applied",
+            {"seq": 1, "outcome": "applied", "data": {}},
+            1,
+        ),
+        (
+            2,
+            "part.use",
+            {
+                "work_order_id": wo["id"],
+                "line_id": str(uuid7()),
+                "part_id": part["id"],
+                "quantity": "1",
+            },
+            "rejected",
+            {
+                "seq": 2,
+                "outcome": "rejected",
+                "data": {},
+                "error": {"code": "not_found", "detail": "no such part"},
+            },
+            0,
+        ),
         (3, "work_order.accept", {"work_order_id": wo["id"]}, "pending", None, 0),
-        (4, "note.add", {"work_order_id": wo["id"], "note_id": note["id"],
-                         "text": note["text"]}, "sent", None, 0),
-    ]  # fmt: skip
+        (
+            4,
+            "note.add",
+            {"work_order_id": wo["id"], "note_id": note["id"], "text": note["text"]},
+            "sent",
+            None,
+            0,
+        ),
+    ]
     for seq, name, args, state, result, acked in outbox:
         con.execute(
             "INSERT INTO outbox (seq, id, name, args, device_time, state, result, acked)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, str(uuid7()), name, json.dumps(args), NOW.isoformat(), state,
-             None if result is None else json.dumps(result), acked),
-        )  # fmt: skip
-    effects = [(3, "work_order", wo["id"], "update", {"status": "accepted"}),
-               (4, "note", note["id"], "create", note)]  # fmt: skip
+            (
+                seq,
+                str(uuid7()),
+                name,
+                json.dumps(args),
+                NOW.isoformat(),
+                state,
+                None if result is None else json.dumps(result),
+                acked,
+            ),
+        )
+    effects = [
+        (3, "work_order", wo["id"], "update", {"status": "accepted"}),
+        (4, "note", note["id"], "create", note),
+    ]
     for seq, entity, key, kind, patch in effects:
         con.execute(
             "INSERT INTO effects (seq, entity, id, kind, patch) VALUES (?, ?, ?, ?, ?)",
@@ -108,7 +169,7 @@ def _v1_database(path: Path) -> dict[str, Any]:
     )
     con.execute("COMMIT")
     snapshot = {
-        table: [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608
+        table: [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
         for table in ("meta", "entities", "outbox", "effects", "uploads")
     }
     con.close()
@@ -125,7 +186,7 @@ def test_a_first_version_database_opens_intact_with_the_new_features(tmp_path: P
         assert con.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
         # Every old row is there, as it was (the entities gained columns, appended).
         for table, before in old["v1"].items():
-            after = [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]  # noqa: S608
+            after = [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
             width = len(before[0])
             assert [row[:width] for row in after] == before, table
         wo, part = old["wo"], old["part"]

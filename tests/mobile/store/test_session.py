@@ -33,8 +33,9 @@ def _work(store: Store, tmp_path: Path) -> dict[str, Any]:
         page(put("work_order", row), put("part", {"id": "p", "sku": "S", "name": "N"}))
     )
     store.add_note(row["id"], "queued")
-    store.capture_signature(row["id"], png=b"\x89PNG\r\n\x1a\n" + os.urandom(8), strokes=[],
-                            signer_name="Li")  # fmt: skip
+    store.capture_signature(
+        row["id"], png=b"\x89PNG\r\n\x1a\n" + os.urandom(8), strokes=[], signer_name="Li"
+    )
     return row
 
 

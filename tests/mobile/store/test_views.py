@@ -131,8 +131,14 @@ def test_reserved_parts_are_what_is_reserved_and_not_yet_released(mine: Store) -
     cable = {"id": str(uuid7()), "sku": "CBL-3", "name": "Cable", "unit": "m"}
 
     def line(part: dict[str, Any], kind: str, quantity: str) -> Change:
-        row = {"id": str(uuid7()), "work_order_id": job["id"], "part_id": part["id"],
-               "kind": kind, "quantity": quantity, "location_id": "wh"}  # fmt: skip
+        row = {
+            "id": str(uuid7()),
+            "work_order_id": job["id"],
+            "part_id": part["id"],
+            "kind": kind,
+            "quantity": quantity,
+            "location_id": "wh",
+        }
         return put("reservation", row)
 
     lines = [
