@@ -1,7 +1,8 @@
 """What the engineer does, as the UI calls it: each action checks the work order's state with
 the shared state machine, then writes its local effect and its outbox mutation in ONE local
-transaction (``Store._act``). The mutation's name and arguments are exactly those of
-``shared.sync.MUTATIONS`` and are checked with ``check_args`` before anything is written.
+transaction (``Actions._act``; labour and its timers are in ``mobile.store.labour``). The
+mutation's name and arguments are exactly those of ``shared.sync.MUTATIONS`` and are checked
+with ``check_args`` before anything is written.
 
 Every record the phone creates gets its own UUIDv7 here, returned to the caller, and is the
 id the server will store (creating twice is creating once).
@@ -9,7 +10,6 @@ id the server will store (creating twice is creating once).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import sqlite3
@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from mobile.store import blobs, rows
-from mobile.store.core import StoreCore
 from mobile.store.rows import Effect, Row
+from mobile.store.uploads import Uploads
 from shared.ids import uuid7
 from shared.lifecycle import Action, Status, TransitionNotAllowed, transition
-from shared.sync import MAX_LABOUR_HOURS, ProtocolError, check_args
-from shared.times import InstantError, parse_instant
+from shared.sync import ProtocolError, check_args
 
 # The status a check-in starts from, and the transition it makes (server/field/visits/service.py).
 _CHECK_IN_FROM: dict[str, Action | None] = {
@@ -49,12 +48,8 @@ def _new_id() -> str:
     return str(uuid7())
 
 
-class Store(StoreCore):
-    """The phone's local database and the actions the UI calls."""
-
-    def __init__(self, path: str | Path, **kwargs: Any) -> None:
-        super().__init__(path, **kwargs)
-        self.blob_dir = self.path.with_name(self.path.stem + "-blobs")
+class Actions(Uploads):
+    """The actions the UI calls (labour and its timers: ``mobile.store.labour``)."""
 
     # --- the one write path -------------------------------------------------------------
 
@@ -62,22 +57,35 @@ class Store(StoreCore):
         """Load the work order, let ``decide`` compute the mutation's args and local effects,
         check the args, and write effects + outbox row in one transaction."""
         with self.transaction() as con:
-            work_order = rows.load(con, rows.WORK_ORDER, str(work_order_id))
-            if work_order is None:
-                raise ActionRefused("this work order is not on the phone", "work_order_id")
-            if work_order.get("status") == Status.NEW.value:
-                # Only a job the engineer declined is ``new`` on the phone (the scope holds
-                # assigned and finished work): it is no longer theirs to record on.
-                raise ActionRefused(
-                    "you declined this work order: nothing more can be recorded on it",
-                    "work_order_id",
-                )
-            args, effects = decide(con, work_order)
-            try:
-                checked = check_args(name, args)
-            except ProtocolError as exc:
-                raise ActionRefused(exc.message, exc.field) from None
-            self._enqueue(con, name, checked, effects)
+            self._act_in(con, work_order_id, name, decide)
+
+    def _act_in(
+        self, con: sqlite3.Connection, work_order_id: str, name: str, decide: Decide
+    ) -> None:
+        """``_act`` inside the caller's transaction (an action that writes more than one
+        mutation, or a row of its own beside it: a labour timer)."""
+        work_order = self._work_order(con, work_order_id)
+        args, effects = decide(con, work_order)
+        try:
+            checked = check_args(name, args)
+        except ProtocolError as exc:
+            raise ActionRefused(exc.message, exc.field) from None
+        self._enqueue(con, name, checked, effects)
+
+    @staticmethod
+    def _work_order(con: sqlite3.Connection, work_order_id: str) -> Row:
+        """The work order as the phone shows it, if the engineer may still record on it."""
+        work_order = rows.load(con, rows.WORK_ORDER, str(work_order_id))
+        if work_order is None:
+            raise ActionRefused("this work order is not on the phone", "work_order_id")
+        if work_order.get("status") == Status.NEW.value:
+            # Only a job the engineer declined is ``new`` on the phone (the scope holds
+            # assigned and finished work): it is no longer theirs to record on.
+            raise ActionRefused(
+                "you declined this work order: nothing more can be recorded on it",
+                "work_order_id",
+            )
+        return work_order
 
     @staticmethod
     def _target(work_order: Row, action: Action) -> Status:
@@ -130,14 +138,17 @@ class Store(StoreCore):
         have it: ``new``, no assignee) and refuses anything more on it; the next pull
         removes it, with its records. Should the server refuse the reject (the office
         reassigned or cancelled the job first), the row shows the server's again."""
+        with self.transaction() as con:
+            self._reject_in(con, work_order_id, reason)
 
+    def _reject_in(self, con: sqlite3.Connection, work_order_id: str, reason: str) -> None:
         def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
             target = self._target(wo, Action.REJECT)
             patch = {"status": target.value, "assignee_id": None}
             args = {"work_order_id": wo["id"], "reason": reason}
             return args, [Effect.update(rows.WORK_ORDER, wo["id"], patch)]
 
-        self._act(work_order_id, "work_order.reject", decide)
+        self._act_in(con, work_order_id, "work_order.reject", decide)
 
     def resolve(
         self,
@@ -159,6 +170,8 @@ class Store(StoreCore):
             "resolution_summary": summary,
             "fault_code": fault_code,
             "root_cause": root_cause,
+            # The server sets it too (its own clock): the "done" list sorts by it meanwhile.
+            "resolved_at": self.device_time(),
         }
         self._transition(work_order_id, Action.RESOLVE, "work_order.resolve", args, fields)
 
@@ -267,7 +280,10 @@ class Store(StoreCore):
         id_arg: str,
         args: Mapping[str, Any],
         row: Mapping[str, Any] | None = None,
+        *,
+        con: sqlite3.Connection | None = None,
     ) -> str:
+        """A new record (its id is returned); in the caller's transaction when ``con``."""
         new_id = _new_id()
 
         def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
@@ -275,91 +291,11 @@ class Store(StoreCore):
             local = {k: v for k, v in {**full, **(row or {})}.items() if k != id_arg}
             return full, [Effect.create(entity, new_id, local)]
 
-        self._act(work_order_id, name, decide)
+        if con is None:
+            self._act(work_order_id, name, decide)
+        else:
+            self._act_in(con, work_order_id, name, decide)
         return new_id
-
-    def add_labour(
-        self,
-        work_order_id: str,
-        *,
-        kind: str,
-        started_at: str,
-        ended_at: str,
-        visit_id: str | None = None,
-        note: str | None = None,
-    ) -> str:
-        _check_span(started_at, ended_at)
-        args = {
-            "kind": kind,
-            "started_at": started_at,
-            "ended_at": ended_at,
-            "visit_id": visit_id,
-            "note": note,
-        }
-        return self._create(work_order_id, "labour.add", rows.LABOUR, "entry_id", args)
-
-    def _labour_entry(self, entry_id: str) -> Row:
-        entry = self.get(rows.LABOUR, entry_id)
-        if entry is None:
-            raise ActionRefused("this labour entry is not on the phone", "entry_id")
-        return entry
-
-    def void_labour(self, entry_id: str, *, reason: str) -> str:
-        entry = self._labour_entry(entry_id)
-        void_id = _new_id()
-
-        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
-            _correctable(con, wo, entry_id)
-            args = {"entry_id": entry_id, "void_id": void_id, "reason": reason}
-            patch = {"voided_by": void_id, "void_reason": reason}
-            return args, [Effect.update(rows.LABOUR, entry_id, patch)]
-
-        self._act(str(entry["work_order_id"]), "labour.void", decide)
-        return void_id
-
-    def adjust_labour(
-        self,
-        entry_id: str,
-        *,
-        started_at: str,
-        ended_at: str,
-        reason: str,
-        kind: str | None = None,
-        note: str | None = None,
-    ) -> str:
-        """Correct a time entry: a new entry (its id is returned) replaces it, on the same
-        work order and visit; ``kind`` defaults to the original's, ``note`` is the new
-        entry's own. The original stays, marked ``replaced_by``. Only an active entry of
-        the engineer's own that is not approved can be corrected (as on the server)."""
-        entry = self._labour_entry(entry_id)
-        _check_span(started_at, ended_at)
-        adjustment_id = _new_id()
-
-        def decide(con: sqlite3.Connection, wo: Row) -> tuple[dict[str, Any], list[Effect]]:
-            original = _correctable(con, wo, entry_id)
-            args = {
-                "work_order_id": wo["id"],
-                "entry_id": entry_id,
-                "adjustment_id": adjustment_id,
-                "started_at": started_at,
-                "ended_at": ended_at,
-                "reason": reason,
-                "kind": kind,
-                "note": note,
-            }
-            new = {
-                **{k: original.get(k) for k in ("engineer_id", "visit_id")},
-                **{k: v for k, v in args.items() if k not in ("entry_id", "adjustment_id")},
-                "kind": kind or original.get("kind"),
-                "replaces_id": entry_id,
-            }
-            return args, [
-                Effect.create(rows.LABOUR, adjustment_id, new),
-                Effect.update(rows.LABOUR, entry_id, {"replaced_by": adjustment_id}),
-            ]
-
-        self._act(str(entry["work_order_id"]), "labour.adjust", decide)
-        return adjustment_id
 
     def use_part(
         self,
@@ -488,44 +424,3 @@ class Store(StoreCore):
 
         self._act(work_order_id, "signature.capture", decide)
         return signature_id
-
-
-def _check_span(started_at: str, ended_at: str) -> None:
-    """A labour span as the server takes it: the end after the start, at most
-    ``MAX_LABOUR_HOURS`` later. ISO strings with different offsets do not compare as text:
-    the instants are compared."""
-    try:
-        length = parse_instant(ended_at) - parse_instant(started_at)
-    except InstantError:
-        return  # check_args names the malformed, offset-less or out-of-bounds one
-    if length <= dt.timedelta(0):
-        raise ActionRefused("must be after started_at", "ended_at")
-    if length > dt.timedelta(hours=MAX_LABOUR_HOURS):
-        raise ActionRefused(
-            f"an entry covers at most {MAX_LABOUR_HOURS} hours: split it", "ended_at"
-        )
-
-
-def _correctable(con: sqlite3.Connection, work_order: Row, entry_id: str) -> Row:
-    """The labour entry to void or adjust, as the phone holds it now, if the server would
-    let the engineer correct it (server/field/labour/service.py): not voided or replaced already
-    (correct the newer record), not approved (the back office corrects it then), their
-    own (on their work order, the assignee's)."""
-    entry = rows.load(con, rows.LABOUR, entry_id)
-    if entry is None:
-        raise ActionRefused("this labour entry is not on the phone", "entry_id")
-    if entry.get("voided_by"):
-        raise ActionRefused("this labour entry is voided: nothing to correct", "entry_id")
-    if entry.get("replaced_by"):
-        raise ActionRefused(
-            f"this labour entry was replaced by {entry['replaced_by']}: correct that one",
-            "entry_id",
-        )
-    if entry.get("approved_at"):
-        raise ActionRefused(
-            "this labour entry is approved: ask the office to correct it", "entry_id"
-        )
-    owner, mine = entry.get("engineer_id"), work_order.get("assignee_id")
-    if owner and mine and owner != mine:
-        raise ActionRefused("a colleague's labour entry: you correct your own only", "entry_id")
-    return entry

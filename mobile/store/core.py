@@ -1,4 +1,4 @@
-"""The store's plumbing: transactions, meta, the outbox, applying pulled pages, uploads.
+"""The store's plumbing: transactions, meta, the outbox, applying pulled pages.
 
 One SQLite connection guarded by a lock (the UI and the sync engine may run on different
 threads). Every write is one explicit ``BEGIN IMMEDIATE ... COMMIT``: a user action writes
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mobile.store import rows, schema
+from mobile.store import notices, rows, schema
 from mobile.store.rows import Effect, Row
 from shared.digits import ascii_uint
 from shared.ids import uuid7
@@ -37,6 +37,11 @@ REFRESH_TOKEN = "refresh_token"
 ACCESS_EXPIRES_AT = "access_expires_at"
 USERNAME = "username"
 ORGANISATION = "organisation"  # the slug or id the last log-in named, if it needed one
+# Who is logged in, as GET /api/v1/auth/me answered (mobile.store.session).
+USER_ID = "user_id"
+ORG_ID = "org_id"
+ENGINEER_ID = "engineer_id"
+FULL_NAME = "full_name"
 
 UNSENT = ("pending", "sent")
 
@@ -73,25 +78,16 @@ class OutboxEntry:
         )
 
 
-@dataclass(frozen=True)
-class PendingUpload:
-    sha256: str
-    path: str
-    size: int
-    mime: str
-    offset: int
-    upload_url: str | None
-
-
 class StoreCore:
     def __init__(self, path: str | Path, *, clock: Clock = _now) -> None:
         self.path = Path(path)
+        self.blob_dir = self.path.with_name(self.path.stem + "-blobs")  # signature PNGs
         self.clock = clock
         self._lock = threading.RLock()
         self._con = schema.connect(self.path)
         if self.get_meta(CLIENT_ID) is None:
             with self.transaction() as con:
-                _set(con, CLIENT_ID, str(uuid7()))
+                meta_set(con, CLIENT_ID, str(uuid7()))
 
     def close(self) -> None:
         with self._lock:
@@ -124,7 +120,7 @@ class StoreCore:
     def set_meta(self, **values: str | None) -> None:
         with self.transaction() as con:
             for key, value in values.items():
-                _set(con, key, value)
+                meta_set(con, key, value)
 
     @property
     def client_id(self) -> str:
@@ -197,8 +193,8 @@ class StoreCore:
         with self.transaction() as con:
             rejected = [r.seq for r in results if _store_result(con, r)]
             rows.drop_effects(con, rejected)
-            if last_seq is not None and last_seq > int(_get(con, LAST_SEQ) or 0):
-                _set(con, LAST_SEQ, str(last_seq))
+            if last_seq is not None and last_seq > int(meta_get(con, LAST_SEQ) or 0):
+                meta_set(con, LAST_SEQ, str(last_seq))
 
     # --- pull ---------------------------------------------------------------------------
 
@@ -218,13 +214,23 @@ class StoreCore:
                 if change.op is Op.PUT:
                     rows.put(con, change.entity, change.id, change.data or {})
                 elif change.op in (Op.DELETE, Op.REMOVE):
+                    if change.entity == rows.WORK_ORDER:
+                        why = {"reason": "deleted", **(change.data or {}), "op": change.op.value}
+                        self._leaving(con, change.id, why)
                     rows.drop(con, change.entity, change.id)
                 elif change.op is Op.ACK:
                     seq = _store_ack(con, change.id, change.data or {})
                     if seq is not None:
                         acked.append(seq)
             self._acknowledge(con, acked)
-            _set(con, CURSOR, page.cursor)
+            meta_set(con, CURSOR, page.cursor)
+
+    def _leaving(self, con: sqlite3.Connection, work_order_id: str, data: dict[str, Any]) -> None:
+        """A work order is about to leave the phone (``remove`` or ``delete``; ``data`` is
+        what the server said about why): the engineer is told, in the page's transaction."""
+        notices.departure(
+            con, work_order_id, data, engineer_id=meta_get(con, ENGINEER_ID), at=self.device_time()
+        )
 
     def _acknowledge(self, con: sqlite3.Connection, seqs: list[int]) -> None:
         con.executemany("UPDATE outbox SET acked = 1 WHERE seq = ?", [(s,) for s in seqs])
@@ -284,66 +290,13 @@ class StoreCore:
             ).fetchone()
         return bool(found and found["local"])
 
-    # --- uploads --------------------------------------------------------------------------
 
-    def _queue_upload(
-        self, con: sqlite3.Connection, *, sha256: str, path: str, size: int, mime: str
-    ) -> None:
-        # The same bytes twice (the same photo attached to two work orders) upload once.
-        con.execute(
-            "INSERT INTO uploads (sha256, path, size, mime, created_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (sha256) DO NOTHING",
-            (sha256, path, size, mime, self.device_time()),
-        )
-
-    def pending_uploads(self) -> list[PendingUpload]:
-        with self._read() as con:
-            found = con.execute(
-                'SELECT sha256, path, size, mime, "offset", upload_url FROM uploads'
-                " WHERE state = 'pending' ORDER BY created_at, sha256"
-            ).fetchall()
-        return [
-            PendingUpload(
-                sha256=r["sha256"],
-                path=r["path"],
-                size=int(r["size"]),
-                mime=r["mime"],
-                offset=int(r["offset"]),
-                upload_url=r["upload_url"],
-            )
-            for r in found
-        ]
-
-    def failed_uploads(self) -> dict[str, str]:
-        """Uploads the server refused (e.g. the file changed after it was registered), by
-        SHA-256, with the reason: kept for the engineer to see, never retried."""
-        with self._read() as con:
-            found = con.execute(
-                "SELECT sha256, error FROM uploads WHERE state = 'failed' ORDER BY sha256"
-            ).fetchall()
-        return {r["sha256"]: str(r["error"]) for r in found}
-
-    def upload_progress(self, sha256: str, *, offset: int, upload_url: str | None) -> None:
-        with self.transaction() as con:
-            con.execute(
-                'UPDATE uploads SET "offset" = ?, upload_url = ? WHERE sha256 = ?',
-                (offset, upload_url, sha256),
-            )
-
-    def finish_upload(self, sha256: str, *, error: str | None = None) -> None:
-        with self.transaction() as con:
-            con.execute(
-                "UPDATE uploads SET state = ?, error = ? WHERE sha256 = ?",
-                ("failed" if error else "done", error, sha256),
-            )
-
-
-def _get(con: sqlite3.Connection, key: str) -> str | None:
+def meta_get(con: sqlite3.Connection, key: str) -> str | None:
     found = con.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if found is None else str(found["value"])
 
 
-def _set(con: sqlite3.Connection, key: str, value: str | None) -> None:
+def meta_set(con: sqlite3.Connection, key: str, value: str | None) -> None:
     if value is None:
         con.execute("DELETE FROM meta WHERE key = ?", (key,))
     else:

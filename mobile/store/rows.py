@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mobile.store import search
+
 # Entity names as the pull feed names them.
 WORK_ORDER = "work_order"
 VISIT = "visit"
@@ -70,14 +72,26 @@ def _server_row(con: sqlite3.Connection, entity: str, id: str) -> Row | None:
     return None if found["base"] is None else dict(json.loads(found["base"]))
 
 
-def _index_columns(entity: str, id: str, row: Row) -> tuple[Any, Any, Any]:
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _index_columns(entity: str, id: str, row: Row) -> tuple[str | None, ...]:
+    """work_order_id, status, window_start, assignee_id, asset_id (the last two for work
+    orders only: a child's ``asset_id`` would put it in the asset's history)."""
     work_order = id if entity == WORK_ORDER else row.get("work_order_id")
-    status, window = row.get("status"), row.get("window_start")
+    mine = entity == WORK_ORDER
     return (
-        None if work_order is None else str(work_order),
-        None if status is None else str(status),
-        None if window is None else str(window),
+        _text(work_order),
+        _text(row.get("status")),
+        _text(row.get("window_start")),
+        _text(row.get("assignee_id")) if mine else None,
+        _text(row.get("asset_id")) if mine else None,
     )
+
+
+# Tables derived from some entities' rows, kept in the same transaction (search.py).
+_DERIVED = {search.PART: search.index_part, search.STOCK_BALANCE: search.index_stock}
 
 
 def _write(con: sqlite3.Connection, entity: str, id: str, server: Row | None) -> None:
@@ -93,16 +107,19 @@ def _write(con: sqlite3.Connection, entity: str, id: str, server: Row | None) ->
                 row = dict(patch)
         elif row is not None:
             row.update(patch)
+    if (derive := _DERIVED.get(entity)) is not None:
+        derive(con, id, row)
     if row is None:
         con.execute("DELETE FROM entities WHERE entity = ? AND id = ?", (entity, id))
         return
     base = None if server is None or not effects else _dumps(server)
     con.execute(
-        "INSERT INTO entities (entity, id, data, base, local, work_order_id, status, window_start)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO entities (entity, id, data, base, local, work_order_id, status,"
+        " window_start, assignee_id, asset_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (entity, id) DO UPDATE SET data = excluded.data, base = excluded.base,"
         " local = excluded.local, work_order_id = excluded.work_order_id,"
-        " status = excluded.status, window_start = excluded.window_start",
+        " status = excluded.status, window_start = excluded.window_start,"
+        " assignee_id = excluded.assignee_id, asset_id = excluded.asset_id",
         (entity, id, _dumps(row), base, 1 if effects else 0, *_index_columns(entity, id, row)),
     )
 
@@ -143,3 +160,16 @@ def forget_server_rows(con: sqlite3.Connection) -> None:
     kept = con.execute("SELECT entity, id FROM entities WHERE local = 1").fetchall()
     for key in kept:
         _write(con, key["entity"], key["id"], None)
+    search.rebuild(con)
+
+
+def reindex(con: sqlite3.Connection) -> None:
+    """Recompute every row's index columns and the derived tables from the rows' data (a
+    migration that adds an index column or a derived table)."""
+    found = con.execute("SELECT entity, id, data FROM entities").fetchall()
+    con.executemany(
+        "UPDATE entities SET work_order_id = ?, status = ?, window_start = ?, assignee_id = ?,"
+        " asset_id = ? WHERE entity = ? AND id = ?",
+        [(*_index_columns(r[0], r[1], dict(json.loads(r[2]))), r[0], r[1]) for r in found],
+    )
+    search.rebuild(con)

@@ -14,14 +14,85 @@ Tables:
                 acknowledgement arrives through the pull feed (so a server row pulled in the
                 meantime does not hide what the engineer just did).
 - ``uploads``   photo/signature bytes waiting for a resumable upload.
+
+Version 2 (the engineer app's screens):
+
+- ``entities`` gains ``assignee_id`` and ``asset_id`` (work orders: "my jobs", an asset's
+  history) copied out of the JSON like the other index columns.
+- ``part_search`` one row per catalogue part: name and SKU normalised (NFKC, case-folded)
+  for the van-stock picker's search, the barcode as sent; ``van_stock`` the engineer's van
+  (part -> on hand). Both are derived from ``entities`` and written in the same
+  transaction as the rows they come from (``mobile.store.search``).
+- ``timers``    the running labour timer of a work order (at most one each).
+- ``notices``   why a work order left the phone (reassigned, unassigned, ...), written with
+                the pulled page that removed it; ``dismissed`` the "needs attention" items
+                the engineer has put away (the records themselves stay).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-_MIGRATIONS: tuple[str, ...] = (
+from mobile.store import rows
+
+# A migration is SQL (statements separated by ";"), or SQL followed by a Python step that
+# fills the new structures from the rows already there (no JSON1 needed: Android's SQLite
+# builds do not all have it).
+Backfill = Callable[[sqlite3.Connection], None]
+Migration = str | tuple[str, Backfill]
+
+_V2 = """
+    ALTER TABLE entities ADD COLUMN assignee_id TEXT;
+    ALTER TABLE entities ADD COLUMN asset_id TEXT;
+    CREATE INDEX entities_by_assignee ON entities (entity, assignee_id, status);
+    CREATE INDEX entities_by_asset ON entities (entity, asset_id);
+
+    CREATE TABLE part_search (
+        id        TEXT PRIMARY KEY,
+        name_norm TEXT NOT NULL,
+        sku_norm  TEXT NOT NULL,
+        barcode   TEXT,
+        active    INTEGER NOT NULL CHECK (active IN (0, 1))
+    );
+    CREATE INDEX part_search_by_name ON part_search (name_norm, sku_norm, active);
+    CREATE INDEX part_search_by_sku ON part_search (sku_norm);
+    CREATE INDEX part_search_by_barcode ON part_search (barcode) WHERE barcode IS NOT NULL;
+
+    CREATE TABLE van_stock (
+        part_id TEXT PRIMARY KEY,
+        on_hand TEXT NOT NULL,
+        holds   INTEGER NOT NULL CHECK (holds IN (0, 1))
+    ) WITHOUT ROWID;
+
+    CREATE TABLE timers (
+        work_order_id TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        started_at    TEXT NOT NULL,
+        visit_id      TEXT
+    ) WITHOUT ROWID;
+
+    CREATE TABLE notices (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind          TEXT NOT NULL,
+        work_order_id TEXT,
+        data          TEXT NOT NULL,
+        created_at    TEXT NOT NULL
+    );
+
+    CREATE TABLE dismissed (
+        key          TEXT PRIMARY KEY,
+        dismissed_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+"""
+
+
+def _backfill_v2(con: sqlite3.Connection) -> None:
+    rows.reindex(con)
+
+
+_MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
@@ -78,6 +149,7 @@ _MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    (_V2, _backfill_v2),
 )
 
 VERSION = len(_MIGRATIONS)
@@ -101,17 +173,28 @@ def connect(path: str | Path) -> sqlite3.Connection:
     return con
 
 
-def migrate(con: sqlite3.Connection) -> None:
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer app (downgraded, or restored from a backup of a
+    newer install): this app does not know its tables and must not touch them."""
+
+
+def migrate(con: sqlite3.Connection, *, target: int = VERSION) -> None:
+    """Bring the database to ``target`` (the app's version; tests build old databases with
+    a lower one), one transaction per version."""
     current = int(con.execute("PRAGMA user_version").fetchone()[0])
     if current > VERSION:
-        raise RuntimeError(f"database schema {current} is newer than this app ({VERSION})")
-    for version in range(current, VERSION):
+        raise SchemaTooNew(f"database schema {current} is newer than this app ({VERSION})")
+    for version in range(current, target):
+        migration = _MIGRATIONS[version]
+        sql, backfill = (migration, None) if isinstance(migration, str) else migration
         con.execute("BEGIN IMMEDIATE")
         try:
             # executescript would commit first; run the statements one by one instead.
-            for statement in _MIGRATIONS[version].split(";"):
+            for statement in sql.split(";"):
                 if statement.strip():
                     con.execute(statement)
+            if backfill is not None:
+                backfill(con)
             con.execute(f"PRAGMA user_version = {version + 1}")
         except BaseException:
             con.execute("ROLLBACK")

@@ -60,6 +60,9 @@ class Api:
         self.store = store
         self.http = http
         self._refreshing: asyncio.Lock | None = None
+        # Whether the last request got an answer from the server (any status: a 503 is an
+        # answer), or None before the first one: the sync bar's online/offline.
+        self.reached: bool | None = None
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -149,11 +152,14 @@ class Api:
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         try:
-            return await self.http.request(method, url, headers=headers, **kwargs)
+            response = await self.http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             # Connection refused, reset, timed out: the request may or may not have arrived;
             # everything we send is idempotent, so sending it again is safe.
+            self.reached = False
             raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        self.reached = True
+        return response
 
     @staticmethod
     def _check_transient(response: httpx.Response) -> None:

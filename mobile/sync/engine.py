@@ -18,13 +18,14 @@ import asyncio
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from mobile.store import Store
-from mobile.store.core import BASE_URL, CURSOR, REGISTERED
+from mobile.store.core import BASE_URL, CURSOR, REGISTERED, USER_ID
 from mobile.sync.api import Api, problem
 from mobile.sync.backoff import Backoff
 from mobile.sync.errors import AuthRequired, Refused, SyncError, Transient
@@ -33,20 +34,32 @@ from shared.sync import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, PullPage, Re
 
 log = logging.getLogger(__name__)
 
+ME_PATH = "/api/v1/auth/me"
 CLIENTS_PATH = "/api/v1/sync/clients"
 PUSH_PATH = "/api/v1/sync/push"
 PULL_PATH = "/api/v1/sync/pull"
 
 
+# What changed, for the UI's ``on_change``: "pushed" (the server answered mutations),
+# "pulled" (rows changed), "uploaded" (files arrived), "status" (SyncStatus changed).
+OnChange = Callable[[str], None]
+
+
 @dataclass
 class SyncStatus:
-    """What the UI shows: when the phone last reached the server, and why not since."""
+    """What the UI shows: when the phone last reached the server, and why not since.
+
+    ``online``: whether the last request got an answer (None before the first);
+    ``uploading``: bytes the server holds / bytes in all of the files being uploaded
+    (updated after every chunk), None when no file waits."""
 
     last_success: dt.datetime | None = None
     last_error: str | None = None
     failures: int = 0
     auth_required: bool = False
     next_attempt_in: float | None = None
+    online: bool | None = None
+    uploading: tuple[int, int] | None = None
 
 
 class SyncEngine:
@@ -63,7 +76,10 @@ class SyncEngine:
         pull_limit: int = DEFAULT_PULL_LIMIT,
         chunk_size: int = 256 * 1024,
         timeout: float = 30.0,
+        on_change: OnChange | None = None,
     ) -> None:
+        """``on_change`` is called on the asyncio loop (from the engine's own coroutines)
+        with what changed; it must not block, and what it raises is logged, not raised."""
         self.store = store
         if base_url is not None:
             store.set_meta(**{BASE_URL: base_url})
@@ -75,7 +91,10 @@ class SyncEngine:
             http = httpx.AsyncClient(base_url=url, transport=transport, timeout=timeout)
         self.http = http
         self.api = Api(store, http)
-        self.uploader = Uploader(self.api, store, chunk_size=chunk_size)
+        self.uploader = Uploader(
+            self.api, store, chunk_size=chunk_size, on_progress=self._uploading
+        )
+        self.on_change = on_change
         self.device = device
         self.interval = interval
         self.backoff = backoff or Backoff()
@@ -95,9 +114,33 @@ class SyncEngine:
 
     # --- the steps ----------------------------------------------------------------------
 
+    def _notify(self, what: str) -> None:
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(what)
+        except Exception:  # the UI's bug must not stop syncing
+            log.exception("on_change(%r) failed", what)
+
+    def _uploading(self, progress: tuple[int, int] | None) -> None:
+        self.status.uploading = progress
+        self._notify("status")
+
     async def login(self, username: str, password: str, organisation: str | None = None) -> None:
+        """Log in; the store first decides, without the network, whether this user may
+        (``mobile.store.UserSwitchRefused`` while another user's work is queued), then the
+        server is asked, and who it says is logged in is kept (``Store.user()``)."""
+        self.store.begin_session(username, organisation=organisation)
         await self.api.login(username, password, organisation)
         self.status.auth_required = False
+        await self.fetch_user()
+        self.status.online = self.api.reached
+        self._notify("status")
+
+    async def fetch_user(self) -> None:
+        """GET /api/v1/auth/me into the store (the engineer id the job lists need)."""
+        response = await self.api.request("GET", ME_PATH)
+        self.store.remember_user(self._ok(response))
 
     async def register(self) -> int:
         """Register this installation (idempotent); the server's last applied seq."""
@@ -145,6 +188,7 @@ class SyncEngine:
                 raise Refused(response.status_code, {"detail": "the push was not answered"})
             answered += received
             resend_from = None
+            self._notify("pushed")
         return answered
 
     def _record(self, payload: dict[str, Any]) -> int:
@@ -171,15 +215,22 @@ class SyncEngine:
             page = PullPage.from_json(self._ok(response))
             self.store.apply_page(page)
             applied += len(page.changes)
+            if page.changes:
+                self._notify("pulled")
             if not page.has_more:
                 return applied
 
     async def upload_pending(self) -> int:
-        return await self.uploader.upload_all()
+        done = await self.uploader.upload_all()
+        if done:
+            self._notify("uploaded")
+        return done
 
     async def sync_once(self) -> None:
         if not self.api.logged_in():
             raise AuthRequired("log in first")
+        if self.store.get_meta(USER_ID) is None:
+            await self.fetch_user()  # logged in before the phone kept who it is
         await self.push()
         await self.pull()
         await self.upload_pending()
@@ -212,6 +263,13 @@ class SyncEngine:
 
     async def _attempt(self) -> float:
         try:
+            return await self._try()
+        finally:
+            self.status.online = self.api.reached
+            self._notify("status")
+
+    async def _try(self) -> float:
+        try:
             await self.sync_once()
         except AuthRequired as exc:
             self.status.auth_required, self.status.last_error = True, str(exc)
@@ -225,7 +283,9 @@ class SyncEngine:
             log.exception("sync failed unexpectedly")
             return self._failed(exc, None)
         self.backoff.success()
-        self.status = SyncStatus(last_success=dt.datetime.now(dt.UTC))
+        status = self.status
+        status.last_success, status.last_error = dt.datetime.now(dt.UTC), None
+        status.failures, status.auth_required = 0, False
         return self.interval
 
     def _failed(self, exc: Exception, retry_after: float | None) -> float:

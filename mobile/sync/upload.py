@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,8 @@ UPLOADS_PATH = "/api/v1/uploads"
 TUS = {"Tus-Resumable": "1.0.0"}
 # In-place retries of one upload after a dropped connection, before giving the turn back.
 _ATTEMPTS = 3
+# (bytes the server holds, bytes in all) of the files in this round, or None: nothing left.
+Progress = Callable[[tuple[int, int] | None], None]
 
 
 class Uploader:
@@ -40,26 +43,71 @@ class Uploader:
         chunk_size: int = 256 * 1024,
         blobs_path: str = BLOBS_PATH,
         uploads_path: str = UPLOADS_PATH,
+        on_progress: Progress | None = None,
     ) -> None:
         self.api, self.store, self.chunk_size = api, store, chunk_size
         self.blobs_path, self.uploads_path = blobs_path, uploads_path
-        self.bytes_sent = 0  # for the UI's progress and for tests
+        self.bytes_sent = 0  # every byte PATCHed, resent ones too (for tests)
+        self.on_progress = on_progress
+        self._sizes: dict[str, int] = {}  # the round's files, by hash
+        self._held: dict[str, int] = {}  # what the server holds of each
+
+    @property
+    def progress(self) -> tuple[int, int] | None:
+        """Bytes the server holds / bytes in all, across the files of the current round
+        (those pending when it started, less those the server refused); None when no file
+        waits."""
+        if not self._sizes:
+            return None
+        return sum(self._held.values()), sum(self._sizes.values())
+
+    def _advance(self, sha256: str, offset: int) -> None:
+        if sha256 in self._sizes:
+            self._held[sha256] = offset
+            self._report()
+
+    def _drop(self, sha256: str) -> None:
+        self._sizes.pop(sha256, None)
+        self._held.pop(sha256, None)
+        self._report()
+
+    def _report(self) -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.progress)
 
     async def upload_all(self) -> int:
         """Upload every pending blob; the number finished."""
+        pending = self.store.pending_uploads()
+        self._sizes = {u.sha256: u.size for u in pending}
+        self._held = {u.sha256: u.offset for u in pending}
+        self._report()
         done = 0
-        for upload in self.store.pending_uploads():
+        for upload in pending:
             if await self.upload(upload):
                 done += 1
+        if not self.store.pending_uploads():
+            self._sizes, self._held = {}, {}
+            self._report()
         return done
+
+    def _finished(self, upload: PendingUpload, error: str | None = None) -> None:
+        self.store.finish_upload(upload.sha256, error=error)
+        if error is None:
+            self._advance(upload.sha256, upload.size)
+        else:
+            self._drop(upload.sha256)
+
+    def _progressed(self, upload: PendingUpload, offset: int, url: str | None) -> None:
+        self.store.upload_progress(upload.sha256, offset=offset, upload_url=url)
+        self._advance(upload.sha256, offset)
 
     async def upload(self, upload: PendingUpload) -> bool:
         path = Path(upload.path)
         if not await asyncio.to_thread(path.is_file):
-            self.store.finish_upload(upload.sha256, error="the file is no longer on the phone")
+            self._finished(upload, error="the file is no longer on the phone")
             return False
         if await self._stored(upload.sha256):
-            self.store.finish_upload(upload.sha256)
+            self._finished(upload)
             return True
         for attempt in range(1, _ATTEMPTS + 1):
             try:
@@ -71,9 +119,9 @@ class Uploader:
                 upload = self._reloaded(upload)
                 continue
             except Refused as exc:
-                self.store.finish_upload(upload.sha256, error=str(exc))
+                self._finished(upload, error=str(exc))
                 return False
-            self.store.finish_upload(upload.sha256)
+            self._finished(upload)
             return True
         return False
 
@@ -96,7 +144,9 @@ class Uploader:
         if upload.upload_url is not None:
             response = await self.api.request("HEAD", upload.upload_url, headers=TUS)
             if response.status_code in (200, 204):
-                return upload.upload_url, _server_offset(response, upload)
+                offset = _server_offset(response, upload)
+                self._advance(upload.sha256, offset)
+                return upload.upload_url, offset
             if response.status_code not in (404, 410):
                 raise Refused(response.status_code, problem(response))
             # The server forgot it (expired) or discarded it: start again.
@@ -114,7 +164,7 @@ class Uploader:
         url = str(httpx.URL(response.headers["Location"]))
         # Born complete when the organisation already holds these bytes.
         offset = _server_offset(response, upload) if "Upload-Offset" in response.headers else 0
-        self.store.upload_progress(upload.sha256, offset=offset, upload_url=url)
+        self._progressed(upload, offset, url)
         return url, offset
 
     async def _send(self, upload: PendingUpload, path: Path) -> None:
@@ -139,7 +189,7 @@ class Uploader:
                 # 409: our offset was stale, ask again; 404/410: the upload expired, so
                 # forget it (the next _offset creates another).
                 if response.status_code != 409:
-                    self.store.upload_progress(upload.sha256, offset=0, upload_url=None)
+                    self._progressed(upload, 0, None)
                 conflicts += 1
                 if conflicts > 3:  # e.g. upload_busy: another PATCH still holds it
                     raise Transient(f"upload {upload.sha256[:12]}: {problem(response)}")
@@ -148,7 +198,7 @@ class Uploader:
             if response.status_code not in (200, 204):
                 raise Refused(response.status_code, problem(response))
             offset = _server_offset(response, upload)
-            self.store.upload_progress(upload.sha256, offset=offset, upload_url=url)
+            self._progressed(upload, offset, url)
 
 
 def _server_offset(response: httpx.Response, upload: PendingUpload) -> int:
