@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install lock run dev api worker migrate demo test chaos lint typecheck format bench i18n clean
+.PHONY: install lock run dev api worker migrate demo mobile mobile-screenshots test chaos lint typecheck format bench i18n clean
 
 install: $(STAMP)
 
@@ -38,6 +38,17 @@ migrate: install        ## alembic upgrade head
 
 demo: install
 	$(BIN)/fixflow demo
+
+# The engineer app on the desktop, against `make run` (another terminal), logged in as the
+# demo engineer. SERVER=, EMAIL=, PASSWORD= to point it elsewhere; its data is in var/mobile.
+SERVER   ?= http://127.0.0.1:8000
+EMAIL    ?= engineer1@demo.fixflow
+PASSWORD ?= fixflow-demo
+mobile: install         ## the engineer app (Kivy) on the desktop, logged in as the demo engineer
+	$(BIN)/python -m mobile --data var/mobile --server $(SERVER) --email $(EMAIL) --password $(PASSWORD)
+
+mobile-screenshots: install  ## redraw docs/screenshots/mobile-*.png (both languages)
+	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/mobile/app/test_screenshots.py
 
 lint: install
 	$(BIN)/ruff check .

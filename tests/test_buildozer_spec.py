@@ -140,10 +140,28 @@ def test_httpx_and_all_it_needs_are_required_and_pinned(section: str) -> None:
         assert required[name] == lock[name] == importlib.metadata.version(name), name
 
 
+def _optional(tree: ast.AST) -> set[int]:
+    """Imports inside ``try: ... except ImportError`` (the app works without them, as the
+    desktop-only font package): they need not be on the phone."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError")
+            for h in node.handlers
+        ):
+            out |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return out
+
+
 def _imports(path: Path) -> set[str]:
-    """Top-level modules ``path`` imports (at any depth: lazy imports count), absolute only."""
+    """Top-level modules ``path`` imports (at any depth: lazy imports count, optional ones
+    guarded by ``except ImportError`` do not), absolute only."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    optional = _optional(tree)
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:

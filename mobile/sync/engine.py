@@ -261,6 +261,11 @@ class SyncEngine:
             self.status.next_attempt_in = delay
             await self._sleep(stop, delay, wakeable=self.status.failures == 0)
 
+    async def attempt(self) -> float:
+        """One sync now, outside the loop (which must not run meanwhile): never raises;
+        the outcome is in ``status``; the delay the loop would wait next."""
+        return await self._attempt()
+
     async def _attempt(self) -> float:
         try:
             return await self._try()

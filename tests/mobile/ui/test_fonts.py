@@ -70,8 +70,10 @@ def test_the_check_has_teeth_roboto_draws_every_ideograph_as_one_box() -> None:
 
 @pytest.fixture
 def default_font() -> Iterator[None]:
-    """Put Kivy's default font back after a test replaced it."""
+    """Start from Kivy's own default (Roboto: the app, built earlier in this process, may
+    have installed the CJK font already) and put back what was there afterwards."""
     saved = LabelBase._fonts[DEFAULT_FONT]
+    LabelBase.register(DEFAULT_FONT, str(ROBOTO))
     yield
     LabelBase.register(DEFAULT_FONT, *saved)
 

@@ -1,0 +1,247 @@
+"""Who uses the phone, and the sync engine that works for them.
+
+The first log-in needs the network (and the server's address, kept afterwards); from then
+on the app opens straight to the day's work with no network at all. When the server says
+the log-in has expired (a refresh token unused for too long), the app asks for the
+password again and keeps every queued action; another engineer on the same phone is
+refused until the queue has reached the server (``UserSwitchRefused``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from mobile.i18n import _, format_ago
+from mobile.store import Store, UserSwitchRefused
+from mobile.sync import AuthRequired, OrganisationRequired, SyncEngine, Transient
+from mobile.sync.errors import Refused
+
+log = logging.getLogger(__name__)
+
+
+class LoginFailed(Exception):
+    """A log-in that did not work; ``message`` says what to do next, in the user's language."""
+
+    def __init__(self, message: str, *, kind: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind  # "address", "credentials", "offline", "other_user", "server"
+
+
+@dataclass(frozen=True)
+class SyncBar:
+    """The always-visible sync line."""
+
+    online: bool | None
+    pending: int
+    uploads: int
+    last_sync: str
+    uploading: str
+    attention: int
+    auth_required: bool
+
+
+def normalise_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url:
+        raise LoginFailed(
+            _("Enter the server address, e.g. https://fixflow.example.com"), kind="address"
+        )
+    if "://" not in url:
+        url = "https://" + url
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise LoginFailed(
+            _("The server address must start with https:// or http://"), kind="address"
+        )
+    return url
+
+
+class Session:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        device_name: str = "",
+        transport: httpx.AsyncBaseTransport | None = None,
+        interval: float = 30.0,
+        on_change: Callable[[str], None] | None = None,
+        engine_options: dict[str, object] | None = None,
+        autosync: bool = True,
+    ) -> None:
+        self.store = store
+        # False: sync only when asked (sync_now); tests drive every sync themselves.
+        self.autosync = autosync
+        self.device_name = device_name
+        self.transport = transport
+        self.interval = interval
+        self.on_change = on_change or (lambda what: None)
+        self.engine_options = dict(engine_options or {})
+        self.engine: SyncEngine | None = None
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # --- who -----------------------------------------------------------------------------
+
+    @property
+    def server_url(self) -> str | None:
+        return self.store.get_meta("base_url")
+
+    @property
+    def username(self) -> str | None:
+        return self.store.get_meta("username")
+
+    def ready(self) -> bool:
+        """Whether the app can open on the day's work (someone logged in on this phone
+        before); it works offline from then on, even after the log-in expired."""
+        return self.server_url is not None and self.username is not None
+
+    def logged_out(self) -> bool:
+        """Someone worked on this phone, and their log-in is gone (expired or logged out):
+        the queue waits for the next log-in."""
+        return self.username is not None and self.store.get_meta("refresh_token") is None
+
+    def _engine(self, url: str) -> SyncEngine:
+        if self.engine is None or str(self.engine.http.base_url).rstrip("/") != url:
+            self.engine = SyncEngine(
+                self.store,
+                base_url=url,
+                transport=self.transport,
+                device=self.device_name,
+                interval=self.interval,
+                on_change=self._engine_changed,
+                **self.engine_options,  # type: ignore[arg-type]
+            )
+        return self.engine
+
+    def _engine_changed(self, what: str) -> None:
+        if what == "status":
+            self._remember_success()
+        self.on_change(what)
+
+    async def login(
+        self, url: str, email: str, password: str, organisation: str | None = None
+    ) -> None:
+        """Log in (needs the network). Raises LoginFailed with a message for the engineer,
+        or OrganisationRequired listing the organisations to choose from."""
+        url = normalise_url(url)
+        if not email.strip() or not password:
+            raise LoginFailed(_("Enter your e-mail and password"), kind="credentials")
+        if self.username not in (None, email.strip()) and self.store.pending_count():
+            raise LoginFailed(self._other_user(self.store.pending_count()), kind="other_user")
+        await self.stop()
+        engine = self._engine(url)
+        try:
+            await engine.login(email.strip(), password, organisation)
+        except UserSwitchRefused as exc:
+            raise LoginFailed(self._other_user(exc.pending), kind="other_user") from exc
+        except OrganisationRequired:
+            raise
+        except AuthRequired as exc:
+            raise LoginFailed(
+                _("Wrong e-mail or password. Check them and try again."), kind="credentials"
+            ) from exc
+        except (Transient, httpx.TransportError) as exc:
+            unreachable = _(
+                "Cannot reach the server. Check the address and your connection, then try again."
+            )
+            raise LoginFailed(unreachable, kind="offline") from exc
+        except Refused as exc:
+            raise LoginFailed(
+                _("The server refused the log-in: {detail}").format(detail=exc), kind="server"
+            ) from exc
+        self.on_change("login")
+
+    def _other_user(self, pending: int) -> str:
+        return _(
+            "{user} still has {count} changes waiting to sync on this phone. "
+            "Connect to the network and let them sync (or ask {user} to log in) "
+            "before another engineer logs in."
+        ).format(user=self.username, count=pending)
+
+    async def logout(self) -> None:
+        """Forget the log-in; every queued action stays and is sent after the next log-in."""
+        await self.stop()
+        self.store.logout()
+        self.on_change("logout")
+
+    # --- the sync loop ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Sync in the background from now on (after the app opens or a log-in)."""
+        if not self.autosync or (self._task is not None and not self._task.done()):
+            return
+        url = self.server_url
+        if url is None:
+            return
+        engine = self._engine(url)
+        self._stop = asyncio.Event()
+        self._task = asyncio.ensure_future(engine.run(self._stop))
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        if self._task is not None:
+            try:
+                await self._task
+            except Exception:  # the loop never raises; a bug there must not block log-out
+                log.exception("the sync loop ended with an error")
+        self._task = self._stop = None
+
+    async def close(self) -> None:
+        await self.stop()
+        if self.engine is not None:
+            await self.engine.aclose()
+            self.engine = None
+
+    def wake(self) -> None:
+        if self.engine is not None:
+            self.engine.wake()
+
+    async def sync_now(self) -> None:
+        """One sync at once (pull to refresh, *Sync now*), then the loop carries on; its
+        outcome is in the status bar, as for the loop's own syncs."""
+        url = self.server_url
+        if url is None:
+            return
+        engine = self._engine(url)
+        looping = self._task is not None and not self._task.done()
+        if looping:
+            await self.stop()  # one sync at a time: the loop's attempt and this one
+        try:
+            await engine.attempt()
+        finally:
+            self._remember_success()
+            if looping:
+                self.start()
+
+    def _remember_success(self) -> None:
+        last = self.engine.status.last_success if self.engine else None
+        if last is not None and last.isoformat() != self.store.get_meta("last_sync_at"):
+            self.store.set_meta(last_sync_at=last.isoformat())
+
+    def bar(self, now: dt.datetime) -> SyncBar:
+        status = self.engine.status if self.engine else None
+        uploading = status.uploading if status else None
+        return SyncBar(
+            online=status.online if status else None,
+            pending=self.store.pending_count(),
+            uploads=self.store.pending_uploads_count(),
+            last_sync=format_ago(self._last_success(status), now),
+            uploading=(f"{uploading[0] * 100 // max(1, uploading[1])} %" if uploading else ""),
+            attention=len(self.store.attention()),
+            auth_required=bool(status and status.auth_required) or self.logged_out(),
+        )
+
+    def _last_success(self, status: object) -> dt.datetime | None:
+        last = getattr(status, "last_success", None)
+        if last is not None:
+            return last  # type: ignore[no-any-return]
+        kept = self.store.get_meta("last_sync_at")
+        return dt.datetime.fromisoformat(kept) if kept else None

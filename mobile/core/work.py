@@ -1,0 +1,246 @@
+"""Every tap of the engineer's day: each writes to the local database and the outbox in one
+transaction (``mobile.store``), then asks the sync engine to push soon. Nothing here waits
+for the network.
+
+Time on a job is kept by timers as well as typed in: starting travel starts the travel
+timer, checking in records the travel and starts the work timer, checking out records the
+work. The engineer can also start, stop and correct entries by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mobile.device import Device, Fix
+from mobile.store import Store
+from shared.ids import uuid7
+
+GPS_TIMEOUT_S = 8.0
+
+
+class Work:
+    def __init__(
+        self,
+        store: Store,
+        device: Device,
+        *,
+        wake: Callable[[], None] = lambda: None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.store = store
+        self.device = device
+        self._wake = wake
+        self.clock = clock
+        self.last_fix: Fix | None = None
+
+    def _done(self) -> None:
+        self._wake()
+
+    # --- the job's status -------------------------------------------------------------
+
+    def accept(self, work_order_id: str) -> None:
+        self.store.accept(work_order_id)
+        self._done()
+
+    def decline(self, work_order_id: str, reason: str) -> None:
+        self.store.reject(work_order_id, reason=reason.strip())
+        self._done()
+
+    def start_travel(self, work_order_id: str) -> None:
+        self.store.start_travel(work_order_id)
+        self.store.start_timer(work_order_id, "travel")
+        self._done()
+
+    async def position(self) -> Fix | None:
+        """A fresh GPS fix, or None when there is none within the timeout (the screen then
+        says "No GPS fix" and the check-in is recorded without a position)."""
+        fix = await self.device.location.current(timeout=GPS_TIMEOUT_S)
+        if fix is not None:
+            self.last_fix = fix
+        return fix
+
+    async def check_in(self, work_order_id: str) -> tuple[str, Fix | None]:
+        fix = await self.position()
+        running = self.store.running_timer(work_order_id)
+        if running and running.get("kind") == "travel":
+            self.store.stop_timer(work_order_id)
+        visit_id = self.store.check_in(work_order_id, fix.as_gps() if fix else None)
+        self.store.start_timer(work_order_id, "work", visit_id=visit_id)
+        self._done()
+        return visit_id, fix
+
+    async def check_out(self, work_order_id: str, visit_id: str) -> Fix | None:
+        fix = await self.position()
+        if self.store.running_timer(work_order_id):
+            self.store.stop_timer(work_order_id)
+        self.store.check_out(visit_id, fix.as_gps() if fix else None)
+        self._done()
+        return fix
+
+    def hold(self, work_order_id: str, *, waiting_for: str, reason: str) -> None:
+        if self.store.running_timer(work_order_id):
+            self.store.stop_timer(work_order_id)
+        self.store.hold(work_order_id, waiting_for=waiting_for, reason=reason.strip())
+        self._done()
+
+    def resume(self, work_order_id: str) -> None:
+        self.store.resume(work_order_id)
+        self._done()
+
+    def resolve(
+        self,
+        work_order_id: str,
+        *,
+        resolution_code: str,
+        summary: str,
+        fault_found: str | None = None,
+        fault_code: str | None = None,
+    ) -> None:
+        self.store.resolve(
+            work_order_id,
+            resolution_code=resolution_code.strip(),
+            summary=summary.strip(),
+            fault_code=(fault_code or "").strip() or None,
+            root_cause=(fault_found or "").strip() or None,
+        )
+        self._done()
+
+    # --- what was done ----------------------------------------------------------------
+
+    def answer(self, work_order_id: str, visit_id: str, item_id: str, value: Any) -> str:
+        answer_id = self.store.answer_checklist(
+            work_order_id, visit_id=visit_id, item_id=item_id, value=value
+        )
+        self._done()
+        return answer_id
+
+    async def photo(self, work_order_id: str, *, visit_id: str | None = None) -> str | None:
+        """Take a photo (the camera on the phone, a file picker on the desktop); None when
+        the engineer cancelled."""
+        folder = self.device.storage.photos_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = await self.device.camera.capture(folder / f"{uuid7()}.jpg")
+        if path is None:
+            return None
+        fix = self.last_fix
+        attachment_id = self.store.register_photo(
+            work_order_id,
+            Path(path),
+            visit_id=visit_id,
+            captured_at=self.store.device_time(),
+            gps=fix.as_gps() if fix else None,
+        )
+        self._done()
+        return attachment_id
+
+    def use_part(
+        self,
+        work_order_id: str,
+        *,
+        part_id: str,
+        quantity: str,
+        visit_id: str | None = None,
+        serials: Sequence[str] = (),
+        removed_serials: Sequence[str] = (),
+        removed_condition: str | None = None,
+        took_back_old: bool = False,
+    ) -> str:
+        """A part fitted. What came out of the equipment: its serial numbers for a
+        serialised part (``removed_serials``), or for any other part ``took_back_old``,
+        which records the same quantity taken back as defective (a return)."""
+        line_id = self.store.use_part(
+            work_order_id,
+            part_id=part_id,
+            quantity=quantity,
+            visit_id=visit_id,
+            serial_numbers=list(serials) or None,
+            removed_serial_numbers=list(removed_serials) or None,
+            # What comes out of the equipment is defective unless the engineer says otherwise.
+            removed_condition=(removed_condition or "defective") if removed_serials else None,
+        )
+        if took_back_old and not removed_serials:
+            self.store.return_part(
+                work_order_id,
+                part_id=part_id,
+                quantity=quantity,
+                condition="defective",
+                visit_id=visit_id,
+            )
+        self._done()
+        return line_id
+
+    def add_note(self, work_order_id: str, text: str, *, visit_id: str | None = None) -> str:
+        note_id = self.store.add_note(work_order_id, text.strip(), visit_id=visit_id)
+        self._done()
+        return note_id
+
+    def signature(
+        self,
+        work_order_id: str,
+        *,
+        png: bytes,
+        strokes: list[list[list[float]]],
+        signer_name: str,
+        visit_id: str | None = None,
+    ) -> str:
+        signature_id = self.store.capture_signature(
+            work_order_id,
+            png=png,
+            strokes=strokes,
+            signer_name=signer_name.strip(),
+            visit_id=visit_id,
+        )
+        self._done()
+        return signature_id
+
+    # --- labour -------------------------------------------------------------------------
+
+    def start_timer(self, work_order_id: str, kind: str, *, visit_id: str | None = None) -> None:
+        self.store.start_timer(work_order_id, kind, visit_id=visit_id)
+
+    def stop_timer(self, work_order_id: str) -> str | None:
+        entry = self.store.stop_timer(work_order_id)
+        if entry is not None:
+            self._done()
+        return entry
+
+    def add_labour(
+        self,
+        work_order_id: str,
+        *,
+        kind: str,
+        started_at: dt.datetime,
+        ended_at: dt.datetime,
+        visit_id: str | None = None,
+        note: str | None = None,
+    ) -> str:
+        entry = self.store.add_labour(
+            work_order_id,
+            kind=kind,
+            started_at=started_at.isoformat(),
+            ended_at=ended_at.isoformat(),
+            visit_id=visit_id,
+            note=note,
+        )
+        self._done()
+        return entry
+
+    def correct_labour(
+        self, entry_id: str, *, started_at: dt.datetime, ended_at: dt.datetime, reason: str
+    ) -> str:
+        new_id = self.store.adjust_labour(
+            entry_id,
+            started_at=started_at.isoformat(),
+            ended_at=ended_at.isoformat(),
+            reason=reason,
+        )
+        self._done()
+        return new_id
+
+    def void_labour(self, entry_id: str, reason: str) -> str:
+        void_id = self.store.void_labour(entry_id, reason=reason)
+        self._done()
+        return void_id

@@ -1,0 +1,250 @@
+"""One job: who, where, what, and the actions of the moment at the bottom, in thumb reach."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+
+from mobile.core import JobView, job_view
+from mobile.i18n import _, format_quantity
+from mobile.ui.screens import FieldScreen, load_kv
+from mobile.ui.widgets import Ask, BigButton, Body, Caption
+from shared.lifecycle import Action
+
+load_kv("job")
+
+
+def _status_label(status: str) -> str:
+    return {
+        "new": _("New"),
+        "assigned": _("Assigned"),
+        "accepted": _("Accepted"),
+        "travelling": _("Travelling"),
+        "on_site": _("On site"),
+        "on_hold": _("On hold"),
+        "resolved": _("Resolved"),
+        "closed": _("Closed"),
+        "cancelled": _("Cancelled"),
+    }.get(status, status)
+
+
+class JobScreen(FieldScreen):
+    work_order_id = StringProperty("")
+    job = ObjectProperty(None, allownone=True)
+    header = StringProperty("")
+    status_text = StringProperty("")
+    gps_state = StringProperty("")
+    gps_missing = BooleanProperty(False)
+    # What the sections show (kv binds these; no logic in kv).
+    customer_name = StringProperty("")
+    contact = StringProperty("")
+    phone = StringProperty("")
+    address = StringProperty("")
+    access_notes = StringProperty("")
+    asset_line = StringProperty("")
+    warranty_text = StringProperty("")
+    in_warranty = BooleanProperty(False)
+    description = StringProperty("")
+    fault_code = StringProperty("")
+
+    def show(self, **kwargs: Any) -> None:
+        self.work_order_id = kwargs.get("work_order_id", self.work_order_id)
+        self.gps_state = ""
+        self.refresh()
+
+    def refresh(self) -> None:
+        if not self.work_order_id or not hasattr(self.app, "store"):
+            return
+        job = job_view(self.app.store, self.work_order_id)
+        self.job = job
+        if job is None:
+            self.header, self.status_text = _("This job is no longer on your phone"), ""
+            self._fill(None)
+            return
+        wo = job.work_order
+        self.header = f"{wo.get('priority', '')}  {wo.get('number', '')}  {wo.get('title', '')}"
+        self.status_text = _status_label(job.status)
+        self._sections(job)
+        self._fill(job)
+
+    def _sections(self, job: JobView) -> None:
+        customer, site, asset = job.customer or {}, job.site or {}, job.asset or {}
+        self.customer_name = str(customer.get("name") or "")
+        self.contact = str(customer.get("contact_name") or "")
+        self.phone = str(customer.get("phone") or "")
+        self.address = str(site.get("address") or site.get("name") or "")
+        self.access_notes = str(site.get("access_notes") or "")
+        model, serial = asset.get("product_model") or "—", asset.get("serial_number") or "—"
+        self.asset_line = f"{model}   {_('S/N')} {serial}" if asset else _("No asset recorded")
+        today = self.app.now().astimezone(self.app.tz).date()
+        warranty = job.warranty(today)
+        self.in_warranty = bool(warranty)
+        label = {True: _("In warranty"), False: _("Out of warranty"), None: _("Warranty unknown")}
+        end = asset.get("warranty_end")
+        self.warranty_text = label[warranty] + (f"  ({_('until')} {end})" if end else "")
+        self.description = str(job.work_order.get("description") or "")
+        self.fault_code = str(job.work_order.get("fault_code") or "")
+
+    # --- the content --------------------------------------------------------------------
+
+    def _fill(self, job: JobView | None) -> None:
+        for box in ("history", "reserved", "records", "actions", "more"):
+            self.ids[box].clear_widgets()
+        if job is None:
+            return
+        self._history(job)
+        self._reserved(job)
+        self._records(job)
+        self._actions(job)
+
+    def _history(self, job: JobView) -> None:
+        for wo in job.history[:10]:
+            day = str(wo.get("created_at") or "")[:10]
+            text = f"{day}  {wo.get('number', '')}  {wo.get('title', '')}"
+            self.ids.history.add_widget(Caption(text=text))
+        if not job.history:
+            self.ids.history.add_widget(Caption(text=_("No earlier work on this asset")))
+
+    def _reserved(self, job: JobView) -> None:
+        for part in job.reserved:
+            quantity = format_quantity(str(part.get("quantity")))
+            text = f"{quantity} × {part.get('name') or ''} ({part.get('sku') or ''})"
+            self.ids.reserved.add_widget(Body(text=text))
+        if not job.reserved:
+            self.ids.reserved.add_widget(Caption(text=_("No parts reserved")))
+
+    def _records(self, job: JobView) -> None:
+        lines = [
+            _("Visits: {n}").format(n=len(job.visits)),
+            _("Checklist: {done} of {total} answered").format(
+                done=sum(1 for c in job.checklist if c.answered), total=len(job.checklist)
+            ),
+            _("Photos: {n}").format(n=len(job.photos)),
+            _("Parts used: {n}").format(
+                n=len([p for p in job.parts if p.get("direction") == "use"])
+            ),
+            _("Labour entries: {n}").format(n=len(job.labour)),
+            _("Notes: {n}").format(n=len(job.notes)),
+            _("Signed by {name}").format(name=job.signatures[-1].get("signer_name"))
+            if job.signatures
+            else _("Not signed yet"),
+        ]
+        for line in lines:
+            self.ids.records.add_widget(Body(text=line))
+
+    # --- the actions --------------------------------------------------------------------
+
+    def _button(self, box: str, text: str, handler: Any, tone: str = "primary") -> None:
+        button = BigButton(text=text, tone=tone)
+        button.bind(on_release=lambda *_a: handler())
+        self.ids[box].add_widget(button)
+
+    def _actions(self, job: JobView) -> None:
+        visit = job.open_visit
+        if job.can(Action.ACCEPT):
+            self._button("actions", _("Accept"), self.accept, "ok")
+        if job.can(Action.REJECT):
+            self._button("actions", _("Decline"), self.decline, "danger")
+        if job.can(Action.START_TRAVEL):
+            self._button("actions", _("Start travel"), self.start_travel)
+        if visit is None and job.status in ("accepted", "travelling", "on_hold", "on_site"):
+            self._button("actions", _("Check in"), self.check_in, "ok")
+        if visit is not None:
+            self._on_site(job, visit)
+
+    def _on_site(self, job: JobView, visit: dict[str, Any]) -> None:
+        go = self.app.go
+        wid, vid = job.id, str(visit["id"])
+        self._button(
+            "more",
+            _("Checklist"),
+            lambda: go("checklist", work_order_id=wid, visit_id=vid),
+            "plain",
+        )
+        self._button("more", _("Take photo"), lambda: self.photo(vid), "plain")
+        self._button(
+            "more", _("Parts"), lambda: go("parts", work_order_id=wid, visit_id=vid), "plain"
+        )
+        self._button(
+            "more", _("Labour"), lambda: go("labour", work_order_id=wid, visit_id=vid), "plain"
+        )
+        self._button("more", _("Add note"), lambda: self.note(vid), "plain")
+        if job.can(Action.HOLD):
+            self._button("more", _("Hold"), self.hold, "plain")
+        self._button(
+            "more",
+            _("Customer signature"),
+            lambda: go("signature", work_order_id=wid, visit_id=vid),
+            "plain",
+        )
+        if job.can(Action.RESOLVE):
+            self._button("actions", _("Resolve"), lambda: go("resolve", work_order_id=wid), "ok")
+        self._button("actions", _("Check out"), lambda: self.check_out(vid))
+
+    def accept(self) -> None:
+        self.app.act(lambda: self.app.work.accept(self.work_order_id))
+
+    def decline(self) -> None:
+        ask = Ask(title=_("Why do you decline this job?"), hint=_("Reason"))
+        ask.on_answer = lambda choice, text: self.app.act(
+            lambda: self.app.work.decline(self.work_order_id, text),
+            then=lambda _r: self.app.go("today", remember=False),
+        )
+        ask.open()
+
+    def start_travel(self) -> None:
+        self.app.act(lambda: self.app.work.start_travel(self.work_order_id))
+
+    def check_in(self) -> None:
+        self.gps_state = _("Getting your position…")
+        self.app.spawn(self.app.work.check_in(self.work_order_id), then=self._checked_in)
+
+    def _checked_in(self, result: tuple[str, Any]) -> None:
+        fix = result[1]
+        self.gps_missing = fix is None
+        self.gps_state = (
+            _("Checked in at ±{m} m").format(m=round(fix.accuracy_m))
+            if fix
+            else _("No GPS fix: checked in without a position")
+        )
+
+    def check_out(self, visit_id: str) -> None:
+        self.app.spawn(self.app.work.check_out(self.work_order_id, visit_id))
+
+    def photo(self, visit_id: str) -> None:
+        self.app.spawn(self.app.work.photo(self.work_order_id, visit_id=visit_id))
+
+    def note(self, visit_id: str) -> None:
+        ask = Ask(title=_("Add a note"), hint=_("What did you find or do?"))
+        ask.on_answer = lambda choice, text: self.app.act(
+            lambda: self.app.work.add_note(self.work_order_id, text, visit_id=visit_id)
+        )
+        ask.open()
+
+    def hold(self) -> None:
+        ask = Ask(
+            title=_("Put the job on hold"),
+            hint=_("Reason"),
+            choices=[("parts", _("Waiting for parts")), ("customer", _("Waiting for customer"))],
+        )
+        ask.on_answer = lambda choice, text: self.app.act(
+            lambda: self.app.work.hold(self.work_order_id, waiting_for=choice, reason=text)
+        )
+        ask.open()
+
+    def call(self) -> None:
+        if self.phone:
+            try:
+                self.app.device.dialer.call(self.phone)
+            except ValueError as exc:
+                self.app.toast(str(exc))
+
+    def navigate(self) -> None:
+        site = (self.job.site if self.job else None) or {}
+        self.app.device.maps.navigate(
+            lat=site.get("lat"), lon=site.get("lon"), address=str(site.get("address") or "")
+        )
+
+
+SCREEN = JobScreen

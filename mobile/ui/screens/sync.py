@@ -1,0 +1,73 @@
+"""Sync status: online or not, what waits to be sent, photo uploads, and every change the
+server refused or flagged, with its reason (nothing is dropped silently)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from mobile.i18n import _
+from mobile.ui.screens import FieldScreen, load_kv
+
+load_kv("sync")
+
+
+def attention_text(item: dict[str, Any]) -> tuple[str, str]:
+    kind = str(item.get("kind") or "")
+    title = " ".join(str(item.get(k) or "") for k in ("number", "title")).strip()
+    headline = {
+        "rejected": _("Not accepted by the server"),
+        "flagged": _("Flagged by the server"),
+        "removed": _("Job left your phone"),
+    }.get(kind, kind)
+    return f"{headline}: {title}" if title else headline, str(item.get("reason") or "")
+
+
+class SyncScreen(FieldScreen):
+    state = StringProperty("")
+    pending = NumericProperty(0)
+    uploads = NumericProperty(0)
+    last_sync = StringProperty("")
+    uploading = StringProperty("")
+    problem = StringProperty("")
+    log_in_again = BooleanProperty(False)
+
+    def refresh(self) -> None:
+        bar = self.app.session.bar(self.app.now())
+        self.state = _("Online") if bar.online else _("Offline")
+        self.pending, self.uploads = bar.pending, bar.uploads
+        self.last_sync, self.uploading = bar.last_sync, bar.uploading
+        engine = self.app.session.engine
+        self.log_in_again = bar.auth_required
+        self.problem = (
+            _("Your log-in has expired: log in again. Nothing on the phone is lost.")
+            if bar.auth_required
+            else (engine.status.last_error or "")
+            if engine and not bar.online
+            else ""
+        )
+        self.ids.attention.data = [
+            {
+                "key": str(item["key"]),
+                "line1": text[0],
+                "line2": text[1],
+                "value": _("OK"),
+                "on_pick": self.dismiss,
+            }
+            for item in self.app.store.attention()
+            for text in [attention_text(item)]
+        ]
+
+    def tick(self) -> None:
+        self.refresh()
+
+    def dismiss(self, key: str) -> None:
+        self.app.store.dismiss_attention(key)
+        self.refresh()
+
+    def sync(self) -> None:
+        self.app.spawn(self.app.session.sync_now())
+
+
+SCREEN = SyncScreen

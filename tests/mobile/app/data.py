@@ -1,0 +1,58 @@
+"""What the app tests put on the server: a stocked van and a checklist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.factories import Tenant, make_location, make_part, move
+
+
+async def stock_van(db: AsyncSession, tenant: Tenant, engineer: int = 0) -> dict[str, Any]:
+    """Two parts in the engineer's van and a serialised one in the warehouse."""
+    from server.parts import service as parts_service
+
+    actor = tenant.actor("admin")
+    filter_ = await make_part(
+        db, actor, name="Condenser fan motor", sku="FAN-200", barcode="6901234567892"
+    )
+    belt = await make_part(db, actor, name="Drive belt 冷却", sku="BLT-010")
+    warehouse = await make_location(db, actor)
+    van = await parts_service.ensure_van(db, tenant.engineers[engineer])
+    for part in (filter_, belt):
+        await move(
+            db, actor, kind="receive", part_id=part.id, quantity=10, to_location_id=warehouse.id
+        )
+        await move(
+            db,
+            actor,
+            kind="transfer",
+            part_id=part.id,
+            quantity=4,
+            from_location_id=warehouse.id,
+            to_location_id=van.id,
+        )
+    return {"fan": filter_, "belt": belt, "van": van, "warehouse": warehouse}
+
+
+async def checklist(db: AsyncSession, tenant: Tenant) -> Any:
+    from server.field.checklists import service as checklists
+    from server.field.schemas import TemplateCreate
+
+    data = TemplateCreate.model_validate(
+        {
+            "name": "Safety",
+            "items": [
+                {"kind": "yes_no", "label": "Power isolated", "required": True},
+                {
+                    "kind": "number",
+                    "label": "Pressure",
+                    "unit": "bar",
+                    "min_value": 0,
+                    "max_value": 40,
+                },
+            ],
+        }
+    )
+    return await checklists.create_template(db, tenant.actor("admin"), data=data)
