@@ -51,8 +51,10 @@ def sla_of(work_order: Mapping[str, Any], now: dt.datetime) -> tuple[str, str]:
         return "", ""
     if work_order.get("on_hold_since") and work_order.get("status") == "on_hold":
         return _("SLA paused"), "paused"
-    key = "response_due_at" if not work_order.get("first_response_at") else "resolution_due_at"
-    due = _instant(work_order.get(key))
+    due = None
+    if not work_order.get("first_response_at"):
+        due = _instant(work_order.get("response_due_at"))
+    due = due or _instant(work_order.get("resolution_due_at"))
     if due is None:
         return "", ""
     left = due - now

@@ -19,6 +19,7 @@ from mobile.store import Store
 from shared.ids import uuid7
 
 GPS_TIMEOUT_S = 8.0
+FIX_MAX_AGE = dt.timedelta(minutes=5)
 
 
 class Work:
@@ -53,6 +54,11 @@ class Work:
         self.store.start_travel(work_order_id)
         self.store.start_timer(work_order_id, "travel")
         self._done()
+
+    def fix_is_stale(self, now: dt.datetime) -> bool:
+        """Whether the last position is missing or older than FIX_MAX_AGE (distances on
+        the Today list would mislead)."""
+        return self.last_fix is None or now - self.last_fix.at > FIX_MAX_AGE
 
     async def position(self) -> Fix | None:
         """A fresh GPS fix, or None when there is none within the timeout (the screen then

@@ -24,6 +24,9 @@ class TodayScreen(FieldScreen):
         if "view" in kwargs:
             self.view = kwargs["view"]
         self.refresh()
+        if self.app.work.fix_is_stale(self.app.now()):
+            # Distances need a position: ask for one, and redraw when it comes.
+            self.app.spawn(self.app.work.position(), then=lambda fix: self.refresh())
 
     def on_view(self, *args: Any) -> None:
         self.refresh()

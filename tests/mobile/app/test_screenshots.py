@@ -5,10 +5,12 @@ screen in the right language."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.tickets.models import Ticket
-from tests.fixtures.factories import Tenant
+from tests.fixtures.factories import Tenant, make_ticket
 from tests.mobile.app.data import checklist, stock_van
 from tests.mobile.app.test_job_flow import log_in, open_job
 
@@ -25,6 +27,70 @@ SCREENS = ("login", "today", "job", "checklist", "parts", "signature", "sync")
 
 def _folder(tmp_path: Path) -> Path:
     return Path(os.environ.get("FIXFLOW_SCREENSHOTS") or tmp_path)
+
+
+SCENE = {
+    "en": {
+        "customer": ("Lujiazui Tower Management", "Mary Chen", "+86 21 5555 0100"),
+        "site": (
+            "Tower B, 1 Century Avenue, Pudong",
+            "Loading bay on Yincheng Rd; ask security for the plant-room key",
+        ),
+        "ticket": (
+            "Chiller CH-200 trips on high pressure",
+            "Unit trips every afternoon since Monday; alarm code E27.",
+        ),
+        "more": [
+            ("Annual maintenance, cooling tower 2", "P3", 3),
+            ("Lift 4 door sensor fault", "P1", 0),
+            ("Replace air handler filters, floors 10-12", "P4", 5),
+        ],
+    },
+    "zh_CN": {
+        "customer": ("陆家嘴大厦物业", "王小明", "+86 21 5555 0100"),
+        "site": ("上海市浦东新区世纪大道1号 B座", "从银城路装卸区进入，向保安领取机房钥匙"),
+        "ticket": ("CH-200 冷水机组高压跳闸", "自周一起每天下午跳闸，报警代码 E27。"),
+        "more": [
+            ("2号冷却塔年度保养", "P3", 3),
+            ("4号电梯门传感器故障", "P1", 0),
+            ("更换10-12层空调箱过滤网", "P4", 5),
+        ],
+    },
+}
+
+
+async def _scene(db: AsyncSession, tenant: Tenant, ticket: Ticket, language: str) -> None:
+    """Realistic names, contacts and notes in the screenshot's language."""
+    scene = SCENE[language]
+    assert tenant.customer and tenant.site and tenant.asset
+    tenant.customer.name, tenant.customer.contact_name, tenant.customer.phone = scene["customer"]
+    tenant.site.address, tenant.site.access_notes = scene["site"]
+    tenant.site.lat, tenant.site.lon = 31.2397, 121.4998
+    tenant.asset.product_model, tenant.asset.warranty_end = "CH-200", dt.date(2027, 6, 30)
+    ticket.title, ticket.description = scene["ticket"]
+    ticket.fault_code = "E27"
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    ticket.window_start, ticket.window_end = (
+        now + dt.timedelta(hours=1),
+        now + dt.timedelta(hours=3),
+    )
+    ticket.response_due_at = now + dt.timedelta(hours=1, minutes=40)
+    ticket.resolution_due_at = now + dt.timedelta(hours=6)
+    ticket.priority = "P2"
+    for title, priority, hours in scene["more"]:
+        other = await make_ticket(
+            db,
+            tenant.actor("dispatcher"),
+            tenant.customer,
+            tenant.site,
+            tenant.asset,
+            assign_to=tenant.engineers[0],
+        )
+        other.title, other.priority = title, priority
+        other.window_start = now + dt.timedelta(hours=hours)
+        other.window_end = now + dt.timedelta(hours=hours + 2)
+        other.resolution_due_at = now + dt.timedelta(hours=hours * 3 - 2)
+    await db.flush()
 
 
 def _has_cjk(texts: list[str]) -> bool:
@@ -43,8 +109,9 @@ async def test_every_main_screen_is_drawn_in_both_languages(
 ) -> None:
     await stock_van(db, tenant)
     await checklist(db, tenant)
+    await _scene(db, tenant, ticket, language)
     folder = _folder(tmp_path)
-    phone = await ui()
+    phone = await ui(tz=ZoneInfo("Asia/Shanghai"))
     phone.app.set_language(language)
     await phone.frames(2)
     shots: dict[str, Path] = {}
