@@ -1,5 +1,10 @@
 """``python -m mobile``: the engineer app on the desktop (``make mobile``)."""
 
-from mobile.ui.app import main
+import os
+
+# The app's own options (--server, --data, ...) are not Kivy's: Kivy must not parse argv.
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+
+from mobile.ui.app import main  # noqa: E402
 
 main()

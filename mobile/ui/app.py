@@ -317,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--email", default=os.environ.get("FIXFLOW_EMAIL"))
     parser.add_argument("--password", default=os.environ.get("FIXFLOW_PASSWORD"))
     args = parser.parse_args(argv)
+    for noisy in ("httpcore", "httpx", "asyncio"):  # Kivy logs everything at DEBUG otherwise
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     given = (args.server, args.email, args.password)
     login_as = given if all(given) else None
     app = FixflowApp(data_dir=args.data, login_as=login_as)  # type: ignore[arg-type]
