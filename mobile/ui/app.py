@@ -29,6 +29,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from mobile import i18n
 from mobile.core import Session, Work
 from mobile.core.clock import local_zone
+from mobile.core.refusals import explain
 from mobile.device import Device, for_platform
 from mobile.store import ActionRefused, Store
 from mobile.ui import fonts, theme
@@ -238,7 +239,7 @@ class FixflowApp(App):
         try:
             result = action()
         except ActionRefused as exc:
-            self.toast(exc.message)
+            self.toast(explain(exc))
             return None
         self.changed("action")
         if then is not None:
@@ -254,7 +255,7 @@ class FixflowApp(App):
             try:
                 result = await coro
             except ActionRefused as exc:
-                self.toast(exc.message)
+                self.toast(explain(exc))
                 return
             self.changed("action")
             if then is not None:
