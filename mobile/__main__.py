@@ -5,6 +5,6 @@ import os
 # The app's own options (--server, --data, ...) are not Kivy's: Kivy must not parse argv.
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 
-from mobile.ui.app import main  # noqa: E402
+from mobile.ui.app import main
 
 main()

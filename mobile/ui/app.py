@@ -31,6 +31,7 @@ from mobile.core import Session, Work
 from mobile.core.clock import local_zone
 from mobile.core.refusals import explain
 from mobile.device import Device, for_platform
+from mobile.i18n import _
 from mobile.store import ActionRefused, Store
 from mobile.ui import fonts, theme
 from mobile.ui.screens import FieldScreen
@@ -256,6 +257,10 @@ class FixflowApp(App):
                 result = await coro
             except ActionRefused as exc:
                 self.toast(explain(exc))
+                return
+            except Exception as exc:  # a bug must not vanish in a task: log it, say it
+                log.exception("an action failed")
+                self.toast(_("Something went wrong: {error}").format(error=exc))
                 return
             self.changed("action")
             if then is not None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from kivy.metrics import dp
 from kivy.properties import NumericProperty, StringProperty
 
 from mobile.core import today_items
 from mobile.ui.screens import FieldScreen, load_kv
 
 load_kv("today")
-# How far past the top (as a fraction of the list) a pull must go to trigger a sync.
-PULL_TO_REFRESH = 0.06
+# How far the finger must pull the list down from its top to ask for a sync.
+PULL_TO_REFRESH_DP = 90
 
 
 class TodayScreen(FieldScreen):
@@ -56,9 +57,19 @@ class TodayScreen(FieldScreen):
     def open(self, work_order_id: str) -> None:
         self.app.go("job", work_order_id=work_order_id)
 
-    def pulled(self, scroll: Any) -> None:
-        """Released while pulled down past the top: sync now."""
-        if scroll.scroll_y > 1 + PULL_TO_REFRESH or self.count == 0:
+    def pull_start(self, jobs: Any, touch: Any) -> None:
+        """A finger down on the list while it shows its top may become a pull."""
+        at_top = jobs.scroll_y >= 0.999 or jobs.children[0].height <= jobs.height
+        if at_top and jobs.collide_point(*touch.pos):
+            touch.ud["pull_from"] = touch.y
+
+    def pulled(self, jobs: Any, touch: Any) -> None:
+        """Released after pulling the list down from its top far enough: sync now. (By
+        the finger's travel, not scroll_y: a list shorter than the screen scrolls the
+        other way.)"""
+        start = touch.ud.get("pull_from")
+        if start is not None and start - touch.y >= dp(PULL_TO_REFRESH_DP):
+            touch.ud["pull_from"] = None
             self.sync()
 
     def sync(self) -> None:

@@ -110,7 +110,21 @@ class Ui:
         touch.touch_up()
         await self.frames(2)
 
+    async def drag(self, x: float, y: float, dx: float, dy: float, steps: int = 15) -> None:
+        """A finger put down at (x, y) and moved by (dx, dy) at a finger's pace (the
+        scroll views decide between a tap and a scroll by distance over time)."""
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        await self.frames(1)
+        for i in range(1, steps + 1):
+            touch.touch_move(x + dx * i / steps, y + dy * i / steps)
+            await self.frames(1)
+            await asyncio.sleep(0.01)
+        touch.touch_up()
+        await self.frames(2)
+
     async def tap(self, widget: Widget) -> None:
+        await self.frames(2)  # a screen just shown lays itself out first
         await self.scroll_to(widget)
         x, y = widget.to_window(*widget.center)
         assert 0 <= x < Window.width and 0 <= y < Window.height, (
