@@ -4,6 +4,7 @@ sync, the back key, and another engineer refused while the queue is not empty.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,13 +14,16 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mobile.store import Store
 from mobile.ui.app import SCREENS
 from mobile.ui.theme import MIN_TOUCH_DP
 from server.tickets.models import Ticket
+from shared.ids import uuid7
 from tests.fixtures.factories import PASSWORD, Tenant
 from tests.mobile.app.data import checklist, stock_van
 from tests.mobile.app.network import offline
 from tests.mobile.app.test_job_flow import log_in, open_job
+from tests.mobile.helpers import page, put, work_order
 
 
 def _targets(phone: Any) -> list[Widget]:
@@ -117,3 +121,28 @@ async def test_the_back_key_goes_back_and_another_engineer_waits_for_the_queue(
     assert phone.app.screens.current == "login"
     assert "still has 1 changes waiting to sync" in screen.error
     assert phone.app.store.pending_count() == 1
+
+
+async def test_a_long_list_draws_only_the_rows_on_screen(
+    ui: Callable[..., Any], tmp_path: Path
+) -> None:
+    """300 jobs: the recycled list keeps a screenful of row widgets, scrolling reuses them."""
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    store = Store(folder / "fixflow.sqlite3")
+    me = str(uuid7())
+    store.set_meta(base_url="http://test", username="e@x.test", engineer_id=me)
+    rows = [work_order(assignee_id=me, number=f"WO-{i:06d}") for i in range(300)]
+    store.apply_page(page(*[put("work_order", r) for r in rows]))
+    store.close()
+    phone = await ui(folder)
+    assert phone.app.screens.current == "today"
+    await phone.frames(3)
+    drawn = [w for w in phone.walk() if type(w).__name__ == "TodayRow"]
+    assert phone.screen.count == 300
+    assert 3 <= len(drawn) <= 15
+    jobs = phone.screen.ids.jobs
+    jobs.scroll_y = 0
+    await phone.frames(3)
+    after = [w for w in phone.walk() if type(w).__name__ == "TodayRow"]
+    assert len(after) <= 15 and "WO-000299" in {w.number for w in after}
