@@ -2,9 +2,10 @@
 model changes feed which entity (the capture registry).
 
 Entities of an engineer's scope belong to a work order (``Child``: visits, labour, notes,
-answers, part lines, attachments, signatures) or are the work orders themselves and the
-customers, sites and assets they reference (server/sync/scope.py). Catalogue entities
-(``Catalogue``: parts, checklist templates) are the organisation's, for every engineer.
+answers, part lines, attachments, signatures, the stock ledger's reservation lines) or are
+the work orders themselves and the customers, sites and assets they reference
+(server/sync/scope.py). Catalogue entities (``Catalogue``: parts, checklist templates) are
+the organisation's, for every engineer.
 
 A row is sent as ``data``: its columns as JSON (UUIDs, instants and decimals as strings),
 without ``org_id``, with ``work_order_id`` for every child (whatever the table calls it).
@@ -38,12 +39,13 @@ from server.field import (
     Visit,
     VisitCheck,
 )
-from server.parts import Part
+from server.parts import MovementKind, Part, StockMovement
 from server.sync import capture
 from server.sync.capture import Change, Note
 from server.tickets import Ticket, format_number
 
 WORK_ORDER = "work_order"
+RESERVATION = "reservation"
 FINISHED = ("resolved", "closed", "cancelled")
 
 
@@ -101,6 +103,7 @@ class Child:
     work_order_column: str = "ticket_id"
     exclude: frozenset[str] = frozenset()
     decorate: Decorate | None = None  # extra fields from related rows, by row id
+    where: Callable[[], Any] | None = None  # the model's rows that are this entity
 
     async def _records(self, session: AsyncSession, rows: list[Any]) -> list[Record]:
         extra = await self.decorate(session, rows) if self.decorate and rows else {}
@@ -116,9 +119,12 @@ class Child:
     async def by_ids(
         self, session: AsyncSession, org_id: uuid.UUID, ids: Sequence[str]
     ) -> dict[str, Record]:
-        rows = await session.scalars(
-            select(self.model).where(self.model.org_id == org_id, self.model.id.in_(_uuids(ids)))
+        query = select(self.model).where(
+            self.model.org_id == org_id, self.model.id.in_(_uuids(ids))
         )
+        if self.where is not None:
+            query = query.where(self.where())
+        rows = await session.scalars(query)
         return {r.id: r for r in await self._records(session, list(rows))}
 
     async def by_work_orders(
@@ -133,6 +139,8 @@ class Child:
         """Rows of these work orders (a list or a subquery of ids), by id."""
         column = getattr(self.model, self.work_order_column)
         query = select(self.model).where(self.model.org_id == org_id, column.in_(work_order_ids))
+        if self.where is not None:
+            query = query.where(self.where())
         if after is not None:
             query = query.where(self.model.id > uuid.UUID(after))
         query = query.order_by(self.model.id)
@@ -272,6 +280,18 @@ async def _template_items(
     return {t.id: {"items": items[t.id]} for t in templates}
 
 
+RESERVATION_KINDS = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
+
+
+def _reservation_lines() -> Any:
+    return StockMovement.kind.in_(RESERVATION_KINDS)
+
+
+async def _reservation(session: AsyncSession, lines: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+    # Reserve and release both hold the location in from_location_id (ledger.py).
+    return {line.id: {"location_id": jsonable(line.from_location_id)} for line in lines}
+
+
 # --- the registry --------------------------------------------------------------------------
 
 CHILDREN: tuple[Child, ...] = (
@@ -284,6 +304,28 @@ CHILDREN: tuple[Child, ...] = (
     Child("checklist_answer", ChecklistAnswer),
     Child("attachment", Attachment, work_order_column="work_order_id"),
     Child("signature", Signature, work_order_column="work_order_id"),
+    # The office's reservations for the job: reserve and release lines of the stock ledger
+    # (outstanding = reserved - released, per part and location). The ledger writes them
+    # with plain SQL, which capture does not see: the pull reads the lines written since
+    # the last pull from their row versions instead (server/sync/reservations.py).
+    Child(
+        RESERVATION,
+        StockMovement,
+        exclude=frozenset(
+            {
+                "from_location_id",
+                "to_location_id",
+                "unit_cost",
+                "unit_price",
+                "actor",
+                "serial_number",
+                "condition",
+                "from_field",
+            }
+        ),
+        decorate=_reservation,
+        where=_reservation_lines,
+    ),
 )
 CATALOGUES: tuple[Catalogue, ...] = (
     Catalogue("part", Part),
