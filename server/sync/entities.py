@@ -39,13 +39,12 @@ from server.field import (
     Visit,
     VisitCheck,
 )
-from server.parts import MovementKind, Part, StockMovement
-from server.sync import capture
+from server.parts import Part, StockMovement
+from server.sync import capture, reservations
 from server.sync.capture import Change, Note
 from server.tickets import Ticket, format_number
 
 WORK_ORDER = "work_order"
-RESERVATION = "reservation"
 FINISHED = ("resolved", "closed", "cancelled")
 
 
@@ -280,18 +279,6 @@ async def _template_items(
     return {t.id: {"items": items[t.id]} for t in templates}
 
 
-RESERVATION_KINDS = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
-
-
-def _reservation_lines() -> Any:
-    return StockMovement.kind.in_(RESERVATION_KINDS)
-
-
-async def _reservation(session: AsyncSession, lines: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
-    # Reserve and release both hold the location in from_location_id (ledger.py).
-    return {line.id: {"location_id": jsonable(line.from_location_id)} for line in lines}
-
-
 # --- the registry --------------------------------------------------------------------------
 
 CHILDREN: tuple[Child, ...] = (
@@ -304,27 +291,13 @@ CHILDREN: tuple[Child, ...] = (
     Child("checklist_answer", ChecklistAnswer),
     Child("attachment", Attachment, work_order_column="work_order_id"),
     Child("signature", Signature, work_order_column="work_order_id"),
-    # The office's reservations for the job: reserve and release lines of the stock ledger
-    # (outstanding = reserved - released, per part and location). The ledger writes them
-    # with plain SQL, which capture does not see: the pull reads the lines written since
-    # the last pull from their row versions instead (server/sync/reservations.py).
+    # The office's reservations for the job (server/sync/reservations.py).
     Child(
-        RESERVATION,
+        reservations.RESERVATION,
         StockMovement,
-        exclude=frozenset(
-            {
-                "from_location_id",
-                "to_location_id",
-                "unit_cost",
-                "unit_price",
-                "actor",
-                "serial_number",
-                "condition",
-                "from_field",
-            }
-        ),
-        decorate=_reservation,
-        where=_reservation_lines,
+        exclude=reservations.EXCLUDED,
+        decorate=reservations.location,
+        where=reservations.lines,
     ),
 )
 CATALOGUES: tuple[Catalogue, ...] = (

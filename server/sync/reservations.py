@@ -17,11 +17,48 @@ engineer's open work, not the ledger's size.
 
 from __future__ import annotations
 
+import uuid
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.sync.entities import FINISHED, RESERVATION, RESERVATION_KINDS
-from server.sync.scope import Engineer
+from server.parts import MovementKind, StockMovement
+from shared.lifecycle import Status
+
+if TYPE_CHECKING:  # scope imports entities, which imports this module
+    from server.sync.scope import Engineer
+
+RESERVATION = "reservation"
+RESERVATION_KINDS = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
+FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
+# Ledger columns the phone does not get: the other end, prices, who, unit details.
+EXCLUDED = frozenset(
+    {
+        "from_location_id",
+        "to_location_id",
+        "unit_cost",
+        "unit_price",
+        "actor",
+        "serial_number",
+        "condition",
+        "from_field",
+    }
+)
+
+
+def lines() -> Any:
+    """The ledger lines that are reservations (the entity's ``where``)."""
+    return StockMovement.kind.in_(RESERVATION_KINDS)
+
+
+async def location(session: AsyncSession, rows: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Reserve and release both hold the location in ``from_location_id`` (the ledger)."""
+    return {
+        row.id: {"location_id": None if row.from_location_id is None else str(row.from_location_id)}
+        for row in rows
+    }
+
 
 # age() compares 32-bit transaction ids; beyond this distance every line is sent again.
 XID_HORIZON = 2**30
