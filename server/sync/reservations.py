@@ -11,8 +11,9 @@ its ``xmin`` is the transaction that wrote it. The lines found go through the re
 feed rows would (``put``, with the line's current data), in the same page.
 
 The look-up starts from the engineer's assigned work orders (the tickets' assignee index)
-and reads their ledger lines by ``ix_stock_movements_ticket``: its cost follows the
-engineer's open work, not the ledger's size.
+and reads each one's ledger lines by ``ix_stock_movements_ticket``: its cost follows the
+engineer's work, not the ledger's size (a plain join let the planner scan the whole ledger
+once the organisation had a few hundred thousand lines).
 """
 
 from __future__ import annotations
@@ -64,15 +65,19 @@ async def location(session: AsyncSession, rows: list[Any]) -> dict[uuid.UUID, di
 XID_HORIZON = 2**30
 _KINDS = ", ".join(f"'{kind}'" for kind in RESERVATION_KINDS)
 _FINISHED = ", ".join(f"'{status}'" for status in FINISHED)
+# Ticket by ticket (LATERAL, and OFFSET 0 so the planner cannot flatten it into a hash join
+# over the whole ledger): each assigned work order's lines by ix_stock_movements_ticket.
 _CHANGED = text(
     f"""
-    SELECT m.id FROM stock_movements m
-     WHERE m.org_id = :org AND m.kind IN ({_KINDS})
-       AND m.ticket_id IN (
-           SELECT t.id FROM tickets t
-            WHERE t.org_id = :org AND t.assignee_id = :engineer
-              AND (t.status NOT IN ({_FINISHED}) OR t.updated_at >= :edge))
-       AND (:everything OR age(m.xmin) <= age(CAST(CAST(:since AS text) AS xid)))
+    SELECT m.id
+      FROM tickets t
+     CROSS JOIN LATERAL (
+           SELECT m.id FROM stock_movements m
+            WHERE m.ticket_id = t.id AND m.org_id = :org AND m.kind IN ({_KINDS})
+              AND (:everything OR age(m.xmin) <= age(CAST(CAST(:since AS text) AS xid)))
+           OFFSET 0) m
+     WHERE t.org_id = :org AND t.assignee_id = :engineer
+       AND (t.status NOT IN ({_FINISHED}) OR t.updated_at >= :edge)
      ORDER BY m.id
     """  # noqa: S608 (module constants only)
 )
