@@ -37,8 +37,9 @@ class Attention(StoreCore):
             dismissed = {r[0] for r in con.execute("SELECT key FROM dismissed").fetchall()}
             items = [*_rejected(con), *_visit_flags(con), *_stock_flags(con)]
             items = [i for i in items if i["key"] not in dismissed] + notices.listed(con)
+            departed = notices.names(con)
             for item in items:
-                _name_work_order(con, item)
+                _name_work_order(con, item, departed)
         # Newest first; at the same instant, the later record first (a mutation's seq).
         order = sorted(enumerate(items), key=lambda pair: (_newest_first(pair[1]), -pair[0]))
         return [item for _, item in order]
@@ -60,10 +61,15 @@ def _newest_first(item: Item) -> float:
         return 0.0
 
 
-def _name_work_order(con: sqlite3.Connection, item: Item) -> None:
+def _name_work_order(
+    con: sqlite3.Connection, item: Item, departed: dict[str, dict[str, Any]]
+) -> None:
+    """The work order's number and title, from the phone's row or, once it has left,
+    from its notice."""
     if item.get("work_order_id") is None:
         return
-    row = rows.load(con, rows.WORK_ORDER, str(item["work_order_id"])) or {}
+    key = str(item["work_order_id"])
+    row = rows.load(con, rows.WORK_ORDER, key) or departed.get(key) or {}
     item["number"] = item.get("number") or row.get("number")
     item["title"] = item.get("title") or row.get("title")
 

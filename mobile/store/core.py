@@ -215,7 +215,9 @@ class StoreCore:
                     rows.put(con, change.entity, change.id, change.data or {})
                 elif change.op in (Op.DELETE, Op.REMOVE):
                     if change.entity == rows.WORK_ORDER:
-                        why = {"reason": "deleted", **(change.data or {}), "op": change.op.value}
+                        # A server that says nothing about why: deleted, or out of scope.
+                        said = "deleted" if change.op is Op.DELETE else "out_of_scope"
+                        why = {"reason": said, **(change.data or {}), "op": change.op.value}
                         self._leaving(con, change.id, why)
                     rows.drop(con, change.entity, change.id)
                 elif change.op is Op.ACK:

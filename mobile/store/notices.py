@@ -80,3 +80,13 @@ def listed(con: sqlite3.Connection) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def names(con: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """The number and title of every work order that left the phone, by id (what was
+    refused on it is still listed, and the phone no longer holds the job)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in con.execute("SELECT work_order_id, data FROM notices ORDER BY id").fetchall():
+        data = dict(json.loads(r["data"]))
+        out[str(r["work_order_id"])] = {"number": data.get("number"), "title": data.get("title")}
+    return out

@@ -123,8 +123,9 @@ class SyncEngine:
             log.exception("on_change(%r) failed", what)
 
     def _uploading(self, progress: tuple[int, int] | None) -> None:
-        self.status.uploading = progress
-        self._notify("status")
+        if progress != self.status.uploading:
+            self.status.uploading = progress
+            self._notify("status")
 
     async def login(self, username: str, password: str, organisation: str | None = None) -> None:
         """Log in; the store first decides, without the network, whether this user may

@@ -17,8 +17,9 @@ and these routes' SQL):
     asset      (same)
 
 Statements that bypass the ORM are not seen here. The known ones: the stock ledger's
-balance writes (van stock is read at pull time from row versions instead, so nothing is
-added to the ledger's hot path; server/sync/pull.py), the SLA policy clean-up's bulk
+balance writes and its lines (van stock and a work order's reservation lines are read at
+pull time from row versions instead, so nothing is added to the ledger's hot path;
+server/sync/pull.py, server/sync/reservations.py), the SLA policy clean-up's bulk
 ``UPDATE tickets SET sla_policy_id`` (a column the phone does not get), and the hand-written
 fast paths (server/fastpaths.py lists them), which write the feed rows this module would in
 their own statements, built with server/feed.py (new labour entries, notes and answers:

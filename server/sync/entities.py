@@ -2,9 +2,10 @@
 model changes feed which entity (the capture registry).
 
 Entities of an engineer's scope belong to a work order (``Child``: visits, labour, notes,
-answers, part lines, attachments, signatures) or are the work orders themselves and the
-customers, sites and assets they reference (server/sync/scope.py). Catalogue entities
-(``Catalogue``: parts, checklist templates) are the organisation's, for every engineer.
+answers, part lines, attachments, signatures, the stock ledger's reservation lines) or are
+the work orders themselves and the customers, sites and assets they reference
+(server/sync/scope.py). Catalogue entities (``Catalogue``: parts, checklist templates) are
+the organisation's, for every engineer.
 
 A row is sent as ``data``: its columns as JSON (UUIDs, instants and decimals as strings),
 without ``org_id``, with ``work_order_id`` for every child (whatever the table calls it).
@@ -38,8 +39,8 @@ from server.field import (
     Visit,
     VisitCheck,
 )
-from server.parts import Part
-from server.sync import capture
+from server.parts import Part, StockMovement
+from server.sync import capture, reservations
 from server.sync.capture import Change, Note
 from server.tickets import Ticket, format_number
 
@@ -101,6 +102,7 @@ class Child:
     work_order_column: str = "ticket_id"
     exclude: frozenset[str] = frozenset()
     decorate: Decorate | None = None  # extra fields from related rows, by row id
+    where: Callable[[], Any] | None = None  # the model's rows that are this entity
 
     async def _records(self, session: AsyncSession, rows: list[Any]) -> list[Record]:
         extra = await self.decorate(session, rows) if self.decorate and rows else {}
@@ -116,9 +118,12 @@ class Child:
     async def by_ids(
         self, session: AsyncSession, org_id: uuid.UUID, ids: Sequence[str]
     ) -> dict[str, Record]:
-        rows = await session.scalars(
-            select(self.model).where(self.model.org_id == org_id, self.model.id.in_(_uuids(ids)))
+        query = select(self.model).where(
+            self.model.org_id == org_id, self.model.id.in_(_uuids(ids))
         )
+        if self.where is not None:
+            query = query.where(self.where())
+        rows = await session.scalars(query)
         return {r.id: r for r in await self._records(session, list(rows))}
 
     async def by_work_orders(
@@ -133,6 +138,8 @@ class Child:
         """Rows of these work orders (a list or a subquery of ids), by id."""
         column = getattr(self.model, self.work_order_column)
         query = select(self.model).where(self.model.org_id == org_id, column.in_(work_order_ids))
+        if self.where is not None:
+            query = query.where(self.where())
         if after is not None:
             query = query.where(self.model.id > uuid.UUID(after))
         query = query.order_by(self.model.id)
@@ -284,6 +291,14 @@ CHILDREN: tuple[Child, ...] = (
     Child("checklist_answer", ChecklistAnswer),
     Child("attachment", Attachment, work_order_column="work_order_id"),
     Child("signature", Signature, work_order_column="work_order_id"),
+    # The office's reservations for the job (server/sync/reservations.py).
+    Child(
+        reservations.RESERVATION,
+        StockMovement,
+        exclude=reservations.EXCLUDED,
+        decorate=reservations.location,
+        where=reservations.lines,
+    ),
 )
 CATALOGUES: tuple[Catalogue, ...] = (
     Catalogue("part", Part),

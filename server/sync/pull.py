@@ -16,7 +16,9 @@ A page, in order:
    with plain SQL (no ORM, no feed row, nothing added to its hot path); a balance row's
    ``xmin`` is the id of the transaction that last wrote it, so rows written by a
    transaction at or after the last pull's watermark are the changed ones;
-2. work orders that left the recent-work window since the last pull (``remove``);
+2. work orders that left the recent-work window since the last pull (``remove``), and the
+   reservation lines of the engineer's work written since (the same row-version look-up:
+   server/sync/reservations.py);
 3. feed rows (at most ``limit``), each resolved to the entity as it is now
    (server/sync/resolve.py), with acknowledgements of this installation's mutations in the
    same order, so an acknowledgement is never served before its mutation's effects.
@@ -43,6 +45,7 @@ from server import feed
 from server.auth import Actor
 from server.config import get_settings
 from server.sync import cursor as cursors
+from server.sync import reservations
 from server.sync.clients import client_for
 from server.sync.entities import (
     CATALOGUES,
@@ -299,6 +302,7 @@ async def _feed_page(
         page.add(change)
     previous_edge = dt.datetime.fromtimestamp(state.o, dt.UTC)
     notes = await _expired(session, scope, previous_edge)
+    notes += await reservations.changed(session, scope, since=state.w, now_txid=wm.visible)
     rows = await _feed_rows(session, scope, state, wm.visible, limit + 1)
     has_more = len(rows) > limit
     rows = rows[:limit]

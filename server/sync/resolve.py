@@ -13,6 +13,14 @@ the data written would let the earlier-numbered (but later) write lose. Current 
 every served change converge on the truth, and a change committed after the pull has a
 feed row the next pull serves.
 
+A work order's ``remove`` says why it left, so the phone can tell the engineer: ``data`` is
+``{"reason", "number", "title"}`` with reason ``unassigned`` (it has no engineer now),
+``reassigned`` (another engineer has it: never who), ``cancelled`` (still theirs, but
+cancelled and no longer recent) or ``out_of_scope`` (still theirs, finished and no longer
+recent); number and title are the ones the phone held. A colleague's finished work order
+that leaves with its asset's history gets a reason too: the phone knows it was not the
+engineer's own and says nothing.
+
 A ``scope`` row (a work order's assignee, customer, site or asset changed) brings the
 work order's dependents along: its customer, site and asset, the asset's history, and its
 field records, each resolved the same way. That is how a reassigned work order arrives on
@@ -41,7 +49,7 @@ from server.sync.entities import (
 )
 from server.sync.models import SyncMutation
 from server.sync.scope import Assigned, Engineer, history_query, load_assigned
-from server.tickets import Ticket
+from server.tickets import Ticket, format_number
 from shared.digits import ascii_uint
 from shared.sync import Change, Op
 
@@ -68,6 +76,19 @@ class Changes:
 
 def _put(entity: str, row_id: str, data: dict[str, Any]) -> Change:
     return Change(Op.PUT, entity, row_id, data)
+
+
+def departure(ticket: Ticket, engineer_id: uuid.UUID) -> dict[str, Any]:
+    """Why a work order is not in the engineer's scope, from the row alone (no query)."""
+    if ticket.assignee_id is None:
+        reason = "unassigned"
+    elif ticket.assignee_id != engineer_id:
+        reason = "reassigned"
+    elif ticket.status == "cancelled":
+        reason = "cancelled"
+    else:
+        reason = "out_of_scope"
+    return {"reason": reason, "number": format_number(ticket.number), "title": ticket.title}
 
 
 def _uuids(ids: Iterable[str]) -> list[uuid.UUID]:
@@ -112,7 +133,8 @@ class Resolver:
             elif held.holds_work_order(ticket):
                 out[row_id] = _put(WORK_ORDER, row_id, work_order_data(ticket))
             else:
-                out[row_id] = Change(Op.REMOVE, WORK_ORDER, row_id)
+                why = departure(ticket, self.scope.engineer_id)
+                out[row_id] = Change(Op.REMOVE, WORK_ORDER, row_id, why)
         return out
 
     async def references(self, entity: str, ids: Sequence[str]) -> dict[str, Change]:
