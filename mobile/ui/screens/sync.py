@@ -3,25 +3,13 @@ server refused or flagged, with its reason (nothing is dropped silently)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from mobile.core.attention import describe
 from mobile.i18n import _
 from mobile.ui.screens import FieldScreen, load_kv
 
 load_kv("sync")
-
-
-def attention_text(item: dict[str, Any]) -> tuple[str, str]:
-    kind = str(item.get("kind") or "")
-    title = " ".join(str(item.get(k) or "") for k in ("number", "title")).strip()
-    headline = {
-        "rejected": _("Not accepted by the server"),
-        "flagged": _("Flagged by the server"),
-        "removed": _("Job left your phone"),
-    }.get(kind, kind)
-    return f"{headline}: {title}" if title else headline, str(item.get("reason") or "")
 
 
 class SyncScreen(FieldScreen):
@@ -56,7 +44,7 @@ class SyncScreen(FieldScreen):
                 "on_pick": self.dismiss,
             }
             for item in self.app.store.attention()
-            for text in [attention_text(item)]
+            for text in [describe(item)]
         ]
 
     def tick(self) -> None:
