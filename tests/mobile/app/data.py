@@ -56,3 +56,16 @@ async def checklist(db: AsyncSession, tenant: Tenant) -> Any:
         }
     )
     return await checklists.create_template(db, tenant.actor("admin"), data=data)
+
+
+async def reserve(db: AsyncSession, tenant: Tenant, ticket: Any, part: Any, van: Any) -> Any:
+    """The office reserves a part of the van for the job."""
+    return await move(
+        db,
+        tenant.actor("admin"),
+        kind="reserve",
+        part_id=part.id,
+        quantity=1,
+        from_location_id=van.id,
+        ticket_id=ticket.id,
+    )

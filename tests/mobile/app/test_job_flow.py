@@ -14,7 +14,7 @@ from server.attachments import Attachment, Signature
 from server.field import ChecklistAnswer, FieldPartLine, LabourEntry, TicketNote, Visit
 from server.tickets.models import Ticket
 from tests.fixtures.factories import PASSWORD, Tenant
-from tests.mobile.app.data import checklist, stock_van
+from tests.mobile.app.data import checklist, reserve, stock_van
 
 
 async def log_in(phone: Any, tenant: Tenant, who: str = "engineer1") -> None:
@@ -52,12 +52,14 @@ async def test_a_job_worked_through_the_screens_reaches_the_server_exactly_once(
     client: httpx.AsyncClient,
 ) -> None:
     stock = await stock_van(db, tenant)
+    await reserve(db, tenant, ticket, stock["fan"], stock["van"])
     await checklist(db, tenant)
     phone = await ui()
     await log_in(phone, tenant)
     await phone.press("Sync now")
     number = str(phone.app.store.get("work_order", str(ticket.id))["number"])
     await open_job(phone, number)
+    assert "1 × Condenser fan motor (FAN-200)" in phone.texts()  # reserved for the job
 
     await phone.press("Accept")
     await phone.press("Start travel")

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant, make_ticket
-from tests.mobile.app.data import checklist, stock_van
+from tests.mobile.app.data import checklist, reserve, stock_van
 from tests.mobile.app.test_job_flow import log_in, open_job
 
 SCREENS = ("login", "today", "job", "checklist", "parts", "signature", "sync")
@@ -107,7 +107,8 @@ async def test_every_main_screen_is_drawn_in_both_languages(
     client: httpx.AsyncClient,
     tmp_path: Path,
 ) -> None:
-    await stock_van(db, tenant)
+    stock = await stock_van(db, tenant)
+    await reserve(db, tenant, ticket, stock["fan"], stock["van"])
     await checklist(db, tenant)
     await _scene(db, tenant, ticket, language)
     folder = _folder(tmp_path)
