@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from kivy.metrics import sp
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from mobile.core import JobView, job_view
 from mobile.i18n import _, format_quantity
+from mobile.ui import theme
 from mobile.ui.screens import FieldScreen, load_kv
 from mobile.ui.widgets import Ask, BigButton, Body, Caption
 from shared.lifecycle import Action
@@ -137,6 +139,8 @@ class JobScreen(FieldScreen):
 
     def _button(self, box: str, text: str, handler: Any, tone: str = "primary") -> None:
         button = BigButton(text=text, tone=tone)
+        if box == "more":  # three to a row: the job's details stay in view above them
+            button.font_size, button.bold = sp(theme.SMALL_SP + 1), False
         button.bind(on_release=lambda *_a: handler())
         self.ids[box].add_widget(button)
 
