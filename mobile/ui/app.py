@@ -129,6 +129,7 @@ class FixflowApp(App):
         self.history: list[tuple[str, dict[str, Any]]] = []
         self._toast_event: Any = None
         self.prefill = login_as  # (server, e-mail, password): `make mobile` logs in by itself
+        self._asked_password = False
 
     # --- building -----------------------------------------------------------------------
 
@@ -216,8 +217,24 @@ class FixflowApp(App):
     def changed(self, what: str) -> None:
         """The data under the screens changed (a sync brought rows, a log-in)."""
         self.update_bar()
+        if what == "status" and self._log_in_expired():
+            return
         if self.screens.current:
             self.screen(self.screens.current).refresh()
+
+    def _log_in_expired(self) -> bool:
+        """The server says the log-in has expired (a refresh token unused too long): ask
+        for the password once, on the log-in screen; the queue waits, nothing is lost.
+        The engineer can go back and keep working offline."""
+        engine = self.session.engine
+        if not (engine and engine.status.auth_required) or self._asked_password:
+            return False
+        self._asked_password = True
+        self.go("login")
+        self.screen("login").error = _(  # type: ignore[attr-defined]
+            "Your log-in has expired: log in again. Nothing on the phone is lost."
+        )
+        return True
 
     def tick(self) -> None:
         self.update_bar()

@@ -56,6 +56,7 @@ class LoginScreen(FieldScreen):
         finally:
             self.busy = False
         self.ids.password.text = ""
+        self.app._asked_password = False  # a later expiry asks again
         self.app.session.start()
         self.app.history.clear()
         self.app.go("today", remember=False)

@@ -54,12 +54,21 @@ async def test_a_job_worked_through_the_screens_reaches_the_server_exactly_once(
     stock = await stock_van(db, tenant)
     await reserve(db, tenant, ticket, stock["fan"], stock["van"])
     await checklist(db, tenant)
+    assert tenant.customer is not None
+    tenant.customer.phone = "+86 21 5555 0100"
+    await db.flush()
     phone = await ui()
     await log_in(phone, tenant)
     await phone.press("Sync now")
     number = str(phone.app.store.get("work_order", str(ticket.id))["number"])
     await open_job(phone, number)
     assert "1 × Condenser fan motor (FAN-200)" in phone.texts()  # reserved for the job
+    await phone.press("Call")
+    [called] = phone.app.device.dialer.calls
+    assert [c for c in called if c.isdigit()] == list("862155550100")
+    await phone.press("Navigate")
+    [trip] = phone.app.device.maps.navigations
+    assert trip.address == tenant.site.address
 
     await phone.press("Accept")
     await phone.press("Start travel")
