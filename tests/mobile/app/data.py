@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.fixtures.factories import Tenant, make_location, make_part, move
+from tests.fixtures.factories import Tenant, make_location, make_part, make_ticket, move
 
 
 async def stock_van(db: AsyncSession, tenant: Tenant, engineer: int = 0) -> dict[str, Any]:
@@ -69,3 +69,19 @@ async def reserve(db: AsyncSession, tenant: Tenant, ticket: Any, part: Any, van:
         from_location_id=van.id,
         ticket_id=ticket.id,
     )
+
+
+async def jobs_for(db: AsyncSession, tenant: Tenant, n: int, engineer: int = 0) -> list[Any]:
+    """``n`` work orders at the tenant's site, assigned to one of its engineers."""
+    assert tenant.customer and tenant.site
+    return [
+        await make_ticket(
+            db,
+            tenant.actor("dispatcher"),
+            tenant.customer,
+            tenant.site,
+            tenant.asset,
+            assign_to=tenant.engineers[engineer],
+        )
+        for _ in range(n)
+    ]

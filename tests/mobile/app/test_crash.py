@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mobile.store import Store
 from mobile.ui.screens.job import _status_label
 from server.sync.models import SyncMutation
-from tests.fixtures.factories import Tenant, make_ticket
+from tests.fixtures.factories import Tenant
+from tests.mobile.app.data import jobs_for
 from tests.mobile.app.test_job_flow import log_in
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -95,18 +96,7 @@ async def test_killing_the_app_mid_action_loses_and_doubles_nothing(
     tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
-    assert tenant.customer and tenant.site
-    jobs = [
-        await make_ticket(
-            db,
-            tenant.actor("dispatcher"),
-            tenant.customer,
-            tenant.site,
-            tenant.asset,
-            assign_to=tenant.engineers[0],
-        )
-        for _ in range(10)
-    ]
+    jobs = await jobs_for(db, tenant, 10)
     folder = tmp_path / "phone"
     phone = await ui(folder)
     await log_in(phone, tenant)

@@ -18,8 +18,8 @@ from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.tickets.models import Ticket
-from tests.fixtures.factories import Tenant, make_ticket
-from tests.mobile.app.data import checklist, reserve, stock_van
+from tests.fixtures.factories import Tenant
+from tests.mobile.app.data import checklist, jobs_for, reserve, stock_van
 from tests.mobile.app.test_job_flow import log_in, open_job
 
 SCREENS = ("login", "today", "job", "checklist", "parts", "signature", "sync")
@@ -77,15 +77,8 @@ async def _scene(db: AsyncSession, tenant: Tenant, ticket: Ticket, language: str
     ticket.response_due_at = now + dt.timedelta(hours=1, minutes=40)
     ticket.resolution_due_at = now + dt.timedelta(hours=6)
     ticket.priority = "P2"
-    for title, priority, hours in scene["more"]:
-        other = await make_ticket(
-            db,
-            tenant.actor("dispatcher"),
-            tenant.customer,
-            tenant.site,
-            tenant.asset,
-            assign_to=tenant.engineers[0],
-        )
+    others = await jobs_for(db, tenant, len(scene["more"]))
+    for other, (title, priority, hours) in zip(others, scene["more"], strict=True):
         other.title, other.priority = title, priority
         other.window_start = now + dt.timedelta(hours=hours)
         other.window_end = now + dt.timedelta(hours=hours + 2)

@@ -16,27 +16,13 @@ from server.auth.models import RefreshToken
 from server.field import LabourEntry, TicketNote, Visit
 from server.sync.models import SyncMutation
 from server.tickets.models import Ticket
-from tests.fixtures.factories import Tenant, make_ticket
+from tests.fixtures.factories import Tenant
+from tests.mobile.app.data import jobs_for
 from tests.mobile.app.network import offline, online
 from tests.mobile.app.test_job_flow import log_in
 
 DAYS, JOBS_PER_DAY = 5, 8
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
-
-
-async def _jobs(db: AsyncSession, tenant: Tenant, n: int) -> list[Ticket]:
-    assert tenant.customer and tenant.site
-    return [
-        await make_ticket(
-            db,
-            tenant.actor("dispatcher"),
-            tenant.customer,
-            tenant.site,
-            tenant.asset,
-            assign_to=tenant.engineers[0],
-        )
-        for _ in range(n)
-    ]
 
 
 async def _work_a_day(phone: Any, jobs: list[Ticket], day: dt.date) -> int:
@@ -66,7 +52,7 @@ async def _work_a_day(phone: Any, jobs: list[Ticket], day: dt.date) -> int:
 async def test_a_week_offline_arrives_exactly_once_in_order_after_logging_in_again(
     ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, faults: Any, client: httpx.AsyncClient
 ) -> None:
-    jobs = await _jobs(db, tenant, DAYS * JOBS_PER_DAY)
+    jobs = await jobs_for(db, tenant, DAYS * JOBS_PER_DAY)
     phone = await ui()
     await log_in(phone, tenant)
     await phone.app.session.sync_now()
