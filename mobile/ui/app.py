@@ -153,9 +153,7 @@ class FixflowApp(App):
         _load_rules()
         root = Root()
         manager: ScreenManager = root.ids.screens
-        manager.transition = NoTransition()
-        for name in SCREENS:
-            manager.add_widget(_screen(name))
+        manager.transition = NoTransition()  # screens are built when first shown (faster start)
         Window.bind(on_keyboard=self._key)
         return root
 
@@ -191,6 +189,11 @@ class FixflowApp(App):
         return self.root.ids.screens  # type: ignore[no-any-return]
 
     def screen(self, name: str) -> FieldScreen:
+        """The screen ``name``, built the first time it is needed."""
+        if not self.screens.has_screen(name):
+            if name not in SCREENS:
+                raise ValueError(f"no screen {name!r}")
+            self.screens.add_widget(_screen(name))
         return self.screens.get_screen(name)  # type: ignore[no-any-return]
 
     def go(self, name: str, *, remember: bool = True, **kwargs: Any) -> None:
