@@ -42,10 +42,10 @@ from server.field import (
 from server.parts import Part, StockMovement
 from server.sync import capture, reservations
 from server.sync.capture import Change, Note
+from server.sync.scope import FINISHED
 from server.tickets import Ticket, format_number
 
 WORK_ORDER = "work_order"
-FINISHED = ("resolved", "closed", "cancelled")
 
 
 def jsonable(value: Any) -> Any:

@@ -50,7 +50,6 @@ from server.sync.clients import client_for
 from server.sync.entities import (
     CATALOGUES,
     CHILDREN,
-    FINISHED,
     REFERENCES,
     WORK_ORDER,
     jsonable,
@@ -59,7 +58,7 @@ from server.sync.entities import (
 )
 from server.sync.models import SyncHorizon
 from server.sync.resolve import Changes, Resolver
-from server.sync.scope import Engineer, assigned, assigned_ids, history_query
+from server.sync.scope import FINISHED, Engineer, assigned, assigned_ids, history_query
 from server.tickets import Ticket
 from shared.sync import Change, Op, PullPage
 

@@ -19,20 +19,16 @@ once the organisation had a few hundred thousand lines).
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.parts import MovementKind, StockMovement
-from shared.lifecycle import Status
-
-if TYPE_CHECKING:  # scope imports entities, which imports this module
-    from server.sync.scope import Engineer
+from server.sync.scope import FINISHED, Engineer
 
 RESERVATION = "reservation"
 RESERVATION_KINDS = (MovementKind.RESERVE.value, MovementKind.RELEASE.value)
-FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
 # Ledger columns the phone does not get: the other end, prices, who, unit details.
 EXCLUDED = frozenset(
     {

@@ -24,8 +24,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.sync.entities import FINISHED
 from server.tickets import Ticket
+from shared.lifecycle import Status
+
+# Work orders past the engineer's part: kept on the phone as history, not as work.
+FINISHED = (Status.RESOLVED.value, Status.CLOSED.value, Status.CANCELLED.value)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.app import App
 from kivy.lang import Builder
 from kivy.uix.screenmanager import Screen
-
-if TYPE_CHECKING:
-    from mobile.ui.app import FixflowApp
 
 HERE = Path(__file__).parent
 
@@ -28,8 +25,9 @@ class FieldScreen(Screen):
     data under it changed (a sync, an action), ``tick()`` every second while shown."""
 
     @property
-    def app(self) -> FixflowApp:
-        return App.get_running_app()  # type: ignore[return-value]
+    def app(self) -> Any:
+        """The running ``mobile.ui.app.FixflowApp`` (not imported: the app imports us)."""
+        return App.get_running_app()
 
     def show(self, **kwargs: Any) -> None:
         self.refresh()
