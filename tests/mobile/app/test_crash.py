@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -135,7 +136,9 @@ async def test_killing_the_app_mid_action_loses_and_doubles_nothing(
     await phone.settle()
     stored = (
         await db.execute(
-            select(SyncMutation.seq, SyncMutation.mutation_id).order_by(SyncMutation.seq)
+            select(SyncMutation.seq, SyncMutation.mutation_id)
+            .where(SyncMutation.client_id == uuid.UUID(phone.app.store.client_id))
+            .order_by(SyncMutation.seq)
         )
     ).all()
     assert [(r.seq, str(r.mutation_id)) for r in stored] == [(e.seq, e.id) for e in entries]

@@ -5,6 +5,7 @@ once, in the order the engineer made them."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -98,9 +99,9 @@ async def test_a_week_offline_arrives_exactly_once_in_order_after_logging_in_aga
     outbox = phone.app.store.outbox()
     stored = (
         await db.execute(
-            select(SyncMutation.seq, SyncMutation.mutation_id, SyncMutation.outcome).order_by(
-                SyncMutation.seq
-            )
+            select(SyncMutation.seq, SyncMutation.mutation_id, SyncMutation.outcome)
+            .where(SyncMutation.client_id == uuid.UUID(phone.app.store.client_id))
+            .order_by(SyncMutation.seq)
         )
     ).all()
     assert [(r.seq, str(r.mutation_id), r.outcome) for r in stored] == [
