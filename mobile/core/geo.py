@@ -16,12 +16,31 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+def _degrees(value: Any, limit: float) -> float | None:
+    """A coordinate as the server sends it (a number, or a number as text) within
+    ``-limit..limit``; None for anything else (true/false, NaN, 91, "abc")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
+def site_position(site: Mapping[str, Any] | None) -> tuple[float, float] | None:
+    """The site's (lat, lon), or None when the row holds no usable position: half a
+    position, or an impossible one, is no position (the address still finds the site)."""
+    if not site:
+        return None
+    lat, lon = _degrees(site.get("lat"), 90), _degrees(site.get("lon"), 180)
+    return None if lat is None or lon is None else (lat, lon)
+
+
 def distance_to(here: Any, site: Mapping[str, Any] | None) -> float | None:
     """Metres from a fix (``lat``/``lon`` attributes) to a site row; None when either
     position is unknown."""
-    if here is None or not site:
+    there = site_position(site)
+    if here is None or there is None:
         return None
-    lat, lon = site.get("lat"), site.get("lon")
-    if lat is None or lon is None:
-        return None
-    return haversine_m(float(here.lat), float(here.lon), float(lat), float(lon))
+    return haversine_m(float(here.lat), float(here.lon), *there)

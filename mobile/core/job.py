@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mobile.core.text import shown
 from mobile.store import Store
 from shared.lifecycle import Action, Status, allowed_actions
 
@@ -56,12 +57,21 @@ class JobView:
         """The visit checked in and not yet out (one at a time)."""
         return next((v for v in self.visits if not v.get("check_out_device_at")), None)
 
+    @property
+    def warranty_end(self) -> dt.date | None:
+        """The asset's last day of warranty; None when there is none or it is unreadable."""
+        end = (self.asset or {}).get("warranty_end")
+        if not isinstance(end, str):
+            return None
+        try:
+            return dt.date.fromisoformat(end[:10])
+        except ValueError:
+            return None
+
     def warranty(self, today: dt.date) -> bool | None:
         """Whether the asset is under warranty today (None: unknown)."""
-        end = (self.asset or {}).get("warranty_end")
-        if not end:
-            return None
-        return dt.date.fromisoformat(str(end)[:10]) >= today
+        end = self.warranty_end
+        return None if end is None else end >= today
 
     @property
     def missing_required(self) -> list[ChecklistLine]:
@@ -86,8 +96,14 @@ def applicable_items(
             continue
         if template.get("product_model") not in (None, "", model):
             continue
-        name = str(template.get("name") or "")
-        out += [(name, item) for item in template.get("items") or []]
+        name = shown(template.get("name"))
+        items = template.get("items")
+        # An item the phone cannot name (no id) cannot be answered: it is left out.
+        out += [
+            (name, item)
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and item.get("id")
+        ]
     return out
 
 

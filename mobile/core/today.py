@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mobile.core.geo import distance_to
+from mobile.core.text import line, shown
 from mobile.i18n import _, format_countdown, format_distance, format_window
 from mobile.store import Store
 from shared.times import InstantError, parse_instant
@@ -36,12 +37,29 @@ class TodayItem:
 
 
 def _instant(value: Any) -> dt.datetime | None:
-    if not value:
-        return None
+    """An instant the phone can read (shared.times' rule: an offset, 1970 to 2200), or None
+    for no value or an unreadable one (``readable`` tells the two apart)."""
     try:
-        return parse_instant(str(value))
+        return parse_instant(value)
     except InstantError:
         return None
+
+
+def readable(value: Any) -> bool:
+    """Whether a time field is absent or readable: a value that is there but cannot be
+    read (no offset, year 9999, garbage) is said so, never shown as "none"."""
+    return value in (None, "") or _instant(value) is not None
+
+
+def window_text(work_order: Mapping[str, Any], now: dt.datetime, tz: ZoneInfo) -> str:
+    """The appointment window as the Today row shows it. An end that is missing,
+    unreadable or before the start is left out (the start alone is what is known)."""
+    raw = work_order.get("window_start")
+    start = _instant(raw)
+    if start is None:
+        return _("No appointment") if readable(raw) else _("Appointment time unreadable")
+    end = _instant(work_order.get("window_end"))
+    return format_window(start, end if end is not None and end >= start else None, tz, now=now)
 
 
 def sla_of(work_order: Mapping[str, Any], now: dt.datetime) -> tuple[str, str]:
@@ -51,12 +69,14 @@ def sla_of(work_order: Mapping[str, Any], now: dt.datetime) -> tuple[str, str]:
         return "", ""
     if work_order.get("on_hold_since") and work_order.get("status") == "on_hold":
         return _("SLA paused"), "paused"
-    due = None
-    if not work_order.get("first_response_at"):
-        due = _instant(work_order.get("response_due_at"))
-    due = due or _instant(work_order.get("resolution_due_at"))
+    # The response deadline until the first response, then (or when there is none) the
+    # resolution deadline; a deadline that is there but unreadable is said so.
+    raw = None if work_order.get("first_response_at") else work_order.get("response_due_at")
+    if raw in (None, ""):
+        raw = work_order.get("resolution_due_at")
+    due = _instant(raw)
     if due is None:
-        return "", ""
+        return ("", "") if readable(raw) else (_("SLA deadline unreadable"), "")
     left = due - now
     level = "breached" if left.total_seconds() < 0 else "at_risk" if left < AT_RISK else "ok"
     return format_countdown(left.total_seconds()), level
@@ -68,19 +88,17 @@ def _item(
     customer = store.get("customer", str(wo.get("customer_id"))) if wo.get("customer_id") else None
     site = store.get("site", str(wo.get("site_id"))) if wo.get("site_id") else None
     sla, level = sla_of(wo, now)
-    start, end = _instant(wo.get("window_start")), _instant(wo.get("window_end"))
-    window = format_window(start, end or start, tz, now=now) if start else ""
     return TodayItem(
         id=str(wo["id"]),
-        number=str(wo.get("number") or ""),
-        title=str(wo.get("title") or ""),
-        priority=str(wo.get("priority") or ""),
-        status=str(wo.get("status") or ""),
-        window=window or _("No appointment"),
+        number=line(wo.get("number")),
+        title=line(wo.get("title")),
+        priority=line(wo.get("priority")),
+        status=shown(wo.get("status")),
+        window=window_text(wo, now, tz),
         sla=sla,
         sla_level=level,
-        customer=str((customer or {}).get("name") or ""),
-        site=str((site or {}).get("address") or (site or {}).get("name") or ""),
+        customer=line((customer or {}).get("name")),
+        site=line(shown((site or {}).get("address")) or (site or {}).get("name")),
         distance=format_distance(distance_to(here, site)),
         unsynced=store.is_local("work_order", str(wo["id"])),
     )

@@ -102,7 +102,7 @@ def _day_label(day: date, t: Translator) -> str:
 
 def format_window(
     start: datetime,
-    end: datetime,
+    end: datetime | None,
     tz: tzinfo,
     *,
     now: datetime | None = None,
@@ -110,12 +110,17 @@ def format_window(
 ) -> str:
     """An appointment window in the engineer's time zone: ``09:00–11:00`` today, with the day
     otherwise (``Tue 8 Dec 09:00–11:00``, ``12月8日 周二 09:00–11:00``); a window over midnight
-    names both days. Naive datetimes are refused: their zone would be a guess."""
-    if start.tzinfo is None or end.tzinfo is None:
+    names both days; a window with no end (``None``) shows its start only (``09:00``).
+    Naive datetimes are refused: their zone would be a guess."""
+    if start.tzinfo is None or (end is not None and end.tzinfo is None):
         raise ValueError("format_window needs timezone-aware datetimes")
     t = _tr(translator)
-    first, last = start.astimezone(tz), end.astimezone(tz)
+    first = start.astimezone(tz)
     today = (now or datetime.now(tz)).astimezone(tz).date()
+    if end is None:
+        at = f"{first:%H:%M}"
+        return at if first.date() == today else f"{_day_label(first.date(), t)} {at}"
+    last = end.astimezone(tz)
     if first.date() != last.date():
         since, until = _day_label(first.date(), t), _day_label(last.date(), t)
         return f"{since} {first:%H:%M} – {until} {last:%H:%M}"

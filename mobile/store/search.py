@@ -37,11 +37,18 @@ def normalise(text: Any) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).casefold().strip()
 
 
-def _on_hand(row: dict[str, Any]) -> Decimal:
+def finite_decimal(value: Any) -> Decimal:
+    """A quantity the server sent, as a number; 0 for what is none ("abc", null, NaN,
+    Infinity: a NaN cannot even be compared, and one such row must not stop the page)."""
     try:
-        return Decimal(str(row.get("on_hand")))
+        number = Decimal(str(value))
     except InvalidOperation:
         return Decimal(0)
+    return number if number.is_finite() else Decimal(0)
+
+
+def _on_hand(row: dict[str, Any]) -> Decimal:
+    return finite_decimal(row.get("on_hand"))
 
 
 def index_part(con: sqlite3.Connection, part_id: str, row: dict[str, Any] | None) -> None:
@@ -75,7 +82,7 @@ def index_stock(con: sqlite3.Connection, part_id: str, row: dict[str, Any] | Non
         "INSERT INTO van_stock (part_id, on_hand, holds) VALUES (?, ?, ?)"
         " ON CONFLICT (part_id) DO UPDATE SET on_hand = excluded.on_hand,"
         " holds = excluded.holds",
-        (part_id, str(row.get("on_hand")), 1 if on_hand > 0 else 0),
+        (part_id, str(on_hand), 1 if on_hand > 0 else 0),
     )
 
 

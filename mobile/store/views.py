@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sqlite3
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from mobile.store import rows, search
 from mobile.store.core import ENGINEER_ID, StoreCore, meta_get
 from mobile.store.notices import FINISHED
 from mobile.store.rows import Row
+from shared.times import InstantError, parse_instant
 
 VIEWS = ("today", "upcoming", "done")
 RESERVATION = "reservation"
@@ -38,20 +40,27 @@ _OPEN = f"{_MINE} AND status NOT IN ({_FINISHED})"
 
 
 def _instant(value: Any) -> dt.datetime | None:
-    if not value:
-        return None
+    """A time the phone can read, by the one rule (shared.times: an offset, 1970 to 2200);
+    None otherwise. The Today rows read times by the same rule, so a job is never listed
+    by a time its row cannot show (a time with no offset is not guessed to be UTC)."""
     try:
-        when = dt.datetime.fromisoformat(str(value))
-    except ValueError:
+        return parse_instant(value)
+    except InstantError:
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _plan(value: Any) -> float | None:
+    """A dispatch plan's position: a finite number (not true/false, text or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _job_order(row: Row) -> tuple[Any, ...]:
-    plan, window = row.get("plan_position"), _instant(row.get("window_start"))
+    plan, window = _plan(row.get("plan_position")), _instant(row.get("window_start"))
     return (
         plan is None,
-        plan if isinstance(plan, int | float) else 0,
+        plan or 0,
         window is None,
         window or _EARLIEST,
         _PRIORITIES.get(str(row.get("priority")), len(_PRIORITIES) + 1),
@@ -70,10 +79,7 @@ def _quantity(value: Decimal) -> str:
 
 
 def _decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)
+    return search.finite_decimal(value)
 
 
 class Views(StoreCore):

@@ -13,12 +13,16 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.togglebutton import ToggleButton
 
 from mobile.core import ChecklistLine, job_view
+from mobile.core.numbers import InputRefused, number_keys, parse_reading
+from mobile.core.text import clip, shown
 from mobile.i18n import _
 from mobile.ui import theme
 from mobile.ui.screens import FieldScreen, load_kv
 from mobile.ui.widgets import BigButton, Body, Caption
 
 load_kv("checklist")
+# The item kinds this app can answer (server/field/checklists/service.py).
+KINDS = ("yes_no", "number", "text", "choice", "photo")
 
 
 class ChecklistScreen(FieldScreen):
@@ -49,17 +53,22 @@ class ChecklistScreen(FieldScreen):
         for line in job.checklist:
             if line.template != template:
                 template = line.template
-                box.add_widget(Caption(text=template.upper(), bold=True, color=theme.PRIMARY))
-            label = str(line.item.get("label") or "") + (" *" if line.item.get("required") else "")
+                box.add_widget(Caption(text=clip(template.upper()), bold=True, color=theme.PRIMARY))
+            label = clip(line.item.get("label")) + (" *" if line.item.get("required") else "")
             box.add_widget(Body(text=label))
             widget = self._input(line)
-            self.inputs[str(line.item["id"])] = (line, widget)
+            if not isinstance(widget, Caption):  # a Caption says why there is no input
+                self.inputs[str(line.item["id"])] = (line, widget)
             box.add_widget(widget)
         if not job.checklist:
             box.add_widget(Body(text=_("No checklist applies to this job")))
 
     def _input(self, line: ChecklistLine) -> Any:
         kind, answer = line.item.get("kind"), line.answer
+        if kind not in KINDS:
+            # A kind added on the server after this app was built: an answer of ours
+            # would be refused there, so none is offered.
+            return Caption(text=_("This item cannot be answered in this version of the app"))
         if kind == "yes_no":
             row = BoxLayout(size_hint_y=None, height=dp(theme.TOUCH_DP), spacing=dp(8))
             group = f"yn-{line.item['id']}"
@@ -70,10 +79,13 @@ class ChecklistScreen(FieldScreen):
                 row.add_widget(button)
             return row
         if kind == "choice":
-            options = [str(o) for o in line.item.get("options") or []]
+            options = line.item.get("options")
+            values = [clip(o, chars=200) for o in options] if isinstance(options, list) else []
+            if not values:
+                return Caption(text=_("No options to choose from"))
             return Spinner(
-                text=str(answer) if line.answered else _("Choose…"),
-                values=options,
+                text=shown(answer) if line.answered else _("Choose…"),
+                values=values,
                 size_hint_y=None,
                 height=dp(theme.TOUCH_DP),
                 font_size=sp(theme.BODY_SP),
@@ -82,11 +94,11 @@ class ChecklistScreen(FieldScreen):
             button = BigButton(text=_("Take photo") + (" ✓" if line.answered else ""), tone="plain")
             button.bind(on_release=lambda *_a, item=str(line.item["id"]): self.photo(item))
             return button
-        unit = line.item.get("unit")
+        unit = shown(line.item.get("unit"))
         return TextInput(
-            text="" if answer is None else str(answer),
-            hint_text=(unit or "") if kind == "number" else "",
-            input_filter="float" if kind == "number" else None,
+            text=clip(answer),
+            hint_text=unit if kind == "number" else "",
+            input_filter=number_keys if kind == "number" else None,
             multiline=kind == "text",
             size_hint_y=None,
             height=dp(96 if kind == "text" else theme.TOUCH_DP),
@@ -94,7 +106,7 @@ class ChecklistScreen(FieldScreen):
         )
 
     def _value(self, line: ChecklistLine, widget: Any) -> tuple[bool, Any]:
-        """(changed, value) of one input."""
+        """(changed, value) of one input; InputRefused when it cannot be an answer."""
         kind = line.item.get("kind")
         if kind == "yes_no":
             down = [b for b in widget.children if b.state == "down"]
@@ -105,26 +117,29 @@ class ChecklistScreen(FieldScreen):
             return False, None
         elif kind == "number":
             text = widget.text.strip()
-            value = float(text) if text not in ("", "-", ".") else None
+            value = parse_reading(text, line.item) if text else None
         else:
             value = widget.text.strip() or None
         return value is not None and (not line.answered or value != line.answer), value
 
     def save(self) -> None:
-        saved = 0
+        changed = []
         for item_id, (line, widget) in self.inputs.items():
             try:
-                changed, value = self._value(line, widget)
-            except ValueError:
-                self.app.toast(_("{label}: enter a number").format(label=line.item.get("label")))
-                return
-            if changed:
-                result = self.app.act(
-                    lambda i=item_id, v=value: self.app.work.answer(
-                        self.work_order_id, self.visit_id, i, v
-                    )
+                change, value = self._value(line, widget)
+            except InputRefused as exc:
+                self.app.toast(exc.message)
+                return  # nothing saved: the engineer corrects it and saves again
+            if change:
+                changed.append((item_id, value))
+        saved = 0
+        for item_id, value in changed:
+            result = self.app.act(
+                lambda i=item_id, v=value: self.app.work.answer(
+                    self.work_order_id, self.visit_id, i, v
                 )
-                saved += result is not None
+            )
+            saved += result is not None
         self.app.toast(_("{n} answers saved").format(n=saved), "ok")
         self.build_items()
 

@@ -8,13 +8,30 @@ from kivy.metrics import sp
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
 from mobile.core import JobView, job_view
-from mobile.i18n import _, format_quantity
+from mobile.core.card import job_card
+from mobile.device import DeviceError
+from mobile.i18n import _
 from mobile.ui import theme
 from mobile.ui.screens import FieldScreen, load_kv
 from mobile.ui.widgets import Ask, BigButton, Body, Caption
 from shared.lifecycle import Action
 
 load_kv("job")
+# The JobCard texts the screen shows in properties of the same names (kv binds them).
+SECTION_TEXTS = (
+    "header",
+    "customer_name",
+    "contact",
+    "phone",
+    "phone_problem",
+    "address",
+    "access_notes",
+    "asset_line",
+    "warranty_text",
+    "in_warranty",
+    "description",
+    "fault_code",
+)
 
 
 def _status_label(status: str) -> str:
@@ -28,7 +45,7 @@ def _status_label(status: str) -> str:
         "resolved": _("Resolved"),
         "closed": _("Closed"),
         "cancelled": _("Cancelled"),
-    }.get(status, status)
+    }.get(status) or _("Unknown status ({status})").format(status=status or "—")
 
 
 class JobScreen(FieldScreen):
@@ -49,6 +66,8 @@ class JobScreen(FieldScreen):
     in_warranty = BooleanProperty(False)
     description = StringProperty("")
     fault_code = StringProperty("")
+    phone_problem = StringProperty("")
+    can_navigate = BooleanProperty(False)
 
     def show(self, **kwargs: Any) -> None:
         self.work_order_id = kwargs.get("work_order_id", self.work_order_id)
@@ -64,29 +83,12 @@ class JobScreen(FieldScreen):
             self.header, self.status_text = _("This job is no longer on your phone"), ""
             self._fill(None)
             return
-        wo = job.work_order
-        self.header = f"{wo.get('priority', '')}  {wo.get('number', '')}  {wo.get('title', '')}"
         self.status_text = _status_label(job.status)
-        self._sections(job)
+        self.card = job_card(job, self.app.now().astimezone(self.app.tz).date())
+        for name in SECTION_TEXTS:
+            setattr(self, name, getattr(self.card, name))
+        self.can_navigate = self.card.destination is not None
         self._fill(job)
-
-    def _sections(self, job: JobView) -> None:
-        customer, site, asset = job.customer or {}, job.site or {}, job.asset or {}
-        self.customer_name = str(customer.get("name") or "")
-        self.contact = str(customer.get("contact_name") or "")
-        self.phone = str(customer.get("phone") or "")
-        self.address = str(site.get("address") or site.get("name") or "")
-        self.access_notes = str(site.get("access_notes") or "")
-        model, serial = asset.get("product_model") or "—", asset.get("serial_number") or "—"
-        self.asset_line = f"{model}   {_('S/N')} {serial}" if asset else _("No asset recorded")
-        today = self.app.now().astimezone(self.app.tz).date()
-        warranty = job.warranty(today)
-        self.in_warranty = bool(warranty)
-        label = {True: _("In warranty"), False: _("Out of warranty"), None: _("Warranty unknown")}
-        end = asset.get("warranty_end")
-        self.warranty_text = label[warranty] + (f"  ({_('until')} {end})" if end else "")
-        self.description = str(job.work_order.get("description") or "")
-        self.fault_code = str(job.work_order.get("fault_code") or "")
 
     # --- the content --------------------------------------------------------------------
 
@@ -95,45 +97,16 @@ class JobScreen(FieldScreen):
             self.ids[box].clear_widgets()
         if job is None:
             return
-        self._history(job)
-        self._reserved(job)
-        self._records(job)
-        self._actions(job)
-
-    def _history(self, job: JobView) -> None:
-        for wo in job.history[:10]:
-            day = str(wo.get("created_at") or "")[:10]
-            text = f"{day}  {wo.get('number', '')}  {wo.get('title', '')}"
-            self.ids.history.add_widget(Caption(text=text))
-        if not job.history:
-            self.ids.history.add_widget(Caption(text=_("No earlier work on this asset")))
-
-    def _reserved(self, job: JobView) -> None:
-        for part in job.reserved:
-            quantity = format_quantity(str(part.get("quantity")))
-            text = f"{quantity} × {part.get('name') or ''} ({part.get('sku') or ''})"
-            self.ids.reserved.add_widget(Body(text=text))
-        if not job.reserved:
+        card = self.card
+        for line in card.history or [_("No earlier work on this asset")]:
+            self.ids.history.add_widget(Caption(text=line))
+        for line in card.reserved:
+            self.ids.reserved.add_widget(Body(text=line))
+        if not card.reserved:
             self.ids.reserved.add_widget(Caption(text=_("No parts reserved")))
-
-    def _records(self, job: JobView) -> None:
-        lines = [
-            _("Visits: {n}").format(n=len(job.visits)),
-            _("Checklist: {done} of {total} answered").format(
-                done=sum(1 for c in job.checklist if c.answered), total=len(job.checklist)
-            ),
-            _("Photos: {n}").format(n=len(job.photos)),
-            _("Parts used: {n}").format(
-                n=len([p for p in job.parts if p.get("direction") == "use"])
-            ),
-            _("Labour entries: {n}").format(n=len(job.labour)),
-            _("Notes: {n}").format(n=len(job.notes)),
-            _("Signed by {name}").format(name=job.signatures[-1].get("signer_name"))
-            if job.signatures
-            else _("Not signed yet"),
-        ]
-        for line in lines:
+        for line in card.records:
             self.ids.records.add_widget(Body(text=line))
+        self._actions(job)
 
     # --- the actions --------------------------------------------------------------------
 
@@ -238,17 +211,21 @@ class JobScreen(FieldScreen):
         ask.open()
 
     def call(self) -> None:
-        if self.phone:
-            try:
-                self.app.device.dialer.call(self.phone)
-            except ValueError as exc:
-                self.app.toast(str(exc))
+        if not self.phone or self.phone_problem:
+            return
+        try:
+            self.app.device.dialer.call(self.phone)
+        except (ValueError, DeviceError):
+            self.app.toast(_("The phone could not open the dialler"))
 
     def navigate(self) -> None:
-        site = (self.job.site if self.job else None) or {}
-        self.app.device.maps.navigate(
-            lat=site.get("lat"), lon=site.get("lon"), address=str(site.get("address") or "")
-        )
+        to = self.card.destination if self.job else None
+        if to is None:
+            return
+        try:
+            self.app.device.maps.navigate(lat=to.lat, lon=to.lon, address=to.address)
+        except (ValueError, DeviceError):
+            self.app.toast(_("The phone could not open the maps app"))
 
 
 SCREEN = JobScreen

@@ -8,6 +8,7 @@ from typing import Any
 from kivy.properties import ListProperty, StringProperty
 
 from mobile.core import job_view
+from mobile.core.text import clip, shown
 from mobile.i18n import _
 from mobile.ui.screens import FieldScreen, load_kv
 
@@ -39,14 +40,14 @@ class ResolveScreen(FieldScreen):
         self.error = ""
         job = job_view(self.app.store, self.work_order_id)
         wo = job.work_order if job else {}
-        self.code = str(wo.get("resolution_code") or "")
-        self.ids.fault_code.text = str(wo.get("fault_code") or "")
-        self.ids.fault_found.text = str(wo.get("root_cause") or "")
-        self.ids.summary.text = str(wo.get("resolution_summary") or "")
+        self.code = shown(wo.get("resolution_code"))
+        self.ids.fault_code.text = shown(wo.get("fault_code"))
+        self.ids.fault_found.text = shown(wo.get("root_cause"))
+        self.ids.summary.text = shown(wo.get("resolution_summary"))
         gaps = job.missing_required if job else []
         self.missing = (
             _("Answer these checklist items first: {items}").format(
-                items=", ".join(str(line.item.get("label")) for line in gaps)
+                items=clip(", ".join(shown(line.item.get("label")) or "—" for line in gaps))
             )
             if gaps
             else ""

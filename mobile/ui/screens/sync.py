@@ -6,6 +6,7 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from mobile.core.attention import describe
+from mobile.core.text import clip
 from mobile.i18n import _
 from mobile.ui.screens import FieldScreen, load_kv
 
@@ -31,8 +32,8 @@ class SyncScreen(FieldScreen):
         self.problem = (
             _("Your log-in has expired: log in again. Nothing on the phone is lost.")
             if bar.auth_required
-            else (engine.status.last_error or "")
-            if engine and not bar.online
+            else _("The last sync failed: {reason}").format(reason=clip(engine.status.last_error))
+            if engine and not bar.online and engine.status.last_error
             else ""
         )
         self.ids.attention.data = [

@@ -11,6 +11,7 @@ import pytest
 from mobile.device import Device
 from mobile.device.fakes import FakeLocation, fake_device, fix_at
 from tests.mobile.app import kivyenv  # noqa: F401  (Kivy's environment, before Kivy)
+from tests.mobile.app.hostile import phone  # noqa: F401  (the used phone, no server)
 from tests.mobile.e2e.conftest import faults, tenant, ticket  # noqa: F401  (fixtures)
 
 SHANGHAI = (31.2304, 121.4737)

@@ -31,7 +31,8 @@ def test_sla_countdown_follows_the_deadline_that_matters_now() -> None:
         == "paused"
     )
     assert sla_of({"status": "resolved", "resolution_due_at": late}, NOW) == ("", "")
-    assert sla_of({"status": "assigned", "response_due_at": "not a time"}, NOW) == ("", "")
+    unreadable = sla_of({"status": "assigned", "response_due_at": "not a time"}, NOW)
+    assert unreadable == ("SLA deadline unreadable", "")
 
 
 def test_today_rows_carry_customer_site_distance_and_the_unsynced_mark(
