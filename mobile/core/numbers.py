@@ -15,8 +15,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mobile.core.refusals import InputRefused
 from mobile.i18n import _
-from mobile.store import ActionRefused
 
 # The server's part quantities: Numeric(14, 3), at most 1,000,000,000 (server/field/parts_used.py).
 MAX_QUANTITY = Decimal(1_000_000_000)
@@ -26,13 +26,6 @@ MAX_READING = 1e12
 _PLAIN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _DECIMAL_POINTS = ",\u066b\uff0e\u3002"  # comma, Arabic decimal separator, full-width stops
-
-
-class InputRefused(ActionRefused):
-    """What the engineer typed cannot be recorded; ``message`` is in their language."""
-
-    def __init__(self, message: str, field: str = "input") -> None:
-        super().__init__(message, field)
 
 
 def plain_digits(text: str) -> str:

@@ -7,6 +7,15 @@ from __future__ import annotations
 from mobile.i18n import N_, _
 from mobile.store import ActionRefused
 
+
+class InputRefused(ActionRefused):
+    """Refused by the phone's own checks before the store was asked (what the engineer
+    typed, a camera that failed): ``message`` is already in the engineer's language."""
+
+    def __init__(self, message: str, field: str = "input") -> None:
+        super().__init__(message, field)
+
+
 # (field, a fragment of the store's message, what the engineer is told): first match wins.
 _SAID: tuple[tuple[str, str, str], ...] = (
     ("work_order_id", "not on the phone", N_("This job is no longer on your phone")),
@@ -40,6 +49,8 @@ translated = _
 
 def explain(refused: ActionRefused) -> str:
     """The refusal in the engineer's language."""
+    if isinstance(refused, InputRefused):
+        return refused.message
     for field, fragment, message in _SAID:
         if refused.field == field and fragment in refused.message:
             return translated(message)

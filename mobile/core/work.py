@@ -10,16 +10,50 @@ work. The engineer can also start, stop and correct entries by hand.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mobile.core.refusals import InputRefused
 from mobile.device import Device, Fix
+from mobile.i18n import _
 from mobile.store import Store
 from shared.ids import uuid7
 
 GPS_TIMEOUT_S = 8.0
 FIX_MAX_AGE = dt.timedelta(minutes=5)
+# What the sync protocol accepts (shared.sync.MUTATIONS): checked here first, so the engineer
+# hears it at once, in their language, instead of from the server a day later in English.
+NOTE_MAX = 10_000
+REASON_MAX = 2_000
+SUMMARY_MAX = 5_000
+FAULT_FOUND_MAX = 2_000
+CODE_MAX = 40
+SIGNER_MAX = 200
+# Invisible characters (zero-width spaces, direction marks) say nothing on their own.
+_INVISIBLE = ("Cf", "Zs", "Zl", "Zp", "Cc")
+
+
+def blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: empty, spaces, or only invisible characters."""
+    return all(unicodedata.category(c) in _INVISIBLE for c in text)
+
+
+def said(text: str, limit: int, *, required: bool = True) -> str:
+    """``text`` as it is recorded: stripped, without the characters the server cannot store
+    (U+0000, lone surrogates); InputRefused when it says nothing (and must) or is too long."""
+    clean = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    if required and blank(clean):
+        raise InputRefused(_("Please write something first"), "text")
+    if len(clean) > limit:
+        raise InputRefused(
+            _("At most {limit} characters; this has {n}").format(
+                limit=f"{limit:,}", n=f"{len(clean):,}"
+            ),
+            "text",
+        )
+    return clean
 
 
 class Work:
@@ -47,7 +81,7 @@ class Work:
         self._done()
 
     def decline(self, work_order_id: str, reason: str) -> None:
-        self.store.reject(work_order_id, reason=reason.strip())
+        self.store.reject(work_order_id, reason=said(reason, REASON_MAX))
         self._done()
 
     def start_travel(self, work_order_id: str) -> None:
@@ -87,9 +121,10 @@ class Work:
         return fix
 
     def hold(self, work_order_id: str, *, waiting_for: str, reason: str) -> None:
+        reason = said(reason, REASON_MAX)
         if self.store.running_timer(work_order_id):
             self.store.stop_timer(work_order_id)
-        self.store.hold(work_order_id, waiting_for=waiting_for, reason=reason.strip())
+        self.store.hold(work_order_id, waiting_for=waiting_for, reason=reason)
         self._done()
 
     def resume(self, work_order_id: str) -> None:
@@ -107,10 +142,10 @@ class Work:
     ) -> None:
         self.store.resolve(
             work_order_id,
-            resolution_code=resolution_code.strip(),
-            summary=summary.strip(),
-            fault_code=(fault_code or "").strip() or None,
-            root_cause=(fault_found or "").strip() or None,
+            resolution_code=said(resolution_code, CODE_MAX),
+            summary=said(summary, SUMMARY_MAX),
+            fault_code=said(fault_code or "", CODE_MAX, required=False) or None,
+            root_cause=said(fault_found or "", FAULT_FOUND_MAX, required=False) or None,
         )
         self._done()
 
@@ -179,7 +214,7 @@ class Work:
         return line_id
 
     def add_note(self, work_order_id: str, text: str, *, visit_id: str | None = None) -> str:
-        note_id = self.store.add_note(work_order_id, text.strip(), visit_id=visit_id)
+        note_id = self.store.add_note(work_order_id, said(text, NOTE_MAX), visit_id=visit_id)
         self._done()
         return note_id
 
@@ -196,7 +231,7 @@ class Work:
             work_order_id,
             png=png,
             strokes=strokes,
-            signer_name=signer_name.strip(),
+            signer_name=said(signer_name, SIGNER_MAX),
             visit_id=visit_id,
         )
         self._done()
@@ -235,18 +270,26 @@ class Work:
         return entry
 
     def correct_labour(
-        self, entry_id: str, *, started_at: dt.datetime, ended_at: dt.datetime, reason: str
+        self,
+        entry_id: str,
+        *,
+        started_at: dt.datetime,
+        ended_at: dt.datetime,
+        reason: str,
+        kind: str | None = None,
     ) -> str:
+        """Replace an entry by one with these times (and ``kind``: None keeps its kind)."""
         new_id = self.store.adjust_labour(
             entry_id,
             started_at=started_at.isoformat(),
             ended_at=ended_at.isoformat(),
-            reason=reason,
+            reason=said(reason, REASON_MAX),
+            kind=kind,
         )
         self._done()
         return new_id
 
     def void_labour(self, entry_id: str, reason: str) -> str:
-        void_id = self.store.void_labour(entry_id, reason=reason)
+        void_id = self.store.void_labour(entry_id, reason=said(reason, REASON_MAX))
         self._done()
         return void_id

@@ -254,13 +254,19 @@ class FixflowApp(App):
         bar.attention = state.attention
         bar.auth_required = state.auth_required
 
-    def act(self, action: Callable[[], Any], *, then: Callable[[Any], None] | None = None) -> Any:
-        """Run one tap's action: its result (True when it returns nothing), or None when the
-        store refused it, the reason shown to the engineer."""
+    def act(
+        self,
+        action: Callable[[], Any],
+        *,
+        then: Callable[[Any], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> Any:
+        """Run one tap's action: its result (True when it returns nothing), or None when it
+        was refused, the reason told to the engineer (by ``refused``, else in a toast)."""
         try:
             result = action()
         except ActionRefused as exc:
-            self.toast(explain(exc))
+            (refused or self.toast)(explain(exc))
             return None
         self.changed("action")
         if then is not None:

@@ -170,18 +170,24 @@ class Ask(ModalView):
     choice = StringProperty("")
     require_text = BooleanProperty(True)
     error = StringProperty("")
-    on_answer: Callable[[str, str], None] | None = None
+    on_answer: Callable[[str, str], Any] | None = None
 
     def ok(self, text: str) -> None:
+        """Answer, and close once the answer is taken: when ``on_answer`` returns None
+        (the action was refused, ``refuse`` says why) the dialog stays open with what
+        was typed, so nothing is lost to a refusal."""
         if self.require_text and not text.strip():
             self.error = _("Please write a reason")
             return
         if self.choices and not self.choice:
             self.error = _("Please choose one")
             return
-        self.dismiss()
-        if self.on_answer is not None:
-            self.on_answer(self.choice, text.strip())
+        taken = self.on_answer(self.choice, text) if self.on_answer is not None else True
+        if taken is not None:
+            self.dismiss()
+
+    def refuse(self, message: str) -> None:
+        self.error = message
 
     def build_choices(self, holder: Any) -> None:
         from kivy.uix.togglebutton import ToggleButton

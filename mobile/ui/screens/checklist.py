@@ -13,7 +13,8 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.togglebutton import ToggleButton
 
 from mobile.core import ChecklistLine, job_view
-from mobile.core.numbers import InputRefused, number_keys, parse_reading
+from mobile.core.numbers import number_keys, parse_reading
+from mobile.core.refusals import InputRefused
 from mobile.core.text import clip, shown
 from mobile.i18n import _
 from mobile.ui import theme

@@ -167,6 +167,7 @@ class JobScreen(FieldScreen):
         ask.on_answer = lambda choice, text: self.app.act(
             lambda: self.app.work.decline(self.work_order_id, text),
             then=lambda _r: self.app.go("today", remember=False),
+            refused=ask.refuse,
         )
         ask.open()
 
@@ -195,7 +196,8 @@ class JobScreen(FieldScreen):
     def note(self, visit_id: str) -> None:
         ask = Ask(title=_("Add a note"), hint=_("What did you find or do?"))
         ask.on_answer = lambda choice, text: self.app.act(
-            lambda: self.app.work.add_note(self.work_order_id, text, visit_id=visit_id)
+            lambda: self.app.work.add_note(self.work_order_id, text, visit_id=visit_id),
+            refused=ask.refuse,
         )
         ask.open()
 
@@ -206,7 +208,8 @@ class JobScreen(FieldScreen):
             choices=[("parts", _("Waiting for parts")), ("customer", _("Waiting for customer"))],
         )
         ask.on_answer = lambda choice, text: self.app.act(
-            lambda: self.app.work.hold(self.work_order_id, waiting_for=choice, reason=text)
+            lambda: self.app.work.hold(self.work_order_id, waiting_for=choice, reason=text),
+            refused=ask.refuse,
         )
         ask.open()
 

@@ -8,10 +8,12 @@ from typing import Any
 
 from kivy.properties import BooleanProperty, StringProperty
 
+from mobile.core.numbers import parse_clock
+from mobile.core.refusals import InputRefused
 from mobile.i18n import _, format_duration
 from mobile.ui.screens import FieldScreen, load_kv
 from mobile.ui.widgets import Ask, PickRow
-from shared.times import parse_instant
+from shared.times import InstantError, parse_instant
 
 load_kv("labour")
 KINDS = ("travel", "work", "break")
@@ -35,6 +37,8 @@ class LabourScreen(FieldScreen):
         self.work_order_id = kwargs.get("work_order_id", self.work_order_id)
         self.visit_id = kwargs.get("visit_id", self.visit_id)
         self.editing, self.error = "", ""
+        self.editing_day: dt.date | None = None
+        self.editing_kind = ""
         self.refresh()
 
     def refresh(self) -> None:
@@ -63,7 +67,10 @@ class LabourScreen(FieldScreen):
             box.add_widget(row)
 
     def _local(self, value: Any) -> dt.datetime | None:
-        return parse_instant(str(value)).astimezone(self.app.tz) if value else None
+        try:
+            return parse_instant(value).astimezone(self.app.tz)
+        except InstantError:  # none, or one the server should not have sent
+            return None
 
     def tick(self) -> None:
         timer = self.app.store.running_timer(self.work_order_id) if self.work_order_id else None
@@ -86,15 +93,16 @@ class LabourScreen(FieldScreen):
         self.app.act(lambda: self.app.work.stop_timer(self.work_order_id))
 
     def _span(self) -> tuple[dt.datetime, dt.datetime] | None:
-        today = self.app.now().astimezone(self.app.tz).date()
+        """The typed times on the day of the entry being corrected (today for a new one)."""
+        day = self.editing_day or self.app.now().astimezone(self.app.tz).date()
         try:
-            start = dt.time.fromisoformat(self.ids.start.text.strip())
-            end = dt.time.fromisoformat(self.ids.end.text.strip())
-        except ValueError:
-            self.error = _("Enter the times as HH:MM, e.g. 09:30")
+            start = parse_clock(self.ids.start.text)
+            end = parse_clock(self.ids.end.text)
+        except InputRefused as exc:
+            self.error = exc.message
             return None
-        begin = dt.datetime.combine(today, start, self.app.tz)
-        finish = dt.datetime.combine(today, end, self.app.tz)
+        begin = dt.datetime.combine(day, start, self.app.tz)
+        finish = dt.datetime.combine(day, end, self.app.tz)
         if finish <= begin:
             self.error = _("The end must be after the start")
             return None
@@ -106,15 +114,7 @@ class LabourScreen(FieldScreen):
             return
         self.error = ""
         if self.editing:
-            entry, begin, finish = self.editing, *span
-            ask = Ask(title=_("Why is this entry corrected?"), hint=_("Reason"))
-            ask.on_answer = lambda choice, text: self.app.act(
-                lambda: self.app.work.correct_labour(
-                    entry, started_at=begin, ended_at=finish, reason=text
-                ),
-                then=lambda _r: self.show(),
-            )
-            ask.open()
+            self._correct_as(self.editing, *span)
             return
         self.app.act(
             lambda: self.app.work.add_labour(
@@ -124,14 +124,36 @@ class LabourScreen(FieldScreen):
                 ended_at=span[1],
                 visit_id=self.visit_id or None,
             ),
-            then=lambda _r: self.refresh(),
+            then=lambda _r: self._added(),
+            refused=self._refused,
         )
+
+    def _correct_as(self, entry: str, begin: dt.datetime, finish: dt.datetime) -> None:
+        kind = self.kind if self.kind != self.editing_kind else None
+        ask = Ask(title=_("Why is this entry corrected?"), hint=_("Reason"))
+        ask.on_answer = lambda choice, text: self.app.act(
+            lambda: self.app.work.correct_labour(
+                entry, started_at=begin, ended_at=finish, reason=text, kind=kind
+            ),
+            then=lambda _r: self.show(),
+            refused=ask.refuse,
+        )
+        ask.open()
+
+    def _added(self) -> None:
+        # Cleared, so a second tap does not record the same span twice.
+        self.ids.start.text = self.ids.end.text = ""
+        self.refresh()
+
+    def _refused(self, message: str) -> None:
+        self.error = message
 
     def correct(self, entry_id: str) -> None:
         entry = self.app.store.get("labour_entry", entry_id) or {}
         start, end = self._local(entry.get("started_at")), self._local(entry.get("ended_at"))
         self.editing = entry_id
-        self.kind = str(entry.get("kind") or "work")
+        self.editing_day = start.date() if start else None
+        self.kind = self.editing_kind = str(entry.get("kind") or "work")
         self.ids.start.text = f"{start:%H:%M}" if start else ""
         self.ids.end.text = f"{end:%H:%M}" if end else ""
 

@@ -3,12 +3,14 @@ then the quantity, serial numbers and what came out of the equipment."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, DictProperty, StringProperty
 
+from mobile.core.numbers import parse_quantity, quantity_text
+from mobile.core.refusals import InputRefused
+from mobile.core.text import line, one_line
 from mobile.i18n import _, format_quantity
 from mobile.ui.screens import FieldScreen, load_kv
 
@@ -48,8 +50,8 @@ class PartsScreen(FieldScreen):
         self.ids.results.data = [
             {
                 "key": str(p["id"]),
-                "line1": str(p.get("name") or ""),
-                "line2": f"{p.get('sku') or ''}   {p.get('barcode') or ''}",
+                "line1": line(p.get("name")),
+                "line2": line(one_line(p.get("sku"), p.get("barcode"), sep="   ")),
                 "value": (
                     _("van {qty}").format(qty=format_quantity(str(p["van_on_hand"])))
                     if p.get("van_on_hand") is not None
@@ -61,10 +63,8 @@ class PartsScreen(FieldScreen):
         ]
 
     def on_chosen(self, *args: Any) -> None:
-        self.chosen_label = (
-            f"{self.chosen.get('name') or ''}  {self.chosen.get('sku') or ''}".strip()
-        )
-        self.serialised = bool(self.chosen.get("serialised"))
+        self.chosen_label = line(one_line(self.chosen.get("name"), self.chosen.get("sku")))
+        self.serialised = self.chosen.get("serialised") is True
 
     def pick(self, part_id: str) -> None:
         self.chosen = dict(self._found.get(part_id) or {})
@@ -79,13 +79,11 @@ class PartsScreen(FieldScreen):
             self.error = _("Choose a part first")
             return
         try:
-            quantity = Decimal(self.ids.quantity.text.strip())
-        except InvalidOperation:
-            quantity = Decimal(0)
-        if quantity <= 0:
-            self.error = _("Enter a quantity greater than zero")
+            quantity = parse_quantity(self.ids.quantity.text)
+        except InputRefused as exc:
+            self.error = exc.message
             return
-        serialised = bool(self.chosen.get("serialised"))
+        serialised = self.chosen.get("serialised") is True
         serials = _serials(self.ids.serials.text) if serialised else []
         if serialised and len(serials) != quantity:
             self.error = _("This part is serialised: enter one serial number per unit")
@@ -95,23 +93,27 @@ class PartsScreen(FieldScreen):
             lambda: self.app.work.use_part(
                 self.work_order_id,
                 part_id=str(self.chosen["id"]),
-                quantity=str(quantity),
+                quantity=quantity_text(quantity),
                 visit_id=self.visit_id or None,
                 serials=serials,
                 removed_serials=removed,
                 removed_condition="defective" if removed else None,
                 took_back_old=not serialised and self.ids.took_back.active,
-            )
+            ),
+            refused=self._refused,
         )
         if done is not None:
             self.app.toast(
                 _("{qty} × {name} recorded").format(
-                    qty=format_quantity(str(quantity)), name=self.chosen.get("name")
+                    qty=format_quantity(quantity), name=self.chosen_label
                 ),
                 "ok",
             )
             self.chosen = {}
             self.search(self.query)
+
+    def _refused(self, message: str) -> None:
+        self.error = message
 
 
 SCREEN = PartsScreen

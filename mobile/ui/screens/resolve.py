@@ -9,6 +9,7 @@ from kivy.properties import ListProperty, StringProperty
 
 from mobile.core import job_view
 from mobile.core.text import clip, shown
+from mobile.core.work import blank
 from mobile.i18n import _
 from mobile.ui.screens import FieldScreen, load_kv
 
@@ -60,7 +61,7 @@ class ResolveScreen(FieldScreen):
         if not self.code:
             self.error = _("Choose a resolution code")
             return
-        if not self.ids.summary.text.strip():
+        if blank(self.ids.summary.text):
             self.error = _("Write a short summary of what was done")
             return
         done = self.app.act(
@@ -70,11 +71,15 @@ class ResolveScreen(FieldScreen):
                 summary=self.ids.summary.text,
                 fault_found=self.ids.fault_found.text,
                 fault_code=self.ids.fault_code.text,
-            )
+            ),
+            refused=self._refused,
         )
         if done is not None:
             self.app.toast(_("Job resolved. Check out when you leave."), "ok")
             self.app.back()
+
+    def _refused(self, message: str) -> None:
+        self.error = message
 
 
 SCREEN = ResolveScreen

@@ -8,6 +8,8 @@ from typing import Any
 
 from kivy.properties import StringProperty
 
+from mobile.core.text import line
+from mobile.core.work import SIGNER_MAX, blank
 from mobile.i18n import _
 from mobile.ui.screens import FieldScreen, load_kv
 
@@ -30,7 +32,7 @@ class SignatureScreen(FieldScreen):
     def _customer_contact(self) -> str:
         wo = self.app.store.get("work_order", self.work_order_id) or {}
         customer = self.app.store.get("customer", str(wo.get("customer_id"))) or {}
-        return str(customer.get("contact_name") or "")
+        return line(customer.get("contact_name"), SIGNER_MAX)
 
     def png(self) -> bytes:
         image = self.ids.pad.export_as_image()
@@ -39,11 +41,11 @@ class SignatureScreen(FieldScreen):
         return out.getvalue()
 
     def save(self) -> None:
-        pad, name = self.ids.pad, self.ids.signer.text.strip()
+        pad, name = self.ids.pad, self.ids.signer.text
         if pad.is_empty():
             self.error = _("Ask the customer to sign in the box first")
             return
-        if not name:
+        if blank(name):
             self.error = _("Enter the signer's name")
             return
         done = self.app.act(
@@ -53,11 +55,15 @@ class SignatureScreen(FieldScreen):
                 strokes=[list(map(list, s)) for s in pad.strokes],
                 signer_name=name,
                 visit_id=self.visit_id or None,
-            )
+            ),
+            refused=self._refused,
         )
         if done is not None:
             self.app.toast(_("Signature saved"), "ok")
             self.app.back()
+
+    def _refused(self, message: str) -> None:
+        self.error = message
 
 
 SCREEN = SignatureScreen
