@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mobile.core.refusals import InputRefused
-from mobile.device import Device, Fix
+from mobile.device import Device, DeviceError, Fix, PermissionDenied
 from mobile.i18n import _
 from mobile.store import Store
 from shared.ids import uuid7
@@ -70,6 +70,7 @@ class Work:
         self._wake = wake
         self.clock = clock
         self.last_fix: Fix | None = None
+        self.no_fix = ""  # why the last position() found none: "timeout", "denied", ...
 
     def _done(self) -> None:
         self._wake()
@@ -95,11 +96,22 @@ class Work:
         return self.last_fix is None or now - self.last_fix.at > FIX_MAX_AGE
 
     async def position(self) -> Fix | None:
-        """A fresh GPS fix, or None when there is none within the timeout (the screen then
-        says "No GPS fix" and the check-in is recorded without a position)."""
-        fix = await self.device.location.current(timeout=GPS_TIMEOUT_S)
+        """A fresh GPS fix, or None when there is none within the timeout, the location
+        permission is refused or the GPS will not start (``no_fix`` says which: the screen
+        says so and the check-in is recorded without a position)."""
+        self.no_fix = ""
+        try:
+            fix = await self.device.location.current(timeout=GPS_TIMEOUT_S)
+        except PermissionDenied:
+            self.no_fix = "denied"
+            return None
+        except DeviceError:
+            self.no_fix = "unavailable"
+            return None
         if fix is not None:
             self.last_fix = fix
+        else:
+            self.no_fix = "timeout"
         return fix
 
     async def check_in(self, work_order_id: str) -> tuple[str, Fix | None]:
@@ -163,7 +175,7 @@ class Work:
         the engineer cancelled."""
         folder = self.device.storage.photos_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        path = await self.device.camera.capture(folder / f"{uuid7()}.jpg")
+        path = await self._capture(folder / f"{uuid7()}.jpg")
         if path is None:
             return None
         fix = self.last_fix
@@ -176,6 +188,20 @@ class Work:
         )
         self._done()
         return attachment_id
+
+    async def _capture(self, dest: Path) -> Path | None:
+        try:
+            return await self.device.camera.capture(dest)
+        except PermissionDenied:
+            raise InputRefused(
+                _("Camera permission refused: allow it in the phone's settings"), "camera"
+            ) from None
+        except DeviceError:
+            raise InputRefused(_("No camera app on this phone"), "camera") from None
+        except ValueError:  # the desktop's picker: a file that is not a photo
+            raise InputRefused(
+                _("That file is not a photo (JPEG, PNG, WebP or HEIC)"), "camera"
+            ) from None
 
     def use_part(
         self,

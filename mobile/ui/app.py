@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kivy.app import App
+from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
@@ -35,9 +36,11 @@ from mobile.i18n import _
 from mobile.store import ActionRefused, Store
 from mobile.ui import fonts, theme
 from mobile.ui.screens import FieldScreen
+from mobile.ui.taps import DOUBLE_TAP_DP, DOUBLE_TAP_S, TapGuard
 from mobile.ui.widgets import SyncBarView
 
 log = logging.getLogger(__name__)
+__all__ = ["DOUBLE_TAP_DP", "DOUBLE_TAP_S", "FixflowApp", "main"]
 HERE = Path(__file__).parent
 SCREENS = (
     "login",
@@ -126,6 +129,9 @@ class FixflowApp(App):
         self._engine_options = engine_options or {}
         self._autosync = autosync
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.running: dict[str, asyncio.Task[Any]] = {}  # spawn(key=...): one at a time
+        self.taps = TapGuard()
+        self._errors = _KeepRunning(self)
         self.history: list[tuple[str, dict[str, Any]]] = []
         self._toast_event: Any = None
         self.prefill = login_as  # (server, e-mail, password): `make mobile` logs in by itself
@@ -154,7 +160,12 @@ class FixflowApp(App):
         root = Root()
         manager: ScreenManager = root.ids.screens
         manager.transition = NoTransition()  # screens are built when first shown (faster start)
-        Window.bind(on_keyboard=self._key)
+        Window.bind(
+            on_keyboard=self._key,
+            on_touch_down=self.taps.on_touch_down,
+            on_touch_up=self.taps.on_touch_up,
+        )
+        ExceptionManager.add_handler(self._errors)
         return root
 
     def on_start(self) -> None:
@@ -173,6 +184,13 @@ class FixflowApp(App):
         return True  # keep running while the camera app or the dialler is in front (Android)
 
     def on_stop(self) -> None:
+        Window.unbind(
+            on_keyboard=self._key,
+            on_touch_down=self.taps.on_touch_down,
+            on_touch_up=self.taps.on_touch_up,
+        )
+        if self._errors in ExceptionManager.handlers:
+            ExceptionManager.remove_handler(self._errors)
         self.device.location.stop()
         if getattr(self, "_ticker", None) is not None:
             self._ticker.cancel()
@@ -262,11 +280,16 @@ class FixflowApp(App):
         refused: Callable[[str], None] | None = None,
     ) -> Any:
         """Run one tap's action: its result (True when it returns nothing), or None when it
-        was refused, the reason told to the engineer (by ``refused``, else in a toast)."""
+        was refused, the reason told to the engineer (by ``refused``, else in a toast).
+        Anything else that goes wrong is told too; the app carries on (what was recorded
+        before is in the database, an action's own writes are one transaction)."""
         try:
             result = action()
         except ActionRefused as exc:
             (refused or self.toast)(explain(exc))
+            return None
+        except Exception as exc:
+            self.failed(exc)
             return None
         self.changed("action")
         if then is not None:
@@ -274,9 +297,19 @@ class FixflowApp(App):
         return True if result is None else result
 
     def spawn(
-        self, coro: Coroutine[Any, Any, Any], *, then: Callable[[Any], None] | None = None
-    ) -> asyncio.Task[Any]:
-        """Run a coroutine on the app's loop (GPS, camera, sync); tests await ``self.tasks``."""
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        then: Callable[[Any], None] | None = None,
+        key: str | None = None,
+    ) -> asyncio.Task[Any] | None:
+        """Run a coroutine on the app's loop (GPS, camera, sync); tests await ``self.tasks``.
+        With ``key``, while one with that key runs another is not started (a second tap on
+        Check in while the GPS looks, Sync now during a sync): None."""
+        if key is not None and key in self.running:
+            coro.close()
+            self.toast(_("Please wait: this is still being done"), "ok")
+            return None
 
         async def wrapped() -> None:
             try:
@@ -284,9 +317,8 @@ class FixflowApp(App):
             except ActionRefused as exc:
                 self.toast(explain(exc))
                 return
-            except Exception as exc:  # a bug must not vanish in a task: log it, say it
-                log.exception("an action failed")
-                self.toast(_("Something went wrong: {error}").format(error=exc))
+            except Exception as exc:
+                self.failed(exc)
                 return
             self.changed("action")
             if then is not None:
@@ -295,7 +327,16 @@ class FixflowApp(App):
         task = asyncio.ensure_future(wrapped())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        if key is not None:
+            self.running[key] = task
+            task.add_done_callback(lambda _t: self.running.pop(key, None))
         return task
+
+    def failed(self, exc: BaseException) -> None:
+        """Something no screen expected: logged, and told to the engineer."""
+        log.error("unexpected error in the app", exc_info=exc)
+        message = _("Something went wrong ({error}). What was saved before is kept.")
+        self.toast(message.format(error=type(exc).__name__))
 
     def toast(self, message: str, level: str = "error") -> None:
         root: Root = self.root
@@ -309,6 +350,21 @@ class FixflowApp(App):
         self.store.set_meta(language=code)
         if self.root is not None:  # text set from Python is redrawn in the new language
             self.changed("language")
+
+
+class _KeepRunning(ExceptionHandler):  # type: ignore[misc]
+    """Kivy's loop ends the app on an exception in a callback unless a handler says PASS:
+    the engineer is told and goes on (the data is safe in the database)."""
+
+    def __init__(self, app: FixflowApp) -> None:
+        super().__init__()
+        self.app = app
+
+    def handle_exception(self, exception: BaseException) -> int:
+        if not isinstance(exception, Exception):  # KeyboardInterrupt, SystemExit: stop
+            return int(ExceptionManager.RAISE)
+        self.app.failed(exception)
+        return int(ExceptionManager.PASS)
 
 
 def _default_device() -> Device:

@@ -145,12 +145,16 @@ class ChecklistScreen(FieldScreen):
         self.build_items()
 
     def photo(self, item_id: str) -> None:
-        async def take() -> None:
-            attachment = await self.app.work.photo(self.work_order_id, visit_id=self.visit_id)
-            if attachment is not None:
-                self.app.work.answer(self.work_order_id, self.visit_id, item_id, attachment)
+        # The job and visit of this tap: the screen may show another one when the camera
+        # comes back.
+        wid, vid = self.work_order_id, self.visit_id
 
-        self.app.spawn(take(), then=lambda _r: self.build_items())
+        async def take() -> None:
+            attachment = await self.app.work.photo(wid, visit_id=vid)
+            if attachment is not None:
+                self.app.work.answer(wid, vid, item_id, attachment)
+
+        self.app.spawn(take(), then=lambda _r: self.build_items(), key="camera")
 
 
 SCREEN = ChecklistScreen

@@ -70,8 +70,10 @@ class JobScreen(FieldScreen):
     can_navigate = BooleanProperty(False)
 
     def show(self, **kwargs: Any) -> None:
+        shown_before = self.work_order_id
         self.work_order_id = kwargs.get("work_order_id", self.work_order_id)
-        self.gps_state = ""
+        if self.work_order_id != shown_before:
+            self.gps_state = ""
         self.refresh()
 
     def refresh(self) -> None:
@@ -175,23 +177,33 @@ class JobScreen(FieldScreen):
         self.app.act(lambda: self.app.work.start_travel(self.work_order_id))
 
     def check_in(self) -> None:
-        self.gps_state = _("Getting your position…")
-        self.app.spawn(self.app.work.check_in(self.work_order_id), then=self._checked_in)
+        wid = self.work_order_id
+        started = self.app.spawn(
+            self.app.work.check_in(wid),
+            then=lambda result: self._checked_in(wid, result[1]),
+            key=f"visit:{wid}",
+        )
+        if started is not None:
+            self.gps_state, self.gps_missing = _("Getting your position…"), False
 
-    def _checked_in(self, result: tuple[str, Any]) -> None:
-        fix = result[1]
+    def _checked_in(self, wid: str, fix: Any) -> None:
+        if wid != self.work_order_id:
+            return  # the engineer went on to another job meanwhile: not this one's news
         self.gps_missing = fix is None
+        no_fix = {
+            "denied": _("Location permission refused: checked in without a position"),
+            "unavailable": _("The GPS is off or unavailable: checked in without a position"),
+        }.get(self.app.work.no_fix, _("No GPS fix: checked in without a position"))
         self.gps_state = (
-            _("Checked in at ±{m} m").format(m=round(fix.accuracy_m))
-            if fix
-            else _("No GPS fix: checked in without a position")
+            _("Checked in at ±{m} m").format(m=round(fix.accuracy_m)) if fix else no_fix
         )
 
     def check_out(self, visit_id: str) -> None:
-        self.app.spawn(self.app.work.check_out(self.work_order_id, visit_id))
+        wid = self.work_order_id
+        self.app.spawn(self.app.work.check_out(wid, visit_id), key=f"visit:{wid}")
 
     def photo(self, visit_id: str) -> None:
-        self.app.spawn(self.app.work.photo(self.work_order_id, visit_id=visit_id))
+        self.app.spawn(self.app.work.photo(self.work_order_id, visit_id=visit_id), key="camera")
 
     def note(self, visit_id: str) -> None:
         ask = Ask(title=_("Add a note"), hint=_("What did you find or do?"))

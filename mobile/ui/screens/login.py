@@ -36,7 +36,9 @@ class LoginScreen(FieldScreen):
             return
         self.busy, self.error = True, ""
         password = self.ids.password.text
-        self.app.spawn(self._login(self.server, self.email, password))
+        started = self.app.spawn(self._login(self.server, self.email, password), key="session")
+        if started is None:
+            self.busy = False
 
     async def _login(self, server: str, email: str, password: str) -> None:
         try:

@@ -42,7 +42,7 @@ class SettingsScreen(FieldScreen):
                     "ok",
                 )
 
-        self.app.spawn(out())
+        self.app.spawn(out(), key="session")
 
 
 SCREEN = SettingsScreen

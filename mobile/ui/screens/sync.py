@@ -56,7 +56,7 @@ class SyncScreen(FieldScreen):
         self.refresh()
 
     def sync(self) -> None:
-        self.app.spawn(self.app.session.sync_now())
+        self.app.spawn(self.app.session.sync_now(), key="sync")
 
 
 SCREEN = SyncScreen

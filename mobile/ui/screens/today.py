@@ -73,7 +73,7 @@ class TodayScreen(FieldScreen):
             self.sync()
 
     def sync(self) -> None:
-        self.app.spawn(self.app.session.sync_now())
+        self.app.spawn(self.app.session.sync_now(), key="sync")
 
 
 SCREEN = TodayScreen

@@ -5,6 +5,8 @@ at the widgets' positions on the window."""
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,12 @@ from typing import Any
 from kivy.app import App
 from kivy.base import EventLoop
 from kivy.core.window import Window
+from kivy.metrics import dp
 from kivy.tests.common import UnitTestTouch
 from kivy.uix.widget import Widget
 
 from mobile.i18n import _
-from mobile.ui.app import FixflowApp
+from mobile.ui.app import DOUBLE_TAP_DP, DOUBLE_TAP_S, FixflowApp
 from tests.mobile.app import kivyenv  # noqa: F401  (before kivy)
 
 
@@ -24,6 +27,7 @@ class Ui:
     def __init__(self, app: FixflowApp) -> None:
         self.app = app
         self.stopped = False
+        self.last_touch: tuple[float, tuple[float, float]] | None = None
 
     # --- life -----------------------------------------------------------------------------
 
@@ -101,6 +105,23 @@ class Ui:
     # --- touching -------------------------------------------------------------------------
 
     async def touch(self, x: float, y: float, *moves: tuple[float, float]) -> None:
+        """A deliberate tap: if the last one was close by, just now, wait until this one
+        cannot be taken for the second tap of a double tap (the app drops those)."""
+        last = self.last_touch
+        if last is not None and math.dist(last[1], (x, y)) < 2 * dp(DOUBLE_TAP_DP):
+            await asyncio.sleep(max(0.0, last[0] + DOUBLE_TAP_S - time.time()))
+        await self._touch(x, y, *moves)
+
+    async def double_tap(self, widget: Widget) -> None:
+        """Two taps on ``widget``'s spot as a hurried thumb does: the second one lands on
+        whatever the first one put there."""
+        await self.scroll_to(widget)
+        x, y = widget.to_window(*widget.center)
+        await self._touch(x, y)
+        await self._touch(x, y)
+        await self.settle()
+
+    async def _touch(self, x: float, y: float, *moves: tuple[float, float]) -> None:
         touch = UnitTestTouch(x, y)
         touch.touch_down()
         await self.frames(1)
@@ -108,6 +129,7 @@ class Ui:
             touch.touch_move(mx, my)
         await self.frames(1)
         touch.touch_up()
+        self.last_touch = (time.time(), (x, y))
         await self.frames(2)
 
     async def drag(self, x: float, y: float, dx: float, dy: float, steps: int = 15) -> None:
