@@ -4,9 +4,11 @@ reason in the engineer's language. A rejection's reason is the server's own sent
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
+from mobile.core.text import line, one_line, shown
 from mobile.i18n import N_, _
 
 translated = _  # looks up texts marked with N_ below (not new strings for the catalogue)
@@ -43,11 +45,27 @@ DEPARTURES = {
 
 
 def _job(item: Mapping[str, Any]) -> str:
-    return " ".join(str(item.get(k) or "") for k in ("number", "title")).strip()
+    return line(one_line(item.get("number"), item.get("title"), sep=" "))
+
+
+def _detail(item: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The item's detail object ({} when the server sent anything else)."""
+    detail = item.get("detail")
+    return detail if isinstance(detail, Mapping) else {}
+
+
+def _metres(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        metres = float(value)
+    except ValueError:
+        return None
+    return round(metres) if math.isfinite(metres) else None
 
 
 def _flag(item: Mapping[str, Any]) -> str:
-    detail = item.get("detail") or {}
+    detail = _detail(item)
     checked_in = detail.get("side") != "check_out"
     if item.get("kind") == "clock_skew":
         return (
@@ -58,16 +76,19 @@ def _flag(item: Mapping[str, Any]) -> str:
     distance = detail.get("distance_m")
     if distance is None:
         return _("Checked in or out without a GPS position: the office may ask where you were.")
-    return _("Checked in or out {m} m from the site.").format(m=round(float(distance)))
+    metres = _metres(distance)
+    if metres is None:
+        return _("Checked in or out far from the site.")
+    return _("Checked in or out {m} m from the site.").format(m=metres)
 
 
 def describe(item: Mapping[str, Any]) -> tuple[str, str]:
     """(headline, reason) for one attention item."""
-    kind, job = str(item.get("kind") or ""), _job(item)
+    kind, job, reason = shown(item.get("kind")), _job(item), line(item.get("reason"), 300)
     if kind == "rejected":
-        what = ACTIONS.get(str((item.get("detail") or {}).get("mutation")), N_("A change"))
+        what = ACTIONS.get(shown(_detail(item).get("mutation")), N_("A change"))
         headline = _("{what} was not accepted by the server").format(what=translated(what))
-        return (f"{headline}: {job}" if job else headline), str(item.get("reason") or "")
+        return (f"{headline}: {job}" if job else headline), reason
     if kind == "removed":
         reason = DEPARTURES.get(str(item.get("reason")), DEPARTURES["out_of_scope"])
         headline = _("Job left your phone")
@@ -76,8 +97,9 @@ def describe(item: Mapping[str, Any]) -> tuple[str, str]:
         headline = _("Flagged by the server")
         return (f"{headline}: {job}" if job else headline), _flag(item)
     if kind == "negative_stock":
-        detail = item.get("detail") or {}
+        detail = _detail(item)
+        part = line(detail.get("name")) or line(detail.get("sku")) or "—"
         return _("Van stock below zero"), _(
             "The van shows {qty} of {part}: count it and tell the parts manager."
-        ).format(qty=detail.get("on_hand"), part=detail.get("name") or detail.get("sku") or "")
-    return kind, str(item.get("reason") or "")
+        ).format(qty=line(detail.get("on_hand"), 40) or "—", part=part)
+    return kind, reason

@@ -12,17 +12,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
+from mobile.core.text import clip
 from mobile.i18n import _, format_ago
 from mobile.store import Store, UserSwitchRefused
 from mobile.sync import AuthRequired, OrganisationRequired, SyncEngine, Transient
 from mobile.sync.errors import Refused
 
 log = logging.getLogger(__name__)
+_HOST = re.compile(r"[A-Za-z0-9._:-]+")  # a host as sent: IDNA for other scripts, IPv6 bare
 
 
 class LoginFailed(Exception):
@@ -47,20 +50,58 @@ class SyncBar:
     auth_required: bool
 
 
+def _not_an_address() -> LoginFailed:
+    return LoginFailed(
+        _("This is not a server address. Type it like https://fixflow.example.com"),
+        kind="address",
+    )
+
+
+def _host_name(host: bytes) -> bool:
+    """A DNS name or an IP address: at most 253 characters, labels of 1 to 63 (IDNA)."""
+    text = host.decode("ascii", "replace")
+    if not _HOST.fullmatch(text):  # "a b.com" arrives as "a%20b.com"
+        return False
+    labels = text.split(".")
+    return 0 < len(text) <= 253 and all(0 < len(label) <= 63 for label in labels)
+
+
 def normalise_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url:
+    """The server's address as the app keeps it (``https://host[:port][/path]``, no slash at
+    the end), from what was typed: spaces around it, no scheme ("https://" is meant), the
+    host in capitals. Anything that is no web server's address (another scheme, a password
+    or a query in it, a host that cannot be one) is a LoginFailed saying what to type."""
+    text = url.strip()
+    if not text:
         raise LoginFailed(
             _("Enter the server address, e.g. https://fixflow.example.com"), kind="address"
         )
-    if "://" not in url:
-        url = "https://" + url
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if "://" not in text:
+        if text.startswith("/"):
+            raise _not_an_address()
+        text = "https://" + text
+    try:
+        parsed = httpx.URL(text)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError):
+        raise _not_an_address() from None
+    if parsed.scheme not in ("http", "https"):
         raise LoginFailed(
             _("The server address must start with https:// or http://"), kind="address"
         )
-    return url
+    host = parsed.host
+    if (
+        not _host_name(parsed.raw_host)
+        or parsed.userinfo
+        or parsed.query
+        or parsed.fragment
+        or (port is not None and not 0 < port < 65536)
+    ):
+        raise _not_an_address()
+    shown_host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return f"{parsed.scheme}://{shown_host}{'' if port is None else f':{port}'}" + (
+        parsed.path.rstrip("/")
+    )
 
 
 class Session:
@@ -133,14 +174,16 @@ class Session:
         url = normalise_url(url)
         if not email.strip() or not password:
             raise LoginFailed(_("Enter your e-mail and password"), kind="credentials")
-        if self.username not in (None, email.strip()) and self.store.pending_count():
-            raise LoginFailed(self._other_user(self.store.pending_count()), kind="other_user")
+        self._may_log_in(url, email.strip(), organisation)
         await self.stop()
+        if self.engine is not None and self.server_url != url:
+            await self.engine.aclose()  # the next one talks to another server
+            self.engine = None
         engine = self._engine(url)
         try:
             await engine.login(email.strip(), password, organisation)
         except UserSwitchRefused as exc:
-            raise LoginFailed(self._other_user(exc.pending), kind="other_user") from exc
+            raise LoginFailed(self._other_user(), kind="other_user") from exc
         except OrganisationRequired:
             raise
         except AuthRequired as exc:
@@ -154,16 +197,54 @@ class Session:
             raise LoginFailed(unreachable, kind="offline") from exc
         except Refused as exc:
             raise LoginFailed(
-                _("The server refused the log-in: {detail}").format(detail=exc), kind="server"
+                _("The server refused the log-in: {detail}").format(
+                    detail=clip(str(exc), chars=300)
+                ),
+                kind="server",
             ) from exc
         self.on_change("login")
 
-    def _other_user(self, pending: int) -> str:
-        return _(
-            "{user} still has {count} changes waiting to sync on this phone. "
-            "Connect to the network and let them sync (or ask {user} to log in) "
-            "before another engineer logs in."
-        ).format(user=self.username, count=pending)
+    def _may_log_in(self, url: str, email: str, organisation: str | None) -> None:
+        """Decided on the phone, before the server is asked: while work of the current
+        user waits here, the log-in must be theirs (the store's rule: the e-mail case
+        aside), on the server it belongs to (sent anywhere else it would be refused, or
+        worse, applied to another server's jobs of the same ids)."""
+        changes = self.store.pending_count() + self.store.pending_uploads_count()
+        if not changes and not self.store.running_timers():
+            return
+        if self.server_url not in (None, url):
+            raise LoginFailed(
+                _(
+                    "This phone still has {count} changes for {server}. Log in to that "
+                    "server and let them sync before changing the server address."
+                ).format(count=changes, server=self.server_url),
+                kind="other_server",
+            )
+        if not self.store.is_current_user(email, organisation=organisation):
+            raise LoginFailed(self._other_user(), kind="other_user")
+
+    def _other_user(self) -> str:
+        """Why another engineer cannot log in yet: the current one's changes (and photos)
+        wait to sync, or a timer of theirs runs (which no sync ends)."""
+        user = self.username
+        changes = self.store.pending_count() + self.store.pending_uploads_count()
+        said = []
+        if changes:
+            said.append(
+                _(
+                    "{user} still has {count} changes waiting to sync on this phone. "
+                    "Connect to the network and let them sync (or ask {user} to log in) "
+                    "before another engineer logs in."
+                ).format(user=user, count=changes)
+            )
+        if self.store.running_timers():
+            said.append(
+                _(
+                    "A timer of {user} is still running on this phone: {user} must stop it "
+                    "on the job's Labour screen before another engineer can log in."
+                ).format(user=user)
+            )
+        return " ".join(said)
 
     async def logout(self) -> None:
         """Forget the log-in; every queued action stays and is sent after the next log-in."""

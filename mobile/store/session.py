@@ -136,6 +136,14 @@ class Session(StoreCore):
         if wiped:
             shutil.rmtree(self.blob_dir, ignore_errors=True)
 
+    def is_current_user(self, username: str, *, organisation: str | None) -> bool:
+        """Whether ``username`` (in ``organisation``) is who this store belongs to, by the
+        rule ``begin_session`` applies; yes when it belongs to no one yet."""
+        known = self.get_meta(USERNAME)
+        return known is None or _same_user(
+            known, self.get_meta(ORGANISATION), username, organisation
+        )
+
     def logout(self) -> None:
         """Forget the tokens; the outbox and all local work stay for the next log-in."""
         self.set_meta(**dict.fromkeys(TOKENS))

@@ -143,9 +143,10 @@ class FixflowApp(App):
         fonts.install_default_font()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.data_dir / "fixflow.sqlite3")
-        self.set_language(
-            self.store.get_meta("language") or i18n.language_for(self.device.locale())
-        )
+        # What the settings chose, else the phone's locale; either way a language the app
+        # has (a value an older version kept, "zh-CN", is read like a locale tag).
+        chosen = self.store.get_meta("language") or self.device.locale()
+        self.set_language(i18n.language_for(chosen))
         self.session = Session(
             self.store,
             device_name=self.device.model,

@@ -70,10 +70,7 @@ class JobScreen(FieldScreen):
     can_navigate = BooleanProperty(False)
 
     def show(self, **kwargs: Any) -> None:
-        shown_before = self.work_order_id
         self.work_order_id = kwargs.get("work_order_id", self.work_order_id)
-        if self.work_order_id != shown_before:
-            self.gps_state = ""
         self.refresh()
 
     def refresh(self) -> None:
@@ -81,6 +78,7 @@ class JobScreen(FieldScreen):
             return
         job = job_view(self.app.store, self.work_order_id)
         self.job = job
+        self._gps_state()
         if job is None:
             self.header, self.status_text = _("This job is no longer on your phone"), ""
             self._fill(None)
@@ -184,19 +182,27 @@ class JobScreen(FieldScreen):
             key=f"visit:{wid}",
         )
         if started is not None:
-            self.gps_state, self.gps_missing = _("Getting your position…"), False
+            self.gps = (wid, "looking", None)
+            self._gps_state()
 
     def _checked_in(self, wid: str, fix: Any) -> None:
-        if wid != self.work_order_id:
-            return  # the engineer went on to another job meanwhile: not this one's news
-        self.gps_missing = fix is None
-        no_fix = {
+        # Kept with its job: shown only while that job is on the screen (the engineer may
+        # have gone on to another one meanwhile), and said again in a new language.
+        self.gps = (wid, self.app.work.no_fix if fix is None else "fix", fix)
+        self._gps_state()
+
+    def _gps_state(self) -> None:
+        wid, outcome, fix = getattr(self, "gps", ("", "", None))
+        if wid != self.work_order_id or not outcome:
+            self.gps_state, self.gps_missing = "", False
+            return
+        self.gps_missing = outcome not in ("fix", "looking")
+        self.gps_state = {
+            "looking": _("Getting your position…"),
+            "fix": _("Checked in at ±{m} m").format(m=round(fix.accuracy_m) if fix else 0),
             "denied": _("Location permission refused: checked in without a position"),
             "unavailable": _("The GPS is off or unavailable: checked in without a position"),
-        }.get(self.app.work.no_fix, _("No GPS fix: checked in without a position"))
-        self.gps_state = (
-            _("Checked in at ±{m} m").format(m=round(fix.accuracy_m)) if fix else no_fix
-        )
+        }.get(outcome) or _("No GPS fix: checked in without a position")
 
     def check_out(self, visit_id: str) -> None:
         wid = self.work_order_id

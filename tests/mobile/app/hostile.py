@@ -26,8 +26,11 @@ NOW = dt.datetime(2026, 11, 24, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
 NOWHERE = "http://127.0.0.1:9"
 
 
-def used_phone(folder: Path, *changes: Change, username: str = "eng1@example.com") -> Path:
-    """The phone's data folder after a log-in as ``username`` and a pull of ``changes``."""
+def used_phone(
+    folder: Path, *changes: Change, username: str = "eng1@example.com", language: str | None = "en"
+) -> Path:
+    """The phone's data folder after a log-in as ``username`` and a pull of ``changes``;
+    ``language`` is the one chosen in the settings (None: none chosen)."""
     folder.mkdir(parents=True, exist_ok=True)
     store = Store(folder / "fixflow.sqlite3", clock=lambda: NOW)
     try:
@@ -38,7 +41,7 @@ def used_phone(folder: Path, *changes: Change, username: str = "eng1@example.com
             user_id="0193a000-0000-7000-8000-0000000000a1",
             full_name="Li Wei",
             refresh_token="r",
-            language="en",
+            language=language,
         )
         store.apply_page(page(*changes))
     finally:
@@ -62,10 +65,13 @@ async def phone(tmp_path: Path, device: Device) -> AsyncIterator[Callable[..., A
     started: list[Ui] = []
 
     async def start(
-        *changes: Change, device_parts: dict[str, Any] | None = None, **options: Any
+        *changes: Change,
+        device_parts: dict[str, Any] | None = None,
+        language: str | None = "en",
+        **options: Any,
     ) -> Ui:
         """``device_parts`` replace parts of the phone (a maps app that is missing, ...)."""
-        folder = used_phone(tmp_path / "phone", *changes)
+        folder = used_phone(tmp_path / "phone", *changes, language=language)
         phone_device = dataclasses.replace(device, **(device_parts or {}))
         app = FixflowApp(data_dir=folder, device=phone_device, **app_options(**options))
         driver = await Ui(app).start()

@@ -7,6 +7,7 @@ nothing typed is lost to a refusal."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -58,6 +59,16 @@ def is_open(ask: Ask) -> bool:
     return bool(ask._is_open)
 
 
+async def closes(driver: Any, ask: Ask) -> bool:
+    """Whether the dialog goes away (it fades out for 0.1 s first)."""
+    for _round in range(100):
+        if not is_open(ask):
+            return True
+        await driver.frames(1)
+        await asyncio.sleep(0.01)
+    return False
+
+
 def queued(driver: Any, name: str) -> list[Any]:
     return [e for e in driver.app.store.outbox() if e.name == name]
 
@@ -73,7 +84,7 @@ async def test_a_note_too_long_to_send_is_refused_in_the_dialog_and_kept(phone: 
     assert is_open(ask) and ask.ids.answer.text == huge  # still open, nothing lost
     assert "10,000" in ask.error and "100,000" in ask.error and "最多" in ask.error
     await answer(driver, "注" * 10_000)
-    assert not is_open(ask) and len(queued(driver, "note.add")) == 1
+    assert await closes(driver, ask) and len(queued(driver, "note.add")) == 1
 
 
 @pytest.mark.parametrize("button", ["Hold", "Decline"])

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mobile.core import job_view, today_items
+from mobile.core.attention import describe
 from mobile.core.geo import site_position
 from mobile.core.job import applicable_items
 from mobile.core.today import sla_of
@@ -166,3 +167,23 @@ def test_stock_and_reservations_that_are_not_numbers_do_not_block_the_sync(
     assert store.reserved_parts(wo["id"]) == []
     [part] = store.search_parts("fan")
     assert part["van_on_hand"] is None
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"kind": "far_from_site", "detail": {"distance_m": "abc"}},
+        {"kind": "far_from_site", "detail": {"distance_m": float("nan")}},
+        {"kind": "far_from_site", "detail": {"distance_m": float("inf")}},
+        {"kind": "far_from_site", "detail": "not an object"},
+        {"kind": "rejected", "detail": ["x"], "number": None, "title": {"a": 1}},
+        {"kind": "negative_stock", "detail": {"on_hand": None, "name": None}},
+        {"kind": "removed", "reason": None, "number": 7},
+        {"kind": None, "reason": {"x": 1}},
+    ],
+    ids=repr,
+)
+def test_an_odd_attention_item_is_described_without_python_spelling(item: dict[str, Any]) -> None:
+    headline, reason = describe(item)
+    for wrong in ("None", "{'", "['", "nan", "inf"):
+        assert wrong not in headline + reason
