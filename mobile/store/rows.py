@@ -125,8 +125,9 @@ def _write(con: sqlite3.Connection, entity: str, id: str, server: Row | None) ->
 
 
 def put(con: sqlite3.Connection, entity: str, id: str, data: Mapping[str, Any]) -> None:
-    """The server's full row (op ``put``)."""
-    _write(con, entity, id, dict(data))
+    """The server's full row (op ``put``). The change's id is the row's: a row whose data
+    names another id, or none, is still found (and opened) by the id it was sent under."""
+    _write(con, entity, id, {**data, "id": id})
 
 
 def drop(con: sqlite3.Connection, entity: str, id: str) -> None:

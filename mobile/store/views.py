@@ -36,7 +36,8 @@ _EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 _MINE = f"SELECT data FROM entities WHERE entity = '{rows.WORK_ORDER}' AND assignee_id = ?"  # noqa: S608 (constants)
 _FINISHED = ", ".join(f"'{status}'" for status in sorted(FINISHED))
 _DONE = f"{_MINE} AND status IN ({_FINISHED})"
-_OPEN = f"{_MINE} AND status NOT IN ({_FINISHED})"
+# A job whose status is missing is open (listed, saying its status is unknown), not hidden.
+_OPEN = f"{_MINE} AND (status IS NULL OR status NOT IN ({_FINISHED}))"
 
 
 def _instant(value: Any) -> dt.datetime | None:

@@ -18,6 +18,7 @@ from mobile.core.job import applicable_items
 from mobile.core.today import sla_of
 from mobile.device import Fix
 from mobile.store import Store
+from shared.sync import Change, Op
 from tests.mobile.core.conftest import mine
 from tests.mobile.helpers import page, put
 
@@ -187,3 +188,23 @@ def test_an_odd_attention_item_is_described_without_python_spelling(item: dict[s
     headline, reason = describe(item)
     for wrong in ("None", "{'", "['", "nan", "inf"):
         assert wrong not in headline + reason
+
+
+@pytest.mark.parametrize("data_id", ["missing", 5, "another-id"])
+def test_a_row_is_known_by_the_id_its_change_names(store: Store, data_id: Any) -> None:
+    wo = mine(status="assigned")
+    data = {k: v for k, v in wo.items() if k != "id"}
+    if data_id != "missing":
+        data["id"] = data_id
+    store.apply_page(page(Change(Op.PUT, "work_order", wo["id"], data)))
+    [row] = today_items(store, "today", now=NOW, tz=SHANGHAI)
+    assert row.id == wo["id"]
+    view = job_view(store, wo["id"])
+    assert view is not None and view.id == wo["id"]
+
+
+@pytest.mark.parametrize("status", [None, "", "exploded"])
+def test_a_job_with_an_odd_status_is_listed_and_says_so(store: Store, status: Any) -> None:
+    # Hidden, the engineer would never see a job the office sent them.
+    _, row = _one(store, status=status)
+    assert row.status == (status or "")
