@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kivy.app import App
-from kivy.base import ExceptionHandler, ExceptionManager
+from kivy.base import ExceptionManager
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
@@ -35,8 +35,8 @@ from mobile.device import Device, for_platform
 from mobile.i18n import _
 from mobile.store import ActionRefused, Store
 from mobile.ui import fonts, theme
+from mobile.ui.guards import DOUBLE_TAP_DP, DOUBLE_TAP_S, KeepRunning, TapGuard
 from mobile.ui.screens import FieldScreen
-from mobile.ui.taps import DOUBLE_TAP_DP, DOUBLE_TAP_S, TapGuard
 from mobile.ui.widgets import SyncBarView
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class FixflowApp(App):
         self.tasks: set[asyncio.Task[Any]] = set()
         self.running: dict[str, asyncio.Task[Any]] = {}  # spawn(key=...): one at a time
         self.taps = TapGuard()
-        self._errors = _KeepRunning(self)
+        self._errors = KeepRunning(self.failed)
         self.history: list[tuple[str, dict[str, Any]]] = []
         self._toast_event: Any = None
         self.prefill = login_as  # (server, e-mail, password): `make mobile` logs in by itself
@@ -351,21 +351,6 @@ class FixflowApp(App):
         self.store.set_meta(language=code)
         if self.root is not None:  # text set from Python is redrawn in the new language
             self.changed("language")
-
-
-class _KeepRunning(ExceptionHandler):  # type: ignore[misc]
-    """Kivy's loop ends the app on an exception in a callback unless a handler says PASS:
-    the engineer is told and goes on (the data is safe in the database)."""
-
-    def __init__(self, app: FixflowApp) -> None:
-        super().__init__()
-        self.app = app
-
-    def handle_exception(self, exception: BaseException) -> int:
-        if not isinstance(exception, Exception):  # KeyboardInterrupt, SystemExit: stop
-            return int(ExceptionManager.RAISE)
-        self.app.failed(exception)
-        return int(ExceptionManager.PASS)
 
 
 def _default_device() -> Device:

@@ -1,4 +1,6 @@
-"""One tap is one action: the second tap of a double tap is dropped.
+"""What keeps the app usable under a hurried thumb and an unexpected error.
+
+One tap is one action: the second tap of a double tap is dropped (TapGuard).
 
 A tap that changes the screen puts the next step's button under the thumb ("Accept"
 becomes "Start travel", "Resolve" goes back to a job whose bottom bar now says "Check
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
+from kivy.base import ExceptionHandler, ExceptionManager
 from kivy.metrics import dp
 from kivy.uix.textinput import TextInput
 
@@ -68,3 +72,19 @@ def _wants(window: Any, touch: Any) -> bool:
             ):
                 return True
     return False
+
+
+class KeepRunning(ExceptionHandler):  # type: ignore[misc]
+    """Kivy's loop ends the app on an exception in a callback unless a handler says PASS:
+    the engineer is told (``failed``) and goes on (the data is safe in the database, each
+    action one transaction). Added when the app is built, removed when it stops."""
+
+    def __init__(self, failed: Callable[[BaseException], None]) -> None:
+        super().__init__()
+        self.failed = failed
+
+    def handle_exception(self, exception: BaseException) -> int:
+        if not isinstance(exception, Exception):  # KeyboardInterrupt, SystemExit: stop
+            return int(ExceptionManager.RAISE)
+        self.failed(exception)
+        return int(ExceptionManager.PASS)
