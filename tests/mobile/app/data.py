@@ -36,18 +36,26 @@ async def stock_van(db: AsyncSession, tenant: Tenant, engineer: int = 0) -> dict
     return {"fan": filter_, "belt": belt, "van": van, "warehouse": warehouse}
 
 
-async def checklist(db: AsyncSession, tenant: Tenant) -> Any:
+# The checklist's words as the office writes them, per language (for the screenshots).
+CHECKLIST_WORDS = {
+    "en": ("Safety", "Power isolated", "Pressure"),
+    "zh_CN": ("安全检查", "已断电并挂牌上锁", "系统压力"),
+}
+
+
+async def checklist(db: AsyncSession, tenant: Tenant, language: str = "en") -> Any:
     from server.field.checklists import service as checklists
     from server.field.schemas import TemplateCreate
 
+    name, isolated, pressure = CHECKLIST_WORDS[language]
     data = TemplateCreate.model_validate(
         {
-            "name": "Safety",
+            "name": name,
             "items": [
-                {"kind": "yes_no", "label": "Power isolated", "required": True},
+                {"kind": "yes_no", "label": isolated, "required": True},
                 {
                     "kind": "number",
-                    "label": "Pressure",
+                    "label": pressure,
                     "unit": "bar",
                     "min_value": 0,
                     "max_value": 40,

@@ -102,7 +102,7 @@ async def test_every_main_screen_is_drawn_in_both_languages(
 ) -> None:
     stock = await stock_van(db, tenant)
     await reserve(db, tenant, ticket, stock["fan"], stock["van"])
-    await checklist(db, tenant)
+    await checklist(db, tenant, language)
     await _scene(db, tenant, ticket, language)
     folder = _folder(tmp_path)
     phone = await ui(tz=ZoneInfo("Asia/Shanghai"))
