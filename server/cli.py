@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 import typer
 
@@ -170,6 +171,46 @@ def create_admin(
     finally:
         if handle is not None:
             handle.cleanup()  # type: ignore[attr-defined]
+
+
+@app.command("solve-vrptw")
+def solve_vrptw(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A Solomon-format file"),
+    seconds: float = typer.Option(..., help="Time limit for the solver"),
+    seed: int = typer.Option(0, help="Random seed (same seed, same limit: same plan)"),
+    out: Path | None = typer.Option(None, help="Write the routes here as JSON"),
+    best_known: Path | None = typer.Option(
+        None, help="solomon_bks.csv (default: next to the instance's folder, when it exists)"
+    ),
+) -> None:
+    """Solve a VRPTW instance in the Solomon text format (DIMACS distances), check the plan
+    independently, print vehicles, distance and the gap to the best-known."""
+    import json
+
+    from server.dispatch import vrp
+
+    problem = vrp.solomon.read(file)
+    try:
+        solution = vrp.solve(problem, seconds=seconds, seed=seed)
+    except vrp.NoFeasiblePlan as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    violations = vrp.check(problem, solution)
+    distance = solution.objective.travel / problem.scale
+    typer.echo(f"{problem.name}: {solution.objective.vehicles} vehicles, distance {distance:.1f}")
+    csv_path = best_known or file.resolve().parent.parent / "solomon_bks.csv"
+    known = vrp.solomon.best_known(csv_path) if csv_path.is_file() else {}
+    if problem.name in known:
+        best = known[problem.name]
+        gap = vrp.solomon.gap(distance, best)
+        typer.echo(f"best-known (DIMACS) {best.vehicles} vehicles, {best.distance}: gap {gap:.2%}")
+    if out is not None:
+        out.write_text(json.dumps(vrp.solomon.as_dict(problem, solution), indent=1) + "\n")
+        typer.echo(f"routes written to {out}")
+    for violation in violations:
+        typer.echo(f"INFEASIBLE {violation}", err=True)
+    if violations:
+        raise typer.Exit(1)
 
 
 def main() -> None:

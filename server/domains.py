@@ -41,6 +41,7 @@ LADDER = (
     "sync",
     "service_report",
     "ops",
+    "dispatch",
 )
 _installed = False
 
