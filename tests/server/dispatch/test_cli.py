@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from server.cli import app as cli
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "vrptw"
+DATA = Path(__file__).resolve().parents[2] / "fixtures" / "vrptw"
 
 
 def test_solve_vrptw_prints_the_gap_and_writes_every_customer_once(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from server.dispatch.vrp import Window, solomon
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "vrptw"
+DATA = Path(__file__).resolve().parents[2] / "fixtures" / "vrptw"
 
 
 def test_reader_takes_c101_as_a_hundred_customers_and_25_vehicles_of_200() -> None:

@@ -7,7 +7,7 @@ import pytest
 from server.dispatch.vrp import NoFeasiblePlan, Solution, Window, check, solomon, solve
 from tests.fixtures.dispatch import job, problem, vehicle
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "vrptw"
+DATA = Path(__file__).resolve().parents[2] / "fixtures" / "vrptw"
 QUICK = 0.2  # seconds: the hand-built problems are solved at once
 
 
