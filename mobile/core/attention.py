@@ -4,10 +4,10 @@ reason in the engineer's language. A rejection's reason is the server's own sent
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from mobile.core.numbers import finite
 from mobile.core.text import line, one_line, shown
 from mobile.i18n import N_, _
 
@@ -55,13 +55,8 @@ def _detail(item: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _metres(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        metres = float(value)
-    except ValueError:
-        return None
-    return round(metres) if math.isfinite(metres) else None
+    metres = finite(value)
+    return None if metres is None else round(metres)
 
 
 def _flag(item: Mapping[str, Any]) -> str:

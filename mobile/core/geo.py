@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mobile.core.numbers import finite
+
 EARTH_RADIUS_M = 6_371_008.8
 
 
@@ -17,15 +19,9 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _degrees(value: Any, limit: float) -> float | None:
-    """A coordinate as the server sends it (a number, or a number as text) within
-    ``-limit..limit``; None for anything else (true/false, NaN, 91, "abc")."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and -limit <= number <= limit else None
+    """A coordinate within ``-limit..limit``; None for anything else (91, NaN, "abc")."""
+    number = finite(value)
+    return number if number is not None and -limit <= number <= limit else None
 
 
 def site_position(site: Mapping[str, Any] | None) -> tuple[float, float] | None:

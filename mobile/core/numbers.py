@@ -77,7 +77,9 @@ def quantity_text(number: Decimal) -> str:
     return text
 
 
-def _limit(value: Any) -> float | None:
+def finite(value: Any) -> float | None:
+    """A number as the server sends it (a number, or a number as text); None for anything
+    else (true/false, NaN, infinity, "abc", null)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
     try:
@@ -95,7 +97,7 @@ def parse_reading(text: str, item: dict[str, Any]) -> float:
     if number is None or abs(number) > Decimal(MAX_READING):
         raise InputRefused(_("{label}: enter a number").format(label=label), "value")
     value = float(number)
-    low, high = _limit(item.get("min_value")), _limit(item.get("max_value"))
+    low, high = finite(item.get("min_value")), finite(item.get("max_value"))
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"{'' if low is None else f'{low:g}'} – {'' if high is None else f'{high:g}'}"
         unit = str(item.get("unit") or "")
