@@ -259,7 +259,9 @@ class FixflowApp(App):
         return True
 
     def tick(self) -> None:
-        self.update_bar()
+        """Every second: what changes with the clock alone (the counts, the attention list
+        and the rest are read again when the data changes: ``changed``)."""
+        self.root.ids.bar.last_sync = self.session.last_sync_text(self.now())
         if self.screens.current:
             self.screen(self.screens.current).tick()
 

@@ -49,7 +49,8 @@ class SyncScreen(FieldScreen):
         ]
 
     def tick(self) -> None:
-        self.refresh()
+        # Only the clock moves: rebuilding the list every second would also reset its scroll.
+        self.last_sync = self.app.session.last_sync_text(self.app.now())
 
     def dismiss(self, key: str) -> None:
         self.app.store.dismiss_attention(key)
