@@ -2,9 +2,10 @@
 
 from server.attachments.models import Attachment, Blob, Signature, Upload
 from server.auth.models import ApiKey, RefreshToken, User
-from server.customers.models import Asset, Customer, Site
+from server.customers.models import Asset, Customer, PreferredEngineer, ServiceSite, Site
 from server.db import Base
-from server.engineers.models import Engineer
+from server.dispatch.models import AutoAssignRule, DayPlan, Decline
+from server.engineers.models import Engineer, TimeOff
 from server.events.models import OutboxEvent
 from server.field.models import (
     ChecklistAnswer,
@@ -43,6 +44,7 @@ __all__ = [
     "ApiKey",
     "Asset",
     "Attachment",
+    "AutoAssignRule",
     "Base",
     "Blob",
     "BusinessCalendar",
@@ -50,6 +52,8 @@ __all__ = [
     "ChecklistItem",
     "ChecklistTemplate",
     "Customer",
+    "DayPlan",
+    "Decline",
     "Engineer",
     "FieldPartLine",
     "IdempotencyRecord",
@@ -60,7 +64,9 @@ __all__ = [
     "OutboxEvent",
     "Part",
     "PartReturn",
+    "PreferredEngineer",
     "RefreshToken",
+    "ServiceSite",
     "Signature",
     "Site",
     "SlaPolicy",
@@ -78,6 +84,7 @@ __all__ = [
     "TicketCounter",
     "TicketEvent",
     "TicketNote",
+    "TimeOff",
     "Upload",
     "User",
     "Visit",

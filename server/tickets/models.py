@@ -118,6 +118,13 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index("ix_tickets_org_site", "org_id", "site_id"),
         Index("ix_tickets_org_asset", "org_id", "asset_id"),
         Index(
+            "ix_tickets_org_claimable",
+            "org_id",
+            "created_at",
+            postgresql_where=text("open_for_claim AND status = 'new'"),
+        ),
+        Index("ix_tickets_org_assignee_planned", "org_id", "assignee_id", "planned_start"),
+        Index(
             "ix_tickets_sla_next_check",
             "sla_next_check_at",
             postgresql_where=text("sla_next_check_at IS NOT NULL"),
@@ -169,6 +176,20 @@ class Ticket(IdMixin, TimestampMixin, Base):
     sla_next_check_at: Mapped[dt.datetime | None]
     response_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     resolution_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Dispatch (docs/dispatch.md): the nearest service site, set when the work order is
+    # created; open for engineers to claim; pinned (claimed, or confirmed with the customer:
+    # a re-plan never moves it); the applied day plan's slot: when the engineer is expected
+    # to start (the ETA), finish, the position in their day and the travel before it.
+    service_site_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("service_sites.id"))
+    open_for_claim: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    planned_start: Mapped[dt.datetime | None]
+    planned_end: Mapped[dt.datetime | None]
+    plan_position: Mapped[int | None] = mapped_column(Integer)
+    planned_travel_seconds: Mapped[int | None] = mapped_column(Integer)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
 
