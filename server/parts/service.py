@@ -24,6 +24,8 @@ from server.db import driver, fetch
 from server.errors import Conflict, Forbidden, NotFound, Unprocessable
 from server.pagination import Page
 from server.parts.ledger import service as ledger
+from server.parts.ledger.reservations import needed_parts as needed_parts  # for dispatch
+from server.parts.ledger.reservations import van_parts as van_parts  # for dispatch
 from server.parts.locations import (
     ensure_quarantine,
     ensure_site_location,

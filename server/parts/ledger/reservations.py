@@ -24,7 +24,14 @@ from server.errors import NotFound, Unprocessable
 from server.orgs import service as orgs
 from server.parts.ledger import service as ledger
 from server.parts.locations import shown_name
-from server.parts.models import MovementKind, Part, StockLocation, StockMovement
+from server.parts.models import (
+    LocationKind,
+    MovementKind,
+    Part,
+    StockBalance,
+    StockLocation,
+    StockMovement,
+)
 from server.tickets import Ticket, format_number
 from shared.lifecycle import Status
 
@@ -147,3 +154,41 @@ async def release_for_ticket(
         )
         lines.append(await ledger.record(session, actor, move))
     return lines
+
+
+async def needed_parts(
+    session: AsyncSession, org_id: uuid.UUID, ticket_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    """The parts each work order still has reserved (dispatch: does the van hold them?)."""
+    if not ticket_ids:
+        return {}
+    outstanding = _outstanding(org_id).where(StockMovement.ticket_id.in_(ticket_ids)).subquery()
+    rows = await session.execute(select(outstanding.c.ticket_id, outstanding.c.part_id))
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for ticket_id, part_id in rows:
+        found.setdefault(ticket_id, set()).add(part_id)
+    return {ticket: frozenset(parts) for ticket, parts in found.items()}
+
+
+async def van_parts(
+    session: AsyncSession, org_id: uuid.UUID, engineer_ids: list[uuid.UUID] | None = None
+) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    """The parts each engineer's van has on hand (dispatch: a van that holds the parts a
+    job needs is worth a detour). ``engineer_ids`` None: every engineer's van."""
+    query = (
+        select(StockLocation.engineer_id, StockBalance.part_id)
+        .join(StockBalance, StockBalance.location_id == StockLocation.id)
+        .where(
+            StockLocation.org_id == org_id,
+            StockLocation.kind == LocationKind.VAN.value,
+            StockLocation.engineer_id.is_not(None),
+            StockBalance.on_hand > 0,
+        )
+    )
+    if engineer_ids is not None:
+        query = query.where(StockLocation.engineer_id.in_(engineer_ids))
+    found: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for engineer_id, part_id in await session.execute(query):
+        if engineer_id is not None:
+            found.setdefault(engineer_id, set()).add(part_id)
+    return {engineer: frozenset(parts) for engineer, parts in found.items()}
