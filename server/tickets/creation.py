@@ -158,6 +158,8 @@ def _new_ticket(
         created_at=now,
         updated_at=now,
         paused_seconds=0,
+        open_for_claim=False,
+        pinned=False,
         sla_state=SlaState.NONE.value,
         response_breached=False,
         resolution_breached=False,
