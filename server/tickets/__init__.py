@@ -1,7 +1,7 @@
 """Work orders: the lifecycle, SLA, audit events, numbering, search. ``lifecycle`` holds the
 guards and listeners higher domains plug into a transition."""
 
-from server.tickets import audit, service
+from server.tickets import audit, planning, service
 from server.tickets import hooks as lifecycle
 from server.tickets.audit import format_number
 from server.tickets.models import Ticket, TicketEvent, TicketType
@@ -18,6 +18,7 @@ __all__ = [
     "audit",
     "format_number",
     "lifecycle",
+    "planning",
     "service",
     "to_read",
     "visible_ticket_ids",
