@@ -1,0 +1,258 @@
+"""From dispatch's facts (server/dispatch/snapshot.py) to the solver's problem (vrp.Problem).
+
+Time is in seconds from the plan day's first instant (midnight in the organisation's time
+zone). Ids: a vehicle is ``str(engineer_id)``, a job ``str(ticket_id)``.
+
+- **Vehicles**: engineers with a shift on the date and a start point; the others are
+  *skipped* with a reason (``no_shift``, ``no_location``, ``shift_over``). The shift window
+  is the first shift's start to the last shift's end: the gaps between shifts (lunch, time
+  off in mid-day) are not modelled yet, so a route may run through them. Planning today,
+  no one leaves before now.
+- **Skills as tokens**: a job needing hvac level 3 requires ``hvac:3``; an engineer with
+  hvac 4 holds ``hvac:1`` .. ``hvac:4``. A territory is a token too (``territory:T``): a job
+  of territory T goes to an engineer of T or of no territory. A job some engineers declined
+  requires ``job:<id>``, which every other engineer holds.
+- **Jobs**: the open work orders; window [max(window start, day start, now), latest start
+  (window end, SLA)], the day's end when open. Left out before the solver, with a reason:
+  ``no_location``, ``impossible_window`` (empty, or outside every engineer's shift),
+  ``no_engineer``, ``no_engineer_with_skills``, ``no_engineer_in_territory``,
+  ``declined_by_all``, ``pinned_engineer_unavailable``.
+- **Optional, by priority**: leaving a job out costs ``PENALTY[priority]`` (in seconds of
+  travel): P1 >> P2 >> P3 >> P4, each four times the next, the smallest (P4: 50,000 s, about
+  14 hours) above any one job's detour, so the solver serves the most important work first
+  and only then saves travel. The figures stay far below the solver's cost of a forbidden
+  arc (10^9 s times its smallest time-warp weight, 0.1): much larger prizes make PyVRP
+  prefer infeasible routes to leaving a job out, and it then finds no plan.
+- **Pinned**: a work order pinned (claimed, confirmed) or already accepted or under way
+  (travelling, on site, on hold) stays with its engineer (``pinned_to``). It is optional
+  with the largest penalty rather than required, so a plan exists even when it cannot fit
+  (the solver would otherwise give no plan at all); if it does not fit it is reported
+  unassigned (``pinned_no_room``) and applying the plan leaves it as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from server.dispatch import vrp
+from server.dispatch.snapshot import EngineerDay, Job, Point
+from server.dispatch.travel import TravelProvider
+from shared.lifecycle import Status
+
+PENALTY = {"P1": 3_200_000, "P2": 800_000, "P3": 200_000, "P4": 50_000}
+PINNED_PENALTY = 50_000_000
+WEIGHT = {"P1": 4, "P2": 3, "P3": 2, "P4": 1}  # priority-weighted work
+KEEP_STATUSES = frozenset(
+    {Status.ACCEPTED.value, Status.TRAVELLING.value, Status.ON_SITE.value, Status.ON_HOLD.value}
+)
+
+
+@dataclass(frozen=True)
+class Left:
+    """A job the plan does not route, and why (a code and words)."""
+
+    ticket_id: str
+    reason: str
+    detail: str
+
+
+@dataclass
+class Built:
+    problem: vrp.Problem
+    day_start: dt.datetime
+    jobs: dict[str, Job]
+    engineers: dict[str, EngineerDay]
+    left: list[Left] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def _seconds(instant: dt.datetime, day_start: dt.datetime) -> int:
+    return int((instant - day_start).total_seconds())
+
+
+def skill_tokens(skills: Mapping[str, int]) -> frozenset[str]:
+    """What an engineer holds: every level up to their own."""
+    return frozenset(f"{name}:{n}" for name, level in skills.items() for n in range(1, level + 1))
+
+
+def _vehicle_or_skip(day: EngineerDay, day_start: dt.datetime, now: int) -> tuple[int, int] | str:
+    """The shift window in seconds, or why the engineer cannot be routed."""
+    if not day.shifts:
+        return "no_shift"
+    if day.start is None:
+        return "no_location"
+    start = max(_seconds(day.shifts[0][0], day_start), now)
+    end = _seconds(day.shifts[-1][1], day_start)
+    if end <= start:
+        return "shift_over"
+    return start, end
+
+
+NOBODY = ("no_engineer", "no engineer can be routed in this plan (territory, date)")
+SKIP_WORDS = {
+    "no_shift": "no shift on this date (working hours or time off)",
+    "no_location": "no start point: set a home location or a start service site",
+    "shift_over": "the shift is already over",
+}
+
+
+def _window(job: Job, day_start: dt.datetime, day_end: int, now: int) -> vrp.Window | None:
+    start = max(0, now)
+    if job.window_start is not None:
+        start = max(start, _seconds(job.window_start, day_start))
+    latest = job.latest_start()
+    end = day_end if latest is None else min(day_end, _seconds(latest, day_start))
+    return vrp.Window(start, end) if start <= end else None
+
+
+@dataclass
+class _Fleet:
+    vehicles: list[tuple[EngineerDay, int, int]]  # (day, shift start, shift end)
+    territories: set[str]
+
+    def tokens(self, day: EngineerDay, declines: Mapping[str, frozenset[str]]) -> frozenset[str]:
+        own = skill_tokens(day.skills)
+        places = self.territories if day.territory is None else {day.territory}
+        own |= {f"territory:{t}" for t in places}
+        mine = str(day.engineer_id)
+        return own | {f"job:{j}" for j, who in declines.items() if mine not in who}
+
+
+def _job_reason(
+    job: Job, tokens: frozenset[str], fleet: dict[str, frozenset[str]]
+) -> tuple[str, str] | None:
+    pinned = _pinned_to(job)
+    if pinned is not None:
+        if pinned not in fleet:
+            return "pinned_engineer_unavailable", "its engineer is not in this plan"
+        return None
+    if not any(tokens <= held for held in fleet.values()):
+        skills = {t for t in tokens if not t.startswith(("territory:", "job:"))}
+        if not any(skills <= held for held in fleet.values()):
+            return "no_engineer_with_skills", f"no engineer has the skills {sorted(skills)}"
+        places = {t for t in tokens if t.startswith("territory:")}
+        if not any((skills | places) <= held for held in fleet.values()):
+            return "no_engineer_in_territory", "no qualified engineer covers its territory"
+        return "declined_by_all", "every qualified engineer declined it"
+    return None
+
+
+def _pinned_to(job: Job) -> str | None:
+    if job.assignee_id is None:
+        return None
+    if job.pinned or job.status in KEEP_STATUSES:
+        return str(job.assignee_id)
+    return None
+
+
+def _job_tokens(job: Job) -> frozenset[str]:
+    tokens = {f"{name}:{level}" for name, level in job.skills.items()}
+    if job.territory is not None:
+        tokens |= {f"territory:{job.territory}"}
+    if job.declined:
+        tokens |= {f"job:{job.ticket_id}"}
+    return frozenset(tokens)
+
+
+async def build(
+    days: Sequence[EngineerDay],
+    jobs: Sequence[Job],
+    *,
+    day: tuple[dt.datetime, dt.datetime],
+    now: dt.datetime,
+    travel: TravelProvider,
+    name: str = "day plan",
+) -> Built:
+    """The problem for ``days`` and ``jobs`` on ``day``."""
+    day_start, day_end = day[0], _seconds(day[1], day[0])
+    now_s = max(0, _seconds(now, day_start))
+    built = Built(vrp.Problem(name, (), (), ()), day_start, {}, {})
+    fleet = _Fleet([], {j.territory for j in jobs if j.territory is not None})
+    for d in days:
+        shift = _vehicle_or_skip(d, day_start, now_s)
+        if isinstance(shift, str):
+            built.skipped.append(
+                {
+                    "engineer_id": str(d.engineer_id),
+                    "name": d.name,
+                    "reason": shift,
+                    "detail": SKIP_WORDS[shift],
+                }
+            )
+            continue
+        fleet.vehicles.append((d, *shift))
+        built.engineers[str(d.engineer_id)] = d
+    declines = {str(j.ticket_id): frozenset(str(e) for e in j.declined) for j in jobs if j.declined}
+    held = {str(d.engineer_id): fleet.tokens(d, declines) for d, _, _ in fleet.vehicles}
+    points: list[Point] = []
+    for d, _, _ in fleet.vehicles:
+        assert d.start is not None
+        points += [d.start, d.end or d.start]
+    routed: list[tuple[Job, vrp.Window, frozenset[str], str | None]] = []
+    for job in jobs:
+        key = str(job.ticket_id)
+        built.jobs[key] = job
+        window = _window(job, day_start, day_end, now_s)
+        tokens = _job_tokens(job)
+        if not held:
+            built.left.append(Left(key, *NOBODY))
+            continue
+        if job.location is None:
+            built.left.append(Left(key, "no_location", "its site has no coordinates"))
+            continue
+        if window is None:
+            built.left.append(
+                Left(
+                    key,
+                    "impossible_window",
+                    "its window or SLA deadline has passed or is before the day's start",
+                )
+            )
+            continue
+        if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):
+            built.left.append(Left(key, "impossible_window", "no engineer works in its window"))
+            continue
+        reason = _job_reason(job, tokens, held)
+        if reason is not None:
+            built.left.append(Left(key, *reason))
+            continue
+        pinned = _pinned_to(job)
+        routed.append((job, window, tokens, pinned))
+        points.append(job.location)
+    matrix = await travel.matrix([(p.lat, p.lon) for p in points]) if points else None
+    vehicles = tuple(
+        vrp.Vehicle(
+            id=str(d.engineer_id),
+            start=2 * i,
+            end=2 * i + 1,
+            shift=vrp.Window(start, end),
+            skills=held[str(d.engineer_id)],
+            max_jobs=d.max_jobs,
+            max_work=d.max_seconds,
+        )
+        for i, (d, start, end) in enumerate(fleet.vehicles)
+    )
+    base = 2 * len(vehicles)
+    vrp_jobs = tuple(
+        vrp.Job(
+            id=str(job.ticket_id),
+            location=base + i,
+            service=job.service_seconds,
+            windows=(window,),
+            skills=tokens,
+            priority=WEIGHT.get(job.priority, 1),
+            penalty=_penalty(job, pinned),
+            pinned_to=pinned,
+        )
+        for i, (job, window, tokens, pinned) in enumerate(routed)
+    )
+    built.problem = vrp.Problem(name, matrix.seconds if matrix else (), vrp_jobs, vehicles)
+    return built
+
+
+def _penalty(job: Job, pinned: str | None) -> int:
+    if pinned is not None:
+        return PINNED_PENALTY
+    return PENALTY.get(job.priority, PENALTY["P4"])
