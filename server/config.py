@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     FIELD_SITE_RADIUS_M: float = 500.0
     FIELD_GPS_MAX_ACCURACY_M: float = 500.0
     FIELD_CLOCK_SKEW_SECONDS: float = 600.0
+    # Dispatch's travel times (server/dispatch/travel.py provider_from_settings): unset for
+    # haversine, or haversine://?road_factor=1.3&speed_kmh=40, or osrm+http://host:5000.
+    ROUTING_URL: str | None = None
 
     # Attachments (docs/attachments.md). BLOB_DIR defaults to VAR_DIR/blobs.
     BLOB_DIR: Path | None = None

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from server.auth import Actor
+from server.auth.http import require
+from server.deps import SessionDep
+from server.dispatch.plans import service
+from server.dispatch.plans.schemas import PlanCreate, PlanList, PlanRead, Territory
+from server.http import IfMatch, created, created_headers, expected_version, problems, set_etag
+from server.idempotency.http import IdempotencyKey, idempotent_create
+from server.schemas import Day
+
+router = APIRouter(prefix="/api/v1/dispatch/plans", tags=["dispatch"])
+
+Reader = Annotated[Actor, require("tickets:read")]
+Writer = Annotated[Actor, require("tickets:write")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Ask for a day plan (solved by the worker: poll it until ready or failed)",
+    response_model=PlanRead,
+    responses={
+        **problems(400, 403),
+        **created(
+            "Plan queued",
+            read=("read_day_plan", "plan_id"),
+            compare=("compare_day_plan", "plan_id"),
+        ),
+    },
+)
+async def create_day_plan(
+    request: Request,
+    body: PlanCreate,
+    session: SessionDep,
+    actor: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[PlanRead, dict[str, str]]:
+        out = PlanRead.model_validate(await service.create(session, actor, data=body))
+        return out, created_headers("dispatch/plans", out)
+
+    return await idempotent_create(
+        request, session, actor, key=idempotency_key, body=body, produce=produce
+    )
+
+
+@router.get(
+    "",
+    summary="List day plans, newest first",
+    response_model=PlanList,
+    responses=problems(403),
+)
+async def list_day_plans(
+    session: SessionDep,
+    actor: Reader,
+    date: Annotated[Day | None, Query()] = None,
+    territory: Annotated[Territory | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 20,
+) -> PlanList:
+    plans = await service.list_plans(session, actor, date=date, territory=territory, limit=limit)
+    return PlanList(items=[PlanRead.model_validate(p) for p in plans])
+
+
+@router.get(
+    "/{plan_id}",
+    summary="Read a day plan (its status, and its result once ready)",
+    response_model=PlanRead,
+    responses=problems(403, 404),
+)
+async def read_day_plan(
+    plan_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+) -> PlanRead:
+    plan = await service.get(session, actor, plan_id=plan_id)
+    set_etag(response, plan.version)
+    return PlanRead.model_validate(plan)
+
+
+@router.get(
+    "/{plan_id}/compare",
+    summary="The current schedule against the plan",
+    responses=problems(403, 404, 409),
+)
+async def compare_day_plan(
+    plan_id: uuid.UUID, session: SessionDep, actor: Reader
+) -> dict[str, Any]:
+    return await service.compare(session, actor, plan_id=plan_id)
+
+
+@router.post(
+    "/{plan_id}/apply",
+    summary="Apply a ready plan: assign and schedule its work orders",
+    response_model=PlanRead,
+    responses=problems(400, 403, 404, 409, 412, 428),
+)
+async def apply_day_plan(
+    plan_id: uuid.UUID,
+    session: SessionDep,
+    actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PlanRead:
+    plan = await service.apply(
+        session, actor, plan_id=plan_id, expected_version=expected_version(if_match)
+    )
+    set_etag(response, plan.version)
+    return PlanRead.model_validate(plan)

@@ -1,0 +1,56 @@
+"""Day plans' request and response shapes (docs/dispatch.md "Day plans")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from server.schemas import AsciiNumber, Day, Input, Output
+
+Territory = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class PlanCreate(Input):
+    date: Day
+    territory: Territory | None = Field(
+        default=None, description="A territory's plan; none: the whole organisation"
+    )
+    seconds: Annotated[int, Field(ge=1, le=60), AsciiNumber] = Field(
+        default=10, description="The solver's time limit, 1 to 60 seconds"
+    )
+    base_plan_id: uuid.UUID | None = Field(
+        default=None,
+        description="Re-plan from this applied plan with minimal disruption: planned work "
+        "orders keep their engineer unless moving one is needed",
+    )
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"date": "2026-12-08", "territory": "Pudong"}]}
+    }
+
+
+class PlanRead(Output):
+    id: uuid.UUID
+    plan_date: dt.date
+    territory: str | None
+    status: str
+    seconds: int
+    base_plan_id: uuid.UUID | None
+    requested_by: str
+    result: dict[str, Any] | None = Field(
+        description="Routes, unassigned work orders with reasons, engineers skipped, the "
+        "objective (docs/dispatch.md)"
+    )
+    error: str | None
+    created_at: dt.datetime
+    solved_at: dt.datetime | None
+    applied_at: dt.datetime | None
+    applied_by: str | None
+    version: int
+
+
+class PlanList(Output):
+    items: list[PlanRead]
