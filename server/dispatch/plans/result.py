@@ -159,4 +159,3 @@ def checked_model(result: dict[str, Any]) -> tuple[vrp.Problem, vrp.Solution]:
         notes=tuple(s["notes"]),
     )
     return problem, solution
-
