@@ -325,3 +325,44 @@ async def test_engineers_cannot_plan_and_other_tenants_do_not_see_plans(
     assert listed == []
     mine = (await client.get(PLANS, headers=tenant.headers("dispatcher"))).json()["items"]
     assert [p["id"] for p in mine] == [plan["id"]]
+
+
+async def test_a_re_plan_after_an_urgent_job_keeps_the_applied_plan_in_place(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    homes = [(31.30, 121.40), (31.10, 121.40), (31.20, 121.60)]
+    engineers = [await field_engineer(db, tenant, home_lat=a, home_lon=b) for a, b in homes]
+    for i in range(12):
+        lat, lon = homes[i % 3]
+        await job_at(db, tenant, lat + 0.01 * (i // 3), lon + 0.01, estimated_minutes=90)
+    base = await _solved(app, client, tenant)
+    r = await client.post(
+        f"{PLANS}/{base['id']}/apply",
+        headers={**tenant.headers("dispatcher"), "If-Match": f'"v{base["version"]}"'},
+    )
+    assert r.status_code == 200, r.text
+    urgent = await job_at(db, tenant, 31.21, 121.50, priority="P1", estimated_minutes=60)
+    again = await _solved(app, client, tenant, base_plan_id=base["id"])
+    result = again["result"]
+    routed = {s["ticket_id"]: r["engineer_id"] for r in result["routes"] for s in r["stops"]}
+    before = {
+        s["ticket_id"]: r["engineer_id"] for r in base["result"]["routes"] for s in r["stops"]
+    }
+    assert str(urgent.id) in routed
+    moved = [t for t, e in before.items() if routed.get(t) not in (None, e)]
+    assert moved == result["solve"]["moved_from_base"]
+    assert len(moved) <= 0.10 * len(before)
+    assert {str(e.id) for e in engineers} >= set(routed.values())
+
+
+async def test_a_re_plan_needs_an_applied_base_of_the_same_day(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    queued = await _ask(client, tenant)
+    for base_plan_id in (queued["id"], str(uuid.uuid4())):
+        r = await client.post(
+            PLANS,
+            json={"date": tomorrow().isoformat(), "base_plan_id": base_plan_id},
+            headers=tenant.headers("dispatcher"),
+        )
+        assert r.status_code == 422 and r.json()["field"] == "base_plan_id", r.text
