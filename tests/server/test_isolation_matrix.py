@@ -28,6 +28,7 @@ scopes without such a row fails ``test_every_combined_answer_has_a_scoped_row``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -127,6 +128,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_attachments(db, a, b, (own, other, foreign))
     stock |= await _build_field(db, a, b)
     stock |= await _build_sync(db, a, b, (own, other, foreign))
+    stock |= await _build_day_plans(db, a, b)
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -187,6 +189,48 @@ async def _build_stock(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tupl
         "warehouse": tuple(warehouses),
         "movement": tuple(movements),
     }
+
+
+# --- dispatch ----------------------------------------------------------------------------
+
+
+def _tomorrow() -> str:
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+
+
+async def _build_day_plans(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tuple[Any, ...]]:
+    """``day_plan``: a ready plan routing nothing per tenant (own, same org, tenant B)."""
+    from server.dispatch.models import DayPlan
+
+    result = {
+        "routes": [],
+        "unassigned": [],
+        "versions": {},
+        "objective": {"travel_seconds": 0},
+    }
+    plans = tuple(
+        DayPlan(
+            org_id=t.org.id,
+            plan_date=dt.date.fromisoformat(_tomorrow()),
+            status="ready",
+            seconds=1,
+            requested_by="test",
+            result=result,
+            version=3,
+        )
+        for t in (a, a, b)
+    )
+    db.add_all(plans)
+    await db.flush()
+    return {"day_plan": plans}
+
+
+def _board_own_engineers(world: World, body: Any) -> list[str]:
+    """The board lists the caller's engineers, never tenant B's."""
+    seen = {e["engineer_id"] for e in body["engineers"]}
+    if world.id("engineer", "other_org") in seen:
+        return ["tenant B's engineer on the board"]
+    return [] if world.id("engineer", "own") in seen else ["own engineer missing from the board"]
 
 
 # --- the matrix --------------------------------------------------------------------------
@@ -1830,6 +1874,52 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/sync/rejected",
         back_office(200, viewer=403, engineer=403, agent=403),
         listed="sync_rejected",
+    ),
+    # --- dispatch: day plans and the board (admins, dispatchers, keys; docs/dispatch.md) --
+    Row(
+        "dispatch.plans.create",
+        "POST",
+        "/api/v1/dispatch/plans",
+        back_office(201, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"date": _tomorrow(), "seconds": 1},
+    ),
+    Row(
+        "dispatch.plans.list",
+        "GET",
+        "/api/v1/dispatch/plans",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        listed="day_plan",
+    ),
+    Row(
+        "dispatch.plans.read",
+        "GET",
+        "/api/v1/dispatch/plans/{plan_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "day_plan",
+    ),
+    Row(
+        "dispatch.plans.compare",
+        "GET",
+        "/api/v1/dispatch/plans/{plan_id}/compare",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "day_plan",
+    ),
+    Row(
+        "dispatch.plans.apply",
+        "POST",
+        "/api/v1/dispatch/plans/{plan_id}/apply",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "day_plan",
+        if_match=True,
+    ),
+    Row(
+        "dispatch.board",
+        "GET",
+        "/api/v1/dispatch/board",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        query=lambda w, k: {"date": _tomorrow()},
+        scopes=("tickets:read", "engineers:read"),
+        check=lambda w, r, k, b: _board_own_engineers(w, b),
     ),
 )
 
