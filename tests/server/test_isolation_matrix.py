@@ -1889,6 +1889,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/dispatch/plans",
         back_office(200, viewer=403, engineer=403, agent=403),
         listed="day_plan",
+        scopes=("tickets:read", "engineers:read"),
     ),
     Row(
         "dispatch.plans.read",
@@ -1896,6 +1897,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/dispatch/plans/{plan_id}",
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "day_plan",
+        scopes=("tickets:read", "engineers:read"),
     ),
     Row(
         "dispatch.plans.compare",
@@ -1903,6 +1905,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/dispatch/plans/{plan_id}/compare",
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "day_plan",
+        scopes=("tickets:read", "engineers:read"),
     ),
     Row(
         "dispatch.plans.apply",
@@ -1911,6 +1914,7 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "day_plan",
         if_match=True,
+        scopes=("tickets:write", "engineers:read"),
     ),
     Row(
         "dispatch.board",
@@ -1918,7 +1922,7 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/dispatch/board",
         back_office(200, viewer=403, engineer=403, agent=403),
         query=lambda w, k: {"date": _tomorrow()},
-        scopes=("tickets:read", "engineers:read"),
+        scopes=("tickets:read", "engineers:read", "customers:read"),
         check=lambda w, r, k, b: _board_own_engineers(w, b),
     ),
 )

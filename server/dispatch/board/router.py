@@ -14,7 +14,7 @@ from server.schemas import Day
 
 router = APIRouter(prefix="/api/v1/dispatch/board", tags=["dispatch"])
 
-Reader = Annotated[Actor, require("tickets:read", "engineers:read")]
+Reader = Annotated[Actor, require("tickets:read", "engineers:read", "customers:read")]
 
 
 @router.get(

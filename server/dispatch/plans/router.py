@@ -17,8 +17,10 @@ from server.schemas import Day
 
 router = APIRouter(prefix="/api/v1/dispatch/plans", tags=["dispatch"])
 
-Reader = Annotated[Actor, require("tickets:read")]
+# A plan names engineers (routes, engineers skipped): reading one needs engineers:read too.
+Reader = Annotated[Actor, require("tickets:read", "engineers:read")]
 Writer = Annotated[Actor, require("tickets:write")]
+Applier = Annotated[Actor, require("tickets:write", "engineers:read")]
 
 
 @router.post(
@@ -102,7 +104,7 @@ async def compare_day_plan(
 async def apply_day_plan(
     plan_id: uuid.UUID,
     session: SessionDep,
-    actor: Writer,
+    actor: Applier,
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanRead:
