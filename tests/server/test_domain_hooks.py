@@ -62,6 +62,8 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "attachments.derive_images",
             "attachments.sweep",
             "sync.prune_feed",
+            "dispatch.plan_day",
+            "dispatch.sweep_plans",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -70,6 +72,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "tickets.sweep_sla",
         "attachments.sweep",
         "sync.prune_feed",
+        "dispatch.sweep_plans",
     }
 
 

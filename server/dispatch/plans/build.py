@@ -156,22 +156,14 @@ def _job_tokens(job: Job) -> frozenset[str]:
     return frozenset(tokens)
 
 
-async def build(
-    days: Sequence[EngineerDay],
-    jobs: Sequence[Job],
-    *,
-    day: tuple[dt.datetime, dt.datetime],
-    now: dt.datetime,
-    travel: TravelProvider,
-    name: str = "day plan",
-) -> Built:
-    """The problem for ``days`` and ``jobs`` on ``day``."""
-    day_start, day_end = day[0], _seconds(day[1], day[0])
-    now_s = max(0, _seconds(now, day_start))
-    built = Built(vrp.Problem(name, (), (), ()), day_start, {}, {})
+_Routed = tuple[Job, vrp.Window, frozenset[str], str | None]
+
+
+def _fleet(built: Built, days: Sequence[EngineerDay], jobs: Sequence[Job], now: int) -> _Fleet:
+    """The engineers who can be routed (the others in ``built.skipped``)."""
     fleet = _Fleet([], {j.territory for j in jobs if j.territory is not None})
     for d in days:
-        shift = _vehicle_or_skip(d, day_start, now_s)
+        shift = _vehicle_or_skip(d, built.day_start, now)
         if isinstance(shift, str):
             built.skipped.append(
                 {
@@ -184,42 +176,74 @@ async def build(
             continue
         fleet.vehicles.append((d, *shift))
         built.engineers[str(d.engineer_id)] = d
+    return fleet
+
+
+def _left_out(
+    job: Job,
+    window: vrp.Window | None,
+    fleet: _Fleet,
+    held: dict[str, frozenset[str]],
+) -> tuple[str, str] | None:
+    """Why ``job`` is not sent to the solver, or None."""
+    if not held:
+        return NOBODY
+    if job.location is None:
+        return "no_location", "its site has no coordinates"
+    if window is None:
+        return "impossible_window", "its window or SLA deadline is past or before the day"
+    if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):
+        return "impossible_window", "no engineer works in its window"
+    return _job_reason(job, _job_tokens(job), held)
+
+
+def _vrp_jobs(routed: list[_Routed], first_location: int) -> tuple[vrp.Job, ...]:
+    return tuple(
+        vrp.Job(
+            id=str(job.ticket_id),
+            location=first_location + i,
+            service=job.service_seconds,
+            windows=(window,),
+            skills=tokens,
+            priority=WEIGHT.get(job.priority, 1),
+            penalty=_penalty(job, pinned),
+            pinned_to=pinned,
+        )
+        for i, (job, window, tokens, pinned) in enumerate(routed)
+    )
+
+
+async def build(
+    days: Sequence[EngineerDay],
+    jobs: Sequence[Job],
+    *,
+    day: tuple[dt.datetime, dt.datetime],
+    now: dt.datetime,
+    travel: TravelProvider,
+    name: str = "day plan",
+) -> Built:
+    """The problem for ``days`` and ``jobs`` on ``day``. Locations: each vehicle's start and
+    end (2i, 2i + 1), then the routed jobs'."""
+    day_start, day_end = day[0], _seconds(day[1], day[0])
+    now_s = max(0, _seconds(now, day_start))
+    built = Built(vrp.Problem(name, (), (), ()), day_start, {}, {})
+    fleet = _fleet(built, days, jobs, now_s)
     declines = {str(j.ticket_id): frozenset(str(e) for e in j.declined) for j in jobs if j.declined}
     held = {str(d.engineer_id): fleet.tokens(d, declines) for d, _, _ in fleet.vehicles}
     points: list[Point] = []
     for d, _, _ in fleet.vehicles:
         assert d.start is not None
         points += [d.start, d.end or d.start]
-    routed: list[tuple[Job, vrp.Window, frozenset[str], str | None]] = []
+    routed: list[_Routed] = []
     for job in jobs:
-        key = str(job.ticket_id)
-        built.jobs[key] = job
+        built.jobs[str(job.ticket_id)] = job
         window = _window(job, day_start, day_end, now_s)
-        tokens = _job_tokens(job)
-        if not held:
-            built.left.append(Left(key, *NOBODY))
-            continue
-        if job.location is None:
-            built.left.append(Left(key, "no_location", "its site has no coordinates"))
-            continue
-        if window is None:
-            built.left.append(
-                Left(
-                    key,
-                    "impossible_window",
-                    "its window or SLA deadline has passed or is before the day's start",
-                )
-            )
-            continue
-        if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):
-            built.left.append(Left(key, "impossible_window", "no engineer works in its window"))
-            continue
-        reason = _job_reason(job, tokens, held)
+        reason = _left_out(job, window, fleet, held)
         if reason is not None:
-            built.left.append(Left(key, *reason))
+            built.left.append(Left(str(job.ticket_id), *reason))
             continue
-        pinned = _pinned_to(job)
-        routed.append((job, window, tokens, pinned))
+        assert window is not None and job.location is not None
+        routed.append((job, window, _job_tokens(job), _pinned_to(job)))
         points.append(job.location)
     matrix = await travel.matrix([(p.lat, p.lon) for p in points]) if points else None
     vehicles = tuple(
@@ -234,21 +258,8 @@ async def build(
         )
         for i, (d, start, end) in enumerate(fleet.vehicles)
     )
-    base = 2 * len(vehicles)
-    vrp_jobs = tuple(
-        vrp.Job(
-            id=str(job.ticket_id),
-            location=base + i,
-            service=job.service_seconds,
-            windows=(window,),
-            skills=tokens,
-            priority=WEIGHT.get(job.priority, 1),
-            penalty=_penalty(job, pinned),
-            pinned_to=pinned,
-        )
-        for i, (job, window, tokens, pinned) in enumerate(routed)
-    )
-    built.problem = vrp.Problem(name, matrix.seconds if matrix else (), vrp_jobs, vehicles)
+    travel_s = matrix.seconds if matrix else ()
+    built.problem = vrp.Problem(name, travel_s, _vrp_jobs(routed, 2 * len(vehicles)), vehicles)
     return built
 
 

@@ -4,6 +4,8 @@
 - a plan that does not exist is skipped (logged), whatever the id;
 - a plan ready, failed, applied or superseded is left as it is; a plan *solving* was cut
   short (the worker died), so it is solved again;
+- ``sweep`` (every minute) enqueues again a plan left queued for a minute (the queue lost
+  it) and fails, saying why, one queued or solving for 15 minutes;
 - otherwise: *solving* (committed, so a GET shows it), the snapshot read, the problem built
   (build.py), solved off the event loop (``asyncio.to_thread``) within the plan's seconds,
   checked by the independent checker, then *ready* with its result; any failure, or a
@@ -37,6 +39,11 @@ from server.tickets import Ticket
 
 log = logging.getLogger("fixflow.dispatch")
 AGAIN = "create a new plan (POST /api/v1/dispatch/plans)"
+# The queue may lose a job (Redis without persistence): a plan queued this long is
+# enqueued again, and one queued or solving this long (a solve takes at most a minute) is
+# failed, saying so.
+REQUEUE_AFTER = dt.timedelta(minutes=1)
+STUCK_AFTER = dt.timedelta(minutes=15)
 
 
 async def _start(maker: async_sessionmaker[AsyncSession], plan_id: uuid.UUID) -> DayPlan | None:
@@ -182,3 +189,28 @@ async def _solved(
             "moved_from_base": moved(base, stable.solution) if base else [],
         },
     )
+
+
+async def sweep(session: AsyncSession, *, now: dt.datetime) -> list[uuid.UUID]:
+    """Fail the plans stuck for ``STUCK_AFTER``; return those queued for ``REQUEUE_AFTER``
+    (to enqueue again: solving is idempotent)."""
+    waiting = (PlanStatus.QUEUED.value, PlanStatus.SOLVING.value)
+    stuck = await session.scalars(
+        select(DayPlan)
+        .where(DayPlan.status.in_(waiting), DayPlan.created_at < now - STUCK_AFTER)
+        .with_for_update(skip_locked=True)
+    )
+    for plan in stuck:
+        was = plan.status
+        plan.status, plan.solved_at = PlanStatus.FAILED.value, now
+        plan.error = (
+            f"still {was} after {STUCK_AFTER.seconds // 60} minutes: check that the worker "
+            f"runs (fixflow worker), then {AGAIN}"
+        )
+        plan.version += 1
+    queued = await session.scalars(
+        select(DayPlan.id).where(
+            DayPlan.status == PlanStatus.QUEUED.value, DayPlan.created_at < now - REQUEUE_AFTER
+        )
+    )
+    return list(queued)

@@ -3,6 +3,7 @@ every stored plan re-checked by the independent checker."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.dispatch import vrp
 from server.dispatch.models import DayPlan
+from server.dispatch.plans import solving
 from server.dispatch.plans.result import checked_model
 from server.events.models import OutboxEvent
 from server.sync.models import SyncChange
@@ -366,3 +368,31 @@ async def test_a_re_plan_needs_an_applied_base_of_the_same_day(
             headers=tenant.headers("dispatcher"),
         )
         assert r.status_code == 422 and r.json()["field"] == "base_plan_id", r.text
+
+
+async def test_the_sweep_requeues_lost_plans_and_fails_stuck_ones(
+    db: AsyncSession, tenant: Tenant
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+
+    def plan(status: str, minutes: int) -> DayPlan:
+        row = DayPlan(
+            org_id=tenant.org.id,
+            plan_date=tomorrow(),
+            status=status,
+            seconds=1,
+            requested_by="test",
+            created_at=now - dt.timedelta(minutes=minutes),
+        )
+        db.add(row)
+        return row
+
+    fresh, lost = plan("queued", 0), plan("queued", 2)
+    stuck, crashed, done = plan("queued", 20), plan("solving", 20), plan("ready", 20)
+    await db.flush()
+    again = await solving.sweep(db, now=now)
+    assert again == [lost.id]
+    assert (fresh.status, lost.status, done.status) == ("queued", "queued", "ready")
+    for row in (stuck, crashed):
+        assert row.status == "failed" and row.error is not None
+        assert "check that the worker runs" in row.error
