@@ -16,6 +16,7 @@ from server.dispatch import vrp
 from server.dispatch.models import DayPlan
 from server.dispatch.plans import solving
 from server.dispatch.plans.result import checked_model
+from server.dispatch.travel import TravelUnavailable
 from server.events.models import OutboxEvent
 from server.sync.models import SyncChange
 from server.tickets.models import Ticket, TicketEvent
@@ -396,3 +397,56 @@ async def test_the_sweep_requeues_lost_plans_and_fails_stuck_ones(
     for row in (stuck, crashed):
         assert row.status == "failed" and row.error is not None
         assert "check that the worker runs" in row.error
+
+
+class _RoutingDown:
+    """The routing server's fake (it is the one part we cannot reach here)."""
+
+    async def matrix(self, points: Any) -> Any:
+        raise TravelUnavailable("OSRM at http://osrm.test:5000: connection refused")
+
+
+async def test_a_routing_failure_fails_the_plan_saying_what_to_do(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    await field_engineer(db, tenant)
+    await job_at(db, tenant, 31.21, 121.46)
+    plan = await _ask(client, tenant)
+    status = await solving.solve_plan(app.state.sessionmaker, plan["id"], travel=_RoutingDown())
+    assert status == "failed"
+    read = (await client.get(f"{PLANS}/{plan['id']}", headers=tenant.headers("dispatcher"))).json()
+    assert read["status"] == "failed" and read["result"] is None
+    assert "FIXFLOW_ROUTING_URL" in read["error"] and "POST /api/v1/dispatch/plans" in read["error"]
+
+
+async def test_a_plan_the_checker_refuses_is_never_stored_ready(
+    app: Any,
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await field_engineer(db, tenant)
+    await job_at(db, tenant, 31.21, 121.46)
+    real = vrp.solve
+
+    def late(problem: vrp.Problem, *, seconds: float, seed: int = 0) -> vrp.Solution:
+        """The real plan with every stop an hour late for its own end: a solver bug."""
+        found = real(problem, seconds=seconds, seed=seed)
+        routes = tuple(
+            vrp.Route(
+                r.vehicle,
+                r.departure,
+                tuple(vrp.Stop(s.job, s.arrival, s.start, s.end + 3600) for s in r.stops),
+                r.back,
+            )
+            for r in found.routes
+        )
+        return vrp.Solution(routes, found.unassigned, found.objective)
+
+    monkeypatch.setattr(vrp, "solve", late)
+    plan = await _ask(client, tenant)
+    assert await run_plan(app.state.sessionmaker, plan["id"]) == "failed"
+    read = (await client.get(f"{PLANS}/{plan['id']}", headers=tenant.headers("dispatcher"))).json()
+    assert read["status"] == "failed" and read["result"] is None
+    assert "feasibility check" in read["error"] and "end is not start + service" in read["error"]
