@@ -3,7 +3,9 @@ every stored plan re-checked by the independent checker."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 import uuid
 from typing import Any
 
@@ -450,3 +452,27 @@ async def test_a_plan_the_checker_refuses_is_never_stored_ready(
     read = (await client.get(f"{PLANS}/{plan['id']}", headers=tenant.headers("dispatcher"))).json()
     assert read["status"] == "failed" and read["result"] is None
     assert "feasibility check" in read["error"] and "end is not start + service" in read["error"]
+
+
+async def test_the_solve_leaves_the_worker_loop_responsive(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    """The solver runs off the event loop: the worker keeps serving other jobs meanwhile."""
+    await field_engineer(db, tenant)
+    for i in range(4):
+        await job_at(db, tenant, 31.20 + i * 0.01, 121.46)
+    plan = await _ask(client, tenant)
+    lags: list[float] = []
+    done = asyncio.Event()
+
+    async def tick() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append(time.perf_counter() - started - 0.01)
+
+    ticker = asyncio.create_task(tick())
+    assert await run_plan(app.state.sessionmaker, plan["id"]) == "ready"
+    done.set()
+    await ticker
+    assert len(lags) > 20 and max(lags) < 0.5, (len(lags), max(lags))
