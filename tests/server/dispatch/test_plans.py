@@ -274,6 +274,8 @@ async def test_bad_jobs_and_engineers_are_reported_not_solved(
         ({"seconds": 0}, "seconds"),
         ({"seconds": 61}, "seconds"),
         ({"territory": ""}, "territory"),
+        ({"date": (tomorrow() + dt.timedelta(days=400)).isoformat()}, "plan a date from"),
+        ({"date": (tomorrow() - dt.timedelta(days=5)).isoformat()}, "plan a date from"),
     ],
 )
 async def test_bad_requests_are_422_naming_what_to_fix(
