@@ -137,6 +137,7 @@ async def test_planned_stops_in_plan_order_and_jobs_with_their_facts(db: Any) ->
     db.add(PreferredEngineer(org_id=t.org.id, customer_id=customer.id, engineer_id=engineer.id))
     db.add(Decline(org_id=t.org.id, ticket_id=waiting.id, engineer_id=t.engineers[1].id))
     await db.flush()
+    assert site.lat is not None and site.lon is not None
     where = snapshot.Point(site.lat, site.lon)
     first_id, second_id, waiting_id, elsewhere_id = first.id, second.id, waiting.id, elsewhere.id
     org_id = t.org.id
@@ -177,7 +178,7 @@ def test_required_skills_read_levels_and_ignore_odd_digits() -> None:
 
 
 def test_latest_start_is_the_earlier_of_the_window_end_and_the_sla_less_service() -> None:
-    base = dict(
+    base: dict[str, Any] = dict(
         ticket_id=None,
         number=1,
         title="",
@@ -198,7 +199,7 @@ def test_latest_start_is_the_earlier_of_the_window_end_and_the_sla_less_service(
         preferred=frozenset(),
         declined=frozenset(),
     )
-    job = snapshot.Job(**base, window_end=_at(12), sla_deadline=_at(12, 30))  # type: ignore[arg-type]
+    job = snapshot.Job(**base, window_end=_at(12), sla_deadline=_at(12, 30))
     assert job.latest_start() == _at(11, 30)
-    job = snapshot.Job(**base, window_end=None, sla_deadline=None)  # type: ignore[arg-type]
+    job = snapshot.Job(**base, window_end=None, sla_deadline=None)
     assert job.latest_start() is None
