@@ -324,6 +324,13 @@ def test_no_routing_url_means_haversine_with_the_defaults() -> None:
         assert (provider.road_factor, provider.speed_kmh) == (1.3, 40.0)
 
 
+def test_without_a_routing_url_the_road_factor_and_speed_settings_shape_haversine() -> None:
+    provider = provider_from_settings(None, road_factor=1.5, speed_kmh=25.0)
+
+    assert isinstance(provider, Haversine)
+    assert (provider.road_factor, provider.speed_kmh) == (1.5, 25.0)
+
+
 def test_a_haversine_url_sets_its_figures() -> None:
     provider = provider_from_settings("haversine://?road_factor=1.4&speed_kmh=30")
 
@@ -337,16 +344,20 @@ def test_an_osrm_url_names_the_server_its_path_and_profile() -> None:
     assert isinstance(provider, Osrm)
     assert provider.base_url == "https://maps.example:5000/osrm"
     assert provider.profile == "car"
-    plain = provider_from_settings("osrm+http://127.0.0.1:5000")
-    assert isinstance(plain, Osrm)
-    assert (plain.base_url, plain.profile) == ("http://127.0.0.1:5000", "driving")
+    for url in ("osrm+http://127.0.0.1:5000", "http://127.0.0.1:5000/"):
+        plain = provider_from_settings(url)
+        assert isinstance(plain, Osrm)
+        assert (plain.base_url, plain.profile) == ("http://127.0.0.1:5000", "driving")
 
 
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("http://127.0.0.1:5000", "unknown scheme 'http'"),
+        ("ftp://127.0.0.1:5000", "unknown scheme 'ftp'"),
+        ("127.0.0.1:5000", "no scheme; an OSRM server is http://host:5000"),
+        ("localhost", "no scheme"),
         ("osrm+http://", "no host"),
+        ("http://:5000", "no host"),
         ("haversine://?speed_kmh=fast", "must be numbers"),
     ],
 )
