@@ -32,6 +32,14 @@ def test_every_job_needs_at_most_two_skills_and_some_engineer_has_them() -> None
     assert len({v.skills for v in case.problem.vehicles}) > 1
 
 
+def test_a_lone_engineer_is_given_every_skill_the_jobs_need() -> None:
+    case = _case(fleet=1)
+
+    (engineer,) = case.problem.vehicles
+    assert engineer.skills == set().union(*(j.skills for j in case.problem.jobs))
+    assert engineer.skills == set(SKILLS)
+
+
 def test_engineers_start_at_their_own_places_within_staggered_shifts() -> None:
     case = _case(fleet=12)
     horizon = solomon.read(DATA / "R101.txt").vehicles[0].shift
