@@ -70,9 +70,6 @@ class Settings(BaseSettings):
     FIELD_SITE_RADIUS_M: float = 500.0
     FIELD_GPS_MAX_ACCURACY_M: float = 500.0
     FIELD_CLOCK_SKEW_SECONDS: float = 600.0
-    # Dispatch's travel times (server/dispatch/travel.py provider_from_settings): unset for
-    # haversine, or haversine://?road_factor=1.3&speed_kmh=40, or osrm+http://host:5000.
-    ROUTING_URL: str | None = None
 
     # Attachments (docs/attachments.md). BLOB_DIR defaults to VAR_DIR/blobs.
     BLOB_DIR: Path | None = None
@@ -92,6 +89,14 @@ class Settings(BaseSettings):
     # PostgreSQL ends a session that sits idle inside a transaction this long (0: never). A
     # forgotten open transaction holds back every pull's watermark and vacuum.
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=60_000, ge=0)
+
+    # Dispatch (docs/dispatch.md). Day plans take travel times from this routing server
+    # (an OSRM base URL, server/dispatch/travel.py); unset: great-circle distance x the road
+    # factor at the average speed. The day planner's default solver time limit.
+    ROUTING_URL: str | None = None
+    ROAD_FACTOR: float = Field(default=1.3, ge=1.0, le=5.0)
+    AVERAGE_SPEED_KMH: float = Field(default=40.0, gt=0, le=200)
+    PLAN_SECONDS: int = Field(default=10, ge=1, le=60)
 
     @field_validator("ENV")
     @classmethod

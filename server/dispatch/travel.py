@@ -16,10 +16,13 @@ seconds and metres between every pair, diagonal 0. Three of them, and a factory:
 - ``Cached(provider)``: memoises the matrix per *set* of points (order and repeats do not
   matter) for as long as it lives; the plan job makes one per plan, so a plan's re-solves
   and recommendations ask the routing server once.
-- ``provider_from_settings(url)`` reads the setting **FIXFLOW_ROUTING_URL**:
-  unset or empty -> ``Haversine()``; ``haversine://?road_factor=1.4&speed_kmh=30`` ->
-  ``Haversine`` with those figures; ``osrm+http://host:5000`` (or ``osrm+https://...``,
-  with an optional path prefix and ``?profile=car``) -> ``Osrm`` at ``http://host:5000``.
+- ``provider_from_settings(url, road_factor=, speed_kmh=)`` reads the setting
+  **FIXFLOW_ROUTING_URL** (and FIXFLOW_ROAD_FACTOR, FIXFLOW_AVERAGE_SPEED_KMH for the
+  haversine figures): unset or empty -> ``Haversine(road_factor, speed_kmh)``;
+  ``haversine://?road_factor=1.4&speed_kmh=30`` -> ``Haversine`` with those figures;
+  an OSRM base URL, ``http://host:5000`` or ``https://...`` (optionally spelled
+  ``osrm+http://host:5000`` to say what it is; an optional path prefix; ``?profile=car``
+  for another profile than "driving") -> ``Osrm`` at ``http://host:5000``.
 
 Points are validated before anything is computed or sent: each is a pair of finite
 numbers, latitude in [-90, 90], longitude in [-180, 180]; a ValueError names the first bad
@@ -248,24 +251,35 @@ class Cached:
         return _matrix(known[0][pick], known[1][pick])
 
 
-def provider_from_settings(url: str | None) -> TravelProvider:
-    """The provider FIXFLOW_ROUTING_URL names (see the module docstring)."""
+def provider_from_settings(
+    url: str | None, *, road_factor: float = 1.3, speed_kmh: float = 40.0
+) -> TravelProvider:
+    """The provider FIXFLOW_ROUTING_URL names (see the module docstring); ``road_factor``
+    and ``speed_kmh`` (FIXFLOW_ROAD_FACTOR, FIXFLOW_AVERAGE_SPEED_KMH) shape the haversine
+    one when the URL does not."""
     if url is None or not url.strip():
-        return Haversine()
+        return Haversine(road_factor, speed_kmh)
     parts = urlsplit(url.strip())
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if parts.scheme == "haversine":
         try:
-            figures = {k: float(query[k]) for k in ("road_factor", "speed_kmh") if k in query}
+            figures = {"road_factor": road_factor, "speed_kmh": speed_kmh}
+            figures |= {k: float(query[k]) for k in figures if k in query}
         except ValueError:
             raise ValueError(f"FIXFLOW_ROUTING_URL {url!r}: figures must be numbers") from None
         return Haversine(**figures)
-    if parts.scheme in ("osrm+http", "osrm+https"):
-        if not parts.netloc:
-            raise ValueError(f"FIXFLOW_ROUTING_URL {url!r}: no host (osrm+http://host:5000)")
-        base = urlunsplit((parts.scheme.removeprefix("osrm+"), parts.netloc, parts.path, "", ""))
+    if not parts.scheme:
+        raise ValueError(
+            f"FIXFLOW_ROUTING_URL {url!r}: no scheme; an OSRM server is http://host:5000"
+        )
+    scheme = parts.scheme.removeprefix("osrm+")
+    if scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ValueError(f"FIXFLOW_ROUTING_URL {url!r}: no host (http://host:5000)")
+        base = urlunsplit((scheme, parts.netloc, parts.path, "", ""))
         return Osrm(base, query.get("profile", "driving"))
     raise ValueError(
         f"FIXFLOW_ROUTING_URL {url!r}: unknown scheme {parts.scheme!r}; leave it unset for "
-        "haversine, or use haversine://?road_factor=1.3&speed_kmh=40 or osrm+http://host:port"
+        "haversine, or use an OSRM base URL (http://host:5000, osrm+http://host:5000) or "
+        "haversine://?road_factor=1.3&speed_kmh=40"
     )

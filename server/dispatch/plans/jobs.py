@@ -17,7 +17,12 @@ PLAN_DAY = "dispatch.plan_day"
 
 @job(PLAN_DAY)
 async def plan_day(ctx: dict[str, Any], plan_id: str) -> str:
-    travel = provider_from_settings(get_settings().ROUTING_URL)
+    settings = get_settings()
+    travel = provider_from_settings(
+        settings.ROUTING_URL,
+        road_factor=settings.ROAD_FACTOR,
+        speed_kmh=settings.AVERAGE_SPEED_KMH,
+    )
     return await solving.solve_plan(ctx["sessionmaker"], plan_id, travel=travel)
 
 

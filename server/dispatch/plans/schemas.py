@@ -18,8 +18,9 @@ class PlanCreate(Input):
     territory: Territory | None = Field(
         default=None, description="A territory's plan; none: the whole organisation"
     )
-    seconds: Annotated[int, Field(ge=1, le=60), AsciiNumber] = Field(
-        default=10, description="The solver's time limit, 1 to 60 seconds"
+    seconds: Annotated[int, Field(ge=1, le=60), AsciiNumber] | None = Field(
+        default=None,
+        description="The solver's time limit, 1 to 60 seconds (default FIXFLOW_PLAN_SECONDS, 10)",
     )
     base_plan_id: uuid.UUID | None = Field(
         default=None,

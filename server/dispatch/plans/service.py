@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.config import get_settings
 from server.crud import check_version
 from server.db import after_commit
 from server.dispatch import snapshot
@@ -100,7 +101,7 @@ async def create(session: AsyncSession, actor: Actor, *, data: PlanCreate) -> Da
         territory=data.territory,
         plan_date=data.date,
         status=PlanStatus.QUEUED.value,
-        seconds=data.seconds,
+        seconds=data.seconds or get_settings().PLAN_SECONDS,
         base_plan_id=data.base_plan_id,
         requested_by=actor.label,
         version=1,

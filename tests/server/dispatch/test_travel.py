@@ -4,6 +4,7 @@ import itertools
 import json
 import math
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -143,6 +144,13 @@ class FakeOsrm:
         return 200, json.dumps(body).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that gave up (the timeout and size tests) leaves a broken pipe behind.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def osrm() -> Iterator[FakeOsrm]:
     fake = FakeOsrm()
@@ -159,7 +167,7 @@ def osrm() -> Iterator[FakeOsrm]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     fake.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -316,6 +324,13 @@ def test_no_routing_url_means_haversine_with_the_defaults() -> None:
         assert (provider.road_factor, provider.speed_kmh) == (1.3, 40.0)
 
 
+def test_without_a_routing_url_the_road_factor_and_speed_settings_shape_haversine() -> None:
+    provider = provider_from_settings(None, road_factor=1.5, speed_kmh=25.0)
+
+    assert isinstance(provider, Haversine)
+    assert (provider.road_factor, provider.speed_kmh) == (1.5, 25.0)
+
+
 def test_a_haversine_url_sets_its_figures() -> None:
     provider = provider_from_settings("haversine://?road_factor=1.4&speed_kmh=30")
 
@@ -329,16 +344,20 @@ def test_an_osrm_url_names_the_server_its_path_and_profile() -> None:
     assert isinstance(provider, Osrm)
     assert provider.base_url == "https://maps.example:5000/osrm"
     assert provider.profile == "car"
-    plain = provider_from_settings("osrm+http://127.0.0.1:5000")
-    assert isinstance(plain, Osrm)
-    assert (plain.base_url, plain.profile) == ("http://127.0.0.1:5000", "driving")
+    for url in ("osrm+http://127.0.0.1:5000", "http://127.0.0.1:5000/"):
+        plain = provider_from_settings(url)
+        assert isinstance(plain, Osrm)
+        assert (plain.base_url, plain.profile) == ("http://127.0.0.1:5000", "driving")
 
 
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("http://127.0.0.1:5000", "unknown scheme 'http'"),
+        ("ftp://127.0.0.1:5000", "unknown scheme 'ftp'"),
+        ("127.0.0.1:5000", "no scheme; an OSRM server is http://host:5000"),
+        ("localhost", "no scheme"),
         ("osrm+http://", "no host"),
+        ("http://:5000", "no host"),
         ("haversine://?speed_kmh=fast", "must be numbers"),
     ],
 )
