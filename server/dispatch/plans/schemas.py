@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from server.schemas import AsciiNumber, Day, Input, Output
 
@@ -51,6 +51,15 @@ class PlanRead(Output):
     applied_at: dt.datetime | None
     applied_by: str | None
     version: int
+
+    @field_validator("result")
+    @classmethod
+    def _without_model(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # The solver's problem (its travel matrix grows with the square of the stops) stays
+        # in the row, for re-checking a plan; callers read the routes.
+        if value is None:
+            return None
+        return {k: v for k, v in value.items() if k != "model"}
 
 
 class PlanList(Output):

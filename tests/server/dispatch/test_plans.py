@@ -50,9 +50,20 @@ async def _solved(app: Any, client: httpx.AsyncClient, t: Tenant, **body: Any) -
     r = await client.get(f"{PLANS}/{plan['id']}", headers=t.headers("dispatcher"))
     assert r.status_code == 200, r.text
     out = dict(r.json())
-    problem, solution = checked_model(out["result"])
+    assert "model" not in out["result"]  # the solver's problem stays in the row
+    stored = await _stored(app, plan["id"])
+    problem, solution = checked_model(stored)
     assert vrp.check(problem, solution) == []  # every stored plan, checked again
     return out
+
+
+async def _stored(app: Any, plan_id: str) -> dict[str, Any]:
+    async with app.state.sessionmaker() as session:
+        result = await session.scalar(
+            select(DayPlan.result).where(DayPlan.id == uuid.UUID(plan_id))
+        )
+    assert result is not None
+    return dict(result)
 
 
 @pytest.fixture
