@@ -8,6 +8,7 @@ from server.auth import Actor
 from server.auth.http import require
 from server.deps import SessionDep
 from server.dispatch.board import service
+from server.dispatch.board.schemas import Board
 from server.dispatch.plans.schemas import Territory
 from server.http import problems
 from server.schemas import Day
@@ -20,6 +21,7 @@ Reader = Annotated[Actor, require("tickets:read", "engineers:read", "customers:r
 @router.get(
     "",
     summary="Every engineer's day as a timeline, and a map (GeoJSON)",
+    response_model=Board,
     responses=problems(403),
 )
 async def read_board(

@@ -10,7 +10,13 @@ from server.auth import Actor
 from server.auth.http import require
 from server.deps import SessionDep
 from server.dispatch.plans import service
-from server.dispatch.plans.schemas import PlanCreate, PlanList, PlanRead, Territory
+from server.dispatch.plans.schemas import (
+    PlanComparison,
+    PlanCreate,
+    PlanList,
+    PlanRead,
+    Territory,
+)
 from server.http import IfMatch, created, created_headers, expected_version, problems, set_etag
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import Day
@@ -87,6 +93,7 @@ async def read_day_plan(
 @router.get(
     "/{plan_id}/compare",
     summary="The current schedule against the plan",
+    response_model=PlanComparison,
     responses=problems(403, 404, 409),
 )
 async def compare_day_plan(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -64,3 +64,41 @@ class PlanRead(Output):
 
 class PlanList(Output):
     items: list[PlanRead]
+
+
+class Slot(Output):
+    engineer_id: uuid.UUID | None
+    planned_start: dt.datetime | None
+    planned_end: dt.datetime | None
+
+
+class JobChange(Output):
+    ticket_id: uuid.UUID
+    number: str
+    change: Literal["newly_assigned", "reassigned", "retimed", "unassigned", "unchanged"]
+    reason: str | None = Field(description="Why the plan leaves it out (unassigned only)")
+    before: Slot
+    after: Slot
+
+
+class ChangeCounts(Output):
+    newly_assigned: int
+    reassigned: int
+    retimed: int
+    unassigned: int
+    unchanged: int
+
+
+class TravelBeforeAfter(Output):
+    before: int = Field(description="The current planned_travel_seconds, summed")
+    after: int = Field(description="The plan's travel, return legs included")
+
+
+class PlanComparison(Output):
+    plan_id: uuid.UUID
+    status: str
+    stale: bool = Field(description="Work orders changed since the plan: applying answers 409")
+    changed_since_plan: list[str]
+    counts: ChangeCounts
+    travel_seconds: TravelBeforeAfter
+    jobs: list[JobChange]
