@@ -281,10 +281,36 @@ async def _route(
     return True
 
 
+async def _lock_the_day(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> None:
+    """Lock every plan of the plan's territory and date, in one order: two plans of one day
+    applied at once queue here (the second then finds itself superseded) instead of each
+    locking its own row and deadlocking on the other's."""
+    found = (
+        await session.execute(
+            select(DayPlan.plan_date, DayPlan.territory).where(
+                DayPlan.id == plan_id, DayPlan.org_id == actor.org_id
+            )
+        )
+    ).first()
+    if found is None:
+        return  # get() answers 404
+    await session.execute(
+        select(DayPlan.id)
+        .where(
+            DayPlan.org_id == actor.org_id,
+            DayPlan.plan_date == found.plan_date,
+            DayPlan.territory.is_not_distinct_from(found.territory),
+        )
+        .order_by(DayPlan.id)
+        .with_for_update()
+    )
+
+
 async def apply(
     session: AsyncSession, actor: Actor, *, plan_id: uuid.UUID, expected_version: int | None
 ) -> DayPlan:
     _require(actor, "apply day plans")
+    await _lock_the_day(session, actor, plan_id)
     plan = await get(session, actor, plan_id=plan_id, for_update=True)
     check_version(plan.version, expected_version, label="the day plan")
     if plan.status != PlanStatus.READY or plan.result is None:
