@@ -6,7 +6,8 @@ its engineer.
 1. Every base job is pinned to its engineer (``pinned_to``) and costs ``HOLD`` to leave
    out (more than any priority); the jobs new since then are free.
 2. If a new job is still unassigned, release the base jobs nearest to it (by travel time,
-   among those an engineer who could serve it holds), 1, then more, never more than
+   among those an engineer who could serve it holds; jobs whose windows overlap its window
+   first, as likelier in its way), 1, then more, never more than
    ``MAX_MOVED_SHARE`` of the base jobs, and solve again; the first pass that places more
    of the new jobs wins. Only released jobs can change engineer, so at most that share
    moves.
@@ -61,6 +62,13 @@ def _new_left(solution: vrp.Solution, known: frozenset[str]) -> list[str]:
     return sorted(u.job for u in solution.unassigned if u.job not in known)
 
 
+APART = 10**6  # ranks a job whose windows miss the target's after every job whose do
+
+
+def _overlap(a: vrp.Job, b: vrp.Job) -> bool:
+    return any(x.start <= y.end and y.start <= x.end for x in a.windows for y in b.windows)
+
+
 def _nearest(problem: vrp.Problem, targets: list[str], pins: Mapping[str, str], k: int) -> set[str]:
     """The ``k`` pinned base jobs nearest to any target job, held by an engineer who could
     serve that target."""
@@ -75,7 +83,10 @@ def _nearest(problem: vrp.Problem, targets: list[str], pins: Mapping[str, str], 
                 continue
             there = problem.travel[target.location][job.location]
             back = problem.travel[job.location][target.location]
-            scored[job_id] = min(scored.get(job_id, there + back), there + back)
+            # A job that may run when the target must is likelier in its way.
+            apart = 0 if _overlap(job, target) else APART
+            score = there + back + apart
+            scored[job_id] = min(scored.get(job_id, score), score)
     return set(sorted(scored, key=lambda j: (scored[j], j))[:k])
 
 
