@@ -189,6 +189,8 @@ def _same_instant(a: dt.datetime | None, b: str | None) -> bool:
 
 
 def _change(ticket: Ticket, engineer: str | None, stop: dict[str, Any] | None) -> str:
+    if ticket.pinned:
+        return "unchanged"  # applying leaves a pinned work order as it is
     before = str(ticket.assignee_id) if ticket.assignee_id else None
     if engineer is None:
         return "unassigned" if before else "unchanged"

@@ -23,6 +23,7 @@ from server.events.models import OutboxEvent
 from server.sync.models import SyncChange
 from server.tickets.models import Ticket, TicketEvent
 from tests.fixtures.day_plans import (
+    EVERY_DAY,
     at,
     field_engineer,
     ids,
@@ -489,3 +490,24 @@ async def test_the_solve_leaves_the_worker_loop_responsive(
     done.set()
     await ticker
     assert len(lags) > 20 and max(lags) < 0.5, (len(lags), max(lags))
+
+
+async def test_planning_today_starts_from_now(
+    app: Any, client: httpx.AsyncClient, db: AsyncSession, tenant: Tenant
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    around_the_clock = {d: [["00:00", "24:00"]] for d in EVERY_DAY}
+    await field_engineer(db, tenant, working_hours=around_the_clock)
+    open_job = await job_at(db, tenant, 31.21, 121.46)
+    missed = await job_at(db, tenant, 31.21, 121.47)
+    missed.window_start = now - dt.timedelta(hours=2)
+    missed.window_end = now - dt.timedelta(minutes=1)  # stored as is (created earlier)
+    await db.flush()
+    if (now + dt.timedelta(hours=2)).date() != now.date():
+        pytest.skip("too close to midnight UTC for a job to fit today")
+    plan = await _solved(app, client, tenant, date=now.date().isoformat())
+    (route,) = plan["result"]["routes"]
+    assert [s["ticket_id"] for s in route["stops"]] == [str(open_job.id)]
+    assert dt.datetime.fromisoformat(route["departure"]) >= now - dt.timedelta(seconds=1)
+    reasons = {x["ticket_id"]: x["reason"] for x in plan["result"]["unassigned"]}
+    assert reasons == {str(missed.id): "impossible_window"}
