@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from server.dispatch.recommend import reference
 from server.dispatch.recommend.explain import LOCALES, TEMPLATES, explain
 from server.dispatch.recommend.fleet import Fleet
 from server.dispatch.recommend.model import (
@@ -109,5 +110,6 @@ __all__ = [
     "evaluate",
     "explain",
     "recommend",
+    "reference",
     "tour_plan",
 ]

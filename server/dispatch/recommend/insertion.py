@@ -215,7 +215,7 @@ def _grid(fleet: Fleet, request: Request, rows: IntArray) -> dict[str, Any]:
     ok &= ok_work
     travel_added = t_in + t_out - np.where(n > 0, fleet.leg[rows], 0)
     return {
-        "arrival": arrival,
+        "arrival": np.where(column == 0, start, arrival),  # first of the tour: just in time
         "start": start,
         "end": end,
         "ok": ok,

@@ -10,7 +10,7 @@ for the reason of an engineer it found no feasible position for (``evaluate``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from server.dispatch.recommend import score
@@ -94,6 +94,7 @@ def _simulate(
     if not visits:
         return TourPlan(shift, shift_start, (), shift_start), None
     departure = visits[0].start - seconds(travel, day.start, _job(request, stops[0])[0])
+    visits[0] = replace(visits[0], arrival=visits[0].start)  # left just in time: no wait
     back = free + seconds(travel, where, day.end)
     if back > shift_end and failure is None:
         failure = (
