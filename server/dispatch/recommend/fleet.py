@@ -51,7 +51,9 @@ class Fleet:
         self.jobs = np.array([len(d.route) for d in self.days], np.int64)
         self.max_jobs = np.array([_bound(d.max_jobs) for d in self.days], np.int64)
         self.max_work = np.array([_bound(d.max_work) for d in self.days], np.int64)
-        self.located = np.array([d.start is not None and d.end is not None for d in self.days])
+        self.located = np.array(
+            [d.start is not None and d.end is not None for d in self.days], bool
+        )
         names = sorted({d.territory for d in self.days if d.territory is not None})
         self.territories = {name: code for code, name in enumerate(names)}
         self.territory = np.array(
