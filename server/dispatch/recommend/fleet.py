@@ -61,6 +61,7 @@ class Fleet:
             np.int64,
         )
         self._levels: dict[str, IntArray] = {}
+        self._parts: dict[str, BoolArray] = {}
         self.plan_reason: dict[int, Reason] = {}
         self._tours()
 
@@ -71,6 +72,14 @@ class Fleet:
         from server.dispatch.recommend.insertion import rank  # insertion builds on Fleet
 
         return rank(self, request, weights or Weights(), limit)
+
+    def carries(self, part: str) -> BoolArray:
+        """Whether each engineer's van holds ``part``, cached."""
+        if part not in self._parts:
+            self._parts[part] = np.fromiter(
+                (part in d.parts for d in self.days), bool, len(self.days)
+            )
+        return self._parts[part]
 
     def levels(self, skill: str) -> IntArray:
         """Every engineer's level of ``skill`` (0: missing), cached."""

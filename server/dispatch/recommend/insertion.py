@@ -170,11 +170,7 @@ def _insert(
     good = first[np.isfinite(best[first])]
     failed = np.ones(len(fleet.days), bool)
     failed[eng[good]] = False
-    why = (
-        _why(fleet, request, rows[failed[eng]], _subset(grid, failed[eng]))
-        if (failed & alive).any()
-        else {}
-    )
+    why = _why(fleet, request, rows[failed[eng]], _subset(grid, failed[eng]))
     ranked = good[np.lexsort((fleet.id_rank[eng[good]], best[good]))]
     shown = ranked if limit is None else ranked[:limit]
     found = [
@@ -190,8 +186,12 @@ def _grid(fleet: Fleet, request: Request, rows: IntArray) -> dict[str, Any]:
     width = fleet.width + 1
     lat, lon = fleet.lat[rows], fleet.lon[rows]
     job_lat, job_lon = np.float64(request.location[0]), np.float64(request.location[1])
-    t_in = fleet.travel(lat[:, :width], lon[:, :width], job_lat, job_lon)  # type: ignore[arg-type]
-    t_out = fleet.travel(job_lat, job_lon, lat[:, 1:], lon[:, 1:])  # type: ignore[arg-type]
+    if getattr(fleet.travel, "symmetric", False):  # one call: node -> job is job -> node
+        both = fleet.travel(lat, lon, job_lat, job_lon)  # type: ignore[arg-type]
+        t_in, t_out = both[:, :width], both[:, 1:]
+    else:
+        t_in = fleet.travel(lat[:, :width], lon[:, :width], job_lat, job_lon)  # type: ignore[arg-type]
+        t_out = fleet.travel(job_lat, job_lon, lat[:, 1:], lon[:, 1:])  # type: ignore[arg-type]
     n = fleet.n[rows][:, None]
     column = np.arange(width)[None, :]
     arrival = fleet.prev_end[rows] + t_in
@@ -231,11 +231,10 @@ def _grid(fleet: Fleet, request: Request, rows: IntArray) -> dict[str, Any]:
 
 
 def _missing_parts(fleet: Fleet, request: Request) -> IntArray:
-    if not request.parts:
-        return np.zeros(len(fleet.days), np.int64)
-    return np.fromiter(
-        (len(request.parts - d.parts) for d in fleet.days), np.int64, len(fleet.days)
-    )
+    missing = np.zeros(len(fleet.days), np.int64)
+    for part in request.parts:
+        missing += ~fleet.carries(part)
+    return missing
 
 
 def _candidate(
@@ -252,8 +251,7 @@ def _candidate(
     row = int(rows[r])
     i = int(fleet.eng[row])
     day = fleet.days[i]
-    shape = grid["ok"].shape
-    components = {name: float(np.broadcast_to(value, shape)[r, p]) for name, value in parts.items()}
+    components = {name: _cell(value, r, p) for name, value in parts.items()}
     end = int(grid["end"][r, p])
     return Candidate(
         engineer_id=day.id,
@@ -277,6 +275,13 @@ def _candidate(
     )
 
 
+def _cell(value: Any, r: int, p: int) -> float:
+    """One cell of a score component: a number, a (rows, 1) column or a (rows, columns) grid."""
+    if np.ndim(value) == 0:
+        return float(value)
+    return float(value[r, p if value.shape[1] > 1 else 0])
+
+
 def _subset(grid: dict[str, Any], mask: BoolArray) -> dict[str, Any]:
     return {name: value[mask] for name, value in grid.items()}
 
@@ -285,81 +290,71 @@ def _why(fleet: Fleet, request: Request, rows: IntArray, grid: dict[str, Any]) -
     """The reason of each engineer of ``rows`` without a feasible position: the position that
     got furthest (the job late 1, a planned job late 2, the shift end 3, the hours 4), then
     the smallest overshoot, then the earliest; as the reference (reference.evaluate)."""
-    start, latest = fleet.start[rows], fleet.latest[rows]
-    width = start.shape[1]
-    waited = np.cumsum(fleet.wait[rows], axis=1)
-    column = np.arange(width)
-    # delay[r, p, k]: how late planned column k starts after an insertion before p
-    absorbed = waited[:, None, :] - waited[:, :, None]
-    delay = np.maximum(0, grid["push"][:, :, None] - absorbed)
-    later = (column[None, None, :] >= column[None, :, None]) & (
-        column[None, None, :] < fleet.n[rows][:, None, None]
-    )
-    broken = later & (start[:, None, :] + delay > latest[:, None, :])
-    first = np.argmax(broken, axis=2)
-    stops_late = broken.any(axis=2)
-    late_by = np.take_along_axis(
-        start[:, None, :] + delay - latest[:, None, :], first[..., None], 2
-    )[..., 0]
-    stage = np.select(
-        [~grid["ok_job"], ~grid["ok_push"] & stops_late, ~grid["ok_push"], ~grid["ok_work"]],
-        [1, 2, 3, 4],
-        0,
-    )
-    eng = fleet.eng[rows]
+    r, p = np.nonzero(grid["valid"])  # every position of every tour, in day order
+    cell = {name: value[r, p] for name, value in grid.items()}
+    row = rows[r]
+    stage = np.where(~cell["ok_job"], 1, np.where(~cell["ok_push"], 3, 4))
     overshoot = np.select(
-        [stage == 1, stage == 2, stage == 3],
-        [
-            grid["start"] - request.latest_start,
-            late_by,
-            grid["back"] - fleet.shift_end[rows][:, None],
-        ],
-        grid["work"] - fleet.max_work[eng][:, None],
+        [stage == 1, stage == 3],
+        [cell["start"] - request.latest_start, cell["back"] - fleet.shift_end[row]],
+        cell["work"] - fleet.max_work[fleet.eng[row]],
     )
-    r, p = np.nonzero(grid["valid"])
-    order = np.lexsort((r * width + p, overshoot[r, p], -stage[r, p], eng[r]))
-    firsts = order[np.r_[True, eng[r][order][1:] != eng[r][order][:-1]]]
+    # a push beyond the slack breaks a planned job (stage 2) unless only the end is late:
+    # scan the columns after the insertion for the first one pushed past its latest start
+    pushed = np.flatnonzero(stage == 3)
+    k_first = np.zeros(len(r), np.int64)
+    late_start = np.zeros(len(r), np.int64)
+    if len(pushed):
+        at, q = row[pushed], p[pushed]
+        start, latest = fleet.start[at], fleet.latest[at]
+        waited = np.cumsum(fleet.wait[at], axis=1)
+        column = np.arange(start.shape[1])[None, :]
+        absorbed = waited - np.take_along_axis(waited, q[:, None], axis=1)
+        delayed = start + np.maximum(0, cell["push"][pushed][:, None] - absorbed)
+        later = (column >= q[:, None]) & (column < fleet.n[at][:, None])
+        broken = later & (delayed > latest)
+        first = np.argmax(broken, axis=1)
+        hit = broken.any(axis=1)
+        moved = np.take_along_axis(delayed, first[:, None], axis=1)[:, 0]
+        stage[pushed[hit]] = 2
+        overshoot[pushed[hit]] = (moved - np.take_along_axis(latest, first[:, None], 1)[:, 0])[hit]
+        k_first[pushed], late_start[pushed] = first, moved
+    eng = fleet.eng[row]
+    order = np.lexsort((np.arange(len(r)), overshoot, -stage, eng))
+    firsts = order[np.r_[True, eng[order][1:] != eng[order][:-1]]] if len(order) else order
+    lists = {
+        "eng": eng[firsts].tolist(),
+        "row": row[firsts].tolist(),
+        "stage": stage[firsts].tolist(),
+        "start": cell["start"][firsts].tolist(),
+        "back": cell["back"][firsts].tolist(),
+        "work": cell["work"][firsts].tolist(),
+        "k": k_first[firsts].tolist(),
+        "late_start": late_start[firsts].tolist(),
+    }
     found: dict[int, Reason] = {}
-    for cell in firsts.tolist():
-        i, j = int(r[cell]), int(p[cell])
-        found[int(eng[i])] = _reason(
-            fleet, request, int(rows[i]), int(stage[i, j]), grid, (i, j), int(first[i, j]), delay
-        )
+    for n, i in enumerate(lists["eng"]):
+        found[i] = _reason(fleet, request, {name: value[n] for name, value in lists.items()})
     return found
 
 
-def _reason(
-    fleet: Fleet,
-    request: Request,
-    row: int,
-    stage: int,
-    grid: dict[str, Any],
-    cell: tuple[int, int],
-    k: int,
-    delay: IntArray,
-) -> Reason:
-    i, p = cell
+def _reason(fleet: Fleet, request: Request, cell: dict[str, int]) -> Reason:
+    stage, start = cell["stage"], cell["start"]
     if stage == 1:
-        start = int(grid["start"][cell])
         if request.sla_binds:
             finish = start + request.service
             return Reason("misses_sla", {"deadline": request.sla_deadline, "finish": finish})
         return Reason("too_late", {"latest": request.latest_start, "start": start})
     if stage == 2:
-        stop = fleet.stops[int(fleet.stop_at[row, k])]
-        start = int(fleet.start[row, k] + delay[i, p, k])
+        stop = fleet.stops[int(fleet.stop_at[cell["row"], cell["k"]])]
+        moved = cell["late_start"]
         if stop.sla_deadline is not None and stop.latest_start < stop.latest:
-            params = {
-                "job": stop.job_id,
-                "deadline": stop.sla_deadline,
-                "finish": start + stop.service,
-            }
-            return Reason("breaks_sla", params)
-        return Reason(
-            "breaks_window", {"job": stop.job_id, "latest": stop.latest_start, "start": start}
-        )
+            params = {"job": stop.job_id, "deadline": stop.sla_deadline}
+            return Reason("breaks_sla", {**params, "finish": moved + stop.service})
+        params = {"job": stop.job_id, "latest": stop.latest_start}
+        return Reason("breaks_window", {**params, "start": moved})
     if stage == 3:
-        params = {"shift_end": int(fleet.shift_end[row]), "back": int(grid["back"][cell])}
-        return Reason("shift_ends", params)
-    max_work = fleet.days[int(fleet.eng[row])].max_work
-    return Reason("over_hours", {"max_work": max_work, "work": int(grid["work"][cell])})
+        shift_end = int(fleet.shift_end[cell["row"]])
+        return Reason("shift_ends", {"shift_end": shift_end, "back": cell["back"]})
+    max_work = fleet.days[cell["eng"]].max_work
+    return Reason("over_hours", {"max_work": max_work, "work": cell["work"]})

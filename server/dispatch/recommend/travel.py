@@ -23,6 +23,10 @@ EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 
 
 class Travel(Protocol):
+    """Seconds from (from_lat, from_lon) to (to_lat, to_lon), elementwise. A travel object
+    may also have ``symmetric = True`` (a to b takes as long as b to a): the engine then
+    computes each pair once."""
+
     def __call__(
         self, from_lat: FloatArray, from_lon: FloatArray, to_lat: FloatArray, to_lon: FloatArray
     ) -> IntArray: ...
@@ -32,6 +36,7 @@ class Travel(Protocol):
 class Haversine:
     road_factor: float = 1.3
     speed_kmh: float = 40.0
+    symmetric: bool = True
 
     def __post_init__(self) -> None:
         if not (self.road_factor > 0 and self.speed_kmh > 0):
