@@ -102,22 +102,31 @@ class Fleet:
         flat = list(chain.from_iterable(map(attrgetter("route"), days)))
         owner = np.repeat(np.arange(count), self.jobs)
         planned = np.fromiter((s.planned_start for s in flat), np.int64, len(flat))
-        row = first_row[owner]
-        one = shifts[owner] == 1
-        placed = np.zeros(len(flat), bool)
-        if len(self.eng):
-            safe = np.minimum(row, len(self.eng) - 1)
-            placed = one & (planned >= self.shift_start[safe]) & (planned <= self.shift_end[safe])
-        keep = shifts[owner] > 0
-        for i in np.unique(owner[keep & ~placed]).tolist():
-            tours = reference.split_tours(days[i])
-            mine = owner == i
-            if isinstance(tours, Reason):
-                self.plan_reason[i] = tours
-                keep &= ~mine
-            else:
-                row[mine] += np.repeat(np.arange(len(tours)), [len(t) for t in tours])
+        row, keep = self._place(owner, planned, first_row, shifts)
+        for i in np.unique(owner[~keep & (shifts[owner] > 0)]).tolist():
+            reason = reference.split_tours(days[i])
+            assert isinstance(reason, Reason), "the fleet and the reference disagree"
+            self.plan_reason[i] = reason
         self._arrays(flat, row, keep)
+
+    def _place(
+        self, owner: IntArray, planned: IntArray, first_row: IntArray, shifts: IntArray
+    ) -> tuple[IntArray, BoolArray]:
+        """Each stop's row: its engineer's last shift starting by its planned start (one
+        search over (engineer, shift start) keys); ``keep`` is False for every stop of an
+        engineer whose plan does not fit the shifts (a stop outside them, or out of order)."""
+        count = len(self.days)
+        if not len(self.eng) or not len(owner):
+            return np.zeros(len(owner), np.int64), np.zeros(len(owner), bool)
+        origin = min(int(self.shift_start.min()), int(planned.min()))
+        keys = self.eng * (1 << 34) + (self.shift_start - origin)
+        row = np.searchsorted(keys, owner * (1 << 34) + (planned - origin), side="right") - 1
+        safe = np.clip(row, 0, len(self.eng) - 1)
+        fits = (row >= first_row[owner]) & (shifts[owner] > 0) & (planned <= self.shift_end[safe])
+        same = np.r_[False, owner[1:] == owner[:-1]]
+        fits &= ~same | (row >= np.r_[0, row[:-1]])  # a route never goes back a shift
+        broken = np.bincount(owner[~fits], minlength=count) > 0
+        return safe, ~broken[owner]
 
     def _arrays(self, flat: list[PlannedStop], row: IntArray, keep: BoolArray) -> None:
         count = len(self.eng)

@@ -57,8 +57,11 @@ def split_tours(day: EngineerDay) -> list[list[PlannedStop]] | Reason:
     tours: list[list[PlannedStop]] = [[] for _ in day.shifts]
     current = 0
     for stop in day.route:
-        index = next(
-            (i for i, (a, b) in enumerate(day.shifts) if a <= stop.planned_start <= b), None
+        # the last shift containing it: at the instant one shift ends and the next one
+        # begins, a job belongs to the later one
+        index = max(
+            (i for i, (a, b) in enumerate(day.shifts) if a <= stop.planned_start <= b),
+            default=None,
         )
         if index is None or index < current:
             return Reason("plan_outside_shift", {"job": stop.job_id})
