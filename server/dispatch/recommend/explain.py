@@ -104,22 +104,22 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
         "zh_CN": "可在 {start} 开始，增加路程 {travel_added}",
     },
     "load": {
-        "en": "{jobs} jobs planned ({work})",
+        "en": "Jobs already planned: {jobs} ({work})",
         "zh_CN": "已排 {jobs} 个工单（{work}）",
     },
     "rating": {"en": "Rating {rating:.1f}", "zh_CN": "评分 {rating:.1f}"},
     "sla_slack": {
         "en": "Finishes {slack} before the SLA deadline",
-        "zh_CN": "比 SLA 截止时间提前 {slack} 完成",
+        "zh_CN": "比 SLA 截止时间提前 {slack}完成",
     },
     "preferred": {"en": "The customer's preferred engineer", "zh_CN": "客户指定的工程师"},
     "has_parts": {"en": "Has all the parts needed in the van", "zh_CN": "车上备有所需全部备件"},
     "missing_parts": {
-        "en": "{count} needed parts not in the van",
+        "en": "Parts needed but not in the van: {count}",
         "zh_CN": "车上缺少 {count} 种所需备件",
     },
     "skill_surplus": {
-        "en": "Skills {levels} levels above the minimum",
+        "en": "Skill levels above the minimum: {levels}",
         "zh_CN": "技能高出要求 {levels} 级",
     },
 }

@@ -46,11 +46,16 @@ class Fleet:
             raise ValueError("engineer ids must be unique")
         count = len(self.days)
         self.id_rank = np.empty(count, np.int64)
-        self.id_rank[sorted(range(count), key=lambda i: self.days[i].id)] = np.arange(count)
+        ids = [d.id for d in self.days]
+        self.id_rank[sorted(range(count), key=ids.__getitem__)] = np.arange(count)
         self.rating = np.array([d.rating for d in self.days], np.float64)
         self.jobs = np.array([len(d.route) for d in self.days], np.int64)
-        self.max_jobs = np.array([_bound(d.max_jobs) for d in self.days], np.int64)
-        self.max_work = np.array([_bound(d.max_work) for d in self.days], np.int64)
+        self.max_jobs = np.array(
+            [BIG if d.max_jobs is None else d.max_jobs for d in self.days], np.int64
+        )
+        self.max_work = np.array(
+            [BIG if d.max_work is None else d.max_work for d in self.days], np.int64
+        )
         self.located = np.array(
             [d.start is not None and d.end is not None for d in self.days], bool
         )
@@ -231,7 +236,3 @@ def _offsets(eng: IntArray, n: IntArray) -> IntArray:
     group_start = np.repeat(before[first], np.diff(np.r_[first, len(eng)]))
     offsets: IntArray = (before - group_start).astype(np.int64)
     return offsets
-
-
-def _bound(value: int | None) -> np.int64:
-    return BIG if value is None else np.int64(value)
