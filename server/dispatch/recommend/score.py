@@ -65,8 +65,9 @@ def components(
         "sla": sla,
         "rating": w.rating_per_star * (5 - rating),
         "load": w.load_per_job * jobs + w.load_per_hour * (work / 3600),
-        "preferred": -w.preferred_bonus * preferred,
-        "skills": -w.skill_bonus_per_level * skill_surplus,
+        # 0 - x, not -w * x: no "-0.0" for an engineer without the bonus
+        "preferred": w.preferred_bonus * (0 - preferred),
+        "skills": w.skill_bonus_per_level * (0 - skill_surplus),
         "parts": w.missing_part * missing_parts,
         "overtime": w.overtime_per_minute * (np.maximum(0, work_after - w.overtime_after) / 60),
     }
