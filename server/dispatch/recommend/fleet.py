@@ -96,7 +96,7 @@ class Fleet:
 
     def _tours(self) -> None:
         """Rows (engineer, shift) and each planned stop's row and column, from flat arrays
-        of all stops: the usual one-shift day is placed without a Python loop."""
+        of all stops, without a Python loop over engineers."""
         days, count = self.days, len(self.days)
         shifts = np.array([len(d.shifts) for d in days], np.int64)
         first_row = np.cumsum(shifts) - shifts

@@ -51,6 +51,8 @@ class _Filters:
 
 
 def rank(fleet: Fleet, request: Request, weights: Weights, limit: int | None) -> Recommendation:
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit is {limit}, expected None or a number >= 0")
     count = len(fleet.days)
     f = _Filters(count)
     surplus = _hard_filters(fleet, request, f)

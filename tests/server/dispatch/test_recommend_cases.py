@@ -215,6 +215,7 @@ def test_a_kept_fleet_answers_like_recommend_and_limit_keeps_the_count() -> None
         (lambda: engineer("e1", shifts=((at(8), at(12)), (at(11), at(14)))), "overlap"),
         (lambda: engineer("e1", rating=math.nan), "rating nan"),
         (lambda: recommend(request(), [engineer("e1"), engineer("e1")]), "unique"),
+        (lambda: recommend(request(), [engineer("e1")], limit=-1), "limit is -1"),
     ],
 )
 def test_bad_values_are_refused_with_a_clear_message(build: object, message: str) -> None:
