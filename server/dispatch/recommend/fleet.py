@@ -14,16 +14,18 @@ start-minus-earliest after p, which bounds how much a pull earlier reaches the e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from server.dispatch.recommend import reference
 from server.dispatch.recommend.model import (
     EngineerDay,
+    LatLon,
     PlannedStop,
     Reason,
     Recommendation,
@@ -102,7 +104,8 @@ class Fleet:
         first_row = np.cumsum(shifts) - shifts
         self.eng = np.repeat(np.arange(count), shifts)
         self.shift = np.arange(len(self.eng)) - first_row[self.eng]
-        bounds = np.array([w for d in days for w in d.shifts], np.int64).reshape(-1, 2)
+        windows = chain.from_iterable(chain.from_iterable(d.shifts for d in days))
+        bounds = np.fromiter(windows, np.int64, 2 * int(shifts.sum())).reshape(-1, 2)
         self.shift_start, self.shift_end = bounds[:, 0], bounds[:, 1]
         flat = list(chain.from_iterable(map(attrgetter("route"), days)))
         owner = np.repeat(np.arange(count), self.jobs)
@@ -143,9 +146,9 @@ class Fleet:
         column = np.arange(len(row)) - (np.cumsum(self.n) - self.n)[row]
         kept = flat if keep.all() else [s for s, k in zip(flat, keep.tolist(), strict=True) if k]
         service = np.fromiter((s.service for s in kept), np.int64, len(kept))
-        # None becomes NaN in a float array; clock seconds are exact in a float64
-        sla = np.array(list(map(attrgetter("sla_deadline"), kept)), np.float64)
-        sla = np.where(np.isnan(sla), BIG, sla).astype(np.int64)
+        sla = np.fromiter(
+            (BIG if s.sla_deadline is None else s.sla_deadline for s in kept), np.int64, len(kept)
+        )
         self.service = np.zeros((count, width + 1), np.int64)
         self.earliest = np.full((count, width + 1), -BIG, np.int64)
         self.latest = np.full((count, width + 1), BIG, np.int64)
@@ -163,8 +166,8 @@ class Fleet:
         """(rows, width + 2) latitude and longitude: start, the stops, then the end location
         repeated (so column p + 1 is always "what follows an insertion before p")."""
         width = self.width
-        starts = np.array([d.start or (0.0, 0.0) for d in self.days], np.float64).reshape(-1, 2)
-        ends = np.array([d.end or (0.0, 0.0) for d in self.days], np.float64).reshape(-1, 2)
+        starts = _points(d.start for d in self.days)
+        ends = _points(d.end for d in self.days)
         lat = np.repeat(ends[self.eng, 0][:, None], width + 2, axis=1)
         lon = np.repeat(ends[self.eng, 1][:, None], width + 2, axis=1)
         lat[:, 0], lon[:, 0] = starts[self.eng, 0], starts[self.eng, 1]
@@ -206,6 +209,12 @@ class Fleet:
             reason = reference.base_plans(self.days[i], self.travel)
             assert isinstance(reason, Reason), "the fleet and the reference disagree"
             self.plan_reason.setdefault(i, reason)
+
+
+def _points(points: Iterable[LatLon | None]) -> npt.NDArray[np.float64]:
+    """(n, 2) latitude and longitude; a missing point as (0, 0) (filtered before use)."""
+    flat = np.fromiter(chain.from_iterable(p or (0.0, 0.0) for p in points), np.float64)
+    return flat.reshape(-1, 2)
 
 
 def _slack(fleet: Fleet, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:
