@@ -84,6 +84,35 @@ def test_a_full_day_by_jobs_or_hours_is_filtered() -> None:
     assert explain(reason, "en") == "Day is full: 0.0 h planned, at most 1.0 h"
 
 
+def test_a_plan_that_is_already_broken_is_filtered_first() -> None:
+    outside = stop("a", FAR, 19)  # planned after the shift
+    assert _only(request(), engineer("e1", route=(outside,))) == Reason(
+        "plan_outside_shift", {"job": "a"}
+    )
+    split = ((at(8), at(12)), (at(13), at(18)))
+    backwards = (stop("a", FAR, 14), stop("b", FAR, 9))  # the afternoon before the morning
+    reason = _only(request(), engineer("e1", shifts=split, route=backwards))
+    assert reason == Reason("plan_outside_shift", {"job": "b"})
+    missed = stop("a", FAR, 8, earliest=at(8), latest=at(8))  # 40 minutes away at 08:00
+    assert _only(request(), engineer("e1", route=(missed,))) == Reason(
+        "plan_infeasible", {"job": "a"}
+    )
+    late = stop("a", FAR, 17, earliest=at(17), latest=at(17.5))  # back after 18:00
+    reason = _only(request(), engineer("e1", route=(late,)))
+    assert isinstance(reason, Reason) and reason.code == "plan_over_shift"
+    assert reason.params["shift_end"] == at(18) and reason.params["back"] > at(18)
+
+
+def test_a_split_shift_takes_the_job_in_the_shift_that_fits() -> None:
+    split = ((at(8), at(12)), (at(13), at(18)))
+    morning = (stop("a", HOME, 8.5, latest=at(11)),)
+    found = _only(
+        request(earliest=at(14), latest=at(16)), engineer("e1", shifts=split, route=morning)
+    )
+    assert isinstance(found, rec.Candidate)
+    assert (found.shift, found.position, found.start) == (1, 1, at(14))
+
+
 def test_work_over_the_limit_once_travel_is_counted() -> None:
     reason = _only(request(), engineer("e1", max_work=HOUR + 60))
     assert isinstance(reason, Reason) and reason.code == "over_hours"
