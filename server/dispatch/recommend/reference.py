@@ -1,7 +1,8 @@
 """The executable definition of a recommendation, in plain Python: every filter in order,
 every insertion position simulated from scratch, the same score. Slow (the benchmark's
-baseline) and obvious; the tests hold the vectorised engine to it, and the engine asks it
-for the reason of an engineer it found no feasible position for (``evaluate``).
+baseline) and obvious; the tests hold the vectorised engine to it, answer for answer (the
+engine only borrows ``split_tours`` and ``base_plans`` for the words on a plan that is
+already broken, a rare case).
 
 ``tour_plan`` gives the whole schedule of the tour a candidate changes (for the endpoint's
 "new day" view, auto-assign and the feasibility check).
