@@ -16,7 +16,10 @@ insertions are feasible); BENCH_RECOMMEND_REQUESTS random requests (default 40: 
 
 All with ``limit=20`` (the candidates a dispatcher sees; ``feasible`` counts all). Each
 request's wall time and CPU time (``time.process_time``: this process only, which the other
-helpers' work on the shared 2-core machine does not inflate as much) are recorded. The goal
+helpers' work on the shared 2-core machine does not inflate as much) are recorded. The
+slowest requests are the ones during which Python's cyclic garbage collector makes a full
+pass over the heap (the 27,000 planned stops included): with the collector off the worst
+warm request takes about 23 ms of CPU instead of about 115 ms. The goal
 is judged on the warm wall-clock p95: the engine's compute once the caller keeps the fleet
 (the loader has to keep the days anyway: building 27,000 planned stops from the database per
 request would cost far more than the 50 ms); the cold figures are printed beside it. The
@@ -137,7 +140,7 @@ async def run() -> dict[str, Any]:
     days, requests = fleet()
     stops = sum(len(d.route) for d in days)
     cold, warm, base, answers = [], [], [], []
-    cold_cpu, warm_cpu = [], []
+    cold_cpu, warm_cpu, feasible, filtered = [], [], [], []
     started = time.perf_counter()
     kept = Fleet(days, Haversine())
     build = time.perf_counter() - started
@@ -151,9 +154,12 @@ async def run() -> dict[str, Any]:
         warm.append(time.perf_counter() - started)
         warm_cpu.append(time.process_time() - cpu)
         assert again == answer
-        answers.append(answer)
+        feasible.append(answer.feasible)
+        filtered.append(len(answer.filtered))
+        if len(answers) < BASELINE:  # only what the baseline compares: a server keeps none
+            answers.append(answer)
     agree = True
-    for request, answer in list(zip(requests, answers, strict=True))[:BASELINE]:
+    for request, answer in zip(requests, answers, strict=False):
         started = time.perf_counter()
         slow = reference.recommend(request, days, limit=LIMIT)
         base.append(time.perf_counter() - started)
@@ -172,8 +178,8 @@ async def run() -> dict[str, Any]:
             "planned_jobs": stops,
             "max_jobs_per_engineer": max(len(d.route) for d in days),
             "requests": len(requests),
-            "feasible_mean": round(statistics.mean(a.feasible for a in answers)),
-            "filtered_mean": round(statistics.mean(len(a.filtered) for a in answers), 1),
+            "feasible_mean": round(statistics.mean(feasible)),
+            "filtered_mean": round(statistics.mean(filtered), 1),
             "warm": ours,
             "warm_cpu": latency_summary(warm_cpu),
             "cold": latency_summary(cold),
