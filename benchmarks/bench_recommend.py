@@ -41,6 +41,7 @@ from server.dispatch.recommend import (
     Haversine,
     PlannedStop,
     Priority,
+    Recommendation,
     Request,
     recommend,
     reference,
@@ -64,8 +65,9 @@ def _point(rng: random.Random) -> tuple[float, float]:
 
 def _day(rng: random.Random, number: int, travel: Haversine) -> EngineerDay:
     split = rng.random() < 0.1
-    shifts = ((T0 + 8 * HOUR, T0 + 12 * HOUR), (T0 + 13 * HOUR, T0 + 18 * HOUR))
-    shifts = shifts if split else ((T0 + 8 * HOUR, T0 + 18 * HOUR),)
+    shifts: tuple[tuple[int, int], ...] = ((T0 + 8 * HOUR, T0 + 18 * HOUR),)
+    if split:
+        shifts = ((T0 + 8 * HOUR, T0 + 12 * HOUR), (T0 + 13 * HOUR, T0 + 18 * HOUR))
     home = _point(rng)
     jobs = rng.randint(3, 8)
     route: list[PlannedStop] = []
@@ -139,8 +141,14 @@ def claim_latency() -> dict[str, Any] | None:
 async def run() -> dict[str, Any]:
     days, requests = fleet()
     stops = sum(len(d.route) for d in days)
-    cold, warm, base, answers = [], [], [], []
-    cold_cpu, warm_cpu, feasible, filtered = [], [], [], []
+    cold: list[float] = []
+    warm: list[float] = []
+    base: list[float] = []
+    cold_cpu: list[float] = []
+    warm_cpu: list[float] = []
+    feasible: list[int] = []
+    filtered: list[int] = []
+    answers: list[Recommendation] = []
     started = time.perf_counter()
     kept = Fleet(days, Haversine())
     build = time.perf_counter() - started
