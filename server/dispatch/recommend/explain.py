@@ -122,6 +122,19 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
         "en": "Skill levels above the minimum: {levels}",
         "zh_CN": "技能高出要求 {levels} 级",
     },
+    # auto-assign (server/dispatch/candidates)
+    "auto_assigned": {
+        "en": "Auto-assigned to {name}: the best of {feasible} engineers who can take it "
+        "(start {start}, score {score})",
+        "zh_CN": "已自动派给 {name}：{feasible} 位可接单工程师中的最佳人选"
+        "（{start} 开始，得分 {score}）",
+    },
+    "auto_nobody": {
+        "en": "Nobody can take it: all {filtered} engineers are ruled out (the candidates list "
+        "says why); assign it by hand, change its window, or open it for claiming",
+        "zh_CN": "目前没有工程师可以接单：{filtered} 位工程师均被排除（候选列表中有原因）；"
+        "请手动派单、调整预约时间或开放抢单",
+    },
 }
 
 
