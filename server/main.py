@@ -25,6 +25,7 @@ from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
 from server.dispatch.board.router import router as dispatch_board_router
+from server.dispatch.candidates.router import router as dispatch_candidates_router
 from server.dispatch.plans.router import router as dispatch_plans_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
@@ -233,6 +234,7 @@ ROUTERS = (
     uploads_router,
     attachments_router,
     service_report_router,
+    dispatch_candidates_router,
     dispatch_plans_router,
     dispatch_board_router,
 )
