@@ -1917,6 +1917,22 @@ MATRIX: tuple[Row, ...] = (
         scopes=("tickets:write", "engineers:read"),
     ),
     Row(
+        "dispatch.candidates",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/candidates",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "ticket",
+        scopes=("tickets:read", "engineers:read"),
+    ),
+    Row(
+        "dispatch.auto_assign",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/auto-assign",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "ticket",
+        scopes=("tickets:write", "engineers:read"),
+    ),
+    Row(
         "dispatch.board",
         "GET",
         "/api/v1/dispatch/board",

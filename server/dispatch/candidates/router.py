@@ -24,8 +24,9 @@ from server.http import problems
 from server.tickets import format_number
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["dispatch"])
-Reader = Annotated[Actor, require("tickets:read")]
-Writer = Annotated[Actor, require("tickets:write")]
+# The answer names engineers, their load and rating: an API key needs both scopes.
+Reader = Annotated[Actor, require("tickets:read", "engineers:read")]
+Writer = Annotated[Actor, require("tickets:write", "engineers:read")]
 Lang = Annotated[
     Literal["en", "zh_CN"] | None,
     Query(description="Language of the reasons (default: the caller's language)"),
