@@ -1,0 +1,18 @@
+"""How the dispatch domain plugs in (server/domains.py): a reject records the decline, an
+assign refuses an engineer who declined (unless forced) and leaves the claim pool, an
+unassign unpins (server/dispatch/declines.py)."""
+
+from __future__ import annotations
+
+from server import tickets
+from server.dispatch import declines
+from shared.lifecycle import Action
+
+__all__ = ["install"]
+
+
+def install() -> None:
+    tickets.lifecycle.guard(Action.ASSIGN)(declines.refuse_declined)
+    tickets.lifecycle.listener(Action.ASSIGN, Action.CANCEL)(declines.leave_pool)
+    tickets.lifecycle.listener(Action.REJECT)(declines.record_decline)
+    tickets.lifecycle.listener(Action.UNASSIGN)(declines.release_pin)
