@@ -156,35 +156,40 @@ async def _lock_open(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) 
     )
 
 
-async def _was_claimed(session: AsyncSession, ticket: Ticket) -> bool:
-    """Whether the work order's latest assign was a claim."""
-    changes: dict[str, Any] | None = await session.scalar(
-        select(TicketEvent.changes)
+def _claimed_last() -> Any:
+    """Whether the work order's latest assign was a claim (for a row of ``Ticket``)."""
+    return (
+        select(TicketEvent.changes.has_key("claimed"))
         .where(
-            TicketEvent.org_id == ticket.org_id,
-            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.org_id == Ticket.org_id,
+            TicketEvent.ticket_id == Ticket.id,
             TicketEvent.action == Action.ASSIGN.value,
         )
         .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
         .limit(1)
+        .correlate(Ticket)
+        .scalar_subquery()
     )
-    return bool(changes and changes.get("claimed"))
 
 
 async def _refusal(
     session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, ticket_id: uuid.UUID
 ) -> Exception:
-    """Why a work order that is not open for claim cannot be claimed (read, not locked)."""
-    ticket = await session.scalar(
-        select(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
-        .execution_options(populate_existing=True)
-    )
-    if ticket is None:
+    """Why a work order that is not open for claim cannot be claimed: one plain read (every
+    loser of a race asks, right after the winner's commit)."""
+    row = (
+        await session.execute(
+            select(Ticket.number, Ticket.status, Ticket.assignee_id, _claimed_last()).where(
+                Ticket.id == ticket_id, Ticket.org_id == actor.org_id
+            )
+        )
+    ).first()
+    if row is None:
         return NotFound(f"work order {ticket_id} not found")
-    label = format_number(ticket.number)
-    if ticket.status != Status.NEW.value and await _was_claimed(session, ticket):
-        if ticket.assignee_id == engineer_id:
+    number, status, assignee_id, claimed = row
+    label = format_number(number)
+    if status != Status.NEW.value and claimed:
+        if assignee_id == engineer_id:
             return AlreadyClaimed(f"you already claimed {label}")
         return AlreadyClaimed(f"another engineer claimed {label} first")
     return NotOpenForClaim(f"{label} is not open for claim")
