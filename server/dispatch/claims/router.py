@@ -74,7 +74,7 @@ async def list_claims(session: SessionDep, actor: Reader) -> list[ClaimableRead]
     "a work order not open for claim 409 `not_open_for_claim`; an engineer who does not "
     "qualify 409 `not_eligible` with `reasons`. Idempotency-Key makes a retry safe.",
     response_model=TicketRead,
-    responses=problems(403, 404, 409),
+    responses=problems(400, 403, 404, 409),
 )
 async def claim(
     request: Request,
