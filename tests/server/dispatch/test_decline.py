@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.dispatch.models import Decline
 from server.events.models import OutboxEvent
@@ -16,6 +16,7 @@ from server.tickets.models import Ticket
 from tests.fixtures.api import events, read
 from tests.fixtures.claims import claim, on_shift, pool_ticket
 from tests.fixtures.factories import Tenant, make_tenant, make_ticket
+from tests.server.sync.helpers import Phone, assigned
 
 REASON = "Not certified for this chiller"
 
@@ -182,3 +183,26 @@ async def test_a_cancel_takes_the_job_out_of_the_pool(
         .execution_options(populate_existing=True)
     )
     assert count == 0
+
+
+async def test_a_reject_from_the_phone_records_the_decline_too(
+    client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
+) -> None:
+    """The phone's ``work_order.reject`` runs the same transition: the decline is recorded,
+    the job leaves the phone, and the same push again changes nothing."""
+    t = await make_tenant(db)
+    ticket = await assigned(db, t)
+    phone = Phone(client, t.headers("engineer1"), engine=engine)
+    await phone.register()
+    await phone.sync()
+    reject = phone.mutation("work_order.reject", work_order_id=str(ticket.id), reason=REASON)
+    pushed = await phone.push(reject)
+    assert pushed.status_code == 200, pushed.text
+    [result] = pushed.json()["results"]
+    assert result["outcome"] == "applied", result
+    rows = list(await db.scalars(select(Decline).where(Decline.ticket_id == ticket.id)))
+    assert [(r.engineer_id, r.reason) for r in rows] == [(t.engineers[0].id, REASON)]
+    await phone.sync()
+    assert phone.get("work_order", ticket.id) is None
+    again = await phone.push(reject)
+    assert again.json()["results"] == [result]
