@@ -90,6 +90,14 @@ class Settings(BaseSettings):
     # forgotten open transaction holds back every pull's watermark and vacuum.
     DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: int = Field(default=60_000, ge=0)
 
+    # Dispatch (docs/dispatch.md). Day plans take travel times from this routing server
+    # (an OSRM base URL, server/dispatch/travel.py); unset: great-circle distance x the road
+    # factor at the average speed. The day planner's default solver time limit.
+    ROUTING_URL: str | None = None
+    ROAD_FACTOR: float = Field(default=1.3, ge=1.0, le=5.0)
+    AVERAGE_SPEED_KMH: float = Field(default=40.0, gt=0, le=200)
+    PLAN_SECONDS: int = Field(default=10, ge=1, le=60)
+
     @field_validator("ENV")
     @classmethod
     def _known_environment(cls, value: str) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import languages
 from server.auth import security
 from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
 from server.auth.models import ApiKey, RefreshToken, Role, User
@@ -29,6 +30,7 @@ from server.errors import (
     Unprocessable,
 )
 from server.hooks import Slot
+from server.languages import Language
 from shared.ids import uuid7
 
 _KEY_TOUCH = dt.timedelta(minutes=1)
@@ -453,6 +455,17 @@ async def get_user(
     session: AsyncSession, actor: Actor, *, user_id: uuid.UUID, for_update: bool = False
 ) -> User:
     return await get_scoped(session, actor, User, user_id, label="user", for_update=for_update)
+
+
+async def language_of(session: AsyncSession, actor: Actor, requested: str | None) -> Language:
+    """The language an answer in words is written in (server/languages.py): the one asked
+    for, else the caller's own (a user's ``locale``), else English (keys have none)."""
+    own = None
+    if languages.language(requested) is None and actor.user_id is not None:
+        own = await session.scalar(
+            select(User.locale).where(User.id == actor.user_id, User.org_id == actor.org_id)
+        )
+    return languages.choose(requested, own)
 
 
 async def read_user(session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:

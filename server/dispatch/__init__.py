@@ -1,5 +1,6 @@
-"""Dispatch (issue 12): so far the day-plan solver core, ``server.dispatch.vrp``."""
+"""Dispatch (issue 12): the day-plan solver core, ``server.dispatch.vrp``, and the
+single-work-order recommendation engine, ``server.dispatch.recommend``."""
 
-from server.dispatch import vrp
+from server.dispatch import recommend, vrp
 
-__all__ = ["vrp"]
+__all__ = ["recommend", "vrp"]

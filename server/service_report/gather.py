@@ -70,7 +70,7 @@ from server.service_report.data import (
     VisitLine,
     WorkDone,
 )
-from server.service_report.labels import DEFAULT, Language, language
+from server.service_report.labels import Language
 from server.tickets import Ticket, format_number
 from server.tickets import service as tickets
 
@@ -85,13 +85,7 @@ CENT = Decimal("0.01")
 async def report_language(session: AsyncSession, actor: Actor, requested: str | None) -> Language:
     """The language asked for, else the caller's own (a user's ``locale``), else English
     (integration keys have none)."""
-    asked = language(requested)
-    if asked is not None:
-        return asked
-    if actor.user_id is not None:
-        user = await auth_service.get_user(session, actor, user_id=actor.user_id)
-        return language(user.locale) or DEFAULT
-    return DEFAULT
+    return await auth_service.language_of(session, actor, requested)
 
 
 async def gather(

@@ -5,11 +5,9 @@ the same keys."""
 
 from __future__ import annotations
 
-from typing import Literal
+from server.languages import DEFAULT, LANGUAGES, Language, language
 
-Language = Literal["en", "zh_CN"]
-LANGUAGES: tuple[Language, ...] = ("en", "zh_CN")
-DEFAULT: Language = "en"
+__all__ = ["DEFAULT", "LANGUAGES", "Language", "language"]
 
 EN: dict[str, str] = {
     "title": "Service report",
@@ -201,19 +199,6 @@ ZH_CN: dict[str, str] = {
 }
 
 CATALOGUES: dict[Language, dict[str, str]] = {"en": EN, "zh_CN": ZH_CN}
-
-
-def language(value: str | None) -> Language | None:
-    """A supported language for ``value`` (``zh-CN``, ``zh_cn`` and ``zh`` count as
-    ``zh_CN``), or None."""
-    if not value:
-        return None
-    normal = value.replace("-", "_").lower()
-    if normal in ("zh_cn", "zh", "zh_hans"):
-        return "zh_CN"
-    if normal == "en" or normal.startswith("en_"):
-        return "en"
-    return None
 
 
 class Labels:

@@ -13,15 +13,9 @@ from shared.lifecycle import Action, Status, allowed_actions
 
 # Minutes a job takes: at most a week.
 EstimatedMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), AsciiNumber]
-# A required skill: ``name`` (any level) or ``name:N``, level N (1-5) or more.
+# A skill the work order needs: "hvac" (any level) or "hvac:3" (level 3 or more, of 1..5).
 Skill = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=60,
-        pattern=r"^[\w\- .]+(:[1-5])?$",
-        description="`name` (any level) or `name:N` (level N, 1-5, or more)",
-    ),
+    str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+(:[1-5])?$", examples=["hvac:3"])
 ]
 FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
 

@@ -15,14 +15,20 @@ def _served_by(plan: Solution) -> dict[str, str]:
     return {s.job: r.vehicle for r in plan.routes for s in r.stops}
 
 
-def test_c101_in_one_second_is_feasible_and_within_two_percent_of_best_known() -> None:
-    instance = solomon.read(DATA / "solomon" / "C101.txt")
+@pytest.mark.parametrize(("name", "seconds"), [("C101", 1.0), ("R101", 2.0), ("RC101", 3.0)])
+def test_solomon_instance_in_seconds_is_feasible_and_within_the_bars_worst_gap(
+    name: str, seconds: float
+) -> None:
+    # One of each family with clustered, random and mixed customers; at these limits the
+    # gaps were 0 %, 0 % and 0.9-1.7 % here, the bar's worst at 10 s is 3 % (DIMACS).
+    instance = solomon.read(DATA / "solomon" / f"{name}.txt")
 
-    plan = solve(instance, seconds=1.0, seed=0)
+    plan = solve(instance, seconds=seconds, seed=0)
 
     assert check(instance, plan) == []
-    best = solomon.best_known(DATA / "solomon_bks.csv")["C101"]
-    assert solomon.gap(plan.objective.travel / instance.scale, best) <= 0.02
+    assert plan.unassigned == ()
+    best = solomon.best_known(DATA / "solomon_bks.csv")[name]
+    assert solomon.gap(plan.objective.travel / instance.scale, best) <= 0.03
 
 
 def test_jobs_go_only_to_engineers_with_their_skills() -> None:

@@ -1,0 +1,1 @@
+"""Candidates for one work order (``GET /tickets/{id}/candidates``) and auto-assign."""

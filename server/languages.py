@@ -1,0 +1,32 @@
+"""The languages people read Fixflow in (``en``, ``zh_CN``) and how a request picks one.
+
+One rule for every answer written in words (the service report, dispatch's reasons, the
+customer pages): the language asked for (``lang``), else the caller's own (a user's
+``locale``), else English; integration keys have no language of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["en", "zh_CN"]
+LANGUAGES: tuple[Language, ...] = ("en", "zh_CN")
+DEFAULT: Language = "en"
+
+
+def language(value: str | None) -> Language | None:
+    """A supported language for ``value`` (``zh-CN``, ``zh_cn``, ``zh-Hans`` and ``zh``
+    count as ``zh_CN``; ``en-GB`` as ``en``), or None."""
+    if not value:
+        return None
+    normal = value.strip().replace("-", "_").lower()
+    if normal in ("zh_cn", "zh", "zh_hans", "zh_hans_cn"):
+        return "zh_CN"
+    if normal == "en" or normal.startswith("en_"):
+        return "en"
+    return None
+
+
+def choose(requested: str | None, own: str | None) -> Language:
+    """The language asked for, else the caller's own, else ``DEFAULT``."""
+    return language(requested) or language(own) or DEFAULT
