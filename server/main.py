@@ -26,6 +26,7 @@ from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
 from server.dispatch.board.router import router as dispatch_board_router
 from server.dispatch.candidates.router import router as dispatch_candidates_router
+from server.dispatch.claims.router import router as dispatch_claims_router
 from server.dispatch.plans.router import router as dispatch_plans_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
@@ -237,6 +238,7 @@ ROUTERS = (
     dispatch_candidates_router,
     dispatch_plans_router,
     dispatch_board_router,
+    dispatch_claims_router,
 )
 
 

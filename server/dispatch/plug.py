@@ -1,7 +1,20 @@
-"""How dispatch plugs in (server/domains.py): the day plan's solve runs in the worker."""
+"""How the dispatch domain plugs in (server/domains.py): a reject records the decline, an
+assign refuses an engineer who declined (unless forced) and leaves the claim pool, an
+unassign unpins (server/dispatch/declines.py); the day plan's solve runs in the worker
+(``JOBS``)."""
 
 from __future__ import annotations
 
+from server import tickets
+from server.dispatch import declines
 from server.dispatch.plans.jobs import JOBS
+from shared.lifecycle import Action
 
-__all__ = ["JOBS"]
+__all__ = ["JOBS", "install"]
+
+
+def install() -> None:
+    tickets.lifecycle.guard(Action.ASSIGN)(declines.refuse_declined)
+    tickets.lifecycle.listener(Action.ASSIGN, Action.CANCEL)(declines.leave_pool)
+    tickets.lifecycle.listener(Action.REJECT)(declines.record_decline)
+    tickets.lifecycle.listener(Action.UNASSIGN)(declines.release_pin)
