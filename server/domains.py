@@ -16,6 +16,7 @@ from types import ModuleType
 
 from server import hooks
 from server.attachments import plug as attachments
+from server.dispatch import plug as dispatch
 from server.engineers import plug as engineers
 from server.events import plug as events
 from server.field import plug as field
@@ -26,7 +27,17 @@ from server.sync import plug as sync
 from server.tickets import plug as tickets
 
 # Lowest first (the full ladder, with the domains that need no plug, is LADDER).
-PLUGS: tuple[ModuleType, ...] = (events, orgs, engineers, tickets, attachments, parts, field, sync)
+PLUGS: tuple[ModuleType, ...] = (
+    events,
+    orgs,
+    engineers,
+    tickets,
+    attachments,
+    parts,
+    field,
+    sync,
+    dispatch,
+)
 LADDER = (
     "events",
     "idempotency",

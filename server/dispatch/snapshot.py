@@ -181,6 +181,16 @@ async def _jobs(
     ]
 
 
+async def claimable_jobs(session: AsyncSession, org_id: uuid.UUID) -> list[Job]:
+    """The work orders open for claim: new, nobody assigned (ix_tickets_org_claimable)."""
+    where = [
+        Ticket.open_for_claim.is_(True),
+        Ticket.status == Status.NEW.value,
+        Ticket.assignee_id.is_(None),
+    ]
+    return await _jobs(session, org_id, where)
+
+
 async def job(session: AsyncSession, org_id: uuid.UUID, ticket_id: uuid.UUID) -> Job | None:
     found = await _jobs(session, org_id, [Ticket.id == ticket_id])
     return found[0] if found else None
