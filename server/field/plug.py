@@ -13,7 +13,7 @@ from shared.lifecycle import Action
 
 
 async def checklist_complete(
-    session: AsyncSession, actor: Actor, ticket: tickets.Ticket, action: Action
+    session: AsyncSession, actor: Actor, ticket: tickets.Ticket, data: tickets.TransitionIn
 ) -> None:
     """409 ``checklist_incomplete`` naming the required items still unanswered."""
     await checklist_guard.require_complete(session, ticket)

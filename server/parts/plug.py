@@ -15,11 +15,11 @@ from shared.lifecycle import Action
 
 
 async def release_reservations(
-    session: AsyncSession, actor: Actor, ticket: tickets.Ticket, action: Action
+    session: AsyncSession, actor: Actor, ticket: tickets.Ticket, data: tickets.TransitionIn
 ) -> dict[str, Any] | None:
     """A finished job needs no more parts: give back what it still has reserved."""
     released = await reservations.release_for_ticket(
-        session, actor, ticket_id=ticket.id, reason=f"work order {action.value}d"
+        session, actor, ticket_id=ticket.id, reason=f"work order {data.action.value}d"
     )
     return {"reservations_released": len(released)} if released else None
 

@@ -1,11 +1,15 @@
 """The work-order lifecycle's hooks: what higher domains plug into a transition.
 
 - **Guards** run before a transition, after the caller's right to run it and the state
-  machine have said yes; a guard refuses by raising (field: resolve needs the required
-  checklist items answered, 409 ``checklist_incomplete``).
-- **Listeners** run after the transition is decided and before its event is written; what
-  a listener returns is added to the event's ``changes`` (parts: cancel and close release
-  the work order's reservations, ``reservations_released``).
+  machine have said yes; a guard sees what the caller asked (the ``TransitionIn``: the
+  action, the engineer to assign, ``force``) and refuses by raising (field: resolve needs
+  the required checklist items answered, 409 ``checklist_incomplete``; dispatch: assigning
+  an engineer who declined the work order, 409 ``engineer_declined``).
+- **Listeners** run after the transition is decided (the work order shows its side effects:
+  a rejected one has no engineer any more) and before its event is written; they see the
+  ``TransitionIn`` too, and what a listener returns is added to the event's ``changes``
+  (parts: cancel and close release the work order's reservations,
+  ``reservations_released``; dispatch: reject records the decline, ``declined_by``).
 
 Both run in the transition's transaction, so a refusal or an error undoes everything.
 Actions with a guard or listener never take the light path (server/tickets/service.py).
@@ -22,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import Actor
 from server.hooks import Listeners
 from server.tickets.models import Ticket
+from server.tickets.schemas import TransitionIn
 from shared.lifecycle import Action
 
-Guard = Callable[[AsyncSession, Actor, Ticket, Action], Awaitable[None]]
-Listener = Callable[[AsyncSession, Actor, Ticket, Action], Awaitable[dict[str, Any] | None]]
+Guard = Callable[[AsyncSession, Actor, Ticket, TransitionIn], Awaitable[None]]
+Listener = Callable[[AsyncSession, Actor, Ticket, TransitionIn], Awaitable[dict[str, Any] | None]]
 
 _guards: Listeners[Any] = Listeners("the work-order lifecycle's guards")
 _listeners: Listeners[Any] = Listeners("the work-order lifecycle's listeners")
@@ -76,15 +81,21 @@ def hooked(action: Action) -> bool:
     return _hooked[action] > 0
 
 
-async def run_guards(session: AsyncSession, actor: Actor, ticket: Ticket, action: Action) -> None:
+async def run_guards(
+    session: AsyncSession, actor: Actor, ticket: Ticket, data: TransitionIn
+) -> None:
     for actions, fn in _guards:
-        if action in actions:
-            await fn(session, actor, ticket, action)
+        if data.action in actions:
+            await fn(session, actor, ticket, data)
 
 
 async def run_listeners(
-    session: AsyncSession, actor: Actor, ticket: Ticket, action: Action, changes: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    ticket: Ticket,
+    data: TransitionIn,
+    changes: dict[str, Any],
 ) -> None:
     for actions, fn in _listeners:
-        if action in actions:
-            changes.update(await fn(session, actor, ticket, action) or {})
+        if data.action in actions:
+            changes.update(await fn(session, actor, ticket, data) or {})

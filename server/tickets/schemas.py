@@ -150,6 +150,17 @@ class TransitionIn(Input):
         default=None,
         description="With `hold`: waiting_customer pauses the SLA clock; the others do not.",
     )
+    force: bool = Field(
+        default=False,
+        description="With `assign`: assign an engineer who declined this work order "
+        "(admins and dispatchers only; otherwise 409 `engineer_declined`).",
+    )
+
+    @model_validator(mode="after")
+    def _force_assigns_only(self) -> TransitionIn:
+        if self.force and self.action is not Action.ASSIGN:
+            raise ValueError("force applies to assign only")
+        return self
 
     model_config = {
         "json_schema_extra": {

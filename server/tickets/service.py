@@ -224,9 +224,9 @@ async def apply_transition(
     ticket = await get(session, actor, ticket_id=ticket_id, for_update=True)
     step = _step(actor, ticket, data, expected_version)
     current = step.source
-    await hooks.run_guards(session, actor, ticket, data.action)
+    await hooks.run_guards(session, actor, ticket, data)
     changes = await _side_effects(session, actor, ticket, data)
-    await hooks.run_listeners(session, actor, ticket, data.action, changes)
+    await hooks.run_listeners(session, actor, ticket, data, changes)
     _advance(ticket, step, changes)
     audit.record(
         session,

@@ -79,8 +79,8 @@ async def test_a_listener_runs_on_the_light_path_too(db: AsyncSession) -> None:
     ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, assign_to=t.engineers[0])
     seen: list[tuple[Any, Action]] = []
 
-    async def listen(session: AsyncSession, actor: Any, ticket: Ticket, action: Action) -> Any:
-        seen.append((ticket.id, action))
+    async def listen(session: AsyncSession, actor: Any, ticket: Ticket, data: Any) -> Any:
+        seen.append((ticket.id, data.action))
         return {"heard": True}
 
     tickets.lifecycle.listener(Action.ACCEPT)(listen)
@@ -105,7 +105,7 @@ async def test_a_guard_refuses_and_nothing_is_written(db: AsyncSession) -> None:
     assert t.customer
     ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, assign_to=t.engineers[0])
 
-    async def refuse(session: AsyncSession, actor: Any, ticket: Ticket, action: Action) -> None:
+    async def refuse(session: AsyncSession, actor: Any, ticket: Ticket, data: Any) -> None:
         raise Conflict("not today")
 
     tickets.lifecycle.guard(Action.ACCEPT)(refuse)
