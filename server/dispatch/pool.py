@@ -1,11 +1,11 @@
 """The claim pool an engineer sees: work orders open for claim that they qualify for.
 
-Fills ``server.sync.claim_pool`` (the phone's ``claimable`` entity). An engineer qualifies
-for an open work order (``open_for_claim``, status ``new``, nobody assigned) when they
-are active, have every required skill at its level, work in its territory (when both
-have one), have a shift on its day (the day its window starts, else today, in the
-organisation's time zone) and have not declined it. The facts come from
-``server.dispatch.snapshot``, as for the recommendation and the planner.
+Fills ``server.sync.claim_pool`` (the phone's ``claimable`` entity). A work order is open
+for claim when ``open_for_claim`` is set, its status is ``new`` and nobody is assigned;
+the engineer qualifies when ``server.dispatch.eligibility.reasons`` finds nothing against
+them (skills with levels, territory, a shift with room on the job's date, not declined, a
+known location), on the engineer's day of the job's date (``eligibility.job_date``), as
+the claim endpoint decides.
 
 Best first: priority, then the SLA deadline, then the window, then the number.
 """
@@ -16,51 +16,18 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
 from server.customers import Customer, Site
-from server.dispatch import snapshot
-from server.dispatch.snapshot import Job
-from server.engineers import Engineer, TimeOff, shifts
+from server.dispatch import eligibility, snapshot
+from server.dispatch.snapshot import EngineerDay, Job
 from server.tickets import Ticket, format_number
 
 _FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 DESCRIPTION_MAX = 1_000
-
-
-def qualifies(
-    job: Job, engineer: Engineer, working: set[dt.date], tz: ZoneInfo, today: dt.date
-) -> bool:
-    """Whether ``engineer`` may claim ``job``; ``working``: the dates they have a shift."""
-    if not engineer.active or engineer.id in job.declined:
-        return False
-    have = engineer.skills or {}
-    if any(int(have.get(name, 0)) < level for name, level in job.skills.items()):
-        return False
-    if job.territory and engineer.territory and job.territory != engineer.territory:
-        return False
-    day = job.window_start.astimezone(tz).date() if job.window_start else today
-    return day in working
-
-
-async def _working_days(
-    session: AsyncSession, engineer: Engineer, dates: set[dt.date], tz: ZoneInfo
-) -> set[dt.date]:
-    first, last = min(dates), max(dates)
-    start, end = shifts.day_bounds(first, tz)[0], shifts.day_bounds(last, tz)[1]
-    off = list(
-        await session.scalars(
-            select(TimeOff).where(
-                TimeOff.engineer_id == engineer.id, TimeOff.ends_at > start, TimeOff.starts_at < end
-            )
-        )
-    )
-    hours = engineer.working_hours or {}
-    return {d for d in dates if shifts.on_date(d, hours, off, tz)}
 
 
 def _order(job: Job) -> tuple[int, dt.datetime, dt.datetime, int]:
@@ -72,17 +39,24 @@ async def eligible_jobs(session: AsyncSession, actor: Actor) -> list[Job]:
     """The open work orders the calling engineer qualifies for, best first."""
     if actor.engineer_id is None:
         return []
-    engineer = await session.get(Engineer, actor.engineer_id)
-    if engineer is None or engineer.org_id != actor.org_id:
-        return []
     jobs = await snapshot.claimable_jobs(session, actor.org_id)
     if not jobs:
         return []
     tz = await snapshot.zone(session, actor.org_id)
-    today = dt.datetime.now(tz).date()
-    dates = {j.window_start.astimezone(tz).date() if j.window_start else today for j in jobs}
-    working = await _working_days(session, engineer, dates, tz)
-    return sorted((j for j in jobs if qualifies(j, engineer, working, tz, today)), key=_order)
+    now = dt.datetime.now(dt.UTC)
+    days: dict[dt.date, EngineerDay | None] = {}
+    out = []
+    for job in jobs:
+        date = eligibility.job_date(job, tz, now)
+        if date not in days:
+            found = await snapshot.engineer_days(
+                session, actor.org_id, date, engineer_ids=[actor.engineer_id]
+            )
+            days[date] = found[0] if found else None  # None: inactive, or not theirs
+        day = days[date]
+        if day is not None and not eligibility.reasons(day, job):
+            out.append(job)
+    return sorted(out, key=_order)
 
 
 async def claim_pool(session: AsyncSession, actor: Actor) -> list[Mapping[str, Any]]:
