@@ -72,7 +72,7 @@ async def claim_pool(session: AsyncSession, actor: Actor) -> list[Mapping[str, A
         .where(Ticket.org_id == actor.org_id, Ticket.id.in_([j.ticket_id for j in jobs]))
     )
     found: dict[uuid.UUID, Any] = {row[0].id: row for row in rows}
-    out = []
+    out: list[Mapping[str, Any]] = []
     for job in jobs:
         if job.ticket_id not in found:
             continue
