@@ -24,6 +24,7 @@ from server.auth.router import router as auth_router
 from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
 from server.db import make_engine, make_sessionmaker
+from server.dispatch.claims.router import router as dispatch_claims_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
 from server.field.checklists.router import router as field_checklist_router
@@ -231,6 +232,7 @@ ROUTERS = (
     uploads_router,
     attachments_router,
     service_report_router,
+    dispatch_claims_router,
 )
 
 

@@ -1,10 +1,20 @@
-"""How dispatch plugs in (server/domains.py): it fills sync's claim pool."""
+"""How the dispatch domain plugs in (server/domains.py): a reject records the decline, an
+assign refuses an engineer who declined (unless forced) and leaves the claim pool, an
+unassign unpins (server/dispatch/declines.py); the phone's claim pool is dispatch's
+(``sync.claim_pool``, server/dispatch/pool.py)."""
 
 from __future__ import annotations
 
-from server import sync
-from server.dispatch import pool
+from server import sync, tickets
+from server.dispatch import declines, pool
+from shared.lifecycle import Action
+
+__all__ = ["install"]
 
 
 def install() -> None:
+    tickets.lifecycle.guard(Action.ASSIGN)(declines.refuse_declined)
+    tickets.lifecycle.listener(Action.ASSIGN, Action.CANCEL)(declines.leave_pool)
+    tickets.lifecycle.listener(Action.REJECT)(declines.record_decline)
+    tickets.lifecycle.listener(Action.UNASSIGN)(declines.release_pin)
     sync.claim_pool.fill(pool.claim_pool)

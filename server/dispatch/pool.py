@@ -1,18 +1,10 @@
-"""The claim pool an engineer sees: work orders open for claim that they qualify for.
-
-Fills ``server.sync.claim_pool`` (the phone's ``claimable`` entity). A work order is open
-for claim when ``open_for_claim`` is set, its status is ``new`` and nobody is assigned;
-the engineer qualifies when ``server.dispatch.eligibility.reasons`` finds nothing against
-them (skills with levels, territory, a shift with room on the job's date, not declined, a
-known location), on the engineer's day of the job's date (``eligibility.job_date``), as
-the claim endpoint decides.
-
-Best first: priority, then the SLA deadline, then the window, then the number.
-"""
+"""The claim pool on the phone: fills ``server.sync.claim_pool`` (the ``claimable``
+entity) with what ``GET /claims`` lists (server/dispatch/claims/service.py: the open work
+orders the engineer qualifies for by ``dispatch.eligibility``, most urgent first), as rows
+with what the phone needs to decide: no other engineer, no note."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -22,47 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
 from server.customers import Customer, Site
-from server.dispatch import eligibility, snapshot
-from server.dispatch.snapshot import EngineerDay, Job
+from server.dispatch.claims import service as claims
+from server.errors import Forbidden
 from server.tickets import Ticket, format_number
 
-_FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 DESCRIPTION_MAX = 1_000
-
-
-def _order(job: Job) -> tuple[int, dt.datetime, dt.datetime, int]:
-    rank = int(job.priority[1:]) if job.priority[1:].isdigit() else 9
-    return (rank, job.sla_deadline or _FAR, job.window_start or _FAR, job.number)
-
-
-async def eligible_jobs(session: AsyncSession, actor: Actor) -> list[Job]:
-    """The open work orders the calling engineer qualifies for, best first."""
-    if actor.engineer_id is None:
-        return []
-    jobs = await snapshot.claimable_jobs(session, actor.org_id)
-    if not jobs:
-        return []
-    tz = await snapshot.zone(session, actor.org_id)
-    now = dt.datetime.now(dt.UTC)
-    days: dict[dt.date, EngineerDay | None] = {}
-    out = []
-    for job in jobs:
-        date = eligibility.job_date(job, tz, now)
-        if date not in days:
-            found = await snapshot.engineer_days(
-                session, actor.org_id, date, engineer_ids=[actor.engineer_id]
-            )
-            days[date] = found[0] if found else None  # None: inactive, or not theirs
-        day = days[date]
-        if day is not None and not eligibility.reasons(day, job):
-            out.append(job)
-    return sorted(out, key=_order)
 
 
 async def claim_pool(session: AsyncSession, actor: Actor) -> list[Mapping[str, Any]]:
     """``sync.claim_pool``: the rows the phone's pool shows (server/sync/claimables.py
     sends only its ``FIELDS``)."""
-    jobs = await eligible_jobs(session, actor)
+    try:
+        jobs = await claims.pool(session, actor)
+    except Forbidden:  # not an engineer, or an inactive one: no pool, and the pull goes on
+        return []
     if not jobs:
         return []
     rows = await session.execute(

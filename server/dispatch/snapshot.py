@@ -181,16 +181,6 @@ async def _jobs(
     ]
 
 
-async def claimable_jobs(session: AsyncSession, org_id: uuid.UUID) -> list[Job]:
-    """The work orders open for claim: new, nobody assigned (ix_tickets_org_claimable)."""
-    where = [
-        Ticket.open_for_claim.is_(True),
-        Ticket.status == Status.NEW.value,
-        Ticket.assignee_id.is_(None),
-    ]
-    return await _jobs(session, org_id, where)
-
-
 async def job(session: AsyncSession, org_id: uuid.UUID, ticket_id: uuid.UUID) -> Job | None:
     found = await _jobs(session, org_id, [Ticket.id == ticket_id])
     return found[0] if found else None
@@ -297,3 +287,12 @@ _FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 def _plan_order(j: Job) -> tuple[int, dt.datetime, dt.datetime, int]:
     position = j.plan_position if j.plan_position is not None else 10**6
     return (position, j.planned_start or _FAR, j.window_start or _FAR, j.number)
+
+
+async def pool_jobs(session: AsyncSession, org_id: uuid.UUID, *, limit: int) -> list[Job]:
+    """The claim pool: new work orders open for claim, the most urgent first (priority,
+    then the window's start, then the number); at most ``limit``."""
+    where = [Ticket.open_for_claim.is_(True), Ticket.status == Status.NEW.value]
+    jobs = await _jobs(session, org_id, where)
+    jobs.sort(key=lambda j: (j.priority, j.window_start or _FAR, j.number))
+    return jobs[:limit]

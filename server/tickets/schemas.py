@@ -13,7 +13,16 @@ from shared.lifecycle import Action, Status, allowed_actions
 
 # Minutes a job takes: at most a week.
 EstimatedMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), AsciiNumber]
-Skill = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
+# A required skill: ``name`` (any level) or ``name:N``, level N (1-5) or more.
+Skill = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=60,
+        pattern=r"^[\w\- .]+(:[1-5])?$",
+        description="`name` (any level) or `name:N` (level N, 1-5, or more)",
+    ),
+]
 FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
 
 

@@ -875,6 +875,41 @@ MATRIX: tuple[Row, ...] = (
         body=lambda w, k: {"action": "cancel", "reason": "Customer withdrew"},
     ),
     Row(
+        "dispatch.open_for_claim",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/open-for-claim",
+        # Managers only; the world's work orders are assigned, so not new: 409.
+        back_office((409, 409, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "ticket",
+    ),
+    Row(
+        "dispatch.close_claim",
+        "DELETE",
+        "/api/v1/tickets/{ticket_id}/open-for-claim",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "ticket",
+    ),
+    Row(
+        "dispatch.claims",
+        "GET",
+        "/api/v1/claims",
+        # The calling engineer's pool; the back office has none.
+        back_office(403, viewer=403, engineer=200),
+        check=lambda w, role, key, body: (
+            ["tenant B's work order in the pool"]
+            if w.id("ticket", "other_org") in {c["ticket_id"] for c in body}
+            else []
+        ),
+    ),
+    Row(
+        "dispatch.claim",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/claim",
+        # Engineers only; the world's work orders are not open for claim: 409.
+        back_office(DENIED, viewer=DENIED, engineer=(409, 409, 404)),
+        "ticket",
+    ),
+    Row(
         "tickets.events",
         "GET",
         "/api/v1/tickets/{ticket_id}/events",
