@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from kivy.metrics import dp
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,6 +72,54 @@ async def test_the_pool_lists_open_jobs_most_urgent_first_with_distance(
     first = next(r for r in rows if r.priority == "P1")
     assert first.number.startswith("WO-") and first.customer == tenant.customer.name  # type: ignore[union-attr]
     assert first.distance.endswith("km") and first.window
+
+
+async def test_a_claim_won_puts_the_job_on_today(
+    ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, faults: Any
+) -> None:
+    phone = await _pool_on_phone(ui, tenant, db)
+    await _preview(phone, "Chiller leaks water")
+    number = phone.screen.number
+    await phone.tap(_claim_button(phone))
+    assert number in phone.app.root.toast and "yours" in phone.app.root.toast
+    assert phone.app.screens.current == "job"
+    assert len(faults.sent("POST", "/claim")) == 1
+    phone.app.go("today")
+    await phone.frames(3)
+    assert [w for w in phone.walk() if getattr(w, "number", None) == number]
+    assert phone.app.store.pending_count() == 0
+    assert [r["title"] for r in phone.app.store.claimables()] == ["Filter change"]
+
+
+async def test_a_claim_lost_says_another_engineer_took_it_and_the_job_leaves_the_pool(
+    ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    phone = await _pool_on_phone(ui, tenant, db)
+    await _preview(phone, "Chiller leaks water")
+    number, wid = phone.screen.number, phone.screen.work_order_id
+    first = await client.post(
+        f"/api/v1/tickets/{wid}/claim",
+        headers={**tenant.headers("engineer2"), "Idempotency-Key": "colleague-1"},
+    )
+    assert first.status_code < 300, first.text
+
+    await phone.tap(_claim_button(phone))
+    told = phone.app.root.toast
+    assert told == _("Another engineer took {number}").format(number=number)
+    colleague = tenant.engineers[1]
+    assert colleague.display_name not in told and str(colleague.id) not in told
+    assert phone.app.screens.current == "pool"
+    assert phone.app.store.get("claimable", wid) is None
+    assert phone.app.store.get("work_order", wid) is None
+
+
+async def test_a_double_tap_on_claim_is_one_claim(
+    ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, faults: Any
+) -> None:
+    phone = await _pool_on_phone(ui, tenant, db)
+    await _preview(phone, "Filter change")
+    await phone.double_tap(_claim_button(phone))
+    assert len(faults.sent("POST", "/claim")) == 1
 
 
 async def test_offline_a_claim_is_refused_at_once_and_nothing_is_queued(
