@@ -28,9 +28,9 @@ def _due(value: Any) -> str:
 
 
 def _pool_order(row: Row) -> tuple[Any, ...]:
+    """The server's order for the pool (``GET /claims``): priority, window, number."""
     return (
         _PRIORITIES.get(str(row.get("priority")), math.inf),
-        _due(row.get("sla_due_at")),
         _due(row.get("window_start")),
         str(row.get("number") or ""),
         str(row.get("id")),
@@ -39,7 +39,7 @@ def _pool_order(row: Row) -> tuple[Any, ...]:
 
 class Claims(StoreCore):
     def claimables(self) -> list[Row]:
-        """The pool, most urgent first (priority, SLA deadline, window, number)."""
+        """The pool, most urgent first (priority, then the window's start, then number)."""
         return sorted(self.all(CLAIMABLE), key=_pool_order)
 
     def claim_key(self, work_order_id: str) -> str:

@@ -17,16 +17,18 @@ def _job(**fields: Any) -> dict[str, Any]:
 
 
 def test_the_pool_is_listed_most_urgent_first(store: Store) -> None:
-    p3 = _job(priority="P3", sla_due_at="2026-11-24T10:00:00+00:00")
-    p1_late = _job(priority="P1", sla_due_at="2026-11-25T10:00:00+00:00")
-    p1_soon = _job(priority="P1", sla_due_at="2026-11-24T12:00:00+00:00")
-    p1_no_sla = _job(priority="P1")
+    """As the server lists it: priority, then the window's start (none last), then number."""
+    p3 = _job(priority="P3", window_start="2026-11-24T10:00:00+00:00")
+    p1_late = _job(priority="P1", window_start="2026-11-25T10:00:00+00:00")
+    p1_soon = _job(priority="P1", window_start="2026-11-24T12:00:00+00:00")
+    p1_unscheduled = _job(priority="P1")
     odd = _job(priority=None)
-    store.apply_page(page(*(put("claimable", r) for r in (p3, odd, p1_no_sla, p1_late, p1_soon))))
+    jobs = (p3, odd, p1_unscheduled, p1_late, p1_soon)
+    store.apply_page(page(*(put("claimable", r) for r in jobs)))
     assert [r["id"] for r in store.claimables()] == [
         p1_soon["id"],
         p1_late["id"],
-        p1_no_sla["id"],
+        p1_unscheduled["id"],
         p3["id"],
         odd["id"],
     ]
