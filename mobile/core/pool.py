@@ -106,6 +106,12 @@ def outcome_text(outcome: Claimed, number: str) -> str:
     return _("{number} is no longer open for claiming").format(number=number)
 
 
+def no_answer(number: str) -> str:
+    return _(
+        "No answer about {number}: it stays in the pool until the next sync. Try again."
+    ).format(number=number)
+
+
 def failure_text(exc: Exception, number: str) -> str:
     """Why a claim got no answer, or was refused: nothing was claimed on the phone."""
     if isinstance(exc, AuthRequired):
@@ -114,9 +120,7 @@ def failure_text(exc: Exception, number: str) -> str:
         if isinstance(exc.__cause__, httpx.ConnectError):
             return _("Claiming needs a connection")
         if isinstance(exc.__cause__, httpx.TransportError):
-            return _(
-                "No answer about {number}: it stays in the pool until the next sync. Try again."
-            ).format(number=number)
+            return no_answer(number)
         return _("The server could not take the claim now: try again in a moment")
     if isinstance(exc, Refused):
         return _("The claim was refused: {reason}").format(

@@ -9,6 +9,7 @@ from typing import Any
 from kivy.properties import BooleanProperty, StringProperty
 
 from mobile.core import ClaimAnswer, claim_job, pool_item
+from mobile.core.pool import no_answer
 from mobile.ui.screens import FieldScreen, load_kv
 
 load_kv("claim")
@@ -29,12 +30,13 @@ class ClaimScreen(FieldScreen):
     minutes = StringProperty("")
     description = StringProperty("")
     claiming = BooleanProperty(False)
+    gone = BooleanProperty(False)  # it left the pool while shown (a sync said so)
     answer = StringProperty("")
 
     def show(self, **kwargs: Any) -> None:
         if "work_order_id" in kwargs:
             self.work_order_id = str(kwargs["work_order_id"])
-            self.answer = ""
+            self.answer, self.number, self.gone = "", "", False
         self.refresh()
 
     def refresh(self) -> None:
@@ -48,7 +50,13 @@ class ClaimScreen(FieldScreen):
             here=self.app.work.last_fix,
         )
         if item is None:
-            return  # it left the pool: what was shown stays, with the answer that says why
+            # It left the pool: what was shown stays, with the answer that says why.
+            self.gone = bool(self.number)
+            return
+        self.gone = False
+        if item.asking and not self.answer and not self.claiming:
+            # Asked before without an answer: claiming again is the same request.
+            self.answer = no_answer(item.number)
         self.number, self.title_text, self.priority = item.number, item.title, item.priority
         self.window, self.sla, self.sla_level = item.window, item.sla, item.sla_level
         self.customer, self.site, self.distance = item.customer, item.site, item.distance

@@ -122,6 +122,25 @@ async def test_a_double_tap_on_claim_is_one_claim(
     assert len(faults.sent("POST", "/claim")) == 1
 
 
+async def test_a_job_that_leaves_the_pool_while_shown_cannot_be_claimed(
+    ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, client: httpx.AsyncClient
+) -> None:
+    phone = await _pool_on_phone(ui, tenant, db)
+    await _preview(phone, "Filter change")
+    wid = phone.screen.work_order_id
+    taken = await client.post(
+        f"/api/v1/tickets/{wid}/claim",
+        headers={**tenant.headers("engineer2"), "Idempotency-Key": "colleague-2"},
+    )
+    assert taken.status_code < 300, taken.text
+    await phone.app.session.sync_now()
+    await phone.settle()
+    assert phone.app.screens.current == "claim"
+    assert _("This job has left the pool") in phone.texts()
+    claim = [w for w in phone.walk() if getattr(w, "text", "") == _("Claim this job")]
+    assert claim and claim[0].disabled
+
+
 async def test_offline_a_claim_is_refused_at_once_and_nothing_is_queued(
     ui: Callable[..., Any], tenant: Tenant, db: AsyncSession, faults: Any
 ) -> None:
