@@ -7,15 +7,16 @@
 - **List** (engineers): the open work orders the caller qualifies for
   (``eligibility.reasons`` empty on the job's date), the most urgent first, at most
   ``POOL_LIMIT``.
-- **Claim** (engineers): exactly one winner. The work order's row is locked (``SELECT ...
-  FOR UPDATE``) and everything is checked again under the lock, so concurrent claimers
-  queue on the row and each sees the winner's commit: the first finds it open and takes
-  it; the others find it assigned and answer 409 ``already_claimed`` ("another engineer
-  claimed WO-000123 first", never who). Taking it runs the tickets service's own
-  transitions, ``assign`` (to the claimer, in the claimer's name, reason "claimed from the
-  pool") then ``accept`` by the claimer: two events, two outbox rows. The assign leaves the
-  pool and pins the work order (server/dispatch/declines.py): the day planner never moves
-  a claimed job.
+- **Claim** (engineers): exactly one winner. The work order's row is locked while it is
+  still open (``SELECT ... WHERE open_for_claim AND status = 'new' FOR UPDATE``) and
+  eligibility is checked under the lock, so concurrent claimers wait for the lock holder
+  and see its commit: the first finds it open and takes it; the others find it no longer
+  matching (not locked, so they do not queue behind each other) and answer 409
+  ``already_claimed`` ("another engineer claimed WO-000123 first", never who). Taking it
+  runs the tickets service's own transitions, ``assign`` (to the claimer, in the
+  claimer's name, reason "claimed from the pool") then ``accept`` by the claimer: two
+  events, two outbox rows. The assign leaves the pool and pins the work order
+  (server/dispatch/declines.py): the day planner never moves a claimed job.
 
 Refusals: a work order of another organisation or none at all is 404; one not open (never
 opened, closed again, assigned by a dispatcher, cancelled) 409 ``not_open_for_claim``; an
@@ -135,45 +136,63 @@ async def pool(session: AsyncSession, actor: Actor) -> list[snapshot.Job]:
     return out
 
 
-async def _lock(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> Ticket:
+async def _lock_open(session: AsyncSession, actor: Actor, ticket_id: uuid.UUID) -> Ticket | None:
+    """The work order, locked, if it is open for claim; else None, without waiting for more
+    than the current lock holder: PostgreSQL re-checks the condition on the row as the
+    holder left it and skips a row that no longer matches without locking it, so the losers
+    of a race do not queue behind one another, only behind the winner."""
     # Not tickets.get: a pool's work order is nobody's yet, so an engineer's usual rule
     # (only their own work) would hide it. The organisation still bounds it.
-    ticket = await session.scalar(
+    return await session.scalar(
         select(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.org_id == actor.org_id)
+        .where(
+            Ticket.id == ticket_id,
+            Ticket.org_id == actor.org_id,
+            Ticket.open_for_claim.is_(True),
+            Ticket.status == Status.NEW.value,
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if ticket is None:
-        raise NotFound(f"work order {ticket_id} not found")
-    return ticket
 
 
-async def _was_claimed(session: AsyncSession, ticket: Ticket) -> bool:
-    """Whether the work order's latest assign was a claim."""
-    changes: dict[str, Any] | None = await session.scalar(
-        select(TicketEvent.changes)
+def _claimed_last() -> Any:
+    """Whether the work order's latest assign was a claim (for a row of ``Ticket``)."""
+    return (
+        select(TicketEvent.changes.has_key("claimed"))
         .where(
-            TicketEvent.org_id == ticket.org_id,
-            TicketEvent.ticket_id == ticket.id,
+            TicketEvent.org_id == Ticket.org_id,
+            TicketEvent.ticket_id == Ticket.id,
             TicketEvent.action == Action.ASSIGN.value,
         )
         .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
         .limit(1)
+        .correlate(Ticket)
+        .scalar_subquery()
     )
-    return bool(changes and changes.get("claimed"))
 
 
-async def _refuse_closed(
-    session: AsyncSession, ticket: Ticket, engineer_id: uuid.UUID, label: str
-) -> None:
-    if ticket.status == Status.NEW.value and ticket.open_for_claim:
-        return
-    if ticket.status != Status.NEW.value and await _was_claimed(session, ticket):
-        if ticket.assignee_id == engineer_id:
-            raise AlreadyClaimed(f"you already claimed {label}")
-        raise AlreadyClaimed(f"another engineer claimed {label} first")
-    raise NotOpenForClaim(f"{label} is not open for claim")
+async def _refusal(
+    session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, ticket_id: uuid.UUID
+) -> Exception:
+    """Why a work order that is not open for claim cannot be claimed: one plain read (every
+    loser of a race asks, right after the winner's commit)."""
+    row = (
+        await session.execute(
+            select(Ticket.number, Ticket.status, Ticket.assignee_id, _claimed_last()).where(
+                Ticket.id == ticket_id, Ticket.org_id == actor.org_id
+            )
+        )
+    ).first()
+    if row is None:
+        return NotFound(f"work order {ticket_id} not found")
+    number, status, assignee_id, claimed = row
+    label = format_number(number)
+    if status != Status.NEW.value and claimed:
+        if assignee_id == engineer_id:
+            return AlreadyClaimed(f"you already claimed {label}")
+        return AlreadyClaimed(f"another engineer claimed {label} first")
+    return NotOpenForClaim(f"{label} is not open for claim")
 
 
 async def _reasons(
@@ -188,9 +207,10 @@ async def _reasons(
 async def claim(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Ticket:
     """Take a work order from the pool: assigned to and accepted by the caller, pinned."""
     engineer_id = _engineer(actor, "claim work orders")
-    ticket = await _lock(session, actor, ticket_id)
+    ticket = await _lock_open(session, actor, ticket_id)
+    if ticket is None:
+        raise await _refusal(session, actor, engineer_id, ticket_id)
     label = format_number(ticket.number)
-    await _refuse_closed(session, ticket, engineer_id, label)
     if reasons := await _reasons(session, actor, engineer_id, ticket.id):
         raise NotEligible(
             f"you do not qualify for {label}: {', '.join(reasons)}",
