@@ -6,18 +6,24 @@ The screens (``mobile.ui``) are thin: they read view objects built here and call
 """
 
 from mobile.core.job import ChecklistLine, JobView, job_view
+from mobile.core.pool import ClaimAnswer, PoolItem, claim_job, pool_item, pool_items
 from mobile.core.session import LoginFailed, Session, SyncBar
 from mobile.core.today import TodayItem, today_items
 from mobile.core.work import Work
 
 __all__ = [
     "ChecklistLine",
+    "ClaimAnswer",
     "JobView",
     "LoginFailed",
+    "PoolItem",
     "Session",
     "SyncBar",
     "TodayItem",
     "Work",
+    "claim_job",
     "job_view",
+    "pool_item",
+    "pool_items",
     "today_items",
 ]

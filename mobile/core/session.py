@@ -21,7 +21,7 @@ import httpx
 from mobile.core.text import clip
 from mobile.i18n import _, format_ago
 from mobile.store import Store, UserSwitchRefused
-from mobile.sync import AuthRequired, OrganisationRequired, SyncEngine, Transient
+from mobile.sync import AuthRequired, Claimed, OrganisationRequired, SyncEngine, Transient
 from mobile.sync.errors import Refused
 
 log = logging.getLogger(__name__)
@@ -301,6 +301,16 @@ class Session:
             self._remember_success()
             if looping:
                 self.start()
+
+    async def claim(self, work_order_id: str) -> Claimed:
+        """Claim a job of the pool now (``Transient`` without an answer: nothing is queued),
+        then sync, so the job arrives on Today or leaves the pool."""
+        url = self.server_url
+        if url is None:
+            raise AuthRequired("log in first")
+        outcome = await self._engine(url).claim(work_order_id)
+        await self.sync_now()
+        return outcome
 
     def _remember_success(self) -> None:
         last = self.engine.status.last_success if self.engine else None

@@ -1,5 +1,6 @@
-"""The Today list: the engineer's jobs in the order they will do them, each with what decides
-the order of the day at a glance (window, priority, SLA countdown, distance)."""
+"""The Today list: the engineer's jobs in the order they will do them (the dispatch plan's
+order when there is one), each with what decides the order of the day at a glance
+(window, the plan's ETA, priority, SLA countdown, distance)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class TodayItem:
     site: str
     distance: str
     unsynced: bool
+    eta: str = ""  # "ETA 10:30" when a dispatch plan gives the start
 
 
 def _instant(value: Any) -> dt.datetime | None:
@@ -60,6 +62,15 @@ def window_text(work_order: Mapping[str, Any], now: dt.datetime, tz: ZoneInfo) -
         return _("No appointment") if readable(raw) else _("Appointment time unreadable")
     end = _instant(work_order.get("window_end"))
     return format_window(start, end if end is not None and end >= start else None, tz, now=now)
+
+
+def eta_text(work_order: Mapping[str, Any], now: dt.datetime, tz: ZoneInfo) -> str:
+    """When the plan expects the engineer to start (``planned_start``), local time: "ETA
+    10:30" today, with the day otherwise; nothing without a plan (or a readable time)."""
+    start = _instant(work_order.get("planned_start"))
+    if start is None:
+        return ""
+    return _("ETA {time}").format(time=format_window(start, None, tz, now=now))
 
 
 def sla_of(work_order: Mapping[str, Any], now: dt.datetime) -> tuple[str, str]:
@@ -101,6 +112,7 @@ def _item(
         site=line(shown((site or {}).get("address")) or (site or {}).get("name")),
         distance=format_distance(distance_to(here, site)),
         unsynced=store.is_local("work_order", str(wo["id"])),
+        eta=eta_text(wo, now, tz),
     )
 
 

@@ -225,6 +225,12 @@ class StoreCore:
                     if seq is not None:
                         acked.append(seq)
             self._acknowledge(con, acked)
+            # A claim whose answer was lost is settled by the pull that took its job out
+            # of the pool (yours, or taken): its key is spent.
+            con.execute(
+                "DELETE FROM claims WHERE work_order_id NOT IN"
+                " (SELECT id FROM entities WHERE entity = 'claimable')"
+            )
             meta_set(con, CURSOR, page.cursor)
 
     def _leaving(self, con: sqlite3.Connection, work_order_id: str, data: dict[str, Any]) -> None:

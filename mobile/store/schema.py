@@ -27,6 +27,13 @@ Version 2 (the engineer app's screens):
 - ``notices``   why a work order left the phone (reassigned, unassigned, ...), written with
                 the pulled page that removed it; ``dismissed`` the "needs attention" items
                 the engineer has put away (the records themselves stay).
+
+Version 3 (the claim pool):
+
+- ``claims``    a claim the phone asked for and has no answer to yet: the work order and
+                the ``Idempotency-Key`` it was sent with, so asking again after a lost
+                answer is the same request (``mobile.store.claims``). The pool itself is
+                the ``claimable`` rows of ``entities``, as the pull sends them.
 """
 
 from __future__ import annotations
@@ -92,6 +99,15 @@ def _backfill_v2(con: sqlite3.Connection) -> None:
     rows.reindex(con)
 
 
+_V3 = """
+    CREATE TABLE claims (
+        work_order_id TEXT PRIMARY KEY,
+        key           TEXT NOT NULL UNIQUE,
+        asked_at      TEXT NOT NULL
+    ) WITHOUT ROWID;
+"""
+
+
 _MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE meta (
@@ -150,6 +166,7 @@ _MIGRATIONS: tuple[Migration, ...] = (
     ) WITHOUT ROWID;
     """,
     (_V2, _backfill_v2),
+    _V3,
 )
 
 VERSION = len(_MIGRATIONS)

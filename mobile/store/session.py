@@ -45,6 +45,7 @@ TOKENS = (ACCESS_TOKEN, REFRESH_TOKEN, ACCESS_EXPIRES_AT)
 _IDENTITY = (USER_ID, ORG_ID, ENGINEER_ID, FULL_NAME)
 # Everything of the previous user; the outbox and its effects, notices and uploads too.
 _WIPED_TABLES = (
+    "claims",
     "effects",
     "outbox",
     "entities",

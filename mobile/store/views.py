@@ -6,9 +6,9 @@ colleagues' finished work orders as the service history of the assets they work 
 those belong in ``asset_history``, never in the job lists. Before the phone knows which
 engineer is logged in (``Store.engineer_id()``, learnt at log-in) the job lists are empty.
 
-Job order: a dispatch plan's position when the rows carry one (``plan_position``: the hook
-for dispatch plans, read from the row if present), then the window's start (none last),
-then priority (P1 first), then number.
+Job order: the dispatch plan's position when the rows carry one (``plan_position``, sent
+with the plan's ``planned_start``, the ETA), then the window's start (none last), then
+priority (P1 first), then number. A planned job is on the day of its planned start.
 """
 
 from __future__ import annotations
@@ -70,6 +70,12 @@ def _job_order(row: Row) -> tuple[Any, ...]:
     )
 
 
+def _starts(row: Row) -> dt.datetime | None:
+    """When the job is expected to start: the plan's start (the ETA) when a plan gives
+    one, else the appointment window's start."""
+    return _instant(row.get("planned_start")) or _instant(row.get("window_start"))
+
+
 def _finished_at(row: Row) -> dt.datetime:
     found = [_instant(row.get(k)) for k in ("closed_at", "resolved_at", "updated_at")]
     return max((f for f in found if f is not None), default=_EARLIEST)
@@ -85,8 +91,8 @@ def _decimal(value: Any) -> Decimal:
 
 class Views(StoreCore):
     def my_work_orders(self, view: str, *, now: dt.datetime, tz: ZoneInfo) -> list[Row]:
-        """``today``: open jobs whose window starts before the end of the local day
-        (overdue and unscheduled ones too); ``upcoming``: open jobs starting later;
+        """``today``: open jobs planned or whose window starts before the end of the local
+        day (overdue and unscheduled ones too); ``upcoming``: open jobs starting later;
         ``done``: resolved, closed, cancelled, most recently finished first (at most 100)."""
         if view not in VIEWS:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}")
@@ -102,8 +108,7 @@ class Views(StoreCore):
         wanted = [
             row
             for row in found
-            if (view == "today")
-            == ((when := _instant(row.get("window_start"))) is None or when < end_of_day)
+            if (view == "today") == ((when := _starts(row)) is None or when < end_of_day)
         ]
         return sorted(wanted, key=_job_order)
 

@@ -15,6 +15,8 @@ Typical use from the app (one asyncio loop shared with the UI)::
     task = asyncio.create_task(engine.run(stop))  # syncs on its own timer from now on
     store.check_in(work_order_id, gps)            # the UI writes only to the store...
     engine.wake()                                 # ...and may ask for a sync sooner
+    await engine.claim(work_order_id)             # a job of the pool: answered now, or
+                                                  # Transient (nothing queued)
     stop.set(); await task; await engine.aclose()
 
 ``engine.status`` says when the phone last reached the server and why not since
@@ -23,12 +25,14 @@ last attempt got an answer (``online``) and the photo upload's progress (``uploa
 """
 
 from mobile.sync.backoff import Backoff
+from mobile.sync.claim import Claimed
 from mobile.sync.engine import SyncEngine, SyncStatus
 from mobile.sync.errors import AuthRequired, OrganisationRequired, Refused, SyncError, Transient
 
 __all__ = [
     "AuthRequired",
     "Backoff",
+    "Claimed",
     "OrganisationRequired",
     "Refused",
     "SyncEngine",

@@ -28,6 +28,7 @@ from mobile.store import Store
 from mobile.store.core import BASE_URL, CURSOR, REGISTERED, USER_ID
 from mobile.sync.api import Api, problem
 from mobile.sync.backoff import Backoff
+from mobile.sync.claim import Claimed, claim
 from mobile.sync.errors import AuthRequired, Refused, SyncError, Transient
 from mobile.sync.upload import Uploader
 from shared.sync import DEFAULT_PULL_LIMIT, MAX_MUTATIONS_PER_PUSH, PullPage, Result
@@ -220,6 +221,11 @@ class SyncEngine:
                 self._notify("pulled")
             if not page.has_more:
                 return applied
+
+    async def claim(self, work_order_id: str) -> Claimed:
+        """Claim a job of the pool now (``mobile.sync.claim``); ``Transient`` when there is
+        no answer (the job stays in the pool; asking again is the same request)."""
+        return await claim(self.api, self.store, work_order_id)
 
     async def upload_pending(self) -> int:
         done = await self.uploader.upload_all()

@@ -45,6 +45,8 @@ HERE = Path(__file__).parent
 SCREENS = (
     "login",
     "today",
+    "pool",
+    "claim",
     "job",
     "checklist",
     "parts",

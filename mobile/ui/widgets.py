@@ -88,6 +88,31 @@ class TodayRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
     site = StringProperty("")
     distance = StringProperty("")
     unsynced = BooleanProperty(False)
+    eta = StringProperty("")
+    on_open = ObjectProperty(None, allownone=True)
+
+    def on_release(self) -> None:
+        if self.on_open is not None:
+            self.on_open(self.id_)
+
+
+class PoolRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
+    """One job of the claim pool (a recycled view); a tap opens its preview."""
+
+    id_ = StringProperty("")
+    number = StringProperty("")
+    title = StringProperty("")
+    priority = StringProperty("")
+    window = StringProperty("")
+    sla = StringProperty("")
+    sla_level = StringProperty("")
+    customer = StringProperty("")
+    site = StringProperty("")
+    distance = StringProperty("")
+    skills = StringProperty("")
+    minutes = StringProperty("")
+    description = StringProperty("")
+    asking = BooleanProperty(False)
     on_open = ObjectProperty(None, allownone=True)
 
     def on_release(self) -> None:

@@ -6,6 +6,8 @@ Two shapes:
 - feed (``m: "f"``): the last feed row served, ``(t, i)`` = (txid, id); ``w``, the txid
   below which every transaction was finished at the last pull (van stock is compared
   against it); ``o``, the edge of the recent-work window at the last pull (epoch seconds);
+  ``p``, the claim pool the phone was sent (server/sync/claimables.py: base64url of 20
+  bytes per work order, its id and a digest of its row; absent: nothing sent yet);
 - snapshot (``m: "s"``): a full snapshot in progress: stage ``s``, the last key ``k`` sent
   in it, the feed position ``x`` it started at, and ``o``.
 
@@ -35,6 +37,7 @@ class Feed:
     i: int
     w: int
     o: float
+    p: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def encode(state: State, *, secret: str, client_id: uuid.UUID) -> str:
     body: dict[str, Any]
     if isinstance(state, Feed):
         body = {"m": "f", "t": state.t, "i": state.i, "w": state.w, "o": state.o}
+        if state.p:
+            body["p"] = state.p
     else:
         body = {"m": "s", "s": state.stage, "k": state.key, "x": state.x, "o": state.o}
     payload = json.dumps(body, separators=(",", ":")).encode()
@@ -81,6 +86,17 @@ def _float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e11:
         raise BadRequest(MALFORMED)
     return float(value)
+
+
+# The claim pool a cursor may carry: at most this many bytes (server/sync/claimables.py
+# sends at most 50 work orders, 20 bytes each).
+MAX_POOL_TEXT = 2_000
+
+
+def _pool(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_POOL_TEXT:
+        raise BadRequest(MALFORMED)
+    return value
 
 
 def decode(cursor: str, *, secret: str, client_id: uuid.UUID) -> State:
@@ -103,6 +119,7 @@ def decode(cursor: str, *, secret: str, client_id: uuid.UUID) -> State:
             i=_int(body.get("i")),
             w=_int(body.get("w")),
             o=_float(body.get("o")),
+            p=_pool(body.get("p", "")),
         )
     if body.get("m") == "s":
         key = body.get("k")

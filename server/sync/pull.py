@@ -21,7 +21,9 @@ A page, in order:
    server/sync/reservations.py);
 3. feed rows (at most ``limit``), each resolved to the entity as it is now
    (server/sync/resolve.py), with acknowledgements of this installation's mutations in the
-   same order, so an acknowledgement is never served before its mutation's effects.
+   same order, so an acknowledgement is never served before its mutation's effects;
+4. on the last page (``has_more`` false), the claim pool's changes since the pool the
+   cursor says the phone holds (server/sync/claimables.py).
 
 Without a cursor, with a cursor from before the pruned horizon, the pull is a **snapshot**
 (``reset: true`` on its first page): the whole scope in stages (work orders, history,
@@ -44,8 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import feed
 from server.auth import Actor
 from server.config import get_settings
+from server.sync import claimables, reservations
 from server.sync import cursor as cursors
-from server.sync import reservations
 from server.sync.clients import client_for
 from server.sync.entities import (
     CATALOGUES,
@@ -257,6 +259,7 @@ async def _snapshot_page(
             key = rows[-1].id
     if stage >= len(STAGES):
         # Done: the feed from where the snapshot started (txid >= x).
+        # The phone replaced its rows with the snapshot: it holds no claim pool (p empty).
         return page, cursors.Feed(t=state.x - 1, i=cursors.MAX_ID, w=state.x, o=state.o)
     return page, cursors.Snapshot(stage=stage, key=key, x=state.x, o=state.o)
 
@@ -294,7 +297,12 @@ async def _expired(
 
 
 async def _feed_page(
-    session: AsyncSession, scope: Engineer, state: cursors.Feed, wm: Watermark, limit: int
+    session: AsyncSession,
+    actor: Actor,
+    scope: Engineer,
+    state: cursors.Feed,
+    wm: Watermark,
+    limit: int,
 ) -> tuple[list[Change], cursors.Feed, bool]:
     page = Changes()
     for change in await _van(session, scope, since=state.w, now_txid=wm.visible):
@@ -308,11 +316,15 @@ async def _feed_page(
     notes += [(r.entity, r.entity_id, r.op) for r in rows]
     await Resolver(session, scope).resolve(notes, page)
     t, i = (rows[-1].txid, rows[-1].id) if rows else (state.t, state.i)
+    pool = state.p
     if not has_more:
         # Nothing below the settled watermark can appear any more: move up to it, so an
         # idle installation's cursor stays younger than the pruned horizon.
         t, i = max((t, i), (wm.settled - 1, cursors.MAX_ID))
-    new = cursors.Feed(t=t, i=i, w=wm.settled, o=scope.since.timestamp())
+        claims, pool = await claimables.changes(session, actor, state.p)
+        for change in claims:
+            page.add(change)
+    new = cursors.Feed(t=t, i=i, w=wm.settled, o=scope.since.timestamp(), p=pool)
     return page.items, new, has_more
 
 
@@ -358,6 +370,6 @@ async def pull(
             new_state = cursors.Feed(t=horizon[0], i=horizon[1], w=new_state.w, o=new_state.o)
         has_more = True  # the rest of the snapshot, or the feed since it started
     else:
-        changes, new_state, has_more = await _feed_page(session, scope, state, wm, limit)
+        changes, new_state, has_more = await _feed_page(session, actor, scope, state, wm, limit)
     encoded = cursors.encode(new_state, secret=settings.SECRET_KEY, client_id=client.id)
     return PullPage(cursor=encoded, has_more=has_more, reset=reset, changes=changes)

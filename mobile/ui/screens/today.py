@@ -1,4 +1,5 @@
-"""The day's jobs in order, with the tabs Today / Upcoming / Done; pull down to sync."""
+"""The day's jobs in order (the dispatch plan's, with its ETA), with the tabs Today /
+Upcoming / Done and the way to the claim pool; pull down to sync."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ PULL_TO_REFRESH_DP = 90
 class TodayScreen(FieldScreen):
     view = StringProperty("today")
     count = NumericProperty(0)
+    pool = NumericProperty(0)  # jobs the engineer may claim (the Pool button)
     greeting = StringProperty("")
 
     def show(self, **kwargs: Any) -> None:
@@ -43,6 +45,7 @@ class TodayScreen(FieldScreen):
             here=self.app.work.last_fix,
         )
         self.count = len(items)
+        self.pool = len(self.app.store.claimables())
         self.ids.jobs.data = [
             {
                 **{k: v for k, v in asdict(item).items() if k != "id"},

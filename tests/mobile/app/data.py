@@ -93,3 +93,38 @@ async def jobs_for(db: AsyncSession, tenant: Tenant, n: int, engineer: int = 0) 
         )
         for _ in range(n)
     ]
+
+
+EVERY_DAY = {d: [["00:00", "24:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+async def pool_jobs(
+    db: AsyncSession, tenant: Tenant, jobs: list[tuple[str, str, float, float]]
+) -> list[Any]:
+    """Work orders open for claim, one per ``(title, priority, lat, lon)``, each at a site of
+    its own there; the tenant's engineers work every day, so they qualify."""
+    from server.customers import Site
+
+    assert tenant.customer and tenant.site
+    for engineer in tenant.engineers:
+        engineer.working_hours = EVERY_DAY
+    out = []
+    for n, (title, priority, lat, lon) in enumerate(jobs):
+        site = Site(
+            org_id=tenant.org.id,
+            customer_id=tenant.customer.id,
+            name=f"{tenant.site.name} {n + 2}",
+            address=f"{n + 2} {tenant.site.address}",
+            lat=lat,
+            lon=lon,
+            version=1,
+        )
+        db.add(site)
+        await db.flush()
+        ticket = await make_ticket(
+            db, tenant.actor("dispatcher"), tenant.customer, site, title=title, priority=priority
+        )
+        ticket.open_for_claim = True
+        out.append(ticket)
+    await db.flush()
+    return out

@@ -1,7 +1,7 @@
-"""Every main screen drawn in English and in Chinese (login, today, job, checklist, parts,
-signature, sync status). ``make mobile-screenshots`` writes them to docs/screenshots/;
-the suite writes them to a temporary folder and checks each is a real picture of the
-screen in the right language."""
+"""Every main screen drawn in English and in Chinese (login, today in the plan's order with
+its ETAs, the claim pool, job, checklist, parts, signature, sync status).
+``make mobile-screenshots`` writes them to docs/screenshots/; the suite writes them to a
+temporary folder and checks each is a real picture of the screen in the right language."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.tickets.models import Ticket
 from tests.fixtures.factories import Tenant
-from tests.mobile.app.data import checklist, jobs_for, reserve, stock_van
+from tests.mobile.app.data import checklist, jobs_for, pool_jobs, reserve, stock_van
 from tests.mobile.app.test_job_flow import log_in, open_job
 
-SCREENS = ("login", "today", "job", "checklist", "parts", "signature", "sync")
+SCREENS = ("login", "today", "pool", "job", "checklist", "parts", "signature", "sync")
 
 
 def _folder(tmp_path: Path) -> Path:
@@ -45,6 +45,11 @@ SCENE = {
             ("Lift 4 door sensor fault", "P1", 0),
             ("Replace air handler filters, floors 10-12", "P4", 5),
         ],
+        "pool": [
+            ("Cold room alarm, Jing'an store", "P1", 31.2286, 121.4452),
+            ("Boiler pressure low, Xuhui campus", "P2", 31.1880, 121.4365),
+            ("Quarterly AHU inspection, Hongqiao", "P3", 31.1979, 121.3364),
+        ],
     },
     "zh_CN": {
         "customer": ("陆家嘴大厦物业", "王小明", "+86 21 5555 0100"),
@@ -54,6 +59,11 @@ SCENE = {
             ("2号冷却塔年度保养", "P3", 3),
             ("4号电梯门传感器故障", "P1", 0),
             ("更换10-12层空调箱过滤网", "P4", 5),
+        ],
+        "pool": [
+            ("静安门店冷库报警", "P1", 31.2286, 121.4452),
+            ("徐汇校区锅炉压力低", "P2", 31.1880, 121.4365),
+            ("虹桥空调箱季度巡检", "P3", 31.1979, 121.3364),
         ],
     },
 }
@@ -83,6 +93,19 @@ async def _scene(db: AsyncSession, tenant: Tenant, ticket: Ticket, language: str
         other.window_start = now + dt.timedelta(hours=hours)
         other.window_end = now + dt.timedelta(hours=hours + 2)
         other.resolution_due_at = now + dt.timedelta(hours=hours * 3 - 2)
+    # Today's plan: the lift first, then the chiller, then the rest; each with its ETA.
+    lift, tower, filters = others[1], others[0], others[2]
+    for position, (job, minutes) in enumerate(
+        ((lift, 20), (ticket, 75), (tower, 190), (filters, 310)), start=1
+    ):
+        job.plan_position, job.planned_start = position, now + dt.timedelta(minutes=minutes)
+    pool = await pool_jobs(db, tenant, scene["pool"])
+    for n, job in enumerate(pool):
+        job.window_start = now + dt.timedelta(hours=2 + 2 * n)
+        job.window_end = now + dt.timedelta(hours=4 + 2 * n)
+        job.resolution_due_at = now + dt.timedelta(hours=5 + 8 * n)
+        job.estimated_minutes = 60 + 30 * n
+        job.required_skills = [["hvac:2"], ["hvac"], ["hvac:3"]][n]  # the engineer's: hvac 3
     await db.flush()
 
 
@@ -123,6 +146,10 @@ async def test_every_main_screen_is_drawn_in_both_languages(
     await phone.app.session.sync_now()
     await phone.settle()
     await shot("today")
+    phone.app.go("pool")
+    await phone.settle()
+    await shot("pool")
+    phone.app.go("today")
     wid = str(ticket.id)
     await open_job(phone, str(phone.app.store.get("work_order", wid)["number"]))
     phone.app.work.accept(wid)

@@ -1,6 +1,7 @@
 """Schema migrations by PRAGMA user_version, tested from the first version: a database the
 first app left behind (rows in every table, work still queued) opens in this app with
-everything intact and the new features working on it; a new database goes 0 -> 2; a
+everything intact and the new features working on it, and so does one the second app
+left (v2 -> v3, the claim pool); a new database goes 0 -> 3; a
 database written by a newer app is refused, untouched; a failed migration leaves the old
 version as it was."""
 
@@ -183,7 +184,7 @@ def test_a_first_version_database_opens_intact_with_the_new_features(tmp_path: P
     store = Store(path, clock=lambda: clock[0])
     try:
         con = store._con
-        assert con.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 3
         # Every old row is there, as it was (the entities gained columns, appended).
         for table, before in old["v1"].items():
             after = [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
@@ -223,7 +224,7 @@ def test_a_new_database_goes_from_0_to_the_current_version(tmp_path: Path) -> No
     try:
         assert store._con.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION
         tables = {r[0] for r in store._con.execute("SELECT name FROM sqlite_master")}
-        assert {"timers", "part_search", "van_stock", "notices", "dismissed"} <= tables
+        assert {"timers", "part_search", "van_stock", "notices", "dismissed", "claims"} <= tables
         store.apply_page(page(put("part", {"id": "p1", "sku": "A-1", "name": "Fan"})))
         assert [p["id"] for p in store.search_parts("fan")] == ["p1"]
     finally:
@@ -273,5 +274,77 @@ def test_a_migration_that_fails_leaves_the_old_version_as_it_was(
     store = Store(path)
     try:
         assert [p["id"] for p in store.search_parts("filter")] == [old["part"]["id"]]
+    finally:
+        store.close()
+
+
+V2_TABLES = (
+    "meta",
+    "entities",
+    "outbox",
+    "effects",
+    "uploads",
+    "part_search",
+    "van_stock",
+    "timers",
+    "notices",
+    "dismissed",
+)
+
+
+def _v2_database(path: Path) -> dict[str, Any]:
+    """What the second app left: the first app's rows migrated to v2 (its derived tables
+    filled), plus a running timer, a notice and a dismissed item: a row in every table."""
+    old = _v1_database(path)
+    con = sqlite3.connect(path, isolation_level=None)
+    schema.migrate(con, target=2)
+    con.execute("BEGIN")
+    con.execute(
+        "INSERT INTO timers (work_order_id, kind, started_at) VALUES (?, 'work', ?)",
+        (old["wo"]["id"], NOW.isoformat()),
+    )
+    con.execute(
+        "INSERT INTO notices (kind, work_order_id, data, created_at) VALUES (?, ?, ?, ?)",
+        ("departure", str(uuid7()), json.dumps({"reason": "reassigned"}), NOW.isoformat()),
+    )
+    con.execute(
+        "INSERT INTO dismissed (key, dismissed_at) VALUES ('rejected:2', ?)", (NOW.isoformat(),)
+    )
+    con.execute("COMMIT")
+    snapshot = {
+        table: [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
+        for table in V2_TABLES
+    }
+    assert all(snapshot.values()), {t: len(r) for t, r in snapshot.items()}
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+    con.close()
+    return {**old, "v2": snapshot}
+
+
+def test_a_second_version_database_opens_intact_with_the_claim_pool(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    old = _v2_database(path)
+    store = Store(path, clock=lambda: NOW)
+    try:
+        con = store._con
+        assert con.execute("PRAGMA user_version").fetchone()[0] == schema.VERSION == 3
+        for table, before in old["v2"].items():
+            after = [tuple(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
+            assert after == before, table
+        wo = old["wo"]
+        assert store.get("work_order", wo["id"])["status"] == "accepted"
+        assert [e.seq for e in store.unsent(10)] == [3, 4]
+        assert store.running_timer(wo["id"])["kind"] == "work"
+
+        # The pool works on the migrated database: pulled rows, a claim's key kept until
+        # its answer, the row leaving the pool with it.
+        job = {"id": str(uuid7()), "number": "WO-000042", "priority": "P1", "title": "Leak"}
+        store.apply_page(page(put("claimable", job), cursor="c-v3"))
+        assert [r["id"] for r in store.claimables()] == [job["id"]]
+        key = store.claim_key(job["id"])
+        assert store.claim_key(job["id"]) == key and store.pending_claim(job["id"])
+        store.claim_answered(job["id"], leaves_pool=True)
+        assert store.claimables() == [] and not store.pending_claim(job["id"])
+        assert store.get("work_order", wo["id"])["status"] == "accepted"  # untouched
     finally:
         store.close()

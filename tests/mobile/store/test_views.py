@@ -163,3 +163,16 @@ def test_reserved_parts_are_what_is_reserved_and_not_yet_released(mine: Store) -
     ]
     mine.apply_page(page(Change(Op.REMOVE, "reservation", lines[4].id), cursor="c3"))
     assert [p["sku"] for p in mine.reserved_parts(job["id"])] == ["FAN-12"]
+
+
+def test_a_planned_job_is_on_the_day_of_its_planned_start(mine: Store) -> None:
+    """The plan moved a job windowed for tomorrow to today (and one windowed for today to
+    tomorrow): the plan's start decides the day, the window only without a plan."""
+    tomorrow = "2026-11-25T02:00:00+00:00"
+    moved_in = _job("assigned", tomorrow, planned_start="2026-11-24T15:40:00+00:00")
+    moved_out = _job(
+        "assigned", "2026-11-24T15:00:00+00:00", planned_start="2026-11-25T01:00:00+00:00"
+    )
+    mine.apply_page(page(put("work_order", moved_in), put("work_order", moved_out)))
+    assert _ids(mine.my_work_orders("today", now=NOW, tz=SHANGHAI)) == [moved_in["id"]]
+    assert _ids(mine.my_work_orders("upcoming", now=NOW, tz=SHANGHAI)) == [moved_out["id"]]
