@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
@@ -36,11 +37,13 @@ from server.auth import service as auth_service
 from server.dispatch import recommend as rec
 from server.dispatch import snapshot
 from server.dispatch.candidates.schemas import AutoAssignOut
+from server.dispatch.claims import service as claims
 from server.dispatch.models import AutoAssignRule
 from server.engineers import shifts
 from server.errors import Conflict
+from server.events import OutboxEvent
 from server.languages import Language
-from server.tickets import TransitionIn, format_number
+from server.tickets import Ticket, TransitionIn, format_number
 from server.tickets import service as tickets
 from shared.lifecycle import Action, Status
 
@@ -189,6 +192,7 @@ class Ranked:
     ticket_id: uuid.UUID
     number: int
     priority: str
+    status: str
     ask: Ask
     result: rec.Recommendation
     names: dict[str, str]
@@ -227,6 +231,7 @@ async def rank(
         ticket_id=ticket_id,
         number=job.number,
         priority=job.priority,
+        status=ticket.status,
         ask=ask,
         result=result,
         names={str(d.engineer_id): d.name for d in days},
@@ -254,7 +259,9 @@ async def auto_assign(
         opened = False
         rule = await session.get(AutoAssignRule, (actor.org_id, ranked.priority))
         if rule is not None and rule.fallback_to_pool:
-            opened = False  # wired with the claim pool
+            if ranked.status == Status.NEW.value:
+                await claims.open_for_claim(session, actor, ticket_id=ticket_id)
+                opened = True
         return AutoAssignOut(
             ticket_id=ticket_id,
             assigned=False,
@@ -286,3 +293,27 @@ async def auto_assign(
     return AutoAssignOut(
         ticket_id=ticket_id, assigned=True, engineer_id=engineer_id, reason=ranked.text(why)
     )
+
+
+async def on_created(session: AsyncSession, event: OutboxEvent) -> None:
+    """The outbox's ``ticket.created``: a new work order whose priority has an enabled
+    auto-assign rule goes to its best candidate (in the worker, never in the request that
+    created it). Idempotent: a work order no longer new is left alone."""
+    ticket_id = event.aggregate_id
+    if ticket_id is None:
+        return
+    found = (
+        await session.execute(
+            select(Ticket.status, AutoAssignRule.enabled)
+            .join(
+                AutoAssignRule,
+                (AutoAssignRule.org_id == Ticket.org_id)
+                & (AutoAssignRule.priority == Ticket.priority),
+            )
+            .where(Ticket.id == ticket_id, Ticket.org_id == event.org_id)
+            .with_for_update(of=Ticket)
+        )
+    ).first()
+    if found is None or not found.enabled or found.status != Status.NEW.value:
+        return
+    await auto_assign(session, Actor.system(event.org_id), ticket_id=ticket_id)

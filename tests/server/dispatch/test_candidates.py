@@ -252,3 +252,55 @@ async def test_auto_assign_with_nobody_able_assigns_nothing(
     assert "没有工程师" in body["reason"]
     status = await db.scalar(select(Ticket.status).where(Ticket.id == ticket.id))
     assert status == "new"
+
+
+async def test_a_rule_auto_assigns_new_work_in_the_worker_and_falls_back_to_the_pool(
+    client: httpx.AsyncClient, db: Any
+) -> None:
+    from server.dispatch.models import AutoAssignRule
+    from server.events import service as events
+
+    w = await _world(db)
+    t = w["t"]
+    db.add(AutoAssignRule(org_id=t.org.id, priority="P1", enabled=True, fallback_to_pool=True))
+    db.add(AutoAssignRule(org_id=t.org.id, priority="P3", enabled=False))
+    await db.flush()
+    # Created through the API: the request only writes the work order and its outbox row.
+    body = {
+        "customer_id": str(w["customer"].id),
+        "site_id": str(w["site"].id),
+        "title": "Chiller down",
+        "priority": "P1",
+        "required_skills": ["hvac:2"],
+    }
+    created = await client.post("/api/v1/tickets", json=body, headers=t.headers("agent"))
+    assert created.status_code == 201, created.text
+    assert created.json()["status"] == "new"
+    nobody = await client.post(
+        "/api/v1/tickets",
+        json={**body, "required_skills": ["plumbing"]},
+        headers=t.headers("agent"),
+    )
+    not_ruled = await client.post(
+        "/api/v1/tickets", json={**body, "priority": "P3"}, headers=t.headers("agent")
+    )
+    await events.deliver_pending(db)
+    await events.deliver_pending(db)  # delivered twice: nothing happens twice
+
+    def row(r: httpx.Response) -> Any:
+        return select(Ticket.status, Ticket.assignee_id, Ticket.open_for_claim).where(
+            Ticket.id == r.json()["id"]
+        )
+
+    assigned = (await db.execute(row(created))).one()
+    assert assigned.status == "assigned"
+    # Created in the agent's request, so no service site: territories do not decide here.
+    assert assigned.assignee_id in {w["people"]["near"].id, w["people"]["west"].id}
+    pooled = (await db.execute(row(nobody))).one()
+    assert (pooled.status, pooled.assignee_id, pooled.open_for_claim) == ("new", None, True)
+    left = (await db.execute(row(not_ruled))).one()
+    assert (left.status, left.assignee_id) == ("new", None)
+    events_of = await db.scalars(
+        select(TicketEvent.action).where(TicketEvent.ticket_id == created.json()["id"])
+    )
+    assert list(events_of).count("assign") == 1
