@@ -23,6 +23,7 @@ from server.attachments.uploads.router import router as uploads_router
 from server.auth.router import router as auth_router
 from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
+from server.customers.service_sites.router import router as service_sites_router
 from server.db import make_engine, make_sessionmaker
 from server.dispatch.board.router import router as dispatch_board_router
 from server.dispatch.candidates.router import router as dispatch_candidates_router
@@ -219,6 +220,7 @@ ROUTERS = (
     customers_router,
     tickets_assets_router,
     engineers_router,
+    service_sites_router,
     policy_router,
     orgs_router,
     parts_csv_router,  # before parts_router: /parts/export is not a {part_id}

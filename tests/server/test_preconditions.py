@@ -129,6 +129,15 @@ async def _return(db: AsyncSession, t: Tenant) -> uuid.UUID:
     return rma.id
 
 
+async def _service_site(db: AsyncSession, t: Tenant) -> Target:
+    from server.customers.models import ServiceSite
+
+    site = ServiceSite(org_id=t.org.id, name="Depot", kind="depot", lat=31.0, lon=121.4, version=1)
+    db.add(site)
+    await db.flush()
+    return Target(f"/api/v1/service-sites/{site.id}", {"name": "Minhang depot"})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -149,6 +158,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
         "/api/v1/organisation", {"name": "Renamed Co."}
     ),
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
+    ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
         f"/api/v1/sites/{t.site.id if t.site else ''}", {"access_notes": "Ring at gate 2"}
     ),
