@@ -1229,6 +1229,22 @@ MATRIX: tuple[Row, ...] = (
         body=lambda w, k: {"territory": "Minhang"},
         if_match=True,
     ),
+    Row(
+        "customers.preferred_engineers.read",
+        "GET",
+        "/api/v1/customers/{customer_id}/preferred-engineers",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "customer",
+    ),
+    Row(
+        "customers.preferred_engineers.set",
+        "PUT",
+        "/api/v1/customers/{customer_id}/preferred-engineers",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "customer",
+        body=lambda w, k: {"engineer_ids": [w.id("engineer", "own")]},
+        if_match=True,
+    ),
     # --- SLA policies and business calendars: admins change them, the back office reads --
     Row(
         "calendars.list",

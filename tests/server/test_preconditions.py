@@ -138,6 +138,12 @@ async def _service_site(db: AsyncSession, t: Tenant) -> Target:
     return Target(f"/api/v1/service-sites/{site.id}", {"name": "Minhang depot"})
 
 
+async def _preferred(db: AsyncSession, t: Tenant) -> Target:
+    assert t.customer
+    url = f"/api/v1/customers/{t.customer.id}/preferred-engineers"
+    return Target(url, {"engineer_ids": [str(t.engineers[0].id)]})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -157,6 +163,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ("PATCH", "/api/v1/organisation"): lambda db, t: _same(
         "/api/v1/organisation", {"name": "Renamed Co."}
     ),
+    ("PUT", "/api/v1/customers/{customer_id}/preferred-engineers"): _preferred,
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
     ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
