@@ -29,6 +29,7 @@ from server.dispatch.board.router import router as dispatch_board_router
 from server.dispatch.candidates.router import router as dispatch_candidates_router
 from server.dispatch.claims.router import router as dispatch_claims_router
 from server.dispatch.plans.router import router as dispatch_plans_router
+from server.dispatch.rules.router import router as dispatch_rules_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
 from server.field.checklists.router import router as field_checklist_router
@@ -221,6 +222,7 @@ ROUTERS = (
     tickets_assets_router,
     engineers_router,
     service_sites_router,
+    dispatch_rules_router,
     policy_router,
     orgs_router,
     parts_csv_router,  # before parts_router: /parts/export is not a {part_id}

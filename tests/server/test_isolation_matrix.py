@@ -681,10 +681,11 @@ async def _build_dispatch(
     db: AsyncSession, a: Tenant, b: Tenant
 ) -> dict[str, tuple[Any, Any, Any]]:
     """``time_off``: a day of leave of each engineer (own = engineer1's); ``service_site``: two
-    of tenant A's depots and one of B's."""
+    of tenant A's depots and one of B's; and tenant A's P1 auto-assign rule (version 1)."""
     import datetime as dt
 
     from server.customers.models import ServiceSite
+    from server.dispatch.models import AutoAssignRule
     from server.engineers.models import TimeOff
 
     start = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
@@ -705,8 +706,16 @@ async def _build_dispatch(
         for n, t in enumerate((a, a, b))
     ]
     db.add_all([*leave, *sites])
+    db.add(AutoAssignRule(org_id=a.org.id, priority="P1", version=1))
     await db.flush()
     return {"time_off": tuple(leave), "service_site": tuple(sites)}
+
+
+class _RuleRow(Row):
+    """The auto-assign rule of P1 (tenant A has one at version 1)."""
+
+    def url(self, world: World, key: str) -> str:
+        return self.path.replace("{priority}", "P1")
 
 
 async def _build_sync(
@@ -1243,6 +1252,26 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "customer",
         body=lambda w, k: {"engineer_ids": [w.id("engineer", "own")]},
+        if_match=True,
+    ),
+    Row(
+        "dispatch.auto_assign.list",
+        "GET",
+        "/api/v1/dispatch/auto-assign",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "dispatch.auto_assign.read",
+        "GET",
+        "/api/v1/dispatch/auto-assign/{priority}",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "dispatch.auto_assign.set",
+        "PUT",
+        "/api/v1/dispatch/auto-assign/{priority}",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"enabled": True, "fallback_to_pool": True},
         if_match=True,
     ),
     # --- SLA policies and business calendars: admins change them, the back office reads --

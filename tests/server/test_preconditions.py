@@ -144,6 +144,14 @@ async def _preferred(db: AsyncSession, t: Tenant) -> Target:
     return Target(url, {"engineer_ids": [str(t.engineers[0].id)]})
 
 
+async def _auto_assign(db: AsyncSession, t: Tenant) -> Target:
+    from server.dispatch.models import AutoAssignRule
+
+    db.add(AutoAssignRule(org_id=t.org.id, priority="P1", enabled=False, version=1))
+    await db.flush()
+    return Target("/api/v1/dispatch/auto-assign/P1", {"enabled": True})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -164,6 +172,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
         "/api/v1/organisation", {"name": "Renamed Co."}
     ),
     ("PUT", "/api/v1/customers/{customer_id}/preferred-engineers"): _preferred,
+    ("PUT", "/api/v1/dispatch/auto-assign/{priority}"): _auto_assign,
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
     ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
