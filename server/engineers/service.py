@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor, Role
 from server.auth import service as auth_service
-from server.crud import get_scoped, keyset_page, patch
+from server.crud import check_version, get_scoped, keyset_page, patch
 from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerUpdate
 from server.errors import Unprocessable
@@ -132,7 +132,8 @@ async def update(
     engineer = await get_scoped(
         session, actor, Engineer, engineer_id, label="engineer", for_update=True
     )
+    check_version(engineer.version, expected_version)  # a stale version is 412 first
     changes = data.model_dump(exclude_unset=True)
     await _check_sites(session, actor, changes)
-    patch(engineer, changes, expected_version=expected_version)
+    patch(engineer, changes, expected_version=None)
     return engineer

@@ -114,6 +114,7 @@ async def test_leave_is_cut_out_of_the_shifts_in_the_organisations_time_zone(
     await db.flush()
     base = f"/api/v1/engineers/{engineer.id}"
     dispatcher = t.headers("dispatcher")
+    assert (await client.get(f"{base}/time-off", headers=dispatcher)).json()["items"] == []
     leave = {
         "kind": "leave",
         "starts_at": "2026-12-15T00:00:00+08:00",
@@ -254,3 +255,29 @@ async def test_removing_time_off_of_another_engineer_is_404(
     assert right.status_code == 204
     listed = await client.get(f"/api/v1/engineers/{first.id}/time-off", headers=t.headers("admin"))
     assert listed.json()["items"] == []
+
+
+async def test_the_time_off_list_pages_by_start_and_filters_by_end(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    url = f"/api/v1/engineers/{t.engineers[0].id}/time-off"
+    admin = t.headers("admin")
+    for day in (17, 3, 10):  # out of order
+        body = {
+            "kind": "training",
+            "starts_at": f"2026-12-{day:02d}T01:00:00Z",
+            "ends_at": f"2026-12-{day:02d}T05:00:00Z",
+        }
+        assert (await client.post(url, json=body, headers=admin)).status_code == 201
+    first = await client.get(url, params={"limit": 2}, headers=admin)
+    starts = [o["starts_at"][:10] for o in first.json()["items"]]
+    assert starts == ["2026-12-03", "2026-12-10"] and first.json()["next_cursor"]
+    rest = await client.get(
+        url, params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=admin
+    )
+    assert [o["starts_at"][:10] for o in rest.json()["items"]] == ["2026-12-17"]
+    later = await client.get(url, params={"ends_after": "2026-12-10T13:00:00+08:00"}, headers=admin)
+    assert [o["starts_at"][:10] for o in later.json()["items"]] == ["2026-12-17"]
+    naive = await client.get(url, params={"ends_after": "2026-12-10T13:00:00"}, headers=admin)
+    assert naive.status_code == 422
