@@ -1239,6 +1239,13 @@ MATRIX: tuple[Row, ...] = (
         if_match=True,
     ),
     Row(
+        "service_sites.delete",
+        "DELETE",
+        "/api/v1/service-sites/{site_id}",
+        back_office((204, 204, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "service_site",
+    ),
+    Row(
         "customers.preferred_engineers.read",
         "GET",
         "/api/v1/customers/{customer_id}/preferred-engineers",

@@ -127,3 +127,20 @@ async def update_service_site(
     )
     set_etag(response, site.version)
     return ServiceSiteRead.model_validate(site)
+
+
+@router.delete(
+    "/{site_id}",
+    status_code=204,
+    summary="Delete a service site that nothing names (else deactivate it)",
+    description="409 while engineers start or end there or work orders name it: deactivate it "
+    'with `PATCH {"active": false}` instead. `If-Match` is optional: with it, the site is '
+    "deleted only if unchanged since that read (412 otherwise).",
+    responses=problems(400, 403, 404, 409, 412),
+)
+async def delete_service_site(
+    site_id: uuid.UUID, session: SessionDep, actor: Writer, if_match: IfMatch = None
+) -> Response:
+    version = expected_version(if_match, required=False)
+    await service.remove(session, actor, site_id=site_id, expected_version=version)
+    return Response(status_code=204)

@@ -1,8 +1,9 @@
 """The organisation's own places: depots, service centres, partner workshops.
 
 Managers (admins, dispatchers, keys with customers:write) create and change them; everyone
-with customers:read reads them (engineers too: their day may start at one). A site is never
-deleted, it is deactivated (``active: false``): work orders and engineers keep naming it.
+with customers:read reads them (engineers too: their day may start at one). A site that work
+orders or engineers name is deactivated (``active: false``), not deleted: they keep naming
+it; one nobody names (entered by mistake) may be deleted.
 
 A service site may have a warehouse stock location. Stock locations are the parts domain's,
 a higher one: it plugs in ``site_stock`` (server/parts/plug.py), which makes a new warehouse
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,7 @@ from server.auth import Actor
 from server.crud import check_version, get_scoped, keyset_page, patch
 from server.customers.models import ServiceSite
 from server.customers.service_sites.schemas import ServiceSiteCreate, ServiceSiteUpdate
+from server.engineers import Engineer
 from server.errors import Conflict
 from server.hooks import Slot
 from server.pagination import Page
@@ -155,3 +157,34 @@ async def update(
     patch(site, changes, expected_version=None)
     await _flush(session)
     return site
+
+
+async def remove(
+    session: AsyncSession, actor: Actor, *, site_id: uuid.UUID, expected_version: int | None
+) -> None:
+    """Delete a site nobody names; 409 saying who does (deactivate it instead). Its stock
+    location, if any, stays: it is the parts domain's and may hold stock."""
+    _manager(actor)
+    site = await get(session, actor, site_id=site_id, for_update=True)
+    check_version(site.version, expected_version, label="the service site")
+    engineers = await session.scalar(
+        select(func.count())
+        .select_from(Engineer)
+        .where(
+            Engineer.org_id == actor.org_id,
+            or_(Engineer.start_site_id == site.id, Engineer.end_site_id == site.id),
+        )
+    )
+    if engineers:
+        raise Conflict(
+            f"{engineers} engineer(s) start or end their day at {quote(site.name)}: change "
+            "them first, or deactivate the site (active: false)"
+        )
+    try:
+        async with session.begin_nested():
+            await session.execute(delete(ServiceSite).where(ServiceSite.id == site.id))
+    except IntegrityError as exc:  # work orders name it (tickets.service_site_id)
+        raise Conflict(
+            f"work orders name {quote(site.name)} as their nearest service site: deactivate it "
+            "(active: false) instead"
+        ) from exc

@@ -169,3 +169,44 @@ async def test_deactivating_keeps_the_site_and_filters_the_list(
         url, json={"name": "Pudong centre"}, headers={**headers, "If-Match": '"v2"'}
     )
     assert renamed.status_code == 409 and renamed.json()["field"] == "name"
+
+
+async def test_only_a_site_nothing_names_is_deleted(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer and t.site
+    headers = t.headers("dispatcher")
+    sites = {}
+    for name in ("Mistake", "Start", "Nearest"):
+        # Nearest is at the customer's site (31.23, 121.47); the others at Minhang.
+        at = {"lat": 31.23, "lon": 121.47} if name == "Nearest" else {}
+        made = await client.post(URL, json={**DEPOT, "name": name, **at}, headers=headers)
+        sites[name] = made.json()["id"]
+    engineer = f"/api/v1/engineers/{t.engineers[0].id}"
+    started = await client.patch(
+        engineer, json={"start_site_id": sites["Start"]}, headers={**headers, "If-Match": '"v1"'}
+    )
+    assert started.status_code == 200, started.text
+    ticket = await client.post(
+        "/api/v1/tickets",
+        json={"customer_id": str(t.customer.id), "site_id": str(t.site.id), "title": "Leak"},
+        headers=headers,
+    )
+    assert ticket.json()["service_site_id"] == sites["Nearest"]
+
+    for name, says in (("Start", "engineer"), ("Nearest", "work orders")):
+        refused = await client.delete(f"{URL}/{sites[name]}", headers=headers)
+        assert refused.status_code == 409, refused.text
+        assert says in refused.json()["detail"] and "active: false" in refused.json()["detail"]
+    stale = await client.delete(
+        f"{URL}/{sites['Mistake']}", headers={**headers, "If-Match": '"v7"'}
+    )
+    assert stale.status_code == 412
+    for who in ("agent", "viewer", "engineer1"):
+        denied = await client.delete(f"{URL}/{sites['Mistake']}", headers=t.headers(who))
+        assert denied.status_code == 403, who
+    gone = await client.delete(f"{URL}/{sites['Mistake']}", headers=headers)
+    assert gone.status_code == 204
+    assert (await client.get(f"{URL}/{sites['Mistake']}", headers=headers)).status_code == 404
+    assert (await client.get(f"{URL}/{sites['Start']}", headers=headers)).status_code == 200
