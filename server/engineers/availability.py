@@ -3,6 +3,9 @@ a run of dates, read by ``server.engineers.shifts`` in the organisation's time z
 
 Managers (admins, dispatchers, keys with engineers:write) record and remove time off; an
 engineer reads their own; anyone else's engineer is not found (404), as for the profile.
+Time off says why someone is away (sick leave is health data), so, like the home location,
+only those who plan the engineer's work and the engineer read it; everyone who reads
+profiles may read the shifts, which show when, not why.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from server.crud import keyset_page
 from server.engineers import shifts
 from server.engineers.models import Engineer, TimeOff
 from server.engineers.schemas import TimeOffCreate
-from server.engineers.service import get
-from server.errors import NotFound, Unprocessable
+from server.engineers.service import get, sees_home_location
+from server.errors import Forbidden, NotFound, Unprocessable
 from server.orgs import service as orgs
 from server.pagination import Page
 
@@ -50,6 +53,11 @@ async def list_time_off(
 ) -> Page[TimeOff]:
     """The engineer's time off by start, optionally only what ends after ``ends_after``."""
     engineer = await get(session, actor, engineer_id=engineer_id)
+    if not sees_home_location(actor, engineer):
+        raise Forbidden(
+            "time off says why an engineer is away: admins, dispatchers and the engineer read "
+            "it; the shifts (GET .../shifts) show when they work"
+        )
     query = select(TimeOff).where(
         TimeOff.org_id == actor.org_id, TimeOff.engineer_id == engineer.id
     )

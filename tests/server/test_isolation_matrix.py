@@ -1187,7 +1187,8 @@ MATRIX: tuple[Row, ...] = (
         "engineers.time_off.list",
         "GET",
         "/api/v1/engineers/{engineer_id}/time-off",
-        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        # Why someone is away (sick leave) is for those who plan their work, and themselves.
+        back_office(VISIBLE, viewer=DENIED_IN_ORG, engineer=OWN_ONLY, agent=DENIED_IN_ORG),
         "engineer",
         listed="time_off",
     ),

@@ -281,3 +281,27 @@ async def test_the_time_off_list_pages_by_start_and_filters_by_end(
     assert [o["starts_at"][:10] for o in later.json()["items"]] == ["2026-12-17"]
     naive = await client.get(url, params={"ends_after": "2026-12-10T13:00:00"}, headers=admin)
     assert naive.status_code == 422
+
+
+async def test_why_someone_is_away_is_for_planners_and_themselves_when_for_everyone(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    engineer = t.engineers[0]
+    engineer.working_hours = WEEKDAYS
+    await db.flush()
+    base = f"/api/v1/engineers/{engineer.id}"
+    sick = {"kind": "sick", "starts_at": "2026-12-15T00:00:00Z", "ends_at": "2026-12-16T00:00:00Z"}
+    assert (await client.post(f"{base}/time-off", json=sick, headers=t.headers("admin"))).is_success
+    for who in ("agent", "viewer"):
+        listed = await client.get(f"{base}/time-off", headers=t.headers(who))
+        assert listed.status_code == 403, who
+        shifts = await client.get(
+            f"{base}/shifts",
+            params={"from": "2026-12-15", "to": "2026-12-15"},
+            headers=t.headers(who),
+        )
+        assert shifts.status_code == 200 and shifts.json()["days"][0]["shifts"] == [], who
+    for who in ("dispatcher", "engineer1"):
+        listed = await client.get(f"{base}/time-off", headers=t.headers(who))
+        assert [o["kind"] for o in listed.json()["items"]] == ["sick"], who
