@@ -222,7 +222,6 @@ ROUTERS = (
     tickets_assets_router,
     engineers_router,
     service_sites_router,
-    dispatch_rules_router,
     policy_router,
     orgs_router,
     parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
@@ -243,6 +242,7 @@ ROUTERS = (
     dispatch_plans_router,
     dispatch_board_router,
     dispatch_claims_router,
+    dispatch_rules_router,
 )
 
 
