@@ -165,7 +165,9 @@ async def _tenant(
         user_id=admin.id,
         label=f"user:{admin.email}",
     )
-    part_ids = await _parts(session, actor, engineers, rng)
+    part_ids, warehouse_id = await _parts(session, actor, engineers, rng)
+    if slug == "demo":  # Shanghai: service sites, start sites, leave, preferred engineers
+        await _dispatch(session, actor, engineers, customers, warehouse_id, tz)
     await _checklist(session, actor)
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
 
@@ -486,9 +488,9 @@ _PARTS = [
 
 async def _parts(
     session: AsyncSession, actor: Actor, engineers: list[Engineer], rng: random.Random
-) -> list[Any]:
+) -> tuple[list[Any], uuid.UUID]:
     """A central warehouse stocked from a delivery, and a van per engineer topped up from it;
-    returns the parts' ids."""
+    returns the parts' ids and the warehouse's."""
     from decimal import Decimal
 
     from server.parts import service as parts
@@ -544,7 +546,85 @@ async def _parts(
                 ),
             )
         part_ids.append(part.id)
-    return part_ids
+    return part_ids, warehouse.id
+
+
+# Shanghai: a depot in Minhang (holding the central warehouse), a service centre in Pudong,
+# a partner workshop in Jiading.
+_SERVICE_SITES = (
+    ("Minhang depot", "depot", "88 Jianchuan Rd, Minhang", 31.0215, 121.4328, "Puxi"),
+    (
+        "Pudong service centre",
+        "service_centre",
+        "500 Zhangyang Rd, Pudong",
+        31.2290,
+        121.5260,
+        "Pudong",
+    ),
+    ("Jiading partner workshop", "partner_workshop", "1 Bole Rd, Jiading", 31.3830, 121.2500, None),
+)
+
+
+async def _dispatch(
+    session: AsyncSession,
+    actor: Actor,
+    engineers: list[Engineer],
+    customers: list[tuple[Customer, Site, Asset]],
+    warehouse_id: uuid.UUID,
+    tz: str,
+) -> None:
+    """Service sites, where each engineer's day starts and ends (the depot or the service
+    centre; the last one from home), capacity and rating, a day of leave on the next
+    working day for engineer 2, and the first customer's preferred engineers."""
+    from zoneinfo import ZoneInfo
+
+    from server.customers import service as customers_service
+    from server.customers.service_sites import service as service_sites
+    from server.customers.service_sites.schemas import ServiceSiteCreate
+    from server.engineers.models import TimeOff
+
+    sites = []
+    for name, kind, address, lat, lon, territory in _SERVICE_SITES:
+        data = ServiceSiteCreate(
+            name=name,
+            kind=kind,
+            address=address,
+            lat=lat,
+            lon=lon,
+            territory=territory,
+            stock_location_id=warehouse_id if kind == "depot" else None,
+        )
+        sites.append((await service_sites.create(session, actor, data=data)).id)
+    for i, engineer in enumerate(engineers, start=1):
+        home = i == len(engineers)
+        # Odd engineers start at the depot, even ones at the service centre.
+        engineer.start_site_id = engineer.end_site_id = None if home else sites[(i + 1) % 2]
+        engineer.max_jobs_per_day = 6
+        engineer.max_minutes_per_day = 8 * 60
+        engineer.rating = (3.6, 4.0, 4.4, 4.8)[i % 4]
+    day = dt.datetime.now(ZoneInfo(tz)).date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    starts = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz))
+    session.add(
+        TimeOff(
+            org_id=actor.org_id,
+            engineer_id=engineers[1].id,
+            kind="leave",
+            starts_at=starts,
+            ends_at=starts + dt.timedelta(days=1),
+            note="Annual leave",
+        )
+    )
+    customer = customers[0][0]
+    await customers_service.set_preferred_engineers(
+        session,
+        actor,
+        customer_id=customer.id,
+        engineer_ids=[engineers[0].id, engineers[2].id],
+        expected_version=customer.version,
+    )
+    await session.flush()
 
 
 class AdminIn(Input):

@@ -16,6 +16,7 @@ from types import ModuleType
 
 from server import hooks
 from server.attachments import plug as attachments
+from server.customers import plug as customers
 from server.dispatch import plug as dispatch
 from server.engineers import plug as engineers
 from server.events import plug as events
@@ -31,6 +32,7 @@ PLUGS: tuple[ModuleType, ...] = (
     events,
     orgs,
     engineers,
+    customers,
     tickets,
     attachments,
     parts,

@@ -23,11 +23,13 @@ from server.attachments.uploads.router import router as uploads_router
 from server.auth.router import router as auth_router
 from server.config import Settings, get_settings
 from server.customers.router import router as customers_router
+from server.customers.service_sites.router import router as service_sites_router
 from server.db import make_engine, make_sessionmaker
 from server.dispatch.board.router import router as dispatch_board_router
 from server.dispatch.candidates.router import router as dispatch_candidates_router
 from server.dispatch.claims.router import router as dispatch_claims_router
 from server.dispatch.plans.router import router as dispatch_plans_router
+from server.dispatch.rules.router import router as dispatch_rules_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
 from server.field.checklists.router import router as field_checklist_router
@@ -219,6 +221,7 @@ ROUTERS = (
     customers_router,
     tickets_assets_router,
     engineers_router,
+    service_sites_router,
     policy_router,
     orgs_router,
     parts_csv_router,  # before parts_router: /parts/export is not a {part_id}
@@ -239,6 +242,7 @@ ROUTERS = (
     dispatch_plans_router,
     dispatch_board_router,
     dispatch_claims_router,
+    dispatch_rules_router,
 )
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from server.auth import Actor
 from server.auth.http import require
 from server.customers import service
-from server.customers.models import Asset
+from server.customers.models import Asset, Customer
 from server.customers.schemas import (
     AssetCreate,
     AssetRead,
@@ -17,6 +17,8 @@ from server.customers.schemas import (
     CustomerCreate,
     CustomerRead,
     CustomerUpdate,
+    PreferredEngineersRead,
+    PreferredEngineersUpdate,
     SiteCreate,
     SiteRead,
     SiteUpdate,
@@ -53,6 +55,12 @@ async def _assets(session: SessionDep, actor: Actor, *assets: Asset) -> list[Ass
         )
         for a in assets
     ]
+
+
+def _preferred(customer: Customer, ids: list[uuid.UUID]) -> PreferredEngineersRead:
+    return PreferredEngineersRead(
+        customer_id=customer.id, engineer_ids=ids, version=customer.version
+    )
 
 
 # --- customers -------------------------------------------------------------------------
@@ -144,6 +152,46 @@ async def update_customer(
     )
     set_etag(response, customer.version)
     return CustomerRead.model_validate(customer)
+
+
+@router.get(
+    "/customers/{customer_id}/preferred-engineers",
+    summary="A customer's preferred engineers",
+    response_model=PreferredEngineersRead,
+    responses=problems(403, 404),
+)
+async def read_preferred_engineers(
+    customer_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+) -> PreferredEngineersRead:
+    customer, ids = await service.preferred_engineers(session, actor, customer_id=customer_id)
+    set_etag(response, customer.version)
+    return _preferred(customer, ids)
+
+
+@router.put(
+    "/customers/{customer_id}/preferred-engineers",
+    summary="Replace a customer's preferred engineers",
+    description="`If-Match`: the ETag of the customer (or of this list: the same version).",
+    response_model=PreferredEngineersRead,
+    responses=problems(400, 403, 404, 412, 428),
+)
+async def set_preferred_engineers(
+    customer_id: uuid.UUID,
+    body: PreferredEngineersUpdate,
+    session: SessionDep,
+    actor: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PreferredEngineersRead:
+    customer, ids = await service.set_preferred_engineers(
+        session,
+        actor,
+        customer_id=customer_id,
+        engineer_ids=body.engineer_ids,
+        expected_version=expected_version(if_match),
+    )
+    set_etag(response, customer.version)
+    return _preferred(customer, ids)
 
 
 # --- sites -----------------------------------------------------------------------------

@@ -116,3 +116,22 @@ class AssetRead(Output):
     )
     version: int
     created_at: dt.datetime
+
+
+class PreferredEngineersUpdate(Input):
+    engineer_ids: Annotated[list[uuid.UUID], Field(max_length=20)] = Field(
+        description="The customer's preferred engineers (active engineers of the organisation; "
+        "at most 20, no repeats); replaces the list, [] clears it"
+    )
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"engineer_ids": ["0193a8f0-7c1e-7b44-9d1a-5f0c2e4b6a10"]}]
+        }
+    }
+
+
+class PreferredEngineersRead(Output):
+    customer_id: uuid.UUID
+    engineer_ids: list[uuid.UUID]
+    version: int = Field(description="The customer's version (the list is part of it)")

@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
-from server.crud import escape_like, get_scoped, keyset_page, patch
-from server.customers.models import Asset, Customer, Site
+from server.crud import check_version, escape_like, get_scoped, keyset_page, patch
+from server.customers.models import Asset, Customer, PreferredEngineer, Site
 from server.customers.schemas import (
     AssetCreate,
     AssetUpdate,
@@ -24,6 +24,7 @@ from server.customers.schemas import (
     SiteCreate,
     SiteUpdate,
 )
+from server.engineers import Engineer
 from server.errors import Conflict, Unprocessable
 from server.hooks import Slot
 from server.pagination import Page
@@ -96,6 +97,78 @@ async def update_customer(
     )
     patch(customer, data.model_dump(exclude_unset=True), expected_version=expected_version)
     return customer
+
+
+# --- preferred engineers -----------------------------------------------------
+
+
+async def preferred_engineers(
+    session: AsyncSession, actor: Actor, *, customer_id: uuid.UUID
+) -> tuple[Customer, list[uuid.UUID]]:
+    customer = await get_customer(session, actor, customer_id=customer_id)
+    ids = await session.scalars(
+        select(PreferredEngineer.engineer_id)
+        .where(
+            PreferredEngineer.customer_id == customer.id,
+            PreferredEngineer.org_id == actor.org_id,
+        )
+        .order_by(PreferredEngineer.engineer_id)
+    )
+    return customer, list(ids)
+
+
+async def _check_engineers(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> None:
+    """Each an active engineer of the organisation, named once; 422 naming the entry."""
+    rows = await session.execute(
+        select(Engineer.id, Engineer.active).where(
+            Engineer.id.in_(ids), Engineer.org_id == actor.org_id
+        )
+    )
+    found = {engineer_id: active for engineer_id, active in rows}
+    seen: set[uuid.UUID] = set()
+    for i, engineer_id in enumerate(ids):
+        field = f"engineer_ids[{i}]"
+        if engineer_id in seen:
+            raise Unprocessable(f"{field}: engineer {engineer_id} is named twice", field=field)
+        seen.add(engineer_id)
+        if engineer_id not in found:
+            raise Unprocessable(f"{field}: engineer {engineer_id} not found", field=field)
+        if not found[engineer_id]:
+            raise Unprocessable(f"{field}: engineer {engineer_id} is inactive", field=field)
+
+
+async def set_preferred_engineers(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    customer_id: uuid.UUID,
+    engineer_ids: list[uuid.UUID],
+    expected_version: int | None,
+) -> tuple[Customer, list[uuid.UUID]]:
+    """Replace the customer's preferred engineers (the dispatcher's choice); the list is
+    part of the customer, so its version goes up when the list changes."""
+    actor.require_manager("choose a customer's preferred engineers")
+    customer = await get_scoped(
+        session, actor, Customer, customer_id, label="customer", for_update=True
+    )
+    check_version(customer.version, expected_version, label="the customer")
+    await _check_engineers(session, actor, engineer_ids)
+    _, before = await preferred_engineers(session, actor, customer_id=customer.id)
+    after = sorted(engineer_ids)
+    if before != after:
+        await session.execute(
+            delete(PreferredEngineer).where(
+                PreferredEngineer.customer_id == customer.id,
+                PreferredEngineer.org_id == actor.org_id,
+            )
+        )
+        session.add_all(
+            PreferredEngineer(org_id=actor.org_id, customer_id=customer.id, engineer_id=e)
+            for e in after
+        )
+        customer.version += 1
+        await session.flush()
+    return customer, after
 
 
 # --- sites -------------------------------------------------------------------

@@ -3,11 +3,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
-from server.schemas import AsciiNumber, Input, Latitude, Longitude, Output, Text200
+from server.engineers.shifts import KINDS
+from server.schemas import AsciiNumber, Input, Instant, Latitude, Longitude, Output, Text200
 from server.text import quote
 
 SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
@@ -17,6 +18,19 @@ Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WorkingHours = dict[str, list[tuple[str, str]]]
+JobsPerDay = Annotated[
+    int, Field(ge=1, le=50, description="At most this many jobs a day"), AsciiNumber
+]
+MinutesPerDay = Annotated[
+    int, Field(ge=1, le=1440, description="At most this many minutes of work a day"), AsciiNumber
+]
+Rating = Annotated[
+    float, Field(ge=0, le=5, description="0 to 5; new engineers start at 4.0"), AsciiNumber
+]
+SiteRef = Annotated[
+    uuid.UUID | None,
+    Field(description="A service site of the organisation (GET /api/v1/service-sites); null: home"),
+]
 
 
 def _check_hours(value: WorkingHours | None) -> WorkingHours | None:
@@ -43,6 +57,11 @@ class EngineerCreate(Input):
     working_hours: WorkingHours = {}
     territory: Annotated[str, Field(max_length=100)] | None = None
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
+    max_jobs_per_day: JobsPerDay | None = None
+    max_minutes_per_day: MinutesPerDay | None = None
+    rating: Rating = 4.0
+    start_site_id: SiteRef = None
+    end_site_id: SiteRef = None
 
     _hours = field_validator("working_hours")(_check_hours)
 
@@ -59,6 +78,8 @@ class EngineerCreate(Input):
                     "working_hours": {"mon": [["08:00", "17:00"]]},
                     "territory": "Shanghai-Pudong",
                     "locale": "zh_CN",
+                    "max_jobs_per_day": 6,
+                    "max_minutes_per_day": 480,
                 }
             ]
         }
@@ -74,6 +95,11 @@ class EngineerUpdate(Input):
     working_hours: WorkingHours | None = None
     territory: Annotated[str, Field(max_length=100)] | None = None
     active: bool | None = None
+    max_jobs_per_day: JobsPerDay | None = None
+    max_minutes_per_day: MinutesPerDay | None = None
+    rating: Rating | None = None
+    start_site_id: SiteRef = None
+    end_site_id: SiteRef = None
 
     _hours = field_validator("working_hours")(_check_hours)
 
@@ -88,6 +114,78 @@ class EngineerRead(Output):
     home_lon: float | None
     working_hours: dict[str, list[list[str]]]
     territory: str | None
+    max_jobs_per_day: int | None
+    max_minutes_per_day: int | None
+    rating: float
+    start_site_id: uuid.UUID | None
+    end_site_id: uuid.UUID | None
     active: bool
     version: int
     created_at: dt.datetime
+
+
+# --- time off and shifts ---------------------------------------------------------------------
+
+MAX_TIME_OFF = dt.timedelta(days=366)
+TimeOffKind = Literal["leave", "sick", "training", "extra"]
+assert set(get_args(TimeOffKind)) == set(KINDS), "engineers.shifts.KINDS changed"
+
+
+class TimeOffCreate(Input):
+    kind: TimeOffKind = Field(
+        description="leave, sick, training: time out of the weekly hours; extra: a shift added"
+    )
+    starts_at: Instant
+    ends_at: Instant
+    note: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        starts = info.data.get("starts_at")
+        if starts is None:
+            return value
+        if value <= starts:
+            raise ValueError("ends_at must be after starts_at")
+        if value - starts > MAX_TIME_OFF:
+            raise ValueError("time off is at most 366 days long: split a longer absence")
+        return value
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "kind": "leave",
+                    "starts_at": "2026-12-14T00:00:00+08:00",
+                    "ends_at": "2026-12-16T00:00:00+08:00",
+                    "note": "Annual leave",
+                }
+            ]
+        }
+    }
+
+
+class TimeOffRead(Output):
+    id: uuid.UUID
+    engineer_id: uuid.UUID
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    note: str | None
+    created_at: dt.datetime
+
+
+class Shift(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+
+
+class DayShifts(BaseModel):
+    date: dt.date
+    shifts: list[Shift] = Field(description="[start, end) instants, time off applied")
+
+
+class ShiftsRead(BaseModel):
+    engineer_id: uuid.UUID
+    timezone: str = Field(description="The organisation's time zone the dates are read in")
+    days: list[DayShifts]

@@ -1,7 +1,8 @@
 """Field engineers' profiles. An engineer sees only their own profile.
 
 A new engineer is announced to ``created``'s listeners in the same transaction (parts gives
-them a stocked van).
+them a stocked van). The service site an engineer's day starts or ends at is the customers
+domain's (a higher one): it plugs in ``service_site_check``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor, Role
 from server.auth import service as auth_service
-from server.crud import get_scoped, keyset_page, patch
+from server.crud import check_version, get_scoped, keyset_page, patch
 from server.engineers.models import Engineer
 from server.engineers.schemas import EngineerCreate, EngineerUpdate
-from server.hooks import Listeners
+from server.errors import Unprocessable
+from server.hooks import Listeners, Slot
 from server.pagination import Page
 
 created: Listeners[Callable[[AsyncSession, Engineer], Awaitable[Any]]] = Listeners(
     "engineers: a new engineer"
 )
+# (session, organisation, service site id) -> None when it is an active service site of
+# the organisation, else what is wrong with it ("not found", "inactive").
+SiteCheck = Callable[[AsyncSession, uuid.UUID, uuid.UUID], Awaitable[str | None]]
+service_site_check: Slot[SiteCheck] = Slot("engineers: is this a service site of the organisation")
+_SITE_FIELDS = ("start_site_id", "end_site_id")
+
+
+async def _check_sites(session: AsyncSession, actor: Actor, fields: dict[str, Any]) -> None:
+    """An engineer starts and ends the day at an active service site of their own
+    organisation (or at home: null); 422 naming the field otherwise."""
+    for name in _SITE_FIELDS:
+        site_id = fields.get(name)
+        if site_id is None:
+            continue
+        wrong = await service_site_check.get()(session, actor.org_id, site_id)
+        if wrong is not None:
+            raise Unprocessable(f"{name}: service site {site_id} {wrong}", field=name)
 
 
 def user_profile(user_id: Any) -> Any:
@@ -48,6 +67,7 @@ def _manager(actor: Actor) -> None:
 
 async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -> Engineer:
     actor.require_admin("create engineers (it creates a login)")
+    await _check_sites(session, actor, data.model_dump(include=set(_SITE_FIELDS)))
     user = await auth_service.add_user(
         session,
         org_id=actor.org_id,
@@ -112,5 +132,8 @@ async def update(
     engineer = await get_scoped(
         session, actor, Engineer, engineer_id, label="engineer", for_update=True
     )
-    patch(engineer, data.model_dump(exclude_unset=True), expected_version=expected_version)
+    check_version(engineer.version, expected_version)  # a stale version is 412 first
+    changes = data.model_dump(exclude_unset=True)
+    await _check_sites(session, actor, changes)
+    patch(engineer, changes, expected_version=None)
     return engineer

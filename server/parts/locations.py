@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import Actor
 from server.customers import Site
 from server.engineers import Engineer
+from server.errors import Unprocessable
 from server.parts.models import LocationKind, StockLocation
 from server.text import fit_column
 from shared.ids import uuid7
@@ -144,3 +145,36 @@ async def ensure_quarantine(session: AsyncSession, org_id: uuid.UUID) -> StockLo
         # Literal SQL: ON CONFLICT must name the partial index's own predicate.
         where=text("kind = 'quarantine'"),
     )
+
+
+async def service_site_stock(
+    session: AsyncSession, actor: Actor, site_name: str, existing: uuid.UUID | None
+) -> uuid.UUID:
+    """A service site's stock location (customers.site_stock): ``existing`` when it is a
+    warehouse of the caller's organisation (else a 422 naming stock_location_id), or a new
+    warehouse named after the site."""
+    if existing is None:
+        location = StockLocation(
+            id=uuid7(),
+            org_id=actor.org_id,
+            kind=LocationKind.WAREHOUSE.value,
+            name=fit_column(StockLocation.name, f"Service site: {site_name}"),
+            active=True,
+            version=1,
+        )
+        session.add(location)
+        await session.flush()
+        return location.id
+    kind = await session.scalar(
+        select(StockLocation.kind).where(
+            StockLocation.id == existing, StockLocation.org_id == actor.org_id
+        )
+    )
+    if kind is None:
+        raise Unprocessable(f"stock location {existing} not found", field="stock_location_id")
+    if kind != LocationKind.WAREHOUSE.value:
+        raise Unprocessable(
+            f"stock location {existing} is a {kind}: a service site's stock is a warehouse",
+            field="stock_location_id",
+        )
+    return existing

@@ -1,5 +1,6 @@
 """How the parts domain plugs in (server/domains.py): every new engineer gets a stocked van;
-a cancelled or closed work order gives back what it still has reserved."""
+a service site gets its warehouse; a cancelled or closed work order gives back what it
+still has reserved."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import engineers, tickets
+from server import customers, engineers, tickets
 from server.auth import Actor
 from server.parts.ledger import reservations
-from server.parts.locations import ensure_van
+from server.parts.locations import ensure_van, service_site_stock
 from shared.lifecycle import Action
 
 
@@ -26,4 +27,5 @@ async def release_reservations(
 
 def install() -> None:
     engineers.created.add(ensure_van)
+    customers.site_stock.fill(service_site_stock)
     tickets.lifecycle.listener(Action.CANCEL, Action.CLOSE)(release_reservations)

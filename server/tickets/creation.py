@@ -11,6 +11,9 @@ The rules, whichever way the rows are written:
   counter row changes in the request's transaction, which keeps it locked until the commit:
   so it is taken last, when every check has passed);
 - ``search_text`` is the number, the title and the description, lower-cased;
+- ``service_site_id`` is the nearest active service site to the work order's site
+  (``customers.nearest_service_site``: one rule, read in the same statement as the
+  references on both paths);
 - one ``created`` event and its outbox twin (server/tickets/audit.py); a new work order has
   no assignee, so it is in nobody's sync change feed (server/sync/entities.py writes no row
   for it).
@@ -42,14 +45,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from server import fastpaths
 from server.auth import Actor
-from server.customers import Asset, Customer, Site
+from server.customers import Asset, Customer, Site, nearest_service_site, nearest_service_site_sql
 from server.db import driver, fetchrow
 from server.errors import Unprocessable
 from server.events import service as events
@@ -101,21 +104,25 @@ async def check_refs(
     site_id: uuid.UUID | None,
     asset_id: uuid.UUID | None,
     repeat_of_id: uuid.UUID | None,
-) -> uuid.UUID | None:
-    """``refs_verdict`` on the ORM, every look-up in one round trip; the asset's site."""
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """``refs_verdict`` on the ORM, every look-up in one round trip; the asset's site and
+    the service site nearest to the work order's site (the one named, else the asset's)."""
     org = actor.org_id
 
     def scalar(column: Any, *where: Any) -> Any:
         return select(column).where(*where).limit(1).scalar_subquery()
 
+    asset_site = scalar(Asset.site_id, Asset.id == asset_id, Asset.org_id == org)
+    where = asset_site if site_id is None else literal(site_id, Site.id.type)
     row = (
         await session.execute(
             select(
                 scalar(Customer.id, Customer.id == customer_id, Customer.org_id == org),
                 scalar(Site.customer_id, Site.id == site_id, Site.org_id == org),
                 scalar(Asset.customer_id, Asset.id == asset_id, Asset.org_id == org),
-                scalar(Asset.site_id, Asset.id == asset_id, Asset.org_id == org),
+                asset_site,
                 scalar(Ticket.id, Ticket.id == repeat_of_id, Ticket.org_id == org),
+                nearest_service_site(where, org),
             )
         )
     ).one()
@@ -126,8 +133,7 @@ async def check_refs(
         asset_id=asset_id,
         repeat_of_id=repeat_of_id,
     )
-    asset_site: uuid.UUID | None = row[3]
-    return asset_site
+    return row[3], row[5]
 
 
 def _site_of(data: TicketCreate, asset_site: uuid.UUID | None) -> uuid.UUID | None:
@@ -147,7 +153,12 @@ def search_text(ticket: Ticket) -> str:
 
 
 def _new_ticket(
-    actor: Actor, data: TicketCreate, *, site_id: uuid.UUID | None, now: dt.datetime
+    actor: Actor,
+    data: TicketCreate,
+    *,
+    site_id: uuid.UUID | None,
+    service_site_id: uuid.UUID | None,
+    now: dt.datetime,
 ) -> Ticket:
     """The work order before its SLA and number."""
     return Ticket(
@@ -163,6 +174,7 @@ def _new_ticket(
         sla_state=SlaState.NONE.value,
         response_breached=False,
         resolution_breached=False,
+        service_site_id=service_site_id,
         version=1,
         **{**data.model_dump(), "site_id": site_id},
     )
@@ -208,7 +220,7 @@ async def create_orm(
     now: dt.datetime,
     fraction: float,
 ) -> Ticket:
-    asset_site = await check_refs(
+    asset_site, service_site = await check_refs(
         session,
         actor,
         customer_id=data.customer_id,
@@ -216,7 +228,8 @@ async def create_orm(
         asset_id=data.asset_id,
         repeat_of_id=data.repeat_of_id,
     )
-    ticket = _new_ticket(actor, data, site_id=_site_of(data, asset_site), now=now)
+    site_id = _site_of(data, asset_site)
+    ticket = _new_ticket(actor, data, site_id=site_id, service_site_id=service_site, now=now)
     found = await sla.find_policy(
         session, org_id=actor.org_id, customer_id=data.customer_id, priority=ticket.priority
     )
@@ -245,14 +258,16 @@ assert all(attr.key == attr.columns[0].name for attr in sa_inspect(Ticket).colum
 # Written by the statement itself from the number it takes.
 _FROM_NUMBER = ("number", "search_text")
 _GIVEN = tuple(key for key in _COLUMNS if key not in _FROM_NUMBER)
-# The references (what refs_verdict reads, in its order), the asset's site, and the SLA
-# policy find_policy would choose with its calendar. $1 customer, $2 site, $3 asset,
-# $4 earlier work order, $5 priority, $6 organisation.
-_READ = """
+# The references (what refs_verdict reads, in its order), the asset's site, the nearest
+# service site, and the SLA policy find_policy would choose with its calendar.
+# $1 customer, $2 site, $3 asset, $4 earlier work order, $5 priority, $6 organisation.
+_READ = f"""
     SELECT (SELECT c.id FROM customers c WHERE c.id = $1 AND c.org_id = $6 LIMIT 1),
            (SELECT s.customer_id FROM sites s WHERE s.id = $2 AND s.org_id = $6 LIMIT 1),
            a.customer_id, a.site_id,
            (SELECT t.id FROM tickets t WHERE t.id = $4 AND t.org_id = $6 LIMIT 1),
+           {nearest_service_site_sql("coalesce($2::uuid, a.site_id)", "$6")}
+               AS service_site_id,
            p.id AS policy_id, p.org_id AS policy_org_id, p.customer_id AS policy_customer_id,
            p.calendar_id, p.priority, p.response_minutes, p.resolution_minutes,
            k.org_id AS calendar_org_id, k.name AS calendar_name, k.timezone, k.hours,
@@ -267,7 +282,7 @@ _READ = """
              LIMIT 1
       ) p ON true
       LEFT JOIN business_calendars k ON k.id = p.calendar_id
-"""
+"""  # noqa: S608 (our own SQL text)
 
 
 def _write_sql() -> str:
@@ -364,7 +379,13 @@ async def create_now(
         asset_id=data.asset_id,
         repeat_of_id=data.repeat_of_id,
     )
-    ticket = _new_ticket(actor, data, site_id=_site_of(data, row[3]), now=now)
+    ticket = _new_ticket(
+        actor,
+        data,
+        site_id=_site_of(data, row[3]),
+        service_site_id=row["service_site_id"],
+        now=now,
+    )
     if ticket.assignee_id is not None:
         return None
     # Every column given: the statement writes them all, and the persistent copy below

@@ -108,6 +108,10 @@ class TicketRead(Output):
     customer_id: uuid.UUID
     site_id: uuid.UUID | None
     asset_id: uuid.UUID | None
+    service_site_id: uuid.UUID | None = Field(
+        description="The nearest active service site to the site (GET /api/v1/service-sites), "
+        "set when the work order is created or its site changes; null without coordinates"
+    )
     channel: Channel
     type: TicketType
     priority: Priority

@@ -148,7 +148,7 @@ async def update(
         if (problem := window_problem(*window)) is not None:
             raise Unprocessable(problem, field="window_end")
     if {"site_id", "asset_id", "repeat_of_id"} & changes.keys():
-        await creation.check_refs(
+        _, nearest = await creation.check_refs(
             session,
             actor,
             customer_id=ticket.customer_id,
@@ -156,6 +156,8 @@ async def update(
             asset_id=changes.get("asset_id", ticket.asset_id),
             repeat_of_id=changes.get("repeat_of_id"),
         )
+        if "site_id" in changes:  # a new site: its nearest service site (none without one)
+            changes["service_site_id"] = nearest if changes["site_id"] is not None else None
     # The If-Match version was checked first (a stale one is 412 before any refusal).
     diff = patch(ticket, changes, expected_version=None, shown=_jsonable)
     if not diff:

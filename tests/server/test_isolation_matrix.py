@@ -129,6 +129,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_field(db, a, b)
     stock |= await _build_sync(db, a, b, (own, other, foreign))
     stock |= await _build_day_plans(db, a, b)
+    stock |= await _build_dispatch(db, a, b)
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -676,6 +677,47 @@ def _signature_body(world: World, key: str) -> dict[str, Any]:
     }
 
 
+async def _build_dispatch(
+    db: AsyncSession, a: Tenant, b: Tenant
+) -> dict[str, tuple[Any, Any, Any]]:
+    """``time_off``: a day of leave of each engineer (own = engineer1's); ``service_site``: two
+    of tenant A's depots and one of B's; and tenant A's P1 auto-assign rule (version 1)."""
+    import datetime as dt
+
+    from server.customers.models import ServiceSite
+    from server.dispatch.models import AutoAssignRule
+    from server.engineers.models import TimeOff
+
+    start = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
+    leave = [
+        TimeOff(
+            org_id=e.org_id,
+            engineer_id=e.id,
+            kind="leave",
+            starts_at=start,
+            ends_at=start + dt.timedelta(days=1),
+        )
+        for e in (*a.engineers, b.engineers[0])
+    ]
+    sites = [
+        ServiceSite(
+            org_id=t.org.id, name=f"Depot {n}", kind="depot", lat=31.0, lon=121.4, version=1
+        )
+        for n, t in enumerate((a, a, b))
+    ]
+    db.add_all([*leave, *sites])
+    db.add(AutoAssignRule(org_id=a.org.id, priority="P1", version=1))
+    await db.flush()
+    return {"time_off": tuple(leave), "service_site": tuple(sites)}
+
+
+class _RuleRow(Row):
+    """The auto-assign rule of P1 (tenant A has one at version 1)."""
+
+    def url(self, world: World, key: str) -> str:
+        return self.path.replace("{priority}", "P1")
+
+
 async def _build_sync(
     db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
 ) -> dict[str, tuple[Any, Any, Any]]:
@@ -1126,6 +1168,118 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "engineer",
         body=lambda w, k: {"territory": "Pudong"},
+        if_match=True,
+    ),
+    # --- dispatch (issue 12): availability, service sites, preferred engineers, rules ------
+    Row(
+        "engineers.time_off.add",
+        "POST",
+        "/api/v1/engineers/{engineer_id}/time-off",
+        back_office(CREATED, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "engineer",
+        body=lambda w, k: {
+            "kind": "training",
+            "starts_at": "2026-12-17T09:00:00+08:00",
+            "ends_at": "2026-12-17T12:00:00+08:00",
+        },
+    ),
+    Row(
+        "engineers.time_off.list",
+        "GET",
+        "/api/v1/engineers/{engineer_id}/time-off",
+        # Why someone is away (sick leave) is for those who plan their work, and themselves.
+        back_office(VISIBLE, viewer=DENIED_IN_ORG, engineer=OWN_ONLY, agent=DENIED_IN_ORG),
+        "engineer",
+        listed="time_off",
+    ),
+    _FieldRow(
+        "engineers.time_off.remove",
+        "DELETE",
+        "/api/v1/engineers/{engineer_id}/time-off/{time_off_id}",
+        back_office((204, 204, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "time_off",
+        families=(("{engineer_id}", "engineer"), ("{time_off_id}", "time_off")),
+    ),
+    Row(
+        "engineers.shifts",
+        "GET",
+        "/api/v1/engineers/{engineer_id}/shifts",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "engineer",
+        query=lambda w, k: {"from": "2026-12-14", "to": "2026-12-20"},
+    ),
+    Row(
+        "service_sites.create",
+        "POST",
+        "/api/v1/service-sites",
+        back_office(201, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"name": "Minhang", "kind": "depot", "lat": 31.02, "lon": 121.43},
+    ),
+    Row(
+        "service_sites.list",
+        "GET",
+        "/api/v1/service-sites",
+        back_office(200, viewer=200, engineer=200),
+        listed="service_site",
+    ),
+    Row(
+        "service_sites.read",
+        "GET",
+        "/api/v1/service-sites/{site_id}",
+        # The organisation's own places: every reader of customers sees them.
+        back_office(VISIBLE, viewer=VISIBLE, engineer=VISIBLE),
+        "service_site",
+    ),
+    Row(
+        "service_sites.update",
+        "PATCH",
+        "/api/v1/service-sites/{site_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "service_site",
+        body=lambda w, k: {"territory": "Minhang"},
+        if_match=True,
+    ),
+    Row(
+        "service_sites.delete",
+        "DELETE",
+        "/api/v1/service-sites/{site_id}",
+        back_office((204, 204, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "service_site",
+    ),
+    Row(
+        "customers.preferred_engineers.read",
+        "GET",
+        "/api/v1/customers/{customer_id}/preferred-engineers",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "customer",
+    ),
+    Row(
+        "customers.preferred_engineers.set",
+        "PUT",
+        "/api/v1/customers/{customer_id}/preferred-engineers",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "customer",
+        body=lambda w, k: {"engineer_ids": [w.id("engineer", "own")]},
+        if_match=True,
+    ),
+    Row(
+        "dispatch.auto_assign.list",
+        "GET",
+        "/api/v1/dispatch/auto-assign",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "dispatch.auto_assign.read",
+        "GET",
+        "/api/v1/dispatch/auto-assign/{priority}",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "dispatch.auto_assign.set",
+        "PUT",
+        "/api/v1/dispatch/auto-assign/{priority}",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        body=lambda w, k: {"enabled": True, "fallback_to_pool": True},
         if_match=True,
     ),
     # --- SLA policies and business calendars: admins change them, the back office reads --

@@ -69,6 +69,41 @@ async def _customers(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/customers", t.headers("dispatcher"), {str(c.id) for c in rows})
 
 
+async def _service_sites(db: AsyncSession, t: Tenant) -> Walk:
+    from server.customers.models import ServiceSite
+
+    # Names are unique in an organisation: no ties to seed; the id breaks none.
+    rows = [
+        ServiceSite(org_id=t.org.id, name=n, kind="depot", lat=31.0, lon=121.4, version=1)
+        for n in ("Depot E", "Depot A", "Depot C", "Depot B", "Depot D")
+    ]
+    db.add_all(rows)
+    await db.flush()
+    return Walk("/api/v1/service-sites", t.headers("engineer1"), {str(r.id) for r in rows})
+
+
+async def _time_off(db: AsyncSession, t: Tenant) -> Walk:
+    from server.engineers.models import TimeOff
+
+    engineer = t.engineers[0]
+    same = dt.datetime(2026, 12, 15, tzinfo=dt.UTC)
+    starts = (same, same, same, same - dt.timedelta(days=3), same + dt.timedelta(days=2))
+    rows = [
+        TimeOff(
+            org_id=t.org.id,
+            engineer_id=engineer.id,
+            kind="leave",
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=4),
+        )
+        for start in starts
+    ]
+    db.add_all(rows)
+    await db.flush()
+    url = f"/api/v1/engineers/{engineer.id}/time-off"
+    return Walk(url, t.headers("engineer1"), {str(r.id) for r in rows})
+
+
 async def _sites(db: AsyncSession, t: Tenant) -> Walk:
     from server.customers.models import Site
 
@@ -322,8 +357,10 @@ SEEDS: dict[str, Seed] = {
     "/api/v1/checklist-templates": _checklist_templates,
     "/api/v1/customers": _customers,
     "/api/v1/engineers": _engineers,
+    "/api/v1/engineers/{engineer_id}/time-off": _time_off,
     "/api/v1/part-returns": _part_returns,
     "/api/v1/parts": _parts,
+    "/api/v1/service-sites": _service_sites,
     "/api/v1/sites": _sites,
     "/api/v1/stock-locations": _stock_locations,
     "/api/v1/stock-movements": _stock_movements,

@@ -129,6 +129,29 @@ async def _return(db: AsyncSession, t: Tenant) -> uuid.UUID:
     return rma.id
 
 
+async def _service_site(db: AsyncSession, t: Tenant) -> Target:
+    from server.customers.models import ServiceSite
+
+    site = ServiceSite(org_id=t.org.id, name="Depot", kind="depot", lat=31.0, lon=121.4, version=1)
+    db.add(site)
+    await db.flush()
+    return Target(f"/api/v1/service-sites/{site.id}", {"name": "Minhang depot"})
+
+
+async def _preferred(db: AsyncSession, t: Tenant) -> Target:
+    assert t.customer
+    url = f"/api/v1/customers/{t.customer.id}/preferred-engineers"
+    return Target(url, {"engineer_ids": [str(t.engineers[0].id)]})
+
+
+async def _auto_assign(db: AsyncSession, t: Tenant) -> Target:
+    from server.dispatch.models import AutoAssignRule
+
+    db.add(AutoAssignRule(org_id=t.org.id, priority="P1", enabled=False, version=1))
+    await db.flush()
+    return Target("/api/v1/dispatch/auto-assign/P1", {"enabled": True})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -148,7 +171,10 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ("PATCH", "/api/v1/organisation"): lambda db, t: _same(
         "/api/v1/organisation", {"name": "Renamed Co."}
     ),
+    ("PUT", "/api/v1/customers/{customer_id}/preferred-engineers"): _preferred,
+    ("PUT", "/api/v1/dispatch/auto-assign/{priority}"): _auto_assign,
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
+    ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
         f"/api/v1/sites/{t.site.id if t.site else ''}", {"access_notes": "Ring at gate 2"}
     ),

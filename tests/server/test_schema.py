@@ -38,6 +38,10 @@ async def test_create_bodies_carry_examples(app: Any) -> None:
         "CustomerCreate",
         "EngineerCreate",
         "PolicyCreate",
+        "TimeOffCreate",
+        "ServiceSiteCreate",
+        "PreferredEngineersUpdate",
+        "RuleUpdate",
     ):
         assert schemas[name].get("examples"), name
 

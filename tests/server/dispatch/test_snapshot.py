@@ -83,18 +83,6 @@ async def test_planned_stops_in_plan_order_and_jobs_with_their_facts(db: Any) ->
     engineer: Engineer = t.engineers[0]
     dispatcher = t.actor("dispatcher")
     customer, site, _ = await make_customer(db, t.org)
-    site_west = ServiceSite(
-        org_id=t.org.id,
-        name="West",
-        kind="depot",
-        address="",
-        lat=31.2,
-        lon=121.4,
-        territory="West",
-        version=1,
-    )
-    db.add(site_west)
-    await db.flush()
     first = await make_ticket(
         db,
         dispatcher,
@@ -125,6 +113,20 @@ async def test_planned_stops_in_plan_order_and_jobs_with_their_facts(db: Any) ->
         window_end=_at(10, day=MONDAY + dt.timedelta(days=1)),
     )
     waiting = await make_ticket(db, dispatcher, customer, site, priority="P1")
+    # Made after the work orders: a new work order takes its nearest service site
+    # (docs/dispatch.md), and only the waiting one is to be West's here.
+    site_west = ServiceSite(
+        org_id=t.org.id,
+        name="West",
+        kind="depot",
+        address="",
+        lat=31.2,
+        lon=121.4,
+        territory="West",
+        version=1,
+    )
+    db.add(site_west)
+    await db.flush()
     await db.execute(
         update(Ticket).where(Ticket.id == first.id).values(plan_position=0, planned_start=_at(9))
     )

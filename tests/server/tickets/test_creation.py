@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.customers.models import ServiceSite
 from server.errors import Unprocessable
 from server.tickets import audit
 from server.tickets import service as tickets
@@ -132,8 +133,27 @@ async def _plain(db: AsyncSession, t: Tenant) -> dict[str, Any]:
     return {}
 
 
+async def _service_sites(db: AsyncSession, t: Tenant) -> dict[str, Any]:
+    """Three service sites around the customer's site (31.23, 121.47): an inactive centre
+    2 km away, an active depot 7 km away (the nearest that counts), a workshop in Suzhou."""
+    places = {
+        "jingan": ("Jing'an centre", "service_centre", 31.229, 121.448, False),
+        "pudong": ("Pudong depot", "depot", 31.22, 121.54, True),
+        "suzhou": ("Suzhou workshop", "partner_workshop", 31.30, 120.58, True),
+    }
+    made = {}
+    for key, (name, kind, lat, lon, active) in places.items():
+        made[key] = ServiceSite(
+            org_id=t.org.id, name=name, kind=kind, lat=lat, lon=lon, active=active, version=1
+        )
+        db.add(made[key])
+    await db.flush()
+    return made
+
+
 async def _office_calendar(db: AsyncSession, t: Tenant) -> dict[str, Any]:
-    """The organisation's P2 policy counts office hours in Shanghai, with a holiday."""
+    """The organisation's P2 policy counts office hours in Shanghai, with a holiday; and
+    its service sites."""
     calendar = BusinessCalendar(
         org_id=t.org.id,
         name="Office",
@@ -146,7 +166,7 @@ async def _office_calendar(db: AsyncSession, t: Tenant) -> dict[str, Any]:
     policy = await make_policy(db, t.org, "P2", response_minutes=120, resolution_minutes=600)
     policy.calendar_id = calendar.id
     await make_policy(db, t.org, "P3", response_minutes=240, resolution_minutes=1440)
-    return {"policy": policy, "calendar": calendar}
+    return {"policy": policy, "calendar": calendar, **await _service_sites(db, t)}
 
 
 async def _customer_policy_and_history(db: AsyncSession, t: Tenant) -> dict[str, Any]:
@@ -158,7 +178,7 @@ async def _customer_policy_and_history(db: AsyncSession, t: Tenant) -> dict[str,
         db, t.org, "P1", response_minutes=30, resolution_minutes=240, customer=t.customer
     )
     earlier = await make_ticket(db, t.actor("dispatcher"), t.customer, t.site, t.asset)
-    return {"customer_policy": own, "earlier": earlier}
+    return {"customer_policy": own, "earlier": earlier, **await _service_sites(db, t)}
 
 
 def _full_body(t: Tenant, state: dict[str, Any]) -> dict[str, Any]:
@@ -197,6 +217,8 @@ async def test_a_work_order_on_a_business_calendar_is_written_as_the_orm_writes_
     assert wrote["outbox"][0]["payload"]["number"] == "WO-000001"
     assert wrote["feed"] == []  # nobody's work yet
     assert wrote["held"]
+    # The nearest active service site (the inactive one is nearer).
+    assert ticket["service_site_id"] == wrote["answer"]["service_site_id"] == "pudong"
 
 
 async def test_an_asset_without_a_site_a_customer_policy_and_a_repeat_are_written_alike(
@@ -218,6 +240,21 @@ async def test_an_asset_without_a_site_a_customer_policy_and_a_repeat_are_writte
     assert ticket["sla_policy_id"] == "customer_policy"
     assert ticket["response_due_at"] == NOW + dt.timedelta(minutes=30)
     assert ticket["number"] == 2
+    assert ticket["service_site_id"] == "pudong"  # nearest to the asset's site
+
+
+async def _sites_but_no_coordinates(db: AsyncSession, t: Tenant) -> dict[str, Any]:
+    assert t.site
+    t.site.lat = t.site.lon = None
+    return await _service_sites(db, t)
+
+
+async def test_a_site_without_coordinates_has_no_nearest_service_site_on_either_path(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrote = await _create_twice(db, monkeypatch, _sites_but_no_coordinates, _full_body)
+    assert wrote["ticket"]["site_id"] == "site"
+    assert wrote["ticket"]["service_site_id"] is None
 
 
 async def test_a_work_order_without_a_policy_is_written_alike(
