@@ -127,6 +127,16 @@ class TicketRead(Output):
     window_end: dt.datetime | None
     estimated_minutes: int | None
     assignee_id: uuid.UUID | None
+    open_for_claim: bool = Field(description="In the claim pool (docs/dispatch.md)")
+    pinned: bool = Field(
+        description="Claimed or confirmed: a re-plan never moves it to another engineer"
+    )
+    planned_start: dt.datetime | None = Field(
+        description="The applied day plan's expected start of service (the ETA)"
+    )
+    planned_end: dt.datetime | None
+    plan_position: int | None = Field(description="Its place in the engineer's planned day")
+    planned_travel_seconds: int | None = Field(description="Planned travel before it")
     repeat_of_id: uuid.UUID | None
     sla_state: SlaState
     response_due_at: dt.datetime | None
