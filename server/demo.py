@@ -170,6 +170,8 @@ async def _tenant(
         await _dispatch(session, actor, engineers, customers, warehouse_id, tz)
     await _checklist(session, actor)
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
+    if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
+        await _tomorrow(session, actor, engineers, customers, tz)
 
 
 async def _engineers(
@@ -602,9 +604,7 @@ async def _dispatch(
         engineer.max_jobs_per_day = 6
         engineer.max_minutes_per_day = 8 * 60
         engineer.rating = (3.6, 4.0, 4.4, 4.8)[i % 4]
-    day = dt.datetime.now(ZoneInfo(tz)).date() + dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
+    day = _next_working_day(tz)
     starts = dt.datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz))
     session.add(
         TimeOff(
@@ -624,6 +624,69 @@ async def _dispatch(
         engineer_ids=[engineers[0].id, engineers[2].id],
         expected_version=customer.version,
     )
+    await session.flush()
+
+
+def _next_working_day(tz: str) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    day = dt.datetime.now(ZoneInfo(tz)).date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    return day
+
+
+async def _tomorrow(
+    session: AsyncSession,
+    actor: Actor,
+    engineers: list[Engineer],
+    customers: list[tuple[Customer, Site, Asset]],
+    tz: str,
+) -> None:
+    """The next working day's work for a day plan (new work orders with morning or
+    afternoon windows); two of them, needing engineer 1's skill and in engineer 1's
+    territory, open for claiming; auto-assign for P1, falling back to the pool."""
+    from zoneinfo import ZoneInfo
+
+    from server.customers.models import ServiceSite
+    from server.dispatch.claims import service as claims
+    from server.dispatch.models import AutoAssignRule
+
+    day = _next_working_day(tz)
+    zone = ZoneInfo(tz)
+    first = engineers[0]
+    skill = sorted(first.skills)[0]
+    pooled = 0
+    for i in range(12):
+        customer, site, asset = customers[(i * 5 + 3) % len(customers)]
+        morning = i % 2 == 0
+        start = dt.datetime(day.year, day.month, day.day, 9 if morning else 13, 0, tzinfo=zone)
+        ticket = await tickets.create(
+            session,
+            actor,
+            data=TicketCreate(
+                customer_id=customer.id,
+                site_id=site.id,
+                asset_id=asset.id,
+                title=_TITLES[(i + 3) % len(_TITLES)],
+                description="Booked for tomorrow",
+                priority=("P2", "P3", "P3", "P4")[i % 4],
+                channel="phone",
+                type="maintenance" if i % 3 else "repair",
+                required_skills=[skill if i < 6 else _SKILLS[i % len(_SKILLS)]],
+                window_start=start,
+                window_end=start + dt.timedelta(hours=3 if morning else 4),
+                estimated_minutes=(60, 90, 45, 120)[i % 4],
+            ),
+        )
+        await session.flush()
+        territory = await session.scalar(
+            select(ServiceSite.territory).where(ServiceSite.id == ticket.service_site_id)
+        )
+        if i < 6 and pooled < 2 and territory == first.territory:
+            await claims.open_for_claim(session, actor, ticket_id=ticket.id)
+            pooled += 1
+    session.add(AutoAssignRule(org_id=actor.org_id, priority="P1", fallback_to_pool=True))
     await session.flush()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -71,6 +72,50 @@ def _login(base: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def _dispatch_through_the_worker(base: str, headers: dict[str, str]) -> None:
+    """The demo's next working day: its booked work has candidates, the worker solves a
+    plan of it, and engineer 1 sees the two jobs open for claiming."""
+    booked = httpx.get(
+        f"{base}/api/v1/tickets",
+        params={"status": "new", "q": "Booked for tomorrow", "limit": 50},
+        headers=headers,
+        timeout=10,
+    ).json()["items"]
+    assert len(booked) == 12
+    window = dt.datetime.fromisoformat(booked[0]["window_start"])
+    day = window.astimezone(dt.timezone(dt.timedelta(hours=8))).date()  # Asia/Shanghai
+    ranked = httpx.get(
+        f"{base}/api/v1/tickets/{booked[0]['id']}/candidates", headers=headers, timeout=10
+    )
+    assert ranked.status_code == 200 and ranked.json()["mode"] == "scheduled", ranked.text
+    plan = httpx.post(
+        f"{base}/api/v1/dispatch/plans",
+        json={"date": day.isoformat(), "seconds": 2},
+        headers=headers,
+        timeout=10,
+    )
+    assert plan.status_code == 201, plan.text
+    deadline = time.monotonic() + 90
+    body = plan.json()
+    while body["status"] in ("queued", "solving") and time.monotonic() < deadline:
+        time.sleep(1)
+        body = httpx.get(
+            f"{base}/api/v1/dispatch/plans/{body['id']}", headers=headers, timeout=10
+        ).json()
+    assert body["status"] == "ready", body
+    routed = sum(len(route["stops"]) for route in body["result"]["routes"])
+    assert routed >= 6, body["result"]
+    engineer = httpx.post(
+        f"{base}/api/v1/auth/token",
+        data={"username": "engineer1@demo.fixflow", "password": "fixflow-demo"},
+        timeout=10,
+    ).json()["access_token"]
+    pool = httpx.get(
+        f"{base}/api/v1/claims", headers={"Authorization": f"Bearer {engineer}"}, timeout=10
+    )
+    assert pool.status_code == 200 and len(pool.json()) == 2, pool.text
+
+
 @pytest.mark.slow
 def test_make_run_serves_demo_and_keeps_data_across_restart(tmp_path: Path) -> None:
     var_dir, log = tmp_path / "var", tmp_path / "make-run.log"
@@ -105,6 +150,7 @@ def test_make_run_serves_demo_and_keeps_data_across_restart(tmp_path: Path) -> N
         assert len(visits.json()) == 1 and visits.json()[0]["check_out"] is not None
         report = httpx.get(f"{base}/api/v1/tickets/{done}/report.pdf", headers=headers, timeout=30)
         assert report.status_code == 200 and report.content.startswith(b"%PDF")
+        _dispatch_through_the_worker(base, headers)
     finally:
         code = _stop(proc)
     # make reports Ctrl-C by dying of SIGINT itself; fixflow dev below it exits 0.
