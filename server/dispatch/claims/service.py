@@ -20,7 +20,9 @@
 
 Refusals: a work order of another organisation or none at all is 404; one not open (never
 opened, closed again, assigned by a dispatcher, cancelled) 409 ``not_open_for_claim``; an
-engineer who does not qualify 409 ``not_eligible`` with ``reasons`` (eligibility.py).
+engineer who does not qualify 409 ``not_eligible`` with ``reasons`` (the codes of
+eligibility.py, the vocabulary the recommendation shares) and ``explanations`` (each
+code with its ``text`` in the caller's language: recommend/explain.py).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.auth import service as auth_service
 from server.dispatch import declines, eligibility, snapshot
-from server.dispatch.eligibility import Reason
+from server.dispatch.recommend import Reason, explain
 from server.errors import Conflict, Forbidden, NotFound
 from server.tickets import Ticket, TicketEvent, TransitionIn, audit, format_number
 from server.tickets import service as tickets
@@ -204,18 +207,27 @@ async def _reasons(
     return eligibility.reasons(await _day(session, actor, engineer_id, date), job)
 
 
+async def _not_eligible(
+    session: AsyncSession, actor: Actor, label: str, reasons: list[Reason]
+) -> NotEligible:
+    """The refusal, with every reason's code and its words in the caller's language."""
+    language = await auth_service.language_of(session, actor, None)
+    tz = await snapshot.zone(session, actor.org_id)
+    return NotEligible(
+        f"you do not qualify for {label}: {'; '.join(explain(r, 'en', tz) for r in reasons)}",
+        reasons=eligibility.codes(reasons),
+        explanations=[{"code": r.code, "text": explain(r, language, tz)} for r in reasons],
+    )
+
+
 async def claim(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Ticket:
     """Take a work order from the pool: assigned to and accepted by the caller, pinned."""
     engineer_id = _engineer(actor, "claim work orders")
     ticket = await _lock_open(session, actor, ticket_id)
     if ticket is None:
         raise await _refusal(session, actor, engineer_id, ticket_id)
-    label = format_number(ticket.number)
     if reasons := await _reasons(session, actor, engineer_id, ticket.id):
-        raise NotEligible(
-            f"you do not qualify for {label}: {', '.join(reasons)}",
-            reasons=[r.value for r in reasons],
-        )
+        raise await _not_eligible(session, actor, format_number(ticket.number), reasons)
     # The engineer may not assign; the claim does it for them, in their name.
     on_behalf = dataclasses.replace(Actor.system(actor.org_id), label=actor.label)
     assign = TransitionIn(action=Action.ASSIGN, engineer_id=engineer_id, reason=CLAIM_REASON)

@@ -3,7 +3,12 @@
 ``explain(reason, locale)`` fills the code's template with its parameters: clock times
 (``start``, ``deadline``...) as HH:MM in ``tz`` (UTC unless given), durations in minutes or
 hours, the rest as they are. Skill names, territories and job ids are data and shown as
-given. Every code the engine produces has both templates (a test holds this).
+given. Every code the engine produces has both templates (a test holds this); so has every
+code of the hard rules' shared vocabulary (``server.dispatch.eligibility.Code``), which the
+claim pool words with the same table.
+
+A code some engine gives without parameters (the claim pool's ``off_shift``: no shift on
+the job's date at all, no window to name) is worded by ``BARE``.
 """
 
 from __future__ import annotations
@@ -138,9 +143,16 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# Words for a code given without its parameters.
+BARE: Mapping[str, Mapping[str, str]] = {
+    "off_shift": {"en": "No shift on the job's date", "zh_CN": "工单当天不在班"},
+}
+
+
 def explain(reason: Reason, locale: str = "en", tz: dt.tzinfo = dt.UTC) -> str:
     """``reason`` in words; a KeyError for an unknown code or locale."""
-    template = TEMPLATES[reason.code][locale]
+    table = BARE if not reason.params and reason.code in BARE else TEMPLATES
+    template = table[reason.code][locale]
     return template.format(**{k: _value(k, v, locale, tz) for k, v in reason.params.items()})
 
 

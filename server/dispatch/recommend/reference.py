@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from server.dispatch import eligibility as rules
+from server.dispatch.eligibility import Code
 from server.dispatch.recommend import score
 from server.dispatch.recommend.model import (
     Candidate,
@@ -135,30 +137,22 @@ def _late(
 
 
 def filter_reason(request: Request, day: EngineerDay) -> Reason | None:
-    """The first hard filter the engineer fails, before any routing, or None."""
-    for name in sorted(request.skills):
-        need, has = request.skills[name], day.skills.get(name)
-        if has is None:
-            return Reason("missing_skill", {"skill": name, "level": need})
-        if has < need:
-            return Reason("skill_too_low", {"skill": name, "level": need, "has": has})
-    if not any(
-        max(a, request.earliest) <= min(b - request.service, request.latest) for a, b in day.shifts
-    ):
-        return Reason("off_shift", {"earliest": request.earliest, "latest": request.latest})
-    if (
-        request.territory is not None
-        and day.territory is not None
-        and request.territory != day.territory
-    ):
-        params = {"territory": request.territory, "engineer_territory": day.territory}
-        return Reason("outside_territory", params)
-    if day.id in request.declined:
-        return Reason("declined", {})
-    if day.start is None or day.end is None:
-        return Reason("no_location", {})
-    if day.max_jobs is not None and len(day.route) + 1 > day.max_jobs:
-        return Reason("full_jobs", {"max_jobs": day.max_jobs, "planned": len(day.route)})
+    """The first hard filter the engineer fails, before any routing, or None. The rules are
+    ``server.dispatch.eligibility``'s, in the recommendation's order."""
+    gap = rules.skill_gap(day.skills, request.skills)
+    if gap is not None:
+        return gap.reason()
+    if not rules.fits_a_shift(day.shifts, request.earliest, request.latest, request.service):
+        return Reason(Code.OFF_SHIFT, {"earliest": request.earliest, "latest": request.latest})
+    if not rules.territory_ok(request.territory, day.territory):
+        assert request.territory is not None and day.territory is not None
+        return rules.territory_reason(request.territory, day.territory)
+    if rules.has_declined(day.id, request.declined):
+        return Reason(Code.DECLINED, {})
+    if not rules.can_be_routed(day.start, day.end):
+        return Reason(Code.NO_LOCATION, {})
+    if not rules.has_room(len(day.route), day.max_jobs):
+        return Reason(Code.FULL_JOBS, {"max_jobs": day.max_jobs, "planned": len(day.route)})
     return None
 
 
@@ -201,8 +195,8 @@ def evaluate(
         base_work > day.max_work or services + request.service > day.max_work
     ):
         return Reason("full_hours", {"max_work": day.max_work, "planned_work": base_work})
-    if request.location is None:
-        return Reason("job_no_location", {})
+    if not rules.job_located(request.location):
+        return Reason(Code.JOB_NO_LOCATION, {})
     if request.latest_start < request.earliest:
         assert request.sla_deadline is not None
         params = {"deadline": request.sla_deadline, "finish": request.earliest + request.service}

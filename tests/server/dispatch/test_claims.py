@@ -176,7 +176,7 @@ async def test_a_full_engineer_sees_nothing(client: httpx.AsyncClient, db: Async
     await db.flush()
     assert await _pool(client, t.headers("engineer1")) == []
     refused = await claim(client, ticket.id, t.headers("engineer1"))
-    assert (refused.status_code, refused.json()["reasons"]) == (409, ["full"])
+    assert (refused.status_code, refused.json()["reasons"]) == (409, ["full_jobs"])
     assert await _pool(client, t.headers("engineer2")) == [str(ticket.id)]
 
 
@@ -274,7 +274,11 @@ async def test_an_ineligible_engineer_gets_the_reasons(
     response = await claim(client, ticket.id, t.headers("engineer1"))
     assert response.status_code == 409, response.text
     assert response.json()["code"] == "not_eligible"
-    assert response.json()["reasons"] == ["missing_skill", "skill_level"]
+    assert response.json()["reasons"] == ["missing_skill", "skill_too_low"]
+    assert response.json()["explanations"] == [
+        {"code": "missing_skill", "text": "Missing skill: gas (level 1 needed)"},
+        {"code": "skill_too_low", "text": "Skill level too low: hvac (level 5 needed, has 3)"},
+    ]
     stored = await _fresh(db, ticket)
     assert (stored.status, stored.open_for_claim, stored.pinned) == ("new", True, False)
 

@@ -1,4 +1,5 @@
-"""The one qualification rule (server/dispatch/eligibility.py), one case per reason."""
+"""The claim pool's verdict (server/dispatch/eligibility.py ``reasons``), one case per reason;
+test_one_rule.py holds the recommendation and the planner to the same rules."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.dispatch.eligibility import Reason, job_date, reasons
+from server.dispatch.eligibility import Code, codes, job_date, reasons
+from server.dispatch.recommend import Reason, explain
 from server.dispatch.snapshot import EngineerDay, Job, Point, required_skills
 
 NOW = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
@@ -69,36 +71,66 @@ def test_a_qualified_engineer_has_no_reasons() -> None:
 @pytest.mark.parametrize(
     ("day", "job", "expected"),
     [
-        ({"skills": {"electrical": 5}}, {}, [Reason.MISSING_SKILL]),
-        ({"skills": {"hvac": 1}}, {}, [Reason.SKILL_LEVEL]),
-        ({"territory": "south"}, {}, [Reason.OUTSIDE_TERRITORY]),
-        ({"shifts": ()}, {}, [Reason.OFF_SHIFT]),
-        ({"max_jobs": 1, "stops": (_job(),)}, {}, [Reason.FULL]),
-        ({}, {"location": None}, [Reason.NO_LOCATION]),
+        ({"skills": {"electrical": 5}}, {}, Reason("missing_skill", {"skill": "hvac", "level": 2})),
+        (
+            {"skills": {"hvac": 1}},
+            {},
+            Reason("skill_too_low", {"skill": "hvac", "level": 2, "has": 1}),
+        ),
+        (
+            {"territory": "south"},
+            {},
+            Reason("outside_territory", {"territory": "north", "engineer_territory": "south"}),
+        ),
+        ({"shifts": ()}, {}, Reason("off_shift")),
+        (
+            {"max_jobs": 1, "stops": (_job(),)},
+            {},
+            Reason("full_jobs", {"planned": 1, "max_jobs": 1}),
+        ),
+        ({"start": None, "end": None}, {}, Reason("no_location")),
+        ({}, {"location": None}, Reason("job_no_location")),
     ],
-    ids=["missing_skill", "skill_level", "outside_territory", "off_shift", "full", "no_location"],
+    ids=[
+        "missing_skill",
+        "skill_too_low",
+        "outside_territory",
+        "off_shift",
+        "full_jobs",
+        "no_location",
+        "job_no_location",
+    ],
 )
-def test_each_filter_has_its_reason(
-    day: dict[str, object], job: dict[str, object], expected: list[Reason]
+def test_each_filter_has_its_reason_and_words(
+    day: dict[str, object], job: dict[str, object], expected: Reason
 ) -> None:
-    assert reasons(_day(**day), _job(**job)) == expected
+    assert reasons(_day(**day), _job(**job)) == [expected]
+    for locale in ("en", "zh_CN"):
+        assert "{" not in explain(expected, locale)
 
 
 def test_a_decliner_is_not_eligible() -> None:
     day = _day()
-    assert reasons(day, _job(declined=frozenset({day.engineer_id}))) == [Reason.DECLINED]
+    assert codes(reasons(day, _job(declined=frozenset({day.engineer_id})))) == [Code.DECLINED]
 
 
 def test_every_reason_that_applies_is_given_in_order() -> None:
-    day = _day(skills={"hvac": 1}, territory="south", shifts=())
+    day = _day(skills={"hvac": 1}, territory="south", shifts=(), start=None, end=None)
     job = _job(skills=required_skills(["hvac:2", "gas"]), location=None)
-    assert reasons(day, job) == [
-        Reason.MISSING_SKILL,
-        Reason.SKILL_LEVEL,
-        Reason.OUTSIDE_TERRITORY,
-        Reason.OFF_SHIFT,
-        Reason.NO_LOCATION,
+    assert codes(reasons(day, job)) == [
+        "missing_skill",
+        "skill_too_low",
+        "outside_territory",
+        "off_shift",
+        "no_location",
+        "job_no_location",
     ]
+    assert reasons(day, job)[0] == Reason("missing_skill", {"skill": "gas", "level": 1})
+
+
+def test_the_claim_pools_off_shift_has_words_without_a_window() -> None:
+    assert explain(Reason("off_shift"), "en") == "No shift on the job's date"
+    assert explain(Reason("off_shift"), "zh_CN") == "工单当天不在班"
 
 
 def test_either_territory_unknown_is_no_obstacle() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from server.dispatch import recommend as rec
+from server.dispatch.eligibility import Code
 from server.dispatch.recommend import Fleet, Haversine, Reason, Request, explain, recommend
 from server.dispatch.recommend.travel import seconds
 from tests.fixtures.recommend import HOME, HOUR, at, engineer, random_case, request, stop
@@ -258,6 +259,7 @@ def test_every_reason_code_has_english_and_chinese_words() -> None:
     files = [*here.glob("*.py"), *(here.parent / "candidates").glob("*.py")]
     source = "".join(p.read_text() for p in files)
     codes = set(re.findall(r'Reason\(\s*"([a-z_]+)"', source))
+    codes |= {code.value for code in Code}  # the hard rules' codes (server/dispatch/eligibility.py)
     assert len(codes) >= 25
     for code in codes:
         assert set(rec.TEMPLATES[code]) >= {"en", "zh_CN"}, code
