@@ -165,7 +165,8 @@ def reasons(day: EngineerDay, job: Job) -> list[Reason]:
         out.append(Reason(Code.FULL_JOBS, {"planned": planned, "max_jobs": day.max_jobs}))
     if has_declined(day.engineer_id, job.declined):
         out.append(Reason(Code.DECLINED))
-    if not can_be_routed(day.start, day.end):
+    # the day ends where it starts when no end point is known (snapshot.py, as everywhere)
+    if not can_be_routed(day.start, day.end if day.end is not None else day.start):
         out.append(Reason(Code.NO_LOCATION))
     if not job_located(job.location):
         out.append(Reason(Code.JOB_NO_LOCATION))

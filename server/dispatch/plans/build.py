@@ -4,17 +4,21 @@ Time is in seconds from the plan day's first instant (midnight in the organisati
 zone). Ids: a vehicle is ``str(engineer_id)``, a job ``str(ticket_id)``.
 
 - **Vehicles**: engineers with a shift on the date and a start point; the others are
-  *skipped* with a reason (``no_shift``, ``no_location``, ``shift_over``). The shift window
+  *skipped* with a reason (``off_shift``, ``no_location``, ``shift_over``). The shift window
   is the first shift's start to the last shift's end: the gaps between shifts (lunch, time
   off in mid-day) are not modelled yet, so a route may run through them. Planning today,
   no one leaves before now.
-- **Skills as tokens**: a job needing hvac level 3 requires ``hvac:3``; an engineer with
-  hvac 4 holds ``hvac:1`` .. ``hvac:4``. A territory is a token too (``territory:T``): a job
-  of territory T goes to an engineer of T or of no territory. A job some engineers declined
-  requires ``job:<id>``, which every other engineer holds.
+- **The hard rules are eligibility.py's** (skills with levels, territory, declines, the
+  engineer's start point, the job's location, a shift that day: docs/dispatch.md, "One
+  rule, three engines"); the solver takes them as tokens, an encoding of those functions
+  (tests/server/dispatch/test_one_rule.py holds it to them). A job needing hvac level 3
+  requires ``hvac:3``; an engineer with hvac 4 holds ``hvac:1`` .. ``hvac:4``. A territory
+  is a token too (``territory:T``): a job of territory T goes to an engineer of T or of no
+  territory. A job some engineers declined requires ``job:<id>``, which every other
+  engineer holds.
 - **Jobs**: the open work orders; window [max(window start, day start, now), latest start
   (window end, SLA)], the day's end when open. Left out before the solver, with a reason:
-  ``no_location``, ``impossible_window`` (empty, or outside every engineer's shift),
+  ``job_no_location``, ``impossible_window`` (empty, or outside every engineer's shift),
   ``no_engineer``, ``no_engineer_with_skills``, ``no_engineer_in_territory``,
   ``declined_by_all``, ``pinned_engineer_unavailable``.
 - **Optional, by priority**: leaving a job out costs ``PENALTY[priority]`` (in seconds of
@@ -36,6 +40,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from server.dispatch import eligibility as rules
 from server.dispatch import vrp
 from server.dispatch.snapshot import EngineerDay, Job, Point
 from server.dispatch.travel import TravelProvider
@@ -79,10 +84,10 @@ def skill_tokens(skills: Mapping[str, int]) -> frozenset[str]:
 
 def _vehicle_or_skip(day: EngineerDay, day_start: dt.datetime, now: int) -> tuple[int, int] | str:
     """The shift window in seconds, or why the engineer cannot be routed."""
-    if not day.shifts:
-        return "no_shift"
-    if day.start is None:
-        return "no_location"
+    if not rules.works_on(day.shifts):
+        return rules.Code.OFF_SHIFT
+    if not rules.can_be_routed(day.start, day.end or day.start):
+        return rules.Code.NO_LOCATION
     start = max(_seconds(day.shifts[0][0], day_start), now)
     end = _seconds(day.shifts[-1][1], day_start)
     if end <= start:
@@ -92,7 +97,7 @@ def _vehicle_or_skip(day: EngineerDay, day_start: dt.datetime, now: int) -> tupl
 
 NOBODY = ("no_engineer", "no engineer can be routed in this plan (territory, date)")
 SKIP_WORDS = {
-    "no_shift": "no shift on this date (working hours or time off)",
+    "off_shift": "no shift on this date (working hours or time off)",
     "no_location": "no start point: set a home location or a start service site",
     "shift_over": "the shift is already over",
 }
@@ -120,23 +125,26 @@ class _Fleet:
         return own | {f"job:{j}" for j, who in declines.items() if mine not in who}
 
 
-def _job_reason(
-    job: Job, tokens: frozenset[str], fleet: dict[str, frozenset[str]]
-) -> tuple[str, str] | None:
+def _job_reason(job: Job, fleet: _Fleet) -> tuple[str, str] | None:
+    """Why no vehicle of ``fleet`` may serve ``job`` by the hard rules, or None."""
     pinned = _pinned_to(job)
     if pinned is not None:
-        if pinned not in fleet:
+        if not any(str(d.engineer_id) == pinned for d, _, _ in fleet.vehicles):
             return "pinned_engineer_unavailable", "its engineer is not in this plan"
         return None
-    if not any(tokens <= held for held in fleet.values()):
-        skills = {t for t in tokens if not t.startswith(("territory:", "job:"))}
-        if not any(skills <= held for held in fleet.values()):
-            return "no_engineer_with_skills", f"no engineer has the skills {sorted(skills)}"
-        places = {t for t in tokens if t.startswith("territory:")}
-        if not any((skills | places) <= held for held in fleet.values()):
-            return "no_engineer_in_territory", "no qualified engineer covers its territory"
+    skilled = [d for d, _, _ in fleet.vehicles if rules.skill_gap(d.skills, job.skills) is None]
+    if not skilled:
+        return "no_engineer_with_skills", f"no engineer has the skills {_skill_names(job)}"
+    local = [d for d in skilled if rules.territory_ok(job.territory, d.territory)]
+    if not local:
+        return "no_engineer_in_territory", "no qualified engineer covers its territory"
+    if all(rules.has_declined(d.engineer_id, job.declined) for d in local):
         return "declined_by_all", "every qualified engineer declined it"
     return None
+
+
+def _skill_names(job: Job) -> list[str]:
+    return sorted(f"{name}:{level}" for name, level in job.skills.items())
 
 
 def _pinned_to(job: Job) -> str | None:
@@ -183,18 +191,17 @@ def _left_out(
     job: Job,
     window: vrp.Window | None,
     fleet: _Fleet,
-    held: dict[str, frozenset[str]],
 ) -> tuple[str, str] | None:
     """Why ``job`` is not sent to the solver, or None."""
-    if not held:
+    if not fleet.vehicles:
         return NOBODY
-    if job.location is None:
-        return "no_location", "its site has no coordinates"
+    if not rules.job_located(job.location):
+        return rules.Code.JOB_NO_LOCATION, "its site has no coordinates"
     if window is None:
         return "impossible_window", "its window or SLA deadline is past or before the day"
     if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):
         return "impossible_window", "no engineer works in its window"
-    return _job_reason(job, _job_tokens(job), held)
+    return _job_reason(job, fleet)
 
 
 def _vrp_jobs(routed: list[_Routed], first_location: int) -> tuple[vrp.Job, ...]:
@@ -238,7 +245,7 @@ async def build(
     for job in jobs:
         built.jobs[str(job.ticket_id)] = job
         window = _window(job, day_start, day_end, now_s)
-        reason = _left_out(job, window, fleet, held)
+        reason = _left_out(job, window, fleet)
         if reason is not None:
             built.left.append(Left(str(job.ticket_id), *reason))
             continue

@@ -270,12 +270,12 @@ async def test_bad_jobs_and_engineers_are_reported_not_solved(
     assert reasons == {
         str(late.id): "impossible_window",
         str(far.id): "unreachable_window",
-        str(nowhere.id): "no_location",
+        str(nowhere.id): "job_no_location",
         str(expert.id): "no_engineer_with_skills",
         str(gone.id): "impossible_window",
     }
     skipped = {x["engineer_id"]: x["reason"] for x in plan["result"]["engineers_skipped"]}
-    assert skipped == {str(homeless.id): "no_location", str(idle.id): "no_shift"}
+    assert skipped == {str(homeless.id): "no_location", str(idle.id): "off_shift"}
 
 
 @pytest.mark.parametrize(
