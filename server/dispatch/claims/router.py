@@ -57,7 +57,8 @@ async def close_claim(
     summary="The claim pool: open work orders the calling engineer qualifies for",
     description="Engineers only. Qualifies: every required skill at its level, the same "
     "territory (or either has none), a shift on the job's date with room for another job, "
-    f"not declined before, a known location. The most urgent first, at most "
+    "not declined before, a start point for the engineer's day and a location for the work "
+    f"order (docs/dispatch.md, 'One rule, three engines'). The most urgent first, at most "
     f"{service.POOL_LIMIT}.",
     response_model=list[ClaimableRead],
     responses=problems(403, 404, 409),
@@ -72,7 +73,8 @@ async def list_claims(session: SessionDep, actor: Reader) -> list[ClaimableRead]
     description="Engineers only. Exactly one of concurrent claimers wins: the work order is "
     "assigned to and accepted by them, and pinned. The others get 409 `already_claimed`; "
     "a work order not open for claim 409 `not_open_for_claim`; an engineer who does not "
-    "qualify 409 `not_eligible` with `reasons`. Idempotency-Key makes a retry safe.",
+    "qualify 409 `not_eligible` with `reasons` (codes) and `explanations` (each code with "
+    "its `text` in the caller's language). Idempotency-Key makes a retry safe.",
     response_model=TicketRead,
     responses=problems(400, 403, 404, 409),
 )

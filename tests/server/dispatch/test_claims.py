@@ -283,6 +283,20 @@ async def test_an_ineligible_engineer_gets_the_reasons(
     assert (stored.status, stored.open_for_claim, stored.pinned) == ("new", True, False)
 
 
+async def test_the_refusal_is_worded_in_the_engineers_language(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    await on_shift(db, *t.engineers)
+    t.users["engineer1"].locale = "zh_CN"
+    await db.flush()
+    ticket = await pool_ticket(db, t, required_skills=["gas"])
+    response = await claim(client, ticket.id, t.headers("engineer1"))
+    assert response.json()["explanations"] == [
+        {"code": "missing_skill", "text": "缺少技能：gas（需要 1 级）"}
+    ]
+
+
 async def test_other_tenants_and_missing_work_orders_are_not_found(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
