@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 
 from server.dispatch import eligibility as rules
 from server.dispatch import vrp
+from server.dispatch.recommend import Reason, explain
 from server.dispatch.snapshot import EngineerDay, Job, Point
 from server.dispatch.travel import TravelProvider
 from shared.lifecycle import Status
@@ -82,25 +83,27 @@ def skill_tokens(skills: Mapping[str, int]) -> frozenset[str]:
     return frozenset(f"{name}:{n}" for name, level in skills.items() for n in range(1, level + 1))
 
 
-def _vehicle_or_skip(day: EngineerDay, day_start: dt.datetime, now: int) -> tuple[int, int] | str:
+def _vehicle_or_skip(
+    day: EngineerDay, day_start: dt.datetime, now: int
+) -> tuple[int, int] | Reason:
     """The shift window in seconds, or why the engineer cannot be routed."""
     if not rules.works_on(day.shifts):
-        return rules.Code.OFF_SHIFT
+        return Reason(rules.Code.OFF_SHIFT)
     if not rules.can_be_routed(day.start, day.end or day.start):
-        return rules.Code.NO_LOCATION
+        return Reason(rules.Code.NO_LOCATION)
     start = max(_seconds(day.shifts[0][0], day_start), now)
     end = _seconds(day.shifts[-1][1], day_start)
     if end <= start:
-        return "shift_over"
+        return Reason("shift_over")
     return start, end
 
 
-NOBODY = ("no_engineer", "no engineer can be routed in this plan (territory, date)")
-SKIP_WORDS = {
-    "off_shift": "no shift on this date (working hours or time off)",
-    "no_location": "no start point: set a home location or a start service site",
-    "shift_over": "the shift is already over",
-}
+def words(reason: Reason) -> str:
+    """The stored English words of a planner's reason (explain.py has them in Chinese too)."""
+    return explain(reason, "en")
+
+
+NOBODY = Reason("no_engineer")
 
 
 def _window(job: Job, day_start: dt.datetime, day_end: int, now: int) -> vrp.Window | None:
@@ -125,21 +128,21 @@ class _Fleet:
         return own | {f"job:{j}" for j, who in declines.items() if mine not in who}
 
 
-def _job_reason(job: Job, fleet: _Fleet) -> tuple[str, str] | None:
+def _job_reason(job: Job, fleet: _Fleet) -> Reason | None:
     """Why no vehicle of ``fleet`` may serve ``job`` by the hard rules, or None."""
     pinned = _pinned_to(job)
     if pinned is not None:
         if not any(str(d.engineer_id) == pinned for d, _, _ in fleet.vehicles):
-            return "pinned_engineer_unavailable", "its engineer is not in this plan"
+            return Reason("pinned_engineer_unavailable")
         return None
     skilled = [d for d, _, _ in fleet.vehicles if rules.skill_gap(d.skills, job.skills) is None]
     if not skilled:
-        return "no_engineer_with_skills", f"no engineer has the skills {_skill_names(job)}"
+        return Reason("no_engineer_with_skills", {"skills": _skill_names(job)})
     local = [d for d in skilled if rules.territory_ok(job.territory, d.territory)]
     if not local:
-        return "no_engineer_in_territory", "no qualified engineer covers its territory"
+        return Reason("no_engineer_in_territory")
     if all(rules.has_declined(d.engineer_id, job.declined) for d in local):
-        return "declined_by_all", "every qualified engineer declined it"
+        return Reason("declined_by_all")
     return None
 
 
@@ -172,13 +175,13 @@ def _fleet(built: Built, days: Sequence[EngineerDay], jobs: Sequence[Job], now: 
     fleet = _Fleet([], {j.territory for j in jobs if j.territory is not None})
     for d in days:
         shift = _vehicle_or_skip(d, built.day_start, now)
-        if isinstance(shift, str):
+        if isinstance(shift, Reason):
             built.skipped.append(
                 {
                     "engineer_id": str(d.engineer_id),
                     "name": d.name,
-                    "reason": shift,
-                    "detail": SKIP_WORDS[shift],
+                    "reason": shift.code,
+                    "detail": words(shift),
                 }
             )
             continue
@@ -191,16 +194,16 @@ def _left_out(
     job: Job,
     window: vrp.Window | None,
     fleet: _Fleet,
-) -> tuple[str, str] | None:
+) -> Reason | None:
     """Why ``job`` is not sent to the solver, or None."""
     if not fleet.vehicles:
         return NOBODY
     if not rules.job_located(job.location):
-        return rules.Code.JOB_NO_LOCATION, "its site has no coordinates"
-    if window is None:
-        return "impossible_window", "its window or SLA deadline is past or before the day"
+        return Reason(rules.Code.JOB_NO_LOCATION)
+    if window is None:  # past, or before the day
+        return Reason("impossible_window")
     if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):
-        return "impossible_window", "no engineer works in its window"
+        return Reason("impossible_window")  # no engineer works in it
     return _job_reason(job, fleet)
 
 
@@ -247,7 +250,7 @@ async def build(
         window = _window(job, day_start, day_end, now_s)
         reason = _left_out(job, window, fleet)
         if reason is not None:
-            built.left.append(Left(str(job.ticket_id), *reason))
+            built.left.append(Left(str(job.ticket_id), reason.code, words(reason)))
             continue
         assert window is not None and job.location is not None
         routed.append((job, window, _job_tokens(job), _pinned_to(job)))

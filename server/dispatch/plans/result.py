@@ -13,7 +13,8 @@ import datetime as dt
 from typing import Any
 
 from server.dispatch import vrp
-from server.dispatch.plans.build import WEIGHT, Built, Left
+from server.dispatch.plans.build import WEIGHT, Built, Left, words
+from server.dispatch.recommend import Reason
 from server.tickets import format_number
 
 
@@ -21,13 +22,13 @@ def _at(built: Built, seconds: int) -> str:
     return (built.day_start + dt.timedelta(seconds=seconds)).isoformat()
 
 
-def _reason(job: vrp.Job, words: str) -> tuple[str, str]:
-    """The solver's words for a job it left out, as a code."""
+def _reason(job: vrp.Job, words: str) -> Reason:
+    """The solver's words for a job it left out, as a reason."""
     if job.pinned_to is not None:
-        return "pinned_no_room", "its engineer's day has no room for it; it stays as it is"
+        return Reason("pinned_no_room")
     if words.startswith("no window"):
-        return "unreachable_window", words
-    return "no_room", words
+        return Reason("unreachable_window")
+    return Reason("no_room")
 
 
 def _route(built: Built, route: vrp.Route) -> dict[str, Any]:
@@ -81,7 +82,8 @@ def to_result(
     routes = [_route(built, r) for r in solution.routes if r.stops]
     left = list(built.left)
     for item in solution.unassigned:
-        left.append(Left(item.job, *_reason(problem.job(item.job), item.reason)))
+        reason = _reason(problem.job(item.job), item.reason)
+        left.append(Left(item.job, reason.code, words(reason)))
     served = {s.job for r in solution.routes for s in r.stops}
     weighted = sum(
         WEIGHT.get(built.jobs[j].priority, 1) * built.jobs[j].service_seconds for j in served

@@ -7,8 +7,8 @@ given. Every code the engine produces has both templates (a test holds this); so
 code of the hard rules' shared vocabulary (``server.dispatch.eligibility.Code``), which the
 claim pool words with the same table.
 
-A code some engine gives without parameters (the claim pool's ``off_shift``: no shift on
-the job's date at all, no window to name) is worded by ``BARE``.
+A code some engine gives without parameters (the claim pool's and the planner's ``off_shift``:
+no shift that day at all, no window to name) is worded by ``BARE``.
 """
 
 from __future__ import annotations
@@ -127,6 +127,44 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
         "en": "Skill levels above the minimum: {levels}",
         "zh_CN": "技能高出要求 {levels} 级",
     },
+    # the day planner (server/dispatch/plans): engineers skipped, work orders left out
+    "shift_over": {"en": "The shift is already over", "zh_CN": "班次已结束"},
+    "no_engineer": {
+        "en": "No engineer can be routed in this plan (territory, date)",
+        "zh_CN": "此计划中没有可排路线的工程师（区域、日期）",
+    },
+    "impossible_window": {
+        "en": "Its window or SLA deadline leaves no time in any engineer's shift that day",
+        "zh_CN": "其时间窗或 SLA 截止时间在当天任何工程师的班次内都无法安排",
+    },
+    "no_engineer_with_skills": {
+        "en": "No engineer has the skills {skills}",
+        "zh_CN": "没有工程师具备技能 {skills}",
+    },
+    "no_engineer_in_territory": {
+        "en": "No qualified engineer covers its territory",
+        "zh_CN": "没有符合条件的工程师负责其服务区域",
+    },
+    "declined_by_all": {
+        "en": "Every qualified engineer declined it",
+        "zh_CN": "所有符合条件的工程师都已拒绝",
+    },
+    "pinned_engineer_unavailable": {
+        "en": "Its engineer is not in this plan",
+        "zh_CN": "其指定工程师不在此计划中",
+    },
+    "pinned_no_room": {
+        "en": "Its engineer's day has no room for it; it stays as it is",
+        "zh_CN": "其工程师当天已排不下，保持原样",
+    },
+    "unreachable_window": {
+        "en": "No window can be reached within any qualified engineer's shift",
+        "zh_CN": "任何符合条件的工程师都无法在班次内赶到其时间窗",
+    },
+    "no_room": {
+        "en": "No room in any engineer's day (cheaper to leave out than to serve)",
+        "zh_CN": "所有工程师当天都已排满（不安排比安排成本更低）",
+    },
     # auto-assign (server/dispatch/candidates)
     "auto_assigned": {
         "en": "Auto-assigned to {name}: the best of {feasible} engineers who can take it "
@@ -145,7 +183,7 @@ TEMPLATES: Mapping[str, Mapping[str, str]] = {
 
 # Words for a code given without its parameters.
 BARE: Mapping[str, Mapping[str, str]] = {
-    "off_shift": {"en": "No shift on the job's date", "zh_CN": "工单当天不在班"},
+    "off_shift": {"en": "No shift that day", "zh_CN": "当天没有班次"},
 }
 
 

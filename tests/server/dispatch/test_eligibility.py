@@ -129,8 +129,8 @@ def test_every_reason_that_applies_is_given_in_order() -> None:
 
 
 def test_the_claim_pools_off_shift_has_words_without_a_window() -> None:
-    assert explain(Reason("off_shift"), "en") == "No shift on the job's date"
-    assert explain(Reason("off_shift"), "zh_CN") == "工单当天不在班"
+    assert explain(Reason("off_shift"), "en") == "No shift that day"
+    assert explain(Reason("off_shift"), "zh_CN") == "当天没有班次"
 
 
 def test_either_territory_unknown_is_no_obstacle() -> None:

@@ -254,9 +254,11 @@ def test_bad_values_are_refused_with_a_clear_message(build: object, message: str
 
 
 def test_every_reason_code_has_english_and_chinese_words() -> None:
-    # The engine's codes, and those the candidates service words with the same table.
+    # The engine's codes, and those the candidates service and the day planner word with the
+    # same table.
     here = Path(rec.__file__).parent
     files = [*here.glob("*.py"), *(here.parent / "candidates").glob("*.py")]
+    files += [*(here.parent / "plans").glob("*.py")]
     source = "".join(p.read_text() for p in files)
     codes = set(re.findall(r'Reason\(\s*"([a-z_]+)"', source))
     codes |= {code.value for code in Code}  # the hard rules' codes (server/dispatch/eligibility.py)
