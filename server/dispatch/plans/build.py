@@ -40,8 +40,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from server.dispatch import eligibility as rules
-from server.dispatch import vrp
+from server.dispatch import eligibility, vrp
 from server.dispatch.recommend import Reason, explain
 from server.dispatch.snapshot import EngineerDay, Job, Point
 from server.dispatch.travel import TravelProvider
@@ -87,10 +86,10 @@ def _vehicle_or_skip(
     day: EngineerDay, day_start: dt.datetime, now: int
 ) -> tuple[int, int] | Reason:
     """The shift window in seconds, or why the engineer cannot be routed."""
-    if not rules.works_on(day.shifts):
-        return Reason(rules.Code.OFF_SHIFT)
-    if not rules.can_be_routed(day.start, day.end or day.start):
-        return Reason(rules.Code.NO_LOCATION)
+    if not eligibility.works_on(day.shifts):
+        return Reason(eligibility.Code.OFF_SHIFT)
+    if not eligibility.can_be_routed(day.start, day.end or day.start):
+        return Reason(eligibility.Code.NO_LOCATION)
     start = max(_seconds(day.shifts[0][0], day_start), now)
     end = _seconds(day.shifts[-1][1], day_start)
     if end <= start:
@@ -135,13 +134,15 @@ def _job_reason(job: Job, fleet: _Fleet) -> Reason | None:
         if not any(str(d.engineer_id) == pinned for d, _, _ in fleet.vehicles):
             return Reason("pinned_engineer_unavailable")
         return None
-    skilled = [d for d, _, _ in fleet.vehicles if rules.skill_gap(d.skills, job.skills) is None]
+    skilled = [
+        d for d, _, _ in fleet.vehicles if eligibility.skill_gap(d.skills, job.skills) is None
+    ]
     if not skilled:
         return Reason("no_engineer_with_skills", {"skills": _skill_names(job)})
-    local = [d for d in skilled if rules.territory_ok(job.territory, d.territory)]
+    local = [d for d in skilled if eligibility.territory_ok(job.territory, d.territory)]
     if not local:
         return Reason("no_engineer_in_territory")
-    if all(rules.has_declined(d.engineer_id, job.declined) for d in local):
+    if all(eligibility.has_declined(d.engineer_id, job.declined) for d in local):
         return Reason("declined_by_all")
     return None
 
@@ -198,8 +199,8 @@ def _left_out(
     """Why ``job`` is not sent to the solver, or None."""
     if not fleet.vehicles:
         return NOBODY
-    if not rules.job_located(job.location):
-        return Reason(rules.Code.JOB_NO_LOCATION)
+    if not eligibility.job_located(job.location):
+        return Reason(eligibility.Code.JOB_NO_LOCATION)
     if window is None:  # past, or before the day
         return Reason("impossible_window")
     if not any(s <= window.end and window.start <= e for _, s, e in fleet.vehicles):

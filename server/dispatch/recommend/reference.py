@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from server.dispatch import eligibility as rules
+from server.dispatch import eligibility
 from server.dispatch.eligibility import Code
 from server.dispatch.recommend import score
 from server.dispatch.recommend.model import (
@@ -139,19 +139,19 @@ def _late(
 def filter_reason(request: Request, day: EngineerDay) -> Reason | None:
     """The first hard filter the engineer fails, before any routing, or None. The rules are
     ``server.dispatch.eligibility``'s, in the recommendation's order."""
-    gap = rules.skill_gap(day.skills, request.skills)
+    gap = eligibility.skill_gap(day.skills, request.skills)
     if gap is not None:
         return gap.reason()
-    if not rules.fits_a_shift(day.shifts, request.earliest, request.latest, request.service):
+    if not eligibility.fits_a_shift(day.shifts, request.earliest, request.latest, request.service):
         return Reason(Code.OFF_SHIFT, {"earliest": request.earliest, "latest": request.latest})
-    if not rules.territory_ok(request.territory, day.territory):
+    if not eligibility.territory_ok(request.territory, day.territory):
         assert request.territory is not None and day.territory is not None
-        return rules.territory_reason(request.territory, day.territory)
-    if rules.has_declined(day.id, request.declined):
+        return eligibility.territory_reason(request.territory, day.territory)
+    if eligibility.has_declined(day.id, request.declined):
         return Reason(Code.DECLINED, {})
-    if not rules.can_be_routed(day.start, day.end):
+    if not eligibility.can_be_routed(day.start, day.end):
         return Reason(Code.NO_LOCATION, {})
-    if not rules.has_room(len(day.route), day.max_jobs):
+    if not eligibility.has_room(len(day.route), day.max_jobs):
         return Reason(Code.FULL_JOBS, {"max_jobs": day.max_jobs, "planned": len(day.route)})
     return None
 
@@ -195,7 +195,7 @@ def evaluate(
         base_work > day.max_work or services + request.service > day.max_work
     ):
         return Reason("full_hours", {"max_work": day.max_work, "planned_work": base_work})
-    if not rules.job_located(request.location):
+    if not eligibility.job_located(request.location):
         return Reason(Code.JOB_NO_LOCATION, {})
     if request.latest_start < request.earliest:
         assert request.sla_deadline is not None

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
-from server.dispatch import eligibility as rules
+from server.dispatch import eligibility
 from server.dispatch import recommend as rec
 from server.dispatch.candidates.service import Ask, day_of, request_of, resolve_mode
 from server.dispatch.eligibility import Code
@@ -124,7 +124,7 @@ def _group(code: str) -> str:
 
 
 def _rule_reasons(day: EngineerDay, job: Job) -> list[rec.Reason]:
-    return [r for r in rules.reasons(day, job) if r.code in RULES]
+    return [r for r in eligibility.reasons(day, job) if r.code in RULES]
 
 
 def _expect_recommendation(found: list[rec.Reason], got: rec.Reason | None) -> None:
@@ -180,7 +180,7 @@ def test_the_planner_allows_a_vehicle_exactly_when_the_rules_pass() -> None:
         vehicles = {v.id: v for v in built.problem.vehicles}
         routed = {j.id: j for j in built.problem.jobs}
         for engineer in engineers:
-            routable = rules.can_be_routed(engineer.start, engineer.end)
+            routable = eligibility.can_be_routed(engineer.start, engineer.end)
             assert (skipped.get(str(engineer.engineer_id)) == Code.NO_LOCATION) == (not routable)
         for job in jobs:
             key = str(job.ticket_id)
@@ -230,12 +230,12 @@ def test_a_shift_that_day_is_enough_for_the_pool_not_for_the_recommendation() ->
     early = _engineer(rng, skills={}, territory=None, start=HOME, end=HOME)
     early = replace(early, shifts=((_at(6), _at(9)),))
     job = _job(rng, [], location=Point(31.21, 121.5), skills={}, territory=None)
-    assert rules.reasons(early, job) == []  # works that day: may claim it
+    assert eligibility.reasons(early, job) == []  # works that day: may claim it
     ask = _ask(job)
     got = evaluate(request_of(job, ask), day_of(early, ask, leave_out=None, tz=UTC))
     assert isinstance(got, rec.Reason) and got.code == Code.OFF_SHIFT  # 09:00-13:00 misses it
     off = replace(early, shifts=())
-    assert rules.codes(rules.reasons(off, job)) == [Code.OFF_SHIFT]
+    assert eligibility.codes(eligibility.reasons(off, job)) == [Code.OFF_SHIFT]
     got = evaluate(request_of(job, ask), day_of(off, ask, leave_out=None, tz=UTC))
     assert isinstance(got, rec.Reason) and got.code == Code.OFF_SHIFT
 
@@ -253,6 +253,6 @@ def test_capacity_counts_the_planned_day_the_engine_sees() -> None:
         ((busy,), True, False),  # in progress: the engine starts after it, the pool counts it
     ]:
         day = replace(base, max_jobs=1, stops=stops)
-        assert (Code.FULL_JOBS in rules.codes(rules.reasons(day, job))) == pool_full
+        assert (Code.FULL_JOBS in eligibility.codes(eligibility.reasons(day, job))) == pool_full
         got = evaluate(request_of(job, ask), day_of(day, ask, leave_out=job.ticket_id, tz=UTC))
         assert (isinstance(got, rec.Reason) and got.code == Code.FULL_JOBS) == engine_full
