@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from server.dispatch import eligibility, vrp
 from server.dispatch.recommend import Reason, explain
@@ -61,6 +62,7 @@ class Left:
     ticket_id: str
     reason: str
     detail: str
+    params: dict[str, Any] = field(default_factory=dict)  # to word it in any language
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Built:
     jobs: dict[str, Job]
     engineers: dict[str, EngineerDay]
     left: list[Left] = field(default_factory=list)
-    skipped: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _seconds(instant: dt.datetime, day_start: dt.datetime) -> int:
@@ -183,6 +185,7 @@ def _fleet(built: Built, days: Sequence[EngineerDay], jobs: Sequence[Job], now: 
                     "name": d.name,
                     "reason": shift.code,
                     "detail": words(shift),
+                    "params": dict(shift.params),
                 }
             )
             continue
@@ -251,7 +254,9 @@ async def build(
         window = _window(job, day_start, day_end, now_s)
         reason = _left_out(job, window, fleet)
         if reason is not None:
-            built.left.append(Left(str(job.ticket_id), reason.code, words(reason)))
+            built.left.append(
+                Left(str(job.ticket_id), reason.code, words(reason), dict(reason.params))
+            )
             continue
         assert window is not None and job.location is not None
         routed.append((job, window, _job_tokens(job), _pinned_to(job)))

@@ -72,6 +72,7 @@ def _left(built: Built, left: Left) -> dict[str, Any]:
         "priority": job.priority,
         "reason": left.reason,
         "detail": left.detail,
+        "params": left.params,
     }
 
 
@@ -83,7 +84,7 @@ def to_result(
     left = list(built.left)
     for item in solution.unassigned:
         reason = _reason(problem.job(item.job), item.reason)
-        left.append(Left(item.job, reason.code, words(reason)))
+        left.append(Left(item.job, reason.code, words(reason), dict(reason.params)))
     served = {s.job for r in solution.routes for s in r.stops}
     weighted = sum(
         WEIGHT.get(built.jobs[j].priority, 1) * built.jobs[j].service_seconds for j in served

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -27,6 +27,10 @@ router = APIRouter(prefix="/api/v1/dispatch/plans", tags=["dispatch"])
 Reader = Annotated[Actor, require("tickets:read", "engineers:read")]
 Writer = Annotated[Actor, require("tickets:write")]
 Applier = Annotated[Actor, require("tickets:write", "engineers:read")]
+Lang = Annotated[
+    Literal["en", "zh_CN"] | None,
+    Query(description="Language of the reasons' words (default: the caller's language)"),
+]
 
 
 @router.post(
@@ -71,9 +75,10 @@ async def list_day_plans(
     date: Annotated[Day | None, Query()] = None,
     territory: Annotated[Territory | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 20,
+    lang: Lang = None,
 ) -> PlanList:
     plans = await service.list_plans(session, actor, date=date, territory=territory, limit=limit)
-    return PlanList(items=[PlanRead.model_validate(p) for p in plans])
+    return PlanList(items=await service.read_in(session, actor, list(plans), lang))
 
 
 @router.get(
@@ -83,11 +88,12 @@ async def list_day_plans(
     responses=problems(403, 404),
 )
 async def read_day_plan(
-    plan_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response
+    plan_id: uuid.UUID, session: SessionDep, actor: Reader, response: Response, lang: Lang = None
 ) -> PlanRead:
     plan = await service.get(session, actor, plan_id=plan_id)
     set_etag(response, plan.version)
-    return PlanRead.model_validate(plan)
+    (read,) = await service.read_in(session, actor, [plan], lang)
+    return read
 
 
 @router.get(

@@ -30,12 +30,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.auth import service as auth_service
 from server.config import get_settings
 from server.crud import check_version
 from server.db import after_commit
 from server.dispatch import snapshot
 from server.dispatch.models import DayPlan, PlanStatus
-from server.dispatch.plans.schemas import PlanCreate
+from server.dispatch.plans.schemas import PlanCreate, PlanRead
+from server.dispatch.recommend import Reason, explain
 from server.errors import Conflict, NotFound, Unprocessable
 from server.tickets import Ticket, TransitionIn, format_number, planning
 from server.tickets import service as tickets
@@ -345,3 +347,29 @@ async def apply(
     )
     await session.flush()
     return plan
+
+
+async def read_in(
+    session: AsyncSession, actor: Actor, plans: list[DayPlan], lang: str | None
+) -> list[PlanRead]:
+    """The plans as the API shows them, the reasons' words in the caller's language (the
+    stored ``detail`` is English; ``params`` lets them be said in any language)."""
+    language = await auth_service.language_of(session, actor, lang)
+    tz = await snapshot.zone(session, actor.org_id)
+
+    def said(entry: dict[str, Any]) -> dict[str, Any]:
+        if "params" not in entry:
+            return entry  # a plan stored before reasons kept their parameters
+        reason = Reason(entry["reason"], entry["params"])
+        return {**entry, "detail": explain(reason, language, tz)}
+
+    out = []
+    for plan in plans:
+        read = PlanRead.model_validate(plan)
+        if read.result is not None:
+            result = dict(read.result)
+            for key in ("unassigned", "engineers_skipped"):
+                result[key] = [said(e) for e in result.get(key) or ()]
+            read = read.model_copy(update={"result": result})
+        out.append(read)
+    return out

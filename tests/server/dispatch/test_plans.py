@@ -276,6 +276,18 @@ async def test_bad_jobs_and_engineers_are_reported_not_solved(
     }
     skipped = {x["engineer_id"]: x["reason"] for x in plan["result"]["engineers_skipped"]}
     assert skipped == {str(homeless.id): "no_location", str(idle.id): "off_shift"}
+    # The reasons' words in the reader's language: English by default, Chinese when asked.
+    words = {x["ticket_id"]: x["detail"] for x in plan["result"]["unassigned"]}
+    assert words[str(nowhere.id)] == "The work order has no location"
+    r = await client.get(
+        f"{PLANS}/{plan['id']}", params={"lang": "zh_CN"}, headers=tenant.headers("dispatcher")
+    )
+    chinese = {x["ticket_id"]: x["detail"] for x in r.json()["result"]["unassigned"]}
+    assert chinese[str(nowhere.id)] == "工单没有地址坐标"
+    assert all(x["detail"] and "{" not in x["detail"] for x in r.json()["result"]["unassigned"])
+    listed = await client.get(PLANS, params={"lang": "zh_CN"}, headers=tenant.headers("dispatcher"))
+    (item,) = [p for p in listed.json()["items"] if p["id"] == plan["id"]]
+    assert item["result"]["unassigned"] == r.json()["result"]["unassigned"]
 
 
 @pytest.mark.parametrize(
