@@ -86,7 +86,8 @@ def recommend(
     limit: int | None = 20,
 ) -> Recommendation:
     """Rank the engineers of ``days`` for ``request`` (see the module docstring)."""
-    return Fleet(days, travel or Haversine()).recommend(request, weights=weights, limit=limit)
+    fleet = Fleet.for_request(days, travel or Haversine())
+    return fleet.recommend(request, weights=weights, limit=limit)
 
 
 __all__ = [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -41,36 +41,52 @@ BIG = np.int64(1) << 50  # "no bound": far beyond any clock, safe to add to one
 
 class Fleet:
     def __init__(self, days: Sequence[EngineerDay], travel: Travel) -> None:
+        self._engineers(days, travel)
+        self._tours(None)
+
+    @classmethod
+    def for_request(cls, days: Sequence[EngineerDay], travel: Travel) -> Fleet:
+        """A fleet for one request (what ``recommend`` uses): the per-engineer arrays now,
+        the tours later, only for the engineers that pass the hard filters (the filtered
+        ones never reach the plan filters or the insertion). Not for keeping."""
+        fleet = cls.__new__(cls)
+        fleet._engineers(days, travel)
+        fleet.pending = True
+        return fleet
+
+    def _engineers(self, days: Sequence[EngineerDay], travel: Travel) -> None:
+        """The per-engineer arrays and the (engineer, shift) rows: one C-level read per
+        field (``map(attrgetter)``), no Python-level loop over the engineers."""
         self.days = list(days)
         self.travel = travel
-        self.index = {d.id: i for i, d in enumerate(self.days)}
-        if len(self.index) != len(self.days):
-            raise ValueError("engineer ids must be unique")
+        self.pending = self.spent = False
         count = len(self.days)
+        ids = list(map(attrgetter("id"), self.days))
+        self.index = dict(zip(ids, range(count), strict=True))
+        if len(self.index) != count:
+            raise ValueError("engineer ids must be unique")
         self.id_rank = np.empty(count, np.int64)
-        ids = [d.id for d in self.days]
         self.id_rank[sorted(range(count), key=ids.__getitem__)] = np.arange(count)
-        self.rating = np.array([d.rating for d in self.days], np.float64)
-        self.jobs = np.array([len(d.route) for d in self.days], np.int64)
-        self.max_jobs = np.array(
-            [BIG if d.max_jobs is None else d.max_jobs for d in self.days], np.int64
+        self.rating = np.fromiter(map(attrgetter("rating"), self.days), np.float64, count)
+        self.routes = list(map(attrgetter("route"), self.days))
+        self.jobs = np.fromiter(map(len, self.routes), np.int64, count)
+        self.max_jobs = _bounds(map(attrgetter("max_jobs"), self.days), count)
+        self.max_work = _bounds(map(attrgetter("max_work"), self.days), count)
+        self.starts = list(map(attrgetter("start"), self.days))
+        self.ends = list(map(attrgetter("end"), self.days))
+        self.located = ~(
+            np.fromiter(map(_is_none, self.starts), bool, count)
+            | np.fromiter(map(_is_none, self.ends), bool, count)
         )
-        self.max_work = np.array(
-            [BIG if d.max_work is None else d.max_work for d in self.days], np.int64
-        )
-        self.located = np.array(
-            [d.start is not None and d.end is not None for d in self.days], bool
-        )
-        names = sorted({d.territory for d in self.days if d.territory is not None})
+        territory = list(map(attrgetter("territory"), self.days))
+        names = sorted(set(territory) - {None})
         self.territories = {name: code for code, name in enumerate(names)}
-        self.territory = np.array(
-            [-1 if d.territory is None else self.territories[d.territory] for d in self.days],
-            np.int64,
-        )
+        codes = {None: -1, **self.territories}
+        self.territory = np.fromiter(map(codes.__getitem__, territory), np.int64, count)
         self._levels: dict[str, IntArray] = {}
         self._parts: dict[str, BoolArray] = {}
         self.plan_reason: dict[int, Reason] = {}
-        self._tours()
+        self._shifts()
 
     def recommend(
         self, request: Request, *, weights: Weights | None = None, limit: int | None = 20
@@ -83,39 +99,63 @@ class Fleet:
     def carries(self, part: str) -> BoolArray:
         """Whether each engineer's van holds ``part``, cached."""
         if part not in self._parts:
+            vans = map(attrgetter("parts"), self.days)
             self._parts[part] = np.fromiter(
-                (part in d.parts for d in self.days), bool, len(self.days)
+                map(methodcaller("__contains__", part), vans), bool, len(self.days)
             )
         return self._parts[part]
 
     def levels(self, skill: str) -> IntArray:
         """Every engineer's level of ``skill`` (0: missing), cached."""
         if skill not in self._levels:
+            skills = map(attrgetter("skills"), self.days)
             self._levels[skill] = np.fromiter(
-                (d.skills.get(skill, 0) for d in self.days), np.int64, len(self.days)
+                map(methodcaller("get", skill, 0), skills), np.int64, len(self.days)
             )
         return self._levels[skill]
 
-    def _tours(self) -> None:
-        """Rows (engineer, shift) and each planned stop's row and column, from flat arrays
-        of all stops, without a Python loop over engineers."""
+    def _shifts(self) -> None:
+        """The rows: one per (engineer, shift), grouped by engineer, with the shift bounds."""
         days, count = self.days, len(self.days)
-        shifts = np.array([len(d.shifts) for d in days], np.int64)
-        first_row = np.cumsum(shifts) - shifts
-        self.eng = np.repeat(np.arange(count), shifts)
-        self.shift = np.arange(len(self.eng)) - first_row[self.eng]
-        windows = chain.from_iterable(chain.from_iterable(d.shifts for d in days))
-        bounds = np.fromiter(windows, np.int64, 2 * int(shifts.sum())).reshape(-1, 2)
+        shifts = list(map(attrgetter("shifts"), days))
+        self.shifts_of = np.fromiter(map(len, shifts), np.int64, count)
+        self.first_row = np.cumsum(self.shifts_of) - self.shifts_of
+        self.eng = np.repeat(np.arange(count), self.shifts_of)
+        self.shift = np.arange(len(self.eng)) - self.first_row[self.eng]
+        windows = chain.from_iterable(chain.from_iterable(shifts))
+        bounds = np.fromiter(windows, np.int64, 2 * len(self.eng)).reshape(-1, 2)
         self.shift_start, self.shift_end = bounds[:, 0], bounds[:, 1]
-        flat = list(chain.from_iterable(map(attrgetter("route"), days)))
-        owner = np.repeat(np.arange(count), self.jobs)
-        planned = np.fromiter((s.planned_start for s in flat), np.int64, len(flat))
-        row, keep = self._place(owner, planned, first_row, shifts)
+
+    def build(self, alive: BoolArray) -> None:
+        """The tours of the ``alive`` engineers of a ``for_request`` fleet: one request only
+        (another request's survivors may need tours it does not have)."""
+        if self.spent:
+            raise RuntimeError("a Fleet.for_request fleet answers one request: keep a Fleet")
+        if self.pending:
+            self.pending, self.spent = False, True
+            self._tours(alive)
+
+    def _tours(self, only: BoolArray | None) -> None:
+        """Each planned stop's row and column, from flat arrays of all stops (of the ``only``
+        engineers; the others keep empty tours), without a Python loop over engineers."""
+        days, count = self.days, len(self.days)
+        shifts, first_row = self.shifts_of, self.first_row
+        if only is None:
+            routes, jobs = self.routes, self.jobs
+        else:
+            chosen = np.flatnonzero(only).tolist()
+            routes = list(map(self.routes.__getitem__, chosen))
+            jobs = np.where(only, self.jobs, 0)
+        flat = list(chain.from_iterable(routes))
+        owner = np.repeat(np.arange(count), jobs)
+        times = chain.from_iterable(map(attrgetter("_times"), flat))  # model.PlannedStop
+        ints = np.fromiter(times, np.int64, 4 * len(flat)).reshape(-1, 4)
+        row, keep = self._place(owner, ints[:, 0], first_row, shifts)
         for i in np.unique(owner[~keep & (shifts[owner] > 0)]).tolist():
             reason = reference.split_tours(days[i])
             assert isinstance(reason, Reason), "the fleet and the reference disagree"
             self.plan_reason[i] = reason
-        self._arrays(flat, row, keep)
+        self._arrays(flat, ints, row, keep)
 
     def _place(
         self, owner: IntArray, planned: IntArray, first_row: IntArray, shifts: IntArray
@@ -136,7 +176,10 @@ class Fleet:
         broken = np.bincount(owner[~fits], minlength=count) > 0
         return safe, ~broken[owner]
 
-    def _arrays(self, flat: list[PlannedStop], row: IntArray, keep: BoolArray) -> None:
+    def _arrays(
+        self, flat: list[PlannedStop], ints: IntArray, row: IntArray, keep: BoolArray
+    ) -> None:
+        """``ints``: each stop's planned start, service, earliest and latest start."""
         count = len(self.eng)
         self.n = np.bincount(row[keep], minlength=count).astype(np.int64)
         width = int(self.n.max(initial=0))
@@ -144,18 +187,17 @@ class Fleet:
         self.offset = _offsets(self.eng, self.n)
         row = row[keep]
         column = np.arange(len(row)) - (np.cumsum(self.n) - self.n)[row]
-        kept = flat if keep.all() else [s for s, k in zip(flat, keep.tolist(), strict=True) if k]
-        service = np.fromiter((s.service for s in kept), np.int64, len(kept))
-        sla = np.fromiter(
-            (BIG if s.sla_deadline is None else s.sla_deadline for s in kept), np.int64, len(kept)
-        )
+        if keep.all():
+            kept = flat
+        else:
+            kept = [s for s, k in zip(flat, keep.tolist(), strict=True) if k]
+            ints = ints[keep]
         self.service = np.zeros((count, width + 1), np.int64)
         self.earliest = np.full((count, width + 1), -BIG, np.int64)
         self.latest = np.full((count, width + 1), BIG, np.int64)
-        self.service[row, column] = service
-        self.earliest[row, column] = np.fromiter((s.earliest for s in kept), np.int64, len(kept))
-        latest = np.fromiter((s.latest for s in kept), np.int64, len(kept))
-        self.latest[row, column] = np.minimum(latest, sla - service)
+        self.service[row, column] = ints[:, 1]
+        self.earliest[row, column] = ints[:, 2]
+        self.latest[row, column] = ints[:, 3]
         self.stops = kept  # the PlannedStop at (row, column) is stops[stop_at[row, column]]
         self.stop_at = np.full((count, width + 1), -1, np.int64)
         self.stop_at[row, column] = np.arange(len(kept))
@@ -166,8 +208,8 @@ class Fleet:
         """(rows, width + 2) latitude and longitude: start, the stops, then the end location
         repeated (so column p + 1 is always "what follows an insertion before p")."""
         width = self.width
-        starts = _points(d.start for d in self.days)
-        ends = _points(d.end for d in self.days)
+        starts = _points(self.starts)
+        ends = _points(self.ends)
         lat = np.repeat(ends[self.eng, 0][:, None], width + 2, axis=1)
         lon = np.repeat(ends[self.eng, 1][:, None], width + 2, axis=1)
         lat[:, 0], lon[:, 0] = starts[self.eng, 0], starts[self.eng, 1]
@@ -211,10 +253,24 @@ class Fleet:
             self.plan_reason.setdefault(i, reason)
 
 
-def _points(points: Iterable[LatLon | None]) -> npt.NDArray[np.float64]:
+def _points(points: list[LatLon | None]) -> npt.NDArray[np.float64]:
     """(n, 2) latitude and longitude; a missing point as (0, 0) (filtered before use)."""
-    flat = np.fromiter(chain.from_iterable(p or (0.0, 0.0) for p in points), np.float64)
+    if None in points:
+        points = [(0.0, 0.0) if p is None else p for p in points]
+    flat = np.fromiter(chain.from_iterable(points), np.float64, 2 * len(points))
     return flat.reshape(-1, 2)
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def _bounds(values: Iterable[int | None], count: int) -> IntArray:
+    """Integers with None as ``BIG`` (no bound)."""
+    found = list(values)
+    if None in found:
+        found = [BIG if v is None else v for v in found]
+    return np.fromiter(found, np.int64, count)
 
 
 def _slack(fleet: Fleet, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:

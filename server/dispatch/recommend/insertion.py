@@ -56,6 +56,7 @@ def rank(fleet: Fleet, request: Request, weights: Weights, limit: int | None) ->
     count = len(fleet.days)
     f = _Filters(count)
     surplus = _hard_filters(fleet, request, f)
+    fleet.build(f.alive)  # a per-request fleet: the tours of the engineers still in
     _plan_filters(fleet, request, f)
     found: list[Candidate] = []
     feasible = 0

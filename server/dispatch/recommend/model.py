@@ -117,6 +117,12 @@ class PlannedStop:
         _point(owner, "location", self.location)
         _not_negative(owner, "service", self.service)
         _window(owner, "window", self.earliest, self.latest)
+        # the engine's integer fields in one tuple (not a dataclass field: not compared,
+        # hashed or shown), so that building a fleet reads one attribute per stop
+        latest = self.latest if self.sla_deadline is None else self.latest_start
+        object.__setattr__(
+            self, "_times", (self.planned_start, self.service, self.earliest, latest)
+        )
 
     @property
     def latest_start(self) -> int:

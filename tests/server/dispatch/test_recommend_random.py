@@ -15,6 +15,7 @@ from server.dispatch import vrp
 from server.dispatch.recommend import (
     Candidate,
     EngineerDay,
+    Fleet,
     Haversine,
     Recommendation,
     Request,
@@ -65,6 +66,9 @@ def _both(seed: int, kind: str) -> tuple[Request, list[EngineerDay], Recommendat
     travel = TRAVELS[kind](request.location)
     ours = recommend(request, days, travel=travel, limit=None)
     assert ours == reference.recommend(request, days, travel, limit=None), f"seed {seed}"
+    # the per-request path builds tours only for the engineers past the hard filters;
+    # a kept Fleet builds them all: the same answer
+    assert Fleet(days, travel).recommend(request, limit=None) == ours, f"seed {seed}"
     return request, days, ours
 
 
