@@ -255,9 +255,10 @@ class Fleet:
 
 def _points(points: list[LatLon | None]) -> npt.NDArray[np.float64]:
     """(n, 2) latitude and longitude; a missing point as (0, 0) (filtered before use)."""
+    known: list[Any] = points
     if None in points:
-        points = [(0.0, 0.0) if p is None else p for p in points]
-    flat = np.fromiter(chain.from_iterable(points), np.float64, 2 * len(points))
+        known = [(0.0, 0.0) if p is None else p for p in points]
+    flat = np.fromiter(chain.from_iterable(known), np.float64, 2 * len(known))
     return flat.reshape(-1, 2)
 
 
@@ -267,7 +268,7 @@ def _is_none(value: object) -> bool:
 
 def _bounds(values: Iterable[int | None], count: int) -> IntArray:
     """Integers with None as ``BIG`` (no bound)."""
-    found = list(values)
+    found: list[Any] = list(values)
     if None in found:
         found = [BIG if v is None else v for v in found]
     return np.fromiter(found, np.int64, count)
