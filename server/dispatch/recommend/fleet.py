@@ -14,9 +14,9 @@ start-minus-earliest after p, which bounds how much a pull earlier reaches the e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from itertools import chain
-from operator import attrgetter, methodcaller
+from collections.abc import Sequence
+from itertools import chain, compress
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,10 @@ import numpy.typing as npt
 
 from server.dispatch.recommend import reference
 from server.dispatch.recommend.model import (
+    DAY_PACK,
+    NO_BOUND,
+    STOP_PACK,
     EngineerDay,
-    LatLon,
     PlannedStop,
     Reason,
     Recommendation,
@@ -36,7 +38,33 @@ from server.dispatch.recommend.travel import IntArray, Travel
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
-BIG = np.int64(1) << 50  # "no bound": far beyond any clock, safe to add to one
+BIG = np.int64(NO_BOUND)  # "no bound": far beyond any clock, safe to add to one
+# model.DAY_PACK and model.STOP_PACK as numpy records
+DAY_DTYPE = np.dtype(
+    [
+        ("rating", "<f8"),
+        ("max_jobs", "<i8"),
+        ("max_work", "<i8"),
+        ("jobs", "<i8"),
+        ("shifts", "<i8"),
+        ("located", "<i8"),
+        ("start_lat", "<f8"),
+        ("start_lon", "<f8"),
+        ("end_lat", "<f8"),
+        ("end_lon", "<f8"),
+    ]
+)
+STOP_DTYPE = np.dtype(
+    [
+        ("planned", "<i8"),
+        ("service", "<i8"),
+        ("earliest", "<i8"),
+        ("latest", "<i8"),
+        ("lat", "<f8"),
+        ("lon", "<f8"),
+    ]
+)
+assert DAY_DTYPE.itemsize == DAY_PACK.size and STOP_DTYPE.itemsize == STOP_PACK.size
 
 
 class Fleet:
@@ -55,8 +83,9 @@ class Fleet:
         return fleet
 
     def _engineers(self, days: Sequence[EngineerDay], travel: Travel) -> None:
-        """The per-engineer arrays and the (engineer, shift) rows: one C-level read per
-        field (``map(attrgetter)``), no Python-level loop over the engineers."""
+        """The per-engineer arrays and the (engineer, shift) rows: the numbers each day packed
+        when it was built, joined into one buffer (``model._pack_day``), or, for a day that
+        did not pack, read field by field."""
         self.days = list(days)
         self.travel = travel
         self.pending = self.spent = False
@@ -67,17 +96,19 @@ class Fleet:
             raise ValueError("engineer ids must be unique")
         self.id_rank = np.empty(count, np.int64)
         self.id_rank[sorted(range(count), key=ids.__getitem__)] = np.arange(count)
-        self.rating = np.fromiter(map(attrgetter("rating"), self.days), np.float64, count)
-        self.routes = list(map(attrgetter("route"), self.days))
-        self.jobs = np.fromiter(map(len, self.routes), np.int64, count)
-        self.max_jobs = _bounds(map(attrgetter("max_jobs"), self.days), count)
-        self.max_work = _bounds(map(attrgetter("max_work"), self.days), count)
-        self.starts = list(map(attrgetter("start"), self.days))
-        self.ends = list(map(attrgetter("end"), self.days))
-        self.located = ~(
-            np.fromiter(map(_is_none, self.starts), bool, count)
-            | np.fromiter(map(_is_none, self.ends), bool, count)
-        )
+        packs = list(map(attrgetter("_packed"), self.days))
+        self.packs: list[tuple[bytes, bytes, bytes]] | None = None if None in packs else packs
+        if self.packs is not None:
+            numbers = np.frombuffer(b"".join(map(itemgetter(0), self.packs)), DAY_DTYPE)
+        else:
+            numbers = np.array([_day_numbers(d) for d in self.days], DAY_DTYPE)
+        self.rating = numbers["rating"].copy()
+        self.jobs = numbers["jobs"].copy()
+        self.max_jobs = numbers["max_jobs"].copy()
+        self.max_work = numbers["max_work"].copy()
+        self.located = numbers["located"] != 0
+        self.starts = np.stack([numbers["start_lat"], numbers["start_lon"]], axis=1)
+        self.ends = np.stack([numbers["end_lat"], numbers["end_lon"]], axis=1)
         territory = list(map(attrgetter("territory"), self.days))
         names = sorted(set(territory) - {None})
         self.territories = {name: code for code, name in enumerate(names)}
@@ -86,7 +117,10 @@ class Fleet:
         self._levels: dict[str, IntArray] = {}
         self._parts: dict[str, BoolArray] = {}
         self.plan_reason: dict[int, Reason] = {}
-        self._shifts()
+        self._chosen: list[int] | None = None  # the engineers with tours (None: all)
+        self._kept: list[bool] | None = None  # which of their stops are in the tours
+        self._stops: list[PlannedStop] | None = None
+        self._shifts(numbers["shifts"].copy())
 
     def recommend(
         self, request: Request, *, weights: Weights | None = None, limit: int | None = 20
@@ -114,17 +148,20 @@ class Fleet:
             )
         return self._levels[skill]
 
-    def _shifts(self) -> None:
+    def _shifts(self, shifts: IntArray) -> None:
         """The rows: one per (engineer, shift), grouped by engineer, with the shift bounds."""
-        days, count = self.days, len(self.days)
-        shifts = list(map(attrgetter("shifts"), days))
-        self.shifts_of = np.fromiter(map(len, shifts), np.int64, count)
+        count = len(self.days)
+        self.shifts_of = shifts
         self.first_row = np.cumsum(self.shifts_of) - self.shifts_of
         self.eng = np.repeat(np.arange(count), self.shifts_of)
         self.shift = np.arange(len(self.eng)) - self.first_row[self.eng]
-        windows = chain.from_iterable(chain.from_iterable(shifts))
-        bounds = np.fromiter(windows, np.int64, 2 * len(self.eng)).reshape(-1, 2)
-        self.shift_start, self.shift_end = bounds[:, 0], bounds[:, 1]
+        if self.packs is not None:
+            bounds = np.frombuffer(b"".join(map(itemgetter(1), self.packs)), np.int64)
+        else:
+            windows = chain.from_iterable(chain.from_iterable(d.shifts for d in self.days))
+            bounds = np.fromiter(windows, np.int64, 2 * len(self.eng))
+        bounds = bounds.reshape(-1, 2)
+        self.shift_start, self.shift_end = bounds[:, 0].copy(), bounds[:, 1].copy()
 
     def build(self, alive: BoolArray) -> None:
         """The tours of the ``alive`` engineers of a ``for_request`` fleet: one request only
@@ -136,26 +173,36 @@ class Fleet:
             self._tours(alive)
 
     def _tours(self, only: BoolArray | None) -> None:
-        """Each planned stop's row and column, from flat arrays of all stops (of the ``only``
+        """Each planned stop's row and column, from one table of all stops (of the ``only``
         engineers; the others keep empty tours), without a Python loop over engineers."""
         days, count = self.days, len(self.days)
         shifts, first_row = self.shifts_of, self.first_row
-        if only is None:
-            routes, jobs = self.routes, self.jobs
+        chosen = list(range(count)) if only is None else np.flatnonzero(only).tolist()
+        jobs = self.jobs if only is None else np.where(only, self.jobs, 0)
+        self._chosen = None if only is None else chosen
+        if self.packs is not None:
+            packed = map(itemgetter(2), map(self.packs.__getitem__, chosen))
+            table = np.frombuffer(b"".join(packed), STOP_DTYPE)
         else:
-            chosen = np.flatnonzero(only).tolist()
-            routes = list(map(self.routes.__getitem__, chosen))
-            jobs = np.where(only, self.jobs, 0)
-        flat = list(chain.from_iterable(routes))
+            flat = chain.from_iterable(days[i].route for i in chosen)
+            table = np.array([_stop_numbers(s) for s in flat], STOP_DTYPE)
         owner = np.repeat(np.arange(count), jobs)
-        times = chain.from_iterable(map(attrgetter("_times"), flat))  # model.PlannedStop
-        ints = np.fromiter(times, np.int64, 4 * len(flat)).reshape(-1, 4)
-        row, keep = self._place(owner, ints[:, 0], first_row, shifts)
+        row, keep = self._place(owner, table["planned"].copy(), first_row, shifts)
         for i in np.unique(owner[~keep & (shifts[owner] > 0)]).tolist():
             reason = reference.split_tours(days[i])
             assert isinstance(reason, Reason), "the fleet and the reference disagree"
             self.plan_reason[i] = reason
-        self._arrays(flat, ints, row, keep)
+        self._arrays(table, row, keep)
+
+    @property
+    def stops(self) -> list[PlannedStop]:
+        """The planned stops in the tours: the one at (row, column) is
+        ``stops[stop_at[row, column]]`` (listed when first asked for)."""
+        if self._stops is None:
+            chosen = range(len(self.days)) if self._chosen is None else self._chosen
+            flat = chain.from_iterable(self.days[i].route for i in chosen)
+            self._stops = list(flat if self._kept is None else compress(flat, self._kept))
+        return self._stops
 
     def _place(
         self, owner: IntArray, planned: IntArray, first_row: IntArray, shifts: IntArray
@@ -176,10 +223,8 @@ class Fleet:
         broken = np.bincount(owner[~fits], minlength=count) > 0
         return safe, ~broken[owner]
 
-    def _arrays(
-        self, flat: list[PlannedStop], ints: IntArray, row: IntArray, keep: BoolArray
-    ) -> None:
-        """``ints``: each stop's planned start, service, earliest and latest start."""
+    def _arrays(self, table: npt.NDArray[np.void], row: IntArray, keep: BoolArray) -> None:
+        """``table``: each stop's planned start, service, earliest, latest start, location."""
         count = len(self.eng)
         self.n = np.bincount(row[keep], minlength=count).astype(np.int64)
         width = int(self.n.max(initial=0))
@@ -187,35 +232,28 @@ class Fleet:
         self.offset = _offsets(self.eng, self.n)
         row = row[keep]
         column = np.arange(len(row)) - (np.cumsum(self.n) - self.n)[row]
-        if keep.all():
-            kept = flat
-        else:
-            kept = [s for s, k in zip(flat, keep.tolist(), strict=True) if k]
-            ints = ints[keep]
+        if not keep.all():
+            table = table[keep]
+            self._kept = keep.tolist()
         self.service = np.zeros((count, width + 1), np.int64)
         self.earliest = np.full((count, width + 1), -BIG, np.int64)
         self.latest = np.full((count, width + 1), BIG, np.int64)
-        self.service[row, column] = ints[:, 1]
-        self.earliest[row, column] = ints[:, 2]
-        self.latest[row, column] = ints[:, 3]
-        self.stops = kept  # the PlannedStop at (row, column) is stops[stop_at[row, column]]
+        self.service[row, column] = table["service"]
+        self.earliest[row, column] = table["earliest"]
+        self.latest[row, column] = table["latest"]
         self.stop_at = np.full((count, width + 1), -1, np.int64)
-        self.stop_at[row, column] = np.arange(len(kept))
-        self._coordinates(kept, row, column)
+        self.stop_at[row, column] = np.arange(len(table))
+        self._coordinates(table, row, column)
         self._schedule()
 
-    def _coordinates(self, kept: list[PlannedStop], row: IntArray, column: IntArray) -> None:
+    def _coordinates(self, table: npt.NDArray[np.void], row: IntArray, column: IntArray) -> None:
         """(rows, width + 2) latitude and longitude: start, the stops, then the end location
         repeated (so column p + 1 is always "what follows an insertion before p")."""
-        width = self.width
-        starts = _points(self.starts)
-        ends = _points(self.ends)
+        width, starts, ends = self.width, self.starts, self.ends
         lat = np.repeat(ends[self.eng, 0][:, None], width + 2, axis=1)
         lon = np.repeat(ends[self.eng, 1][:, None], width + 2, axis=1)
         lat[:, 0], lon[:, 0] = starts[self.eng, 0], starts[self.eng, 1]
-        locations = chain.from_iterable(map(attrgetter("location"), kept))
-        where = np.fromiter(locations, np.float64, 2 * len(kept)).reshape(-1, 2)
-        lat[row, column + 1], lon[row, column + 1] = where[:, 0], where[:, 1]
+        lat[row, column + 1], lon[row, column + 1] = table["lat"], table["lon"]
         self.lat, self.lon = lat, lon
         self.leg = self.travel(lat[:, :-1], lon[:, :-1], lat[:, 1:], lon[:, 1:])
 
@@ -253,25 +291,24 @@ class Fleet:
             self.plan_reason.setdefault(i, reason)
 
 
-def _points(points: list[LatLon | None]) -> npt.NDArray[np.float64]:
-    """(n, 2) latitude and longitude; a missing point as (0, 0) (filtered before use)."""
-    known: list[Any] = points
-    if None in points:
-        known = [(0.0, 0.0) if p is None else p for p in points]
-    flat = np.fromiter(chain.from_iterable(known), np.float64, 2 * len(known))
-    return flat.reshape(-1, 2)
+def _day_numbers(day: EngineerDay) -> tuple[Any, ...]:
+    """A day's numbers as ``model._pack_day`` packs them (for a day that did not pack)."""
+    start, end = day.start or (0.0, 0.0), day.end or (0.0, 0.0)
+    return (
+        day.rating,
+        NO_BOUND if day.max_jobs is None else day.max_jobs,
+        NO_BOUND if day.max_work is None else day.max_work,
+        len(day.route),
+        len(day.shifts),
+        day.start is not None and day.end is not None,
+        *start,
+        *end,
+    )
 
 
-def _is_none(value: object) -> bool:
-    return value is None
-
-
-def _bounds(values: Iterable[int | None], count: int) -> IntArray:
-    """Integers with None as ``BIG`` (no bound)."""
-    found: list[Any] = list(values)
-    if None in found:
-        found = [BIG if v is None else v for v in found]
-    return np.fromiter(found, np.int64, count)
+def _stop_numbers(stop: PlannedStop) -> tuple[Any, ...]:
+    """A stop's numbers as ``model._pack_stop`` packs them."""
+    return (stop.planned_start, stop.service, stop.earliest, stop.latest_start, *stop.location)
 
 
 def _slack(fleet: Fleet, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:

@@ -88,6 +88,21 @@ def test_engine_equals_the_brute_force_reference_on_random_cases(kind: str) -> N
     assert len(codes) >= 15, codes
 
 
+def test_days_that_did_not_pack_answer_the_same() -> None:
+    """A day whose numbers did not pack (model._pack_day: e.g. a float time) is read field by
+    field: the same answers, alone or mixed with packed days."""
+    for seed in SEEDS[:60]:
+        request, days = random_case(seed)
+        ours = recommend(request, days, limit=None)
+        for day in days[::2]:
+            object.__setattr__(day, "_packed", None)
+        assert recommend(request, days, limit=None) == ours, f"seed {seed}"
+        for day in days:
+            object.__setattr__(day, "_packed", None)
+        assert recommend(request, days, limit=None) == ours, f"seed {seed}"
+        assert Fleet(days, Haversine()).recommend(request, limit=None) == ours, f"seed {seed}"
+
+
 def test_top_one_is_the_brute_force_best() -> None:
     compared = 0
     for seed in SEEDS:
