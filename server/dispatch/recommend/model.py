@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import struct
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import chain
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 LatLon = tuple[float, float]
 
@@ -31,7 +32,8 @@ def _point(owner: str, name: str, point: LatLon | None) -> None:
     if point is None:
         return
     try:
-        lat, lon = (float(v) for v in point)
+        lat, lon = point
+        lat, lon = float(lat), float(lon)
     except (TypeError, ValueError):
         raise ValueError(f"{owner}: {name} {point!r} is not (latitude, longitude)") from None
     if not (math.isfinite(lat) and math.isfinite(lon)):
@@ -68,16 +70,6 @@ DAY_PACK = struct.Struct("<d5q4d")  # rating, max_jobs, max_work, jobs, shifts, 
 # start lat, start lon, end lat, end lon
 
 
-def _pack_stop(stop: PlannedStop) -> bytes | None:
-    try:
-        lat, lon = stop.location
-        return STOP_PACK.pack(
-            stop.planned_start, stop.service, stop.earliest, stop.latest_start, lat, lon
-        )
-    except (struct.error, TypeError, ValueError, OverflowError):
-        return None
-
-
 def _pack_day(day: EngineerDay) -> tuple[bytes, bytes, bytes] | None:
     """(the day's numbers, its shift bounds, its route's stops), or None (see above)."""
     try:
@@ -96,11 +88,11 @@ def _pack_day(day: EngineerDay) -> tuple[bytes, bytes, bytes] | None:
             end_lat,
             end_lon,
         )
-        bounds = struct.pack(f"<{2 * len(day.shifts)}q", *chain.from_iterable(day.shifts))
-        stops = [getattr(stop, "_packed", None) for stop in day.route]
+        bounds = array("q", chain.from_iterable(day.shifts)).tobytes()
+        stops = [stop._packed for stop in day.route]
         if None in stops:
             return None
-        return numbers, bounds, b"".join(stops)  # type: ignore[arg-type]
+        return numbers, bounds, b"".join(stops)  # type: ignore[arg-type]  # no None here
     except (struct.error, TypeError, ValueError, OverflowError):
         return None
 
@@ -159,15 +151,38 @@ class PlannedStop:
     latest: int
     sla_deadline: int | None = None
     pinned: bool = False  # claimed, in progress or confirmed: kept, never reordered
+    _packed: ClassVar[bytes | None]  # set per object when built, see STOP_PACK
 
     def __post_init__(self) -> None:
+        # the common case checked inline (a fleet's days hold tens of thousands of stops);
+        # anything else goes through the checks that name the field
+        service, earliest, latest, sla = self.service, self.earliest, self.latest, self.sla_deadline
+        try:
+            lat, lon = self.location
+            fine = (
+                -90.0 <= lat <= 90.0
+                and -180.0 <= lon <= 180.0
+                and service >= 0
+                and not latest < earliest
+            )
+        except (TypeError, ValueError):
+            fine = False
+        if not fine:
+            self._check()
+        try:
+            last = latest if sla is None else min(latest, sla - service)
+            packed = STOP_PACK.pack(self.planned_start, service, earliest, last, lat, lon)
+        except (struct.error, TypeError, ValueError, OverflowError, UnboundLocalError):
+            packed = None  # the fleet reads this stop field by field
+        object.__setattr__(self, "_packed", packed)
+
+    def _check(self) -> None:
         owner = f"planned job {self.job_id}"
         if self.location is None:
             raise ValueError(f"{owner}: a planned job needs a location")
         _point(owner, "location", self.location)
         _not_negative(owner, "service", self.service)
         _window(owner, "window", self.earliest, self.latest)
-        object.__setattr__(self, "_packed", _pack_stop(self))
 
     @property
     def latest_start(self) -> int:
@@ -194,6 +209,7 @@ class EngineerDay:
     max_work: int | None = None  # seconds, leaving the start to reaching the end, per day
     route: tuple[PlannedStop, ...] = ()
     parts: frozenset[str] = frozenset()  # part ids in the van
+    _packed: ClassVar[tuple[bytes, bytes, bytes] | None]  # set per object, see _pack_day
 
     def __post_init__(self) -> None:
         owner = f"engineer {self.id}"
