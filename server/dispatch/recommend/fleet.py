@@ -199,8 +199,9 @@ class Fleet:
         """The planned stops in the tours: the one at (row, column) is
         ``stops[stop_at[row, column]]`` (listed when first asked for)."""
         if self._stops is None:
-            chosen = range(len(self.days)) if self._chosen is None else self._chosen
-            flat = chain.from_iterable(self.days[i].route for i in chosen)
+            days = self.days
+            chosen = days if self._chosen is None else map(days.__getitem__, self._chosen)
+            flat = chain.from_iterable(map(attrgetter("route"), chosen))
             self._stops = list(flat if self._kept is None else compress(flat, self._kept))
         return self._stops
 
