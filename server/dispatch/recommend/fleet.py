@@ -15,7 +15,7 @@ start-minus-earliest after p, which bounds how much a pull earlier reaches the e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import chain, compress
+from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
@@ -117,9 +117,8 @@ class Fleet:
         self._levels: dict[str, IntArray] = {}
         self._parts: dict[str, BoolArray] = {}
         self.plan_reason: dict[int, Reason] = {}
-        self._chosen: list[int] | None = None  # the engineers with tours (None: all)
-        self._kept: list[bool] | None = None  # which of their stops are in the tours
-        self._stops: list[PlannedStop] | None = None
+        # each stop of the tours: its engineer and its index in the engineer's route
+        self.stop_owner = self.stop_index = np.zeros(0, np.int64)
         self._shifts(numbers["shifts"].copy())
 
     def recommend(
@@ -179,7 +178,6 @@ class Fleet:
         shifts, first_row = self.shifts_of, self.first_row
         chosen = list(range(count)) if only is None else np.flatnonzero(only).tolist()
         jobs = self.jobs if only is None else np.where(only, self.jobs, 0)
-        self._chosen = None if only is None else chosen
         if self.packs is not None:
             packed = map(itemgetter(2), map(self.packs.__getitem__, chosen))
             table = np.frombuffer(b"".join(packed), STOP_DTYPE)
@@ -187,6 +185,10 @@ class Fleet:
             flat = chain.from_iterable(days[i].route for i in chosen)
             table = np.array([_stop_numbers(s) for s in flat], STOP_DTYPE)
         owner = np.repeat(np.arange(count), jobs)
+        self.stop_owner, self.stop_index = (
+            owner,
+            np.arange(len(owner)) - (np.cumsum(jobs) - jobs)[owner],
+        )
         row, keep = self._place(owner, table["planned"].copy(), first_row, shifts)
         for i in np.unique(owner[~keep & (shifts[owner] > 0)]).tolist():
             reason = reference.split_tours(days[i])
@@ -194,16 +196,9 @@ class Fleet:
             self.plan_reason[i] = reason
         self._arrays(table, row, keep)
 
-    @property
-    def stops(self) -> list[PlannedStop]:
-        """The planned stops in the tours: the one at (row, column) is
-        ``stops[stop_at[row, column]]`` (listed when first asked for)."""
-        if self._stops is None:
-            days = self.days
-            chosen = days if self._chosen is None else map(days.__getitem__, self._chosen)
-            flat = chain.from_iterable(map(attrgetter("route"), chosen))
-            self._stops = list(flat if self._kept is None else compress(flat, self._kept))
-        return self._stops
+    def stop(self, at: int) -> PlannedStop:
+        """The planned stop at (row, column) is ``stop(stop_at[row, column])``."""
+        return self.days[int(self.stop_owner[at])].route[int(self.stop_index[at])]
 
     def _place(
         self, owner: IntArray, planned: IntArray, first_row: IntArray, shifts: IntArray
@@ -235,7 +230,7 @@ class Fleet:
         column = np.arange(len(row)) - (np.cumsum(self.n) - self.n)[row]
         if not keep.all():
             table = table[keep]
-            self._kept = keep.tolist()
+            self.stop_owner, self.stop_index = self.stop_owner[keep], self.stop_index[keep]
         self.service = np.zeros((count, width + 1), np.int64)
         self.earliest = np.full((count, width + 1), -BIG, np.int64)
         self.latest = np.full((count, width + 1), BIG, np.int64)

@@ -26,7 +26,6 @@ from server.dispatch.recommend.fleet import Fleet
 from server.dispatch.recommend.model import (
     Candidate,
     Filtered,
-    PlannedStop,
     Reason,
     Recommendation,
     Request,
@@ -337,16 +336,13 @@ def _why(fleet: Fleet, request: Request, rows: IntArray, grid: dict[str, Any]) -
         "late_start": late_start[firsts].tolist(),
     }
     names = list(lists)
-    stops = fleet.stops if 2 in lists["stage"] else []  # only a planned job's reason needs it
     found: dict[int, Reason] = {}
     for values in zip(*lists.values(), strict=True):
-        found[values[0]] = _reason(fleet, request, stops, dict(zip(names, values, strict=True)))
+        found[values[0]] = _reason(fleet, request, dict(zip(names, values, strict=True)))
     return found
 
 
-def _reason(
-    fleet: Fleet, request: Request, stops: list[PlannedStop], cell: dict[str, int]
-) -> Reason:
+def _reason(fleet: Fleet, request: Request, cell: dict[str, int]) -> Reason:
     stage, start = cell["stage"], cell["start"]
     if stage == 1:
         if request.sla_binds:
@@ -354,7 +350,7 @@ def _reason(
             return Reason("misses_sla", {"deadline": request.sla_deadline, "finish": finish})
         return Reason("too_late", {"latest": request.latest_start, "start": start})
     if stage == 2:
-        stop = stops[int(fleet.stop_at[cell["row"], cell["k"]])]
+        stop = fleet.stop(int(fleet.stop_at[cell["row"], cell["k"]]))
         moved = cell["late_start"]
         if stop.sla_deadline is not None and stop.latest_start < stop.latest:
             params = {"job": stop.job_id, "deadline": stop.sla_deadline}
