@@ -12,9 +12,11 @@ API (all inputs frozen dataclasses from ``model``, validated when built):
   ``request`` a ``Request``; ``days`` the ``EngineerDay`` of every engineer to consider
   (unique ids); ``travel`` a ``Travel`` (default ``Haversine()``: road factor 1.3,
   40 km/h); ``weights`` a ``Weights``; ``limit`` how many candidates to return, best first
-  (None: all; ``Recommendation.feasible`` counts them all anyway).
+  (None: all; ``Recommendation.feasible`` counts them all anyway). It builds the tours
+  only for the engineers that pass the hard filters (``Fleet.for_request``, one request).
 - ``Fleet(days, travel)`` then ``fleet.recommend(request, weights=None, limit=20)``: the same,
-  keeping the request-independent arrays for further requests on the same days.
+  keeping the request-independent arrays (every engineer's tours) for further requests on
+  the same days.
 - ``explain(reason, locale="en") -> str``: a ``Reason`` (a filter's, or one of
   ``Candidate.reasons``) in English ("en") or Simplified Chinese ("zh_CN").
 - ``tour_plan(request, day, candidate, travel=None) -> TourPlan``: the whole schedule of
@@ -86,7 +88,8 @@ def recommend(
     limit: int | None = 20,
 ) -> Recommendation:
     """Rank the engineers of ``days`` for ``request`` (see the module docstring)."""
-    return Fleet(days, travel or Haversine()).recommend(request, weights=weights, limit=limit)
+    fleet = Fleet.for_request(days, travel or Haversine())
+    return fleet.recommend(request, weights=weights, limit=limit)
 
 
 __all__ = [

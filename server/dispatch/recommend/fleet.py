@@ -14,9 +14,9 @@ start-minus-earliest after p, which bounds how much a pull earlier reaches the e
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,10 @@ import numpy.typing as npt
 
 from server.dispatch.recommend import reference
 from server.dispatch.recommend.model import (
+    DAY_PACK,
+    NO_BOUND,
+    STOP_PACK,
     EngineerDay,
-    LatLon,
     PlannedStop,
     Reason,
     Recommendation,
@@ -36,41 +38,88 @@ from server.dispatch.recommend.travel import IntArray, Travel
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
-BIG = np.int64(1) << 50  # "no bound": far beyond any clock, safe to add to one
+BIG = np.int64(NO_BOUND)  # "no bound": far beyond any clock, safe to add to one
+# model.DAY_PACK and model.STOP_PACK as numpy records
+DAY_DTYPE = np.dtype(
+    [
+        ("rating", "<f8"),
+        ("max_jobs", "<i8"),
+        ("max_work", "<i8"),
+        ("jobs", "<i8"),
+        ("shifts", "<i8"),
+        ("located", "<i8"),
+        ("start_lat", "<f8"),
+        ("start_lon", "<f8"),
+        ("end_lat", "<f8"),
+        ("end_lon", "<f8"),
+    ]
+)
+STOP_DTYPE = np.dtype(
+    [
+        ("planned", "<i8"),
+        ("service", "<i8"),
+        ("earliest", "<i8"),
+        ("latest", "<i8"),
+        ("lat", "<f8"),
+        ("lon", "<f8"),
+    ]
+)
+assert DAY_DTYPE.itemsize == DAY_PACK.size and STOP_DTYPE.itemsize == STOP_PACK.size
 
 
 class Fleet:
     def __init__(self, days: Sequence[EngineerDay], travel: Travel) -> None:
+        self._engineers(days, travel)
+        self._tours(None)
+
+    @classmethod
+    def for_request(cls, days: Sequence[EngineerDay], travel: Travel) -> Fleet:
+        """A fleet for one request (what ``recommend`` uses): the per-engineer arrays now,
+        the tours later, only for the engineers that pass the hard filters (the filtered
+        ones never reach the plan filters or the insertion). Not for keeping."""
+        fleet = cls.__new__(cls)
+        fleet._engineers(days, travel)
+        fleet.pending = True
+        return fleet
+
+    def _engineers(self, days: Sequence[EngineerDay], travel: Travel) -> None:
+        """The per-engineer arrays and the (engineer, shift) rows: the numbers each day packed
+        when it was built, joined into one buffer (``model._pack_day``), or, for a day that
+        did not pack, read field by field."""
         self.days = list(days)
         self.travel = travel
-        self.index = {d.id: i for i, d in enumerate(self.days)}
-        if len(self.index) != len(self.days):
-            raise ValueError("engineer ids must be unique")
+        self.pending = self.spent = False
         count = len(self.days)
+        ids = list(map(attrgetter("id"), self.days))
+        self.index = dict(zip(ids, range(count), strict=True))
+        if len(self.index) != count:
+            raise ValueError("engineer ids must be unique")
         self.id_rank = np.empty(count, np.int64)
-        ids = [d.id for d in self.days]
         self.id_rank[sorted(range(count), key=ids.__getitem__)] = np.arange(count)
-        self.rating = np.array([d.rating for d in self.days], np.float64)
-        self.jobs = np.array([len(d.route) for d in self.days], np.int64)
-        self.max_jobs = np.array(
-            [BIG if d.max_jobs is None else d.max_jobs for d in self.days], np.int64
-        )
-        self.max_work = np.array(
-            [BIG if d.max_work is None else d.max_work for d in self.days], np.int64
-        )
-        self.located = np.array(
-            [d.start is not None and d.end is not None for d in self.days], bool
-        )
-        names = sorted({d.territory for d in self.days if d.territory is not None})
+        packs = list(map(attrgetter("_packed"), self.days))
+        self.packs: list[tuple[bytes, bytes, bytes]] | None = None if None in packs else packs
+        if self.packs is not None:
+            numbers = np.frombuffer(b"".join(map(itemgetter(0), self.packs)), DAY_DTYPE)
+        else:
+            numbers = np.array([_day_numbers(d) for d in self.days], DAY_DTYPE)
+        self.rating = numbers["rating"].copy()
+        self.jobs = numbers["jobs"].copy()
+        self.max_jobs = numbers["max_jobs"].copy()
+        self.max_work = numbers["max_work"].copy()
+        self.located = numbers["located"] != 0
+        self.starts = np.stack([numbers["start_lat"], numbers["start_lon"]], axis=1)
+        self.ends = np.stack([numbers["end_lat"], numbers["end_lon"]], axis=1)
+        territory = list(map(attrgetter("territory"), self.days))
+        names = sorted(set(territory) - {None})
         self.territories = {name: code for code, name in enumerate(names)}
-        self.territory = np.array(
-            [-1 if d.territory is None else self.territories[d.territory] for d in self.days],
-            np.int64,
-        )
+        codes = {None: -1, **self.territories}
+        self.territory = np.fromiter(map(codes.__getitem__, territory), np.int64, count)
         self._levels: dict[str, IntArray] = {}
         self._parts: dict[str, BoolArray] = {}
         self.plan_reason: dict[int, Reason] = {}
-        self._tours()
+        # each stop of the tours: its engineer and its index in the engineer's route
+        self.stop_owner = self.stop_index = np.zeros(0, np.int64)
+        self._shifts(numbers["shifts"].copy())
 
     def recommend(
         self, request: Request, *, weights: Weights | None = None, limit: int | None = 20
@@ -83,39 +132,73 @@ class Fleet:
     def carries(self, part: str) -> BoolArray:
         """Whether each engineer's van holds ``part``, cached."""
         if part not in self._parts:
+            vans = map(attrgetter("parts"), self.days)
             self._parts[part] = np.fromiter(
-                (part in d.parts for d in self.days), bool, len(self.days)
+                map(methodcaller("__contains__", part), vans), bool, len(self.days)
             )
         return self._parts[part]
 
     def levels(self, skill: str) -> IntArray:
         """Every engineer's level of ``skill`` (0: missing), cached."""
         if skill not in self._levels:
+            skills = map(attrgetter("skills"), self.days)
             self._levels[skill] = np.fromiter(
-                (d.skills.get(skill, 0) for d in self.days), np.int64, len(self.days)
+                map(methodcaller("get", skill, 0), skills), np.int64, len(self.days)
             )
         return self._levels[skill]
 
-    def _tours(self) -> None:
-        """Rows (engineer, shift) and each planned stop's row and column, from flat arrays
-        of all stops, without a Python loop over engineers."""
+    def _shifts(self, shifts: IntArray) -> None:
+        """The rows: one per (engineer, shift), grouped by engineer, with the shift bounds."""
+        count = len(self.days)
+        self.shifts_of = shifts
+        self.first_row = np.cumsum(self.shifts_of) - self.shifts_of
+        self.eng = np.repeat(np.arange(count), self.shifts_of)
+        self.shift = np.arange(len(self.eng)) - self.first_row[self.eng]
+        if self.packs is not None:
+            bounds = np.frombuffer(b"".join(map(itemgetter(1), self.packs)), np.int64)
+        else:
+            windows = chain.from_iterable(chain.from_iterable(d.shifts for d in self.days))
+            bounds = np.fromiter(windows, np.int64, 2 * len(self.eng))
+        bounds = bounds.reshape(-1, 2)
+        self.shift_start, self.shift_end = bounds[:, 0].copy(), bounds[:, 1].copy()
+
+    def build(self, alive: BoolArray) -> None:
+        """The tours of the ``alive`` engineers of a ``for_request`` fleet: one request only
+        (another request's survivors may need tours it does not have)."""
+        if self.spent:
+            raise RuntimeError("a Fleet.for_request fleet answers one request: keep a Fleet")
+        if self.pending:
+            self.pending, self.spent = False, True
+            self._tours(alive)
+
+    def _tours(self, only: BoolArray | None) -> None:
+        """Each planned stop's row and column, from one table of all stops (of the ``only``
+        engineers; the others keep empty tours), without a Python loop over engineers."""
         days, count = self.days, len(self.days)
-        shifts = np.array([len(d.shifts) for d in days], np.int64)
-        first_row = np.cumsum(shifts) - shifts
-        self.eng = np.repeat(np.arange(count), shifts)
-        self.shift = np.arange(len(self.eng)) - first_row[self.eng]
-        windows = chain.from_iterable(chain.from_iterable(d.shifts for d in days))
-        bounds = np.fromiter(windows, np.int64, 2 * int(shifts.sum())).reshape(-1, 2)
-        self.shift_start, self.shift_end = bounds[:, 0], bounds[:, 1]
-        flat = list(chain.from_iterable(map(attrgetter("route"), days)))
-        owner = np.repeat(np.arange(count), self.jobs)
-        planned = np.fromiter((s.planned_start for s in flat), np.int64, len(flat))
-        row, keep = self._place(owner, planned, first_row, shifts)
+        shifts, first_row = self.shifts_of, self.first_row
+        chosen = list(range(count)) if only is None else np.flatnonzero(only).tolist()
+        jobs = self.jobs if only is None else np.where(only, self.jobs, 0)
+        if self.packs is not None:
+            packed = map(itemgetter(2), map(self.packs.__getitem__, chosen))
+            table = np.frombuffer(b"".join(packed), STOP_DTYPE)
+        else:
+            flat = chain.from_iterable(days[i].route for i in chosen)
+            table = np.array([_stop_numbers(s) for s in flat], STOP_DTYPE)
+        owner = np.repeat(np.arange(count), jobs)
+        self.stop_owner, self.stop_index = (
+            owner,
+            np.arange(len(owner)) - (np.cumsum(jobs) - jobs)[owner],
+        )
+        row, keep = self._place(owner, table["planned"].copy(), first_row, shifts)
         for i in np.unique(owner[~keep & (shifts[owner] > 0)]).tolist():
             reason = reference.split_tours(days[i])
             assert isinstance(reason, Reason), "the fleet and the reference disagree"
             self.plan_reason[i] = reason
-        self._arrays(flat, row, keep)
+        self._arrays(table, row, keep)
+
+    def stop(self, at: int) -> PlannedStop:
+        """The planned stop at (row, column) is ``stop(stop_at[row, column])``."""
+        return self.days[int(self.stop_owner[at])].route[int(self.stop_index[at])]
 
     def _place(
         self, owner: IntArray, planned: IntArray, first_row: IntArray, shifts: IntArray
@@ -136,7 +219,8 @@ class Fleet:
         broken = np.bincount(owner[~fits], minlength=count) > 0
         return safe, ~broken[owner]
 
-    def _arrays(self, flat: list[PlannedStop], row: IntArray, keep: BoolArray) -> None:
+    def _arrays(self, table: npt.NDArray[np.void], row: IntArray, keep: BoolArray) -> None:
+        """``table``: each stop's planned start, service, earliest, latest start, location."""
         count = len(self.eng)
         self.n = np.bincount(row[keep], minlength=count).astype(np.int64)
         width = int(self.n.max(initial=0))
@@ -144,36 +228,28 @@ class Fleet:
         self.offset = _offsets(self.eng, self.n)
         row = row[keep]
         column = np.arange(len(row)) - (np.cumsum(self.n) - self.n)[row]
-        kept = flat if keep.all() else [s for s, k in zip(flat, keep.tolist(), strict=True) if k]
-        service = np.fromiter((s.service for s in kept), np.int64, len(kept))
-        sla = np.fromiter(
-            (BIG if s.sla_deadline is None else s.sla_deadline for s in kept), np.int64, len(kept)
-        )
+        if not keep.all():
+            table = table[keep]
+            self.stop_owner, self.stop_index = self.stop_owner[keep], self.stop_index[keep]
         self.service = np.zeros((count, width + 1), np.int64)
         self.earliest = np.full((count, width + 1), -BIG, np.int64)
         self.latest = np.full((count, width + 1), BIG, np.int64)
-        self.service[row, column] = service
-        self.earliest[row, column] = np.fromiter((s.earliest for s in kept), np.int64, len(kept))
-        latest = np.fromiter((s.latest for s in kept), np.int64, len(kept))
-        self.latest[row, column] = np.minimum(latest, sla - service)
-        self.stops = kept  # the PlannedStop at (row, column) is stops[stop_at[row, column]]
+        self.service[row, column] = table["service"]
+        self.earliest[row, column] = table["earliest"]
+        self.latest[row, column] = table["latest"]
         self.stop_at = np.full((count, width + 1), -1, np.int64)
-        self.stop_at[row, column] = np.arange(len(kept))
-        self._coordinates(kept, row, column)
+        self.stop_at[row, column] = np.arange(len(table))
+        self._coordinates(table, row, column)
         self._schedule()
 
-    def _coordinates(self, kept: list[PlannedStop], row: IntArray, column: IntArray) -> None:
+    def _coordinates(self, table: npt.NDArray[np.void], row: IntArray, column: IntArray) -> None:
         """(rows, width + 2) latitude and longitude: start, the stops, then the end location
         repeated (so column p + 1 is always "what follows an insertion before p")."""
-        width = self.width
-        starts = _points(d.start for d in self.days)
-        ends = _points(d.end for d in self.days)
+        width, starts, ends = self.width, self.starts, self.ends
         lat = np.repeat(ends[self.eng, 0][:, None], width + 2, axis=1)
         lon = np.repeat(ends[self.eng, 1][:, None], width + 2, axis=1)
         lat[:, 0], lon[:, 0] = starts[self.eng, 0], starts[self.eng, 1]
-        locations = chain.from_iterable(map(attrgetter("location"), kept))
-        where = np.fromiter(locations, np.float64, 2 * len(kept)).reshape(-1, 2)
-        lat[row, column + 1], lon[row, column + 1] = where[:, 0], where[:, 1]
+        lat[row, column + 1], lon[row, column + 1] = table["lat"], table["lon"]
         self.lat, self.lon = lat, lon
         self.leg = self.travel(lat[:, :-1], lon[:, :-1], lat[:, 1:], lon[:, 1:])
 
@@ -211,10 +287,24 @@ class Fleet:
             self.plan_reason.setdefault(i, reason)
 
 
-def _points(points: Iterable[LatLon | None]) -> npt.NDArray[np.float64]:
-    """(n, 2) latitude and longitude; a missing point as (0, 0) (filtered before use)."""
-    flat = np.fromiter(chain.from_iterable(p or (0.0, 0.0) for p in points), np.float64)
-    return flat.reshape(-1, 2)
+def _day_numbers(day: EngineerDay) -> tuple[Any, ...]:
+    """A day's numbers as ``model._pack_day`` packs them (for a day that did not pack)."""
+    start, end = day.start or (0.0, 0.0), day.end or (0.0, 0.0)
+    return (
+        day.rating,
+        NO_BOUND if day.max_jobs is None else day.max_jobs,
+        NO_BOUND if day.max_work is None else day.max_work,
+        len(day.route),
+        len(day.shifts),
+        day.start is not None and day.end is not None,
+        *start,
+        *end,
+    )
+
+
+def _stop_numbers(stop: PlannedStop) -> tuple[Any, ...]:
+    """A stop's numbers as ``model._pack_stop`` packs them."""
+    return (stop.planned_start, stop.service, stop.earliest, stop.latest_start, *stop.location)
 
 
 def _slack(fleet: Fleet, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:

@@ -56,6 +56,7 @@ def rank(fleet: Fleet, request: Request, weights: Weights, limit: int | None) ->
     count = len(fleet.days)
     f = _Filters(count)
     surplus = _hard_filters(fleet, request, f)
+    fleet.build(f.alive)  # a per-request fleet: the tours of the engineers still in
     _plan_filters(fleet, request, f)
     found: list[Candidate] = []
     feasible = 0
@@ -334,9 +335,10 @@ def _why(fleet: Fleet, request: Request, rows: IntArray, grid: dict[str, Any]) -
         "k": k_first[firsts].tolist(),
         "late_start": late_start[firsts].tolist(),
     }
+    names = list(lists)
     found: dict[int, Reason] = {}
-    for n, i in enumerate(lists["eng"]):
-        found[i] = _reason(fleet, request, {name: value[n] for name, value in lists.items()})
+    for values in zip(*lists.values(), strict=True):
+        found[values[0]] = _reason(fleet, request, dict(zip(names, values, strict=True)))
     return found
 
 
@@ -348,7 +350,7 @@ def _reason(fleet: Fleet, request: Request, cell: dict[str, int]) -> Reason:
             return Reason("misses_sla", {"deadline": request.sla_deadline, "finish": finish})
         return Reason("too_late", {"latest": request.latest_start, "start": start})
     if stage == 2:
-        stop = fleet.stops[int(fleet.stop_at[cell["row"], cell["k"]])]
+        stop = fleet.stop(int(fleet.stop_at[cell["row"], cell["k"]]))
         moved = cell["late_start"]
         if stop.sla_deadline is not None and stop.latest_start < stop.latest:
             params = {"job": stop.job_id, "deadline": stop.sla_deadline}

@@ -9,11 +9,14 @@ naming the object and the field when the object is built, never later in the eng
 from __future__ import annotations
 
 import math
+import struct
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import chain
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 LatLon = tuple[float, float]
 
@@ -29,7 +32,8 @@ def _point(owner: str, name: str, point: LatLon | None) -> None:
     if point is None:
         return
     try:
-        lat, lon = (float(v) for v in point)
+        lat, lon = point
+        lat, lon = float(lat), float(lon)
     except (TypeError, ValueError):
         raise ValueError(f"{owner}: {name} {point!r} is not (latitude, longitude)") from None
     if not (math.isfinite(lat) and math.isfinite(lon)):
@@ -53,6 +57,44 @@ def _levels(owner: str, skills: Mapping[str, int]) -> Mapping[str, int]:
         if level < 1:
             raise ValueError(f"{owner}: skill {name!r} has level {level}, expected >= 1")
     return MappingProxyType(dict(skills))
+
+
+# The engine's numbers of a planned stop and of a day, packed as bytes when the object is
+# built (not dataclass fields: never compared, hashed or shown), so that building a fleet
+# joins one bytes object per engineer instead of reading every field of every stop in
+# Python (server.dispatch.recommend.fleet). None when a value does not pack (not an int64,
+# e.g. a float time): the fleet then reads the fields one by one.
+NO_BOUND = 1 << 50  # "no bound" (a missing max_jobs, max_work or SLA): beyond any clock
+STOP_PACK = struct.Struct("<4q2d")  # planned start, service, earliest, latest start, lat, lon
+DAY_PACK = struct.Struct("<d5q4d")  # rating, max_jobs, max_work, jobs, shifts, located,
+# start lat, start lon, end lat, end lon
+
+
+def _pack_day(day: EngineerDay) -> tuple[bytes, bytes, bytes] | None:
+    """(the day's numbers, its shift bounds, its route's stops), or None (see above)."""
+    try:
+        located = day.start is not None and day.end is not None
+        start_lat, start_lon = day.start if day.start is not None else (0.0, 0.0)
+        end_lat, end_lon = day.end if day.end is not None else (0.0, 0.0)
+        numbers = DAY_PACK.pack(
+            day.rating,
+            NO_BOUND if day.max_jobs is None else day.max_jobs,
+            NO_BOUND if day.max_work is None else day.max_work,
+            len(day.route),
+            len(day.shifts),
+            located,
+            start_lat,
+            start_lon,
+            end_lat,
+            end_lon,
+        )
+        bounds = array("q", chain.from_iterable(day.shifts)).tobytes()
+        stops = [stop._packed for stop in day.route]
+        if None in stops:
+            return None
+        return numbers, bounds, b"".join(stops)  # type: ignore[arg-type]  # no None here
+    except (struct.error, TypeError, ValueError, OverflowError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -109,8 +151,32 @@ class PlannedStop:
     latest: int
     sla_deadline: int | None = None
     pinned: bool = False  # claimed, in progress or confirmed: kept, never reordered
+    _packed: ClassVar[bytes | None]  # set per object when built, see STOP_PACK
 
     def __post_init__(self) -> None:
+        # the common case checked inline (a fleet's days hold tens of thousands of stops);
+        # anything else goes through the checks that name the field
+        service, earliest, latest, sla = self.service, self.earliest, self.latest, self.sla_deadline
+        try:
+            lat, lon = self.location
+            fine = (
+                -90.0 <= lat <= 90.0
+                and -180.0 <= lon <= 180.0
+                and service >= 0
+                and not latest < earliest
+            )
+        except (TypeError, ValueError):
+            fine = False
+        if not fine:
+            self._check()
+        try:
+            last = latest if sla is None else min(latest, sla - service)
+            packed = STOP_PACK.pack(self.planned_start, service, earliest, last, lat, lon)
+        except (struct.error, TypeError, ValueError, OverflowError, UnboundLocalError):
+            packed = None  # the fleet reads this stop field by field
+        object.__setattr__(self, "_packed", packed)
+
+    def _check(self) -> None:
         owner = f"planned job {self.job_id}"
         if self.location is None:
             raise ValueError(f"{owner}: a planned job needs a location")
@@ -143,6 +209,7 @@ class EngineerDay:
     max_work: int | None = None  # seconds, leaving the start to reaching the end, per day
     route: tuple[PlannedStop, ...] = ()
     parts: frozenset[str] = frozenset()  # part ids in the van
+    _packed: ClassVar[tuple[bytes, bytes, bytes] | None]  # set per object, see _pack_day
 
     def __post_init__(self) -> None:
         owner = f"engineer {self.id}"
@@ -161,6 +228,7 @@ class EngineerDay:
         object.__setattr__(self, "skills", _levels(owner, self.skills))
         object.__setattr__(self, "shifts", tuple(self.shifts))
         object.__setattr__(self, "route", tuple(self.route))
+        object.__setattr__(self, "_packed", _pack_day(self))
 
 
 @dataclass(frozen=True)

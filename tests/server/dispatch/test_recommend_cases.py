@@ -225,6 +225,10 @@ def test_a_kept_fleet_answers_like_recommend_and_limit_keeps_the_count() -> None
     request_a, days = random_case(3)
     fleet = Fleet(days, Haversine())
     assert fleet.recommend(request_a, limit=None) == recommend(request_a, days, limit=None)
+    once = Fleet.for_request(days, Haversine())  # tours of one request's survivors only
+    assert once.recommend(request_a, limit=None) == fleet.recommend(request_a, limit=None)
+    with pytest.raises(RuntimeError, match="one request"):
+        once.recommend(request_a)
     many = [engineer(f"e{i}") for i in range(30)]
     top = recommend(request(), many, limit=5)
     assert len(top.candidates) == 5 and top.feasible == 30

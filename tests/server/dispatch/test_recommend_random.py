@@ -15,6 +15,7 @@ from server.dispatch import vrp
 from server.dispatch.recommend import (
     Candidate,
     EngineerDay,
+    Fleet,
     Haversine,
     Recommendation,
     Request,
@@ -65,6 +66,9 @@ def _both(seed: int, kind: str) -> tuple[Request, list[EngineerDay], Recommendat
     travel = TRAVELS[kind](request.location)
     ours = recommend(request, days, travel=travel, limit=None)
     assert ours == reference.recommend(request, days, travel, limit=None), f"seed {seed}"
+    # the per-request path builds tours only for the engineers past the hard filters;
+    # a kept Fleet builds them all: the same answer
+    assert Fleet(days, travel).recommend(request, limit=None) == ours, f"seed {seed}"
     return request, days, ours
 
 
@@ -82,6 +86,21 @@ def test_engine_equals_the_brute_force_reference_on_random_cases(kind: str) -> N
     assert candidates > 200
     assert ties > 5
     assert len(codes) >= 15, codes
+
+
+def test_days_that_did_not_pack_answer_the_same() -> None:
+    """A day whose numbers did not pack (model._pack_day: e.g. a float time) is read field by
+    field: the same answers, alone or mixed with packed days."""
+    for seed in SEEDS[:60]:
+        request, days = random_case(seed)
+        ours = recommend(request, days, limit=None)
+        for day in days[::2]:
+            object.__setattr__(day, "_packed", None)
+        assert recommend(request, days, limit=None) == ours, f"seed {seed}"
+        for day in days:
+            object.__setattr__(day, "_packed", None)
+        assert recommend(request, days, limit=None) == ours, f"seed {seed}"
+        assert Fleet(days, Haversine()).recommend(request, limit=None) == ours, f"seed {seed}"
 
 
 def test_top_one_is_the_brute_force_best() -> None:
