@@ -347,6 +347,15 @@ def _policy_of(row: Any) -> tuple[SlaPolicy, BusinessCalendar | None] | None:
     return policy, calendar
 
 
+def _give_every_column(ticket: Ticket) -> None:
+    """Every column given: the statement writes them all, and the persistent copy the hot
+    path hands back must have none left to load."""
+    given = sa_inspect(ticket).dict
+    for key in _COLUMNS:
+        if key not in given:
+            setattr(ticket, key, None)
+
+
 async def create_now(
     session: AsyncSession,
     actor: Actor,
@@ -388,12 +397,7 @@ async def create_now(
     )
     if ticket.assignee_id is not None:
         return None
-    # Every column given: the statement writes them all, and the persistent copy below
-    # must have none left to load.
-    given = sa_inspect(ticket).dict
-    for key in _COLUMNS:
-        if key not in given:
-            setattr(ticket, key, None)
+    _give_every_column(ticket)
     _with_sla(ticket, _policy_of(row), now=now, fraction=fraction)
     changes = _created_changes(data)
     ticket.number = 0  # the statement takes the number; the payload gets its label there
