@@ -61,8 +61,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from server.dispatch.recommend import reference
+from server.dispatch.recommend.engine import Fleet
 from server.dispatch.recommend.explain import LOCALES, TEMPLATES, explain
-from server.dispatch.recommend.fleet import Fleet
 from server.dispatch.recommend.model import (
     Candidate,
     EngineerDay,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter, itemgetter, methodcaller
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +30,6 @@ from server.dispatch.recommend.model import (
     EngineerDay,
     PlannedStop,
     Reason,
-    Recommendation,
-    Request,
-    Weights,
 )
 from server.dispatch.recommend.travel import IntArray, Travel
 
@@ -67,13 +64,16 @@ STOP_DTYPE = np.dtype(
 assert DAY_DTYPE.itemsize == DAY_PACK.size and STOP_DTYPE.itemsize == STOP_PACK.size
 
 
-class Fleet:
+class Tours:
+    """The engineers' days as arrays (the request-independent part of a recommendation);
+    ``server.dispatch.recommend.engine.Fleet`` adds the request."""
+
     def __init__(self, days: Sequence[EngineerDay], travel: Travel) -> None:
         self._engineers(days, travel)
         self._tours(None)
 
     @classmethod
-    def for_request(cls, days: Sequence[EngineerDay], travel: Travel) -> Fleet:
+    def for_request(cls, days: Sequence[EngineerDay], travel: Travel) -> Self:
         """A fleet for one request (what ``recommend`` uses): the per-engineer arrays now,
         the tours later, only for the engineers that pass the hard filters (the filtered
         ones never reach the plan filters or the insertion). Not for keeping."""
@@ -120,14 +120,6 @@ class Fleet:
         # each stop of the tours: its engineer and its index in the engineer's route
         self.stop_owner = self.stop_index = np.zeros(0, np.int64)
         self._shifts(numbers["shifts"].copy())
-
-    def recommend(
-        self, request: Request, *, weights: Weights | None = None, limit: int | None = 20
-    ) -> Recommendation:
-        """Rank this fleet's engineers for ``request`` (server.dispatch.recommend)."""
-        from server.dispatch.recommend.insertion import rank  # insertion builds on Fleet
-
-        return rank(self, request, weights or Weights(), limit)
 
     def carries(self, part: str) -> BoolArray:
         """Whether each engineer's van holds ``part``, cached."""
@@ -307,7 +299,7 @@ def _stop_numbers(stop: PlannedStop) -> tuple[Any, ...]:
     return (stop.planned_start, stop.service, stop.earliest, stop.latest_start, *stop.location)
 
 
-def _slack(fleet: Fleet, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:
+def _slack(fleet: Tours, start: IntArray, wait: IntArray, back: IntArray) -> tuple[IntArray, ...]:
     rows, width = len(fleet.n), fleet.width
     slack = np.zeros((rows, width + 1), np.int64)
     waits = np.zeros((rows, width + 1), np.int64)

@@ -1,4 +1,4 @@
-"""One request against a ``Fleet``: the hard filters as vectorised masks, then every
+"""One request against a ``Tours``: the hard filters as vectorised masks, then every
 insertion position of every remaining tour at once, in O(1) per position from the fleet's
 forward slack, then the score and the ranking.
 
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from server.dispatch.recommend import score
-from server.dispatch.recommend.fleet import Fleet
+from server.dispatch.recommend.fleet import Tours
 from server.dispatch.recommend.model import (
     Candidate,
     Filtered,
@@ -50,7 +50,7 @@ class _Filters:
         self.alive &= ~hit
 
 
-def rank(fleet: Fleet, request: Request, weights: Weights, limit: int | None) -> Recommendation:
+def rank(fleet: Tours, request: Request, weights: Weights, limit: int | None) -> Recommendation:
     if limit is not None and limit < 0:
         raise ValueError(f"limit is {limit}, expected None or a number >= 0")
     count = len(fleet.days)
@@ -67,7 +67,7 @@ def rank(fleet: Fleet, request: Request, weights: Weights, limit: int | None) ->
     return Recommendation(request.job_id, tuple(found), filtered, feasible)
 
 
-def _hard_filters(fleet: Fleet, request: Request, f: _Filters) -> IntArray:
+def _hard_filters(fleet: Tours, request: Request, f: _Filters) -> IntArray:
     """Skills, shift, territory, declined, location, job count; returns the skill surplus."""
     surplus = np.zeros(len(fleet.days), np.int64)
     for name in sorted(request.skills):
@@ -96,7 +96,7 @@ def _hard_filters(fleet: Fleet, request: Request, f: _Filters) -> IntArray:
     return surplus
 
 
-def _plan_filters(fleet: Fleet, request: Request, f: _Filters) -> None:
+def _plan_filters(fleet: Tours, request: Request, f: _Filters) -> None:
     """A plan that is already broken, a full day, a job that cannot be placed at all."""
     broken = np.zeros(len(fleet.days), bool)
     broken[list(fleet.plan_reason)] = True
@@ -132,14 +132,14 @@ def _territory(request: Request, theirs: str | None) -> Reason:
     )
 
 
-def _members(fleet: Fleet, ids: frozenset[str]) -> BoolArray:
+def _members(fleet: Tours, ids: frozenset[str]) -> BoolArray:
     mask = np.zeros(len(fleet.days), bool)
     mask[[fleet.index[i] for i in ids if i in fleet.index]] = True
     return mask
 
 
 def _insert(
-    fleet: Fleet,
+    fleet: Tours,
     request: Request,
     weights: Weights,
     alive: BoolArray,
@@ -183,7 +183,7 @@ def _insert(
     return found, len(good), why
 
 
-def _grid(fleet: Fleet, request: Request, rows: IntArray) -> dict[str, Any]:
+def _grid(fleet: Tours, request: Request, rows: IntArray) -> dict[str, Any]:
     """Every (row, column) insertion of the job: times, feasibility, travel and work."""
     assert request.location is not None
     width = fleet.width + 1
@@ -233,7 +233,7 @@ def _grid(fleet: Fleet, request: Request, rows: IntArray) -> dict[str, Any]:
     }
 
 
-def _missing_parts(fleet: Fleet, request: Request) -> IntArray:
+def _missing_parts(fleet: Tours, request: Request) -> IntArray:
     missing = np.zeros(len(fleet.days), np.int64)
     for part in request.parts:
         missing += ~fleet.carries(part)
@@ -241,7 +241,7 @@ def _missing_parts(fleet: Fleet, request: Request) -> IntArray:
 
 
 def _candidate(
-    fleet: Fleet,
+    fleet: Tours,
     request: Request,
     rows: IntArray,
     grid: dict[str, Any],
@@ -289,7 +289,7 @@ def _subset(grid: dict[str, Any], mask: BoolArray) -> dict[str, Any]:
     return {name: value[mask] for name, value in grid.items()}
 
 
-def _why(fleet: Fleet, request: Request, rows: IntArray, grid: dict[str, Any]) -> dict[int, Reason]:
+def _why(fleet: Tours, request: Request, rows: IntArray, grid: dict[str, Any]) -> dict[int, Reason]:
     """The reason of each engineer of ``rows`` without a feasible position: the position that
     got furthest (the job late 1, a planned job late 2, the shift end 3, the hours 4), then
     the smallest overshoot, then the earliest; as the reference (reference.evaluate)."""
@@ -342,7 +342,7 @@ def _why(fleet: Fleet, request: Request, rows: IntArray, grid: dict[str, Any]) -
     return found
 
 
-def _reason(fleet: Fleet, request: Request, cell: dict[str, int]) -> Reason:
+def _reason(fleet: Tours, request: Request, cell: dict[str, int]) -> Reason:
     stage, start = cell["stage"], cell["start"]
     if stage == 1:
         if request.sla_binds:
