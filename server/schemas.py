@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Annotated, Any, Generic, TypeVar
@@ -57,6 +58,14 @@ def _ascii_number(value: Any) -> Any:
         raise ValueError("send a number, not true or false")
     if isinstance(value, str) and not plain_number_text(value):
         raise ValueError("write the number with the ASCII digits 0-9 and a point")
+    # Python's JSON reader takes the non-standard NaN and Infinity, and reads a literal too
+    # large for a double (1e309) as infinity; no field means either, and a range check
+    # would call NaN "not <= 90", which says nothing of what to fix.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(
+            "send a finite number: NaN, Infinity and numbers beyond a double (e.g. 1e309) "
+            "are not numbers here"
+        )
     return value
 
 
