@@ -39,7 +39,7 @@ Lang = Annotated[
     summary="Ask for a day plan (solved by the worker: poll it until ready or failed)",
     response_model=PlanRead,
     responses={
-        **problems(400, 403),
+        **problems(400, 403, 429),
         **created(
             "Plan queued",
             read=("read_day_plan", "plan_id"),
