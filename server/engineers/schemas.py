@@ -8,10 +8,28 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
 from server.engineers.shifts import KINDS
-from server.schemas import AsciiNumber, Input, Instant, Latitude, Longitude, Output, Text200
+from server.schemas import (
+    AsciiNumber,
+    Input,
+    Instant,
+    Latitude,
+    Longitude,
+    Output,
+    Text200,
+    matching,
+)
 from server.text import quote
 
-SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
+_SKILL_NAME = r"^[\w\- .]+$"
+SkillName = Annotated[
+    str,
+    Field(min_length=1, max_length=60, json_schema_extra={"pattern": _SKILL_NAME}),
+    matching(
+        _SKILL_NAME,
+        "a skill's name is letters, digits, spaces, '-' and '.' (e.g. hvac); its level is "
+        "the value, 1 to 5",
+    ),
+]
 Level = Annotated[int, Field(ge=1, le=5), AsciiNumber]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
 # ASCII digits ("\d" also takes "٨"), matched whole ("$" also takes a final newline).
