@@ -17,7 +17,15 @@ from server.dispatch.plans.schemas import (
     PlanRead,
     Territory,
 )
-from server.http import IfMatch, created, created_headers, expected_version, problems, set_etag
+from server.http import (
+    AsciiDigits,
+    IfMatch,
+    created,
+    created_headers,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import Day
 
@@ -74,7 +82,7 @@ async def list_day_plans(
     actor: Reader,
     date: Annotated[Day | None, Query()] = None,
     territory: Annotated[Territory | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 20,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST), AsciiDigits] = 20,
     lang: Lang = None,
 ) -> PlanList:
     plans = await service.list_plans(session, actor, date=date, territory=territory, limit=limit)
