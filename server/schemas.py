@@ -77,6 +77,25 @@ def _ascii_number(value: Any) -> Any:
 AsciiNumber = BeforeValidator(_ascii_number)
 
 
+def _territory(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError(
+            "territory_blank",
+            "a territory needs a name (1 to 100 characters); send null for none",
+        )
+    return value
+
+
+# A territory's name, wherever one is written or asked for (engineers, service sites, day
+# plans, the board). A blank one is refused: an engineer of territory "" would be outside
+# every territory, where null means "any".
+Territory = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"minLength": 1}),
+    AfterValidator(_territory),
+]
+
+
 def matching(regex: str, says: str) -> AfterValidator:
     """Text matching ``regex`` whole, refused with ``says`` (what the text may be, with an
     example) instead of pydantic's "String should match pattern '^[\\w\\- .]+$'", which

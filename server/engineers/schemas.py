@@ -15,6 +15,7 @@ from server.schemas import (
     Latitude,
     Longitude,
     Output,
+    Territory,
     Text200,
     matching,
 )
@@ -73,7 +74,7 @@ class EngineerCreate(Input):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     working_hours: WorkingHours = {}
-    territory: Annotated[str, Field(max_length=100)] | None = None
+    territory: Territory | None = None
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None
@@ -111,7 +112,7 @@ class EngineerUpdate(Input):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     working_hours: WorkingHours | None = None
-    territory: Annotated[str, Field(max_length=100)] | None = None
+    territory: Territory | None = None
     active: bool | None = None
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None

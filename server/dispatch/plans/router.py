@@ -15,7 +15,6 @@ from server.dispatch.plans.schemas import (
     PlanCreate,
     PlanList,
     PlanRead,
-    Territory,
 )
 from server.http import (
     AsciiDigits,
@@ -27,7 +26,7 @@ from server.http import (
     set_etag,
 )
 from server.idempotency.http import IdempotencyKey, idempotent_create
-from server.schemas import Day
+from server.schemas import Day, Territory
 
 router = APIRouter(prefix="/api/v1/dispatch/plans", tags=["dispatch"])
 
