@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     ROAD_FACTOR: float = Field(default=1.3, ge=1.0, le=5.0)
     AVERAGE_SPEED_KMH: float = Field(default=40.0, gt=0, le=200)
     PLAN_SECONDS: int = Field(default=10, ge=1, le=60)
+    # Plans one worker process solves at once (each takes a CPU for its seconds); the
+    # others wait in the queue without holding a worker slot.
+    PLAN_SOLVERS: int = Field(default=2, ge=1, le=32)
 
     @field_validator("ENV")
     @classmethod

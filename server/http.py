@@ -109,6 +109,14 @@ def put_precondition(if_match: str | None, if_none_match: str | None) -> int | N
     version it read (replace; see ``expected_version``), or ``If-None-Match: *`` (create
     only; returns None). Neither is 428, both 400."""
     if if_none_match is None:
+        if if_match is None or if_match.strip() == "*":
+            # expected_version's 428 would name If-Match alone: a client creating the
+            # first one has no ETag to send, and must learn of If-None-Match.
+            shown = "" if if_match is None else " (If-Match: * names no version)"
+            raise PreconditionRequired(
+                "send If-None-Match: * to create it, or If-Match with the ETag from your "
+                f'last read (e.g. If-Match: "v3") to replace it{shown}'
+            )
         return expected_version(if_match)
     if if_none_match.strip() != "*":
         raise BadRequest(f"If-None-Match must be * (create only), got {if_none_match!r}")

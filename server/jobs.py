@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from arq import Retry
+
 JOB_OUTCOMES_KEY = "fixflow:metrics:jobs"
 JobFn = Callable[..., Awaitable[Any]]
 
@@ -31,9 +33,19 @@ class Job:
     cron: dict[str, Any] | None = None
     run_at_startup: bool = False
     keep_result: int | None = None
+    max_tries: int | None = None
 
     async def __call__(self, ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         return await self.fn(ctx, *args, **kwargs)
+
+
+class Later(Exception):
+    """Raised by a job that cannot run now (its resource is busy): the queue runs it again
+    in ``seconds``, and the worker slot is free meanwhile for other jobs."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"again in {seconds} s")
+        self.seconds = seconds
 
 
 def job(
@@ -42,14 +54,19 @@ def job(
     cron: dict[str, Any] | None = None,
     run_at_startup: bool = False,
     keep_result: int | None = None,
+    max_tries: int | None = None,
 ) -> Callable[[JobFn], Job]:
-    """Declare ``fn`` as the job ``name`` (its outcomes counted)."""
+    """Declare ``fn`` as the job ``name`` (its outcomes counted). ``max_tries``: how often
+    it may run (a ``Later`` counts as a try); unset: arq's default (5)."""
 
     def declare(fn: JobFn) -> Job:
         @functools.wraps(fn)
         async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             try:
                 result = await fn(ctx, *args, **kwargs)
+            except Later as later:
+                await ctx["redis"].hincrby(JOB_OUTCOMES_KEY, f"{name}:deferred", 1)
+                raise Retry(defer=later.seconds) from None
             except Exception:
                 await ctx["redis"].hincrby(JOB_OUTCOMES_KEY, f"{name}:failed", 1)
                 raise
@@ -58,6 +75,6 @@ def job(
 
         run.__qualname__ = name
         run.__name__ = name
-        return Job(name, run, cron, run_at_startup, keep_result)
+        return Job(name, run, cron, run_at_startup, keep_result, max_tries)
 
     return declare

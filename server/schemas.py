@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -57,6 +60,14 @@ def _ascii_number(value: Any) -> Any:
         raise ValueError("send a number, not true or false")
     if isinstance(value, str) and not plain_number_text(value):
         raise ValueError("write the number with the ASCII digits 0-9 and a point")
+    # Python's JSON reader takes the non-standard NaN and Infinity, and reads a literal too
+    # large for a double (1e309) as infinity; no field means either, and a range check
+    # would call NaN "not <= 90", which says nothing of what to fix.
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(
+            "send a finite number: NaN, Infinity and numbers beyond a double (e.g. 1e309) "
+            "are not numbers here"
+        )
     return value
 
 
@@ -64,6 +75,42 @@ def _ascii_number(value: Any) -> Any:
 # Annotated[int, Field(...), AsciiNumber]. tests/server/test_body_numbers.py finds any
 # number field without it.
 AsciiNumber = BeforeValidator(_ascii_number)
+
+
+def _territory(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError(
+            "territory_blank",
+            "a territory needs a name (1 to 100 characters); send null for none",
+        )
+    return value
+
+
+# A territory's name, wherever one is written or asked for (engineers, service sites, day
+# plans, the board). A blank one is refused: an engineer of territory "" would be outside
+# every territory, where null means "any".
+Territory = Annotated[
+    str,
+    Field(max_length=100, json_schema_extra={"minLength": 1}),
+    AfterValidator(_territory),
+]
+
+
+def matching(regex: str, says: str) -> AfterValidator:
+    """Text matching ``regex`` whole, refused with ``says`` (what the text may be, with an
+    example) instead of pydantic's "String should match pattern '^[\\w\\- .]+$'", which
+    tells a client nothing. Beside it, ``Field(json_schema_extra={"pattern": regex})``
+    keeps the pattern in the OpenAPI schema."""
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise PydanticCustomError("string_pattern_mismatch", says)
+        return value
+
+    return AfterValidator(check)
+
+
 Latitude = Annotated[float, Field(ge=-90, le=90), AsciiNumber]
 Longitude = Annotated[float, Field(ge=-180, le=180), AsciiNumber]
 Accuracy = Annotated[float, Field(ge=0, le=100_000, description="Radius in metres"), AsciiNumber]

@@ -29,7 +29,9 @@ def redis_settings(url: str) -> RedisSettings:
 
 def _functions(declared: tuple[Job, ...]) -> list[Any]:
     return [
-        func(j.fn, keep_result=j.keep_result) if j.keep_result is not None else j.fn  # type: ignore[arg-type]
+        func(j.fn, keep_result=j.keep_result, max_tries=j.max_tries)  # type: ignore[arg-type]
+        if j.keep_result is not None or j.max_tries is not None
+        else j.fn
         for j in declared
     ]
 

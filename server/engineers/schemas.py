@@ -8,10 +8,29 @@ from typing import Annotated, Literal, get_args
 from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
 from server.engineers.shifts import KINDS
-from server.schemas import AsciiNumber, Input, Instant, Latitude, Longitude, Output, Text200
+from server.schemas import (
+    AsciiNumber,
+    Input,
+    Instant,
+    Latitude,
+    Longitude,
+    Output,
+    Territory,
+    Text200,
+    matching,
+)
 from server.text import quote
 
-SkillName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+$")]
+_SKILL_NAME = r"^[\w\- .]+$"
+SkillName = Annotated[
+    str,
+    Field(min_length=1, max_length=60, json_schema_extra={"pattern": _SKILL_NAME}),
+    matching(
+        _SKILL_NAME,
+        "a skill's name is letters, digits, spaces, '-' and '.' (e.g. hvac); its level is "
+        "the value, 1 to 5",
+    ),
+]
 Level = Annotated[int, Field(ge=1, le=5), AsciiNumber]
 Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
 # ASCII digits ("\d" also takes "٨"), matched whole ("$" also takes a final newline).
@@ -55,7 +74,7 @@ class EngineerCreate(Input):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     working_hours: WorkingHours = {}
-    territory: Annotated[str, Field(max_length=100)] | None = None
+    territory: Territory | None = None
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None
@@ -93,7 +112,7 @@ class EngineerUpdate(Input):
     home_lat: Latitude | None = None
     home_lon: Longitude | None = None
     working_hours: WorkingHours | None = None
-    territory: Annotated[str, Field(max_length=100)] | None = None
+    territory: Territory | None = None
     active: bool | None = None
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None

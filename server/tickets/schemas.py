@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.schemas import AsciiNumber, AuditLabel, Input, Instant, LongText, Output, Text200
+from server.schemas import (
+    AsciiNumber,
+    AuditLabel,
+    Input,
+    Instant,
+    LongText,
+    Output,
+    Text200,
+    matching,
+)
 from server.tickets.audit import format_number
 from server.tickets.models import Channel, Priority, SlaState, Ticket, TicketType
 from shared.lifecycle import Action, Status, allowed_actions
@@ -14,8 +23,15 @@ from shared.lifecycle import Action, Status, allowed_actions
 # Minutes a job takes: at most a week.
 EstimatedMinutes = Annotated[int, Field(ge=1, le=7 * 24 * 60), AsciiNumber]
 # A skill the work order needs: "hvac" (any level) or "hvac:3" (level 3 or more, of 1..5).
+_SKILL = r"^[\w\- .]+(:[1-5])?$"
 Skill = Annotated[
-    str, Field(min_length=1, max_length=60, pattern=r"^[\w\- .]+(:[1-5])?$", examples=["hvac:3"])
+    str,
+    Field(min_length=1, max_length=60, json_schema_extra={"pattern": _SKILL}, examples=["hvac:3"]),
+    matching(
+        _SKILL,
+        "a required skill is a skill's name (letters, digits, spaces, '-' and '.'), then "
+        "optionally ':' and the least level, 1 to 5 in ASCII digits: e.g. hvac or hvac:3",
+    ),
 ]
 FaultCode = Annotated[str, Field(min_length=1, max_length=40)]
 

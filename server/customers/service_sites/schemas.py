@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from server.schemas import Input, Latitude, Longitude, Output, Text200
+from server.schemas import Input, Latitude, Longitude, Output, Territory, Text200
 
 SiteKind = Literal["depot", "service_centre", "partner_workshop"]
 Address = Annotated[str, Field(max_length=500)]
-Territory = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class ServiceSiteCreate(Input):

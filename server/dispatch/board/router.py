@@ -9,9 +9,8 @@ from server.auth.http import require
 from server.deps import SessionDep
 from server.dispatch.board import service
 from server.dispatch.board.schemas import Board
-from server.dispatch.plans.schemas import Territory
 from server.http import problems
-from server.schemas import Day
+from server.schemas import Day, Territory
 
 router = APIRouter(prefix="/api/v1/dispatch/board", tags=["dispatch"])
 

@@ -20,7 +20,7 @@ from server.dispatch.candidates.schemas import (
     ReasonOut,
 )
 from server.dispatch.recommend import Reason
-from server.http import problems
+from server.http import AsciiDigits, problems
 from server.tickets import format_number
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["dispatch"])
@@ -107,7 +107,9 @@ async def candidates(
     mode: Annotated[
         Literal["now", "scheduled"] | None, Query(description="now (urgent) or scheduled")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Candidates listed, best first")] = 20,
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="Candidates listed, best first"), AsciiDigits
+    ] = 20,
     lang: Lang = None,
 ) -> CandidatesOut:
     ranked = await service.rank(

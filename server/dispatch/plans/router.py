@@ -15,11 +15,18 @@ from server.dispatch.plans.schemas import (
     PlanCreate,
     PlanList,
     PlanRead,
-    Territory,
 )
-from server.http import IfMatch, created, created_headers, expected_version, problems, set_etag
+from server.http import (
+    AsciiDigits,
+    IfMatch,
+    created,
+    created_headers,
+    expected_version,
+    problems,
+    set_etag,
+)
 from server.idempotency.http import IdempotencyKey, idempotent_create
-from server.schemas import Day
+from server.schemas import Day, Territory
 
 router = APIRouter(prefix="/api/v1/dispatch/plans", tags=["dispatch"])
 
@@ -39,7 +46,7 @@ Lang = Annotated[
     summary="Ask for a day plan (solved by the worker: poll it until ready or failed)",
     response_model=PlanRead,
     responses={
-        **problems(400, 403),
+        **problems(400, 403, 429),
         **created(
             "Plan queued",
             read=("read_day_plan", "plan_id"),
@@ -74,7 +81,7 @@ async def list_day_plans(
     actor: Reader,
     date: Annotated[Day | None, Query()] = None,
     territory: Annotated[Territory | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 20,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_LIST), AsciiDigits] = 20,
     lang: Lang = None,
 ) -> PlanList:
     plans = await service.list_plans(session, actor, date=date, territory=territory, limit=limit)

@@ -8,9 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from server.schemas import AsciiNumber, Day, Input, Output
-
-Territory = Annotated[str, Field(min_length=1, max_length=100)]
+from server.schemas import AsciiNumber, Day, Input, Output, Territory
 
 
 class PlanCreate(Input):

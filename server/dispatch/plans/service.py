@@ -26,7 +26,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
@@ -38,7 +38,7 @@ from server.dispatch import snapshot
 from server.dispatch.models import DayPlan, PlanStatus
 from server.dispatch.plans.schemas import PlanCreate, PlanRead
 from server.dispatch.recommend import Reason, explain
-from server.errors import Conflict, NotFound, Unprocessable
+from server.errors import Conflict, NotFound, TooManyRequests, Unprocessable
 from server.tickets import Ticket, TransitionIn, format_number, planning
 from server.tickets import service as tickets
 from shared.lifecycle import Action, Status
@@ -46,6 +46,11 @@ from shared.lifecycle import Action, Status
 PLAN_JOB = "dispatch.plan_day"
 DAYS_BACK, DAYS_AHEAD = 1, 366
 MAX_LIST = 100
+# Plans an organisation may have queued or solving at once. Each solve holds a worker slot
+# and a CPU for up to a minute: without a cap, one client asking in a loop fills the
+# worker, and every other job (auto-assign, notifications, the SLA sweep) waits behind it.
+MAX_IN_FLIGHT = 3
+IN_FLIGHT_RETRY_SECONDS = 15
 REASSIGNABLE = frozenset({Status.NEW.value, Status.ASSIGNED.value})
 
 
@@ -92,12 +97,37 @@ async def _base(session: AsyncSession, actor: Actor, data: PlanCreate) -> None:
         )
 
 
+async def _check_in_flight(session: AsyncSession, actor: Actor) -> None:
+    """At most ``MAX_IN_FLIGHT`` plans queued or solving per organisation (429 otherwise);
+    the lock makes two requests at once count each other."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('day_plans:' || :org, 0))"),
+        {"org": str(actor.org_id)},
+    )
+    waiting = (PlanStatus.QUEUED.value, PlanStatus.SOLVING.value)
+    busy = await session.scalar(
+        select(func.count())
+        .select_from(DayPlan)
+        .where(DayPlan.org_id == actor.org_id, DayPlan.status.in_(waiting))
+    )
+    if busy is not None and busy >= MAX_IN_FLIGHT:
+        exc = TooManyRequests(
+            f"{busy} plans are queued or solving already (at most {MAX_IN_FLIGHT} at once): "
+            "wait until one is ready or failed (GET /api/v1/dispatch/plans), then ask again",
+            in_flight=busy,
+            limit=MAX_IN_FLIGHT,
+        )
+        exc.headers["Retry-After"] = str(IN_FLIGHT_RETRY_SECONDS)
+        raise exc
+
+
 async def create(session: AsyncSession, actor: Actor, *, data: PlanCreate) -> DayPlan:
     """A queued plan; the worker solves it after the commit."""
     _require(actor, "plan days")
     await _check_date(session, actor, data.date)
     if data.base_plan_id is not None:
         await _base(session, actor, data)
+    await _check_in_flight(session, actor)
     plan = DayPlan(
         org_id=actor.org_id,
         territory=data.territory,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -210,3 +211,22 @@ async def test_only_a_site_nothing_names_is_deleted(
     assert gone.status_code == 204
     assert (await client.get(f"{URL}/{sites['Mistake']}", headers=headers)).status_code == 404
     assert (await client.get(f"{URL}/{sites['Start']}", headers=headers)).status_code == 200
+
+
+async def test_nan_and_infinity_are_refused_saying_a_finite_number_is_needed(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # JSON has no NaN or Infinity, but Python's reader takes them (and reads 1e309 as
+    # infinity): each answers 422 saying what to send, not "should be <= 90".
+    t = await make_tenant(db)
+    headers = {**t.headers("admin"), "Content-Type": "application/json"}
+    for token in ("NaN", "Infinity", "-Infinity", "1e309", "-1e309"):
+        for field in ("lat", "lon"):
+            body = {**DEPOT, "name": f"Depot {token} {field}", field: 0}
+            text = json.dumps(body).replace(f'"{field}": 0', f'"{field}": {token}')
+            sent = await client.post(URL, content=text, headers=headers)
+            assert sent.status_code == 422, (token, field, sent.text)
+            problem = sent.json()
+            assert problem["field"] == field and "finite number" in problem["detail"], problem
+    listed = await client.get(URL, headers=t.headers("admin"))
+    assert listed.json()["items"] == []  # nothing written

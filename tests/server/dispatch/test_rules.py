@@ -75,3 +75,21 @@ async def test_unknown_priorities_and_fields_are_422(
     assert extra.status_code == 422
     missing = await client.put(f"{URL}/P1", json={}, headers=headers)
     assert missing.status_code == 422
+
+
+async def test_a_put_without_a_precondition_says_how_to_create_and_how_to_replace(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    # The first rule has no ETag to send: the 428 must name If-None-Match: *, not only
+    # If-Match (which a client would send as *, and get 428 again).
+    t = await make_tenant(db)
+    headers = t.headers("dispatcher")
+    body = {"enabled": True, "fallback_to_pool": True}
+    for extra in ({}, {"If-Match": "*"}):
+        bare = await client.put(f"{URL}/P2", json=body, headers={**headers, **extra})
+        assert bare.status_code == 428, bare.text
+        detail = bare.json()["detail"]
+        assert "If-None-Match: * to create it" in detail and "If-Match" in detail, detail
+    weak = await client.put(f"{URL}/P2", json=body, headers={**headers, "If-Match": 'W/"v1"'})
+    assert weak.status_code == 412  # a weak tag still never matches
+    assert (await client.get(f"{URL}/P2", headers=headers)).status_code == 404  # nothing made
