@@ -38,9 +38,9 @@ from server.dispatch import recommend as rec
 from server.dispatch import snapshot
 from server.dispatch.candidates.schemas import AutoAssignOut
 from server.dispatch.claims import service as claims
+from server.dispatch.errors import NotDispatchable, NoWindow, WindowPassed
 from server.dispatch.models import AutoAssignRule
 from server.engineers import shifts
-from server.errors import Conflict
 from server.events import OutboxEvent
 from server.languages import Language
 from server.tickets import Ticket, TransitionIn, format_number
@@ -50,18 +50,6 @@ from shared.lifecycle import Action, Status
 Mode = Literal["now", "scheduled"]
 DISPATCHABLE = frozenset({Status.NEW.value, Status.ASSIGNED.value, Status.ACCEPTED.value})
 IN_PROGRESS = frozenset({Status.TRAVELLING.value, Status.ON_SITE.value, Status.ON_HOLD.value})
-
-
-class NotDispatchable(Conflict):
-    code, title = "not_dispatchable", "The work order is past dispatch"
-
-
-class NoWindow(Conflict):
-    code, title = "no_window", "The work order has no appointment window"
-
-
-class WindowPassed(Conflict):
-    code, title = "window_passed", "The appointment window has ended"
 
 
 def _s(moment: dt.datetime) -> int:
@@ -260,8 +248,12 @@ async def auto_assign(
         rule = await session.get(AutoAssignRule, (actor.org_id, ranked.priority))
         if rule is not None and rule.fallback_to_pool:
             if ranked.status == Status.NEW.value:
-                await claims.open_for_claim(session, actor, ticket_id=ticket_id)
-                opened = True
+                try:
+                    async with session.begin_nested():
+                        await claims.open_for_claim(session, actor, ticket_id=ticket_id)
+                    opened = True
+                except WindowPassed:
+                    opened = False  # nobody could ever claim it: it stays with dispatch
         return AutoAssignOut(
             ticket_id=ticket_id,
             assigned=False,

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import Actor
 from server.auth import service as auth_service
 from server.dispatch import declines, eligibility, snapshot
+from server.dispatch.errors import WindowPassed
 from server.dispatch.recommend import Reason, explain
 from server.errors import Conflict, Forbidden, NotFound
 from server.tickets import Ticket, TicketEvent, TransitionIn, audit, format_number
@@ -94,6 +95,13 @@ async def open_for_claim(session: AsyncSession, actor: Actor, *, ticket_id: uuid
             f"{format_number(ticket.number)} is {ticket.status}; only a new work order "
             "can be opened for claim",
             current_status=ticket.status,
+        )
+    if ticket.window_end is not None and ticket.window_end <= _now():
+        raise WindowPassed(
+            f"{format_number(ticket.number)}'s appointment window ended at "
+            f"{ticket.window_end.isoformat()}: nobody could claim it; give it a new window "
+            "first",
+            window_end=ticket.window_end.isoformat(),
         )
     return await _set_open(session, actor, ticket, True)
 

@@ -93,6 +93,27 @@ async def test_only_a_new_work_order_opens_for_claim(
     )
 
 
+async def test_a_work_order_whose_window_has_ended_is_not_opened(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer is not None
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    ticket = await make_ticket(
+        db,
+        t.actor("dispatcher"),
+        t.customer,
+        t.site,
+        window_start=ended - dt.timedelta(hours=2),
+        window_end=ended,
+    )
+    response = await client.post(_open_url(ticket), headers=t.headers("dispatcher"))
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "window_passed"
+    assert "new window" in response.json()["detail"]
+    assert await db.scalar(select(Ticket.open_for_claim).where(Ticket.id == ticket.id)) is False
+
+
 async def test_only_the_back_office_managers_open_the_pool(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
