@@ -645,7 +645,7 @@ async def _tomorrow(
 ) -> None:
     """The next working day's work for a day plan (new work orders with morning or
     afternoon windows); two of them, needing engineer 1's skill and in engineer 1's
-    territory, open for claiming; auto-assign for P1, falling back to the pool."""
+    territory (or in none), open for claiming; auto-assign for P1, falling back to the pool."""
     from zoneinfo import ZoneInfo
 
     from server.customers.models import ServiceSite
@@ -683,7 +683,7 @@ async def _tomorrow(
         territory = await session.scalar(
             select(ServiceSite.territory).where(ServiceSite.id == ticket.service_site_id)
         )
-        if i < 6 and pooled < 2 and territory == first.territory:
+        if i < 6 and pooled < 2 and territory in (None, first.territory):
             await claims.open_for_claim(session, actor, ticket_id=ticket.id)
             pooled += 1
     session.add(AutoAssignRule(org_id=actor.org_id, priority="P1", fallback_to_pool=True))
