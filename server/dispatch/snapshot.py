@@ -14,7 +14,8 @@ the board all start from these, so they agree on the facts:
   estimate, else ``DEFAULT_SERVICE_MINUTES``; its **latest start** is the window end and
   never later than the SLA resolution deadline minus the service time; its **territory** is
   the territory of its nearest service site; **required skills** are ``name`` (any level)
-  or ``name:N`` (level N or more).
+  or ``name:N`` (level N or more); its **parts** are those reserved for it, its **typical
+  parts** those its product model's repairs usually use (``field.typical_parts``).
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.customers import PreferredEngineer, ServiceSite, Site
+from server.customers import Asset, PreferredEngineer, ServiceSite, Site
 from server.dispatch.models import Decline
 from server.engineers import Engineer, TimeOff, shifts
+from server.field import service as field
 from server.orgs import service as orgs
 from server.parts import service as parts
 from server.tickets import Ticket
@@ -78,6 +80,8 @@ class Job:
     parts: frozenset[uuid.UUID]  # reserved for it
     preferred: frozenset[uuid.UUID]  # the customer's preferred engineers
     declined: frozenset[uuid.UUID]  # engineers who declined it
+    # What its product model's repairs usually use (field.typical_parts).
+    typical_parts: frozenset[uuid.UUID] = frozenset()
 
     def latest_start(self) -> dt.datetime | None:
         """The last instant service may start: the window's end, and early enough to finish
@@ -129,9 +133,10 @@ async def _jobs(
 ) -> list[Job]:
     rows = (
         await session.execute(
-            select(Ticket, Site.lat, Site.lon, ServiceSite.territory)
+            select(Ticket, Site.lat, Site.lon, ServiceSite.territory, Asset.product_model)
             .outerjoin(Site, Site.id == Ticket.site_id)
             .outerjoin(ServiceSite, ServiceSite.id == Ticket.service_site_id)
+            .outerjoin(Asset, Asset.id == Ticket.asset_id)
             .where(Ticket.org_id == org_id, *where)
         )
     ).all()
@@ -153,6 +158,8 @@ async def _jobs(
         ):
             declined.setdefault(ticket_id, set()).add(engineer_id)
     needed = await parts.needed_parts(session, org_id, ids)
+    models = sorted({row[4] for row in rows if row[4] is not None})
+    typical = await field.typical_parts(session, org_id, models)
     return [
         Job(
             ticket_id=t.id,
@@ -174,10 +181,11 @@ async def _jobs(
             planned_start=t.planned_start,
             plan_position=t.plan_position,
             parts=needed.get(t.id, frozenset()),
+            typical_parts=typical.get(model, frozenset()) if model else frozenset(),
             preferred=frozenset(preferred.get(t.customer_id, ())),
             declined=frozenset(declined.get(t.id, ())),
         )
-        for t, lat, lon, territory in rows
+        for t, lat, lon, territory, model in rows
     ]
 
 

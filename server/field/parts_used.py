@@ -21,16 +21,18 @@ first, so two concurrent deliveries of one line wait for each other.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.customers import Asset
 from server.engineers import Engineer
 from server.errors import Unprocessable
 from server.field import access
@@ -242,3 +244,66 @@ async def list_lines(
         .order_by(FieldPartLine.received_at, FieldPartLine.id)
     )
     return list(rows)
+
+
+# A part is typical for a product model when it was used on at least this share of the
+# model's work orders that used any part in the last TYPICAL_DAYS; at most TYPICAL_MOST.
+TYPICAL_SHARE = 0.3
+TYPICAL_DAYS = 365
+TYPICAL_MOST = 3
+
+
+async def typical_parts(
+    session: AsyncSession, org_id: uuid.UUID, models: Sequence[str], *, now: Any = None
+) -> dict[str, frozenset[uuid.UUID]]:
+    """The parts a product model's repairs typically need (dispatch: does the van hold
+    them?): used on at least ``TYPICAL_SHARE`` of the model's work orders that used any
+    part in the last ``TYPICAL_DAYS``, the ``TYPICAL_MOST`` most used."""
+    if not models:
+        return {}
+    since = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=TYPICAL_DAYS)
+    used = (
+        select(
+            Asset.product_model.label("model"),
+            FieldPartLine.part_id,
+            func.count(func.distinct(FieldPartLine.ticket_id)).label("orders"),
+        )
+        .join(Ticket, Ticket.id == FieldPartLine.ticket_id)
+        .join(Asset, Asset.id == Ticket.asset_id)
+        .where(
+            FieldPartLine.org_id == org_id,
+            FieldPartLine.action == PartAction.USE.value,
+            FieldPartLine.received_at >= since,
+            Asset.product_model.in_(list(set(models))),
+        )
+        .group_by(Asset.product_model, FieldPartLine.part_id)
+        .subquery()
+    )
+    totals = (
+        select(
+            Asset.product_model.label("model"),
+            func.count(func.distinct(FieldPartLine.ticket_id)).label("orders"),
+        )
+        .join(Ticket, Ticket.id == FieldPartLine.ticket_id)
+        .join(Asset, Asset.id == Ticket.asset_id)
+        .where(
+            FieldPartLine.org_id == org_id,
+            FieldPartLine.action == PartAction.USE.value,
+            FieldPartLine.received_at >= since,
+            Asset.product_model.in_(list(set(models))),
+        )
+        .group_by(Asset.product_model)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(used.c.model, used.c.part_id, used.c.orders)
+        .join(totals, totals.c.model == used.c.model)
+        .where(used.c.orders >= TYPICAL_SHARE * totals.c.orders)
+        .order_by(used.c.model, used.c.orders.desc(), used.c.part_id)
+    )
+    found: dict[str, list[uuid.UUID]] = {}
+    for model, part_id, _ in rows:
+        picked = found.setdefault(model, [])
+        if len(picked) < TYPICAL_MOST:
+            picked.append(part_id)
+    return {model: frozenset(parts) for model, parts in found.items()}

@@ -74,7 +74,9 @@ from server.field.labour.service import add_labour as add_labour
 from server.field.labour.service import adjust_labour as adjust_labour
 from server.field.labour.service import void_labour as void_labour
 from server.field.models import FieldPartLine, TicketNote
+from server.field.parts_used import TYPICAL_DAYS as TYPICAL_DAYS
 from server.field.parts_used import return_part as return_part
+from server.field.parts_used import typical_parts as typical_parts
 from server.field.parts_used import use_part as use_part
 from server.field.visits import service as _visits
 from server.field.visits.service import check_in as check_in

@@ -117,7 +117,7 @@ def request_of(job: snapshot.Job, ask: Ask) -> rec.Request:
         territory=job.territory,
         preferred=frozenset(str(e) for e in job.preferred),
         declined=frozenset(str(e) for e in job.declined),
-        parts=frozenset(str(p) for p in job.parts),
+        parts=frozenset(str(p) for p in job.parts | job.typical_parts),
     )
 
 
