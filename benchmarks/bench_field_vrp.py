@@ -42,6 +42,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks import ortools_search
 from benchmarks.common import Goal
 from benchmarks.field_cases import FieldCase, field_case, weighted_work
 from server.dispatch import vrp
@@ -86,7 +87,7 @@ def _ours(problem: vrp.Problem, seconds: float) -> vrp.Solution | None:
 
 def ortools(problem: vrp.Problem, seconds: float) -> vrp.Solution | None:
     """OR-Tools on the same model (see the module docstring), as a checked-format plan."""
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.constraint_solver import pywrapcp
 
     jobs, fleet = problem.jobs, problem.vehicles
     depots = sorted({v.start for v in fleet} | {v.end for v in fleet})
@@ -128,15 +129,7 @@ def ortools(problem: vrp.Problem, seconds: float) -> vrp.Solution | None:
     for k, vehicle in enumerate(fleet):
         for index in (routing.Start(k), routing.End(k)):
             clock.CumulVar(index).SetRange(vehicle.shift.start, vehicle.shift.end)
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    params.time_limit.FromMilliseconds(int(seconds * 1000))
-    found = routing.SolveWithParameters(params)
+    found = ortools_search.solve(routing, seconds)
     if found is None:
         return None
     routes = []

@@ -31,6 +31,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from benchmarks import ortools_search
 from benchmarks.common import Goal
 from server.dispatch import vrp
 
@@ -57,7 +58,7 @@ def _ours(path: Path, seconds: float) -> vrp.Solution | None:
 
 
 def _ortools(path: Path, seconds: float) -> vrp.Solution | None:
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+    from ortools.constraint_solver import pywrapcp
 
     problem = vrp.solomon.read(path)
     jobs, fleet = problem.jobs, problem.vehicles
@@ -86,15 +87,7 @@ def _ortools(path: Path, seconds: float) -> vrp.Solution | None:
         time_dim.CumulVar(routing.End(v)).SetRange(shift.start, shift.end)
     load = routing.RegisterUnaryTransitCallback(lambda i: demand[manager.IndexToNode(i)])
     routing.AddDimensionWithVehicleCapacity(load, 0, [v.capacity or 0 for v in fleet], True, "Load")
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    )
-    params.local_search_metaheuristic = (
-        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
-    )
-    params.time_limit.FromMilliseconds(int(seconds * 1000))
-    found = routing.SolveWithParameters(params)
+    found = ortools_search.solve(routing, seconds)
     if found is None:
         return None
     routes = []
