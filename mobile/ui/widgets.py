@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from kivy.event import EventDispatcher
 from kivy.graphics import Color, Line
 from kivy.metrics import dp
 from kivy.properties import (
@@ -73,22 +74,25 @@ class SyncBarView(ButtonBehavior, BoxLayout):
     auth_required = BooleanProperty(False)
 
 
-class TodayRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
-    """One job in the Today list (a recycled view: only the visible rows exist)."""
+class JobFacts(EventDispatcher):
+    """What a job row or preview shows of a work order (Today, the pool, the claim preview):
+    the properties their kv rules bind to, declared once."""
 
-    id_ = StringProperty("")
     number = StringProperty("")
-    title = StringProperty("")
     priority = StringProperty("")
-    status = StringProperty("")
     window = StringProperty("")
     sla = StringProperty("")
     sla_level = StringProperty("")
     customer = StringProperty("")
     site = StringProperty("")
     distance = StringProperty("")
-    unsynced = BooleanProperty(False)
-    eta = StringProperty("")
+
+
+class JobRow(RecycleDataViewBehavior, ButtonBehavior, JobFacts, BoxLayout):
+    """A job in a recycled list (only the visible rows exist); a tap opens it."""
+
+    id_ = StringProperty("")
+    title = StringProperty("")
     on_open = ObjectProperty(None, allownone=True)
 
     def on_release(self) -> None:
@@ -96,28 +100,21 @@ class TodayRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
             self.on_open(self.id_)
 
 
-class PoolRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):
-    """One job of the claim pool (a recycled view); a tap opens its preview."""
+class TodayRow(JobRow):
+    """One job in the Today list."""
 
-    id_ = StringProperty("")
-    number = StringProperty("")
-    title = StringProperty("")
-    priority = StringProperty("")
-    window = StringProperty("")
-    sla = StringProperty("")
-    sla_level = StringProperty("")
-    customer = StringProperty("")
-    site = StringProperty("")
-    distance = StringProperty("")
+    status = StringProperty("")
+    unsynced = BooleanProperty(False)
+    eta = StringProperty("")
+
+
+class PoolRow(JobRow):
+    """One job of the claim pool; a tap opens its preview."""
+
     skills = StringProperty("")
     minutes = StringProperty("")
     description = StringProperty("")
     asking = BooleanProperty(False)
-    on_open = ObjectProperty(None, allownone=True)
-
-    def on_release(self) -> None:
-        if self.on_open is not None:
-            self.on_open(self.id_)
 
 
 class PickRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):

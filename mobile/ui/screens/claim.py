@@ -11,21 +11,14 @@ from kivy.properties import BooleanProperty, StringProperty
 from mobile.core import ClaimAnswer, claim_job, pool_item
 from mobile.core.pool import no_answer
 from mobile.ui.screens import FieldScreen, load_kv
+from mobile.ui.widgets import JobFacts
 
 load_kv("claim")
 
 
-class ClaimScreen(FieldScreen):
+class ClaimScreen(JobFacts, FieldScreen):
     work_order_id = StringProperty("")
-    number = StringProperty("")
     title_text = StringProperty("")
-    priority = StringProperty("")
-    window = StringProperty("")
-    sla = StringProperty("")
-    sla_level = StringProperty("")
-    customer = StringProperty("")
-    site = StringProperty("")
-    distance = StringProperty("")
     skills = StringProperty("")
     minutes = StringProperty("")
     description = StringProperty("")
