@@ -6,8 +6,8 @@ the board all start from these, so they agree on the facts:
 - an engineer's **shifts** on a date come from ``engineers.shifts.on_date`` (weekly hours
   in the organisation's time zone, time off applied);
 - the day **starts** at the engineer's start service site, else home, and **ends** at the
-  end site, else the start point (None when neither is known: such an engineer cannot be
-  routed, and says so);
+  end site, else home; a weekday named in ``day_sites`` has its own start and end (None
+  when the place is unknown: such an engineer cannot be routed, and says so);
 - their **planned stops** are their open work orders (assigned .. on hold) planned on the
   date, or unplanned with a window starting on it, in plan order;
 - a work order's **location** is its customer site's; its **service time** is its
@@ -250,7 +250,9 @@ async def engineer_days(
         )
     ):
         off.setdefault(row.engineer_id, []).append(row)
-    site_ids = {s for e in engineers for s in (e.start_site_id, e.end_site_id) if s}
+    weekday = shifts.DAYS[date.weekday()]
+    ends = {e.id: _ends(e, weekday) for e in engineers}
+    site_ids = {s for start, end in ends.values() for s in (start, end) if s}
     sites = {
         s.id: Point(s.lat, s.lon)
         for s in await session.scalars(select(ServiceSite).where(ServiceSite.id.in_(site_ids)))
@@ -267,8 +269,10 @@ async def engineer_days(
     vans = await parts.van_parts(session, org_id, ids)
     out = []
     for e in engineers:
-        start = sites.get(e.start_site_id) if e.start_site_id else _point(e.home_lat, e.home_lon)
-        end = sites.get(e.end_site_id) if e.end_site_id else start
+        home = _point(e.home_lat, e.home_lon)
+        start_site, end_site = ends[e.id]
+        start = sites.get(start_site) if start_site else home
+        end = sites.get(end_site) if end_site else home
         mine = sorted(stops.get(e.id, ()), key=_plan_order)
         out.append(
             EngineerDay(
@@ -287,6 +291,19 @@ async def engineer_days(
             )
         )
     return out
+
+
+def _ends(e: Engineer, weekday: str) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The service sites the engineer's day starts and ends at on ``weekday`` (None:
+    home): the weekday's own (``day_sites``), else the engineer's."""
+    day = (e.day_sites or {}).get(weekday)
+    if day is None:
+        return e.start_site_id, e.end_site_id
+
+    def site(value: str | None) -> uuid.UUID | None:
+        return uuid.UUID(value) if value else None
+
+    return site(day.get("start")), site(day.get("end"))
 
 
 _FAR = dt.datetime.max.replace(tzinfo=dt.UTC)

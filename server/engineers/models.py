@@ -39,6 +39,11 @@ class Engineer(IdMixin, TimestampMixin, Base):
     end_site_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("service_sites.id", ondelete="SET NULL")
     )
+    # Another start or end on some weekdays: {"sat": {"start": "<site id>", "end": null}};
+    # null is home, a day not named uses start_site_id / end_site_id (docs/dispatch.md).
+    day_sites: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -52,6 +52,28 @@ SiteRef = Annotated[
 ]
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class DaySite(BaseModel):
+    """Where the day starts and ends on one weekday: a service site, or home (null)."""
+
+    model_config = {"extra": "forbid"}
+
+    start: SiteRef = None
+    end: SiteRef = None
+
+
+DaySites = Annotated[
+    dict[Day, DaySite],
+    Field(
+        description="Another start or end on some weekdays, e.g. "
+        '{"sat": {"start": "<service site id>", "end": null}} (null: home); a weekday not '
+        "named uses start_site_id / end_site_id",
+    ),
+]
+
+
 def _check_hours(value: WorkingHours | None) -> WorkingHours | None:
     if value is None:
         return value
@@ -81,6 +103,7 @@ class EngineerCreate(Input):
     rating: Rating = 4.0
     start_site_id: SiteRef = None
     end_site_id: SiteRef = None
+    day_sites: DaySites = {}
 
     _hours = field_validator("working_hours")(_check_hours)
 
@@ -119,6 +142,7 @@ class EngineerUpdate(Input):
     rating: Rating | None = None
     start_site_id: SiteRef = None
     end_site_id: SiteRef = None
+    day_sites: DaySites | None = None
 
     _hours = field_validator("working_hours")(_check_hours)
 
@@ -138,6 +162,7 @@ class EngineerRead(Output):
     rating: float
     start_site_id: uuid.UUID | None
     end_site_id: uuid.UUID | None
+    day_sites: dict[str, dict[str, uuid.UUID | None]]
     active: bool
     version: int
     created_at: dt.datetime

@@ -35,9 +35,20 @@ _SITE_FIELDS = ("start_site_id", "end_site_id")
 
 async def _check_sites(session: AsyncSession, actor: Actor, fields: dict[str, Any]) -> None:
     """An engineer starts and ends the day at an active service site of their own
-    organisation (or at home: null); 422 naming the field otherwise."""
-    for name in _SITE_FIELDS:
-        site_id = fields.get(name)
+    organisation (or at home: null), every day or on given weekdays (``day_sites``); 422
+    naming the field otherwise. ``day_sites`` is made storable (ids as text)."""
+    named = [(name, fields.get(name)) for name in _SITE_FIELDS]
+    if "day_sites" in fields and fields["day_sites"] is None:
+        fields["day_sites"] = {}  # null: no weekday of its own any more
+    days = fields.get("day_sites")
+    if days:
+        for day, ends in days.items():
+            named += [(f"day_sites.{day}.{end}", ends.get(end)) for end in ("start", "end")]
+        fields["day_sites"] = {
+            day: {end: str(v) if v is not None else None for end, v in ends.items()}
+            for day, ends in days.items()
+        }
+    for name, site_id in named:
         if site_id is None:
             continue
         wrong = await service_site_check.get()(session, actor.org_id, site_id)
@@ -67,7 +78,8 @@ def _manager(actor: Actor) -> None:
 
 async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -> Engineer:
     actor.require_admin("create engineers (it creates a login)")
-    await _check_sites(session, actor, data.model_dump(include=set(_SITE_FIELDS)))
+    fields = data.model_dump(exclude={"email", "password", "locale"})
+    await _check_sites(session, actor, fields)
     user = await auth_service.add_user(
         session,
         org_id=actor.org_id,
@@ -77,7 +89,6 @@ async def create(session: AsyncSession, actor: Actor, *, data: EngineerCreate) -
         role=Role.ENGINEER,
         locale=data.locale,
     )
-    fields = data.model_dump(exclude={"email", "password", "locale"})
     engineer = Engineer(org_id=actor.org_id, user_id=user.id, active=True, version=1, **fields)
     session.add(engineer)
     await session.flush()

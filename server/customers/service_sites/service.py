@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import String, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -172,7 +172,11 @@ async def remove(
         .select_from(Engineer)
         .where(
             Engineer.org_id == actor.org_id,
-            or_(Engineer.start_site_id == site.id, Engineer.end_site_id == site.id),
+            or_(
+                Engineer.start_site_id == site.id,
+                Engineer.end_site_id == site.id,
+                Engineer.day_sites.cast(String).contains(str(site.id)),  # some weekday's
+            ),
         )
     )
     if engineers:

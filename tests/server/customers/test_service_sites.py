@@ -179,14 +179,16 @@ async def test_only_a_site_nothing_names_is_deleted(
     assert t.customer and t.site
     headers = t.headers("dispatcher")
     sites = {}
-    for name in ("Mistake", "Start", "Nearest"):
+    for name in ("Mistake", "Start", "Nearest", "Saturdays"):
         # Nearest is at the customer's site (31.23, 121.47); the others at Minhang.
         at = {"lat": 31.23, "lon": 121.47} if name == "Nearest" else {}
         made = await client.post(URL, json={**DEPOT, "name": name, **at}, headers=headers)
         sites[name] = made.json()["id"]
     engineer = f"/api/v1/engineers/{t.engineers[0].id}"
     started = await client.patch(
-        engineer, json={"start_site_id": sites["Start"]}, headers={**headers, "If-Match": '"v1"'}
+        engineer,
+        json={"start_site_id": sites["Start"], "day_sites": {"sat": {"end": sites["Saturdays"]}}},
+        headers={**headers, "If-Match": '"v1"'},
     )
     assert started.status_code == 200, started.text
     ticket = await client.post(
@@ -196,7 +198,11 @@ async def test_only_a_site_nothing_names_is_deleted(
     )
     assert ticket.json()["service_site_id"] == sites["Nearest"]
 
-    for name, says in (("Start", "engineer"), ("Nearest", "work orders")):
+    for name, says in (
+        ("Start", "engineer"),
+        ("Saturdays", "engineer"),
+        ("Nearest", "work orders"),
+    ):
         refused = await client.delete(f"{URL}/{sites[name]}", headers=headers)
         assert refused.status_code == 409, refused.text
         assert says in refused.json()["detail"] and "active: false" in refused.json()["detail"]

@@ -49,6 +49,7 @@ async def test_engineer_day_has_shifts_with_leave_cut_out_and_starts_at_the_serv
         t.org,
         working_hours={"mon": [["08:00", "12:00"], ["13:00", "17:00"]]},
         start_site_id=depot.id,
+        end_site_id=depot.id,
         max_jobs_per_day=5,
         max_minutes_per_day=480,
         territory="Pudong",
@@ -76,6 +77,41 @@ async def test_engineer_day_has_shifts_with_leave_cut_out_and_starts_at_the_serv
         db, t.org.id, MONDAY + dt.timedelta(days=1), engineer_ids=[engineer.id]
     )
     assert tuesday.shifts == ()
+
+
+async def test_a_weekday_may_start_and_end_elsewhere(db: Any) -> None:
+    t = await _tenant(db)
+    depot = ServiceSite(
+        org_id=t.org.id, name="Depot", kind="depot", address="", lat=31.0, lon=121.0, version=1
+    )
+    workshop = ServiceSite(
+        org_id=t.org.id,
+        name="Shop",
+        kind="partner_workshop",
+        address="",
+        lat=31.4,
+        lon=121.2,
+        version=1,
+    )
+    db.add_all([depot, workshop])
+    await db.flush()
+    _, engineer = await make_engineer(
+        db,
+        t.org,
+        working_hours={d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed")},
+        start_site_id=depot.id,
+        day_sites={"tue": {"start": None, "end": str(workshop.id)}},
+    )
+    home = snapshot.Point(engineer.home_lat or 0, engineer.home_lon or 0)
+
+    async def ends(day: dt.date) -> tuple[Any, Any]:
+        (found,) = await snapshot.engineer_days(db, t.org.id, day, engineer_ids=[engineer.id])
+        return found.start, found.end
+
+    depot_at = snapshot.Point(31.0, 121.0)
+    assert await ends(MONDAY) == (depot_at, home)  # end_site_id null: home
+    assert await ends(MONDAY + dt.timedelta(days=1)) == (home, snapshot.Point(31.4, 121.2))
+    assert await ends(MONDAY + dt.timedelta(days=2)) == (depot_at, home)
 
 
 async def test_planned_stops_in_plan_order_and_jobs_with_their_facts(db: Any) -> None:

@@ -87,6 +87,38 @@ async def test_a_start_site_of_another_organisation_or_inactive_is_refused_namin
     assert created.status_code == 422 and created.json()["field"] == "start_site_id"
 
 
+async def test_a_weekday_has_its_own_start_and_end_when_given(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    depot = await _site(db, t)
+    foreign = await _site(db, await make_tenant(db, "Other"))
+    url = f"/api/v1/engineers/{t.engineers[0].id}"
+    admin = t.headers("dispatcher")
+    days = {"sat": {"start": str(depot.id), "end": None}}
+    changed = await client.patch(
+        url, json={"day_sites": days}, headers={**admin, "If-Match": '"v1"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["day_sites"] == days
+    assert (await client.get(url, headers=admin)).json()["day_sites"] == days
+    for bad, says in (
+        ({"sat": {"start": str(foreign.id)}}, "day_sites.sat.start"),
+        ({"someday": {"start": None}}, "day_sites"),
+        ({"sat": {"start": None, "where": "here"}}, "day_sites"),
+    ):
+        sent = await client.patch(
+            url, json={"day_sites": bad}, headers={**admin, "If-Match": '"v2"'}
+        )
+        assert sent.status_code == 422, sent.text
+        assert says in sent.text
+    # null: no weekday of its own any more.
+    cleared = await client.patch(
+        url, json={"day_sites": None}, headers={**admin, "If-Match": '"v2"'}
+    )
+    assert cleared.status_code == 200 and cleared.json()["day_sites"] == {}
+
+
 async def test_capacity_and_rating_bounds_are_422(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
