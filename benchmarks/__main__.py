@@ -106,7 +106,9 @@ def run_line(index: int, result: dict[str, Any]) -> str:
 
 
 def combine(goal: Goal, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The runs' median and spread, and the goal judged on the median."""
+    """The runs' median and spread, and the goal judged on the median; the fields a run
+    names in ``summary_keys`` (e.g. solomon's gaps and per-instance rows) also at the top,
+    from the run nearest the median."""
     ratios = [r["ratio"] for r in runs]
     judged = statistics.median(r["judged"] for r in runs)
     checks = all(r.get("checks_met", True) for r in runs)
@@ -123,6 +125,7 @@ def combine(goal: Goal, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "goal": f"{goal.text}, on the median of {len(runs)} runs",
         "goal_met": goal.met(judged) and checks,
         "checks_met_every_run": checks,
+        **{key: typical[key] for key in typical.get("summary_keys", ())},
         "runs": runs,
     }
 

@@ -85,6 +85,18 @@ def _ours(problem: vrp.Problem, seconds: float) -> vrp.Solution | None:
         return None
 
 
+# At the top of benchmarks/results/field_vrp.json too.
+SUMMARY = (
+    "cases",
+    "hard_violations",
+    "ortools_hard_violations",
+    "assigned_no_worse_share",
+    "mean_weighted_assigned_ratio",
+    "mean_travel_ratio_all",
+    "rows",
+)
+
+
 def ortools(problem: vrp.Problem, seconds: float) -> vrp.Solution | None:
     """OR-Tools on the same model (see the module docstring), as a checked-format plan."""
     from ortools.constraint_solver import pywrapcp
@@ -275,4 +287,5 @@ def _summary(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
         "brief": {"no_worse": no_worse, "hard_violations": hard, "weighted_ratio": weighted},
         "figures": {"cases": n, "seconds_per_case": SECONDS, "wall_s": round(wall, 1)},
         "rows": rows,
+        "summary_keys": SUMMARY,
     }

@@ -57,6 +57,18 @@ def _ours(path: Path, seconds: float) -> vrp.Solution | None:
         return None
 
 
+# At the top of benchmarks/results/solomon.json too (gaps as fractions: 0.01 = 1 %).
+SUMMARY = (
+    "mean_gap",
+    "worst_gap",
+    "ortools_mean_gap",
+    "ortools_worst_gap",
+    "no_worse_share",
+    "feasible_share",
+    "rows",
+)
+
+
 def _ortools(path: Path, seconds: float) -> vrp.Solution | None:
     from ortools.constraint_solver import pywrapcp
 
@@ -221,4 +233,5 @@ def _summary(rows: list[dict[str, Any]], wall: float) -> dict[str, Any]:
         "brief": {"mean_gap": mean_gap, "worst_gap": worst_gap, "no_worse": no_worse},
         "figures": {"instances": n, "wall_s": round(wall, 1)},
         "rows": rows,
+        "summary_keys": SUMMARY,
     }
