@@ -189,7 +189,7 @@ async def _engineers(
             role=Role.ENGINEER,
             locale="zh_CN" if i % 2 else "en",
         )
-        skills = {s: rng.randint(1, 5) for s in rng.sample(_SKILLS, 2)}
+        skills = {s: rng.randint(1, 5) for s in rng.sample(_SKILLS, 3)}
         engineer = Engineer(
             org_id=org.id,
             user_id=user.id,
