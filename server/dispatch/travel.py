@@ -91,14 +91,27 @@ def _matrix(seconds: IntArray, metres: IntArray) -> Matrix:
     )
 
 
-def great_circle_m(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Haversine distances in metres between every pair of (lat, lon) rows."""
-    lat, lon = np.radians(coords[:, 0]), np.radians(coords[:, 1])
-    dlat = lat[:, None] - lat[None, :]
-    dlon = lon[:, None] - lon[None, :]
-    h = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * np.sin(dlon / 2) ** 2
-    distance: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+FloatArray = npt.NDArray[np.float64]
+
+
+def great_circle_m(
+    from_lat: FloatArray, from_lon: FloatArray, to_lat: FloatArray, to_lon: FloatArray
+) -> FloatArray:
+    """Haversine distances in metres, elementwise (the arrays broadcast together; degrees):
+    the one great-circle formula of dispatch (the plan's matrix, the recommendation)."""
+    lat1, lon1, lat2, lon2 = map(np.radians, (from_lat, from_lon, to_lat, to_lon))
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    distance: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
     return distance
+
+
+def pairwise_m(coords: FloatArray) -> FloatArray:
+    """``great_circle_m`` between every pair of (lat, lon) rows."""
+    lat, lon = coords[:, 0], coords[:, 1]
+    return great_circle_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
 
 
 class Haversine:
@@ -114,7 +127,7 @@ class Haversine:
 
     def arrays(self, points: Sequence[Point]) -> tuple[IntArray, IntArray]:
         """(seconds, metres) as integer arrays, rounded to the nearest unit."""
-        road = great_circle_m(validate(points)) * self.road_factor
+        road = pairwise_m(validate(points)) * self.road_factor
         seconds = road / (self.speed_kmh / 3.6)
         return np.rint(seconds).astype(np.int64), np.rint(road).astype(np.int64)
 

@@ -16,10 +16,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from server.dispatch.travel import great_circle_m
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG)
 
 
 class Travel(Protocol):
@@ -45,13 +45,7 @@ class Haversine:
     def __call__(
         self, from_lat: FloatArray, from_lon: FloatArray, to_lat: FloatArray, to_lon: FloatArray
     ) -> IntArray:
-        lat1, lon1 = np.radians(from_lat), np.radians(from_lon)
-        lat2, lon2 = np.radians(to_lat), np.radians(to_lon)
-        a = (
-            np.sin((lat2 - lat1) / 2) ** 2
-            + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-        )
-        metres = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0)))
+        metres = great_circle_m(from_lat, from_lon, to_lat, to_lon)
         seconds = metres * self.road_factor / (self.speed_kmh / 3.6)
         rounded: IntArray = np.rint(seconds).astype(np.int64)
         return rounded
