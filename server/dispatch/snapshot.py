@@ -204,11 +204,17 @@ def _on_day(day: tuple[dt.datetime, dt.datetime]) -> ColumnElement[bool]:
 
 
 async def open_jobs(
-    session: AsyncSession, org_id: uuid.UUID, date: dt.date, *, territory: str | None = None
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    date: dt.date,
+    *,
+    territory: str | None = None,
+    tz: ZoneInfo | None = None,
 ) -> list[Job]:
     """What a day plan takes: the work orders waiting for an engineer (new), and those
-    assigned and planned or windowed on ``date``; in the territory when one is named."""
-    day = shifts.day_bounds(date, await zone(session, org_id))
+    assigned and planned or windowed on ``date``; in the territory when one is named.
+    ``tz``: the organisation's zone, when the caller has read it already."""
+    day = shifts.day_bounds(date, tz or await zone(session, org_id))
     where: list[ColumnElement[bool]] = [
         or_(
             Ticket.status == Status.NEW.value,
@@ -229,10 +235,11 @@ async def engineer_days(
     *,
     territory: str | None = None,
     engineer_ids: Sequence[uuid.UUID] | None = None,
+    tz: ZoneInfo | None = None,
 ) -> list[EngineerDay]:
     """Every active engineer's ``date`` (in the territory, or those named), with their
-    planned stops in order."""
-    tz = await zone(session, org_id)
+    planned stops in order. ``tz``: the organisation's zone, when the caller has it."""
+    tz = tz or await zone(session, org_id)
     day = shifts.day_bounds(date, tz)
     query = select(Engineer).where(Engineer.org_id == org_id, Engineer.active.is_(True))
     if territory is not None:

@@ -178,8 +178,9 @@ async def board(
 ) -> dict[str, Any]:
     actor.require_manager("see the dispatch board")
     org_id = actor.org_id
-    day = shifts.day_bounds(date, await snapshot.zone(session, org_id))
-    days = await snapshot.engineer_days(session, org_id, date, territory=territory)
+    tz = await snapshot.zone(session, org_id)
+    day = shifts.day_bounds(date, tz)
+    days = await snapshot.engineer_days(session, org_id, date, territory=territory, tz=tz)
     ids = [d.engineer_id for d in days]
     planned = await _planned(session, org_id, ids, day)
     breaks = await _breaks(session, org_id, ids, day)
@@ -202,7 +203,7 @@ async def board(
     # The territory's work orders, and whatever its engineers are planned to do elsewhere.
     jobs = [
         j
-        for j in await snapshot.open_jobs(session, org_id, date)
+        for j in await snapshot.open_jobs(session, org_id, date, tz=tz)
         if territory is None or j.territory == territory or j.assignee_id in set(ids)
     ]
     features = await _positions(session, org_id, {d.engineer_id: d.name for d in days})

@@ -40,7 +40,7 @@ def _reason(ranked: service.Ranked, reason: Reason) -> ReasonOut:
 
 def to_out(ranked: service.Ranked) -> CandidatesOut:
     names = ranked.names
-    at = service._at
+    at = service.instant
     return CandidatesOut(
         ticket_id=ranked.ticket_id,
         number=format_number(ranked.number),

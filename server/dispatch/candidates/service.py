@@ -56,7 +56,8 @@ def _s(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-def _at(seconds: int) -> dt.datetime:
+def instant(seconds: int) -> dt.datetime:
+    """Epoch seconds (the engine's clock) as an aware UTC instant."""
     return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
@@ -212,7 +213,7 @@ async def rank(
     assert job is not None  # visible above
     tz = await snapshot.zone(session, actor.org_id)
     ask = resolve_mode(job, mode, now or dt.datetime.now(dt.UTC), tz)
-    days = await snapshot.engineer_days(session, actor.org_id, ask.date)
+    days = await snapshot.engineer_days(session, actor.org_id, ask.date, tz=tz)
     engine_days = [day_of(d, ask, leave_out=ticket_id, tz=tz) for d in days]
     result = rec.recommend(request_of(job, ask), engine_days, limit=limit)
     return Ranked(

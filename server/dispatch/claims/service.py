@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,9 +120,11 @@ def _engineer(actor: Actor, what: str) -> uuid.UUID:
 
 
 async def _day(
-    session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, date: dt.date
+    session: AsyncSession, actor: Actor, engineer_id: uuid.UUID, date: dt.date, tz: ZoneInfo
 ) -> snapshot.EngineerDay:
-    days = await snapshot.engineer_days(session, actor.org_id, date, engineer_ids=[engineer_id])
+    days = await snapshot.engineer_days(
+        session, actor.org_id, date, engineer_ids=[engineer_id], tz=tz
+    )
     if not days:
         raise Forbidden("your engineer profile is inactive")
     return days[0]
@@ -139,7 +142,7 @@ async def pool(session: AsyncSession, actor: Actor) -> list[snapshot.Job]:
     for job in jobs:
         date = eligibility.job_date(job, tz, now)
         if date not in days:
-            days[date] = await _day(session, actor, engineer_id, date)
+            days[date] = await _day(session, actor, engineer_id, date, tz)
         if not eligibility.reasons(days[date], job):
             out.append(job)
             if len(out) == POOL_LIMIT:
@@ -211,8 +214,9 @@ async def _reasons(
 ) -> list[Reason]:
     job = await snapshot.job(session, actor.org_id, ticket_id)
     assert job is not None  # locked by the caller
-    date = eligibility.job_date(job, await snapshot.zone(session, actor.org_id), _now())
-    return eligibility.reasons(await _day(session, actor, engineer_id, date), job)
+    tz = await snapshot.zone(session, actor.org_id)
+    date = eligibility.job_date(job, tz, _now())
+    return eligibility.reasons(await _day(session, actor, engineer_id, date, tz), job)
 
 
 async def _not_eligible(

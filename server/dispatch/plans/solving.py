@@ -93,9 +93,11 @@ async def _facts(
     tz = await snapshot.zone(session, plan.org_id)
     day = shifts.day_bounds(plan.plan_date, tz)
     days = await snapshot.engineer_days(
-        session, plan.org_id, plan.plan_date, territory=plan.territory
+        session, plan.org_id, plan.plan_date, territory=plan.territory, tz=tz
     )
-    jobs = await snapshot.open_jobs(session, plan.org_id, plan.plan_date, territory=plan.territory)
+    jobs = await snapshot.open_jobs(
+        session, plan.org_id, plan.plan_date, territory=plan.territory, tz=tz
+    )
     base, known = await _base(session, plan)
     built = await build(days, jobs, day=day, now=now, travel=travel, name=f"plan {plan.id}")
     versions = {
