@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install lock run dev api worker migrate demo mobile mobile-screenshots test chaos lint typecheck format bench i18n clean
+.PHONY: install lock run dev api worker migrate demo mobile mobile-screenshots test browser chaos lint typecheck format bench i18n clean
 
 install: $(STAMP)
 
@@ -60,8 +60,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint              ## linters, then the whole suite on real PostgreSQL and Redis
+test: lint browser      ## linters, then the whole suite on real PostgreSQL and Redis
 	$(BIN)/pytest -q
+
+browser:                ## Debian's Chromium for the customer-page tests (tools/browser.sh)
+	bash tools/browser.sh
 
 chaos: install          ## the full sync chaos run (5 phones, 5,000 mutations); CHAOS_SEED=n
 	$(BIN)/pytest -q -s -m chaos tests/chaos

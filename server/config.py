@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     PORT: int = 8000
 
     SECRET_KEY: str = DEV_SECRET_KEY
+    # Where customers reach this server: the start of every link sent to them (status,
+    # QR label, survey). Set it to the public https address in production.
+    PUBLIC_URL: str = "http://127.0.0.1:8000"
     JWT_ISSUER: str = "fixflow"
     JWT_AUDIENCE: str = "fixflow-api"
     ACCESS_TOKEN_MINUTES: int = 15

@@ -45,6 +45,8 @@ LADDER = (
     "idempotency",
     "auth",
     "orgs",
+    "links",
+    "pages",
     "engineers",
     "customers",
     "tickets",

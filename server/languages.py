@@ -30,3 +30,25 @@ def language(value: str | None) -> Language | None:
 def choose(requested: str | None, own: str | None) -> Language:
     """The language asked for, else the caller's own, else ``DEFAULT``."""
     return language(requested) or language(own) or DEFAULT
+
+
+def from_accept_language(header: str | None) -> Language | None:
+    """The supported language a browser prefers most (``Accept-Language``, RFC 9110 q-values;
+    a malformed entry is skipped), or None."""
+    if not header:
+        return None
+    ranked: list[tuple[float, int, Language]] = []
+    for position, entry in enumerate(header[:1000].split(",")[:32]):
+        tag, _, params = entry.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+            if not 0 < weight <= 1:
+                continue
+        found = language(tag)
+        if found is not None:
+            ranked.append((-weight, position, found))
+    return min(ranked)[2] if ranked else None

@@ -20,6 +20,7 @@ from server.field.models import (
     VisitCheck,
 )
 from server.idempotency.models import IdempotencyRecord
+from server.links.models import AccessLink
 from server.orgs.models import Organisation
 from server.parts.models import (
     Part,
@@ -41,6 +42,7 @@ from server.tickets.models import (
 )
 
 __all__ = [
+    "AccessLink",
     "ApiKey",
     "Asset",
     "Attachment",
