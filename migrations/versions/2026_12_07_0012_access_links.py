@@ -1,4 +1,5 @@
-"""Links for customers without an account: ``access_links`` (server/links/).
+"""Links for customers without an account: ``access_links`` (server/links/); users' duties
+(``users.duties``: service_manager, second_line, parts_manager; existing users have none).
 
 Revision ID: 0012
 Revises: 0011
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -19,6 +21,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "users",
+        sa.Column(
+            "duties",
+            postgresql.ARRAY(sa.String(length=30)),
+            server_default=sa.text("'{}'"),
+            nullable=False,
+        ),
+    )
     op.create_table(
         "access_links",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -43,3 +54,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_access_links_org_subject", table_name="access_links")
     op.drop_table("access_links")
+    op.drop_column("users", "duties")

@@ -5,6 +5,7 @@ import uuid
 from enum import StrEnum
 
 from sqlalchemy import ARRAY, Boolean, ForeignKey, Index, String, UniqueConstraint, func, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, IdMixin, TimestampMixin, VersionMixin
@@ -16,6 +17,16 @@ class Role(StrEnum):
     AGENT = "agent"
     ENGINEER = "engineer"
     VIEWER = "viewer"
+
+
+class Duty(StrEnum):
+    """What a user answers for beyond their role: who hears about what (notifications), who
+    owns an escalation step, who gets a follow-up task. A role says what one may do; a duty
+    says what one is told."""
+
+    SERVICE_MANAGER = "service_manager"
+    SECOND_LINE = "second_line"
+    PARTS_MANAGER = "parts_manager"
 
 
 class User(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -31,6 +42,9 @@ class User(IdMixin, TimestampMixin, VersionMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(10), default="en")
+    duties: Mapped[list[str]] = mapped_column(
+        postgresql.ARRAY(String(30)), default=list, server_default=text("'{}'")
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 

@@ -189,6 +189,7 @@ async def create_user(
             password=body.password,
             role=body.role,
             locale=body.locale,
+            duties=body.duties,
         )
         return UserRead.model_validate(user), created_headers("users", user)
 

@@ -6,8 +6,14 @@ from typing import Annotated
 
 from pydantic import EmailStr, Field
 
-from server.auth.models import Role
+from server.auth.models import Duty, Role
 from server.schemas import Input, Output, Text200
+
+DUTIES = (
+    "what the user answers for beyond their role: service_manager (SLA alerts, escalations, "
+    "survey detractors), second_line (the expert an escalation reaches), parts_manager "
+    "(stock alerts)"
+)
 
 
 class TokenOut(Output):
@@ -59,12 +65,14 @@ class UserCreate(Input):
     password: Annotated[str, Field(min_length=10, max_length=200)]
     role: Role
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
+    duties: Annotated[list[Duty], Field(max_length=len(Duty), description=DUTIES)] = []
 
 
 class UserUpdate(Input):
     full_name: Text200 | None = None
     role: Role | None = None
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] | None = None
+    duties: Annotated[list[Duty], Field(max_length=len(Duty), description=DUTIES)] | None = None
     is_active: bool | None = Field(
         default=None, description="false blocks log-in and revokes the user's refresh tokens"
     )
@@ -76,6 +84,7 @@ class UserRead(Output):
     full_name: str
     role: Role
     locale: str
+    duties: list[Duty]
     is_active: bool
     version: int
     created_at: dt.datetime

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import languages
 from server.auth import security
 from server.auth.actor import ROLE_SCOPES, SCOPES, Actor
-from server.auth.models import ApiKey, RefreshToken, Role, User
+from server.auth.models import ApiKey, Duty, RefreshToken, Role, User
 from server.config import Settings
 from server.crud import check_version, get_scoped, patch
 from server.errors import (
@@ -344,6 +344,7 @@ async def create_user(
     password: str,
     role: Role,
     locale: str = "en",
+    duties: list[Duty] | None = None,
 ) -> User:
     ensure_admin(actor)
     if role is Role.ENGINEER:
@@ -356,6 +357,7 @@ async def create_user(
         password=password,
         role=role,
         locale=locale,
+        duties=duties,
     )
 
 
@@ -368,6 +370,7 @@ async def add_user(
     password: str,
     role: Role,
     locale: str = "en",
+    duties: list[Duty] | None = None,
 ) -> User:
     """Create a user without an actor check (CLI bootstrap, demo data). An address is
     unique within the organisation only: another organisation's account with it is
@@ -383,6 +386,7 @@ async def add_user(
         password_hash=await security.hash_password_async(password),
         role=role.value,
         locale=locale,
+        duties=sorted({d.value for d in duties or ()}),
     )
     session.add(user)
     try:
@@ -401,6 +405,7 @@ async def update_user(
     full_name: str | None = None,
     role: Role | None = None,
     locale: str | None = None,
+    duties: list[Duty] | None = None,
     is_active: bool | None = None,
     expected_version: int | None,
 ) -> User:
@@ -422,6 +427,7 @@ async def update_user(
         "locale": locale,
         "role": role.value if role is not None else None,
         "is_active": is_active,
+        "duties": sorted({d.value for d in duties}) if duties is not None else None,
     }
     patch(user, {k: v for k, v in changes.items() if v is not None}, expected_version=None)
     if is_active is not None:
@@ -482,5 +488,27 @@ async def list_users(session: AsyncSession, actor: Actor) -> list[User]:
     _may_list_users(actor)
     rows = await session.scalars(
         select(User).where(User.org_id == actor.org_id).order_by(User.email)
+    )
+    return list(rows)
+
+
+async def staff_to_tell(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    roles: tuple[Role, ...] = (),
+    duties: tuple[Duty, ...] = (),
+) -> list[User]:
+    """The organisation's active users holding any of ``roles`` or any of ``duties``
+    (notifications, escalation owners, follow-up tasks), by e-mail."""
+    if not roles and not duties:
+        return []
+    wanted = []
+    if roles:
+        wanted.append(User.role.in_([r.value for r in roles]))
+    if duties:
+        wanted.append(User.duties.overlap([d.value for d in duties]))
+    rows = await session.scalars(
+        select(User).where(User.org_id == org_id, User.is_active, or_(*wanted)).order_by(User.email)
     )
     return list(rows)

@@ -102,3 +102,38 @@ async def test_organisation_read_and_admin_update(client: httpx.AsyncClient, db:
         "/api/v1/organisation", json={"name": "Mine"}, headers={**t.headers("dispatcher"), **V1}
     )
     assert denied.status_code == 403
+
+
+async def test_duties_say_who_is_told(client: httpx.AsyncClient, db: Any) -> None:
+    from server.auth import Duty, Role
+    from server.auth import service as auth_service
+
+    t = await make_tenant(db)
+    agent, viewer = t.users["agent"], t.users["viewer"]
+    response = await client.patch(
+        f"/api/v1/users/{agent.id}",
+        json={"duties": ["second_line", "service_manager", "second_line"]},
+        headers={**t.headers("admin"), **V1},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["duties"] == ["second_line", "service_manager"]
+    bad = await client.patch(
+        f"/api/v1/users/{viewer.id}",
+        json={"duties": ["boss"]},
+        headers={**t.headers("admin"), **V1},
+    )
+    assert bad.status_code == 422
+    managers = await auth_service.staff_to_tell(db, t.org.id, duties=(Duty.SERVICE_MANAGER,))
+    assert [u.id for u in managers] == [agent.id]
+    both = await auth_service.staff_to_tell(
+        db, t.org.id, roles=(Role.DISPATCHER,), duties=(Duty.SERVICE_MANAGER,)
+    )
+    assert {u.id for u in both} == {agent.id, t.users["dispatcher"].id}
+    other = await make_tenant(db)
+    assert await auth_service.staff_to_tell(db, other.org.id, duties=(Duty.SERVICE_MANAGER,)) == []
+    denied = await client.patch(
+        f"/api/v1/users/{viewer.id}",
+        json={"duties": ["parts_manager"]},
+        headers={**t.headers("dispatcher"), **V1},
+    )
+    assert denied.status_code == 403
