@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mobile.store import rows
+from mobile.store import notices, rows
 from mobile.store.core import StoreCore
 from mobile.store.rows import Row
 from shared.ids import uuid7
@@ -58,11 +58,14 @@ class Claims(StoreCore):
             )
             return key
 
-    def claim_answered(self, work_order_id: str, *, leaves_pool: bool) -> None:
+    def claim_answered(self, work_order_id: str, *, leaves_pool: bool, yours: bool = False) -> None:
         """The server answered the claim: its key is spent; ``leaves_pool`` when the
-        answer took the job out of the pool (yours now, another engineer's, closed)."""
+        answer took the job out of the pool (yours now, another engineer's, closed);
+        ``yours``: the job that arrives with the next pull is no news to the engineer."""
         with self.transaction() as con:
             con.execute("DELETE FROM claims WHERE work_order_id = ?", (work_order_id,))
+            if yours:
+                notices.claimed(con, work_order_id, self.device_time())
             if leaves_pool:
                 rows.drop(con, CLAIMABLE, work_order_id)
 

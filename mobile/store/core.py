@@ -198,9 +198,19 @@ class StoreCore:
 
     # --- pull ---------------------------------------------------------------------------
 
-    def apply_page(self, page: PullPage) -> None:
-        """A pulled page and its cursor, in one transaction: all of it or none of it."""
+    def apply_page(self, page: PullPage) -> list[dict[str, Any]]:
+        """A pulled page and its cursor, in one transaction: all of it or none of it. The
+        work that arrived with it (``mobile.store.notices.Arrivals``: each new job of the
+        engineer's and of the pool, as recorded for the attention list), for the phone's
+        notification."""
         with self.transaction() as con:
+            arrivals = notices.Arrivals.begin(
+                con,
+                reset=page.reset,
+                had_cursor=meta_get(con, CURSOR) is not None,
+                engineer_id=meta_get(con, ENGINEER_ID),
+                at=self.device_time(),
+            )
             if page.reset:
                 rows.forget_server_rows(con)
                 # The snapshot was taken after our last push was answered, so it carries
@@ -213,6 +223,7 @@ class StoreCore:
             for change in page.changes:
                 if change.op is Op.PUT:
                     rows.put(con, change.entity, change.id, change.data or {})
+                    arrivals.put(change.entity, change.id)
                 elif change.op in (Op.DELETE, Op.REMOVE):
                     if change.entity == rows.WORK_ORDER:
                         # A server that says nothing about why: deleted, or out of scope.
@@ -226,12 +237,12 @@ class StoreCore:
                         acked.append(seq)
             self._acknowledge(con, acked)
             # A claim whose answer was lost is settled by the pull that took its job out
-            # of the pool (yours, or taken): its key is spent.
-            con.execute(
-                "DELETE FROM claims WHERE work_order_id NOT IN"
-                " (SELECT id FROM entities WHERE entity = 'claimable')"
-            )
+            # of the pool (yours, or taken): its key is spent; if it comes as the
+            # engineer's work, they asked for it: not news.
+            notices.settle_claims(con, self.device_time())
+            news = arrivals.end(has_more=page.has_more)
             meta_set(con, CURSOR, page.cursor)
+        return news
 
     def _leaving(self, con: sqlite3.Connection, work_order_id: str, data: dict[str, Any]) -> None:
         """A work order is about to leave the phone (``remove`` or ``delete``; ``data`` is

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from mobile.store import notices
 from mobile.store.core import (
     ACCESS_EXPIRES_AT,
     ACCESS_TOKEN,
@@ -175,7 +176,7 @@ class Session(StoreCore):
         for table in _WIPED_TABLES:
             con.execute(f"DELETE FROM {table}")  # noqa: S608 (the names above)
         con.execute("DELETE FROM sqlite_sequence WHERE name IN ('outbox', 'notices')")
-        for key in (CURSOR, LAST_SEQ, REGISTERED):
+        for key in (CURSOR, LAST_SEQ, REGISTERED, notices.SNAPSHOT):
             meta_set(con, key, None)
         meta_set(con, CLIENT_ID, str(uuid7()))
         return True

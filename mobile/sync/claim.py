@@ -47,5 +47,5 @@ async def claim(api: Api, store: Store, work_order_id: str) -> Claimed:
     else:
         store.claim_answered(work_order_id, leaves_pool=False)
         raise Refused(status, problem(response))
-    store.claim_answered(work_order_id, leaves_pool=True)
+    store.claim_answered(work_order_id, leaves_pool=True, yours=outcome is Claimed.YOURS)
     return outcome
