@@ -6,7 +6,9 @@ them): rejected outbox mutations (with the server's problem; ``flag_id`` when a 
 was asked to review it, e.g. a completion after the office cancelled, evidence after a
 reassignment), the flags the server put on the engineer's check-ins and check-outs (far
 from the site, device clock skew), van stock lines flagged for reconciliation (used below
-zero), and the notices of work orders that left the phone (``mobile.store.notices``).
+zero), and the notices of work orders that left the phone or arrived on it (new jobs of
+the engineer's, ``gone`` when such a job has left the phone since; new jobs in the claim
+pool, put away by themselves once the job leaves the pool: ``mobile.store.notices``).
 Dismissing an item hides it from the list (table ``dismissed``); the record stays.
 
 Each item: ``key`` (for ``dismiss_attention``), ``kind``, ``work_order_id`` (None for van
@@ -40,6 +42,8 @@ class Attention(StoreCore):
             departed = notices.names(con)
             for item in items:
                 _name_work_order(con, item, departed)
+                if item["kind"] == notices.ASSIGNED:  # arrived, and left since?
+                    item["gone"] = rows.load(con, rows.WORK_ORDER, item["work_order_id"]) is None
         # Newest first; at the same instant, the later record first (a mutation's seq).
         order = sorted(enumerate(items), key=lambda pair: (_newest_first(pair[1]), -pair[0]))
         return [item for _, item in order]
