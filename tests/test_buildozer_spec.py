@@ -47,7 +47,13 @@ MODULE_REQUIREMENT = {"jnius": "pyjnius", "PIL": "pillow"}
 # Modules that only one build ships, and test doubles the app never imports.
 ONLY_IN = {"mobile/device/android.py": {ANDROID}, "mobile/device/ios.py": {IOS}}
 NEVER_ON_THE_PHONE = {"mobile/device/fakes.py"}
-REQUIRED_PERMISSIONS = {"INTERNET", "ACCESS_FINE_LOCATION", "ACCESS_COARSE_LOCATION", "CAMERA"}
+REQUIRED_PERMISSIONS = {
+    "INTERNET",
+    "ACCESS_FINE_LOCATION",
+    "ACCESS_COARSE_LOCATION",
+    "CAMERA",
+    "POST_NOTIFICATIONS",  # mobile.device.android asks for it (new work)
+}
 _PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>[^\s;\\]+)")
 
 

@@ -1,15 +1,17 @@
 """The "needs attention" list in the engineer's words: each item of ``Store.attention()``
-(rejected changes, the server's flags, jobs that left the phone) as a headline and a
-reason in the engineer's language. A rejection's reason is the server's own sentence."""
+(rejected changes, the server's flags, jobs that left the phone, new work) as a headline
+and a reason in the engineer's language. A rejection's reason is the server's own
+sentence. Also the phone's notification of new work (``announcement``) and the count of
+new work Today shows (``new_work``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mobile.core.numbers import finite
 from mobile.core.text import line, one_line, shown
-from mobile.i18n import N_, _
+from mobile.i18n import N_, _, ngettext
 
 translated = _  # looks up texts marked with N_ below (not new strings for the catalogue)
 
@@ -88,6 +90,18 @@ def describe(item: Mapping[str, Any]) -> tuple[str, str]:
         reason = DEPARTURES.get(str(item.get("reason")), DEPARTURES["out_of_scope"])
         headline = _("Job left your phone")
         return (f"{headline}: {job}" if job else headline), translated(reason)
+    if kind == "assigned":
+        headline = _("New job for you")
+        reason = (
+            _("It has left your phone since: see the newer notice.")
+            if item.get("gone")
+            else _("It is on your list: open it from Today.")
+        )
+        return (f"{headline}: {job}" if job else headline), reason
+    if kind == "claimable":
+        headline = _("New job in the pool")
+        reason = _("Claim it from the pool before a colleague does.")
+        return (f"{headline}: {job}" if job else headline), reason
     if kind in ("far_from_site", "clock_skew"):
         headline = _("Flagged by the server")
         return (f"{headline}: {job}" if job else headline), _flag(item)
@@ -98,3 +112,52 @@ def describe(item: Mapping[str, Any]) -> tuple[str, str]:
             "The van shows {qty} of {part}: count it and tell the parts manager."
         ).format(qty=line(detail.get("on_hand"), 40) or "—", part=part)
     return kind, reason
+
+
+ARRIVALS = ("assigned", "claimable")
+
+
+def new_work(items: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+    """(new jobs of the engineer's, new jobs in the pool) among the attention items not yet
+    put away: what Today's banner counts (a job that has left since is not counted)."""
+    mine = sum(1 for i in items if i.get("kind") == "assigned" and not i.get("gone"))
+    return mine, sum(1 for i in items if i.get("kind") == "claimable")
+
+
+def _named(item: Mapping[str, Any]) -> str:
+    return line(item.get("number"), 40) or "—"
+
+
+def announcement(arrivals: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(title, message) of the phone's notification of the new work one pull brought, in
+    the engineer's language; None when it brought none. One job is named with its title;
+    several are counted and their numbers listed."""
+    mine = [a for a in arrivals if a.get("kind") == "assigned"]
+    pool = [a for a in arrivals if a.get("kind") == "claimable"]
+    if mine:
+        if len(mine) == 1:
+            title = (
+                _("New job {number}: {title}")
+                .format(number=_named(mine[0]), title=line(mine[0].get("title"), 80))
+                .rstrip(" :\uff1a")
+            )  # no title: no colon
+        else:
+            title = ngettext("{n} new job", "{n} new jobs", len(mine)).format(n=len(mine))
+        message = ", ".join(_named(a) for a in mine[:5]) if len(mine) > 1 else ""
+        if pool:
+            more = ngettext("{n} new job in the pool", "{n} new jobs in the pool", len(pool))
+            message = "; ".join(filter(None, (message, more.format(n=len(pool)))))
+        return title, message or _("It is on your list in Fixflow.")
+    if not pool:
+        return None
+    if len(pool) == 1:
+        title = (
+            _("New job in the pool {number}: {title}")
+            .format(number=_named(pool[0]), title=line(pool[0].get("title"), 80))
+            .rstrip(" :\uff1a")
+        )
+    else:
+        title = ngettext("{n} new job in the pool", "{n} new jobs in the pool", len(pool)).format(
+            n=len(pool)
+        )
+    return title, _("Claim it in Fixflow before a colleague does.")

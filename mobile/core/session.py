@@ -22,6 +22,7 @@ from mobile.core.text import clip
 from mobile.i18n import _, format_ago
 from mobile.store import Store, UserSwitchRefused
 from mobile.sync import AuthRequired, Claimed, OrganisationRequired, SyncEngine, Transient
+from mobile.sync.engine import OnArrivals
 from mobile.sync.errors import Refused
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class Session:
         on_change: Callable[[str], None] | None = None,
         engine_options: dict[str, object] | None = None,
         autosync: bool = True,
+        on_arrivals: OnArrivals | None = None,
     ) -> None:
         self.store = store
         # False: sync only when asked (sync_now); tests drive every sync themselves.
@@ -123,6 +125,7 @@ class Session:
         self.transport = transport
         self.interval = interval
         self.on_change = on_change or (lambda what: None)
+        self.on_arrivals = on_arrivals  # new work a pull brought (the phone's notification)
         self.engine_options = dict(engine_options or {})
         self.engine: SyncEngine | None = None
         self._stop: asyncio.Event | None = None
@@ -157,6 +160,7 @@ class Session:
                 device=self.device_name,
                 interval=self.interval,
                 on_change=self._engine_changed,
+                on_arrivals=self.on_arrivals,
                 **self.engine_options,  # type: ignore[arg-type]
             )
         return self.engine

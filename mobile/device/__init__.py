@@ -22,6 +22,8 @@ Contracts a caller can rely on:
 - ``Camera.capture(dest)`` returns ``dest`` holding the photo, or ``None`` when the user
   cancelled.
 - ``Dialer.call()`` only opens the dialler with the number: the engineer places the call.
+- ``Notifier.notify()`` shows a notification (new work, ``mobile.device.notify``) and never
+  raises: one that cannot be shown is logged.
 - A missing permission raises ``PermissionDenied``; a missing app or sensor ``DeviceError``.
 """
 
@@ -121,6 +123,12 @@ class Maps(Protocol):
         ...
 
 
+class Notifier(Protocol):
+    def notify(self, title: str, message: str) -> None:
+        """Show a notification on the phone (never raises: a failure is logged)."""
+        ...
+
+
 class Storage(Protocol):
     def data_dir(self) -> Path:
         """Where the SQLite store lives (private app storage on the phone); created."""
@@ -151,6 +159,7 @@ class Device:
     permissions: Permissions
     locale: Callable[[], str]
     model: str
+    notifier: Notifier
     platform: str = field(default="desktop")
 
 
@@ -213,6 +222,7 @@ __all__ = [
     "Fix",
     "Location",
     "Maps",
+    "Notifier",
     "PermissionDenied",
     "Permissions",
     "Storage",

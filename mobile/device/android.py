@@ -12,6 +12,8 @@ needs it: this module imports on the desktop, where its pure helpers are tested.
   ``android.activity.bind(on_activity_result=...)``. The app declares CAMERA, so Android
   refuses the intent unless that permission is granted: it is asked for first.
 - Dialler: ``ACTION_DIAL`` with ``tel:`` (no CALL_PHONE permission: the engineer calls).
+- Notifications: plyer's ``notification`` (``mobile.device.notify``), after asking once
+  for ``POST_NOTIFICATIONS`` (Android 13+).
 - Maps: ``ACTION_VIEW`` with a ``geo:`` URI.
 - Storage: under ``getFilesDir()`` (``android.storage.app_storage_path``), but not in its
   ``app/`` folder, which python-for-android replaces on every app update.
@@ -40,6 +42,7 @@ from mobile.device import (
 from mobile.device.capture import settle_capture
 from mobile.device.folders import FolderStorage
 from mobile.device.gps import GpsFacade, PlyerLocation
+from mobile.device.notify import PlyerNotifier
 from mobile.device.uris import geo_uri, language_tag, tel_uri
 
 # Must match tools/android_build/fileprovider_paths.xml (<files-path path="capture/">) and the
@@ -129,6 +132,23 @@ class AndroidPermissions:
 
         request_permissions(wanted, answered)
         return grants_by_name(names, await future)
+
+
+POST_NOTIFICATIONS = "android.permission.POST_NOTIFICATIONS"
+_asked_to_notify: list[bool] = []  # asked once per run
+
+
+def _ask_to_notify() -> None:
+    """Android 13+: ask for the notification permission once, without waiting for the
+    answer (the first notification may be dropped while the dialog shows; the attention
+    list has it). Older Android grants it with the install."""
+    if _asked_to_notify:
+        return
+    _asked_to_notify.append(True)
+    from android.permissions import check_permission, request_permissions
+
+    if not check_permission(POST_NOTIFICATIONS):
+        request_permissions([POST_NOTIFICATIONS])
 
 
 class AndroidLocation(PlyerLocation):
@@ -263,5 +283,6 @@ def device(model: str | None = None) -> Device:
         permissions=permissions,
         locale=locale_tag,
         model=model if model is not None else phone_model(),
+        notifier=PlyerNotifier(before=_ask_to_notify),
         platform="android",
     )

@@ -6,6 +6,7 @@
   file named by ``FIXFLOW_DEVICE_PHOTO``, else the picker is "cancelled".
 - Dialler and maps: ``tel:`` and OpenStreetMap opened with the browser (injectable opener).
 - Storage: ``FIXFLOW_MOBILE_DATA``, else the platform's user data directory + ``fixflow``.
+- Notifications: a log line (``mobile.device.notify``).
 - Permissions: always granted; locale: ``LANGUAGE`` / ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG``.
 """
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from mobile.device import Device, Fix, check_permission_names
 from mobile.device.capture import copy_photo
 from mobile.device.folders import FolderStorage
+from mobile.device.notify import LogNotifier
 from mobile.device.uris import language_tag, osm_url, tel_uri
 
 GPS_ENV = "FIXFLOW_DEVICE_GPS"
@@ -208,5 +210,6 @@ def device(model: str | None = None) -> Device:
         permissions=GrantedPermissions(),
         locale=locale_tag,
         model=model if model is not None else desktop_model(),
+        notifier=LogNotifier(),
         platform="desktop",
     )

@@ -127,6 +127,16 @@ class FakePermissions:
         return {name: self.answers.get(name, True) for name in names}
 
 
+class FakeNotifier:
+    """Records every notification as (title, message)."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+
+    def notify(self, title: str, message: str) -> None:
+        self.shown.append((title, message))
+
+
 def fixed_locale(tag: str) -> Callable[[], str]:
     """A phone whose language is ``tag``."""
 
@@ -147,6 +157,7 @@ def fake_device(data_dir: Path, **parts: Any) -> Device:
         permissions=FakePermissions(),
         locale=fixed_locale("en-GB"),
         model="Test phone",
+        notifier=FakeNotifier(),
         platform="desktop",
     )
     return replace(device, **parts)

@@ -12,6 +12,9 @@ this module imports on the desktop.
   since iOS 18), with ``tel:`` and ``https://maps.apple.com`` directions.
 - Storage: ``~/Library/Application Support/fixflow`` in the app's sandbox (not Documents,
   which the Files app shows to the user).
+- Notifications: a log line for now: plyer 2.1.0 has no iOS ``notification`` (it would
+  take ``UNUserNotificationCenter`` through pyobjus); the attention list and Today's
+  banner still show new work.
 - Permissions: iOS prompts on first use; ``request`` reports "not refused" from the current
   authorization status (a refusal can only be undone in Settings).
 """
@@ -27,6 +30,7 @@ from mobile.device import LOCATION, Device, DeviceError, check_permission_names
 from mobile.device.capture import settle_capture
 from mobile.device.folders import FolderStorage
 from mobile.device.gps import GpsFacade, PlyerLocation
+from mobile.device.notify import LogNotifier
 from mobile.device.uris import apple_maps_url, language_tag, tel_uri
 
 DATA_DIR = Path("Library") / "Application Support" / "fixflow"
@@ -162,5 +166,6 @@ def device(model: str | None = None) -> Device:
         permissions=IosPermissions(),
         locale=locale_tag,
         model=model if model is not None else phone_model(),
+        notifier=LogNotifier(),
         platform="ios",
     )

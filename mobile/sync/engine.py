@@ -9,7 +9,9 @@ timer, not by the next thing the engineer does (PowerSync's stuck-upload bug).
 Push: batches of ``MAX_MUTATIONS_PER_PUSH`` in seq order; each result is stored (a rejection
 drops its local effect at once). A 409 gap answers with the seq the server expects: the
 engine sends again from there, even mutations it already had answers for.
-Pull: each page is applied in one local transaction with its cursor (``Store.apply_page``).
+Pull: each page is applied in one local transaction with its cursor (``Store.apply_page``);
+the new work the pull brought (new jobs of the engineer's, new jobs in the claim pool) is
+handed to ``on_arrivals`` once, for the phone's notification.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ PULL_PATH = "/api/v1/sync/pull"
 # What changed, for the UI's ``on_change``: "pushed" (the server answered mutations),
 # "pulled" (rows changed), "uploaded" (files arrived), "status" (SyncStatus changed).
 OnChange = Callable[[str], None]
+# New work a pull brought (``Store.apply_page``'s arrivals: the engineer's new jobs and the
+# pool's), once per pull that brought any, for the phone's notification.
+OnArrivals = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass
@@ -78,9 +83,11 @@ class SyncEngine:
         chunk_size: int = 256 * 1024,
         timeout: float = 30.0,
         on_change: OnChange | None = None,
+        on_arrivals: OnArrivals | None = None,
     ) -> None:
         """``on_change`` is called on the asyncio loop (from the engine's own coroutines)
-        with what changed; it must not block, and what it raises is logged, not raised."""
+        with what changed, ``on_arrivals`` with the new work a pull brought; neither may
+        block, and what they raise is logged, not raised."""
         self.store = store
         if base_url is not None:
             store.set_meta(**{BASE_URL: base_url})
@@ -96,6 +103,7 @@ class SyncEngine:
             self.api, store, chunk_size=chunk_size, on_progress=self._uploading
         )
         self.on_change = on_change
+        self.on_arrivals = on_arrivals
         self.device = device
         self.interval = interval
         self.backoff = backoff or Backoff()
@@ -122,6 +130,14 @@ class SyncEngine:
             self.on_change(what)
         except Exception:  # the UI's bug must not stop syncing
             log.exception("on_change(%r) failed", what)
+
+    def _announce(self, arrivals: list[dict[str, Any]]) -> None:
+        if not arrivals or self.on_arrivals is None:
+            return
+        try:
+            self.on_arrivals(arrivals)
+        except Exception:  # a notification that fails must not stop syncing
+            log.exception("on_arrivals failed")
 
     def _uploading(self, progress: tuple[int, int] | None) -> None:
         if progress != self.status.uploading:
@@ -200,8 +216,17 @@ class SyncEngine:
         return len(results)
 
     async def pull(self) -> int:
-        """Pull every page; the number of changes applied."""
+        """Pull every page; the number of changes applied. The new work the pages brought
+        is announced once, after the last (``on_arrivals``), or after the pages applied
+        when a later one fails."""
         await self._ensure_registered()
+        arrivals: list[dict[str, Any]] = []
+        try:
+            return await self._pull_pages(arrivals)
+        finally:
+            self._announce(arrivals)
+
+    async def _pull_pages(self, arrivals: list[dict[str, Any]]) -> int:
         applied = 0
         while True:
             params: dict[str, Any] = {"client_id": self.store.client_id, "limit": self.pull_limit}
@@ -215,7 +240,7 @@ class SyncEngine:
                 self.store.set_meta(**{CURSOR: None})
                 continue
             page = PullPage.from_json(self._ok(response))
-            self.store.apply_page(page)
+            arrivals += self.store.apply_page(page)
             applied += len(page.changes)
             if page.changes:
                 self._notify("pulled")

@@ -29,6 +29,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from mobile import i18n
 from mobile.core import Session, Work
+from mobile.core.attention import announcement
 from mobile.core.clock import local_zone
 from mobile.core.refusals import explain
 from mobile.device import Device, for_platform
@@ -157,6 +158,7 @@ class FixflowApp(App):
             on_change=self.changed,
             engine_options=self._engine_options,
             autosync=self._autosync,
+            on_arrivals=self.arrived,
         )
         self.work = Work(self.store, self.device, wake=self.session.wake, clock=self.now)
         _load_rules()
@@ -245,6 +247,13 @@ class FixflowApp(App):
             return
         if self.screens.current:
             self.screen(self.screens.current).refresh()
+
+    def arrived(self, arrivals: list[dict[str, Any]]) -> None:
+        """A sync brought new work: the phone's notification says so (Today's banner and
+        the attention list follow the data, through ``changed``)."""
+        text = announcement(arrivals)
+        if text is not None:
+            self.device.notifier.notify(*text)
 
     def _log_in_expired(self) -> bool:
         """The server says the log-in has expired (a refresh token unused too long): ask

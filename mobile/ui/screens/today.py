@@ -1,5 +1,7 @@
 """The day's jobs in order (the dispatch plan's, with its ETA), with the tabs Today /
-Upcoming / Done and the way to the claim pool; pull down to sync."""
+Upcoming / Done and the way to the claim pool; pull down to sync. A banner says when new
+work arrived (new jobs of the engineer's, new jobs in the pool: the "needs attention"
+notices not put away yet) and opens the list that has them."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from kivy.metrics import dp
 from kivy.properties import NumericProperty, StringProperty
 
 from mobile.core import today_items
+from mobile.core.attention import new_work
+from mobile.i18n import _, ngettext
 from mobile.ui.screens import FieldScreen, load_kv
 
 load_kv("today")
@@ -22,6 +26,7 @@ class TodayScreen(FieldScreen):
     count = NumericProperty(0)
     pool = NumericProperty(0)  # jobs the engineer may claim (the Pool button)
     greeting = StringProperty("")
+    news = StringProperty("")  # the new-work banner ("" hides it)
 
     def show(self, **kwargs: Any) -> None:
         if "view" in kwargs:
@@ -54,6 +59,7 @@ class TodayScreen(FieldScreen):
             }
             for item in items
         ]
+        self.news = news_text(*new_work(self.app.store.attention()))
         user = self.app.store.user() or {}
         self.greeting = str(user.get("full_name") or self.app.session.username or "")
 
@@ -77,6 +83,18 @@ class TodayScreen(FieldScreen):
 
     def sync(self) -> None:
         self.app.spawn(self.app.session.sync_now(), key="sync")
+
+
+def news_text(mine: int, pool: int) -> str:
+    """The banner: how many new jobs are the engineer's and how many are in the pool."""
+    parts = []
+    if mine:
+        parts.append(ngettext("{n} new job for you", "{n} new jobs for you", mine).format(n=mine))
+    if pool:
+        parts.append(
+            ngettext("{n} new job in the pool", "{n} new jobs in the pool", pool).format(n=pool)
+        )
+    return "  ·  ".join(parts) + ("  ›  " + _("See") if parts else "")
 
 
 SCREEN = TodayScreen
