@@ -160,4 +160,4 @@ def announcement(arrivals: Sequence[Mapping[str, Any]]) -> tuple[str, str] | Non
         title = ngettext("{n} new job in the pool", "{n} new jobs in the pool", len(pool)).format(
             n=len(pool)
         )
-    return title, _("Claim it in Fixflow before a colleague does.")
+    return title, _("Open the pool in Fixflow to claim.")
