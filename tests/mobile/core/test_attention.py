@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mobile import i18n
-from mobile.core.attention import describe
+from mobile.core.attention import announcement, describe, new_work
 
 
 def test_a_rejection_names_the_change_and_keeps_the_servers_reason() -> None:
@@ -43,3 +43,60 @@ def test_flags_and_stock_read_as_sentences() -> None:
     )
     unknown = {"kind": "reason_from_the_future", "reason": "x"}
     assert describe(unknown) == ("reason_from_the_future", "x")
+
+
+def test_new_work_reads_as_news_and_a_job_gone_since_says_so() -> None:
+    came = {"kind": "assigned", "number": "WO-000123", "title": "Chiller alarm"}
+    assert describe(came) == (
+        "New job for you: WO-000123 Chiller alarm",
+        "It is on your list: open it from Today.",
+    )
+    assert describe({**came, "gone": True})[1] == (
+        "It has left your phone since: see the newer notice."
+    )
+    pooled = {"kind": "claimable", "number": "WO-000200", "title": "Leaking tap"}
+    assert describe(pooled)[0] == "New job in the pool: WO-000200 Leaking tap"
+
+
+def test_todays_banner_counts_new_work_not_jobs_gone_since() -> None:
+    items = [
+        {"kind": "assigned"},
+        {"kind": "assigned", "gone": True},
+        {"kind": "claimable"},
+        {"kind": "claimable"},
+        {"kind": "removed"},
+    ]
+    assert new_work(items) == (1, 2)
+    assert new_work([]) == (0, 0)
+
+
+def test_the_notification_names_one_job_and_counts_several() -> None:
+    one = {"kind": "assigned", "number": "WO-000123", "title": "Chiller\nalarm"}
+    assert announcement([one]) == (
+        "New job WO-000123: Chiller alarm",
+        "It is on your list in Fixflow.",
+    )
+    assert announcement([{**one, "title": None}])[0] == "New job WO-000123"  # type: ignore[index]
+    two = [one, {**one, "number": "WO-000124"}]
+    pool = {"kind": "claimable", "number": "WO-000200", "title": "Leaking tap"}
+    assert announcement([*two, pool]) == (
+        "2 new jobs",
+        "WO-000123, WO-000124; 1 new job in the pool",
+    )
+    assert announcement([pool]) == (
+        "New job in the pool WO-000200: Leaking tap",
+        "Open the pool in Fixflow to claim.",
+    )
+    assert announcement([pool, pool])[0] == "2 new jobs in the pool"  # type: ignore[index]
+    assert announcement([]) is None
+
+
+def test_the_notification_in_chinese() -> None:
+    one = {"kind": "assigned", "number": "WO-000123", "title": "冷水机报警"}
+    i18n.set_language("zh_CN")
+    try:
+        title, message = announcement([one]) or ("", "")
+    finally:
+        i18n.set_language("en")
+    assert title == "新工单 WO-000123：冷水机报警"
+    assert message == "已在 Fixflow 的工单列表中。"

@@ -19,9 +19,7 @@ from tests.mobile.app.data import pool_jobs
 
 
 def _news(items: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
-    return sorted(
-        (i["kind"], i["number"]) for i in items if i["kind"] in ("assigned", "claimable")
-    )
+    return sorted((i["kind"], i["number"]) for i in items if i["kind"] in ("assigned", "claimable"))
 
 
 async def test_new_assignments_and_pool_jobs_are_announced_once(
