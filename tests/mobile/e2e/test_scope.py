@@ -96,11 +96,11 @@ async def test_a_pull_killed_midway_resumes_without_loss_or_duplication(
     phone = await phones(tenant, pull_limit=2)
     apply, pages = phone.store.apply_page, []
 
-    def dies_on_the_third_page(page: Any) -> None:
+    def dies_on_the_third_page(page: Any) -> list[dict[str, Any]]:
         pages.append(page)
         if len(pages) == 3:
             raise KeyboardInterrupt("app killed while applying a page")
-        apply(page)
+        return apply(page)
 
     phone.store.apply_page = dies_on_the_third_page
     with pytest.raises(KeyboardInterrupt):
