@@ -15,9 +15,9 @@ notice; a job new in the claim pool is a ``claimable`` notice, one per job, put 
 itself once the job leaves the pool (claimed, taken, withdrawn), so the list shows only
 jobs still to be had. Not news: a job already the engineer's being updated, a job the
 engineer claimed from the pool themselves, one they declined on the phone (the phone shows
-it unassigned), and anything in the snapshot of a first sync (a ``reset`` page pulled
-without a cursor: after a log-in, or a cursor the server refused), which would announce
-every job. A ``reset`` pulled with a cursor (one older than the feed keeps) announces what
+it unassigned), a finished job, and anything in a first sync (pages pulled from no cursor:
+after a log-in or on a new phone, or after the server refused the cursor), which would
+announce every job. A ``reset`` pulled with a cursor (one older than the feed keeps) announces what
 the phone did not hold before it; a snapshot spans pages, so what the phone held before it
 is kept in meta until its last page.
 """

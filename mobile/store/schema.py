@@ -25,8 +25,9 @@ Version 2 (the engineer app's screens):
   transaction as the rows they come from (``mobile.store.search``).
 - ``timers``    the running labour timer of a work order (at most one each).
 - ``notices``   why a work order left the phone (reassigned, unassigned, ...), written with
-                the pulled page that removed it; ``dismissed`` the "needs attention" items
-                the engineer has put away (the records themselves stay).
+                the pulled page that removed it, and (since, with no change of schema) new
+                work that arrived (``assigned``, ``claimable``); ``dismissed`` the "needs
+                attention" items the engineer has put away (the records themselves stay).
 
 Version 3 (the claim pool):
 
