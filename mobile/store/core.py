@@ -231,6 +231,7 @@ class StoreCore:
                         why = {"reason": said, **(change.data or {}), "op": change.op.value}
                         self._leaving(con, change.id, why)
                     rows.drop(con, change.entity, change.id)
+                    arrivals.drop(change.entity, change.id)
                 elif change.op is Op.ACK:
                     seq = _store_ack(con, change.id, change.data or {})
                     if seq is not None:

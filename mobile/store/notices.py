@@ -140,7 +140,8 @@ def _open_and_mine(row: dict[str, Any], engineer_id: str | None) -> bool:
 
 class Arrivals:
     """The arrivals of one pulled page: made before the page's first change (``begin``),
-    told of every ``put`` after it is stored, closed after its last (``end``)."""
+    told of every ``put`` after it is stored and every row dropped, closed after its last
+    (``end``)."""
 
     def __init__(
         self, con: sqlite3.Connection, *, engineer_id: str | None, at: str, quiet: bool
@@ -195,6 +196,10 @@ class Arrivals:
         self.con.execute("DELETE FROM dismissed WHERE key = ?", (CLAIMED + id,))
         if claimed is None:
             self._record(ASSIGNED, id, row)
+
+    def drop(self, entity: str, id: str) -> None:
+        """A row left the phone: should it come back, it is news again."""
+        (self.pool if entity == CLAIMABLE else self.mine).discard(id)
 
     def _record(self, kind: str, id: str, row: dict[str, Any]) -> None:
         if self.quiet:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mobile.store import Store
+from mobile.store import Store, notices
 from shared.ids import uuid7
 from shared.sync import Change, Op, PullPage
 from tests.mobile.helpers import page, put, work_order
@@ -182,3 +182,33 @@ def test_a_job_that_arrives_and_leaves_says_both_the_departure_first(mine: Store
     assert (left["kind"], left["reason"]) == ("removed", "reassigned")
     assert (came["kind"], came["number"]) == ("assigned", "WO-000123")
     assert came["gone"] is True  # no longer on the phone: the newer notice says why
+
+
+def test_a_job_that_leaves_and_comes_back_in_one_page_is_news_again(mine: Store) -> None:
+    job = _job()
+    mine.apply_page(page(put("work_order", job), cursor="c1"))
+    away = Change(Op.REMOVE, "work_order", job["id"], {"reason": "reassigned"})
+    back = put("work_order", {**job, "status": "assigned"})
+
+    arrived = mine.apply_page(page(away, back, cursor="c2"))
+
+    assert [a["work_order_id"] for a in arrived] == [job["id"]]
+    assert [i["kind"] for i in mine.attention()] == ["assigned", "removed", "assigned"]
+
+
+def test_the_notice_is_written_with_the_page_or_not_at_all(
+    mine: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = _job()
+
+    def killed(*args: Any) -> None:
+        raise KeyboardInterrupt("killed while applying the page")
+
+    monkeypatch.setattr(notices, "settle_claims", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mine.apply_page(page(put("work_order", job), cursor="c1"))
+    monkeypatch.undo()
+    assert mine.attention() == [] and mine.cursor == "c0"
+
+    mine.apply_page(page(put("work_order", job), cursor="c1"))
+    assert _news(mine) == [("assigned", "WO-000123")]
