@@ -91,16 +91,16 @@ def describe(item: Mapping[str, Any]) -> tuple[str, str]:
         headline = _("Job left your phone")
         return (f"{headline}: {job}" if job else headline), translated(reason)
     if kind == "assigned":
-        headline = _("New job for you")
+        headline = _("New job")
         reason = (
-            _("It has left your phone since: see the newer notice.")
+            _("It has left your phone since: see above.")
             if item.get("gone")
-            else _("It is on your list: open it from Today.")
+            else _("Yours now: open it from Today.")
         )
         return (f"{headline}: {job}" if job else headline), reason
     if kind == "claimable":
-        headline = _("New job in the pool")
-        reason = _("Claim it from the pool before a colleague does.")
+        headline = _("New in the pool")
+        reason = _("Claim it before a colleague does.")
         return (f"{headline}: {job}" if job else headline), reason
     if kind in ("far_from_site", "clock_skew"):
         headline = _("Flagged by the server")

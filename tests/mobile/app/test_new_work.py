@@ -61,8 +61,8 @@ async def test_new_work_is_notified_shown_on_today_and_put_away(
     assert phone.app.screens.current == "sync"
     await phone.frames(3)
     lines = sorted(w.line1 for w in _rows(phone))
-    assert lines[0] == f"New job for you: {number} Freezer door seal", lines
-    assert lines[1].startswith("New job in the pool: ")
+    assert len(lines) == 2 and lines[0].startswith("New in the pool: "), lines
+    assert lines[1] == f"New job: {number} Freezer door seal"
     for _ in range(2):
         await phone.tap(_rows(phone)[0])  # OK: put away
         await phone.frames(3)

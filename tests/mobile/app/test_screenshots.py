@@ -1,5 +1,6 @@
 """Every main screen drawn in English and in Chinese (login, today in the plan's order with
-its ETAs, the claim pool, job, checklist, parts, signature, sync status).
+its ETAs and the banner of new jobs in the pool, the claim pool, job, checklist, parts,
+signature, sync status with the new work needing attention).
 ``make mobile-screenshots`` writes them to docs/screenshots/; the suite writes them to a
 temporary folder and checks each is a real picture of the screen in the right language."""
 
@@ -99,7 +100,13 @@ async def _scene(db: AsyncSession, tenant: Tenant, ticket: Ticket, language: str
         ((lift, 20), (ticket, 75), (tower, 190), (filters, 310)), start=1
     ):
         job.plan_position, job.planned_start = position, now + dt.timedelta(minutes=minutes)
-    pool = await pool_jobs(db, tenant, scene["pool"])
+    await db.flush()
+
+
+async def _new_pool_jobs(db: AsyncSession, tenant: Tenant, language: str) -> None:
+    """Jobs put up for claiming after the phone's first sync: new work on Today's banner."""
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    pool = await pool_jobs(db, tenant, SCENE[language]["pool"])
     for n, job in enumerate(pool):
         job.window_start = now + dt.timedelta(hours=2 + 2 * n)
         job.window_end = now + dt.timedelta(hours=4 + 2 * n)
@@ -145,6 +152,10 @@ async def test_every_main_screen_is_drawn_in_both_languages(
     await log_in(phone, tenant)
     await phone.app.session.sync_now()
     await phone.settle()
+    await _new_pool_jobs(db, tenant, language)
+    await phone.app.session.sync_now()
+    await phone.settle()
+    assert phone.screen.news  # the new-work banner
     await shot("today")
     phone.app.go("pool")
     await phone.settle()

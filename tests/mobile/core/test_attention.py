@@ -48,14 +48,12 @@ def test_flags_and_stock_read_as_sentences() -> None:
 def test_new_work_reads_as_news_and_a_job_gone_since_says_so() -> None:
     came = {"kind": "assigned", "number": "WO-000123", "title": "Chiller alarm"}
     assert describe(came) == (
-        "New job for you: WO-000123 Chiller alarm",
-        "It is on your list: open it from Today.",
+        "New job: WO-000123 Chiller alarm",
+        "Yours now: open it from Today.",
     )
-    assert describe({**came, "gone": True})[1] == (
-        "It has left your phone since: see the newer notice."
-    )
+    assert describe({**came, "gone": True})[1] == ("It has left your phone since: see above.")
     pooled = {"kind": "claimable", "number": "WO-000200", "title": "Leaking tap"}
-    assert describe(pooled)[0] == "New job in the pool: WO-000200 Leaking tap"
+    assert describe(pooled)[0] == "New in the pool: WO-000200 Leaking tap"
 
 
 def test_todays_banner_counts_new_work_not_jobs_gone_since() -> None:
