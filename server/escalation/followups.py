@@ -238,7 +238,7 @@ async def complete(
     else:
         actor.require_office_writer("complete follow-up tasks")
     if task.status != FollowupStatus.OPEN.value:
-        raise FollowupNotOpen(f"the task is {task.status} already", status=task.status)
+        raise FollowupNotOpen(f"the task is {task.status} already", task_status=task.status)
     now = _now()
     task.status, task.outcome = FollowupStatus.DONE.value, outcome
     task.completed_at, task.completed_by = now, actor.label

@@ -59,5 +59,5 @@ async def least_busy(session: AsyncSession, org_id: uuid.UUID, users: list[User]
         )
         .group_by(FollowupTask.assignee_user_id)
     )
-    load = {user_id: n for user_id, n in rows.tuples()}
+    load = {row[0]: row[1] for row in rows}
     return min(users, key=lambda u: (load.get(u.id, 0), u.email))

@@ -74,3 +74,4 @@ async def resolve(db: AsyncSession, t: Tenant, ticket: Ticket) -> None:
     )
     steps = (Action.ACCEPT, Action.START_TRAVEL, Action.ARRIVE, Action.RESOLVE)
     await run(db, t, ticket, "engineer1", *steps)
+    await db.flush()  # the HTTP requests of the test read through their own session
