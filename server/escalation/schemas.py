@@ -51,13 +51,13 @@ class PolicyUpdate(Input):
     def _ordered(self) -> PolicyUpdate:
         triggers = [s.trigger for s in self.steps]
         if isinstance(triggers[0], int):
-            raise ValueError('the first step\'s trigger must be "at_risk" or "breached"')
+            raise ValueError("the first step's trigger must be 'at_risk' or 'breached'")
         for name in ("at_risk", "breached"):
             if triggers.count(name) > 1:
-                raise ValueError(f'only one step may have the trigger "{name}"')
+                raise ValueError(f"only one step may have the trigger '{name}'")
         if "at_risk" in triggers and "breached" in triggers:
             if triggers.index("at_risk") > triggers.index("breached"):
-                raise ValueError('the "at_risk" step must come before the "breached" step')
+                raise ValueError("the 'at_risk' step must come before the 'breached' step")
         return self
 
     model_config = {

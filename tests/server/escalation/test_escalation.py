@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.events import service as events
 from server.escalation import engine
 from server.escalation.models import TicketEscalation
+from server.events import service as events
 from tests.fixtures.api import events as audit_events
 from tests.server.escalation.helpers import World, outbox, p1_ticket, sla_at, world
 
