@@ -57,7 +57,7 @@ def _policy(policy: policies.Policy) -> PolicyRead:
     response_model=list[PolicyRead],
     responses=problems(403),
 )
-async def list_policies(session: SessionDep, actor: Reader) -> list[PolicyRead]:
+async def list_escalation_policies(session: SessionDep, actor: Reader) -> list[PolicyRead]:
     return [_policy(p) for p in await policies.list_policies(session, actor)]
 
 
@@ -68,7 +68,7 @@ async def list_policies(session: SessionDep, actor: Reader) -> list[PolicyRead]:
     response_model=PolicyRead,
     responses=problems(403),
 )
-async def read_policy(
+async def read_escalation_policy(
     priority: Priority, session: SessionDep, actor: Reader, response: Response
 ) -> PolicyRead:
     policy = await policies.get_policy(session, actor, priority=priority)
@@ -86,7 +86,7 @@ async def read_policy(
     response_model=PolicyRead,
     responses=problems(400, 403, 412, 428),
 )
-async def set_policy(
+async def set_escalation_policy(
     priority: Priority,
     body: PolicyUpdate,
     session: SessionDep,
@@ -113,7 +113,7 @@ async def set_policy(
     description="`If-Match` with the ETag read is required (428 without, 412 if stale).",
     responses=problems(400, 403, 412, 428),
 )
-async def delete_policy(
+async def delete_escalation_policy(
     priority: Priority, session: SessionDep, actor: Writer, if_match: IfMatch = None
 ) -> Response:
     await policies.delete_policy(
@@ -179,6 +179,7 @@ async def my_escalations(
     now = dt.datetime.now(dt.UTC)
     items = [
         MineRead(
+            id=row.id,
             ticket_id=row.ticket_id,
             ticket_number=format_number(tickets[row.ticket_id].number),
             title=tickets[row.ticket_id].title,

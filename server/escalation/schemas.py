@@ -145,6 +145,7 @@ class FollowupComplete(Input):
 
 
 class MineRead(Output):
+    id: uuid.UUID = Field(description="the current step's id")
     ticket_id: uuid.UUID
     ticket_number: str
     title: str
