@@ -232,10 +232,8 @@ async def get(
 async def complete(
     session: AsyncSession, actor: Actor, *, task_id: uuid.UUID, outcome: str
 ) -> FollowupTask:
-    task = await get(session, actor, task_id=task_id, lock=True)
-    if actor.is_engineer:
-        pass  # _visible proved it is theirs
-    else:
+    task = await get(session, actor, task_id=task_id, lock=True)  # an engineer's: theirs
+    if not actor.is_engineer:
         actor.require_office_writer("complete follow-up tasks")
     if task.status != FollowupStatus.OPEN.value:
         raise FollowupNotOpen(f"the task is {task.status} already", task_status=task.status)
