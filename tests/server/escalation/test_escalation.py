@@ -165,3 +165,28 @@ async def test_other_organisations_escalation_is_404(
     ticket = await p1_ticket(db, other)
     resp = await client.get(f"/api/v1/tickets/{ticket.id}/escalation", headers=w.t.headers("admin"))
     assert resp.status_code == 404
+
+
+async def test_resolve_stops_and_reopen_resumes_at_the_same_level(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from server.tickets import TransitionIn
+    from server.tickets import service as tickets
+    from shared.lifecycle import Action
+    from tests.server.escalation.helpers import resolve
+
+    w = await world(db)
+    ticket = await p1_ticket(db, w)
+    await sla_at(db, ticket, 0.9 * 480)
+    await events.deliver_pending(db)
+    await resolve(db, w.t, ticket)
+    stopped = await _escalation(client, w, ticket)
+    assert (stopped["level"], stopped["active"]) == (1, False)
+    reopen = TransitionIn(action=Action.REOPEN, reason="still noisy")
+    await tickets.apply_transition(db, w.t.actor("dispatcher"), ticket_id=ticket.id, data=reopen)
+    await db.flush()
+    resumed = await _escalation(client, w, ticket)
+    assert (resumed["level"], resumed["active"], resumed["acknowledged"]) == (1, True, False)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
+    assert await engine.sweep(db, now=later) >= 1
+    assert (await _escalation(client, w, ticket))["level"] == 2
