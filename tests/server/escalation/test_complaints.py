@@ -138,3 +138,34 @@ async def test_repairs_close_without_a_root_cause(
     ticket = await p1_ticket(db, w)
     await resolve(db, w.t, ticket)
     assert (await _close(client, w.t, ticket)).status_code == 200
+
+
+async def test_even_a_light_close_would_meet_the_guard(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were close ever made a light action, the light path would still hand it to the ORM
+    path, where the guard runs: a hooked action never goes light."""
+    monkeypatch.setattr(
+        tickets_service, "LIGHT_ACTIONS", tickets_service.LIGHT_ACTIONS | {Action.CLOSE}
+    )
+    w = await world(db)
+    ticket = await p1_ticket(db, w, type="complaint")
+    await resolve(db, w.t, ticket)
+    refused = await _close(client, w.t, ticket)
+    assert refused.status_code == 409 and refused.json()["code"] == "root_cause_required"
+
+
+async def test_without_agents_the_callback_goes_to_the_escalation_owner(
+    db: AsyncSession,
+) -> None:
+    from server.events import service as events
+    from tests.server.escalation.helpers import sla_at
+
+    w = await world(db)
+    w.t.users["agent"].is_active = False
+    ticket = await p1_ticket(db, w, type="complaint")
+    await sla_at(db, ticket, 500)  # breached: the second line owns it
+    await events.deliver_pending(db)
+    await resolve(db, w.t, ticket)
+    task = await db.scalar(select(FollowupTask).where(FollowupTask.ticket_id == ticket.id))
+    assert task is not None and task.assignee_user_id == w.second.id
