@@ -28,6 +28,7 @@ from server.auth.models import Role, User
 from server.customers.models import Asset, Customer, Site
 from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
+from server.escalation import demo as escalation_demo
 from server.orgs.models import Organisation
 from server.schemas import Input, Text200
 from server.text import fit_column
@@ -172,6 +173,7 @@ async def _tenant(
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
     if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
         await _tomorrow(session, actor, engineers, customers, tz)
+        await escalation_demo.seed(session, org.id, slug, password=DEMO_PASSWORD)
 
 
 async def _engineers(

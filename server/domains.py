@@ -19,6 +19,7 @@ from server.attachments import plug as attachments
 from server.customers import plug as customers
 from server.dispatch import plug as dispatch
 from server.engineers import plug as engineers
+from server.escalation import plug as escalation
 from server.events import plug as events
 from server.field import plug as field
 from server.jobs import Job
@@ -39,6 +40,7 @@ PLUGS: tuple[ModuleType, ...] = (
     field,
     sync,
     dispatch,
+    escalation,
 )
 LADDER = (
     "events",
@@ -57,6 +59,7 @@ LADDER = (
     "service_report",
     "ops",
     "dispatch",
+    "escalation",
 )
 _installed = False
 

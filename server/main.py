@@ -32,6 +32,7 @@ from server.dispatch.plans.router import router as dispatch_plans_router
 from server.dispatch.rules.router import router as dispatch_rules_router
 from server.engineers.router import router as engineers_router
 from server.errors import AppError, RetryableConflict
+from server.escalation.router import router as escalation_router
 from server.field.checklists.router import router as field_checklist_router
 from server.field.labour.router import router as field_labour_router
 from server.field.router import router as field_router
@@ -243,6 +244,7 @@ ROUTERS = (
     dispatch_board_router,
     dispatch_claims_router,
     dispatch_rules_router,
+    escalation_router,
 )
 
 

@@ -6,6 +6,7 @@ from server.customers.models import Asset, Customer, PreferredEngineer, ServiceS
 from server.db import Base
 from server.dispatch.models import AutoAssignRule, DayPlan, Decline
 from server.engineers.models import Engineer, TimeOff
+from server.escalation.models import EscalationPolicy, FollowupTask, TicketEscalation
 from server.events.models import OutboxEvent
 from server.field.models import (
     ChecklistAnswer,
@@ -57,7 +58,9 @@ __all__ = [
     "DayPlan",
     "Decline",
     "Engineer",
+    "EscalationPolicy",
     "FieldPartLine",
+    "FollowupTask",
     "IdempotencyRecord",
     "LabourApproval",
     "LabourEntry",
@@ -84,6 +87,7 @@ __all__ = [
     "SyncMutation",
     "Ticket",
     "TicketCounter",
+    "TicketEscalation",
     "TicketEvent",
     "TicketNote",
     "TimeOff",

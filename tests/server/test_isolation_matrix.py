@@ -130,6 +130,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_sync(db, a, b, (own, other, foreign))
     stock |= await _build_day_plans(db, a, b)
     stock |= await _build_dispatch(db, a, b)
+    stock |= await _build_escalation(db, a, b, (own, other, foreign))
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -232,6 +233,53 @@ def _board_own_engineers(world: World, body: Any) -> list[str]:
     if world.id("engineer", "other_org") in seen:
         return ["tenant B's engineer on the board"]
     return [] if world.id("engineer", "own") in seen else ["own engineer missing from the board"]
+
+
+# --- escalation and follow-up tasks (server/escalation) --------------------------------------
+
+
+async def _build_escalation(
+    db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """Tenant A's P1 escalation policy (version 1); each work order at escalation level 1,
+    owned by its organisation's service desk agent (who may acknowledge it); ``followup``:
+    a task per work order for its engineer (own = engineer1's)."""
+    from server.escalation.models import EscalationPolicy, FollowupTask, TicketEscalation
+
+    step = {"trigger": "at_risk", "action": "notify", "owner": "agent", "due_minutes": 30}
+    db.add(EscalationPolicy(org_id=a.org.id, priority="P1", steps=[step], version=1))
+    now = dt.datetime.now(dt.UTC)
+    users = (a.users["engineer1"], a.users["engineer2"], b.users["engineer1"])
+    tasks = []
+    for tenant, ticket, user in zip((a, a, b), tickets, users, strict=True):
+        db.add(
+            TicketEscalation(
+                org_id=tenant.org.id,
+                ticket_id=ticket.id,
+                level=1,
+                trigger="at_risk",
+                action="notify",
+                owner="agent",
+                owner_user_id=tenant.users["agent"].id,
+                reason="SLA at risk",
+                reached_at=now,
+                due_at=now + dt.timedelta(minutes=30),
+            )
+        )
+        task = FollowupTask(
+            org_id=tenant.org.id,
+            ticket_id=ticket.id,
+            kind="complaint_callback",
+            assignee_user_id=user.id,
+            due_at=now + dt.timedelta(days=1),
+            status="open",
+            note="",
+            version=1,
+        )
+        db.add(task)
+        tasks.append(task)
+    await db.flush()
+    return {"followup": tuple(tasks)}
 
 
 # --- the matrix --------------------------------------------------------------------------
@@ -2120,6 +2168,87 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
         "ticket",
         scopes=("tickets:write", "engineers:read"),
+    ),
+    # --- escalation and follow-up tasks (server/escalation) ---------------------------
+    Row(
+        "escalation.policies.list",
+        "GET",
+        "/api/v1/escalation/policies",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "escalation.policies.read",
+        "GET",
+        "/api/v1/escalation/policies/{priority}",
+        back_office(200, viewer=200, engineer=403),
+    ),
+    _RuleRow(
+        "escalation.policies.set",
+        "PUT",
+        "/api/v1/escalation/policies/{priority}",
+        admin_only(200),
+        body=lambda w, k: {
+            "steps": [
+                {"trigger": "breached", "action": "reassign", "owner": "agent", "due_minutes": 9}
+            ]
+        },
+        if_match=True,
+    ),
+    _RuleRow(
+        "escalation.policies.delete",
+        "DELETE",
+        "/api/v1/escalation/policies/{priority}",
+        admin_only(204),
+        if_match=True,
+    ),
+    Row(
+        "escalation.mine",
+        "GET",
+        "/api/v1/escalation/mine",
+        back_office(200, viewer=200, engineer=200),
+    ),
+    Row(
+        "escalation.read",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/escalation",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+    ),
+    Row(
+        "escalation.acknowledge",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/escalation/acknowledge",
+        back_office(
+            VISIBLE,
+            viewer=DENIED,
+            engineer=(403, 404, 404),
+            dispatcher=DENIED_IN_ORG,
+            integration=DENIED_IN_ORG,
+        ),
+        "ticket",
+    ),
+    Row(
+        "followups.list",
+        "GET",
+        "/api/v1/followups",
+        back_office(200, viewer=200, engineer=200),
+        listed="followup",
+        check=_engineer_sees_own("followup"),
+    ),
+    Row(
+        "followups.read",
+        "GET",
+        "/api/v1/followups/{task_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "followup",
+    ),
+    Row(
+        "followups.complete",
+        "POST",
+        "/api/v1/followups/{task_id}/complete",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        "followup",
+        body=lambda w, k: {"outcome": "Called back: fixed"},
     ),
     Row(
         "dispatch.board",

@@ -352,12 +352,70 @@ async def _sync_pull(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/sync/pull", t.headers("engineer1"), {str(x.id) for x in rows})
 
 
+async def _escalated(db: AsyncSession, t: Tenant) -> set[str]:
+    """Five open work orders, each at escalation level 1 owned by the admin, all due at the
+    same instant (a tie in the sort value)."""
+    import datetime as dt
+
+    from server.escalation.models import TicketEscalation
+
+    due = dt.datetime(2026, 12, 8, 9, tzinfo=dt.UTC)
+    steps = [
+        TicketEscalation(
+            org_id=t.org.id,
+            ticket_id=ticket.id,
+            level=1,
+            trigger="at_risk",
+            action="notify",
+            owner="agent",
+            owner_user_id=t.users["admin"].id,
+            reason="SLA at risk",
+            reached_at=due,
+            due_at=due,
+        )
+        for ticket in await _tickets_of(db, t, 5)
+    ]
+    db.add_all(steps)
+    await db.flush()
+    return {str(x.id) for x in steps}
+
+
+async def _my_escalations(db: AsyncSession, t: Tenant) -> Walk:
+    return Walk("/api/v1/escalation/mine", t.headers("admin"), await _escalated(db, t))
+
+
+async def _followups(db: AsyncSession, t: Tenant) -> Walk:
+    import datetime as dt
+
+    from server.escalation.models import FollowupTask
+
+    due = dt.datetime(2026, 12, 8, 9, tzinfo=dt.UTC)
+    tasks = [
+        FollowupTask(
+            org_id=t.org.id,
+            ticket_id=ticket.id,
+            kind="complaint_callback",
+            assignee_user_id=t.users["agent"].id,
+            due_at=due,
+            status="open",
+            note="",
+            version=1,
+        )
+        for ticket in await _tickets_of(db, t, 5)
+    ]
+    db.add_all(tasks)
+    await db.flush()
+    return Walk("/api/v1/followups", t.headers("dispatcher"), {str(x.id) for x in tasks})
+
+
 SEEDS: dict[str, Seed] = {
     "/api/v1/assets": _assets,
     "/api/v1/checklist-templates": _checklist_templates,
     "/api/v1/customers": _customers,
     "/api/v1/engineers": _engineers,
     "/api/v1/engineers/{engineer_id}/time-off": _time_off,
+    "/api/v1/escalation/mine": _my_escalations,
+    "/api/v1/followups": _followups,
     "/api/v1/part-returns": _part_returns,
     "/api/v1/parts": _parts,
     "/api/v1/service-sites": _service_sites,

@@ -152,6 +152,15 @@ async def _auto_assign(db: AsyncSession, t: Tenant) -> Target:
     return Target("/api/v1/dispatch/auto-assign/P1", {"enabled": True})
 
 
+async def _escalation_policy(db: AsyncSession, t: Tenant) -> Target:
+    from server.escalation.models import EscalationPolicy
+
+    step = {"trigger": "at_risk", "action": "notify", "owner": "agent", "due_minutes": 30}
+    db.add(EscalationPolicy(org_id=t.org.id, priority="P1", steps=[step], version=1))
+    await db.flush()
+    return Target("/api/v1/escalation/policies/P1", {"steps": [{**step, "due_minutes": 20}]})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -173,6 +182,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ),
     ("PUT", "/api/v1/customers/{customer_id}/preferred-engineers"): _preferred,
     ("PUT", "/api/v1/dispatch/auto-assign/{priority}"): _auto_assign,
+    ("PUT", "/api/v1/escalation/policies/{priority}"): _escalation_policy,
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
     ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
