@@ -57,6 +57,7 @@ LADDER = (
     "service_report",
     "ops",
     "dispatch",
+    "portal",
 )
 _installed = False
 
