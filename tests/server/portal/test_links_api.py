@@ -60,7 +60,9 @@ async def test_a_closed_work_orders_link_expires_30_days_after_the_close(
     assert abs(expires - (closed + dt.timedelta(days=30))) < dt.timedelta(seconds=1)
 
 
-async def test_engineers_other_orgs_and_viewers(client: httpx.AsyncClient, db: AsyncSession) -> None:
+async def test_engineers_other_orgs_and_viewers(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
     t, other = await make_tenant(db), await make_tenant(db)
     mine = await make_ticket(db, t.actor(), t.customer, t.site, t.asset, assign_to=t.engineers[0])
     theirs = await make_ticket(db, t.actor(), t.customer, t.site, t.asset, assign_to=t.engineers[1])
