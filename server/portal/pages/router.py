@@ -25,13 +25,14 @@ from server.languages import Language
 from server.links import AccessLink, LinkKind, LinkNotFound
 from server.links import service as links
 from server.pages.http import language_for, not_found, page, register_templates, text
-from server.portal import forms, messages, photos, report, status, updates
+from server.portal import forms, photos, report, status, updates
 from server.portal.forms import Problems
+from server.portal.pages import http as messages
 from server.tickets import Ticket, format_number
 
 router = APIRouter(include_in_schema=False)
 register_templates(pathlib.Path(__file__).resolve().parents[1] / "templates")
-assert messages.EN  # the page's words are registered on import
+assert messages.EN  # the pages' words are registered on import
 
 PAGE_FORM_MAX_BYTES = photos.MAX_PHOTOS * photos.MAX_PHOTO_BYTES + 256 * 1024
 # Posts per token and per client address, per hour.

@@ -106,7 +106,7 @@ async def test_expired_revoked_and_foreign_tokens_are_refused(
     t = await make_tenant(db)
     mine = await make_ticket(db, t.actor(), t.customer, t.site, t.asset, title="MINE-title")
     other = await make_ticket(db, t.actor(), t.customer, t.site, t.asset, title="OTHER-title")
-    expired, expired_token = links.issue(
+    _, expired_token = links.issue(
         db,
         org_id=t.org.id,
         kind=LinkKind.STATUS,

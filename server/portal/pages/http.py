@@ -1,4 +1,4 @@
-"""The customer pages' words, in English and Simplified Chinese."""
+"""The customer pages' words, in English and Simplified Chinese (registered on import)."""
 
 from __future__ import annotations
 
