@@ -29,6 +29,7 @@ from server.customers.models import Asset, Customer, Site
 from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
 from server.orgs.models import Organisation
+from server.portal import demo as portal_demo
 from server.schemas import Input, Text200
 from server.text import fit_column
 from server.tickets import service as tickets
@@ -172,6 +173,7 @@ async def _tenant(
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
     if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
         await _tomorrow(session, actor, engineers, customers, tz)
+    await portal_demo.seed(session, org)  # QR and status links (docs/customer-pages.md)
 
 
 async def _engineers(

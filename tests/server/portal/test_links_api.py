@@ -129,3 +129,16 @@ async def test_labels_png_pdf_and_reissue(client: httpx.AsyncClient, db: AsyncSe
         f"/api/v1/assets/{other.asset.id}/label.png", headers=t.headers("admin")
     )
     assert other_png.status_code == 404
+
+
+async def test_demo_seed_links_every_asset_and_open_work_order(db: AsyncSession) -> None:
+    from server.portal import demo
+
+    t = await make_tenant(db)
+    assert t.asset is not None
+    ticket = await make_ticket(db, t.actor(), t.customer, t.site, t.asset)
+    await demo.seed(db, t.org)
+    await demo.seed(db, t.org)  # again: the same links
+    qr = await links.list_for(db, org_id=t.org.id, kind=LinkKind.QR, subject_id=t.asset.id)
+    status = await links.list_for(db, org_id=t.org.id, kind=LinkKind.STATUS, subject_id=ticket.id)
+    assert len(qr) == 1 and len(status) == 1
