@@ -22,7 +22,7 @@ from server.portal import links as portal_links
 from server.tickets import Ticket
 from shared.ids import uuid7
 from shared.lifecycle import Action
-from tests.fixtures.browser import browser_for, live_server, screenshot  # noqa: F401
+from tests.fixtures.browser import screenshot
 from tests.fixtures.factories import make_tenant, make_ticket
 from tests.server.portal.helpers import move, png_bytes, token_of
 
@@ -73,7 +73,7 @@ async def _travelling(db: AsyncSession, lang: str) -> tuple[Ticket, str, str]:
 async def test_the_status_page_shows_the_eta_and_nothing_internal(
     committing_db: AsyncSession, live_server: str, browser_for: Any, lang: str
 ) -> None:
-    ticket, token, eta = await _travelling(committing_db, lang)
+    _, token, eta = await _travelling(committing_db, lang)
     driver = browser_for(lang)
     driver.get(f"{live_server}/t/{token}")
     text = driver.find_element("tag name", "body").text
