@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.attachments import Attachment
+from server.events import OutboxEvent
 from server.field import TicketNote
 from server.links import LinkKind
 from server.links import service as links
@@ -180,6 +181,12 @@ async def test_the_customer_adds_a_note_and_a_photo(
     assert event.changes["note"] == "The alarm is back" and len(event.changes["photos"]) == 1
     photo = await db.get(Attachment, event.changes["photos"][0])
     assert photo is not None and photo.status == "available" and photo.role == "photo"
+    outbox = await db.scalar(
+        select(OutboxEvent).where(
+            OutboxEvent.aggregate_id == ticket.id, OutboxEvent.topic == "ticket.customer_update"
+        )
+    )
+    assert outbox is not None and outbox.payload["changes"]["source"] == "status"
 
 
 async def _count(db: AsyncSession, t: Tenant) -> int:
@@ -252,3 +259,32 @@ async def test_qr_form_errors_honeypot_and_limits(
     limited = await client.post(f"/q/{token}", data={"what": "again"}, headers=ZH)
     assert limited.status_code == 429 and "分钟后重试" in limited.text
     assert int(limited.headers["Retry-After"]) > 0
+
+
+async def test_size_limits_and_the_per_address_limit(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from server.portal import photos
+    from server.portal.pages.router import PAGE_FORM_MAX_BYTES, PER_ADDRESS, PER_TOKEN
+
+    t = await make_tenant(db)
+    tickets = [await make_ticket(db, t.actor(), t.customer, t.site, t.asset) for _ in range(5)]
+    tokens = [await _status_token(db, ticket) for ticket in tickets]
+    huge = await client.post(
+        f"/t/{tokens[0]}",
+        content=b"x",
+        headers={"Content-Length": str(PAGE_FORM_MAX_BYTES + 1), "Content-Type": "text/plain"},
+    )
+    assert huge.status_code == 413
+    big = b"\xff\xd8\xff\xe0" + bytes(photos.MAX_PHOTO_BYTES)
+    too_big = await client.post(
+        f"/t/{tokens[0]}", data={"note": "x"}, files={"photos": ("big.jpg", big, "image/jpeg")}
+    )
+    assert too_big.status_code == 422 and "larger than 8 MB" in too_big.text
+    sent = 1
+    for token in tokens:  # PER_TOKEN posts on each link, until the address is over its limit
+        for _ in range(PER_TOKEN if token != tokens[0] else PER_TOKEN - 1):
+            r = await client.post(f"/t/{token}", data={"note": ""})
+            sent += 1
+            assert r.status_code == (422 if sent <= PER_ADDRESS else 429)
+    assert sent > PER_ADDRESS
