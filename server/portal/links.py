@@ -111,6 +111,8 @@ async def revoke(session: AsyncSession, actor: Actor, *, link_id: uuid.UUID) -> 
     except NotFound as exc:  # the subject is not the caller's to see: nor is its link
         raise LinkNotFound(f"link {link_id} not found") from exc
     _writer(actor, "revoke links")
+    if link.kind == LinkKind.QR:
+        actor.require_office_writer("revoke QR labels")
     return await links.revoke(session, org_id=actor.org_id, link_id=link.id)
 
 

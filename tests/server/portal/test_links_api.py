@@ -142,3 +142,19 @@ async def test_demo_seed_links_every_asset_and_open_work_order(db: AsyncSession)
     qr = await links.list_for(db, org_id=t.org.id, kind=LinkKind.QR, subject_id=t.asset.id)
     status = await links.list_for(db, org_id=t.org.id, kind=LinkKind.STATUS, subject_id=ticket.id)
     assert len(qr) == 1 and len(status) == 1
+
+
+async def test_engineers_cannot_revoke_a_qr_label(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    assert t.asset is not None
+    await make_ticket(db, t.actor(), t.customer, t.site, t.asset, assign_to=t.engineers[0])
+    png = await client.get(f"/api/v1/assets/{t.asset.id}/label.png", headers=t.headers("admin"))
+    assert png.status_code == 200
+    live = await links.current(db, org_id=t.org.id, kind=LinkKind.QR, subject_id=t.asset.id)
+    assert live is not None
+    engineer = headers_for(t.users["engineer1"])
+    assert (await client.delete(f"/api/v1/links/{live.id}", headers=engineer)).status_code == 403
+    done = await client.delete(f"/api/v1/links/{live.id}", headers=t.headers("dispatcher"))
+    assert done.status_code == 200 and done.json()["kind"] == "qr" and not done.json()["live"]
