@@ -94,6 +94,15 @@ async def _read_form(request: Request) -> tuple[dict[str, str], list[bytes]] | N
 # --- /t/{token} ----------------------------------------------------------------------------
 
 
+def _window(window: tuple[dt.datetime, dt.datetime] | None) -> tuple[str, str] | None:
+    """``2026-12-08 09:00`` to ``12:00`` (the end's date only when it is another day)."""
+    if window is None:
+        return None
+    start, end = window
+    same_day = start.date() == end.date()
+    return start.strftime(_TIME), end.strftime("%H:%M" if same_day else _TIME)
+
+
 async def _status_ticket(request: Request, session: SessionDep, token: str) -> Ticket:
     link = await links.resolve(session, token, LinkKind.STATUS)
     request.state.portal_link = link
@@ -115,7 +124,7 @@ async def _status_page(
         "v": v,
         "steps": [{"key": s.key, "at": s.at.strftime(_TIME)} for s in v.steps],
         "eta": v.eta.strftime("%H:%M") if v.eta else None,
-        "window": tuple(w.strftime(_TIME) for w in v.window) if v.window else None,
+        "window": _window(v.window),
         "notice": notice,
         "can_add": ticket.status not in ("closed", "cancelled"),
         "form": {"note": (form or {}).get("note", "")},
