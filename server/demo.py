@@ -30,6 +30,7 @@ from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
 from server.escalation import demo as escalation_demo
 from server.orgs.models import Organisation
+from server.portal import demo as portal_demo
 from server.schemas import Input, Text200
 from server.text import fit_column
 from server.tickets import service as tickets
@@ -174,6 +175,7 @@ async def _tenant(
     if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
         await _tomorrow(session, actor, engineers, customers, tz)
         await escalation_demo.seed(session, org.id, slug, password=DEMO_PASSWORD)
+    await portal_demo.seed(session, org)  # QR and status links (docs/customer-pages.md)
 
 
 async def _engineers(

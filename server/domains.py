@@ -60,6 +60,7 @@ LADDER = (
     "ops",
     "dispatch",
     "escalation",
+    "portal",
 )
 _installed = False
 

@@ -48,6 +48,9 @@ from server.parts.reports.router import router as parts_report_router
 from server.parts.returns.router import router as parts_returns_router
 from server.parts.router import router as parts_router
 from server.parts.serials.router import router as parts_units_router
+from server.portal.pages.router import PAGE_FORM_MAX_BYTES
+from server.portal.pages.router import router as portal_pages_router
+from server.portal.router import router as portal_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
 from server.sync.router import router as sync_router
@@ -245,6 +248,8 @@ ROUTERS = (
     dispatch_claims_router,
     dispatch_rules_router,
     escalation_router,
+    portal_router,
+    portal_pages_router,
 )
 
 
@@ -298,8 +303,12 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         )
     # tus PATCH bodies stream to disk under their own limits
     # (server/attachments/uploads/service.py).
+    # The customer pages' forms carry photos (server/portal/pages/router.py).
     app.add_middleware(
-        RequestContext, max_body=settings.MAX_BODY_BYTES, streamed_prefixes=("/api/v1/uploads/",)
+        RequestContext,
+        max_body=settings.MAX_BODY_BYTES,
+        streamed_prefixes=("/api/v1/uploads/",),
+        larger_posts=(("/t/", PAGE_FORM_MAX_BYTES), ("/q/", PAGE_FORM_MAX_BYTES)),
     )
 
 

@@ -32,10 +32,17 @@ class RequestContext:
     """Assigns X-Request-ID, enforces the body limit, logs and measures each request."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body: int, streamed_prefixes: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int,
+        streamed_prefixes: tuple[str, ...] = (),
+        larger_posts: tuple[tuple[str, int], ...] = (),
     ) -> None:
         self.app = app
         self.max_body = max_body
+        # POST bodies under these paths may be larger (the customer pages' photo forms).
+        self.larger_posts = larger_posts
         # PATCH bodies under these paths are streamed by handlers that enforce their own
         # limit (tus uploads); the default limit would refuse a legitimate large chunk.
         self.streamed_prefixes = streamed_prefixes
@@ -51,7 +58,7 @@ class RequestContext:
         started = time.perf_counter()
         status = 500
         declared = headers.get(b"content-length")
-        limit: int | None = self.max_body
+        limit: int | None = self._limit(scope)
         if scope.get("method") == "PATCH" and str(scope.get("path", "")).startswith(
             self.streamed_prefixes
         ):
@@ -62,9 +69,9 @@ class RequestContext:
                 detail = f"send the {twice} header once; it came more than once"
                 await _send_problem(send, rid, scope, BadRequest(detail))
                 return
-            if declared is not None and _declares_too_much(declared, self.max_body):
+            if declared is not None and _declares_too_much(declared, limit or self.max_body):
                 status = 413
-                await self._reject(send, rid, scope)
+                await self._reject(send, rid, scope, limit or self.max_body)
                 return
             received = 0
 
@@ -74,7 +81,7 @@ class RequestContext:
                 if message["type"] == "http.request" and limit is not None:
                     received += len(message.get("body", b""))
                     if received > limit:
-                        raise _TooLarge(413, f"the body is larger than {self.max_body} bytes")
+                        raise _TooLarge(413, f"the body is larger than {limit} bytes")
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -89,13 +96,21 @@ class RequestContext:
                 await self.app(scope, limited_receive, send_with_id)
             except _TooLarge:
                 status = 413
-                await self._reject(send, rid, scope)
+                await self._reject(send, rid, scope, limit or self.max_body)
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             logs.request_id.reset(token)
 
-    async def _reject(self, send: Send, rid: str, scope: Scope) -> None:
-        detail = f"the body is larger than {self.max_body} bytes"
+    def _limit(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "POST":
+            for prefix, size in self.larger_posts:
+                if path.startswith(prefix):
+                    return size
+        return self.max_body
+
+    async def _reject(self, send: Send, rid: str, scope: Scope, limit: int) -> None:
+        detail = f"the body is larger than {limit} bytes"
         await _send_problem(send, rid, scope, PayloadTooLarge(detail))
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:

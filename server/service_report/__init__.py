@@ -5,3 +5,7 @@ dataclasses, no ORM objects), ``render`` turns that tree into PDF bytes. Renderi
 nothing of the database, so it is tested with hand-built data; gathering is tested against
 the real services.
 """
+
+from server.service_report import fonts
+
+__all__ = ["fonts"]

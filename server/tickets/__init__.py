@@ -4,13 +4,15 @@ guards and listeners higher domains plug into a transition."""
 from server.tickets import audit, planning, service
 from server.tickets import hooks as lifecycle
 from server.tickets.audit import format_number
-from server.tickets.models import Priority, Ticket, TicketEvent, TicketType
-from server.tickets.schemas import TicketRead, TicketUpdate, TransitionIn, to_read
+from server.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
+from server.tickets.schemas import TicketCreate, TicketRead, TicketUpdate, TransitionIn, to_read
 from server.tickets.service import visible_ticket_ids, visible_tickets
 
 __all__ = [
+    "Channel",
     "Priority",
     "Ticket",
+    "TicketCreate",
     "TicketEvent",
     "TicketRead",
     "TicketType",

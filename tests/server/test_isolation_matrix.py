@@ -131,6 +131,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_day_plans(db, a, b)
     stock |= await _build_dispatch(db, a, b)
     stock |= await _build_escalation(db, a, b, (own, other, foreign))
+    stock |= await _build_portal_links(db, (own, other, foreign))
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -280,6 +281,24 @@ async def _build_escalation(
         tasks.append(task)
     await db.flush()
     return {"followup": tuple(tasks)}
+
+
+# --- customer pages (issue 13, server/portal) ---------------------------------------------
+
+
+async def _build_portal_links(
+    db: AsyncSession, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, ...]]:
+    """``status_link``: a status link of each work order (own = engineer1's)."""
+    from server.portal import links as portal_links
+
+    issued = [await portal_links.status_link_for(db, ticket) for ticket in tickets]
+    await db.flush()
+    return {"status_link": tuple(i.link for i in issued)}
+
+
+def _is_png(world: World, role: str, key: str, body: Any) -> list[str]:
+    return [] if "PNG" in str(body)[:8] else ["the label is not a PNG"]
 
 
 # --- the matrix --------------------------------------------------------------------------
@@ -2058,6 +2077,54 @@ MATRIX: tuple[Row, ...] = (
         "ticket",
         check=_is_pdf,
         scopes=("tickets:read", "customers:read", "parts:read", "engineers:read"),
+    ),
+    # --- customer pages (issue 13, server/portal): status links, QR labels -----------------
+    Row(
+        "portal.status_link",
+        "POST",
+        "/api/v1/tickets/{ticket_id}/status-link",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        "ticket",
+    ),
+    Row(
+        "portal.list_links",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/links",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+        listed="status_link",
+    ),
+    Row(
+        "portal.revoke_link",
+        "DELETE",
+        "/api/v1/links/{link_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=OWN_ONLY),
+        "status_link",
+    ),
+    Row(
+        "portal.label_png",
+        "GET",
+        "/api/v1/assets/{asset_id}/label.png",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "asset",
+        check=_is_png,
+    ),
+    Row(
+        "portal.labels_pdf",
+        "POST",
+        "/api/v1/assets/labels.pdf",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "asset",
+        in_path=False,
+        body=lambda w, k: {"asset_ids": [w.id("asset", k)]},
+        check=_is_pdf,
+    ),
+    Row(
+        "portal.reissue_label",
+        "POST",
+        "/api/v1/assets/{asset_id}/label/reissue",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "asset",
     ),
     # --- sync (issue 4, server/sync): phone installations, push, pull, field conflicts ----
     # Only engineers sync; an installation answers its own engineer only (another's: 404).

@@ -1,0 +1,1 @@
+"""The public pages: ``/t/{token}`` (status) and ``/q/{token}`` (QR fault report)."""
