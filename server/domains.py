@@ -24,6 +24,7 @@ from server.field import plug as field
 from server.jobs import Job
 from server.orgs import plug as orgs
 from server.parts import plug as parts
+from server.surveys import plug as surveys
 from server.sync import plug as sync
 from server.tickets import plug as tickets
 
@@ -39,6 +40,7 @@ PLUGS: tuple[ModuleType, ...] = (
     field,
     sync,
     dispatch,
+    surveys,
 )
 LADDER = (
     "events",
@@ -57,6 +59,7 @@ LADDER = (
     "service_report",
     "ops",
     "dispatch",
+    "surveys",
 )
 _installed = False
 

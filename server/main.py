@@ -49,6 +49,9 @@ from server.parts.router import router as parts_router
 from server.parts.serials.router import router as parts_units_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
+from server.surveys.page.router import router as survey_page_router
+from server.surveys.router import router as surveys_router
+from server.surveys.router import tickets_router as survey_tickets_router
 from server.sync.router import router as sync_router
 from server.tickets.policies.router import router as policy_router
 from server.tickets.router import assets_router as tickets_assets_router
@@ -243,6 +246,9 @@ ROUTERS = (
     dispatch_board_router,
     dispatch_claims_router,
     dispatch_rules_router,
+    surveys_router,
+    survey_tickets_router,
+    survey_page_router,
 )
 
 
