@@ -111,7 +111,7 @@ async def send_due(
         .with_for_update(of=SurveyInvitation, skip_locked=True)
     )
     sent = 0
-    for invitation, ticket in rows.tuples():
+    for invitation, ticket in rows:
         if ticket.status == "cancelled" or invitation.expires_at <= now:
             invitation.status = "skipped"
             continue
