@@ -31,14 +31,16 @@ def _writer(actor: Actor) -> None:
         raise Forbidden("only an admin can change survey templates")
 
 
-async def _one_default(session: AsyncSession, org_id: uuid.UUID, keep: uuid.UUID) -> None:
-    """``keep`` becomes the organisation's one default: the others stop being it."""
+async def _one_default(session: AsyncSession, org_id: uuid.UUID, keep: uuid.UUID | None) -> None:
+    """``keep`` (or a template about to be made) becomes the organisation's one default:
+    the others stop being it."""
+    others = SurveyTemplate.id != keep if keep is not None else SurveyTemplate.id.is_not(None)
     await session.execute(
         update(SurveyTemplate)
         .where(
             SurveyTemplate.org_id == org_id,
             SurveyTemplate.is_default.is_(True),
-            SurveyTemplate.id != keep,
+            others,
         )
         .values(is_default=False, version=SurveyTemplate.version + 1)
         .execution_options(synchronize_session="fetch")
@@ -76,11 +78,10 @@ async def _name_free(
 async def create(session: AsyncSession, actor: Actor, *, data: TemplateCreate) -> SurveyTemplate:
     _writer(actor)
     await _name_free(session, actor, data.name)
+    if data.is_default:
+        await _one_default(session, actor.org_id, None)
     template = SurveyTemplate(org_id=actor.org_id, version=1, **data.model_dump())
     session.add(template)
-    await session.flush()
-    if template.is_default:
-        await _one_default(session, actor.org_id, template.id)
     await _flush(session, data.name)
     return template
 
@@ -119,9 +120,9 @@ async def update_template(
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
         await _name_free(session, actor, changes["name"], other_than=template.id)
-    patch(template, changes, expected_version=None)
-    if template.is_default:
+    if changes.get("is_default"):
         await _one_default(session, actor.org_id, template.id)
+    patch(template, changes, expected_version=None)
     await _flush(session, template.name)
     return template
 
