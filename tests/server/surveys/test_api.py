@@ -9,58 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.surveys.models import SurveyInvitation, SurveyResponse
 from tests.fixtures.factories import Tenant, make_customer, make_tenant, make_ticket
-from tests.fixtures.surveys import invite, make_template
+from tests.fixtures.surveys import invite, make_response, make_template
 
 Z = dt.UTC
-
-
-async def _answered(
-    db: AsyncSession,
-    t: Tenant,
-    *,
-    engineer: int,
-    customer: Any,
-    at: dt.datetime,
-    scores: tuple[int | None, int | None, int | None],
-    model: str | None,
-) -> SurveyResponse:
-    """A response as the page records it, written directly (scores need many, at set times)."""
-    ticket = await make_ticket(db, t.actor("dispatcher"), customer)
-    template = await make_template(db, t, is_default=False)
-    invitation = SurveyInvitation(
-        org_id=t.org.id,
-        ticket_id=ticket.id,
-        template_id=template.id,
-        customer_id=customer.id,
-        engineer_id=t.engineers[engineer - 1].id,
-        product_model=model,
-        status="answered",
-        resolved_at=at,
-        send_at=at,
-        expires_at=at + dt.timedelta(days=14),
-    )
-    db.add(invitation)
-    await db.flush()
-    csat, nps, ces = scores
-    response = SurveyResponse(
-        org_id=t.org.id,
-        invitation_id=invitation.id,
-        ticket_id=ticket.id,
-        customer_id=customer.id,
-        engineer_id=invitation.engineer_id,
-        product_model=model,
-        csat=csat,
-        nps=nps,
-        ces=ces,
-        language="en",
-        detractor=False,
-        submitted_at=at,
-    )
-    db.add(response)
-    await db.flush()
-    return response
 
 
 async def _dataset(db: AsyncSession) -> tuple[Tenant, Any, Any]:
@@ -78,7 +30,7 @@ async def _dataset(db: AsyncSession) -> tuple[Tenant, Any, Any]:
         (2, c1, dt.datetime(2026, 11, 15, 10, 0, tzinfo=Z), (None, 0, 7), None),
     ]
     for engineer, customer, at, scores, model in rows:
-        await _answered(
+        await make_response(
             db, t, engineer=engineer, customer=customer, at=at, scores=scores, model=model
         )
     await db.commit()
