@@ -55,6 +55,8 @@ def _questions(
                 "name": name,
                 "text": _wording(survey, lang, name),
                 "scale": scale,
+                # NPS's eleven buttons in two rows of six: each stays a thumb wide.
+                "columns": len(scale) if len(scale) <= 7 else 6,
                 "low": text(lang, f"survey.{name}.low") if scale else "",
                 "high": text(lang, f"survey.{name}.high") if scale else "",
                 "value": values.get(name),
