@@ -30,6 +30,7 @@ from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
 from server.orgs.models import Organisation
 from server.schemas import Input, Text200
+from server.surveys import demo as surveys_demo
 from server.text import fit_column
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
@@ -172,6 +173,7 @@ async def _tenant(
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
     if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
         await _tomorrow(session, actor, engineers, customers, tz)
+    await surveys_demo.seed(session, org)  # a default template, answered surveys
 
 
 async def _engineers(
