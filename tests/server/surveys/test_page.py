@@ -225,3 +225,13 @@ async def test_two_submissions_at_once_record_one_response(
     )
     rating = await committing_db.scalar(select(Engineer.rating).where(Engineer.id == engineer_id))
     assert recorded in (1, 5) and rating == round((20 + recorded) / 6, 2)
+
+
+async def test_submissions_to_one_link_are_rate_limited(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    got = await _invited(db)
+    wrong = {**ANSWERS, "nps": "11"}
+    codes = [(await client.post(f"/s/{got.token}", data=wrong)).status_code for _ in range(21)]
+    assert codes[:20] == [422] * 20 and codes[20] == 429
+    assert await _responses(db, got.invitation.id) == 0
