@@ -146,3 +146,18 @@ async def test_a_pending_invitation_waits_for_its_time_and_skips_cancelled_work(
     await db.flush()
     await invitations.send_due(db, now=due)
     assert invitation.status == "skipped" and invitation.link_id is None
+
+
+async def test_the_outbox_delivers_the_resolve_to_the_surveys(db: AsyncSession) -> None:
+    """The subscription is plugged in (server/surveys/plug.py): the worker's delivery of the
+    resolve's event makes the invitation."""
+    from server.events import service as outbox
+
+    t = await make_tenant(db)
+    await make_template(db, t)
+    assert t.customer
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, assign_to=t.engineers[0])
+    await resolve(db, t, ticket)
+    while sum(await outbox.deliver_pending(db)):
+        pass
+    assert await _count(db, ticket.id) == 1
