@@ -32,6 +32,7 @@ from server.escalation import demo as escalation_demo
 from server.orgs.models import Organisation
 from server.portal import demo as portal_demo
 from server.schemas import Input, Text200
+from server.surveys import demo as surveys_demo
 from server.text import fit_column
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
@@ -176,6 +177,7 @@ async def _tenant(
         await _tomorrow(session, actor, engineers, customers, tz)
         await escalation_demo.seed(session, org.id, slug, password=DEMO_PASSWORD)
     await portal_demo.seed(session, org)  # QR and status links (docs/customer-pages.md)
+    await surveys_demo.seed(session, org)  # a default template, answered surveys
 
 
 async def _engineers(

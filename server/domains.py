@@ -25,6 +25,7 @@ from server.field import plug as field
 from server.jobs import Job
 from server.orgs import plug as orgs
 from server.parts import plug as parts
+from server.surveys import plug as surveys
 from server.sync import plug as sync
 from server.tickets import plug as tickets
 
@@ -41,6 +42,7 @@ PLUGS: tuple[ModuleType, ...] = (
     sync,
     dispatch,
     escalation,
+    surveys,
 )
 LADDER = (
     "events",
@@ -60,6 +62,7 @@ LADDER = (
     "ops",
     "dispatch",
     "escalation",
+    "surveys",
     "portal",
 )
 _installed = False

@@ -53,6 +53,9 @@ from server.portal.pages.router import router as portal_pages_router
 from server.portal.router import router as portal_router
 from server.queue import JobSender
 from server.service_report.router import router as service_report_router
+from server.surveys.page.router import router as survey_page_router
+from server.surveys.router import router as surveys_router
+from server.surveys.router import tickets_router as survey_tickets_router
 from server.sync.router import router as sync_router
 from server.tickets.policies.router import router as policy_router
 from server.tickets.router import assets_router as tickets_assets_router
@@ -250,6 +253,9 @@ ROUTERS = (
     escalation_router,
     portal_router,
     portal_pages_router,
+    surveys_router,
+    survey_tickets_router,
+    survey_page_router,
 )
 
 

@@ -32,6 +32,7 @@ from server.parts.models import (
     StockMovement,
     StockUnit,
 )
+from server.surveys.models import SurveyInvitation, SurveyResponse, SurveyTemplate
 from server.sync.entities import install as install_sync_capture
 from server.sync.models import SyncChange, SyncClient, SyncFlag, SyncHorizon, SyncMutation
 from server.tickets.models import (
@@ -80,6 +81,9 @@ __all__ = [
     "StockLocation",
     "StockMovement",
     "StockUnit",
+    "SurveyInvitation",
+    "SurveyResponse",
+    "SurveyTemplate",
     "SyncChange",
     "SyncClient",
     "SyncFlag",

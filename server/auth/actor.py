@@ -21,6 +21,8 @@ SCOPES: dict[str, str] = {
     "engineers:write": "Create and update engineers' profiles",
     "parts:read": "Read the parts catalogue, stock locations, balances and the ledger",
     "parts:write": "Manage the catalogue and locations, record stock movements",
+    "surveys:read": "Read survey templates, responses and scores",
+    "surveys:write": "Create and change survey templates",
 }
 
 _ALL = frozenset(SCOPES)
@@ -37,6 +39,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "engineers:read",
             "parts:read",
             "parts:write",  # their own van's field movements only (server/parts/service.py)
+            "surveys:read",  # the responses about their own work only (server/surveys)
         }
     ),
     Role.VIEWER: _READ,

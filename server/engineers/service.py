@@ -148,3 +148,29 @@ async def update(
     await _check_sites(session, actor, changes)
     patch(engineer, changes, expected_version=None)
     return engineer
+
+
+async def locked(session: AsyncSession, *, org_id: uuid.UUID, engineer_id: uuid.UUID) -> Engineer:
+    """The engineer's row, locked until the transaction ends: whoever recomputes a figure
+    of theirs (the rating, from the surveys) does it one at a time and sees the last one's
+    inputs."""
+    engineer = await session.scalar(
+        select(Engineer)
+        .where(Engineer.id == engineer_id, Engineer.org_id == org_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if engineer is None:
+        raise LookupError(f"engineer {engineer_id} not found")
+    return engineer
+
+
+def set_rating(engineer: Engineer, rating: float) -> bool:
+    """Set the rating (0..5; surveys compute it, docs/surveys.md); True when it changed
+    (the profile's version goes up, as for any change a reader's ETag should see)."""
+    rating = min(max(rating, 0.0), 5.0)
+    if engineer.rating == rating:
+        return False
+    engineer.rating = rating
+    engineer.version += 1
+    return True

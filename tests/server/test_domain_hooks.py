@@ -65,6 +65,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "dispatch.plan_day",
             "dispatch.sweep_plans",
             "escalation.sweep",
+            "surveys.send_due",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -75,6 +76,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "sync.prune_feed",
         "dispatch.sweep_plans",
         "escalation.sweep",
+        "surveys.send_due",
     }
 
 

@@ -132,6 +132,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_dispatch(db, a, b)
     stock |= await _build_escalation(db, a, b, (own, other, foreign))
     stock |= await _build_portal_links(db, (own, other, foreign))
+    stock |= await _build_surveys(db, a, b, (own, other, foreign))
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -868,6 +869,66 @@ def _sync_push_body(world: World, key: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+# --- surveys (issue 13, server/surveys): helpers ---------------------------------------------
+
+
+async def _build_surveys(
+    db: AsyncSession, a: Tenant, b: Tenant, tickets: tuple[Any, Any, Any]
+) -> dict[str, tuple[Any, Any, Any]]:
+    """``survey_template``: two of A's (the first the default), one of B's;
+    ``survey_response``: an answered survey of each work order (own = engineer1's)."""
+    from server.surveys import templates as survey_templates
+    from server.surveys.models import SurveyInvitation, SurveyResponse
+    from server.surveys.schemas import TemplateCreate
+
+    made = []
+    for tenant, name, default in ((a, "After repair", True), (a, "Install", False), (b, "B", True)):
+        data = TemplateCreate(name=name, is_default=default)
+        made.append(await survey_templates.create(db, tenant.actor("admin"), data=data))
+    responses = []
+    now = dt.datetime.now(dt.UTC)
+    for ticket, template in zip(tickets, (made[0], made[0], made[2]), strict=True):
+        invitation = SurveyInvitation(
+            org_id=ticket.org_id,
+            ticket_id=ticket.id,
+            template_id=template.id,
+            customer_id=ticket.customer_id,
+            engineer_id=ticket.assignee_id,
+            status="answered",
+            resolved_at=now,
+            send_at=now,
+            expires_at=now + dt.timedelta(days=14),
+        )
+        db.add(invitation)
+        await db.flush()
+        response = SurveyResponse(
+            org_id=ticket.org_id,
+            invitation_id=invitation.id,
+            ticket_id=ticket.id,
+            customer_id=ticket.customer_id,
+            engineer_id=ticket.assignee_id,
+            csat=4,
+            nps=9,
+            language="en",
+            detractor=False,
+            submitted_at=now,
+        )
+        db.add(response)
+        responses.append(response)
+    await db.flush()
+    return {"survey_template": tuple(made), "survey_response": tuple(responses)}
+
+
+def _scores_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    """Scores per engineer count the caller's organisation only (an engineer: their own)."""
+    seen = {g["group"] for g in body["groups"]}
+    if world.id("engineer", "other_org") in seen:
+        return ["tenant B's engineer scored"]
+    if role == "engineer" and world.id("engineer", "same_org_other") in seen:
+        return ["an engineer reads a colleague's scores"]
+    return [] if world.id("engineer", "own") in seen else ["own engineer missing from scores"]
 
 
 MATRIX: tuple[Row, ...] = (
@@ -2325,6 +2386,71 @@ MATRIX: tuple[Row, ...] = (
         query=lambda w, k: {"date": _tomorrow()},
         scopes=("tickets:read", "engineers:read", "customers:read"),
         check=lambda w, r, k, b: _board_own_engineers(w, b),
+    ),
+    # --- surveys (issue 13) ----------------------------------------------------------------
+    Row(
+        "surveys.templates.create",
+        "POST",
+        "/api/v1/surveys/templates",
+        back_office(201, viewer=403, engineer=403, agent=403, dispatcher=403),
+        body=lambda w, k: {"name": "Matrix survey", "questions": ["csat"]},
+    ),
+    Row(
+        "surveys.templates.list",
+        "GET",
+        "/api/v1/surveys/templates",
+        back_office(200, viewer=403, engineer=403, agent=403),
+        listed="survey_template",
+    ),
+    Row(
+        "surveys.templates.read",
+        "GET",
+        "/api/v1/surveys/templates/{template_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED),
+        "survey_template",
+    ),
+    Row(
+        "surveys.templates.update",
+        "PATCH",
+        "/api/v1/surveys/templates/{template_id}",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED, agent=DENIED, dispatcher=DENIED),
+        "survey_template",
+        body=lambda w, k: {"delay_minutes": 30},
+        if_match=True,
+    ),
+    Row(
+        "surveys.responses",
+        "GET",
+        "/api/v1/surveys/responses",
+        back_office(200, viewer=200, engineer=200),
+        listed="survey_response",
+        check=_engineer_sees_own("survey_response"),
+    ),
+    Row(
+        "surveys.responses.by_engineer",
+        "GET",
+        "/api/v1/surveys/responses",
+        back_office((200, 200, 200), viewer=(200, 200, 200), engineer=(200, 200, 200)),
+        "engineer",
+        in_path=False,
+        query=lambda w, k: {"engineer_id": w.id("engineer", k)},
+        check=_filter_finds_own_only,
+    ),
+    Row(
+        "surveys.scores",
+        "GET",
+        "/api/v1/surveys/scores",
+        back_office(200, viewer=200, engineer=200),
+        query=lambda w, k: {"group_by": "engineer"},
+        check=_scores_in_scope,
+    ),
+    Row(
+        "surveys.ticket",
+        "GET",
+        "/api/v1/tickets/{ticket_id}/survey",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "ticket",
+        scopes=("tickets:read", "surveys:read"),
     ),
 )
 

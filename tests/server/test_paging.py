@@ -408,6 +408,13 @@ async def _followups(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/followups", t.headers("dispatcher"), {str(x.id) for x in tasks})
 
 
+async def _survey_responses(db: AsyncSession, t: Tenant) -> Walk:
+    from tests.fixtures.surveys import make_response
+
+    rows = [await make_response(db, t, engineer=1 + n % 2) for n in range(5)]
+    return Walk("/api/v1/surveys/responses", t.headers("dispatcher"), {str(r.id) for r in rows})
+
+
 SEEDS: dict[str, Seed] = {
     "/api/v1/assets": _assets,
     "/api/v1/checklist-templates": _checklist_templates,
@@ -423,6 +430,7 @@ SEEDS: dict[str, Seed] = {
     "/api/v1/stock-locations": _stock_locations,
     "/api/v1/stock-movements": _stock_movements,
     "/api/v1/stock-units": _stock_units,
+    "/api/v1/surveys/responses": _survey_responses,
     "/api/v1/sync/flags": _sync_flags,
     "/api/v1/sync/pull": _sync_pull,
     "/api/v1/sync/rejected": _sync_rejected,

@@ -161,6 +161,13 @@ async def _escalation_policy(db: AsyncSession, t: Tenant) -> Target:
     return Target("/api/v1/escalation/policies/P1", {"steps": [{**step, "due_minutes": 20}]})
 
 
+async def _survey_template(db: AsyncSession, t: Tenant) -> Target:
+    from tests.fixtures.surveys import make_template
+
+    template = await make_template(db, t)
+    return Target(f"/api/v1/surveys/templates/{template.id}", {"delay_minutes": 30})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -191,6 +198,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ("PATCH", "/api/v1/sla-policies/{policy_id}"): _policy,
     ("PATCH", "/api/v1/stock-locations/{location_id}"): _location,
     ("PUT", "/api/v1/stock-locations/{location_id}/levels/{part_id}"): _level,
+    ("PATCH", "/api/v1/surveys/templates/{template_id}"): _survey_template,
     ("PATCH", "/api/v1/tickets/{ticket_id}"): _ticket,
     ("PATCH", "/api/v1/users/{user_id}"): lambda db, t: _same(
         f"/api/v1/users/{t.users['viewer'].id}", {"full_name": "Zhang Min"}

@@ -53,6 +53,7 @@ from server.auth.models import ApiKey, User
 from server.customers.models import Asset, Customer, Site
 from server.engineers.models import Engineer
 from server.orgs.models import Organisation
+from server.surveys.models import SurveyTemplate
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
 from tests.fixtures.factories import (
     headers_for,
@@ -61,6 +62,7 @@ from tests.fixtures.factories import (
     make_tenant,
     make_ticket,
 )
+from tests.fixtures.surveys import make_template
 
 CHECKS = [
     not_a_server_error,
@@ -89,6 +91,7 @@ FAMILY_OF = {
     "user_id": "user",
     "calendar_id": "calendar",
     "policy_id": "policy",
+    "template_id": "survey_template",
 }
 
 
@@ -125,9 +128,10 @@ async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: boo
     )
     db.add(calendar)
     policy = await make_policy(db, tenant.org, "P1", response_minutes=60, resolution_minutes=480)
+    survey = await make_template(db, tenant, name=f"{marker} survey")
     for i, engineer in enumerate(tenant.engineers):
         engineer.display_name = f"{marker} engineer {i}"
-    names = [tenant.org.name, tenant.org.slug, key.name, calendar.name]
+    names = [tenant.org.name, tenant.org.slug, key.name, calendar.name, survey.name]
     names += [e.display_name for e in tenant.engineers]
     names += [u.email for u in tenant.users.values()]
     extra = await make_customer(db, tenant.org)
@@ -158,6 +162,7 @@ async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: boo
                 "user": tenant.users["viewer" if i else "agent"].id,
                 "calendar": calendar.id,
                 "policy": policy.id,
+                "survey_template": survey.id,
             }
             seeded.bundles.append({k: str(v) for k, v in bundle.items()})
             names.append(ticket.title)
@@ -183,6 +188,7 @@ async def _snapshot(db: AsyncSession, org_id: uuid.UUID) -> dict[str, list[str]]
         ApiKey,
         BusinessCalendar,
         SlaPolicy,
+        SurveyTemplate,
     )
     for model in models:
         rows = (await db.scalars(select(model).where(model.org_id == org_id))).all()
