@@ -22,6 +22,7 @@ from server.engineers import plug as engineers
 from server.events import plug as events
 from server.field import plug as field
 from server.jobs import Job
+from server.notify import plug as notify
 from server.orgs import plug as orgs
 from server.parts import plug as parts
 from server.sync import plug as sync
@@ -39,6 +40,7 @@ PLUGS: tuple[ModuleType, ...] = (
     field,
     sync,
     dispatch,
+    notify,
 )
 LADDER = (
     "events",
@@ -57,6 +59,7 @@ LADDER = (
     "service_report",
     "ops",
     "dispatch",
+    "notify",
 )
 _installed = False
 

@@ -38,6 +38,7 @@ from server.field.router import router as field_router
 from server.field.visits.router import router as field_visits_router
 from server.http import check_request, document_body_formats
 from server.middleware import RequestContext
+from server.notify.router import router as notify_router
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
 from server.parts.csvio.router import router as parts_csv_router
@@ -243,6 +244,7 @@ ROUTERS = (
     dispatch_board_router,
     dispatch_claims_router,
     dispatch_rules_router,
+    notify_router,
 )
 
 

@@ -1,0 +1,234 @@
+"""Sending the delivery log's due messages, at least once and recognisably so.
+
+``send_pending`` claims due rows (pending, deferred whose time came, or ``sending`` whose
+lease ran out) with FOR UPDATE SKIP LOCKED, marks them ``sending`` with a lease and an
+attempt more, and COMMITS before talking to any peer. Then each message is sent and its
+row finished in a transaction of its own: ``sent``, or back to ``pending`` after an
+exponential backoff with jitter, or ``failed`` after the last attempt. A worker that dies
+between the peer's acceptance and the ``sent`` commit leaves a ``sending`` row whose lease
+expires and which is sent again: the one duplicate possible, and a recognisable one (the
+e-mail's Message-ID and the SMS gateway's Idempotency-Key are the notification's id).
+
+The rate limit (``NOTIFY_PER_HOUR`` messages per address per organisation and channel) is
+applied at the claim: a row over it is deferred to when the oldest send of the hour ages
+out, never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.config import Settings, get_settings
+from server.db import session_scope
+from server.notify.channels import (
+    Channel,
+    ChannelError,
+    DingTalk,
+    Feishu,
+    MailDir,
+    Message,
+    Receipt,
+    SmsGateway,
+    SmtpMail,
+    WeCom,
+)
+from server.notify.models import (
+    ChannelKind,
+    Notification,
+    NotificationChannel,
+    Provider,
+    Status,
+)
+from server.text import fit_column
+
+log = logging.getLogger("fixflow.notify")
+_random = secrets.SystemRandom()
+HOUR = dt.timedelta(hours=1)
+DUE = (Status.PENDING.value, Status.DEFERRED.value, Status.SENDING.value)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row claimed for sending, with what sending it needs (read before the commit)."""
+
+    message: Message
+    attempts: int
+    channel: Channel | None
+    problem: str | None = None
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, ... at most an hour, each +-20 % (jitter spreads a burst)."""
+    seconds = min(3600.0, 30.0 * 2 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=seconds * _random.uniform(0.8, 1.2))
+
+
+def lease(settings: Settings) -> dt.timedelta:
+    """How long a ``sending`` row is left alone: well past the send's own timeout."""
+    return dt.timedelta(seconds=3 * settings.NOTIFY_TIMEOUT_SECONDS + 30)
+
+
+async def _rate_wait(
+    session: AsyncSession, row: Notification, now: dt.datetime, per_hour: int
+) -> dt.datetime | None:
+    """When ``row`` may go if its address had ``per_hour`` messages in the last hour."""
+    recent = (
+        select(
+            func.count(),
+            func.min(func.coalesce(Notification.sent_at, Notification.next_attempt_at)),
+        )
+        .where(
+            Notification.org_id == row.org_id,
+            Notification.channel == row.channel,
+            Notification.address == row.address,
+            Notification.id != row.id,
+            or_(
+                Notification.sent_at > now - HOUR,
+                Notification.status == Status.SENDING.value,
+            ),
+        )
+    )
+    count, oldest = (await session.execute(recent)).one()
+    if count < per_hour:
+        return None
+    return max(now + dt.timedelta(seconds=30), (oldest or now) + HOUR)
+
+
+def build_channel(
+    kind: str, address: str, providers: dict[str, NotificationChannel], settings: Settings
+) -> Channel | None:
+    """The adapter a message on ``kind`` leaves by (None: not configured)."""
+    timeout = settings.NOTIFY_TIMEOUT_SECONDS
+    if kind == ChannelKind.EMAIL:
+        if settings.SMTP_URL:
+            return SmtpMail(settings.SMTP_URL, settings.MAIL_FROM, settings.SMTP_STARTTLS, timeout)
+        return MailDir(settings.mail_dir, settings.MAIL_FROM)
+    name = Provider.SMS_GATEWAY.value if kind == ChannelKind.SMS else address
+    row = providers.get(name)
+    if row is None or not row.enabled:
+        return None
+    if name == Provider.SMS_GATEWAY:
+        return SmsGateway(row.url, row.secret, row.options.get("body_template"), timeout)
+    if name == Provider.WECOM:
+        return WeCom(row.url, timeout)
+    if name == Provider.DINGTALK:
+        return DingTalk(row.url, row.secret, timeout)
+    if name == Provider.FEISHU:
+        return Feishu(row.url, row.secret, timeout)
+    return None
+
+
+async def _providers(
+    session: AsyncSession, org_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, NotificationChannel]]:
+    rows = await session.scalars(
+        select(NotificationChannel).where(NotificationChannel.org_id.in_(org_ids))
+    )
+    found: dict[uuid.UUID, dict[str, NotificationChannel]] = {}
+    for row in rows:
+        found.setdefault(row.org_id, {})[row.kind] = row
+    return found
+
+
+async def claim(
+    session: AsyncSession, *, now: dt.datetime, limit: int = 50, settings: Settings | None = None
+) -> list[Claimed]:
+    """Claim due rows (see the module docstring); the caller commits before sending."""
+    settings = settings or get_settings()
+    rows = list(
+        await session.scalars(
+            select(Notification)
+            .where(Notification.status.in_(DUE), Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    providers = await _providers(session, {row.org_id for row in rows})
+    claimed = []
+    for row in rows:
+        if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
+            row.status, row.last_error = Status.FAILED.value, "gave up: attempts exhausted"
+            continue
+        wait = await _rate_wait(session, row, now, settings.NOTIFY_PER_HOUR)
+        if wait is not None:
+            row.status, row.next_attempt_at = Status.DEFERRED.value, wait
+            continue
+        row.status, row.attempts = Status.SENDING.value, row.attempts + 1
+        row.next_attempt_at = now + lease(settings)
+        await session.flush()  # the next row's rate count sees this one
+        channel = build_channel(row.channel, row.address, providers.get(row.org_id, {}), settings)
+        message = Message(row.id, row.address, row.subject, row.body)
+        claimed.append(Claimed(message, row.attempts, channel))
+    return claimed
+
+
+async def finish(
+    session: AsyncSession,
+    item: Claimed,
+    *,
+    receipt: Receipt | None,
+    error: str | None,
+    now: dt.datetime,
+    settings: Settings | None = None,
+) -> None:
+    """Record the outcome of one attempt (only if the row is still this attempt's)."""
+    settings = settings or get_settings()
+    mine = (
+        update(Notification)
+        .where(
+            Notification.id == item.message.id,
+            Notification.status == Status.SENDING.value,
+            Notification.attempts == item.attempts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if error is None:
+        reference = receipt.reference if receipt else None
+        values = {"status": Status.SENT.value, "sent_at": now, "last_error": None}
+        values["receipt"] = fit_column(Notification.receipt, reference) if reference else None
+    else:
+        last = item.attempts >= settings.NOTIFY_MAX_ATTEMPTS
+        values = {
+            "status": Status.FAILED.value if last else Status.PENDING.value,
+            "next_attempt_at": now + backoff(item.attempts),
+            "last_error": fit_column(Notification.last_error, error),
+        }
+    await session.execute(mine.values(**values))
+
+
+async def _attempt(item: Claimed) -> tuple[Receipt | None, str | None]:
+    if item.channel is None:
+        return None, "the channel is not configured or disabled for this organisation"
+    try:
+        return await item.channel.send(item.message), None
+    except ChannelError as exc:
+        log.warning("notification %s not sent: %s", item.message.id, exc)
+        return None, str(exc)
+
+
+async def send_pending(
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    now: dt.datetime | None = None,
+    limit: int = 50,
+) -> int:
+    """Claim, commit, send, record: one batch; returns how many were sent."""
+    async with session_scope(maker) as session:
+        claimed = await claim(session, now=now or dt.datetime.now(dt.UTC), limit=limit)
+    sent = 0
+    for item in claimed:
+        receipt, error = await _attempt(item)
+        async with session_scope(maker) as session:
+            await finish(
+                session, item, receipt=receipt, error=error, now=now or dt.datetime.now(dt.UTC)
+            )
+        sent += error is None
+    return sent
