@@ -97,6 +97,20 @@ async def create_channel(
     return service.to_read(row)
 
 
+@router.get(
+    "/notifications/channels/{channel_id}",
+    summary="One channel (its secret never shown in full)",
+    response_model=ChannelRead,
+    responses=problems(403, 404),
+)
+async def read_channel(
+    channel_id: uuid.UUID, session: SessionDep, actor: ActorDep, response: Response
+) -> ChannelRead:
+    row = await service.get_channel(session, actor, channel_id=channel_id)
+    set_etag(response, row.version)
+    return service.to_read(row)
+
+
 @router.patch(
     "/notifications/channels/{channel_id}",
     summary="Change a channel (URL, secret, body template, enabled)",

@@ -119,6 +119,15 @@ async def list_channels(session: AsyncSession, actor: Actor) -> list[Notificatio
     return list(rows)
 
 
+async def get_channel(
+    session: AsyncSession, actor: Actor, *, channel_id: uuid.UUID, for_update: bool = False
+) -> NotificationChannel:
+    actor.require_admin("see the notification channels")
+    return await get_scoped(
+        session, actor, NotificationChannel, channel_id, label="channel", for_update=for_update
+    )
+
+
 async def create_channel(
     session: AsyncSession, actor: Actor, *, data: ChannelCreate
 ) -> NotificationChannel:
@@ -157,10 +166,7 @@ async def update_channel(
     data: ChannelUpdate,
     expected_version: int | None,
 ) -> NotificationChannel:
-    actor.require_admin("configure notification channels")
-    row = await get_scoped(
-        session, actor, NotificationChannel, channel_id, label="channel", for_update=True
-    )
+    row = await get_channel(session, actor, channel_id=channel_id, for_update=True)
     check_version(row.version, expected_version, label="the channel")
     changes = data.model_dump(exclude_unset=True)
     if "body_template" in changes:
@@ -174,6 +180,5 @@ async def update_channel(
 
 
 async def delete_channel(session: AsyncSession, actor: Actor, *, channel_id: uuid.UUID) -> None:
-    actor.require_admin("configure notification channels")
-    row = await get_scoped(session, actor, NotificationChannel, channel_id, label="channel")
+    row = await get_channel(session, actor, channel_id=channel_id)
     await session.delete(row)

@@ -1318,6 +1318,13 @@ MATRIX: tuple[Row, ...] = (
         body=lambda w, k: {"kind": "feishu", "url": "https://open.feishu.example/hook/x"},
     ),
     Row(
+        "notifications.channels.read",
+        "GET",
+        "/api/v1/notifications/channels/{channel_id}",
+        admin_only(VISIBLE),
+        "notification_channel",
+    ),
+    Row(
         "notifications.channels.update",
         "PATCH",
         "/api/v1/notifications/channels/{channel_id}",
