@@ -40,7 +40,9 @@ def _log() -> None:
         sa.Column("ticket_id", sa.Uuid(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", sa.DateTime(timezone=True), server_default=_NOW, nullable=False),
+        sa.Column(
+            "next_attempt_at", sa.DateTime(timezone=True), server_default=_NOW, nullable=False
+        ),
         sa.Column("last_error", sa.String(length=500), nullable=True),
         sa.Column("receipt", sa.String(length=200), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=_NOW, nullable=False),
@@ -108,9 +110,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("customer_id", name="pk_notification_preferences"),
     )
-    op.create_index(
-        "ix_notification_preferences_org_id", "notification_preferences", ["org_id"]
-    )
+    op.create_index("ix_notification_preferences_org_id", "notification_preferences", ["org_id"])
 
 
 def downgrade() -> None:

@@ -21,7 +21,6 @@ from server.languages import choose
 from server.links import LinkKind
 from server.links import service as links
 from server.notify.drafts import Draft
-from server.notify.templates import first_name
 from server.notify.models import (
     ChannelKind,
     NotificationChannel,
@@ -29,6 +28,7 @@ from server.notify.models import (
     Provider,
     Status,
 )
+from server.notify.templates import first_name
 from server.orgs import service as orgs
 from server.tickets import Ticket, format_number
 
@@ -136,7 +136,11 @@ async def _channel_for(
     for kind in prefs.channels if prefs is not None else DEFAULT_CHANNELS:
         if kind == ChannelKind.EMAIL and customer.email:
             return kind, customer.email
-        if kind == ChannelKind.SMS and customer.phone and await _sms_enabled(session, customer.org_id):
+        if (
+            kind == ChannelKind.SMS
+            and customer.phone
+            and await _sms_enabled(session, customer.org_id)
+        ):
             return kind, customer.phone
         if kind == ChannelKind.IM:
             group = await im_channel(session, customer.org_id)
@@ -154,7 +158,11 @@ async def _status_link(session: AsyncSession, ticket: Ticket) -> str:
         return links.url(LinkKind.STATUS, links.token_for(link))
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=get_settings().NOTIFY_LINK_DAYS)
     _, token = links.issue(
-        session, org_id=ticket.org_id, kind=LinkKind.STATUS, subject_id=ticket.id, expires_at=expires
+        session,
+        org_id=ticket.org_id,
+        kind=LinkKind.STATUS,
+        subject_id=ticket.id,
+        expires_at=expires,
     )
     return links.url(LinkKind.STATUS, token)
 

@@ -107,10 +107,10 @@ class MailDir:
         return Receipt(str(path.name))
 
 
-async def _post(url: str, *, timeout: float, **kwargs: Any) -> dict[str, Any]:
+async def _post(url: str, *, seconds: float, **kwargs: Any) -> dict[str, Any]:
     """POST JSON; the answer's JSON (or {}) when 2xx, ``ChannelError`` otherwise."""
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+        async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
             response = await client.post(url, **kwargs)
     except httpx.HTTPError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
@@ -151,7 +151,7 @@ class SmsGateway:
         headers = {"Idempotency-Key": str(message.id)}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        answer = await _post(self.url, json=body, headers=headers, timeout=self.timeout)
+        answer = await _post(self.url, json=body, headers=headers, seconds=self.timeout)
         reference = answer.get("id") or answer.get("message_id")
         return Receipt(fit(str(reference), 200) if reference is not None else None)
 
@@ -174,7 +174,7 @@ class WeCom:
 
     async def send(self, message: Message) -> Receipt:
         body = {"msgtype": "text", "text": {"content": _text(message)}}
-        _check_errcode(await _post(self.url, json=body, timeout=self.timeout), "errcode")
+        _check_errcode(await _post(self.url, json=body, seconds=self.timeout), "errcode")
         return Receipt()
 
 
@@ -198,7 +198,7 @@ class DingTalk:
             )
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         body = {"msgtype": "text", "text": {"content": _text(message)}}
-        _check_errcode(await _post(url, json=body, timeout=self.timeout), "errcode")
+        _check_errcode(await _post(url, json=body, seconds=self.timeout), "errcode")
         return Receipt()
 
 
@@ -218,5 +218,5 @@ class Feishu:
         if self.secret:
             stamp = int(time.time())
             body |= {"timestamp": str(stamp), "sign": feishu_sign(self.secret, stamp)}
-        _check_errcode(await _post(self.url, json=body, timeout=self.timeout), "code", "StatusCode")
+        _check_errcode(await _post(self.url, json=body, seconds=self.timeout), "code", "StatusCode")
         return Receipt()

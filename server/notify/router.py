@@ -126,7 +126,11 @@ async def update_channel(
     if_match: IfMatch = None,
 ) -> ChannelRead:
     row = await service.update_channel(
-        session, actor, channel_id=channel_id, data=body, expected_version=expected_version(if_match)
+        session,
+        actor,
+        channel_id=channel_id,
+        data=body,
+        expected_version=expected_version(if_match),
     )
     set_etag(response, row.version)
     return service.to_read(row)
@@ -174,7 +178,7 @@ async def retry_notification(
 @router.get(
     "/customers/{customer_id}/notification-preferences",
     summary="How a customer wants to hear from us",
-    description="Version 0 (ETag `\"v0\"`): never set, the defaults shown.",
+    description='Version 0 (ETag `"v0"`): never set, the defaults shown.',
     response_model=PreferencesRead,
     responses=problems(403, 404),
 )
@@ -189,7 +193,7 @@ async def read_preferences(
 @router.put(
     "/customers/{customer_id}/notification-preferences",
     summary="Set a customer's notification preferences",
-    description="`If-Match` with the ETag read (`\"v0\"` when never set), or "
+    description='`If-Match` with the ETag read (`"v0"` when never set), or '
     "`If-None-Match: *` to create only; neither: 428.",
     response_model=PreferencesRead,
     responses=problems(400, 403, 404, 412, 428),

@@ -129,7 +129,9 @@ async def _escalated(session: AsyncSession, event: OutboxEvent) -> list[Draft]:
 
 
 async def _followup(session: AsyncSession, event: OutboxEvent) -> list[Draft]:
-    return await _one_user(session, event, "followup_created", event.payload.get("assignee_user_id"))
+    return await _one_user(
+        session, event, "followup_created", event.payload.get("assignee_user_id")
+    )
 
 
 ROUTES: dict[str, Route] = {

@@ -79,21 +79,18 @@ async def _rate_wait(
     session: AsyncSession, row: Notification, now: dt.datetime, per_hour: int
 ) -> dt.datetime | None:
     """When ``row`` may go if its address had ``per_hour`` messages in the last hour."""
-    recent = (
-        select(
-            func.count(),
-            func.min(func.coalesce(Notification.sent_at, Notification.next_attempt_at)),
-        )
-        .where(
-            Notification.org_id == row.org_id,
-            Notification.channel == row.channel,
-            Notification.address == row.address,
-            Notification.id != row.id,
-            or_(
-                Notification.sent_at > now - HOUR,
-                Notification.status == Status.SENDING.value,
-            ),
-        )
+    recent = select(
+        func.count(),
+        func.min(func.coalesce(Notification.sent_at, Notification.next_attempt_at)),
+    ).where(
+        Notification.org_id == row.org_id,
+        Notification.channel == row.channel,
+        Notification.address == row.address,
+        Notification.id != row.id,
+        or_(
+            Notification.sent_at > now - HOUR,
+            Notification.status == Status.SENDING.value,
+        ),
     )
     count, oldest = (await session.execute(recent)).one()
     if count < per_hour:

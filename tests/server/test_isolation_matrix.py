@@ -703,7 +703,11 @@ async def _build_notify(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tup
     )
     channels = tuple(
         NotificationChannel(
-            org_id=t.org.id, kind=kind, url="https://robot.example/send?key=k", options={}, version=1
+            org_id=t.org.id,
+            kind=kind,
+            url="https://robot.example/send?key=k",
+            options={},
+            version=1,
         )
         for t, kind in ((a, "wecom"), (a, "dingtalk"), (b, "wecom"))
     )

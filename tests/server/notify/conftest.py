@@ -42,7 +42,7 @@ class SmtpPeer:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse > 0:
             self.refuse -= 1
             return "451 4.3.0 try again later"
@@ -82,7 +82,7 @@ def http_peer() -> Iterator[HttpPeer]:
     peer = HttpPeer("")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             peer.requests.append(Request(self.path, dict(self.headers), json.loads(raw or b"{}")))
             status, answer = peer.answers.pop(0) if peer.answers else (200, {})

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.notify import NotificationChannel, sending
 from server.notify.channels import (
     ChannelError,
     DingTalk,
@@ -23,7 +24,6 @@ from server.notify.channels import (
     SmsGateway,
     WeCom,
 )
-from server.notify import NotificationChannel, sending
 from tests.fixtures.factories import make_tenant, make_ticket
 from tests.server.notify.conftest import HttpPeer
 from tests.server.notify.test_delivery import deliver, rows
@@ -66,7 +66,7 @@ async def test_dingtalk_signature_verifies_independently(http_peer: HttpPeer) ->
     assert before <= int(stamp) <= int(time.time() * 1000)
     # DingTalk's documented check: base64(HmacSHA256(key=secret, "timestamp\nsecret")).
     expected = base64.b64encode(
-        hmac.new(secret.encode("utf-8"), f"{stamp}\n{secret}".encode("utf-8"), "sha256").digest()
+        hmac.new(secret.encode("utf-8"), f"{stamp}\n{secret}".encode(), "sha256").digest()
     ).decode()
     assert query["sign"] == [expected]
     assert request.body["text"]["content"].startswith("SLA breached")
@@ -112,7 +112,11 @@ async def test_staff_alerts_also_reach_the_im_group(
     secret = "SEC" + uuid.uuid4().hex
     db.add(
         NotificationChannel(
-            org_id=t.org.id, kind="dingtalk", url=f"{http_peer.base}/robot", secret=secret, options={}
+            org_id=t.org.id,
+            kind="dingtalk",
+            url=f"{http_peer.base}/robot",
+            secret=secret,
+            options={},
         )
     )
     await db.flush()
@@ -123,7 +127,9 @@ async def test_staff_alerts_also_reach_the_im_group(
     await db.flush()
     await deliver(maker)
     await sending.send_pending(maker)
-    sent = {(r.channel, r.status) for r in await rows(db, t.org.id) if r.template == "field_conflict"}
+    sent = {
+        (r.channel, r.status) for r in await rows(db, t.org.id) if r.template == "field_conflict"
+    }
     assert sent == {("email", "sent"), ("im", "sent")}
     [request] = http_peer.requests
     assert request.body["text"]["content"].startswith("Field conflict on WO-")

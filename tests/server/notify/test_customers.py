@@ -23,7 +23,9 @@ from tests.server.notify.conftest import HttpPeer, SmtpPeer
 from tests.server.notify.test_delivery import deliver, rows
 
 
-async def _tenant(db: AsyncSession, name: str, *, lang: str | None = None, **prefs: object) -> Tenant:
+async def _tenant(
+    db: AsyncSession, name: str, *, lang: str | None = None, **prefs: object
+) -> Tenant:
     t = await make_tenant(db, name)
     assert t.customer is not None
     t.customer.email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.test"
@@ -94,7 +96,9 @@ async def test_engineer_assigned_names_the_first_name_and_window_then_on_the_way
     )
     actor = t.actor("engineer1")
     for action in (Action.ACCEPT, Action.START_TRAVEL):
-        await tickets.apply_transition(db, actor, ticket_id=ticket.id, data=TransitionIn(action=action))
+        await tickets.apply_transition(
+            db, actor, ticket_id=ticket.id, data=TransitionIn(action=action)
+        )
     await db.flush()
     await deliver(maker)
     log = {r.template: r for r in await rows(db, t.org.id)}
@@ -118,7 +122,11 @@ async def test_resolved_and_survey_invitation(
         aggregate_id=ticket.id,
         payload=audit.payload(ticket, actor="x", action="resolve", to_status="resolved"),
     )
-    survey = {"ticket_id": str(ticket.id), "customer_id": str(t.customer.id), "url": "https://x/s/abc"}
+    survey = {
+        "ticket_id": str(ticket.id),
+        "customer_id": str(t.customer.id),
+        "url": "https://x/s/abc",
+    }
     events.emit(db, org_id=t.org.id, topic="survey.invited", aggregate_id=ticket.id, payload=survey)
     await db.flush()
     await deliver(maker)
@@ -146,9 +154,13 @@ async def test_quiet_hours_defer_to_their_end(
 
 def test_quiet_hours_across_midnight() -> None:
     late = dt.datetime(2030, 1, 1, 23, 30, tzinfo=dt.UTC)
-    assert quiet_end(dt.time(22), dt.time(7), "UTC", late) == dt.datetime(2030, 1, 2, 7, tzinfo=dt.UTC)
+    assert quiet_end(dt.time(22), dt.time(7), "UTC", late) == dt.datetime(
+        2030, 1, 2, 7, tzinfo=dt.UTC
+    )
     early = dt.datetime(2030, 1, 2, 6, 0, tzinfo=dt.UTC)
-    assert quiet_end(dt.time(22), dt.time(7), "UTC", early) == dt.datetime(2030, 1, 2, 7, tzinfo=dt.UTC)
+    assert quiet_end(dt.time(22), dt.time(7), "UTC", early) == dt.datetime(
+        2030, 1, 2, 7, tzinfo=dt.UTC
+    )
     assert quiet_end(dt.time(22), dt.time(7), "UTC", late.replace(hour=12)) is None
 
 
@@ -191,7 +203,11 @@ async def test_sms_first_when_the_customer_prefers_it(
     prefs.channels = ["sms", "email"]
     db.add(
         NotificationChannel(
-            org_id=t.org.id, kind="sms_gateway", url=f"{http_peer.base}/sms", secret="tok", options={}
+            org_id=t.org.id,
+            kind="sms_gateway",
+            url=f"{http_peer.base}/sms",
+            secret="tok",
+            options={},
         )
     )
     await db.flush()

@@ -15,8 +15,8 @@ from server.config import Settings
 from server.db import session_scope
 from server.events import service as events
 from server.notify import Notification, sending
-from server.tickets import sla
 from server.tickets import service as tickets
+from server.tickets import sla
 from server.tickets.schemas import TicketCreate
 from tests.fixtures.factories import make_tenant, make_ticket
 from tests.server.notify.conftest import SmtpPeer
