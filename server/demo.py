@@ -28,6 +28,7 @@ from server.auth.models import Role, User
 from server.customers.models import Asset, Customer, Site
 from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
+from server.notify import demo as notify_demo
 from server.orgs.models import Organisation
 from server.schemas import Input, Text200
 from server.text import fit_column
@@ -157,6 +158,7 @@ async def _tenant(
     engineers = await _engineers(session, org, slug, n_eng, rng)
     await _sla(session, org, tz)
     customers = await _customers(session, org, n_cust, rng)
+    await notify_demo.seed(session, [c for c, _, _ in customers], users)
     admin = users[Role.ADMIN]
     actor = Actor(
         org_id=org.id,
