@@ -167,10 +167,10 @@ def render(template: str, lang: Language, params: Mapping[str, Any]) -> tuple[st
 
 
 def first_name(display_name: str) -> str:
-    """What a customer is told of the engineer's name: the first word of a Latin-script name
-    ("Wang Li" -> "Wang" is not wanted, so names are taken as written: "Anna Berg" ->
-    "Anna"); a name written in CJK characters without spaces (王小明) is family name first:
-    the given name is all but its first character (小明), a single character stays whole."""
+    """What a customer is told of the engineer's name (docs/notifications.md): a name
+    written with spaces is cut at the first one ("Anna Berg" -> "Anna"); a name in Chinese
+    characters without spaces is family name first, so the given name is all but the first
+    character ("王小明" -> "小明"), a single character stays whole."""
     name = display_name.strip()
     if not name:
         return ""
