@@ -43,6 +43,7 @@ from server.notify.models import (
     ChannelKind,
     Notification,
     NotificationChannel,
+    NotificationPreference,
     Provider,
     Status,
 )
@@ -134,6 +135,26 @@ async def _providers(
     return found
 
 
+async def _opted_out(session: AsyncSession, rows: list[Notification]) -> set[uuid.UUID]:
+    """Rows to customers who opted out (of all, or of the row's template) since the row was
+    written: a message deferred by quiet hours must not go out after an opt-out."""
+    customers = {r.recipient_id for r in rows if r.recipient_kind == "customer"}
+    if not customers:
+        return set()
+    prefs = {
+        p.customer_id: p
+        for p in await session.scalars(
+            select(NotificationPreference).where(NotificationPreference.customer_id.in_(customers))
+        )
+    }
+    out = set()
+    for row in rows:
+        pref = prefs.get(row.recipient_id) if row.recipient_kind == "customer" else None
+        if pref is not None and (pref.opt_out or row.template in pref.opt_out_templates):
+            out.add(row.id)
+    return out
+
+
 async def claim(
     session: AsyncSession, *, now: dt.datetime, limit: int = 50, settings: Settings | None = None
 ) -> list[Claimed]:
@@ -149,8 +170,12 @@ async def claim(
         )
     )
     providers = await _providers(session, {row.org_id for row in rows})
+    opted_out = await _opted_out(session, rows)
     claimed = []
     for row in rows:
+        if row.id in opted_out:
+            row.status = Status.SUPPRESSED.value
+            continue
         if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
             row.status, row.last_error = Status.FAILED.value, "gave up: attempts exhausted"
             continue

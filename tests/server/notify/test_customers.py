@@ -218,3 +218,24 @@ async def test_sms_first_when_the_customer_prefers_it(
     assert request.body["to"] == "+86 138 0000 0000"
     assert request.body["text"].startswith("We received your request")
     assert request.headers["Authorization"] == "Bearer tok"
+
+
+async def test_an_opt_out_during_quiet_hours_stops_the_deferred_message(
+    db: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp_peer: SmtpPeer
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    start = (now - dt.timedelta(hours=1)).time().replace(microsecond=0)
+    end = (now + dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    t = await _tenant(db, "QuietOut", lang="en", quiet_start=start, quiet_end=end)
+    await make_ticket(db, t.actor("dispatcher"), t.customer, t.site)
+    await deliver(maker)
+    [row] = await rows(db, t.org.id)
+    assert t.customer is not None
+    prefs = await db.get(NotificationPreference, t.customer.id)
+    assert prefs is not None
+    prefs.opt_out = True
+    await db.flush()
+    assert await sending.send_pending(maker, now=row.next_attempt_at) == 0
+    [row] = await rows(db, t.org.id)
+    assert row.status == "suppressed"
+    assert smtp_peer.to(t.customer.email or "") == []
