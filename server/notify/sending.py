@@ -2,9 +2,10 @@
 
 ``send_pending`` claims due rows (pending, deferred whose time came, or ``sending`` whose
 lease ran out) with FOR UPDATE SKIP LOCKED, marks them ``sending`` with a lease and an
-attempt more, and COMMITS before talking to any peer. Then each message is sent and its
-row finished in a transaction of its own: ``sent``, or back to ``pending`` after an
-exponential backoff with jitter, or ``failed`` after the last attempt. A worker that dies
+attempt more, and COMMITS before talking to any peer. Then the messages are sent, up to
+``SEND_CONCURRENCY`` at once, and each group's rows are finished in one transaction:
+``sent``, or back to ``pending`` after an exponential backoff with jitter, or ``failed``
+after the last attempt. A worker that dies
 between the peer's acceptance and the ``sent`` commit leaves a ``sending`` row whose lease
 expires and which is sent again: the one duplicate possible, and a recognisable one (the
 e-mail's Message-ID and the SMS gateway's Idempotency-Key are the notification's id).
@@ -16,13 +17,14 @@ out, never dropped.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings, get_settings
@@ -76,27 +78,56 @@ def lease(settings: Settings) -> dt.timedelta:
     return dt.timedelta(seconds=3 * settings.NOTIFY_TIMEOUT_SECONDS + 30)
 
 
-async def _rate_wait(
-    session: AsyncSession, row: Notification, now: dt.datetime, per_hour: int
-) -> dt.datetime | None:
-    """When ``row`` may go if its address had ``per_hour`` messages in the last hour."""
-    recent = select(
-        func.count(),
-        func.min(func.coalesce(Notification.sent_at, Notification.next_attempt_at)),
-    ).where(
-        Notification.org_id == row.org_id,
-        Notification.channel == row.channel,
-        Notification.address == row.address,
-        Notification.id != row.id,
-        or_(
-            Notification.sent_at > now - HOUR,
-            Notification.status == Status.SENDING.value,
-        ),
+RateKey = tuple[uuid.UUID, str, str]  # organisation, channel, address
+
+
+@dataclass
+class _Window:
+    """Messages to one address in the last hour, and when the oldest of them went."""
+
+    count: int
+    oldest: dt.datetime | None
+
+
+async def _recent(
+    session: AsyncSession, rows: list[Notification], now: dt.datetime
+) -> dict[RateKey, _Window]:
+    """Per address of ``rows``: messages sent in the last hour or being sent (other than
+    ``rows`` themselves), in one query."""
+    keys = {(r.org_id, r.channel, r.address) for r in rows}
+    if not keys:
+        return {}
+    found = await session.execute(
+        select(
+            Notification.org_id,
+            Notification.channel,
+            Notification.address,
+            func.count(),
+            func.min(func.coalesce(Notification.sent_at, Notification.next_attempt_at)),
+        )
+        .where(
+            tuple_(Notification.org_id, Notification.channel, Notification.address).in_(keys),
+            Notification.id.not_in([r.id for r in rows]),
+            or_(
+                Notification.sent_at > now - HOUR,
+                Notification.status == Status.SENDING.value,
+            ),
+        )
+        .group_by(Notification.org_id, Notification.channel, Notification.address)
     )
-    count, oldest = (await session.execute(recent)).one()
-    if count < per_hour:
+    windows = {key: _Window(0, None) for key in keys}
+    for org_id, channel, address, count, oldest in found:
+        windows[(org_id, channel, address)] = _Window(count, oldest)
+    return windows
+
+
+def _rate_wait(window: _Window, now: dt.datetime, per_hour: int) -> dt.datetime | None:
+    """When a message to this address may go (None: now, and it is counted)."""
+    if window.count < per_hour:
+        window.count += 1
+        window.oldest = window.oldest or now
         return None
-    return max(now + dt.timedelta(seconds=30), (oldest or now) + HOUR)
+    return max(now + dt.timedelta(seconds=30), (window.oldest or now) + HOUR)
 
 
 def build_channel(
@@ -171,6 +202,7 @@ async def claim(
     )
     providers = await _providers(session, {row.org_id for row in rows})
     opted_out = await _opted_out(session, rows)
+    windows = await _recent(session, rows, now)
     claimed = []
     for row in rows:
         if row.id in opted_out:
@@ -179,13 +211,13 @@ async def claim(
         if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
             row.status, row.last_error = Status.FAILED.value, "gave up: attempts exhausted"
             continue
-        wait = await _rate_wait(session, row, now, settings.NOTIFY_PER_HOUR)
+        window = windows[(row.org_id, row.channel, row.address)]
+        wait = _rate_wait(window, now, settings.NOTIFY_PER_HOUR)
         if wait is not None:
             row.status, row.next_attempt_at = Status.DEFERRED.value, wait
             continue
         row.status, row.attempts = Status.SENDING.value, row.attempts + 1
         row.next_attempt_at = now + lease(settings)
-        await session.flush()  # the next row's rate count sees this one
         channel = build_channel(row.channel, row.address, providers.get(row.org_id, {}), settings)
         message = Message(row.id, row.address, row.subject, row.body)
         claimed.append(Claimed(message, row.attempts, channel))
@@ -236,21 +268,31 @@ async def _attempt(item: Claimed) -> tuple[Receipt | None, str | None]:
         return None, str(exc)
 
 
+SEND_CONCURRENCY = 16  # messages in flight at once per worker
+
+
 async def send_pending(
     maker: async_sessionmaker[AsyncSession],
     *,
     now: dt.datetime | None = None,
     limit: int = 50,
 ) -> int:
-    """Claim, commit, send, record: one batch; returns how many were sent."""
+    """Claim and commit, then send SEND_CONCURRENCY messages at a time, recording each
+    group's outcomes in one transaction; returns how many were sent."""
     async with session_scope(maker) as session:
         claimed = await claim(session, now=now or dt.datetime.now(dt.UTC), limit=limit)
     sent = 0
-    for item in claimed:
-        receipt, error = await _attempt(item)
+    for start in range(0, len(claimed), SEND_CONCURRENCY):
+        group = claimed[start : start + SEND_CONCURRENCY]
+        outcomes = await asyncio.gather(*(_attempt(item) for item in group))
         async with session_scope(maker) as session:
-            await finish(
-                session, item, receipt=receipt, error=error, now=now or dt.datetime.now(dt.UTC)
-            )
-        sent += error is None
+            for item, (receipt, error) in zip(group, outcomes, strict=True):
+                await finish(
+                    session,
+                    item,
+                    receipt=receipt,
+                    error=error,
+                    now=now or dt.datetime.now(dt.UTC),
+                )
+                sent += error is None
     return sent
