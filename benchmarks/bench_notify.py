@@ -73,20 +73,29 @@ async def _emit(conn: asyncpg.Connection, org_id: uuid.UUID, number: str) -> Non
     )
 
 
+PHASES = {"deliver": 0.0, "send": 0.0}
+
+
 async def _pump(maker: Any) -> int:
     """One round of the worker's two jobs; returns messages sent."""
     from server.db import session_scope
     from server.events import service as events
     from server.notify import sending
 
+    began = time.perf_counter()
     async with session_scope(maker) as session:
         await events.deliver_pending(session)
-    return await sending.send_pending(maker, limit=200)
+    middle = time.perf_counter()
+    sent = await sending.send_pending(maker, limit=200)
+    PHASES["deliver"] += middle - began
+    PHASES["send"] += time.perf_counter() - middle
+    return sent
 
 
 async def _throughput(conn: asyncpg.Connection, maker: Any, org_id: Any, peer: Peer) -> float:
     for i in range(EVENTS):
         await _emit(conn, org_id, f"T-{i}")
+    PHASES.update(deliver=0.0, send=0.0)
     started = time.perf_counter()
     sent = 0
     while sent < EVENTS:
@@ -95,13 +104,19 @@ async def _throughput(conn: asyncpg.Connection, maker: Any, org_id: Any, peer: P
 
 
 async def _baseline(port: int) -> float:
-    started = time.perf_counter()
-    for i in range(EVENTS):
+    """The same number of messages, SEND_CONCURRENCY at once, as the pipeline sends them."""
+    from server.notify.sending import SEND_CONCURRENCY
+
+    async def one(i: int) -> None:
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = "a@b.test", "c@d.test", f"Baseline {i}"
         mail["Message-ID"] = f"<{uuid.uuid4()}@bench>"
         mail.set_content("SLA breached")
         await aiosmtplib.send(mail, hostname="127.0.0.1", port=port)
+
+    started = time.perf_counter()
+    for first in range(0, EVENTS, SEND_CONCURRENCY):
+        await asyncio.gather(*(one(i) for i in range(first, min(EVENTS, first + SEND_CONCURRENCY))))
     return time.perf_counter() - started
 
 
@@ -167,6 +182,7 @@ async def run() -> dict[str, Any]:
             tenant = await seed_tenant(conn, slug="notify", customers=1, engineers=1)
             maker = make_sessionmaker(engine)
             pipeline = await _throughput(conn, maker, tenant.org_id, peer)
+            phases = {k: round(v, 3) for k, v in PHASES.items()}
             baseline = await _baseline(port)
             lags = await _steady(conn, maker, tenant.org_id, peer)
             duplicates = await conn.fetchval(
@@ -186,6 +202,7 @@ async def run() -> dict[str, Any]:
         "events": EVENTS,
         "pipeline_events_per_s": round(EVENTS / pipeline, 1),
         "baseline_messages_per_s": round(EVENTS / baseline, 1),
+        "pipeline_phases_s": phases,
         "steady_rate_per_s": STEADY_RATE,
         "lag": latency_summary(lags),
         "measured_at": dt.datetime.now(dt.UTC).isoformat(),

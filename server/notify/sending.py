@@ -23,8 +23,9 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings, get_settings
@@ -224,48 +225,71 @@ async def claim(
     return claimed
 
 
+Outcome = tuple[Claimed, Receipt | None, str | None]  # the row, its receipt or its error
+_table = cast(Table, Notification.__table__)
+_FINISH = (
+    _table.update()
+    .where(
+        _table.c.id == bindparam("b_id"),
+        _table.c.status == Status.SENDING.value,
+        _table.c.attempts == bindparam("b_attempts"),  # still this attempt's row
+    )
+    .values(
+        status=bindparam("b_status"),
+        sent_at=bindparam("b_sent_at"),
+        next_attempt_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        receipt=bindparam("b_receipt"),
+    )
+)
+
+
+def _finished(outcome: Outcome, now: dt.datetime, max_attempts: int) -> dict[str, Any]:
+    item, receipt, error = outcome
+    values: dict[str, Any] = {"b_id": item.message.id, "b_attempts": item.attempts}
+    if error is None:
+        reference = receipt.reference if receipt else None
+        return values | {
+            "b_status": Status.SENT.value,
+            "b_sent_at": now,
+            "b_next": now,
+            "b_error": None,
+            "b_receipt": fit_column(Notification.receipt, reference) if reference else None,
+        }
+    last = item.attempts >= max_attempts
+    return values | {
+        "b_status": Status.FAILED.value if last else Status.PENDING.value,
+        "b_sent_at": None,
+        "b_next": now + backoff(item.attempts),
+        "b_error": fit_column(Notification.last_error, error),
+        "b_receipt": None,
+    }
+
+
 async def finish(
     session: AsyncSession,
-    item: Claimed,
+    outcomes: list[Outcome],
     *,
-    receipt: Receipt | None,
-    error: str | None,
     now: dt.datetime,
     settings: Settings | None = None,
 ) -> None:
-    """Record the outcome of one attempt (only if the row is still this attempt's)."""
-    settings = settings or get_settings()
-    mine = (
-        update(Notification)
-        .where(
-            Notification.id == item.message.id,
-            Notification.status == Status.SENDING.value,
-            Notification.attempts == item.attempts,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if error is None:
-        reference = receipt.reference if receipt else None
-        values = {"status": Status.SENT.value, "sent_at": now, "last_error": None}
-        values["receipt"] = fit_column(Notification.receipt, reference) if reference else None
-    else:
-        last = item.attempts >= settings.NOTIFY_MAX_ATTEMPTS
-        values = {
-            "status": Status.FAILED.value if last else Status.PENDING.value,
-            "next_attempt_at": now + backoff(item.attempts),
-            "last_error": fit_column(Notification.last_error, error),
-        }
-    await session.execute(mine.values(**values))
+    """Record the outcomes of attempts, in one statement: ``sent``, or ``pending`` again
+    after the backoff, or ``failed`` after the last attempt (each only if its row is
+    still this attempt's)."""
+    if not outcomes:
+        return
+    limit = (settings or get_settings()).NOTIFY_MAX_ATTEMPTS
+    await session.execute(_FINISH, [_finished(o, now, limit) for o in outcomes])
 
 
-async def _attempt(item: Claimed) -> tuple[Receipt | None, str | None]:
+async def _attempt(item: Claimed) -> Outcome:
     if item.channel is None:
-        return None, "the channel is not configured or disabled for this organisation"
+        return item, None, "the channel is not configured or disabled for this organisation"
     try:
-        return await item.channel.send(item.message), None
+        return item, await item.channel.send(item.message), None
     except ChannelError as exc:
         log.warning("notification %s not sent: %s", item.message.id, exc)
-        return None, str(exc)
+        return item, None, str(exc)
 
 
 SEND_CONCURRENCY = 16  # messages in flight at once per worker
@@ -284,15 +308,8 @@ async def send_pending(
     sent = 0
     for start in range(0, len(claimed), SEND_CONCURRENCY):
         group = claimed[start : start + SEND_CONCURRENCY]
-        outcomes = await asyncio.gather(*(_attempt(item) for item in group))
+        done = list(await asyncio.gather(*(_attempt(item) for item in group)))
         async with session_scope(maker) as session:
-            for item, (receipt, error) in zip(group, outcomes, strict=True):
-                await finish(
-                    session,
-                    item,
-                    receipt=receipt,
-                    error=error,
-                    now=now or dt.datetime.now(dt.UTC),
-                )
-                sent += error is None
+            await finish(session, done, now=now or dt.datetime.now(dt.UTC))
+        sent += sum(error is None for _, _, error in done)
     return sent
