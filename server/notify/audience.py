@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -36,11 +38,30 @@ DEFAULT_CHANNELS = (ChannelKind.EMAIL.value, ChannelKind.SMS.value)
 IM_PROVIDERS = (Provider.WECOM.value, Provider.DINGTALK.value, Provider.FEISHU.value)
 
 
+T = TypeVar("T")
+
+
+async def cached(
+    session: AsyncSession, key: tuple[Any, ...], read: Callable[[], Awaitable[T]]
+) -> T:
+    """``read()`` once per transaction (the outbox delivers a batch of events in one): who
+    the staff are, the organisation's zone and robot do not change within it."""
+    memo: dict[tuple[Any, ...], Any] = session.info.setdefault("notify.cache", {})
+    if key not in memo:
+        memo[key] = await read()
+    value: T = memo[key]
+    return value
+
+
 def uuid_or_none(value: Any) -> uuid.UUID | None:
     try:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+async def zone_of(session: AsyncSession, org_id: uuid.UUID) -> str:
+    return await cached(session, ("zone", org_id), lambda: orgs.zone(session, org_id))
 
 
 def local(moment: dt.datetime | None, zone: str) -> str:
@@ -60,8 +81,29 @@ def window(start: dt.datetime | None, end: dt.datetime | None, zone: str) -> str
     return f"{first}-{last[11:] if same_day else last} ({zone})"
 
 
-async def im_channel(session: AsyncSession, org_id: uuid.UUID) -> NotificationChannel | None:
+@dataclass(frozen=True)
+class Robot:
+    """An organisation's IM group robot (plain values: kept for a whole delivery batch)."""
+
+    id: uuid.UUID
+    kind: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member of staff to tell (plain values, like ``Robot``)."""
+
+    id: uuid.UUID
+    email: str
+    locale: str
+
+
+async def im_channel(session: AsyncSession, org_id: uuid.UUID) -> Robot | None:
     """The organisation's enabled IM robot (the first of WeCom, DingTalk, Feishu)."""
+    return await cached(session, ("im", org_id), lambda: _im_channel(session, org_id))
+
+
+async def _im_channel(session: AsyncSession, org_id: uuid.UUID) -> Robot | None:
     rows = await session.scalars(
         select(NotificationChannel).where(
             NotificationChannel.org_id == org_id,
@@ -69,7 +111,7 @@ async def im_channel(session: AsyncSession, org_id: uuid.UUID) -> NotificationCh
             NotificationChannel.kind.in_(IM_PROVIDERS),
         )
     )
-    found = {row.kind: row for row in rows}
+    found = {row.kind: Robot(row.id, row.kind) for row in rows}
     return next((found[k] for k in IM_PROVIDERS if k in found), None)
 
 
@@ -102,7 +144,7 @@ async def event_params(session: AsyncSession, event: OutboxEvent) -> dict[str, A
     order's number, title, status and resolution deadline, times in the organisation's zone."""
     payload = event.payload
     params: dict[str, Any] = {**(payload.get("changes") or {}), **payload}
-    zone = await orgs.zone(session, event.org_id)
+    zone = await zone_of(session, event.org_id)
     params["location"] = payload.get("location_id") or payload.get("reported_at_location_id")
     if payload.get("serial_number"):
         params["serial"] = f" (S/N {payload['serial_number']})"
@@ -199,7 +241,7 @@ async def customer_drafts(session: AsyncSession, event: OutboxEvent, template: s
     chosen = await _channel_for(session, customer, prefs)
     if chosen is None:
         return []
-    zone = await orgs.zone(session, event.org_id)
+    zone = await zone_of(session, event.org_id)
     params = await event_params(session, event)
     params["customer"] = customer.contact_name or customer.name
     if ticket is not None:

@@ -22,6 +22,7 @@ from server.db import after_commit
 from server.events import OutboxEvent
 from server.languages import choose
 from server.notify import audience
+from server.notify.audience import Person
 from server.notify.drafts import Draft
 from server.notify.models import ChannelKind, Notification
 from server.notify.templates import render
@@ -43,17 +44,32 @@ async def _staff(
     duties: tuple[Duty, ...] = (),
     fallback: tuple[Role, ...] = (),
 ) -> list[Draft]:
-    users = await auth.staff_to_tell(session, event.org_id, roles=roles, duties=duties)
-    if not users and fallback:
-        users = await auth.staff_to_tell(session, event.org_id, roles=fallback)
+    users = await audience.cached(
+        session,
+        ("staff", event.org_id, roles, duties, fallback),
+        lambda: _staff_users(session, event.org_id, roles, duties, fallback),
+    )
     params = await audience.event_params(session, event)
     return await staff_drafts(session, event.org_id, users, template, params)
+
+
+async def _staff_users(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    roles: tuple[Role, ...],
+    duties: tuple[Duty, ...],
+    fallback: tuple[Role, ...],
+) -> list[Person]:
+    users = await auth.staff_to_tell(session, org_id, roles=roles, duties=duties)
+    if not users and fallback:
+        users = await auth.staff_to_tell(session, org_id, roles=fallback)
+    return [Person(u.id, u.email, u.locale) for u in users]
 
 
 async def staff_drafts(
     session: AsyncSession,
     org_id: uuid.UUID,
-    users: list[User],
+    users: list[Person],
     template: str,
     params: dict[str, Any],
 ) -> list[Draft]:
@@ -88,7 +104,8 @@ async def _one_user(
     if user is None:
         return []
     params = await audience.event_params(session, event)
-    return await staff_drafts(session, event.org_id, [user], template, params)
+    person = Person(user.id, user.email, user.locale)
+    return await staff_drafts(session, event.org_id, [person], template, params)
 
 
 def _staff_route(template: str, **who: Any) -> Route:
