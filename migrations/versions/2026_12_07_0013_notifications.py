@@ -52,7 +52,13 @@ def _log() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_notifications"),
         sa.UniqueConstraint(
-            "event_id", "template", "recipient_kind", "recipient_id", "channel", name="uq_notif_key"
+            "org_id",
+            "event_id",
+            "template",
+            "recipient_kind",
+            "recipient_id",
+            "channel",
+            name="uq_notif_key",
         ),
     )
     op.create_index(

@@ -61,7 +61,13 @@ class Notification(IdMixin, Base):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint(
-            "event_id", "template", "recipient_kind", "recipient_id", "channel", name="uq_notif_key"
+            "org_id",
+            "event_id",
+            "template",
+            "recipient_kind",
+            "recipient_id",
+            "channel",
+            name="uq_notif_key",
         ),
         Index(
             "ix_notifications_due",
