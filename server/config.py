@@ -104,6 +104,20 @@ class Settings(BaseSettings):
     # others wait in the queue without holding a worker slot.
     PLAN_SOLVERS: int = Field(default=2, ge=1, le=32)
 
+    # Notifications (docs/notifications.md). E-mail goes to this SMTP server
+    # (smtp://user:pass@host:587, smtps://... for implicit TLS); unset: each message is
+    # written as an .eml file into MAIL_DIR (default VAR_DIR/mail) instead, the dev default.
+    SMTP_URL: str | None = None
+    SMTP_STARTTLS: bool = False
+    MAIL_FROM: str = "Fixflow <noreply@fixflow.local>"
+    MAIL_DIR: Path | None = None
+    # At most this many messages per hour to one address of an organisation (more wait).
+    NOTIFY_PER_HOUR: int = Field(default=20, ge=1)
+    NOTIFY_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=50)
+    NOTIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
+    # A customer's status link in messages stays valid this many days.
+    NOTIFY_LINK_DAYS: int = Field(default=30, ge=1, le=365)
+
     @field_validator("ENV")
     @classmethod
     def _known_environment(cls, value: str) -> str:
@@ -119,6 +133,10 @@ class Settings(BaseSettings):
     @property
     def blob_dir(self) -> Path:
         return self.BLOB_DIR if self.BLOB_DIR is not None else self.VAR_DIR / "blobs"
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.MAIL_DIR if self.MAIL_DIR is not None else self.VAR_DIR / "mail"
 
     @property
     def is_production(self) -> bool:

@@ -29,6 +29,7 @@ from server.customers.models import Asset, Customer, Site
 from server.db import make_engine, make_sessionmaker, session_scope
 from server.engineers.models import Engineer
 from server.escalation import demo as escalation_demo
+from server.notify import demo as notify_demo
 from server.orgs.models import Organisation
 from server.portal import demo as portal_demo
 from server.schemas import Input, Text200
@@ -160,6 +161,7 @@ async def _tenant(
     engineers = await _engineers(session, org, slug, n_eng, rng)
     await _sla(session, org, tz)
     customers = await _customers(session, org, n_cust, rng)
+    await notify_demo.seed(session, [c for c, _, _ in customers], users)
     admin = users[Role.ADMIN]
     actor = Actor(
         org_id=org.id,

@@ -23,6 +23,7 @@ from server.escalation import plug as escalation
 from server.events import plug as events
 from server.field import plug as field
 from server.jobs import Job
+from server.notify import plug as notify
 from server.orgs import plug as orgs
 from server.parts import plug as parts
 from server.surveys import plug as surveys
@@ -43,6 +44,7 @@ PLUGS: tuple[ModuleType, ...] = (
     dispatch,
     escalation,
     surveys,
+    notify,
 )
 LADDER = (
     "events",
@@ -63,6 +65,7 @@ LADDER = (
     "dispatch",
     "escalation",
     "surveys",
+    "notify",
     "portal",
 )
 _installed = False

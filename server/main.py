@@ -39,6 +39,7 @@ from server.field.router import router as field_router
 from server.field.visits.router import router as field_visits_router
 from server.http import check_request, document_body_formats
 from server.middleware import RequestContext
+from server.notify.router import router as notify_router
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
 from server.parts.csvio.router import router as parts_csv_router
@@ -256,6 +257,7 @@ ROUTERS = (
     surveys_router,
     survey_tickets_router,
     survey_page_router,
+    notify_router,
 )
 
 

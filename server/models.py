@@ -22,6 +22,7 @@ from server.field.models import (
 )
 from server.idempotency.models import IdempotencyRecord
 from server.links.models import AccessLink
+from server.notify.models import Notification, NotificationChannel, NotificationPreference
 from server.orgs.models import Organisation
 from server.parts.models import (
     Part,
@@ -66,6 +67,9 @@ __all__ = [
     "LabourApproval",
     "LabourEntry",
     "LabourVoid",
+    "Notification",
+    "NotificationChannel",
+    "NotificationPreference",
     "Organisation",
     "OutboxEvent",
     "Part",

@@ -48,6 +48,7 @@ def infra() -> Iterator[dict[str, str]]:
     os.environ["FIXFLOW_REDIS_URL"] = rd
     os.environ["FIXFLOW_ENV"] = "test"
     os.environ["FIXFLOW_BLOB_DIR"] = str(_TMP / "blobs")  # never the repository's var/blobs
+    os.environ["FIXFLOW_MAIL_DIR"] = str(_TMP / "mail")  # nor its var/mail (notifications)
     get_settings.cache_clear()
     yield {"database_url": db_url, "redis_url": rd, "server_url": db}
     for handle in reversed(handles):

@@ -66,6 +66,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "dispatch.sweep_plans",
             "escalation.sweep",
             "surveys.send_due",
+            "notify.send_pending",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -77,6 +78,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "dispatch.sweep_plans",
         "escalation.sweep",
         "surveys.send_due",
+        "notify.send_pending",
     }
 
 

@@ -133,6 +133,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_escalation(db, a, b, (own, other, foreign))
     stock |= await _build_portal_links(db, (own, other, foreign))
     stock |= await _build_surveys(db, a, b, (own, other, foreign))
+    stock |= await _build_notify(db, a, b)
     await _build_levels(db, a, b, stock["part"])
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
@@ -743,6 +744,44 @@ def _signature_body(world: World, key: str) -> dict[str, Any]:
         "strokes": [[[1, 2], [3, 4]]],
         "signed_status": "on_site",
     }
+
+
+async def _build_notify(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tuple[Any, Any, Any]]:
+    """``notification``: a failed message of the delivery log per tenant (own, same org,
+    tenant B); ``notification_channel``: tenant A's WeCom and DingTalk robots, B's WeCom."""
+    from server.notify import Notification, NotificationChannel
+
+    log = tuple(
+        Notification(
+            org_id=t.org.id,
+            event_id=uuid.uuid4(),
+            topic="ticket.created",
+            template="ticket_received",
+            recipient_kind="customer",
+            recipient_id=t.customer.id if t.customer else uuid.uuid4(),
+            channel="email",
+            address="customer@example.test",
+            lang="en",
+            subject="We received your request",
+            body="...",
+            status="failed",
+            attempts=8,
+        )
+        for t in (a, a, b)
+    )
+    channels = tuple(
+        NotificationChannel(
+            org_id=t.org.id,
+            kind=kind,
+            url="https://robot.example/send?key=k",
+            options={},
+            version=1,
+        )
+        for t, kind in ((a, "wecom"), (a, "dingtalk"), (b, "wecom"))
+    )
+    db.add_all([*log, *channels])
+    await db.flush()
+    return {"notification": log, "notification_channel": channels}
 
 
 async def _build_dispatch(
@@ -1373,6 +1412,81 @@ MATRIX: tuple[Row, ...] = (
         "/api/v1/service-sites/{site_id}",
         back_office((204, 204, 404), viewer=DENIED, engineer=DENIED, agent=DENIED),
         "service_site",
+    ),
+    # --- notifications ----------------------------------------------------------------
+    Row(
+        "notifications.list",
+        "GET",
+        "/api/v1/notifications",
+        back_office(403, viewer=403, engineer=403, admin=200, dispatcher=200),
+        listed="notification",
+    ),
+    Row(
+        "notifications.read",
+        "GET",
+        "/api/v1/notifications/{notification_id}",
+        back_office(DENIED, viewer=DENIED, engineer=DENIED, admin=VISIBLE, dispatcher=VISIBLE),
+        "notification",
+    ),
+    Row(
+        "notifications.retry",
+        "POST",
+        "/api/v1/notifications/{notification_id}/retry",
+        back_office(DENIED, viewer=DENIED, engineer=DENIED, admin=VISIBLE, dispatcher=VISIBLE),
+        "notification",
+    ),
+    Row(
+        "notifications.channels.list",
+        "GET",
+        "/api/v1/notifications/channels",
+        admin_only(200),
+        listed="notification_channel",
+    ),
+    Row(
+        "notifications.channels.create",
+        "POST",
+        "/api/v1/notifications/channels",
+        admin_only(201),
+        body=lambda w, k: {"kind": "feishu", "url": "https://open.feishu.example/hook/x"},
+    ),
+    Row(
+        "notifications.channels.read",
+        "GET",
+        "/api/v1/notifications/channels/{channel_id}",
+        admin_only(VISIBLE),
+        "notification_channel",
+    ),
+    Row(
+        "notifications.channels.update",
+        "PATCH",
+        "/api/v1/notifications/channels/{channel_id}",
+        admin_only(VISIBLE),
+        "notification_channel",
+        body=lambda w, k: {"enabled": False},
+        if_match=True,
+    ),
+    Row(
+        "notifications.channels.delete",
+        "DELETE",
+        "/api/v1/notifications/channels/{channel_id}",
+        admin_only((204, 204, 404)),
+        "notification_channel",
+    ),
+    Row(
+        "customers.notification_preferences.read",
+        "GET",
+        "/api/v1/customers/{customer_id}/notification-preferences",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=DENIED),
+        "customer",
+    ),
+    Row(
+        "customers.notification_preferences.set",
+        "PUT",
+        "/api/v1/customers/{customer_id}/notification-preferences",
+        back_office(VISIBLE, viewer=DENIED, engineer=DENIED),
+        "customer",
+        body=lambda w, k: {"channels": ["sms"], "lang": "zh_CN"},
+        raw=lambda w, k: ({"If-None-Match": "*"}, None),
     ),
     Row(
         "customers.preferred_engineers.read",

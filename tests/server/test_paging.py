@@ -415,6 +415,34 @@ async def _survey_responses(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/surveys/responses", t.headers("dispatcher"), {str(r.id) for r in rows})
 
 
+async def _notifications(db: AsyncSession, t: Tenant) -> Walk:
+    """The delivery log: rows of one event, ids of one millisecond (UUIDv7) included."""
+    from server.notify import Notification
+
+    event_id = uuid.uuid4()
+    rows = [
+        Notification(
+            org_id=t.org.id,
+            event_id=event_id,
+            topic="ticket.sla_breached",
+            template="sla_breached",
+            recipient_kind="user",
+            recipient_id=uuid.uuid4(),
+            channel="email",
+            address=f"staff{n}@example.test",
+            lang="en",
+            subject="SLA breached",
+            body="...",
+            status="sent",
+            attempts=1,
+        )
+        for n in range(5)
+    ]
+    db.add_all(rows)
+    await db.flush()
+    return Walk("/api/v1/notifications", t.headers("dispatcher"), {str(r.id) for r in rows})
+
+
 SEEDS: dict[str, Seed] = {
     "/api/v1/assets": _assets,
     "/api/v1/checklist-templates": _checklist_templates,
@@ -423,6 +451,7 @@ SEEDS: dict[str, Seed] = {
     "/api/v1/engineers/{engineer_id}/time-off": _time_off,
     "/api/v1/escalation/mine": _my_escalations,
     "/api/v1/followups": _followups,
+    "/api/v1/notifications": _notifications,
     "/api/v1/part-returns": _part_returns,
     "/api/v1/parts": _parts,
     "/api/v1/service-sites": _service_sites,

@@ -168,6 +168,23 @@ async def _survey_template(db: AsyncSession, t: Tenant) -> Target:
     return Target(f"/api/v1/surveys/templates/{template.id}", {"delay_minutes": 30})
 
 
+async def _notification_channel(db: AsyncSession, t: Tenant) -> Target:
+    from server.notify import NotificationChannel
+
+    row = NotificationChannel(
+        org_id=t.org.id, kind="wecom", url="https://robot.example/send?key=k", options={}, version=1
+    )
+    db.add(row)
+    await db.flush()
+    return Target(f"/api/v1/notifications/channels/{row.id}", {"enabled": False})
+
+
+async def _notification_preferences(db: AsyncSession, t: Tenant) -> Target:
+    assert t.customer
+    url = f"/api/v1/customers/{t.customer.id}/notification-preferences"
+    return Target(url, {"channels": ["sms", "email"], "lang": "zh_CN"})
+
+
 async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
@@ -190,6 +207,8 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ("PUT", "/api/v1/customers/{customer_id}/preferred-engineers"): _preferred,
     ("PUT", "/api/v1/dispatch/auto-assign/{priority}"): _auto_assign,
     ("PUT", "/api/v1/escalation/policies/{priority}"): _escalation_policy,
+    ("PATCH", "/api/v1/notifications/channels/{channel_id}"): _notification_channel,
+    ("PUT", "/api/v1/customers/{customer_id}/notification-preferences"): _notification_preferences,
     ("PATCH", "/api/v1/parts/{part_id}"): _part,
     ("PATCH", "/api/v1/service-sites/{site_id}"): _service_site,
     ("PATCH", "/api/v1/sites/{site_id}"): lambda db, t: _same(
