@@ -26,6 +26,7 @@ from server.orgs import plug as orgs
 from server.parts import plug as parts
 from server.sync import plug as sync
 from server.tickets import plug as tickets
+from server.webhooks import plug as webhooks
 
 # Lowest first (the full ladder, with the domains that need no plug, is LADDER).
 PLUGS: tuple[ModuleType, ...] = (
@@ -39,6 +40,7 @@ PLUGS: tuple[ModuleType, ...] = (
     field,
     sync,
     dispatch,
+    webhooks,
 )
 LADDER = (
     "events",
@@ -57,6 +59,7 @@ LADDER = (
     "service_report",
     "ops",
     "dispatch",
+    "webhooks",
 )
 _installed = False
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.db import session_scope
+from server.db import pop_jobs, session_scope
 from server.events import service as events
 from server.jobs import job
 
@@ -15,6 +15,9 @@ async def deliver_outbox(ctx: dict[str, Any]) -> int:
     for _ in range(50):  # bounded: a huge backlog is finished by the next runs
         async with session_scope(ctx["sessionmaker"]) as session:
             delivered, failed = await events.deliver_pending(session)
+        for name, kwargs in pop_jobs(session):  # the subscribers' after-commit nudges
+            if kwargs.get("_job_id") != events.DELIVERY_JOB_ID:
+                await ctx["redis"].enqueue_job(name, **kwargs)
         total += delivered
         if delivered + failed == 0:
             break
