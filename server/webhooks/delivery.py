@@ -128,7 +128,7 @@ async def claim(
         .with_for_update(of=WebhookDelivery, skip_locked=True)
     )
     sends = []
-    for delivery, endpoint in rows.tuples():
+    for delivery, endpoint in rows:
         delivery.attempts += 1
         delivery.next_attempt_at = now + dt.timedelta(seconds=lease_seconds)
         sends.append(Send(delivery.id, endpoint.url, delivery.body, secrets_of(endpoint, now)))
