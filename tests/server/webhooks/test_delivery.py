@@ -13,7 +13,6 @@ import hmac
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -220,18 +219,23 @@ async def test_a_worker_killed_mid_delivery_is_redelivered_with_the_same_id(
     import threading
 
     release = threading.Event()
-    receiver.before = lambda n: release.wait(30) if n == 0 else None
+
+    def hold_the_first(n: int) -> None:
+        if n == 0:
+            release.wait(30)
+
+    receiver.before = hold_the_first
     await _endpoint(maker, org, receiver.url, ["*"])
     await _emit(maker, org, 1)
     async with session_scope(maker) as session:
         await events.service.deliver_pending(session)
     env = {**os.environ, "FIXFLOW_WEBHOOKS_ALLOW_PRIVATE": "true"}
-    worker = subprocess.Popen([sys.executable, "-c", _WORKER], cwd=ROOT, env=env)
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-c", _WORKER, cwd=ROOT, env=env)
     try:
         assert await asyncio.to_thread(receiver.arrived.wait, 60), "the worker never sent"
     finally:
         worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        assert await asyncio.wait_for(worker.wait(), 10) == -signal.SIGKILL
         release.set()
     [row] = await _deliveries(maker, org)
     assert row.status == "pending" and row.attempts == 1  # leased, never recorded
