@@ -34,6 +34,7 @@ from server.text import fit_column
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
 from server.tickets.schemas import TicketCreate, TransitionIn
+from server.webhooks import demo as webhooks_demo
 from shared.lifecycle import Action
 
 DEMO_PASSWORD = "fixflow-demo"
@@ -172,6 +173,7 @@ async def _tenant(
     await _work_orders(session, actor, customers, engineers, n_wo, rng, part_ids)
     if slug == "demo":  # tomorrow's work to plan, the claim pool, auto-assign for P1
         await _tomorrow(session, actor, engineers, customers, tz)
+    await webhooks_demo.seed(session, org.id)
 
 
 async def _engineers(
