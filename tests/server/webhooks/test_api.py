@@ -154,3 +154,13 @@ async def test_delivery_log_and_replay(client: httpx.AsyncClient, db: AsyncSessi
     assert replayed.status_code == 202 and replayed.json()["webhook_id"] == one["webhook_id"]
     foreign = await client.get(f"{BASE}/deliveries/{one['id']}", headers=b.headers("admin"))
     assert foreign.status_code == 404
+
+
+async def test_demo_endpoint_waits_disabled(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    from server.webhooks import demo
+
+    t = await make_tenant(db)
+    await demo.seed(db, t.org.id)
+    listed = (await client.get(f"{BASE}/endpoints", headers=t.headers("admin"))).json()
+    [endpoint] = listed["items"]
+    assert endpoint["enabled"] is False and "demo endpoint" in endpoint["disabled_reason"]

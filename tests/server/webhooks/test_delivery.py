@@ -308,3 +308,19 @@ def test_the_retry_schedule_spans_more_than_three_days() -> None:
     waits = [delivery.backoff(n).total_seconds() for n in range(1, delivery.MAX_ATTEMPTS)]
     assert all(base <= w <= base * 1.2 for base, w in zip(delivery.SCHEDULE, waits, strict=True))
     assert sorted(delivery.SCHEDULE) == list(delivery.SCHEDULE)
+
+
+def test_the_specifications_test_vector() -> None:
+    """The example of the Standard Webhooks reference libraries: ours signs it alike, and
+    the independent verifier above accepts it (its timestamp is old: no tolerance)."""
+    from server.webhooks import signing
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    msg_id, stamp, body = "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}'
+    expected = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    assert signing.sign(secret, msg_id, stamp, body) == expected
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(stamp), "webhook-signature": expected}
+    assert verify(secret, headers, body, tolerance=10**10)
+    assert not verify(secret, headers, body)  # five minutes of tolerance: too old
+    secret_bytes = base64.b64decode(signing.new_secret().removeprefix("whsec_"))
+    assert 24 <= len(secret_bytes) <= 64
