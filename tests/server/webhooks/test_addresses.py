@@ -158,3 +158,19 @@ def test_production_refuses_allow_private() -> None:
     )
     with pytest.raises(RuntimeError, match="WEBHOOKS_ALLOW_PRIVATE"):
         production.check_production()
+
+
+async def test_the_connection_goes_to_the_checked_address_with_the_original_host(
+    dns: dict[str, list[str]],
+) -> None:
+    """The sender connects to the address it checked and names the host in Host."""
+    get_settings().WEBHOOKS_ALLOW_PRIVATE = True  # the receiver is on 127.0.0.1
+    dns["hooks.example.com"] = ["127.0.0.1"]
+    with receiving.running() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        outcome = await sender.post(
+            f"http://hooks.example.com:{port}/in?a=1", "{}", {"webhook-id": "msg_1"}
+        )
+    assert outcome.ok, outcome
+    [seen] = receiver.requests
+    assert seen.headers["host"] == f"hooks.example.com:{port}" and seen.path == "/in?a=1"
