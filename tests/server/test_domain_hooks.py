@@ -64,6 +64,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "sync.prune_feed",
             "dispatch.plan_day",
             "dispatch.sweep_plans",
+            "webhooks.send",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -73,6 +74,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "attachments.sweep",
         "sync.prune_feed",
         "dispatch.sweep_plans",
+        "webhooks.send",
     }
 
 

@@ -324,3 +324,26 @@ def test_the_specifications_test_vector() -> None:
     assert not verify(secret, headers, body)  # five minutes of tolerance: too old
     secret_bytes = base64.b64decode(signing.new_secret().removeprefix("whsec_"))
     assert 24 <= len(secret_bytes) <= 64
+
+
+async def test_the_outbox_job_nudges_the_sender_after_its_commit(
+    maker: Maker, org: Organisation, receiver: Receiver
+) -> None:
+    from server.events.jobs import deliver_outbox
+
+    class Queue:
+        def __init__(self) -> None:
+            self.jobs: list[tuple[str, dict[str, Any]]] = []
+
+        async def enqueue_job(self, name: str, **kwargs: Any) -> None:
+            self.jobs.append((name, kwargs))
+
+        async def hincrby(self, *args: Any) -> None:
+            pass
+
+    await _endpoint(maker, org, receiver.url, ["*"])
+    await _emit(maker, org, 1)
+    queue = Queue()
+    await deliver_outbox({"sessionmaker": maker, "redis": queue})
+    assert (delivery.SEND_JOB, {"_job_id": delivery.SEND_JOB_ID}) in queue.jobs
+    assert all(kwargs.get("_job_id") != "outbox-deliver" for _, kwargs in queue.jobs)
