@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from server.auth.http import ActorDep
 from server.deps import SessionDep
 from server.http import Cursor, IfMatch, Limit, expected_version, problems, set_etag
+from server.idempotency.http import IdempotencyKey, idempotent_create
 from server.schemas import PageOut
 from server.webhooks import delivery, service, topics
 from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -68,15 +70,32 @@ async def list_event_types(actor: ActorDep) -> list[EventType]:
     status_code=201,
     summary="Register a webhook endpoint (its secret is shown once)",
     response_model=EndpointWithSecret,
-    responses=problems(401, 403, 409, 422),
+    responses=problems(400, 401, 403, 409, 422),
 )
 async def create_endpoint(
-    body: EndpointCreate, session: SessionDep, actor: ActorDep, response: Response
-) -> EndpointWithSecret:
-    endpoint, secret = await service.create_endpoint(session, actor, data=body)
-    response.headers["Location"] = f"/api/v1/webhooks/endpoints/{endpoint.id}"
-    set_etag(response, endpoint.version)
-    return _with_secret(endpoint, secret)
+    request: Request,
+    body: EndpointCreate,
+    session: SessionDep,
+    actor: ActorDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def produce() -> tuple[EndpointWithSecret, dict[str, str]]:
+        endpoint, secret = await service.create_endpoint(session, actor, data=body)
+        location = {"Location": f"/api/v1/webhooks/endpoints/{endpoint.id}"}
+        return _with_secret(endpoint, secret), location
+
+    # Checked here too: a replay does not run produce(), and the caller may no longer be
+    # an admin. A replay answers without the secret (it is kept nowhere but the endpoint).
+    actor.require_admin("manage webhooks")
+    return await idempotent_create(
+        request,
+        session,
+        actor,
+        key=idempotency_key,
+        body=body,
+        produce=produce,
+        redact=lambda stored: {**stored, "secret": None},
+    )
 
 
 @router.get(

@@ -58,7 +58,10 @@ class EndpointRead(Output):
 
 
 class EndpointWithSecret(EndpointRead):
-    secret: str = Field(description="whsec_...: shown once; keep it to verify signatures")
+    secret: str | None = Field(
+        description="whsec_...: shown once (null in a replay of the same Idempotency-Key); "
+        "keep it to verify signatures"
+    )
 
 
 class EventType(Output):

@@ -164,3 +164,19 @@ async def test_demo_endpoint_waits_disabled(client: httpx.AsyncClient, db: Async
     listed = (await client.get(f"{BASE}/endpoints", headers=t.headers("admin"))).json()
     [endpoint] = listed["items"]
     assert endpoint["enabled"] is False and "demo endpoint" in endpoint["disabled_reason"]
+
+
+async def test_a_retried_registration_creates_one_endpoint(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    headers = {**t.headers("admin"), "Idempotency-Key": "hook-1"}
+    body = {"url": PUBLIC, "event_types": ["*"]}
+    first = await client.post(f"{BASE}/endpoints", json=body, headers=headers)
+    again = await client.post(f"{BASE}/endpoints", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["secret"].startswith("whsec_") and again.json()["secret"] is None
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["location"] == first.headers["location"]
+    listed = await client.get(f"{BASE}/endpoints", headers=t.headers("admin"))
+    assert len(listed.json()["items"]) == 1
