@@ -9,6 +9,7 @@ reading are bounded, and at most ``MAX_RESPONSE_BYTES`` of the answer are read.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ READ_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 1000
 USER_AGENT = "Fixflow-Webhooks/1"
+# Certificates are verified against the system's trust store (tests put their own CA here).
+tls: ssl.SSLContext | bool = True
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ async def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
     }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
-        async with httpx.AsyncClient(timeout=_timeout(), follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=_timeout(), follow_redirects=False, verify=tls
+        ) as client:
             request = client.build_request(
                 "POST", target.pinned_url, content=body.encode(), headers=sent
             )

@@ -4,6 +4,7 @@ de-duplicates by ``webhook-id`` as the specification tells receivers to."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ class Receiver:
     before: Callable[[int], None] = lambda n: None
     arrived: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    server_names: list[str | None] = field(default_factory=list)
 
     @property
     def ids(self) -> list[str]:
@@ -63,9 +65,18 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running() -> Iterator[Receiver]:
+def running(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (over TLS with ``tls``: its ``server_names`` record the SNI)."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Receiver("")))
-    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook")
+    scheme = "https" if tls else "http"
+    receiver = Receiver(f"{scheme}://127.0.0.1:{server.server_address[1]}/hook")
+    if tls is not None:
+
+        def remember(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+            receiver.server_names.append(name)
+
+        tls.sni_callback = remember
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     server.RequestHandlerClass = _handler(receiver)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -4,7 +4,10 @@ addresses are refused at registration (422 saying why) and again at send time.""
 from __future__ import annotations
 
 import ipaddress
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,3 +177,41 @@ async def test_the_connection_goes_to_the_checked_address_with_the_original_host
     assert outcome.ok, outcome
     [seen] = receiver.requests
     assert seen.headers["host"] == f"hooks.example.com:{port}" and seen.path == "/in?a=1"
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for hooks.example.com (openssl, as the system has it)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
+    command += ["-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.example.com"]
+    command += ["-addext", "subjectAltName=DNS:hooks.example.com"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_goes_to_the_checked_address_with_the_name_as_sni_and_certificate(
+    dns: dict[str, list[str]], certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinned to 127.0.0.1, the TLS handshake still names hooks.example.com and verifies the
+    certificate against it; a name the certificate does not hold is refused."""
+    cert, key = certificate
+    get_settings().WEBHOOKS_ALLOW_PRIVATE = True
+    monkeypatch.setattr(sender, "tls", ssl.create_default_context(cafile=str(cert)))
+    dns["hooks.example.com"] = ["127.0.0.1"]
+    dns["other.example.com"] = ["127.0.0.1"]
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+    with receiving.running(tls=server_side) as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        headers = {"webhook-id": "msg_1"}
+        good = await sender.post(f"https://hooks.example.com:{port}/in", "{}", headers)
+        bad = await sender.post(f"https://other.example.com:{port}/in", "{}", headers)
+    assert good.ok, good
+    assert not bad.ok and "certificate" in (bad.error or "").lower(), bad
+    assert receiver.server_names[0] == "hooks.example.com"
+    assert [r.headers["host"] for r in receiver.requests] == [f"hooks.example.com:{port}"]
