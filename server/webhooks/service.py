@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
@@ -33,14 +33,8 @@ async def create_endpoint(
     """A new endpoint and its secret (shown once). The URL is checked (SSRF rules)."""
     _admin(actor)
     await addresses.check(data.url)
-    count = len(
-        (
-            await session.scalars(
-                select(WebhookEndpoint.id).where(WebhookEndpoint.org_id == actor.org_id)
-            )
-        ).all()
-    )
-    if count >= MAX_ENDPOINTS:
+    count = await session.scalar(select(func.count()).where(WebhookEndpoint.org_id == actor.org_id))
+    if (count or 0) >= MAX_ENDPOINTS:
         raise Conflict(f"an organisation has at most {MAX_ENDPOINTS} endpoints; delete one")
     secret = signing.new_secret()
     endpoint = WebhookEndpoint(

@@ -4,6 +4,7 @@ problem saying what to fix; the secret shown once; rotation; the delivery log.""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import events
@@ -180,3 +181,33 @@ async def test_a_retried_registration_creates_one_endpoint(
     assert again.headers["location"] == first.headers["location"]
     listed = await client.get(f"{BASE}/endpoints", headers=t.headers("admin"))
     assert len(listed.json()["items"]) == 1
+
+
+async def test_a_changed_url_is_checked_again(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    t = await make_tenant(db)
+    admin = t.headers("admin")
+    made = await _create(client, admin)
+    url = f"{BASE}/endpoints/{made['id']}"
+    r = await client.patch(
+        url, json={"url": "http://[::ffff:10.0.0.1]/"}, headers={**admin, "If-Match": '"v1"'}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "webhook_url_refused", r.text
+    r = await client.patch(url, json={"url": None}, headers={**admin, "If-Match": '"v1"'})
+    assert r.status_code == 422 and "url cannot be null" in r.json()["detail"], r.text
+    assert (await client.get(url, headers=admin)).json()["url"] == PUBLIC
+
+
+async def test_an_organisation_has_at_most_50_endpoints(
+    client: httpx.AsyncClient, db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.webhooks import service
+
+    monkeypatch.setattr(service, "MAX_ENDPOINTS", 2)
+    t = await make_tenant(db)
+    admin = t.headers("admin")
+    await _create(client, admin)
+    await _create(client, admin)
+    r = await client.post(
+        f"{BASE}/endpoints", json={"url": PUBLIC, "event_types": ["*"]}, headers=admin
+    )
+    assert r.status_code == 409 and "at most 2 endpoints" in r.json()["detail"]
