@@ -14,6 +14,8 @@ from server.db import session_scope
 from server.jobs import job
 from server.webhooks import delivery, sender
 
+RUN_SECONDS = 120
+
 
 async def _attempt(maker: async_sessionmaker[AsyncSession], send: delivery.Send) -> bool:
     started = dt.datetime.now(dt.UTC)
@@ -29,9 +31,13 @@ async def send_due(
     batches: int = 20,
     lease_seconds: float = delivery.LEASE_SECONDS,
 ) -> int:
-    """Send what is due, batch by batch; returns how many were delivered."""
+    """Send what is due, batch by batch, for at most ``RUN_SECONDS`` (well inside arq's job
+    timeout; the next run goes on); returns how many were delivered."""
     delivered = 0
+    stop = time.monotonic() + RUN_SECONDS
     for _ in range(batches):
+        if time.monotonic() > stop:
+            break
         async with session_scope(maker) as session:
             sends = await delivery.claim(session, lease_seconds=lease_seconds)
         if not sends:
