@@ -54,7 +54,9 @@ from server.customers.models import Asset, Customer, Site
 from server.engineers.models import Engineer
 from server.orgs.models import Organisation
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
+from server.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.fixtures.factories import (
+    Tenant,
     headers_for,
     make_customer,
     make_policy,
@@ -89,6 +91,8 @@ FAMILY_OF = {
     "user_id": "user",
     "calendar_id": "calendar",
     "policy_id": "policy",
+    "endpoint_id": "webhook",
+    "delivery_id": "webhook_delivery",
 }
 
 
@@ -103,6 +107,35 @@ class Seeded:
 
     def is_b(self, value: Any) -> bool:
         return str(value) in self.b_ids
+
+
+async def _seed_webhook(db: AsyncSession, tenant: Tenant, marker: str) -> tuple[Any, Any]:
+    """A webhook endpoint (version 1) with one pending delivery."""
+    import datetime as dt
+
+    hook = WebhookEndpoint(
+        org_id=tenant.org.id,
+        url="https://93.184.216.34/hook",
+        event_types=["*"],
+        secret="whsec_" + "A" * 44,
+        description=f"{marker} webhook",
+        version=1,
+    )
+    db.add(hook)
+    await db.flush()
+    sent = WebhookDelivery(
+        org_id=tenant.org.id,
+        endpoint_id=hook.id,
+        event_id=uuid.uuid4(),
+        event_type="ticket.created",
+        body="{}",
+        status="pending",
+        attempts=0,
+        next_attempt_at=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+    )
+    db.add(sent)
+    await db.flush()
+    return hook, sent
 
 
 async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: bool) -> uuid.UUID:
@@ -125,9 +158,10 @@ async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: boo
     )
     db.add(calendar)
     policy = await make_policy(db, tenant.org, "P1", response_minutes=60, resolution_minutes=480)
+    hook, hook_delivery = await _seed_webhook(db, tenant, marker)
     for i, engineer in enumerate(tenant.engineers):
         engineer.display_name = f"{marker} engineer {i}"
-    names = [tenant.org.name, tenant.org.slug, key.name, calendar.name]
+    names = [tenant.org.name, tenant.org.slug, key.name, calendar.name, hook.description]
     names += [e.display_name for e in tenant.engineers]
     names += [u.email for u in tenant.users.values()]
     extra = await make_customer(db, tenant.org)
@@ -158,6 +192,8 @@ async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: boo
                 "user": tenant.users["viewer" if i else "agent"].id,
                 "calendar": calendar.id,
                 "policy": policy.id,
+                "webhook": hook.id,
+                "webhook_delivery": hook_delivery.id,
             }
             seeded.bundles.append({k: str(v) for k, v in bundle.items()})
             names.append(ticket.title)
@@ -183,6 +219,8 @@ async def _snapshot(db: AsyncSession, org_id: uuid.UUID) -> dict[str, list[str]]
         ApiKey,
         BusinessCalendar,
         SlaPolicy,
+        WebhookEndpoint,
+        WebhookDelivery,
     )
     for model in models:
         rows = (await db.scalars(select(model).where(model.org_id == org_id))).all()
