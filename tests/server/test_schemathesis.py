@@ -399,8 +399,15 @@ async def test_fuzzing_finds_no_server_error_schema_violation_or_cross_tenant_ac
     )
     assert not fuzz.failures, f"{len(fuzz.failures)} distinct failures:\n{report}"
     assert untouched, "tenant B's rows changed during the run"
-    # Not vacuous: most operations answered 2xx at least once (auth works, ids are real).
+    # Not vacuous: most operations the role may use answered 2xx at least once (auth works,
+    # ids are real). Those it may not use at all (403 and never 2xx: a dispatcher and the
+    # admins' webhooks) do not count, but they must stay the minority.
     succeeded = {
         label for label, counts in fuzz.statuses.items() if any(200 <= s < 300 for s in counts)
     }
-    assert len(succeeded) >= len(fuzz.statuses) // 2, dict(fuzz.statuses)
+    refused = {
+        label for label, counts in fuzz.statuses.items() if 403 in counts and label not in succeeded
+    }
+    assert len(refused) < len(fuzz.statuses) // 3, sorted(refused)
+    usable = len(fuzz.statuses) - len(refused)
+    assert len(succeeded) >= usable // 2, dict(fuzz.statuses)
