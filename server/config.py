@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     NOTIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     # A customer's status link in messages stays valid this many days.
     NOTIFY_LINK_DAYS: int = Field(default=30, ge=1, le=365)
+    # Webhooks (docs/webhooks.md). Ports a webhook URL may name besides 80 (http) and 443
+    # (https). ALLOW_PRIVATE lets webhooks reach loopback and private addresses on any port:
+    # for tests and a laptop only, refused in production.
+    WEBHOOKS_ALLOWED_PORTS: list[int] = []
+    WEBHOOKS_ALLOW_PRIVATE: bool = False
 
     @field_validator("ENV")
     @classmethod
@@ -153,6 +158,11 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "FIXFLOW_ENV=production needs FIXFLOW_SECRET_KEY: a random value of 32+ "
                 "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if self.WEBHOOKS_ALLOW_PRIVATE:
+            raise RuntimeError(
+                "FIXFLOW_WEBHOOKS_ALLOW_PRIVATE=true lets webhooks reach this network's private "
+                "addresses: it is for tests and development only, unset it in production"
             )
 
 

@@ -38,6 +38,7 @@ from server.text import fit_column
 from server.tickets import service as tickets
 from server.tickets.models import BusinessCalendar, SlaPolicy, Ticket
 from server.tickets.schemas import TicketCreate, TransitionIn
+from server.webhooks import demo as webhooks_demo
 from shared.lifecycle import Action
 
 DEMO_PASSWORD = "fixflow-demo"
@@ -180,6 +181,7 @@ async def _tenant(
         await escalation_demo.seed(session, org.id, slug, password=DEMO_PASSWORD)
     await portal_demo.seed(session, org)  # QR and status links (docs/customer-pages.md)
     await surveys_demo.seed(session, org)  # a default template, answered surveys
+    await webhooks_demo.seed(session, org.id)
 
 
 async def _engineers(

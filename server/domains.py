@@ -29,6 +29,7 @@ from server.parts import plug as parts
 from server.surveys import plug as surveys
 from server.sync import plug as sync
 from server.tickets import plug as tickets
+from server.webhooks import plug as webhooks
 
 # Lowest first (the full ladder, with the domains that need no plug, is LADDER).
 PLUGS: tuple[ModuleType, ...] = (
@@ -45,6 +46,7 @@ PLUGS: tuple[ModuleType, ...] = (
     escalation,
     surveys,
     notify,
+    webhooks,
 )
 LADDER = (
     "events",
@@ -66,6 +68,7 @@ LADDER = (
     "escalation",
     "surveys",
     "notify",
+    "webhooks",
     "portal",
 )
 _installed = False

@@ -61,6 +61,7 @@ from server.sync.router import router as sync_router
 from server.tickets.policies.router import router as policy_router
 from server.tickets.router import assets_router as tickets_assets_router
 from server.tickets.router import router as tickets_router
+from server.webhooks.router import router as webhooks_router
 
 log = logging.getLogger("fixflow.app")
 PROBLEM = "application/problem+json"
@@ -226,6 +227,7 @@ ROUTERS = (
     ops_router,
     auth_router,
     tickets_router,
+    webhooks_router,
     customers_router,
     tickets_assets_router,
     engineers_router,

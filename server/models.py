@@ -43,6 +43,7 @@ from server.tickets.models import (
     TicketCounter,
     TicketEvent,
 )
+from server.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AccessLink",
@@ -103,6 +104,9 @@ __all__ = [
     "User",
     "Visit",
     "VisitCheck",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
 
 install_sync_capture()  # the change feed's capture hook (server/sync/capture.py)

@@ -15,9 +15,10 @@ async def deliver_outbox(ctx: dict[str, Any]) -> int:
     for _ in range(50):  # bounded: a huge backlog is finished by the next runs
         async with session_scope(ctx["sessionmaker"]) as session:
             delivered, failed = await events.deliver_pending(session)
-        # What the subscribers asked to run after this commit (the notifications' sender).
+        # What the subscribers asked to run after this commit (the notifications' and the
+        # webhooks' senders); not this job's own nudge: it is running.
         for name, kwargs in pop_jobs(session):
-            if ctx.get("redis") is not None:
+            if ctx.get("redis") is not None and kwargs.get("_job_id") != events.DELIVERY_JOB_ID:
                 await ctx["redis"].enqueue_job(name, **kwargs)
         total += delivered
         if delivered + failed == 0:

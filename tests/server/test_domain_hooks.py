@@ -67,6 +67,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "escalation.sweep",
             "surveys.send_due",
             "notify.send_pending",
+            "webhooks.send",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -79,6 +80,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "escalation.sweep",
         "surveys.send_due",
         "notify.send_pending",
+        "webhooks.send",
     }
 
 

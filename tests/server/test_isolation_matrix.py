@@ -135,6 +135,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_surveys(db, a, b, (own, other, foreign))
     stock |= await _build_notify(db, a, b)
     await _build_levels(db, a, b, stock["part"])
+    stock |= await _build_webhooks(db, a, b)
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
 
     objects: dict[str, tuple[Any, Any, Any]] = {
@@ -816,6 +817,42 @@ async def _build_dispatch(
     db.add(AutoAssignRule(org_id=a.org.id, priority="P1", version=1))
     await db.flush()
     return {"time_off": tuple(leave), "service_site": tuple(sites)}
+
+
+async def _build_webhooks(db: AsyncSession, a: Tenant, b: Tenant) -> dict[str, tuple[Any, ...]]:
+    """``webhook``: two endpoints of tenant A and one of B (version 1), ``webhook_delivery``:
+    one pending delivery of each."""
+    from server.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+    endpoints = tuple(
+        WebhookEndpoint(
+            org_id=t.org.id,
+            url="https://93.184.216.34/hook",
+            event_types=["*"],
+            secret="whsec_" + "A" * 44,
+            version=1,
+        )
+        for t in (a, a, b)
+    )
+    db.add_all(endpoints)
+    await db.flush()
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    deliveries = tuple(
+        WebhookDelivery(
+            org_id=e.org_id,
+            endpoint_id=e.id,
+            event_id=uuid.uuid4(),
+            event_type="ticket.created",
+            body="{}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+        )
+        for e in endpoints
+    )
+    db.add_all(deliveries)
+    await db.flush()
+    return {"webhook": endpoints, "webhook_delivery": deliveries}
 
 
 class _RuleRow(Row):
@@ -2565,6 +2602,86 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "ticket",
         scopes=("tickets:read", "surveys:read"),
+    ),
+    # --- webhooks: an organisation's admins only ------------------------------------------
+    Row(
+        "webhooks.event_types",
+        "GET",
+        "/api/v1/webhooks/event-types",
+        back_office(200, viewer=200, engineer=200),
+    ),
+    Row(
+        "webhooks.create",
+        "POST",
+        "/api/v1/webhooks/endpoints",
+        admin_only(201),
+        body=lambda w, k: {"url": "https://93.184.216.34/in", "event_types": ["ticket.*"]},
+    ),
+    Row(
+        "webhooks.list",
+        "GET",
+        "/api/v1/webhooks/endpoints",
+        admin_only(200),
+        listed="webhook",
+    ),
+    Row(
+        "webhooks.read",
+        "GET",
+        "/api/v1/webhooks/endpoints/{endpoint_id}",
+        admin_only(VISIBLE),
+        "webhook",
+    ),
+    Row(
+        "webhooks.update",
+        "PATCH",
+        "/api/v1/webhooks/endpoints/{endpoint_id}",
+        admin_only(VISIBLE),
+        "webhook",
+        body=lambda w, k: {"description": "ERP"},
+        if_match=True,
+    ),
+    Row(
+        "webhooks.delete",
+        "DELETE",
+        "/api/v1/webhooks/endpoints/{endpoint_id}",
+        admin_only((204, 204, 404)),
+        "webhook",
+    ),
+    Row(
+        "webhooks.rotate_secret",
+        "POST",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret",
+        admin_only(VISIBLE),
+        "webhook",
+    ),
+    Row(
+        "webhooks.enable",
+        "POST",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/enable",
+        admin_only(VISIBLE),
+        "webhook",
+    ),
+    Row(
+        "webhooks.deliveries",
+        "GET",
+        "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries",
+        admin_only(VISIBLE),
+        "webhook",
+        listed="webhook_delivery",
+    ),
+    Row(
+        "webhooks.delivery",
+        "GET",
+        "/api/v1/webhooks/deliveries/{delivery_id}",
+        admin_only(VISIBLE),
+        "webhook_delivery",
+    ),
+    Row(
+        "webhooks.replay",
+        "POST",
+        "/api/v1/webhooks/deliveries/{delivery_id}/replay",
+        admin_only((202, 202, 404)),
+        "webhook_delivery",
     ),
 )
 

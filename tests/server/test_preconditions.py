@@ -189,6 +189,15 @@ async def _same(url: str, body: dict[str, Any]) -> Target:
     return Target(url, body)
 
 
+async def _webhook(db: AsyncSession, t: Tenant) -> Target:
+    from server.webhooks import service as webhooks
+    from server.webhooks.schemas import EndpointCreate
+
+    data = EndpointCreate(url="https://93.184.216.34/hook", event_types=["*"])
+    endpoint, _ = await webhooks.create_endpoint(db, t.actor("admin"), data=data)
+    return Target(f"/api/v1/webhooks/endpoints/{endpoint.id}", {"description": "ERP"})
+
+
 TARGETS: dict[tuple[str, str], Seed] = {
     ("PATCH", "/api/v1/assets/{asset_id}"): lambda db, t: _same(
         f"/api/v1/assets/{t.asset.id if t.asset else ''}", {"name": "Chiller 2"}
@@ -219,6 +228,7 @@ TARGETS: dict[tuple[str, str], Seed] = {
     ("PUT", "/api/v1/stock-locations/{location_id}/levels/{part_id}"): _level,
     ("PATCH", "/api/v1/surveys/templates/{template_id}"): _survey_template,
     ("PATCH", "/api/v1/tickets/{ticket_id}"): _ticket,
+    ("PATCH", "/api/v1/webhooks/endpoints/{endpoint_id}"): _webhook,
     ("PATCH", "/api/v1/users/{user_id}"): lambda db, t: _same(
         f"/api/v1/users/{t.users['viewer'].id}", {"full_name": "Zhang Min"}
     ),
