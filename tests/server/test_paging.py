@@ -415,6 +415,55 @@ async def _survey_responses(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/surveys/responses", t.headers("dispatcher"), {str(r.id) for r in rows})
 
 
+def _webhook_endpoint(t: Tenant, n: int) -> Any:
+    from server.webhooks.models import WebhookEndpoint
+
+    return WebhookEndpoint(
+        org_id=t.org.id,
+        url=f"https://93.184.216.34/hook/{n}",
+        event_types=["*"],
+        secret="whsec_" + "A" * 44,
+        version=1,
+    )
+
+
+async def _webhook_endpoints(db: AsyncSession, t: Tenant) -> Walk:
+    hooks = [_webhook_endpoint(t, n) for n in range(5)]
+    db.add_all(hooks)
+    await db.flush()
+    return Walk("/api/v1/webhooks/endpoints", t.headers("admin"), {str(h.id) for h in hooks})
+
+
+async def _webhook_deliveries(db: AsyncSession, t: Tenant) -> Walk:
+    """One endpoint's deliveries, all made at one instant (a tie in the sort value)."""
+    import datetime as dt
+
+    from server.webhooks.models import WebhookDelivery
+
+    hook = _webhook_endpoint(t, 0)
+    db.add(hook)
+    await db.flush()
+    now = dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
+    rows = [
+        WebhookDelivery(
+            org_id=t.org.id,
+            endpoint_id=hook.id,
+            event_id=uuid.uuid4(),
+            event_type="ticket.created",
+            body="{}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for _ in range(5)
+    ]
+    db.add_all(rows)
+    await db.flush()
+    path = f"/api/v1/webhooks/endpoints/{hook.id}/deliveries"
+    return Walk(path, t.headers("admin"), {str(r.id) for r in rows})
+
+
 async def _notifications(db: AsyncSession, t: Tenant) -> Walk:
     """The delivery log: rows of one event, ids of one millisecond (UUIDv7) included."""
     from server.notify import Notification
@@ -460,6 +509,8 @@ SEEDS: dict[str, Seed] = {
     "/api/v1/stock-movements": _stock_movements,
     "/api/v1/stock-units": _stock_units,
     "/api/v1/surveys/responses": _survey_responses,
+    "/api/v1/webhooks/endpoints": _webhook_endpoints,
+    "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries": _webhook_deliveries,
     "/api/v1/sync/flags": _sync_flags,
     "/api/v1/sync/pull": _sync_pull,
     "/api/v1/sync/rejected": _sync_rejected,
