@@ -473,6 +473,7 @@ class ApiServer:
             FIXFLOW_REDIS_URL=self.redis_url,
             FIXFLOW_SECRET_KEY=self.secret_key,
             FIXFLOW_ENV="production",
+            FIXFLOW_PUBLIC_URL=self.base_url,
             FIXFLOW_ACCESS_TOKEN_MINUTES=str(TOKEN_MINUTES),
             PYTHONUNBUFFERED="1",
         )

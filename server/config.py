@@ -34,8 +34,9 @@ class Settings(BaseSettings):
 
     SECRET_KEY: str = DEV_SECRET_KEY
     # Where customers reach this server: the start of every link sent to them (status,
-    # QR label, survey). Set it to the public https address in production.
-    PUBLIC_URL: str = "http://127.0.0.1:8000"
+    # QR label, survey). Set it to the public https address in production; unset, it is
+    # http://HOST:PORT (what `make run` serves).
+    PUBLIC_URL: str | None = None
     JWT_ISSUER: str = "fixflow"
     JWT_AUDIENCE: str = "fixflow-api"
     ACCESS_TOKEN_MINUTES: int = 15
@@ -140,6 +141,13 @@ class Settings(BaseSettings):
         return self.BLOB_DIR if self.BLOB_DIR is not None else self.VAR_DIR / "blobs"
 
     @property
+    def public_url(self) -> str:
+        """The start of customers' links, without a trailing slash (``PUBLIC_URL``)."""
+        if self.PUBLIC_URL and self.PUBLIC_URL.strip():
+            return self.PUBLIC_URL.strip().rstrip("/")
+        return f"http://{self.HOST}:{self.PORT}"
+
+    @property
     def mail_dir(self) -> Path:
         return self.MAIL_DIR if self.MAIL_DIR is not None else self.VAR_DIR / "mail"
 
@@ -158,6 +166,12 @@ class Settings(BaseSettings):
             raise RuntimeError(
                 "FIXFLOW_ENV=production needs FIXFLOW_SECRET_KEY: a random value of 32+ "
                 "characters (python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if not (self.PUBLIC_URL or "").strip().lower().startswith(("https://", "http://")):
+            raise RuntimeError(
+                "FIXFLOW_ENV=production needs FIXFLOW_PUBLIC_URL: the address customers reach "
+                "this server at (https://service.example.com), the start of every status, QR "
+                "and survey link"
             )
         if self.WEBHOOKS_ALLOW_PRIVATE:
             raise RuntimeError(

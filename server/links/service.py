@@ -184,4 +184,4 @@ async def list_for(
 def url(kind: LinkKind, token: str) -> str:
     """The public address of a link (``FIXFLOW_PUBLIC_URL``)."""
     prefix = {LinkKind.STATUS: "t", LinkKind.QR: "q", LinkKind.SURVEY: "s"}[kind]
-    return f"{get_settings().PUBLIC_URL.rstrip('/')}/{prefix}/{token}"
+    return f"{get_settings().public_url}/{prefix}/{token}"

@@ -46,12 +46,14 @@ def test_demo_is_refused_in_production(infra: dict[str, str], monkeypatch: Any) 
 
     monkeypatch.setenv("FIXFLOW_ENV", "production")
     monkeypatch.setenv("FIXFLOW_SECRET_KEY", secrets.token_urlsafe(48))  # production needs its own
+    monkeypatch.setenv("FIXFLOW_PUBLIC_URL", "https://service.example.com")
     get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["demo"])
     finally:
         monkeypatch.delenv("FIXFLOW_ENV")
         monkeypatch.delenv("FIXFLOW_SECRET_KEY")
+        monkeypatch.delenv("FIXFLOW_PUBLIC_URL")
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "refused" in result.output

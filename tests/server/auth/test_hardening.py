@@ -143,7 +143,18 @@ def test_production_refuses_the_development_secret_key() -> None:
     for weak in ("short", "x" * 40, "0123456789" * 4, "abcdefgh" * 5 + "abc", "ab" * 16):
         with pytest.raises(RuntimeError):  # too short, or a shorter text repeated
             Settings(ENV="production", SECRET_KEY=weak).check_production()
-    Settings(ENV="production", SECRET_KEY=secrets.token_urlsafe(48)).check_production()
+    good = secrets.token_urlsafe(48)
+    with pytest.raises(RuntimeError, match="FIXFLOW_PUBLIC_URL"):
+        Settings(ENV="production", SECRET_KEY=good).check_production()
+    with pytest.raises(RuntimeError, match="FIXFLOW_PUBLIC_URL"):
+        Settings(
+            ENV="production", SECRET_KEY=good, PUBLIC_URL="service.example.com"
+        ).check_production()
+    Settings(
+        ENV="production", SECRET_KEY=good, PUBLIC_URL="https://service.example.com"
+    ).check_production()
+    assert Settings(PUBLIC_URL="https://x.example/ ").public_url == "https://x.example"
+    assert Settings(HOST="127.0.0.1", PORT=8123).public_url == "http://127.0.0.1:8123"
 
 
 def test_production_takes_every_key_the_usual_generators_make() -> None:

@@ -157,7 +157,10 @@ def test_production_refuses_allow_private() -> None:
     from server.config import Settings
 
     production = Settings(
-        ENV="production", SECRET_KEY="k9s8d7f6g5h4j3k2l1q0w9e8r7t6y5u4", WEBHOOKS_ALLOW_PRIVATE=True
+        ENV="production",
+        SECRET_KEY="k9s8d7f6g5h4j3k2l1q0w9e8r7t6y5u4",
+        PUBLIC_URL="https://service.example.com",
+        WEBHOOKS_ALLOW_PRIVATE=True,
     )
     with pytest.raises(RuntimeError, match="WEBHOOKS_ALLOW_PRIVATE"):
         production.check_production()
