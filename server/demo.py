@@ -757,3 +757,45 @@ async def _free_slug(session: AsyncSession, name: str) -> str:
     while await session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
         slug = f"{base}-{secrets.token_hex(3)}"
     return fit_column(Organisation.slug, slug)
+
+
+async def customer_links(database_url: str) -> dict[str, str]:
+    """One live link of each kind in the demo organisation, for `make run` to print: the
+    status page of a work order on its way (else any open one), a QR fault-report form, and
+    a survey nobody answered yet. Empty when there is no demo organisation."""
+    from server.links import AccessLink, LinkKind
+    from server.links import service as links
+    from server.surveys.models import SurveyResponse
+
+    engine = make_engine(database_url, pool_size=1)
+    found: dict[str, str] = {}
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            org_id = await session.scalar(
+                select(Organisation.id).where(Organisation.slug == "demo")
+            )
+            if org_id is None:
+                return found
+            live = (AccessLink.org_id == org_id) & AccessLink.revoked_at.is_(None)
+            status = await session.scalar(
+                select(AccessLink)
+                .join(Ticket, Ticket.id == AccessLink.subject_id)
+                .where(live, AccessLink.kind == LinkKind.STATUS.value)
+                .order_by((Ticket.status != "travelling"), Ticket.number)
+                .limit(1)
+            )
+            qr = await session.scalar(
+                select(AccessLink).where(live, AccessLink.kind == LinkKind.QR.value).limit(1)
+            )
+            survey = await session.scalar(
+                select(AccessLink)
+                .where(live, AccessLink.kind == LinkKind.SURVEY.value)
+                .where(~AccessLink.subject_id.in_(select(SurveyResponse.invitation_id)))
+                .limit(1)
+            )
+            for name, link in (("status", status), ("qr", qr), ("survey", survey)):
+                if link is not None:
+                    found[name] = links.url(LinkKind(link.kind), links.token_for(link))
+    finally:
+        await engine.dispose()
+    return found

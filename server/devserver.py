@@ -49,6 +49,9 @@ def run(settings: Settings, *, echo: Any) -> int:
         for command in ("api", "worker"):
             procs.append(subprocess.Popen([*exe, command], env=env, start_new_session=True))  # noqa: S603
         _banner(settings, echo, loaded)
+        if not settings.is_production:
+            _customer_pages(settings, db_url, echo)
+        echo("Press Ctrl-C to stop.")
         return _wait(procs)
     finally:
         _stop(procs)
@@ -63,14 +66,27 @@ def _banner(settings: Settings, echo: Any, loaded: bool) -> None:
     echo(f"  OpenAPI:   {base}/openapi.json")
     echo(f"  Ready:     {base}/ready")
     if settings.is_production:
-        echo("Press Ctrl-C to stop.")
         return
     echo("  Demo logins (password fixflow-demo): admin@demo.fixflow, dispatcher@demo.fixflow,")
     echo("    agent@demo.fixflow, engineer1@demo.fixflow .. engineer6@demo.fixflow")
     echo("    second organisation: admin@acme.fixflow")
     if not loaded:
         echo("  (existing data kept)")
-    echo("Press Ctrl-C to stop.")
+
+
+def _customer_pages(settings: Settings, db_url: str, echo: Any) -> None:
+    """Where the demo's customer pages are, and where its e-mail goes (docs/customer-pages.md,
+    docs/notifications.md)."""
+    from server.demo import customer_links
+
+    found = asyncio.run(customer_links(db_url))
+    names = {"status": "status page", "qr": "QR fault report", "survey": "survey"}
+    if found:
+        echo("  Customer pages of the demo (no log-in; add ?lang=zh_CN or en):")
+        for key, url in found.items():
+            echo(f"    {names[key]:<16} {url}")
+    if not settings.SMTP_URL:
+        echo(f"  E-mail is written to {settings.mail_dir} (set FIXFLOW_SMTP_URL to send it)")
 
 
 def _wait(procs: list[subprocess.Popen[bytes]]) -> int:

@@ -26,7 +26,7 @@ async def seed(session: AsyncSession, customers: list[Customer], users: dict[Rol
         {"channels": ["email"], "lang": "en", "opt_out_templates": ["survey_invitation"]},
     )
     for n, customer in enumerate(customers):
-        customer.email = customer.email or f"customer{n + 1}@{customer.org_id.hex[:8]}.example.com"
+        customer.email = customer.email or f"customer{n + 1}@{customer.org_id.hex[-8:]}.example.com"
         shape = shapes[n % len(shapes)]
         session.add(
             NotificationPreference(

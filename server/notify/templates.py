@@ -158,10 +158,19 @@ class _Blank(dict[str, Any]):
         return ""
 
 
+# What a message says for a time nobody has set yet (no window, no ETA), by language.
+NOT_SET = {"en": "to be arranged (we will let you know)", "zh_CN": "待定（确定后会通知您）"}
+_TIMES = ("window", "eta")
+
+
 def render(template: str, lang: Language, params: Mapping[str, Any]) -> tuple[str, str]:
-    """(subject, body) of ``template`` in ``lang`` with ``params`` filled in."""
+    """(subject, body) of ``template`` in ``lang`` with ``params`` filled in; a window or
+    ETA that is not set reads "to be arranged" in the message's language."""
     subject, body = TEMPLATES[template][lang]
     values = _Blank({k: "" if v is None else str(v) for k, v in params.items()})
+    for key in _TIMES:
+        if key in values and not values[key]:
+            values[key] = NOT_SET[lang]
     formatter = string.Formatter()
     return formatter.vformat(subject, (), values), formatter.vformat(body, (), values)
 
