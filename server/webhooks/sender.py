@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
+from functools import cache
 
 import httpx
 
@@ -22,8 +23,21 @@ READ_TIMEOUT = 10.0
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 1000
 USER_AGENT = "Fixflow-Webhooks/1"
-# Certificates are verified against the system's trust store (tests put their own CA here).
+# Certificates are verified against httpx's trust store (certifi's roots, or SSL_CERT_FILE /
+# SSL_CERT_DIR); tests put a context with their own CA here.
 tls: ssl.SSLContext | bool = True
+
+
+@cache
+def _default_tls() -> ssl.SSLContext:
+    """The context httpx builds for ``verify=True``, built once: a client per attempt
+    built it every time, 24 ms of CPU per webhook (``http`` or not; docs/benchmarks.md
+    "notify"), most of what the worker spent per event."""
+    return httpx.create_ssl_context()
+
+
+def _verify() -> ssl.SSLContext | bool:
+    return _default_tls() if tls is True else tls
 
 
 @dataclass(frozen=True)
@@ -78,7 +92,7 @@ async def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
         async with httpx.AsyncClient(
-            timeout=_timeout(), follow_redirects=False, verify=tls
+            timeout=_timeout(), follow_redirects=False, verify=_verify()
         ) as client:
             request = client.build_request(
                 "POST", target.pinned_url, content=body.encode(), headers=sent
