@@ -39,6 +39,7 @@ async def test_the_workers_environment_is_accepted_and_reaches_loopback(
     assert (str(target.address), target.port) == ("127.0.0.1", 8099)
     monkeypatch.setenv("FIXFLOW_ENV", "production")
     monkeypatch.setenv("FIXFLOW_SECRET_KEY", "k9s8d7f6g5h4j3k2l1q0w9e8r7t6y5u4")
+    monkeypatch.setenv("FIXFLOW_PUBLIC_URL", "https://service.example.com")
     with pytest.raises(RuntimeError, match="WEBHOOKS_ALLOW_PRIVATE"):
         Settings().check_production()
 

@@ -43,6 +43,8 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
+from server.outbound import tls_context
+
 Point = tuple[float, float]  # (latitude, longitude), degrees
 IntArray = npt.NDArray[np.int64]
 
@@ -170,7 +172,9 @@ class Osrm:
         where = f"OSRM at {self.base_url}"
         try:
             async with (
-                httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client,
+                httpx.AsyncClient(
+                    timeout=self.timeout, follow_redirects=False, verify=tls_context()
+                ) as client,
                 client.stream("GET", url, params=params) as response,
             ):
                 raw = bytearray()

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
+from server.outbound import tls_context
 from server.text import fit
 
 
@@ -110,7 +111,9 @@ class MailDir:
 async def _post(url: str, *, seconds: float, **kwargs: Any) -> dict[str, Any]:
     """POST JSON; the answer's JSON (or {}) when 2xx, ``ChannelError`` otherwise."""
     try:
-        async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
+        async with httpx.AsyncClient(
+            timeout=seconds, follow_redirects=False, verify=tls_context()
+        ) as client:
             response = await client.post(url, **kwargs)
     except httpx.HTTPError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}") from exc

@@ -12,10 +12,10 @@ from __future__ import annotations
 import ssl
 import time
 from dataclasses import dataclass
-from functools import cache
 
 import httpx
 
+from server.outbound import tls_context
 from server.webhooks import addresses
 
 CONNECT_TIMEOUT = 5.0
@@ -28,16 +28,9 @@ USER_AGENT = "Fixflow-Webhooks/1"
 tls: ssl.SSLContext | bool = True
 
 
-@cache
-def _default_tls() -> ssl.SSLContext:
-    """The context httpx builds for ``verify=True``, built once: a client per attempt
-    built it every time, 24 ms of CPU per webhook (``http`` or not; docs/benchmarks.md
-    "notify"), most of what the worker spent per event."""
-    return httpx.create_ssl_context()
-
-
 def _verify() -> ssl.SSLContext | bool:
-    return _default_tls() if tls is True else tls
+    """The shared context (server/outbound.py), unless a test put its own in ``tls``."""
+    return tls_context() if tls is True else tls
 
 
 @dataclass(frozen=True)
