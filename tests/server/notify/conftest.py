@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from server.config import Settings
@@ -111,6 +112,19 @@ def http_peer() -> Iterator[HttpPeer]:
 async def maker(
     connection: AsyncConnection, db: AsyncSession
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The worker's sessions, inside the test's transaction. What other tests committed
+    and left undelivered (outbox events, messages) is put aside first, in this transaction
+    only, so the delivery and sending jobs (which serve every organisation) see this
+    test's events and messages alone."""
+    await db.execute(
+        text("UPDATE outbox_events SET delivered_at = now() WHERE delivered_at IS NULL")
+    )
+    await db.execute(
+        text(
+            "UPDATE notifications SET status = 'sent'"
+            " WHERE status IN ('pending', 'deferred', 'sending')"
+        )
+    )
     await db.flush()
     yield async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
