@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException
 
 from server import languages
 from server.languages import Language
@@ -82,6 +83,34 @@ def language_for(request: Request, preferred: str | None = None) -> Language:
         or languages.from_accept_language(request.headers.get("accept-language"))
         or languages.DEFAULT
     )
+
+
+async def read_form(
+    request: Request,
+    *,
+    max_fields: int,
+    file_field: str | None = None,
+    max_files: int = 0,
+    max_file_bytes: int = 0,
+) -> tuple[dict[str, str], list[bytes]] | None:
+    """A page's posted form: each field's first value, and the bytes of the files sent as
+    ``file_field`` (each read to at most ``max_file_bytes`` + 1, so the caller sees it is too
+    big); None for a body that is not a readable form (no boundary, garbage, too many
+    fields or files), which the page answers by asking again, never with a JSON problem.
+    U+0000 is removed from every value: PostgreSQL text cannot hold it, and the person
+    typing never meant it."""
+    try:
+        form = await request.form(max_files=max_files, max_fields=max_fields)
+    except (HTTPException, ValueError):
+        return None
+    fields: dict[str, str] = {}
+    sent: list[bytes] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key.replace("\x00", ""), value.replace("\x00", ""))
+        elif file_field is not None and key == file_field:
+            sent.append(await value.read(max_file_bytes + 1))
+    return fields, sent
 
 
 def page(

@@ -26,6 +26,8 @@ EN = {
     "survey.thanks.body": "Your answers help us serve you better.",
     "survey.done.title": "Already answered",
     "survey.done.body": "This survey has already been answered. Thank you!",
+    "survey.limited.title": "Please wait a moment",
+    "survey.limited.body": "This survey was sent too many times. Please try again in a minute.",
 }
 ZH = {
     "survey.title": "服务评价",
@@ -49,4 +51,6 @@ ZH = {
     "survey.thanks.body": "您的评价帮助我们把服务做得更好。",
     "survey.done.title": "已经评价过了",
     "survey.done.body": "此问卷已经提交过了。谢谢!",
+    "survey.limited.title": "请稍候",
+    "survey.limited.body": "此问卷提交次数过多，请一分钟后再试。",
 }

@@ -15,16 +15,23 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException
 
 from server import ratelimit
 from server.attachments.http import BlobStoreDep
 from server.deps import SessionDep
 from server.errors import TooManyRequests
+from server.http import reads_own_input
 from server.languages import Language
 from server.links import AccessLink, LinkKind, LinkNotFound
 from server.links import service as links
-from server.pages.http import language_for, not_found, page, register_templates, text
+from server.pages.http import (
+    language_for,
+    not_found,
+    page,
+    read_form,
+    register_templates,
+    text,
+)
 from server.portal import forms, photos, report, status, updates
 from server.portal.forms import Problems
 from server.portal.pages import http as messages
@@ -77,18 +84,13 @@ async def _limited(request: Request, link: AccessLink, lang: Language) -> HTMLRe
 
 async def _read_form(request: Request) -> tuple[dict[str, str], list[bytes]] | None:
     """The fields and the photos' bytes; None for a body that is not a readable form."""
-    try:
-        form = await request.form(max_files=photos.MAX_PHOTOS + 1, max_fields=20)
-    except (HTTPException, ValueError):  # a malformed multipart body: the page says "again"
-        return None
-    fields: dict[str, str] = {}
-    sent: list[bytes] = []
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            fields.setdefault(key, value)
-        elif key == "photos":
-            sent.append(await value.read(photos.MAX_PHOTO_BYTES + 1))
-    return fields, sent
+    return await read_form(
+        request,
+        max_fields=20,
+        file_field="photos",
+        max_files=photos.MAX_PHOTOS + 1,
+        max_file_bytes=photos.MAX_PHOTO_BYTES,
+    )
 
 
 # --- /t/{token} ----------------------------------------------------------------------------
@@ -134,6 +136,7 @@ async def _status_page(
 
 
 @router.get("/t/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def status_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
     try:
@@ -145,6 +148,7 @@ async def status_page(token: str, request: Request, session: SessionDep) -> HTML
 
 
 @router.post("/t/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def status_add(
     token: str, request: Request, session: SessionDep, store: BlobStoreDep
 ) -> Response:
@@ -198,6 +202,7 @@ async def _qr_form(
 
 
 @router.get("/q/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def qr_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
     try:
@@ -208,6 +213,7 @@ async def qr_page(token: str, request: Request, session: SessionDep) -> HTMLResp
 
 
 @router.post("/q/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def qr_report(
     token: str, request: Request, session: SessionDep, store: BlobStoreDep
 ) -> HTMLResponse:
@@ -239,3 +245,12 @@ async def qr_report(
         "status_url": f"{done.status.url}?lang={lang}",
     }
     return page("portal_thanks.html", lang, context)
+
+
+@router.api_route("/t/{token}/{rest:path}", methods=["GET", "POST"], response_class=HTMLResponse)
+@router.api_route("/q/{token}/{rest:path}", methods=["GET", "POST"], response_class=HTMLResponse)
+@reads_own_input
+async def beyond_a_page(token: str, rest: str, request: Request) -> HTMLResponse:
+    """A path past a token (``/t/{token}/``, a mail client's ``/t/{token}/x``): the one
+    not-found page, as for a token that does not open, never the API's JSON 404."""
+    return not_found(language_for(request))

@@ -1,0 +1,92 @@
+"""The customer pages against a careless or hostile client: whatever is sent, the answer
+is a page in the customer's language (never the API's JSON problem, never a 500)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.portal import links as portal_links
+from server.tickets import Ticket, TicketEvent
+from tests.fixtures.factories import Tenant, make_tenant, make_ticket
+from tests.server.portal.helpers import token_of
+
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
+
+
+async def _tokens(db: AsyncSession, t: Tenant) -> tuple[str, str, Ticket]:
+    assert t.asset is not None
+    ticket = await make_ticket(db, t.actor(), t.customer, t.site, None)
+    status = await portal_links.status_link_for(db, ticket)
+    qr = await portal_links.qr_link_for(db, t.asset)
+    await db.flush()
+    return token_of(status.url), token_of(qr.url), ticket
+
+
+def _is_page(r: httpx.Response) -> bool:
+    return r.headers.get("content-type", "").startswith("text/html")
+
+
+async def test_a_nul_in_a_field_is_removed_not_a_json_problem(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    status, qr, ticket = await _tokens(db, t)
+    added = await client.post(f"/t/{status}", data={"note": "leak\x00ing", "web\x00": "x"})
+    assert added.status_code == 303, added.text
+    event = await db.scalar(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "customer_update"
+        )
+    )
+    assert event is not None and event.changes["note"] == "leaking"
+    reported = await client.post(
+        f"/q/{qr}", data={"what": "pump\x00 broken", "name": "A\x00n"}, headers=ZH
+    )
+    assert reported.status_code == 200 and _is_page(reported), reported.text
+    made = await db.scalar(select(Ticket).where(Ticket.asset_id == t.asset.id))  # type: ignore[union-attr]
+    assert made is not None and made.title == "pump broken" and "\x00" not in made.description
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_nul_in_the_query_is_an_unknown_language(
+    method: str, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    for path in (f"/t/{status}", f"/q/{qr}", "/t/" + "x" * 44):
+        r = await client.request(method, path, params={"lang": "zh_CN\x00"}, data={"x": "1"})
+        assert _is_page(r) and r.status_code in (200, 303, 404, 422), (path, r.text)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"--x\r\n", "multipart/form-data"),  # no boundary
+        (b"garbage" * 50, "multipart/form-data; boundary=abc"),
+        (b'{"note": "x"}', "application/json"),
+        ("&".join(f"f{i}=x" for i in range(50)).encode(), "application/x-www-form-urlencoded"),
+    ],
+)
+async def test_an_unreadable_body_asks_again_on_the_page(
+    content: bytes, content_type: str, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    for path in (f"/t/{status}", f"/q/{qr}"):
+        r = await client.post(path, content=content, headers={"content-type": content_type})
+        assert r.status_code == 422 and _is_page(r), (path, r.text)
+
+
+async def test_a_path_past_the_token_is_the_not_found_page(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    for path in (f"/t/{status}/", f"/t/{status}/x", f"/q/{qr}/", f"/q/{qr}/../x"):
+        for method in ("GET", "POST"):
+            r = await client.request(method, path, headers=ZH)
+            assert r.status_code == 404 and _is_page(r), (path, r.text)
+            assert "此链接无法使用" in r.text
