@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+import re
 import uuid
 from enum import StrEnum
 from functools import lru_cache
@@ -29,6 +30,8 @@ from shared.ids import uuid7
 
 TOKEN_LENGTH = 44
 _MAC_BYTES = 16
+# A link's path in any text: /t/, /q/ or /s/ and a whole token.
+_IN_TEXT = re.compile(r"/[tqs]/[A-Za-z0-9_-]{44}(?![A-Za-z0-9_-])")
 
 
 class LinkKind(StrEnum):
@@ -185,3 +188,9 @@ def url(kind: LinkKind, token: str) -> str:
     """The public address of a link (``FIXFLOW_PUBLIC_URL``)."""
     prefix = {LinkKind.STATUS: "t", LinkKind.QR: "q", LinkKind.SURVEY: "s"}[kind]
     return f"{get_settings().PUBLIC_URL.rstrip('/')}/{prefix}/{token}"
+
+
+def carries_link(text: str) -> bool:
+    """Whether ``text`` holds a link's address (``/s/`` and a token): a link is the
+    customer's credential, so what leaves for others (webhooks) must not carry one."""
+    return _IN_TEXT.search(text) is not None
