@@ -5,7 +5,7 @@ import urllib.parse
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from server.notify.models import Provider, Status
 from server.notify.templates import CUSTOMER_TEMPLATES
@@ -68,6 +68,18 @@ class PreferencesIn(Input):
         if value is not None and value.tzinfo is not None:
             raise ValueError("give a local time without offset (the organisation's zone)")
         return value
+
+    @model_validator(mode="after")
+    def _quiet_hours(self) -> PreferencesIn:
+        # Quiet hours with one end, or both ends alike, would be kept and mean nothing.
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            raise ValueError("give both quiet_start and quiet_end, or neither (no quiet hours)")
+        if self.quiet_start is not None and self.quiet_start == self.quiet_end:
+            raise ValueError(
+                "quiet_start and quiet_end are the same time: give a span (22:00 to 07:00), "
+                "or neither for no quiet hours (opt_out stops every message)"
+            )
+        return self
 
 
 class PreferencesRead(Output):
