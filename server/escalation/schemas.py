@@ -35,12 +35,15 @@ class Step(Input):
     def _owner_known(self) -> Step:
         if self.owner not in NAMED_OWNERS:
             try:
-                uuid.UUID(self.owner)
+                user_id = uuid.UUID(self.owner)
             except ValueError:
                 raise ValueError(
                     f"owner must be one of {', '.join(NAMED_OWNERS)} or a user id, "
                     f"not {self.owner!r}"
                 ) from None
+            # One spelling of a user id (not "{...}", upper case or without hyphens), so a
+            # stored policy names its owner as every other answer names that user.
+            self.owner = str(user_id)
         return self
 
 
