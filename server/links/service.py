@@ -194,3 +194,9 @@ def carries_link(text: str) -> bool:
     """Whether ``text`` holds a link's address (``/s/`` and a token): a link is the
     customer's credential, so what leaves for others (webhooks) must not carry one."""
     return _IN_TEXT.search(text) is not None
+
+
+def masked(text: str) -> str:
+    """``text`` with every link's token cut to its first 4 characters and an ellipsis
+    (``/s/AaJQ…``): a log may show which link went where, never a link that opens."""
+    return _IN_TEXT.sub(lambda m: m.group(0)[:7] + "…", text)

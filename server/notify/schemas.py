@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from server import links
 from server.notify.models import Provider, Status
 from server.notify.templates import CUSTOMER_TEMPLATES
 from server.schemas import Input, Output
@@ -145,6 +146,10 @@ class ChannelRead(Output):
 
 
 class NotificationRead(Output):
+    """A logged message; the links it carried are shown cut (``/s/AaJQ…``): the token of a
+    status or survey link is the customer's credential, and staff reading the log have no
+    need to answer a customer's survey or write on their status page."""
+
     id: uuid.UUID
     event_id: uuid.UUID
     topic: str
@@ -164,3 +169,8 @@ class NotificationRead(Output):
     receipt: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _no_live_links(cls, value: str) -> str:
+        return links.service.masked(value)
