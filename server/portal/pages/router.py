@@ -135,7 +135,7 @@ async def _status_page(
     return page("portal_status.html", lang, context, status_code=422 if problems else 200)
 
 
-@router.get("/t/{token}", response_class=HTMLResponse)
+@router.api_route("/t/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 @reads_own_input
 async def status_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
@@ -201,7 +201,7 @@ async def _qr_form(
     return page("portal_qr.html", lang, context, status_code=422 if problems else 200)
 
 
-@router.get("/q/{token}", response_class=HTMLResponse)
+@router.api_route("/q/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 @reads_own_input
 async def qr_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
@@ -247,8 +247,12 @@ async def qr_report(
     return page("portal_thanks.html", lang, context)
 
 
-@router.api_route("/t/{token}/{rest:path}", methods=["GET", "POST"], response_class=HTMLResponse)
-@router.api_route("/q/{token}/{rest:path}", methods=["GET", "POST"], response_class=HTMLResponse)
+@router.api_route(
+    "/t/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
+)
+@router.api_route(
+    "/q/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
+)
 @reads_own_input
 async def beyond_a_page(token: str, rest: str, request: Request) -> HTMLResponse:
     """A path past a token (``/t/{token}/``, a mail client's ``/t/{token}/x``): the one

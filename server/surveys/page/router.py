@@ -87,7 +87,9 @@ def _finished(lang: Language, key: str, status_code: int = 200) -> HTMLResponse:
     return page("survey_thanks.html", lang, {"key": key}, status_code=status_code)
 
 
-@router.get("/{token}", summary="The survey page", response_class=HTMLResponse)
+@router.api_route(
+    "/{token}", methods=["GET", "HEAD"], summary="The survey page", response_class=HTMLResponse
+)
 @reads_own_input
 async def survey_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     try:
@@ -133,7 +135,9 @@ async def answer_survey(token: str, request: Request, session: SessionDep) -> HT
     return _finished(lang, "survey.thanks")
 
 
-@router.api_route("/{token}/{rest:path}", methods=["GET", "POST"], response_class=HTMLResponse)
+@router.api_route(
+    "/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
+)
 @reads_own_input
 async def beyond_the_page(token: str, rest: str, request: Request) -> HTMLResponse:
     """A path past a token: the one not-found page, never the API's JSON 404."""

@@ -90,3 +90,14 @@ async def test_a_path_past_the_token_is_the_not_found_page(
             r = await client.request(method, path, headers=ZH)
             assert r.status_code == 404 and _is_page(r), (path, r.text)
             assert "此链接无法使用" in r.text
+
+
+async def test_head_answers_like_get(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Mail scanners and chat apps ask HEAD before showing a link: not a 405."""
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    for path in (f"/t/{status}", f"/q/{qr}"):
+        r = await client.head(path)
+        assert r.status_code == 200 and _is_page(r) and r.content == b"", path
+    for path in ("/t/" + "x" * 44, f"/q/{qr}/x"):
+        assert (await client.head(path)).status_code == 404

@@ -89,3 +89,10 @@ async def test_too_many_posts_answer_a_page_saying_wait(
     limited = await client.post(f"/s/{got.token}", data={"nps": "11"}, headers=ZH)
     assert limited.status_code == 429 and _is_page(limited), limited.text
     assert "请稍候" in limited.text and int(limited.headers["Retry-After"]) > 0
+
+
+async def test_head_answers_like_get(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    got = await _invited(db)
+    r = await client.head(f"/s/{got.token}")
+    assert r.status_code == 200 and _is_page(r) and r.content == b""
+    assert (await client.head("/s/" + "x" * 44)).status_code == 404
