@@ -81,6 +81,8 @@ def read_answers(
         comment = (form.get("comment") or "").replace("\x00", "").strip() or None
         if comment is not None and len(comment) > COMMENT_LIMIT:
             errors["comment"] = "survey.error.long"
+        if comment is None and not any(q in SCALES for q in questions):
+            errors["comment"] = "survey.error.empty"  # the only question: not an answer
     if errors:
         return None, errors
     return Answers(comment=comment, **values), {}

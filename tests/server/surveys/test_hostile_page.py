@@ -4,6 +4,8 @@ language, never the API's JSON problem."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +16,9 @@ from tests.fixtures.surveys import Invited, invite, make_template
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
 
 
-async def _invited(db: AsyncSession) -> Invited:
+async def _invited(db: AsyncSession, **template: Any) -> Invited:
     t = await make_tenant(db)
-    await make_template(db, t)
+    await make_template(db, t, **template)
     got = await invite(db, t)
     await db.commit()
     return got
@@ -96,3 +98,15 @@ async def test_head_answers_like_get(client: httpx.AsyncClient, db: AsyncSession
     r = await client.head(f"/s/{got.token}")
     assert r.status_code == 200 and _is_page(r) and r.content == b""
     assert (await client.head("/s/" + "x" * 44)).status_code == 404
+
+
+async def test_a_comment_only_survey_sent_empty_is_not_an_answer(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A double tap on "send" of an empty comment-only survey used to record an empty
+    response and close the survey."""
+    got = await _invited(db, questions=["comment"])
+    empty = await client.post(f"/s/{got.token}", data={"comment": "  \x00 "}, headers=ZH)
+    assert empty.status_code == 422 and "请写几句话后再提交" in empty.text
+    said = await client.post(f"/s/{got.token}", data={"comment": "All good"})
+    assert said.status_code == 200
