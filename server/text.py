@@ -43,6 +43,13 @@ def fit(text: str, limit: int) -> str:
     return head.rstrip() + ELLIPSIS
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, line breaks, control and format
+    characters (a zero-width space, a right-to-left mark pass ``str.strip()``, so a
+    required text of them alone would count as given)."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
 def column_length(attribute: Any) -> int:
     """The declared length of a ``String(n)`` model attribute (``StockLocation.name``)."""
     length = getattr(attribute.property.columns[0].type, "length", None)

@@ -101,3 +101,19 @@ async def test_head_answers_like_get(client: httpx.AsyncClient, db: AsyncSession
         assert r.status_code == 200 and _is_page(r) and r.content == b"", path
     for path in ("/t/" + "x" * 44, f"/q/{qr}/x"):
         assert (await client.head(path)).status_code == 404
+
+
+async def test_invisible_text_is_no_text(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Zero-width and direction marks pass ``strip()``: the required fields ask again, and a
+    work order's title is the first line that shows something."""
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    blank = "\u200b\u200e\u2060"
+    note = await client.post(f"/t/{status}", data={"note": blank}, headers=ZH)
+    assert note.status_code == 422 and "请填写留言或添加照片" in note.text
+    what = await client.post(f"/q/{qr}", data={"what": blank}, headers=ZH)
+    assert what.status_code == 422 and "请描述出了什么问题" in what.text
+    made = await client.post(f"/q/{qr}", data={"what": f"{blank}\nDoor stuck"})
+    assert made.status_code == 200, made.text
+    ticket = await db.scalar(select(Ticket).where(Ticket.asset_id == t.asset.id))  # type: ignore[union-attr]
+    assert ticket is not None and ticket.title == "Door stuck"

@@ -110,3 +110,11 @@ async def test_a_comment_only_survey_sent_empty_is_not_an_answer(
     assert empty.status_code == 422 and "请写几句话后再提交" in empty.text
     said = await client.post(f"/s/{got.token}", data={"comment": "All good"})
     assert said.status_code == 200
+
+
+async def test_an_invisible_comment_is_no_comment(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    got = await _invited(db, questions=["comment"])
+    blank = await client.post(f"/s/{got.token}", data={"comment": "\u200b\u200f"}, headers=ZH)
+    assert blank.status_code == 422 and "请写几句话后再提交" in blank.text
