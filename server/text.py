@@ -50,6 +50,13 @@ def visible(text: str) -> bool:
     return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
 
 
+def printable(text: str) -> str:
+    """``text`` for print, where nothing can be fixed later: without control and format
+    characters (a right-to-left override prints the rest of a serial number backwards)
+    except the zero-width joiner that holds an emoji together."""
+    return "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch)[0] != "C")
+
+
 def column_length(attribute: Any) -> int:
     """The declared length of a ``String(n)`` model attribute (``StockLocation.name``)."""
     length = getattr(attribute.property.columns[0].type, "length", None)

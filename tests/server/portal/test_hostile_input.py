@@ -117,3 +117,12 @@ async def test_invisible_text_is_no_text(client: httpx.AsyncClient, db: AsyncSes
     assert made.status_code == 200, made.text
     ticket = await db.scalar(select(Ticket).where(Ticket.asset_id == t.asset.id))  # type: ignore[union-attr]
     assert ticket is not None and ticket.title == "Door stuck"
+
+
+def test_a_label_prints_no_direction_override() -> None:
+    """An asset named with a right-to-left override would print reversed on a label that
+    stays on the machine for years."""
+    from server.portal.labels import label_lines
+
+    lines = label_lines("\u202eLift A", "\u2067M-1\u2069", "SN\u202e-42")
+    assert lines == ["Lift A", "M-1", "S/N SN-42"]
