@@ -67,7 +67,7 @@ def _errors(lang: Language, problems: Problems) -> list[str]:
 
 async def _limited(request: Request, link: AccessLink, lang: Language) -> HTMLResponse | None:
     """The 429 page once the token or the client's address sent too much this hour."""
-    client = request.client.host if request.client else "unknown"
+    client = ratelimit.client_key(request.client.host if request.client else None)
     redis = request.app.state.redis
     try:
         await ratelimit.hit(redis, f"portal:link:{link.id}", limit=PER_TOKEN, window_s=WINDOW_S)

@@ -126,3 +126,45 @@ def test_a_label_prints_no_direction_override() -> None:
 
     lines = label_lines("\u202eLift A", "\u2067M-1\u2069", "SN\u202e-42")
     assert lines == ["Lift A", "M-1", "S/N SN-42"]
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+        (None, "unknown"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_client_is_counted_by_its_64(host: str | None, key: str) -> None:
+    from server.ratelimit import client_key
+
+    assert client_key(host) == key
+
+
+async def test_a_new_ipv6_address_per_post_does_not_reset_the_address_limit(
+    app: object, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """One subscriber picks any address of their /64: the per-address limit counts the
+    prefix (the same holds for log-in attempts)."""
+    from server.portal.pages.router import PER_ADDRESS, PER_TOKEN
+
+    t = await make_tenant(db)
+    tickets = [await make_ticket(db, t.actor(), t.customer, t.site, None) for _ in range(5)]
+    tokens = []
+    for ticket in tickets:
+        issued = await portal_links.status_link_for(db, ticket)
+        tokens.append(token_of(issued.url))
+    await db.flush()
+    codes = []
+    for n in range(PER_ADDRESS + 1):
+        peer = (f"2001:db8:7:7:{n + 1:x}::1", 40000)
+        transport = httpx.ASGITransport(app=app, client=peer)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            r = await http.post(f"/t/{tokens[n // PER_TOKEN]}", data={"note": ""})
+            codes.append(r.status_code)
+    assert codes[:PER_ADDRESS] == [422] * PER_ADDRESS and codes[PER_ADDRESS] == 429
