@@ -168,3 +168,43 @@ async def test_a_new_ipv6_address_per_post_does_not_reset_the_address_limit(
             r = await http.post(f"/t/{tokens[n // PER_TOKEN]}", data={"note": ""})
             codes.append(r.status_code)
     assert codes[:PER_ADDRESS] == [422] * PER_ADDRESS and codes[PER_ADDRESS] == 429
+
+
+async def test_a_body_over_the_limit_is_a_page(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    """Six 8 MB photos from a phone: the page says so in the customer's language, not the
+    API's JSON 413 (the body is refused before it is read)."""
+    from server.portal.pages.router import PAGE_FORM_MAX_BYTES
+
+    t = await make_tenant(db)
+    status, qr, _ = await _tokens(db, t)
+    for path in (f"/t/{status}", f"/q/{qr}", "/s/" + "x" * 44):
+        declared = await client.post(
+            path,
+            content=b"x",
+            headers={
+                "Content-Length": str(PAGE_FORM_MAX_BYTES + 1),
+                "Content-Type": "multipart/form-data; boundary=x",
+                **ZH,
+            },
+        )
+        assert declared.status_code == 413 and _is_page(declared), (path, declared.text)
+        assert "发送的内容太大" in declared.text and declared.headers["x-request-id"]
+        assert declared.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    streamed = await client.post(
+        f"/t/{status}",
+        content=_chunks(PAGE_FORM_MAX_BYTES + 1),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    # A browser always declares a form's length; a chunked body past the limit is cut off
+    # while it is read, and the page asks again.
+    assert streamed.status_code == 422 and _is_page(streamed)
+    api = await client.post("/api/v1/tickets", content=b"x" * (2 * 1024 * 1024))
+    assert api.status_code == 413 and "json" in api.headers["content-type"]
+
+
+async def _chunks(size: int):  # type: ignore[no-untyped-def]
+    """A photo part that never ends, sent without a Content-Length (chunked)."""
+    yield b'--x\r\nContent-Disposition: form-data; name="photos"; filename="a.jpg"\r\n\r\n'
+    step = 1024 * 1024
+    for start in range(0, size, step):
+        yield b"x" * min(step, size - start)
