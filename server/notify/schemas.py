@@ -94,6 +94,9 @@ class PreferencesRead(Output):
     version: int = Field(description="0: never set (the defaults)")
 
 
+# Tokens and signing secrets are printable ASCII: one goes into an Authorization header,
+# which cannot carry "ö" or a line break (the send failed on it, every time).
+Secret = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[\x21-\x7e]+$")]
 HttpUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
 
 
@@ -106,7 +109,7 @@ def _with_host(value: str) -> str:
 class ChannelCreate(Input):
     kind: Provider
     url: HttpUrl = Field(description="The provider's endpoint (http or https)")
-    secret: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+    secret: Secret | None = Field(
         default=None,
         description="sms_gateway: bearer token; dingtalk, feishu: the robot's signing secret",
     )
@@ -124,7 +127,7 @@ class ChannelCreate(Input):
 
 class ChannelUpdate(Input):
     url: HttpUrl | None = None
-    secret: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    secret: Secret | None = None
     body_template: dict[str, Any] | None = None
     enabled: bool | None = None
 

@@ -122,3 +122,31 @@ def test_mail_headers_stay_on_one_line() -> None:
     assert "Bcc: evil@example.com" in str(mail["Subject"])
     raw = bytes(mail)
     assert b"\nBcc:" not in raw
+
+
+async def test_a_channel_that_breaks_fails_its_message_not_the_group() -> None:
+    """A channel's own fault (here: a token an HTTP header cannot carry) is that message's
+    failure: raised, it stopped the group's gather and left the group's sent messages
+    "sending", to be sent again."""
+    from server.notify.sending import Claimed, _attempt
+
+    class Broken:
+        async def send(self, message: Message) -> channels.Receipt:
+            "tök".encode("ascii")
+            raise AssertionError("unreachable")
+
+    _item, receipt, error = await _attempt(Claimed(MESSAGE, 1, Broken()))
+    assert receipt is None and error is not None and error.startswith("UnicodeEncodeError")
+
+
+async def test_a_secret_must_be_printable_ascii(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db, "ChannelSecret")
+    for secret in ("tök", "a b", "line\nbreak"):
+        r = await client.post(
+            "/api/v1/notifications/channels",
+            json={"kind": "sms_gateway", "url": "https://sms.example.net/send", "secret": secret},
+            headers=t.headers("admin"),
+        )
+        assert r.status_code == 422, (secret, r.text)
