@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from server.schemas import Input, Output
+from server.text import visible
 from server.tickets import Priority
 
 NAMED_OWNERS = ("agent", "dispatcher", "second_line", "service_manager")
@@ -145,6 +146,14 @@ class FollowupRead(Output):
 
 class FollowupComplete(Input):
     outcome: str = Field(min_length=1, max_length=5000, description="what the call found")
+
+    @field_validator("outcome")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        # Zero-width or direction marks alone pass strip() and min_length: nothing found.
+        if not visible(value):
+            raise ValueError("write what the call found")
+        return value
 
 
 class MineRead(Output):
