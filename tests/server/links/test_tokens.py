@@ -103,6 +103,15 @@ async def test_another_organisation_cannot_revoke(db: AsyncSession) -> None:
         (None, None),
         ("en;q=0.5, zh-Hans;q=0.5", "en"),
         ("\u200b" * 5000, None),
+        # Where Simplified Chinese is written too (was English).
+        ("zh-SG,en;q=0.5", "zh_CN"),
+        ("zh-Hans-SG, en;q=0.5", "zh_CN"),
+        ("zh-MY", "zh_CN"),
+        # Hostile q-values are skipped, never a 500.
+        ("zh;q=1e9, en;q=0.5", "en"),
+        ("zh;q=nan, zh;q=-1, zh;q=inf, en;q=0.1", "en"),
+        ("*", None),
+        ("x" * 10_000, None),
     ],
 )
 def test_the_browser_language(header: str | None, expected: str | None) -> None:
