@@ -167,7 +167,10 @@ async def status_add(
     fields, sent = read
     if not forms.is_bot(fields):
         update, problems = forms.status_note(fields, sent)
-        if problems or ticket.status in ("closed", "cancelled"):
+        if ticket.status in ("closed", "cancelled"):  # a page opened before it ended
+            problems = Problems()
+            problems.add("portal.error.ended")
+        if problems:
             return await _status_page(session, ticket, lang, problems=problems, form=fields)
         await updates.lock_subject(session, ticket.id)
         await updates.add(session, store, ticket=ticket, update=update, source="status")

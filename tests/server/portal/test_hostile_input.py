@@ -208,3 +208,23 @@ async def _chunks(size: int):  # type: ignore[no-untyped-def]
     step = 1024 * 1024
     for start in range(0, size, step):
         yield b"x" * min(step, size - start)
+
+
+async def test_a_note_to_an_ended_work_order_says_it_was_not_added(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A page opened before the work order was cancelled, sent after: the customer is told
+    their message was not added (it was dropped without a word)."""
+    from server.tickets import TicketEvent as Event
+    from shared.lifecycle import Action
+    from tests.server.portal.helpers import move
+
+    t = await make_tenant(db)
+    status, _, ticket = await _tokens(db, t)
+    await move(db, t.actor(), ticket, Action.CANCEL, reason="duplicate")
+    r = await client.post(f"/t/{status}", data={"note": "Still broken!"}, headers=ZH)
+    assert r.status_code == 422 and "您的留言未被添加" in r.text
+    added = await db.scalar(
+        select(Event).where(Event.ticket_id == ticket.id, Event.kind == "customer_update")
+    )
+    assert added is None
