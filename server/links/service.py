@@ -76,7 +76,9 @@ def link_id_of(token: str, kind: LinkKind) -> uuid.UUID | None:
     if len(raw_id) != 16 or len(mac) != _MAC_BYTES:
         return None
     link_id = uuid.UUID(bytes=raw_id)
-    if token != token_for_parts(link_id, kind):  # canonical form only
+    # Canonical form only; compared in constant time, so how long a refusal takes says
+    # nothing about how many leading characters of a forged MAC were right.
+    if not hmac.compare_digest(token.encode(), token_for_parts(link_id, kind).encode()):
         return None
     return link_id
 
