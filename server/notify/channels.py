@@ -123,11 +123,12 @@ resolver: addresses.Resolver = addresses.os_resolver  # tests put a controlled r
 
 
 async def check_url(url: str) -> addresses.Target:
-    """A provider URL checked like a webhook's (server/addresses.py, any port): public
-    addresses only unless ``FIXFLOW_NOTIFY_ALLOW_PRIVATE``; ``addresses.Refused`` otherwise."""
+    """A provider URL checked like a webhook's (server/addresses.py): public addresses on
+    the scheme's port (80, 443) only, unless ``FIXFLOW_NOTIFY_ALLOW_PRIVATE`` (an
+    on-premises gateway, any address and port); ``addresses.Refused`` otherwise."""
     allow_private = get_settings().NOTIFY_ALLOW_PRIVATE
     return await addresses.check(
-        url, resolver=resolver, allowed_ports=None, allow_private=allow_private
+        url, resolver=resolver, allowed_ports=(), allow_private=allow_private
     )
 
 

@@ -47,6 +47,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[str]]]:
         "http://evil.example\\@127.0.0.1/",
         "http://robot.example.com/\r\nX-Injected: 1",
         "http://" + "a" * 70 + ".example/",
+        "https://robot.example.com:25/",  # a public host's other services: not through us
     ],
 )
 async def test_channel_urls_naming_private_addresses_are_refused(
