@@ -140,7 +140,7 @@ class ChannelUpdate(Input):
 class ChannelRead(Output):
     id: uuid.UUID
     kind: str
-    url: str = Field(description="Query values masked (robot URLs carry their key there)")
+    url: str = Field(description="Query values and a long last path segment masked (robot keys)")
     secret_hint: str | None = Field(description="The last 4 characters of the secret, or null")
     body_template: dict[str, Any] | None
     enabled: bool

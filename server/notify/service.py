@@ -88,13 +88,22 @@ async def retry(session: AsyncSession, actor: Actor, *, notification_id: uuid.UU
 # --- provider channels ---------------------------------------------------------------------
 
 
+def _hidden(value: str) -> str:
+    return "***" + value[-4:] if len(value) > 8 else "***"
+
+
 def masked_url(url: str) -> str:
-    """The URL with every query value hidden but its last 4 characters (robot keys)."""
+    """The URL with every query value hidden but its last 4 characters (WeCom's and
+    DingTalk's robot keys), and so the last path segment of a long one (Feishu's robot key
+    is the path's end: ``/open-apis/bot/v2/hook/<key>``)."""
     parts = urllib.parse.urlsplit(url)
+    head, _, last = parts.path.rpartition("/")
+    if len(last) >= 16:
+        parts = parts._replace(path=f"{head}/{_hidden(last)}")
     if not parts.query:
-        return url
+        return urllib.parse.urlunsplit(parts)
     pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    hidden = [(k, "***" + v[-4:] if len(v) > 8 else "***") for k, v in pairs]
+    hidden = [(k, _hidden(v)) for k, v in pairs]
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(hidden, safe="*")))
 
 

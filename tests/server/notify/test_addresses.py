@@ -151,3 +151,15 @@ async def test_a_secret_must_be_printable_ascii(
             headers=t.headers("admin"),
         )
         assert r.status_code == 422, (secret, r.text)
+
+
+def test_a_robot_key_in_the_path_is_masked_too() -> None:
+    """Feishu's robot key is the URL path's end; the channel read promised no key in full."""
+    from server.notify.service import masked_url
+
+    key = "0f3c9a7e-1b2d-4c5e-8f90-a1b2c3d4e5f6"
+    shown = masked_url(f"https://open.feishu.cn/open-apis/bot/v2/hook/{key}")
+    assert key not in shown and shown.endswith("/open-apis/bot/v2/hook/***e5f6")
+    ding = masked_url("https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef")
+    assert ding.endswith("/robot/send?access_token=***cdef")
+    assert masked_url("https://sms.example.net/api/send") == "https://sms.example.net/api/send"
