@@ -250,14 +250,10 @@ async def qr_report(
     return page("portal_thanks.html", lang, context)
 
 
-@router.api_route(
-    "/t/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
-)
-@router.api_route(
-    "/q/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
-)
+@router.api_route("/t/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
+@router.api_route("/q/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
 @reads_own_input
-async def beyond_a_page(token: str, rest: str, request: Request) -> HTMLResponse:
-    """A path past a token (``/t/{token}/``, a mail client's ``/t/{token}/x``): the one
-    not-found page, as for a token that does not open, never the API's JSON 404."""
+async def beyond_a_page(rest: str, request: Request) -> HTMLResponse:
+    """No token (``/t/``, a link cut short in a message) or a path past one (``/t/{token}/``):
+    the one not-found page, as for a token that does not open, never the API's JSON 404."""
     return not_found(language_for(request))

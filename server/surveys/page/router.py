@@ -135,10 +135,8 @@ async def answer_survey(token: str, request: Request, session: SessionDep) -> HT
     return _finished(lang, "survey.thanks")
 
 
-@router.api_route(
-    "/{token}/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse
-)
+@router.api_route("/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
 @reads_own_input
-async def beyond_the_page(token: str, rest: str, request: Request) -> HTMLResponse:
-    """A path past a token: the one not-found page, never the API's JSON 404."""
+async def beyond_the_page(rest: str, request: Request) -> HTMLResponse:
+    """No token (``/s/``) or a path past one: the one not-found page, never the API's 404."""
     return not_found(language_for(request))

@@ -85,7 +85,7 @@ async def test_a_path_past_the_token_is_the_not_found_page(
 ) -> None:
     t = await make_tenant(db)
     status, qr, _ = await _tokens(db, t)
-    for path in (f"/t/{status}/", f"/t/{status}/x", f"/q/{qr}/", f"/q/{qr}/../x"):
+    for path in (f"/t/{status}/", f"/t/{status}/x", f"/q/{qr}/", f"/q/{qr}/../x", "/t/", "/q/"):
         for method in ("GET", "POST"):
             r = await client.request(method, path, headers=ZH)
             assert r.status_code == 404 and _is_page(r), (path, r.text)

@@ -74,7 +74,7 @@ async def test_a_path_past_the_token_is_the_not_found_page(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     got = await _invited(db)
-    for path in (f"/s/{got.token}/", f"/s/{got.token}/x"):
+    for path in (f"/s/{got.token}/", f"/s/{got.token}/x", "/s/"):
         for method in ("GET", "POST"):
             r = await client.request(method, path, headers=ZH)
             assert r.status_code == 404 and _is_page(r) and "此链接无法使用" in r.text
