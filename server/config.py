@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     NOTIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
     # A customer's status link in messages stays valid this many days.
     NOTIFY_LINK_DAYS: int = Field(default=30, ge=1, le=365)
+    # The SMS gateway's and IM robots' URLs may name loopback and private addresses and any
+    # port (an on-premises gateway): the operator's choice, so allowed in production too.
+    # Unset, they must be public addresses on port 80 or 443, like a webhook's
+    # (server/addresses.py).
+    NOTIFY_ALLOW_PRIVATE: bool = False
     # Webhooks (docs/webhooks.md). Ports a webhook URL may name besides 80 (http) and 443
     # (https). ALLOW_PRIVATE lets webhooks reach loopback and private addresses on any port:
     # for tests and a laptop only, refused in production.

@@ -222,8 +222,10 @@ async def check_request(request: Request) -> None:
     """A dependency of every operation (create_app), for what no parameter type sees:
     text with U+0000 in the query or a form (PostgreSQL refused it as a 422 naming no
     field), and a body of another format than the one the operation reads."""
-    _refuse_nul("query", request.query_params.multi_items())
     route = request.scope.get("route")
+    if getattr(getattr(route, "endpoint", None), _OWN_INPUT, False):
+        return
+    _refuse_nul("query", request.query_params.multi_items())
     body_field = getattr(route, "body_field", None)
     if body_field is None:
         return
@@ -261,7 +263,17 @@ def _refuse_nul(source: str, items: list[tuple[str, str]]) -> None:
 
 
 _LAST_KEY_WINS = "_fixflow_last_key_wins"
+_OWN_INPUT = "_fixflow_reads_own_input"
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads_own_input(endpoint: F) -> F:
+    """Exempts a customer page from ``check_request``: the page reads its query and form
+    itself (server/pages/http.py ``read_form``) and answers bad input with the page in the
+    customer's language (a U+0000 in ``?lang=`` is an unknown language, one in a field is
+    removed), never with a JSON problem the customer's browser would show raw."""
+    setattr(endpoint, _OWN_INPUT, True)
+    return endpoint
 
 
 def last_key_wins(endpoint: F) -> F:

@@ -16,11 +16,12 @@ DEFAULT: Language = "en"
 
 def language(value: str | None) -> Language | None:
     """A supported language for ``value`` (``zh-CN``, ``zh_cn``, ``zh-Hans`` and ``zh``
-    count as ``zh_CN``; ``en-GB`` as ``en``), or None."""
+    count as ``zh_CN``, and so do the other places that write Simplified Chinese:
+    ``zh-SG``, ``zh-MY``, ``zh-Hans-SG``; ``en-GB`` as ``en``), or None."""
     if not value:
         return None
     normal = value.strip().replace("-", "_").lower()
-    if normal in ("zh_cn", "zh", "zh_hans", "zh_hans_cn"):
+    if normal in ("zh_cn", "zh", "zh_hans", "zh_sg", "zh_my") or normal.startswith("zh_hans_"):
         return "zh_CN"
     if normal == "en" or normal.startswith("en_"):
         return "en"

@@ -42,6 +42,7 @@ from server.middleware import RequestContext
 from server.notify.router import router as notify_router
 from server.ops.router import router as ops_router
 from server.orgs.router import router as orgs_router
+from server.pages import http as pages_http
 from server.parts.csvio.router import router as parts_csv_router
 from server.parts.ledger.router import router as parts_pick_router
 from server.parts.replenishment.router import router as parts_levels_router
@@ -319,6 +320,8 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         max_body=settings.MAX_BODY_BYTES,
         streamed_prefixes=("/api/v1/uploads/",),
         larger_posts=(("/t/", PAGE_FORM_MAX_BYTES), ("/q/", PAGE_FORM_MAX_BYTES)),
+        page_prefixes=("/t/", "/q/", "/s/"),
+        too_large_page=pages_http.too_large,
     )
 
 

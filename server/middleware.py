@@ -7,10 +7,12 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import logs
@@ -38,8 +40,14 @@ class RequestContext:
         max_body: int,
         streamed_prefixes: tuple[str, ...] = (),
         larger_posts: tuple[tuple[str, int], ...] = (),
+        page_prefixes: tuple[str, ...] = (),
+        too_large_page: Callable[[Scope, int], Response] | None = None,
     ) -> None:
         self.app = app
+        # Paths of the customer pages: a body over the limit answers ``too_large_page``
+        # (in the customer's language), not the API's JSON problem.
+        self.page_prefixes = page_prefixes
+        self.too_large_page = too_large_page
         self.max_body = max_body
         # POST bodies under these paths may be larger (the customer pages' photo forms).
         self.larger_posts = larger_posts
@@ -110,6 +118,14 @@ class RequestContext:
         return self.max_body
 
     async def _reject(self, send: Send, rid: str, scope: Scope, limit: int) -> None:
+        if self.too_large_page is not None and str(scope.get("path", "")).startswith(
+            self.page_prefixes
+        ):
+            page = self.too_large_page(scope, limit)
+            headers = [*page.raw_headers, (b"x-request-id", rid.encode())]
+            await send({"type": "http.response.start", "status": 413, "headers": headers})
+            await send({"type": "http.response.body", "body": page.body})
+            return
         detail = f"the body is larger than {limit} bytes"
         await _send_problem(send, rid, scope, PayloadTooLarge(detail))
 

@@ -43,6 +43,20 @@ def fit(text: str, limit: int) -> str:
     return head.rstrip() + ELLIPSIS
 
 
+def visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces, line breaks, control and format
+    characters (a zero-width space, a right-to-left mark pass ``str.strip()``, so a
+    required text of them alone would count as given)."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in text)
+
+
+def printable(text: str) -> str:
+    """``text`` for print, where nothing can be fixed later: without control and format
+    characters (a right-to-left override prints the rest of a serial number backwards)
+    except the zero-width joiner that holds an emoji together."""
+    return "".join(ch for ch in text if ch in _JOINERS or unicodedata.category(ch)[0] != "C")
+
+
 def column_length(attribute: Any) -> int:
     """The declared length of a ``String(n)`` model attribute (``StockLocation.name``)."""
     length = getattr(attribute.property.columns[0].type, "length", None)

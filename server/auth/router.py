@@ -53,7 +53,7 @@ async def token(
         ),
     ] = None,
 ) -> TokenOut:
-    client = request.client.host if request.client else "unknown"
+    client = ratelimit.client_key(request.client.host if request.client else None)
     limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
     # The same normalisation as the lookup, so padding or case cannot reset the count.
     email = username.strip().lower()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
 from server.errors import Conflict
+from server.text import visible
 from server.tickets import Ticket, TicketType, TransitionIn, format_number
 
 
@@ -22,7 +23,7 @@ async def require_root_cause(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: TransitionIn
 ) -> None:
     """The guard of ``close``: 409 ``root_cause_required`` for a complaint without one."""
-    if ticket.type != TicketType.COMPLAINT.value or (ticket.root_cause or "").strip():
+    if ticket.type != TicketType.COMPLAINT.value or visible(ticket.root_cause or ""):
         return
     raise RootCauseRequired(
         f"{format_number(ticket.number)} is a complaint: set its root_cause before closing "

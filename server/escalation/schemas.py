@@ -6,9 +6,10 @@ import datetime as dt
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictInt, model_validator
+from pydantic import Field, StrictInt, field_validator, model_validator
 
 from server.schemas import Input, Output
+from server.text import visible
 from server.tickets import Priority
 
 NAMED_OWNERS = ("agent", "dispatcher", "second_line", "service_manager")
@@ -35,12 +36,15 @@ class Step(Input):
     def _owner_known(self) -> Step:
         if self.owner not in NAMED_OWNERS:
             try:
-                uuid.UUID(self.owner)
+                user_id = uuid.UUID(self.owner)
             except ValueError:
                 raise ValueError(
                     f"owner must be one of {', '.join(NAMED_OWNERS)} or a user id, "
                     f"not {self.owner!r}"
                 ) from None
+            # One spelling of a user id (not "{...}", upper case or without hyphens), so a
+            # stored policy names its owner as every other answer names that user.
+            self.owner = str(user_id)
         return self
 
 
@@ -142,6 +146,14 @@ class FollowupRead(Output):
 
 class FollowupComplete(Input):
     outcome: str = Field(min_length=1, max_length=5000, description="what the call found")
+
+    @field_validator("outcome")
+    @classmethod
+    def _written(cls, value: str) -> str:
+        # Zero-width or direction marks alone pass strip() and min_length: nothing found.
+        if not visible(value):
+            raise ValueError("write what the call found")
+        return value
 
 
 class MineRead(Output):

@@ -15,6 +15,7 @@ import binascii
 import datetime as dt
 import hashlib
 import hmac
+import re
 import uuid
 from enum import StrEnum
 from functools import lru_cache
@@ -29,6 +30,8 @@ from shared.ids import uuid7
 
 TOKEN_LENGTH = 44
 _MAC_BYTES = 16
+# A link's path in any text: /t/, /q/ or /s/ and a whole token.
+_IN_TEXT = re.compile(r"/[tqs]/[A-Za-z0-9_-]{44}(?![A-Za-z0-9_-])")
 
 
 class LinkKind(StrEnum):
@@ -73,7 +76,9 @@ def link_id_of(token: str, kind: LinkKind) -> uuid.UUID | None:
     if len(raw_id) != 16 or len(mac) != _MAC_BYTES:
         return None
     link_id = uuid.UUID(bytes=raw_id)
-    if token != token_for_parts(link_id, kind):  # canonical form only
+    # Canonical form only; compared in constant time, so how long a refusal takes says
+    # nothing about how many leading characters of a forged MAC were right.
+    if not hmac.compare_digest(token.encode(), token_for_parts(link_id, kind).encode()):
         return None
     return link_id
 
@@ -185,3 +190,15 @@ def url(kind: LinkKind, token: str) -> str:
     """The public address of a link (``FIXFLOW_PUBLIC_URL``)."""
     prefix = {LinkKind.STATUS: "t", LinkKind.QR: "q", LinkKind.SURVEY: "s"}[kind]
     return f"{get_settings().public_url}/{prefix}/{token}"
+
+
+def carries_link(text: str) -> bool:
+    """Whether ``text`` holds a link's address (``/s/`` and a token): a link is the
+    customer's credential, so what leaves for others (webhooks) must not carry one."""
+    return _IN_TEXT.search(text) is not None
+
+
+def masked(text: str) -> str:
+    """``text`` with every link's token cut to its first 4 characters and an ellipsis
+    (``/s/AaJQ…``): a log may show which link went where, never a link that opens."""
+    return _IN_TEXT.sub(lambda m: m.group(0)[:7] + "…", text)

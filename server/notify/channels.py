@@ -30,6 +30,8 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
+from server import addresses
+from server.config import get_settings
 from server.outbound import tls_context
 from server.text import fit
 
@@ -59,11 +61,21 @@ def message_id(notification_id: uuid.UUID) -> str:
     return f"<{notification_id}@fixflow.notifications>"
 
 
+_BREAKS = frozenset("\x7f\x85\u2028\u2029")
+
+
+def one_line(value: str) -> str:
+    """A header's value on one line: a line break or other control character in a
+    subject (a work order's title, a name) would end the header or start another
+    (``Bcc:``); each becomes a space."""
+    return "".join(" " if ord(ch) < 32 or ch in _BREAKS else ch for ch in value)
+
+
 def _email(message: Message, sender: str) -> EmailMessage:
     mail = EmailMessage()
-    mail["From"] = sender
-    mail["To"] = message.address
-    mail["Subject"] = message.subject
+    mail["From"] = one_line(sender)
+    mail["To"] = one_line(message.address)
+    mail["Subject"] = one_line(message.subject)
     mail["Date"] = formatdate(localtime=False)
     mail["Message-ID"] = message_id(message.id)
     mail.set_content(message.body)
@@ -108,13 +120,36 @@ class MailDir:
         return Receipt(str(path.name))
 
 
+resolver: addresses.Resolver = addresses.os_resolver  # tests put a controlled resolver here
+
+
+async def check_url(url: str) -> addresses.Target:
+    """A provider URL checked like a webhook's (server/addresses.py): public addresses on
+    the scheme's port (80, 443) only, unless ``FIXFLOW_NOTIFY_ALLOW_PRIVATE`` (an
+    on-premises gateway, any address and port); ``addresses.Refused`` otherwise."""
+    allow_private = get_settings().NOTIFY_ALLOW_PRIVATE
+    return await addresses.check(
+        url, resolver=resolver, allowed_ports=(), allow_private=allow_private
+    )
+
+
 async def _post(url: str, *, seconds: float, **kwargs: Any) -> dict[str, Any]:
-    """POST JSON; the answer's JSON (or {}) when 2xx, ``ChannelError`` otherwise."""
+    """POST JSON to the checked address the URL names (a name that re-binds to a private
+    address between the check and the connection cannot win; redirects are not followed);
+    the answer's JSON (or {}) when 2xx, ``ChannelError`` otherwise."""
+    try:
+        target = await check_url(url)
+    except addresses.Refused as refused:
+        raise ChannelError(f"refused: {refused.detail}") from None
+    headers = {**kwargs.pop("headers", {}), "host": target.host_header}
     try:
         async with httpx.AsyncClient(
             timeout=seconds, follow_redirects=False, verify=tls_context()
         ) as client:
-            response = await client.post(url, **kwargs)
+            request = client.build_request("POST", target.pinned_url, headers=headers, **kwargs)
+            if target.scheme == "https":
+                request.extensions["sni_hostname"] = target.host
+            response = await client.send(request)
     except httpx.HTTPError as exc:
         raise ChannelError(f"{type(exc).__name__}: {exc}") from exc
     if not 200 <= response.status_code < 300:

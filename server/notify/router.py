@@ -84,7 +84,7 @@ async def list_channels(session: SessionDep, actor: ActorDep) -> list[ChannelRea
     description="Admins only; one channel per kind (409 if it exists: change it with PATCH).",
     response_model=ChannelRead,
     responses={
-        **problems(400, 403, 409),
+        **problems(400, 403, 409, 422),
         **created("Channel configured", update=("update_channel", "channel_id")),
     },
 )
@@ -115,7 +115,7 @@ async def read_channel(
     "/notifications/channels/{channel_id}",
     summary="Change a channel (URL, secret, body template, enabled)",
     response_model=ChannelRead,
-    responses=problems(400, 403, 404, 412, 428),
+    responses=problems(400, 403, 404, 412, 422, 428),
 )
 async def update_channel(
     channel_id: uuid.UUID,

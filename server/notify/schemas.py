@@ -5,8 +5,9 @@ import urllib.parse
 import uuid
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from server import links
 from server.notify.models import Provider, Status
 from server.notify.templates import CUSTOMER_TEMPLATES
 from server.schemas import Input, Output
@@ -69,6 +70,18 @@ class PreferencesIn(Input):
             raise ValueError("give a local time without offset (the organisation's zone)")
         return value
 
+    @model_validator(mode="after")
+    def _quiet_hours(self) -> PreferencesIn:
+        # Quiet hours with one end, or both ends alike, would be kept and mean nothing.
+        if (self.quiet_start is None) != (self.quiet_end is None):
+            raise ValueError("give both quiet_start and quiet_end, or neither (no quiet hours)")
+        if self.quiet_start is not None and self.quiet_start == self.quiet_end:
+            raise ValueError(
+                "quiet_start and quiet_end are the same time: give a span (22:00 to 07:00), "
+                "or neither for no quiet hours (opt_out stops every message)"
+            )
+        return self
+
 
 class PreferencesRead(Output):
     customer_id: uuid.UUID
@@ -81,6 +94,9 @@ class PreferencesRead(Output):
     version: int = Field(description="0: never set (the defaults)")
 
 
+# Tokens and signing secrets are printable ASCII: one goes into an Authorization header,
+# which cannot carry "ö" or a line break (the send failed on it, every time).
+Secret = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[\x21-\x7e]+$")]
 HttpUrl = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://[^\s]+$")]
 
 
@@ -93,7 +109,7 @@ def _with_host(value: str) -> str:
 class ChannelCreate(Input):
     kind: Provider
     url: HttpUrl = Field(description="The provider's endpoint (http or https)")
-    secret: Annotated[str, Field(min_length=1, max_length=500)] | None = Field(
+    secret: Secret | None = Field(
         default=None,
         description="sms_gateway: bearer token; dingtalk, feishu: the robot's signing secret",
     )
@@ -111,7 +127,7 @@ class ChannelCreate(Input):
 
 class ChannelUpdate(Input):
     url: HttpUrl | None = None
-    secret: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    secret: Secret | None = None
     body_template: dict[str, Any] | None = None
     enabled: bool | None = None
 
@@ -124,7 +140,7 @@ class ChannelUpdate(Input):
 class ChannelRead(Output):
     id: uuid.UUID
     kind: str
-    url: str = Field(description="Query values masked (robot URLs carry their key there)")
+    url: str = Field(description="Query values and a long last path segment masked (robot keys)")
     secret_hint: str | None = Field(description="The last 4 characters of the secret, or null")
     body_template: dict[str, Any] | None
     enabled: bool
@@ -133,6 +149,10 @@ class ChannelRead(Output):
 
 
 class NotificationRead(Output):
+    """A logged message; the links it carried are shown cut (``/s/AaJQ…``): the token of a
+    status or survey link is the customer's credential, and staff reading the log have no
+    need to answer a customer's survey or write on their status page."""
+
     id: uuid.UUID
     event_id: uuid.UUID
     topic: str
@@ -152,3 +172,8 @@ class NotificationRead(Output):
     receipt: str | None
     created_at: dt.datetime
     sent_at: dt.datetime | None
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _no_live_links(cls, value: str) -> str:
+        return links.service.masked(value)

@@ -50,7 +50,7 @@ from server.notify.models import (
     Provider,
     Status,
 )
-from server.text import fit_column
+from server.text import fit, fit_column
 
 log = logging.getLogger("fixflow.notify")
 _random = secrets.SystemRandom()
@@ -290,6 +290,12 @@ async def _attempt(item: Claimed) -> Outcome:
     except ChannelError as exc:
         log.warning("notification %s not sent: %s", item.message.id, exc)
         return item, None, str(exc)
+    except Exception as exc:
+        # A channel's own fault (a header it cannot encode, say) is this message's failure,
+        # retried like any other: raised, it stopped the whole group's gather, and the
+        # messages of the group already sent stayed "sending", to be sent again.
+        log.exception("notification %s: the channel failed", item.message.id)
+        return item, None, fit(f"{type(exc).__name__}: {exc}", 500)
 
 
 SEND_CONCURRENCY = 16  # messages in flight at once per worker

@@ -9,10 +9,12 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import addresses
 from server.auth import Actor
 from server.crud import check_version, get_scoped, keyset_page
 from server.db import after_commit
-from server.errors import Conflict
+from server.errors import Conflict, Unprocessable
+from server.notify import channels
 from server.notify.models import Notification, NotificationChannel, Status
 from server.notify.routing import SEND_JOB, SEND_JOB_ID
 from server.notify.schemas import ChannelCreate, ChannelRead, ChannelUpdate
@@ -86,13 +88,22 @@ async def retry(session: AsyncSession, actor: Actor, *, notification_id: uuid.UU
 # --- provider channels ---------------------------------------------------------------------
 
 
+def _hidden(value: str) -> str:
+    return "***" + value[-4:] if len(value) > 8 else "***"
+
+
 def masked_url(url: str) -> str:
-    """The URL with every query value hidden but its last 4 characters (robot keys)."""
+    """The URL with every query value hidden but its last 4 characters (WeCom's and
+    DingTalk's robot keys), and so the last path segment of a long one (Feishu's robot key
+    is the path's end: ``/open-apis/bot/v2/hook/<key>``)."""
     parts = urllib.parse.urlsplit(url)
+    head, _, last = parts.path.rpartition("/")
+    if len(last) >= 16:
+        parts = parts._replace(path=f"{head}/{_hidden(last)}")
     if not parts.query:
-        return url
+        return urllib.parse.urlunsplit(parts)
     pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    hidden = [(k, "***" + v[-4:] if len(v) > 8 else "***") for k, v in pairs]
+    hidden = [(k, _hidden(v)) for k, v in pairs]
     return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(hidden, safe="*")))
 
 
@@ -128,6 +139,22 @@ async def get_channel(
     )
 
 
+class ChannelUrlRefused(Unprocessable):
+    code = "channel_url_refused"
+
+
+async def check_channel_url(url: str) -> None:
+    """Refuse a provider URL that names or resolves to a loopback, private, link-local or
+    metadata address (unless ``FIXFLOW_NOTIFY_ALLOW_PRIVATE``). A name that does not resolve
+    now is kept: every send checks again and connects to the address it checked."""
+    try:
+        await channels.check_url(url)
+    except addresses.Unresolved:
+        return
+    except addresses.Refused as refused:
+        raise ChannelUrlRefused(refused.detail, field="url") from None
+
+
 async def create_channel(
     session: AsyncSession, actor: Actor, *, data: ChannelCreate
 ) -> NotificationChannel:
@@ -142,6 +169,7 @@ async def create_channel(
             f"the organisation has a {data.kind.value} channel already: change it with PATCH",
             channel_id=str(exists),
         )
+    await check_channel_url(data.url)
     options = {"body_template": data.body_template} if data.body_template else {}
     row = NotificationChannel(
         org_id=actor.org_id,
@@ -169,6 +197,8 @@ async def update_channel(
     row = await get_channel(session, actor, channel_id=channel_id, for_update=True)
     check_version(row.version, expected_version, label="the channel")
     changes = data.model_dump(exclude_unset=True)
+    if changes.get("url") is not None:
+        await check_channel_url(changes["url"])
     if "body_template" in changes:
         template = changes.pop("body_template")
         row.options = {"body_template": template} if template else {}

@@ -20,6 +20,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from server import languages
 from server.languages import Language
@@ -84,6 +86,34 @@ def language_for(request: Request, preferred: str | None = None) -> Language:
     )
 
 
+async def read_form(
+    request: Request,
+    *,
+    max_fields: int,
+    file_field: str | None = None,
+    max_files: int = 0,
+    max_file_bytes: int = 0,
+) -> tuple[dict[str, str], list[bytes]] | None:
+    """A page's posted form: each field's first value, and the bytes of the files sent as
+    ``file_field`` (each read to at most ``max_file_bytes`` + 1, so the caller sees it is too
+    big); None for a body that is not a readable form (no boundary, garbage, too many
+    fields or files), which the page answers by asking again, never with a JSON problem.
+    U+0000 is removed from every value: PostgreSQL text cannot hold it, and the person
+    typing never meant it."""
+    try:
+        form = await request.form(max_files=max_files, max_fields=max_fields)
+    except (HTTPException, ValueError):  # a chunked body past the limit too (413)
+        return None
+    fields: dict[str, str] = {}
+    sent: list[bytes] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            fields.setdefault(key.replace("\x00", ""), value.replace("\x00", ""))
+        elif file_field is not None and key == file_field:
+            sent.append(await value.read(max_file_bytes + 1))
+    return fields, sent
+
+
 def page(
     template: str, lang: Language, context: Mapping[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
@@ -108,6 +138,10 @@ add_messages(
                 " one, or use the latest message they sent you."
             ),
             "pages.language": "中文",
+            "pages.too_large.title": "That was too much to send",
+            "pages.too_large.body": (
+                "What you sent is larger than {mb} MB. Go back and send fewer or smaller photos."
+            ),
         },
         "zh_CN": {
             "pages.brand": "Fixflow 服务",
@@ -116,6 +150,10 @@ add_messages(
                 "链接可能已过期或已被替换。请联系服务团队获取新链接,或使用他们最近发给您的消息。"
             ),
             "pages.language": "English",
+            "pages.too_large.title": "发送的内容太大",
+            "pages.too_large.body": (
+                "您发送的内容超过 {mb} MB。请返回，减少照片数量或发送较小的照片。"
+            ),
         },
     }
 )
@@ -124,3 +162,11 @@ add_messages(
 def not_found(lang: Language) -> HTMLResponse:
     """The one page for a link that does not work (forged, expired, revoked, unknown)."""
     return page("not_found.html", lang, {}, status_code=404)
+
+
+def too_large(scope: Scope, limit: int) -> HTMLResponse:
+    """The page for a form body over the limit, refused before it was read (the request
+    middleware answers with it on the pages' paths instead of the API's JSON 413)."""
+    request = Request(scope)
+    mb = max(1, limit // (1024 * 1024))
+    return page("too_large.html", language_for(request), {"mb": mb}, status_code=413)

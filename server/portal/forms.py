@@ -11,6 +11,7 @@ from typing import Any
 from server.portal import photos
 from server.portal.photos import Photo, PhotoRefused
 from server.portal.updates import NOTE_MAX, Contact, Update
+from server.text import visible
 
 PREFERRED = ("asap", "morning", "afternoon", "evening")
 HONEYPOT = "website"
@@ -51,6 +52,8 @@ def _photos(sent: Sequence[bytes], problems: Problems) -> list[Photo]:
 
 def _text(fields: Mapping[str, str], name: str, limit: int, problems: Problems) -> str:
     value = fields.get(name, "").strip()
+    if not visible(value):  # only zero-width or direction marks: nothing was written
+        return ""
     if len(value) > limit:
         problems.add("portal.error.too_long", field=name, max=limit)
     return value

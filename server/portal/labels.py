@@ -23,6 +23,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from server.service_report import fonts
+from server.text import printable
 
 MAX_LABELS = 200
 FONT_FILES = (
@@ -42,8 +43,10 @@ class Label:
 
 
 def label_lines(name: str | None, model: str, serial: str) -> list[str]:
-    lines = [name] if name else []
-    return [*lines, model, f"S/N {serial}"]
+    """What the label prints under the code; an override of the writing direction or
+    another invisible control in a name would print it reordered, for good."""
+    lines = [printable(name)] if name else []
+    return [*lines, printable(model), f"S/N {printable(serial)}"]
 
 
 def _qr_image(url: str, scale: int) -> Image.Image:

@@ -22,7 +22,7 @@ from server.portal import updates
 from server.portal.actors import customer_actor
 from server.portal.links import Issued, status_link_for
 from server.portal.updates import Update
-from server.text import fit
+from server.text import fit, visible
 from server.tickets import Channel, Ticket, TicketCreate
 from server.tickets import service as tickets
 from shared.lifecycle import OPEN
@@ -75,8 +75,9 @@ def description(update: Update) -> str:
 
 
 def title(note: str) -> str:
-    first = note.strip().splitlines()[0] if note.strip() else "Fault report"
-    return fit(first, TITLE_MAX)
+    """The first line that shows something (not one of zero-width characters alone)."""
+    lines = [line.strip() for line in note.splitlines() if visible(line)]
+    return fit(lines[0] if lines else "Fault report", TITLE_MAX)
 
 
 async def report(

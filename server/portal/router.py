@@ -16,6 +16,7 @@ from server.deps import SessionDep
 from server.errors import Unprocessable
 from server.http import problems
 from server.links import AccessLink
+from server.links import service as links_service
 from server.portal import labels
 from server.portal import links as service
 from server.portal.schemas import LabelSheetIn, LinkRead, QrLinkRead, StatusLinkRead
@@ -40,7 +41,9 @@ def _read(link: AccessLink) -> LinkRead:
         id=link.id,
         kind=link.kind,
         subject_id=link.subject_id,
-        url=service.url_of(link),
+        # Cut: a list (viewers read it) shows which link, never one that opens; the token is
+        # the customer's credential, and a usable link comes from POST .../status-link.
+        url=links_service.masked(service.url_of(link)),
         created_at=link.created_at or now,
         expires_at=link.expires_at,
         revoked_at=link.revoked_at,

@@ -19,6 +19,7 @@ from server.links import LinkKind, LinkNotFound
 from server.links import service as links
 from server.surveys.models import SurveyInvitation, SurveyTemplate
 from server.surveys.responses import Answers
+from server.text import visible
 from server.tickets import Ticket, format_number
 
 # question -> (lowest, highest)
@@ -79,8 +80,12 @@ def read_answers(
     comment = None
     if "comment" in questions:
         comment = (form.get("comment") or "").replace("\x00", "").strip() or None
+        if comment is not None and not visible(comment):
+            comment = None  # only zero-width or direction marks: nothing was written
         if comment is not None and len(comment) > COMMENT_LIMIT:
             errors["comment"] = "survey.error.long"
+        if comment is None and not any(q in SCALES for q in questions):
+            errors["comment"] = "survey.error.empty"  # the only question: not an answer
     if errors:
         return None, errors
     return Answers(comment=comment, **values), {}

@@ -22,10 +22,13 @@ EN = {
     "survey.error.required": "Please choose an answer.",
     "survey.error.range": "Please choose one of the values shown.",
     "survey.error.long": "Please keep your comment under 2000 characters.",
+    "survey.error.empty": "Please write a few words before sending.",
     "survey.thanks.title": "Thank you!",
     "survey.thanks.body": "Your answers help us serve you better.",
     "survey.done.title": "Already answered",
     "survey.done.body": "This survey has already been answered. Thank you!",
+    "survey.limited.title": "Please wait a moment",
+    "survey.limited.body": "This survey was sent too many times. Please try again in a minute.",
 }
 ZH = {
     "survey.title": "服务评价",
@@ -45,8 +48,11 @@ ZH = {
     "survey.error.required": "请选择一个答案。",
     "survey.error.range": "请选择页面上显示的数值之一。",
     "survey.error.long": "请将留言控制在 2000 字以内。",
+    "survey.error.empty": "请写几句话后再提交。",
     "survey.thanks.title": "谢谢!",
     "survey.thanks.body": "您的评价帮助我们把服务做得更好。",
     "survey.done.title": "已经评价过了",
     "survey.done.body": "此问卷已经提交过了。谢谢!",
+    "survey.limited.title": "请稍候",
+    "survey.limited.body": "此问卷提交次数过多，请一分钟后再试。",
 }

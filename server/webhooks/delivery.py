@@ -17,11 +17,13 @@ import json
 import random
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import links
 from server.db import after_commit
 from server.events import OutboxEvent
 from server.webhooks import signing, topics
@@ -44,9 +46,25 @@ def webhook_id(delivery_id: uuid.UUID) -> str:
     return f"msg_{delivery_id.hex}"
 
 
+def without_links(payload: Any) -> Any:
+    """The payload without the values that hold a customer's link (the survey
+    invitation's ``url``): a status, QR or survey token is the customer's credential, which
+    no integrator needs and none should hold (docs/webhooks.md "What is sent")."""
+    if isinstance(payload, dict):
+        return {k: without_links(v) for k, v in payload.items() if not _a_link(v)}
+    if isinstance(payload, list):
+        return [without_links(v) for v in payload if not _a_link(v)]
+    return payload
+
+
+def _a_link(value: Any) -> bool:
+    return isinstance(value, str) and links.service.carries_link(value)
+
+
 def body_of(event: OutboxEvent) -> str:
     created = event.created_at or dt.datetime.now(dt.UTC)
-    message = {"type": event.topic, "timestamp": created.isoformat(), "data": event.payload}
+    data = without_links(event.payload)
+    message = {"type": event.topic, "timestamp": created.isoformat(), "data": data}
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False, default=str)
 
 

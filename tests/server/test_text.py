@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from server.parts.models import StockLocation
-from server.text import ELLIPSIS, column_length, fit, fit_column, quote
+from server.text import ELLIPSIS, column_length, fit, fit_column, printable, quote, visible
 
 
 def test_text_that_fits_is_unchanged() -> None:
@@ -44,3 +44,26 @@ def test_a_quoted_value_is_short() -> None:
 def test_a_limit_below_one_is_a_programming_error() -> None:
     with pytest.raises(ValueError):
         fit("x", 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("", False),
+        ("  \n\t", False),
+        ("\u200b\u200e\u200f\u2060\ufeff\u202e", False),
+        ("\x00\x1b", False),
+        ("a", True),
+        ("\u200bok", True),
+        ("修", True),
+        ("👍", True),
+    ],
+)
+def test_visible(text: str, shown: bool) -> None:
+    assert visible(text) is shown
+
+
+def test_printable_drops_direction_overrides_and_controls_keeps_emoji() -> None:
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert printable("\u202eSN-123\u202c\u2066x\u2069\x00\u200b") == "SN-123x"
+    assert printable(f"Lift {family} 修") == f"Lift {family} 修"

@@ -74,6 +74,10 @@ EN = {
     "portal.error.photo_type": "Photos must be JPEG, PNG or HEIC.",
     "portal.error.photo_unreadable": "A photo cannot be read.",
     "portal.error.form": "The form could not be read; please try again.",
+    "portal.error.ended": (
+        "This work order is finished, so your message was not added. Please contact the"
+        " service team."
+    ),
     "portal.limited.title": "Please wait a moment",
     "portal.limited.body": "Too many reports were sent. Please try again in {minutes} minutes.",
 }
@@ -146,6 +150,7 @@ ZH = {
     "portal.error.photo_type": "照片须为 JPEG、PNG 或 HEIC 格式。",
     "portal.error.photo_unreadable": "有照片无法读取。",
     "portal.error.form": "无法读取表单，请重试。",
+    "portal.error.ended": "此工单已结束，您的留言未被添加。请联系服务团队。",
     "portal.limited.title": "请稍候",
     "portal.limited.body": "提交次数过多，请在 {minutes} 分钟后重试。",
 }

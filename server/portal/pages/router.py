@@ -15,16 +15,23 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.exceptions import HTTPException
 
 from server import ratelimit
 from server.attachments.http import BlobStoreDep
 from server.deps import SessionDep
 from server.errors import TooManyRequests
+from server.http import reads_own_input
 from server.languages import Language
 from server.links import AccessLink, LinkKind, LinkNotFound
 from server.links import service as links
-from server.pages.http import language_for, not_found, page, register_templates, text
+from server.pages.http import (
+    language_for,
+    not_found,
+    page,
+    read_form,
+    register_templates,
+    text,
+)
 from server.portal import forms, photos, report, status, updates
 from server.portal.forms import Problems
 from server.portal.pages import http as messages
@@ -60,7 +67,7 @@ def _errors(lang: Language, problems: Problems) -> list[str]:
 
 async def _limited(request: Request, link: AccessLink, lang: Language) -> HTMLResponse | None:
     """The 429 page once the token or the client's address sent too much this hour."""
-    client = request.client.host if request.client else "unknown"
+    client = ratelimit.client_key(request.client.host if request.client else None)
     redis = request.app.state.redis
     try:
         await ratelimit.hit(redis, f"portal:link:{link.id}", limit=PER_TOKEN, window_s=WINDOW_S)
@@ -77,18 +84,13 @@ async def _limited(request: Request, link: AccessLink, lang: Language) -> HTMLRe
 
 async def _read_form(request: Request) -> tuple[dict[str, str], list[bytes]] | None:
     """The fields and the photos' bytes; None for a body that is not a readable form."""
-    try:
-        form = await request.form(max_files=photos.MAX_PHOTOS + 1, max_fields=20)
-    except (HTTPException, ValueError):  # a malformed multipart body: the page says "again"
-        return None
-    fields: dict[str, str] = {}
-    sent: list[bytes] = []
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            fields.setdefault(key, value)
-        elif key == "photos":
-            sent.append(await value.read(photos.MAX_PHOTO_BYTES + 1))
-    return fields, sent
+    return await read_form(
+        request,
+        max_fields=20,
+        file_field="photos",
+        max_files=photos.MAX_PHOTOS + 1,
+        max_file_bytes=photos.MAX_PHOTO_BYTES,
+    )
 
 
 # --- /t/{token} ----------------------------------------------------------------------------
@@ -133,7 +135,8 @@ async def _status_page(
     return page("portal_status.html", lang, context, status_code=422 if problems else 200)
 
 
-@router.get("/t/{token}", response_class=HTMLResponse)
+@router.api_route("/t/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@reads_own_input
 async def status_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
     try:
@@ -145,6 +148,7 @@ async def status_page(token: str, request: Request, session: SessionDep) -> HTML
 
 
 @router.post("/t/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def status_add(
     token: str, request: Request, session: SessionDep, store: BlobStoreDep
 ) -> Response:
@@ -163,7 +167,10 @@ async def status_add(
     fields, sent = read
     if not forms.is_bot(fields):
         update, problems = forms.status_note(fields, sent)
-        if problems or ticket.status in ("closed", "cancelled"):
+        if ticket.status in ("closed", "cancelled"):  # a page opened before it ended
+            problems = Problems()
+            problems.add("portal.error.ended")
+        if problems:
             return await _status_page(session, ticket, lang, problems=problems, form=fields)
         await updates.lock_subject(session, ticket.id)
         await updates.add(session, store, ticket=ticket, update=update, source="status")
@@ -197,7 +204,8 @@ async def _qr_form(
     return page("portal_qr.html", lang, context, status_code=422 if problems else 200)
 
 
-@router.get("/q/{token}", response_class=HTMLResponse)
+@router.api_route("/q/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+@reads_own_input
 async def qr_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     lang = language_for(request)
     try:
@@ -208,6 +216,7 @@ async def qr_page(token: str, request: Request, session: SessionDep) -> HTMLResp
 
 
 @router.post("/q/{token}", response_class=HTMLResponse)
+@reads_own_input
 async def qr_report(
     token: str, request: Request, session: SessionDep, store: BlobStoreDep
 ) -> HTMLResponse:
@@ -239,3 +248,12 @@ async def qr_report(
         "status_url": f"{done.status.url}?lang={lang}",
     }
     return page("portal_thanks.html", lang, context)
+
+
+@router.api_route("/t/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
+@router.api_route("/q/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
+@reads_own_input
+async def beyond_a_page(rest: str, request: Request) -> HTMLResponse:
+    """No token (``/t/``, a link cut short in a message) or a path past one (``/t/{token}/``):
+    the one not-found page, as for a token that does not open, never the API's JSON 404."""
+    return not_found(language_for(request))

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse
 
 from server import ratelimit
 from server.deps import SessionDep
+from server.errors import TooManyRequests
+from server.http import reads_own_input
 from server.languages import Language
 from server.links import LinkNotFound
 from server.pages.http import (
@@ -23,6 +25,7 @@ from server.pages.http import (
     language_for,
     not_found,
     page,
+    read_form,
     register_templates,
     text,
 )
@@ -84,7 +87,10 @@ def _finished(lang: Language, key: str, status_code: int = 200) -> HTMLResponse:
     return page("survey_thanks.html", lang, {"key": key}, status_code=status_code)
 
 
-@router.get("/{token}", summary="The survey page", response_class=HTMLResponse)
+@router.api_route(
+    "/{token}", methods=["GET", "HEAD"], summary="The survey page", response_class=HTMLResponse
+)
+@reads_own_input
 async def survey_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     try:
         survey = await open_survey(session, token)
@@ -96,16 +102,29 @@ async def survey_page(token: str, request: Request, session: SessionDep) -> HTML
     return _form(survey, lang)
 
 
+async def _limited(request: Request, token: str) -> HTMLResponse | None:
+    """The page saying "wait" once the link was posted too often this minute."""
+    try:
+        await ratelimit.hit(request.app.state.redis, f"survey:{token[:64]}", limit=SUBMIT_LIMIT)
+    except TooManyRequests as exc:
+        response = _finished(language_for(request), "survey.limited", status_code=429)
+        response.headers["Retry-After"] = exc.headers.get("Retry-After", "60")
+        return response
+    return None
+
+
 @router.post("/{token}", summary="Answer the survey", response_class=HTMLResponse)
+@reads_own_input
 async def answer_survey(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    await ratelimit.hit(request.app.state.redis, f"survey:{token[:64]}", limit=SUBMIT_LIMIT)
+    if (limited := await _limited(request, token)) is not None:
+        return limited
     try:
         survey = await open_survey(session, token)
     except LinkNotFound:
         return not_found(language_for(request))
     lang = language_for(request, survey.invitation.language)
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    read = await read_form(request, max_fields=20)
+    values = read[0] if read is not None else {}  # unreadable: asked again, as if empty
     answers, errors = read_answers(list(survey.template.questions), values)
     if answers is None:
         return _form(survey, lang, values, errors)
@@ -114,3 +133,10 @@ async def answer_survey(token: str, request: Request, session: SessionDep) -> HT
     except AlreadyAnswered:
         return _finished(lang, "survey.done", status_code=409)
     return _finished(lang, "survey.thanks")
+
+
+@router.api_route("/{rest:path}", methods=["GET", "HEAD", "POST"], response_class=HTMLResponse)
+@reads_own_input
+async def beyond_the_page(rest: str, request: Request) -> HTMLResponse:
+    """No token (``/s/``) or a path past one: the one not-found page, never the API's 404."""
+    return not_found(language_for(request))

@@ -169,3 +169,30 @@ async def test_without_agents_the_callback_goes_to_the_escalation_owner(
     await resolve(db, w.t, ticket)
     task = await db.scalar(select(FollowupTask).where(FollowupTask.ticket_id == ticket.id))
     assert task is not None and task.assignee_user_id == w.second.id
+
+
+async def test_an_invisible_root_cause_is_no_root_cause(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A zero-width space or a direction mark passes ``strip()``: still nothing written."""
+    w = await world(db)
+    ticket = await p1_ticket(db, w, type="complaint")
+    await resolve(db, w.t, ticket)
+    ticket.root_cause = "\u200b \u200e\u2060\ufeff\n"
+    await db.flush()
+    assert (await _close(client, w.t, ticket)).status_code == 409
+
+
+async def test_a_callback_is_not_done_with_an_invisible_outcome(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    w = await world(db)
+    ticket = await p1_ticket(db, w, type="complaint")
+    await resolve(db, w.t, ticket)
+    task = await db.scalar(select(FollowupTask).where(FollowupTask.ticket_id == ticket.id))
+    assert task is not None
+    url = f"/api/v1/followups/{task.id}/complete"
+    blank = await client.post(url, json={"outcome": "\u200b\u200e"}, headers=w.t.headers("agent"))
+    assert blank.status_code == 422 and "write what the call found" in blank.text
+    await db.refresh(task)
+    assert task.status == "open"

@@ -107,3 +107,21 @@ async def test_a_named_user_owns_the_step(client: httpx.AsyncClient, db: AsyncSe
     await events.deliver_pending(db)
     [step] = await engine.steps_reached(db, ticket.id)
     assert str(step.owner_user_id) == owner
+
+
+async def test_a_user_id_is_kept_in_one_spelling(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """``{...}``, upper case, no hyphens: all the same user, stored as every answer names
+    users (a client comparing a policy's owner with a user's id must find them equal)."""
+    t = await make_tenant(db)
+    user_id = str(t.users["dispatcher"].id)
+    for spelling in (user_id.upper(), "{" + user_id + "}", user_id.replace("-", "")):
+        steps = [{"trigger": "at_risk", "action": "notify", "owner": spelling, "due_minutes": 5}]
+        r = await client.put(URL, json={"steps": steps}, headers={**t.headers("admin"), **CREATE})
+        assert r.status_code == 200, r.text
+        assert r.json()["steps"][0]["owner"] == user_id
+        gone = await client.delete(
+            URL, headers={**t.headers("admin"), "If-Match": r.headers["ETag"]}
+        )
+        assert gone.status_code == 204

@@ -103,7 +103,40 @@ async def test_another_organisation_cannot_revoke(db: AsyncSession) -> None:
         (None, None),
         ("en;q=0.5, zh-Hans;q=0.5", "en"),
         ("\u200b" * 5000, None),
+        # Where Simplified Chinese is written too (was English).
+        ("zh-SG,en;q=0.5", "zh_CN"),
+        ("zh-Hans-SG, en;q=0.5", "zh_CN"),
+        ("zh-MY", "zh_CN"),
+        # Hostile q-values are skipped, never a 500.
+        ("zh;q=1e9, en;q=0.5", "en"),
+        ("zh;q=nan, zh;q=-1, zh;q=inf, en;q=0.1", "en"),
+        ("*", None),
+        ("x" * 10_000, None),
     ],
 )
 def test_the_browser_language(header: str | None, expected: str | None) -> None:
     assert languages.from_accept_language(header) == expected
+
+
+def test_the_mac_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain ``!=`` stops at the first differing character: its timing would let a
+    forger find a valid MAC character by character."""
+    import hmac
+
+    from server.links import service as link_service
+
+    seen: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        seen.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(link_service.hmac, "compare_digest", spy)
+    token = link_service.token_for_parts(uuid.uuid4(), "status")
+    assert link_service.link_id_of(token, LinkKind.STATUS) is not None
+    assert (
+        link_service.link_id_of(token[:-1] + ("A" if token[-1] != "A" else "B"), LinkKind.STATUS)
+        is None
+    )
+    assert len(seen) == 2

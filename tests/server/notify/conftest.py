@@ -80,6 +80,11 @@ class HttpPeer:
 
 @pytest.fixture
 def http_peer() -> Iterator[HttpPeer]:
+    """A provider on 127.0.0.1: the channels may reach it (``NOTIFY_ALLOW_PRIVATE``)."""
+    from server.config import get_settings
+
+    settings = get_settings()
+    saved, settings.NOTIFY_ALLOW_PRIVATE = settings.NOTIFY_ALLOW_PRIVATE, True
     peer = HttpPeer("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,6 +109,7 @@ def http_peer() -> Iterator[HttpPeer]:
     try:
         yield peer
     finally:
+        settings.NOTIFY_ALLOW_PRIVATE = saved
         server.shutdown()
         server.server_close()
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.notify import Notification
@@ -109,3 +110,51 @@ async def test_preferences_read_set_with_etag(client: httpx.AsyncClient, db: Asy
     assert put_foreign.status_code == 404
     engineer = await client.get(path, headers=t.headers("engineer1"))
     assert engineer.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("quiet", "why"),
+    [
+        ({"quiet_start": "08:00", "quiet_end": "08:00"}, "the same time"),
+        ({"quiet_start": "22:00"}, "both quiet_start and quiet_end"),
+        ({"quiet_end": "07:00"}, "both quiet_start and quiet_end"),
+    ],
+)
+async def test_quiet_hours_that_would_mean_nothing_are_refused(
+    quiet: dict[str, str], why: str, client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """Kept, they would silently mean "no quiet hours" (audience.quiet_end)."""
+    t = await make_tenant(db, "QuietRefused")
+    assert t.customer
+    r = await client.put(
+        f"/api/v1/customers/{t.customer.id}/notification-preferences",
+        json={"channels": ["email"], **quiet},
+        headers={**t.headers("agent"), "If-Match": '"v0"'},
+    )
+    assert r.status_code == 422 and why in r.text, r.text
+
+
+async def test_the_log_never_shows_a_link_that_opens(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """The survey invitation's body holds the customer's /s/ link (their credential): the
+    log shows it cut, for dispatchers and admins alike."""
+    from server.links import LinkKind
+    from server.links import service as links
+
+    t = await make_tenant(db, "LogLinks")
+    assert t.customer
+    _, token = links.issue(
+        db, org_id=t.org.id, kind=LinkKind.SURVEY, subject_id=t.customer.id, expires_at=None
+    )
+    url = links.url(LinkKind.SURVEY, token)
+    row = log_row(t, "sent")
+    row.body = f"Tell us: {url}\nThanks"
+    db.add(row)
+    await db.flush()
+    for role in ("dispatcher", "admin"):
+        one = await client.get(f"/api/v1/notifications/{row.id}", headers=t.headers(role))
+        assert one.status_code == 200, one.text
+        assert token not in one.text and f"/s/{token[:4]}…" in one.json()["body"]
+        listed = await client.get("/api/v1/notifications", headers=t.headers(role))
+        assert token not in listed.text

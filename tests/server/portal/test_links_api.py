@@ -35,6 +35,9 @@ async def test_a_status_link_is_reused_listed_and_revoked(
 
     listed = await client.get(f"/api/v1/tickets/{ticket.id}/links", headers=t.headers("viewer"))
     assert [(x["id"], x["live"]) for x in listed.json()] == [(body["id"], True)]
+    # The list shows which link, never one that opens (viewers may not make links).
+    assert token_of(body["url"]) not in listed.text
+    assert listed.json()[0]["url"].endswith(f"/t/{token_of(body['url'])[:4]}…")
 
     page = await client.get(f"/t/{token_of(body['url'])}")
     assert page.status_code == 200

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import get_settings
 from server.webhooks import addresses, sender
@@ -233,3 +234,45 @@ def test_the_default_tls_context_is_built_once_and_verifies() -> None:
         assert sender._verify() is own
     finally:
         sender.tls = saved
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://" + "a" * 70 + ".example.com/", "not a valid domain name"),  # was a 500
+        ("http://a..example.com/", "not a valid domain name"),
+        ("http://hooks.exa\tmple.com/", "spaces, tabs, line breaks"),
+        ("http://hooks.example.com/\r\nX-Injected: 1", "spaces, tabs, line breaks"),
+        ("http://hooks.example.com\\@127.0.0.1/", "backslashes"),
+        ("http://hooks.example.com:0/", "port 0"),
+        ("http://hooks.example.com:65536/", "not valid"),
+    ],
+)
+async def test_malformed_urls_are_refused_not_crashed(
+    url: str, why: str, dns: dict[str, list[str]]
+) -> None:
+    with pytest.raises(addresses.UnsafeUrl) as caught:
+        await addresses.check(url)
+    assert why in caught.value.detail
+
+
+async def test_an_overlong_host_label_is_a_problem_not_a_500(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    r = await client.post(
+        "/api/v1/webhooks/endpoints",
+        json={"url": "https://" + "a" * 300 + ".com/", "event_types": ["*"]},
+        headers=t.headers("admin"),
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "webhook_url_refused"
+
+
+async def test_an_international_name_is_sent_in_its_ascii_form(
+    dns: dict[str, list[str]],
+) -> None:
+    dns["xn--bcher-kva.example"] = ["93.184.216.34"]
+    target = await addresses.check("https://bücher.example/hook")
+    assert target.host == "xn--bcher-kva.example"
+    assert target.host_header == "xn--bcher-kva.example"

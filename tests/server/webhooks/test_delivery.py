@@ -347,3 +347,33 @@ async def test_the_outbox_job_nudges_the_sender_after_its_commit(
     await deliver_outbox({"sessionmaker": maker, "redis": queue})
     assert (delivery.SEND_JOB, {"_job_id": delivery.SEND_JOB_ID}) in queue.jobs
     assert all(kwargs.get("_job_id") != "outbox-deliver" for _, kwargs in queue.jobs)
+
+
+def test_a_customers_link_never_leaves_in_a_webhook() -> None:
+    """survey.invited carries the customer's survey address for the notifications; a
+    webhook gets the event without it (the token is the customer's credential)."""
+    from server.events import OutboxEvent
+    from server.links import LinkKind
+    from server.links import service as link_service
+    from server.webhooks.delivery import body_of
+
+    token = "AaJQdlDncWyZ0epHhhe0Qw9TA41Gbw9KYC3wUs2QaW8g"
+    payload = {
+        "invitation_id": "i",
+        "ticket_number": "WO-000001",
+        "url": link_service.url(LinkKind.SURVEY, token),
+        "changes": {"note": f"see https://x.example/t/{token}", "kept": "/t/short"},
+        "list": [f"/q/{token}", "other"],
+        "lang": None,
+    }
+    event = OutboxEvent(topic="survey.invited", payload=payload)
+    data = json.loads(body_of(event))["data"]
+    assert token not in json.dumps(data)
+    assert data == {
+        "invitation_id": "i",
+        "ticket_number": "WO-000001",
+        "changes": {"kept": "/t/short"},
+        "list": ["other"],
+        "lang": None,
+    }
+    assert payload["url"].endswith(token)  # the outbox's own payload is untouched
