@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 B      ?=
 
-.PHONY: install lock run dev api worker migrate demo mobile mobile-screenshots test browser chaos lint typecheck format bench i18n clean
+.PHONY: install lock run dev api worker migrate demo mobile mobile-screenshots page-screenshots test browser chaos lint typecheck format bench i18n clean
 
 install: $(STAMP)
 
@@ -49,6 +49,9 @@ mobile: install         ## the engineer app (Kivy) on the desktop, logged in as 
 
 mobile-screenshots: install  ## redraw docs/screenshots/mobile-*.png (both languages)
 	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/mobile/app/test_screenshots.py
+
+page-screenshots: install browser  ## redraw docs/screenshots/customer-*.png (Chromium, both languages)
+	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/server/portal/test_browser.py tests/server/surveys/test_browser.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt, field_validator, model_validator
 
-from server.schemas import Input, Output
+from server.schemas import AsciiNumber, Input, Output
 from server.text import visible
 from server.tickets import Priority
 
 NAMED_OWNERS = ("agent", "dispatcher", "second_line", "service_manager")
-Minutes = Annotated[StrictInt, Field(ge=1, le=10080)]
+Minutes = Annotated[StrictInt, Field(ge=1, le=10080), AsciiNumber]
 
 
 class Step(Input):

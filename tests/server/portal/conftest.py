@@ -1,1 +1,1 @@
-from tests.fixtures.browser import browser_for, live_server  # noqa: F401
+from tests.fixtures.browser import browser_for, fresh_limits, live_server  # noqa: F401

@@ -15,7 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.surveys.models import SurveyResponse
-from tests.fixtures.browser import browser_for, live_server, screenshot  # noqa: F401
+from tests.fixtures.browser import (  # noqa: F401
+    browser_for,
+    fresh_limits,
+    live_server,
+    screenshot,
+)
 from tests.fixtures.factories import make_tenant
 from tests.fixtures.surveys import invite, make_template
 
