@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
 from server.crud import keyset_page
+from server.errors import Unprocessable
 from server.orgs import service as orgs
 from server.pagination import Page
 from server.surveys import invitations
@@ -38,6 +39,10 @@ def readable(actor: Actor) -> Select[Any]:
 
 
 def _window(query: Select[Any], since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    """Responses submitted in [since, until); a range that ends before it starts is a
+    mistake to say, not an empty answer (as the stock reports and shifts say it)."""
+    if since is not None and until is not None and until <= since:
+        raise Unprocessable("`to` must be after `from`", field="to")
     if since is not None:
         query = query.where(SurveyResponse.submitted_at >= since)
     if until is not None:

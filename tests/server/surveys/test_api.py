@@ -218,3 +218,19 @@ async def test_templates_admins_write_dispatchers_read(
         assert answer.status_code == 422, wrong
     foreign = await client.get(f"{url}/{template}", headers=b.headers("admin"))
     assert foreign.status_code == 404
+
+
+async def test_a_period_that_ends_before_it_starts_is_refused(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    t = await make_tenant(db)
+    period = {"from": "2026-12-31T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    for path, extra in (("scores", {"group_by": "month"}), ("responses", {})):
+        r = await client.get(
+            f"/api/v1/surveys/{path}", params={**period, **extra}, headers=t.headers("admin")
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "to" and "after `from`" in r.json()["detail"]
+    same = {"from": "2026-12-31T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
+    r = await client.get("/api/v1/surveys/responses", params=same, headers=t.headers("admin"))
+    assert r.status_code == 422
