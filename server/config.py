@@ -116,8 +116,6 @@ class Settings(BaseSettings):
     NOTIFY_PER_HOUR: int = Field(default=20, ge=1)
     NOTIFY_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=50)
     NOTIFY_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=120)
-    # A customer's status link in messages stays valid this many days.
-    NOTIFY_LINK_DAYS: int = Field(default=30, ge=1, le=365)
     # The SMS gateway's and IM robots' URLs may name loopback and private addresses and any
     # port (an on-premises gateway): the operator's choice, so allowed in production too.
     # Unset, they must be public addresses on port 80 or 443, like a webhook's

@@ -15,13 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import dispatch
-from server.config import get_settings
 from server.customers import Customer
 from server.engineers import Engineer
 from server.events import OutboxEvent
 from server.languages import choose
-from server.links import LinkKind
-from server.links import service as links
 from server.notify.drafts import Draft
 from server.notify.models import (
     ChannelKind,
@@ -32,7 +29,7 @@ from server.notify.models import (
 )
 from server.notify.templates import first_name
 from server.orgs import service as orgs
-from server.tickets import Ticket, format_number
+from server.tickets import Ticket, format_number, status_links
 
 DEFAULT_CHANNELS = (ChannelKind.EMAIL.value, ChannelKind.SMS.value)
 IM_PROVIDERS = (Provider.WECOM.value, Provider.DINGTALK.value, Provider.FEISHU.value)
@@ -192,21 +189,9 @@ async def _channel_for(
 
 
 async def _status_link(session: AsyncSession, ticket: Ticket) -> str:
-    """The work order's live status link (reused when one is live, else a new one)."""
-    link = await links.current(
-        session, org_id=ticket.org_id, kind=LinkKind.STATUS, subject_id=ticket.id
-    )
-    if link is not None:
-        return links.url(LinkKind.STATUS, links.token_for(link))
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=get_settings().NOTIFY_LINK_DAYS)
-    _, token = links.issue(
-        session,
-        org_id=ticket.org_id,
-        kind=LinkKind.STATUS,
-        subject_id=ticket.id,
-        expires_at=expires,
-    )
-    return links.url(LinkKind.STATUS, token)
+    """The work order's status link, by the one rule the staff API and the pages follow
+    (server/tickets/status_links.py: reused while live, 90 days while open)."""
+    return (await status_links.status_link_for(session, ticket)).url
 
 
 async def _ticket_params(

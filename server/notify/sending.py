@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Settings, get_settings
 from server.db import session_scope
+from server.notify.audience import quiet_end
 from server.notify.channels import (
     Channel,
     ChannelError,
@@ -50,6 +51,7 @@ from server.notify.models import (
     Provider,
     Status,
 )
+from server.orgs import Organisation
 from server.text import fit, fit_column
 
 log = logging.getLogger("fixflow.notify")
@@ -167,24 +169,43 @@ async def _providers(
     return found
 
 
-async def _opted_out(session: AsyncSession, rows: list[Notification]) -> set[uuid.UUID]:
-    """Rows to customers who opted out (of all, or of the row's template) since the row was
-    written: a message deferred by quiet hours must not go out after an opt-out."""
+async def _customer_holds(
+    session: AsyncSession, rows: list[Notification], now: dt.datetime
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, dt.datetime]]:
+    """The customers' preferences as they are NOW, whatever they were when a row was
+    written: rows to customers who opted out (of all, or of the row's template) since, and
+    rows that fall in the customer's quiet hours with when those end. Every way a message
+    becomes due (a deferral ending, a retry's backoff, a staff retry) passes here, so none
+    sends at night or after an opt-out."""
     customers = {r.recipient_id for r in rows if r.recipient_kind == "customer"}
     if not customers:
-        return set()
+        return set(), {}
     prefs = {
         p.customer_id: p
         for p in await session.scalars(
-            select(NotificationPreference).where(NotificationPreference.customer_id.in_(customers))
+            select(NotificationPreference).where(
+                NotificationPreference.customer_id.in_(customers),
+                NotificationPreference.org_id.in_({r.org_id for r in rows}),
+            )
         )
     }
-    out = set()
+    found = await session.execute(
+        select(Organisation.id, Organisation.timezone).where(
+            Organisation.id.in_({r.org_id for r in rows})
+        )
+    )
+    zones: dict[uuid.UUID, str] = {org_id: zone for org_id, zone in found}
+    out: set[uuid.UUID] = set()
+    quiet: dict[uuid.UUID, dt.datetime] = {}
     for row in rows:
         pref = prefs.get(row.recipient_id) if row.recipient_kind == "customer" else None
-        if pref is not None and (pref.opt_out or row.template in pref.opt_out_templates):
+        if pref is None or pref.org_id != row.org_id:
+            continue
+        if pref.opt_out or row.template in pref.opt_out_templates:
             out.add(row.id)
-    return out
+        elif end := quiet_end(pref.quiet_start, pref.quiet_end, zones[row.org_id], now):
+            quiet[row.id] = end
+    return out, quiet
 
 
 async def claim(
@@ -202,12 +223,15 @@ async def claim(
         )
     )
     providers = await _providers(session, {row.org_id for row in rows})
-    opted_out = await _opted_out(session, rows)
+    opted_out, quiet = await _customer_holds(session, rows, now)
     windows = await _recent(session, rows, now)
     claimed = []
     for row in rows:
         if row.id in opted_out:
             row.status = Status.SUPPRESSED.value
+            continue
+        if row.id in quiet:
+            row.status, row.next_attempt_at = Status.DEFERRED.value, quiet[row.id]
             continue
         if row.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
             row.status, row.last_error = Status.FAILED.value, "gave up: attempts exhausted"

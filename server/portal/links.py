@@ -1,10 +1,8 @@
 """The links staff hand to customers: a work order's status link, an asset's QR link.
 
-- A status link is reused while it lives; otherwise a new one is minted. It expires
-  ``AFTER_END`` after the work order was closed or cancelled, or ``WHILE_OPEN`` after it
-  was made while the work order is open (a link reused after the end is shortened to
-  ``AFTER_END``; the page itself also refuses a work order ended more than ``AFTER_END``
-  ago, whatever its link says).
+- A status link follows the one rule in server/tickets/status_links.py (reused while it
+  lives; 90 days while the work order is open, 30 after it ended), which the messages
+  customers get (server/notify) follow too.
 - A QR link never expires: it is printed on a label. Reissuing revokes every older one.
 - Staff who may see the work order (an engineer: their own) or the asset manage its links;
   viewers only read. Anything else is 404, like a link that does not exist.
@@ -12,9 +10,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,61 +21,20 @@ from server.errors import Forbidden, NotFound
 from server.links import AccessLink, LinkKind, LinkNotFound
 from server.links import service as links
 from server.portal.labels import Label, label_lines
-from server.tickets import Ticket
 from server.tickets import service as tickets
+from server.tickets import status_links
 
-WHILE_OPEN = dt.timedelta(days=90)
-AFTER_END = dt.timedelta(days=30)
-_ENDED = ("closed", "cancelled")
-
-
-@dataclass(frozen=True)
-class Issued:
-    link: AccessLink
-    url: str
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def ended_at(ticket: Ticket) -> dt.datetime | None:
-    """When a closed or cancelled work order ended (None while open)."""
-    if ticket.status not in _ENDED:
-        return None
-    return ticket.closed_at or ticket.updated_at
-
-
-def status_expiry(ticket: Ticket, now: dt.datetime) -> dt.datetime:
-    end = ended_at(ticket)
-    return now + WHILE_OPEN if end is None else end + AFTER_END
-
-
-def url_of(link: AccessLink) -> str:
-    return links.url(LinkKind(link.kind), links.token_for(link))
+# The rule itself lives with the work orders (server/tickets/status_links.py).
+AFTER_END = status_links.AFTER_END
+Issued = status_links.Issued
+ended_at = status_links.ended_at
+status_link_for = status_links.status_link_for
+url_of = status_links.url_of
 
 
 def _writer(actor: Actor, what: str) -> None:
     if actor.is_viewer or not actor.can("tickets:write"):
         raise Forbidden(f"viewers and read-only keys cannot {what}")
-
-
-async def status_link_for(session: AsyncSession, ticket: Ticket) -> Issued:
-    """The live status link of a work order, else a new one (no permission check: callers
-    have decided the work order is theirs to link)."""
-    now = _now()
-    expiry = status_expiry(ticket, now)
-    live = await links.current(
-        session, org_id=ticket.org_id, kind=LinkKind.STATUS, subject_id=ticket.id
-    )
-    if live is not None:
-        if live.expires_at is None or live.expires_at > expiry:
-            live.expires_at = expiry
-        return Issued(live, url_of(live))
-    link, token = links.issue(
-        session, org_id=ticket.org_id, kind=LinkKind.STATUS, subject_id=ticket.id, expires_at=expiry
-    )
-    return Issued(link, links.url(LinkKind.STATUS, token))
 
 
 async def status_link(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> Issued:

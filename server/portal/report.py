@@ -34,7 +34,10 @@ TITLE_MAX = 120
 class Reported:
     ticket: Ticket
     attached: bool  # added to the asset's open work order instead of opening one
-    status: Issued
+    # The new work order's status link; None when the report was added to an open one:
+    # that work order's link is its own customer's, and holding the label is not enough
+    # to follow (and write on) someone else's repair.
+    status: Issued | None
 
 
 async def asset_of(session: AsyncSession, link: AccessLink) -> Asset:
@@ -88,7 +91,7 @@ async def report(
     existing = await open_ticket(session, asset)
     if existing is not None:
         await updates.add(session, blobs, ticket=existing, update=update, source="qr")
-        return Reported(existing, True, await status_link_for(session, existing))
+        return Reported(existing, True, None)
     actor = customer_actor(asset.org_id, "qr")
     data = TicketCreate(
         customer_id=asset.customer_id,

@@ -148,14 +148,14 @@ async def scores(
 async def of_ticket(
     session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID
 ) -> tuple[SurveyInvitation | None, SurveyResponse | None]:
-    """The survey of a work order the caller may see (404 otherwise)."""
+    """The survey of a work order the caller may see (404 otherwise). The response is read
+    through ``readable``: an engineer now assigned to a work order another engineer
+    resolved (a reopen, a reassignment) does not read what the customer said of the other."""
     ticket = await tickets.get(session, actor, ticket_id=ticket_id)
     invitation = await invitations.of_ticket(session, actor.org_id, ticket.id)
     if invitation is None:
         return None, None
     response = await session.scalar(
-        select(SurveyResponse).where(
-            SurveyResponse.org_id == actor.org_id, SurveyResponse.invitation_id == invitation.id
-        )
+        readable(actor).where(SurveyResponse.invitation_id == invitation.id)
     )
     return invitation, response

@@ -1,7 +1,7 @@
 """Work orders: the lifecycle, SLA, audit events, numbering, search. ``lifecycle`` holds the
 guards and listeners higher domains plug into a transition."""
 
-from server.tickets import audit, planning, service
+from server.tickets import audit, planning, service, status_links
 from server.tickets import hooks as lifecycle
 from server.tickets.audit import format_number
 from server.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
@@ -23,6 +23,7 @@ __all__ = [
     "lifecycle",
     "planning",
     "service",
+    "status_links",
     "to_read",
     "visible_ticket_ids",
     "visible_tickets",

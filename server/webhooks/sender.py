@@ -9,6 +9,7 @@ reading are bounded, and at most ``MAX_RESPONSE_BYTES`` of the answer are read.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from server.webhooks import addresses
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 10.0
+TOTAL_SECONDS = 30.0  # the whole attempt; below delivery.LEASE_SECONDS (60)
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 1000
 USER_AGENT = "Fixflow-Webhooks/1"
@@ -84,9 +86,15 @@ async def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
     }
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
-        async with httpx.AsyncClient(
-            timeout=_timeout(), follow_redirects=False, verify=_verify()
-        ) as client:
+        # One deadline for the whole attempt, inside the lease: per-read timeouts alone let a
+        # receiver that drips a byte every few seconds outlive the lease, and another worker
+        # would send the same delivery again meanwhile.
+        async with (
+            asyncio.timeout(TOTAL_SECONDS),
+            httpx.AsyncClient(
+                timeout=_timeout(), follow_redirects=False, verify=_verify()
+            ) as client,
+        ):
             request = client.build_request(
                 "POST", target.pinned_url, content=body.encode(), headers=sent
             )
@@ -96,6 +104,9 @@ async def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
                 raw = await _read_bounded(response)
             finally:
                 await response.aclose()
+    except TimeoutError:
+        late = f"no complete answer within {TOTAL_SECONDS:.0f} s"
+        return Outcome(False, None, late, None, took())
     except httpx.HTTPError as exc:
         return Outcome(False, None, f"{type(exc).__name__}: {exc}"[:500], None, took())
     ok, error, excerpt = _judge(response.status_code, raw, response.headers.get("location"))

@@ -60,6 +60,7 @@ EN = {
     "portal.thanks.created": "We received your report as work order {number}.",
     "portal.thanks.attached": (
         "This equipment already has an open work order, {number}: we added your report to it."
+        " The service team will contact you if they need more."
     ),
     "portal.thanks.follow": "Follow the repair",
     "portal.error.heading": "Please check the form",
@@ -136,7 +137,10 @@ ZH = {
     "portal.qr.leave_empty": "请勿填写此项",
     "portal.thanks.title": "谢谢",
     "portal.thanks.created": "我们已收到您的报修，工单号 {number}。",
-    "portal.thanks.attached": "该设备已有未完成的工单 {number}，您的报修已添加到该工单。",
+    "portal.thanks.attached": (
+        "该设备已有未完成的工单 {number}，您的报修已添加到该工单。"
+        "如需更多信息，服务团队会与您联系。"
+    ),
     "portal.thanks.follow": "查看维修进度",
     "portal.error.heading": "请检查表单",
     "portal.error.what_required": "请描述出了什么问题。",

@@ -238,14 +238,14 @@ async def qr_report(
     if problems:
         return await _qr_form(session, link, lang, problems=problems, form=fields)
     if forms.is_bot(fields):
-        bot = {**_common(lang), "attached": False, "number": "—", "status_url": "#"}
+        bot = {**_common(lang), "attached": False, "number": "—", "status_url": None}
         return page("portal_thanks.html", lang, bot)
     done = await report.report(session, store, link=link, update=update)
     context = {
         **_common(lang),
         "attached": done.attached,
         "number": format_number(done.ticket.number),
-        "status_url": f"{done.status.url}?lang={lang}",
+        "status_url": f"{done.status.url}?lang={lang}" if done.status is not None else None,
     }
     return page("portal_thanks.html", lang, context)
 

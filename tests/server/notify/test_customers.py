@@ -239,3 +239,32 @@ async def test_an_opt_out_during_quiet_hours_stops_the_deferred_message(
     [row] = await rows(db, t.org.id)
     assert row.status == "suppressed"
     assert smtp_peer.to(t.customer.email or "") == []
+
+
+async def test_a_message_that_falls_due_in_quiet_hours_waits_whatever_made_it_due(
+    db: AsyncSession, maker: async_sessionmaker[AsyncSession], smtp_peer: SmtpPeer
+) -> None:
+    """Quiet hours are the customer's at the moment of sending: a staff retry (or a backoff,
+    or a rate-limit deferral ending) inside them defers the message again to their end."""
+    from server.auth import Actor
+    from server.notify import service as notify
+
+    now = dt.datetime.now(dt.UTC)
+    t = await _tenant(db, "Quiet retry", lang="en")
+    await make_ticket(db, t.actor("dispatcher"), t.customer, t.site)
+    await deliver(maker)
+    [row] = await rows(db, t.org.id)
+    assert row.status == "pending"  # no quiet hours yet
+    pref = await db.get(NotificationPreference, t.customer.id)  # type: ignore[union-attr]
+    assert pref is not None
+    pref.quiet_start = (now - dt.timedelta(hours=1)).time().replace(microsecond=0)
+    pref.quiet_end = (now + dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    await db.flush()
+    admin: Actor = t.actor("admin")
+    await notify.retry(db, admin, notification_id=row.id)
+    await db.flush()
+    await sending.send_pending(maker)
+    await db.refresh(row)
+    assert row.status == "deferred"
+    assert row.next_attempt_at == quiet_end(pref.quiet_start, pref.quiet_end, "UTC", now)
+    assert smtp_peer.to(t.customer.email or "") == []  # type: ignore[union-attr]

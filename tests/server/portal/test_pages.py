@@ -232,6 +232,8 @@ async def test_a_qr_report_opens_one_work_order_then_adds_to_it(
 
     second = await client.post(f"/q/{token}", data={"what": "Still leaking"}, headers=ZH)
     assert second.status_code == 200 and "已添加到该工单" in second.text
+    # Holding the label is not holding the repair: no link to the open work order.
+    assert "/t/" not in second.text and status_token not in second.text
     assert await _count(db, t) == 1
     update = await db.scalar(
         select(TicketEvent).where(

@@ -234,3 +234,22 @@ async def test_a_period_that_ends_before_it_starts_is_refused(
     same = {"from": "2026-12-31T00:00:00Z", "to": "2026-12-31T00:00:00Z"}
     r = await client.get("/api/v1/surveys/responses", params=same, headers=t.headers("admin"))
     assert r.status_code == 422
+
+
+async def test_an_engineer_now_on_the_work_order_does_not_read_what_was_said_of_another(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    from server.tickets import Ticket
+
+    t = await make_tenant(db)
+    response = await make_response(db, t, engineer=1)  # about engineer 1's work
+    ticket = await db.get(Ticket, response.ticket_id)
+    assert ticket is not None
+    ticket.assignee_id, ticket.status = t.engineers[1].id, "assigned"  # reopened, reassigned
+    await db.flush()
+    url = f"/api/v1/tickets/{ticket.id}/survey"
+    second = await client.get(url, headers=t.headers("engineer2"))
+    assert second.status_code == 200, second.text
+    assert second.json()["invitation"] is not None and second.json()["response"] is None
+    admin = await client.get(url, headers=t.headers("admin"))
+    assert admin.json()["response"]["id"] == str(response.id)

@@ -276,3 +276,41 @@ async def test_an_international_name_is_sent_in_its_ascii_form(
     target = await addresses.check("https://bücher.example/hook")
     assert target.host == "xn--bcher-kva.example"
     assert target.host_header == "xn--bcher-kva.example"
+
+
+async def test_a_receiver_that_drips_its_answer_is_cut_off_inside_the_lease(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each read within READ_TIMEOUT, but the whole answer never: the attempt ends at
+    TOTAL_SECONDS (below the lease), so no other worker sends the delivery meanwhile."""
+    import asyncio
+    import time
+
+    from server.webhooks.delivery import LEASE_SECONDS
+
+    assert sender.TOTAL_SECONDS < LEASE_SECONDS  # the real deadline: 30 s, the lease 60 s
+    monkeypatch.setattr(get_settings(), "WEBHOOKS_ALLOW_PRIVATE", True)
+    monkeypatch.setattr(sender, "TOTAL_SECONDS", 1.0)
+
+    async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        try:
+            for _ in range(100):
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    started = time.monotonic()
+    try:
+        outcome = await sender.post(f"http://127.0.0.1:{port}/hook", "{}", {"webhook-id": "m"})
+    finally:
+        server.close()
+    assert not outcome.ok and "within 1 s" in (outcome.error or ""), outcome
+    assert time.monotonic() - started < 5
