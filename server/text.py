@@ -83,3 +83,20 @@ def location(loc: Iterable[object]) -> list[str | int]:
 def path(loc: Iterable[object]) -> str:
     """``location(loc)`` as one dotted path (``items.0.label``)."""
     return ".".join(str(part) for part in location(loc))
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+
+
+def engineer_name_for_customers(display_name: str) -> str:
+    """What a customer is told of the engineer's name, on every page and in every message:
+    a name written with spaces, its first word ("Wei Zhang" -> "Wei", "José Ruiz" ->
+    "José"); a name in Chinese characters (no spaces, family name first), the family name
+    with 师傅, the usual polite form ("张伟" -> "张师傅"); any other single word as it is."""
+    name = display_name.strip()
+    if not name:
+        return ""
+    if " " not in name and all(_is_cjk(ch) for ch in name):
+        return f"{name[0]}师傅"
+    return name.split()[0]

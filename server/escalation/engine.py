@@ -46,19 +46,19 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def steps_reached(session: AsyncSession, ticket_id: uuid.UUID) -> list[TicketEscalation]:
+async def steps_reached(session: AsyncSession, ticket: Ticket) -> list[TicketEscalation]:
     rows = await session.scalars(
         select(TicketEscalation)
-        .where(TicketEscalation.ticket_id == ticket_id)
+        .where(TicketEscalation.org_id == ticket.org_id, TicketEscalation.ticket_id == ticket.id)
         .order_by(TicketEscalation.level)
     )
     return list(rows)
 
 
-async def current(session: AsyncSession, ticket_id: uuid.UUID) -> TicketEscalation | None:
+async def current(session: AsyncSession, ticket: Ticket) -> TicketEscalation | None:
     row: TicketEscalation | None = await session.scalar(
         select(TicketEscalation)
-        .where(TicketEscalation.ticket_id == ticket_id)
+        .where(TicketEscalation.org_id == ticket.org_id, TicketEscalation.ticket_id == ticket.id)
         .order_by(TicketEscalation.level.desc())
         .limit(1)
     )
@@ -120,7 +120,7 @@ async def advance(
     """Take every step that is due for ``ticket`` (locked by the caller); returns them."""
     now = now or _now()
     steps = await policies.steps_for(session, ticket.org_id, ticket.priority)
-    cur = await current(session, ticket.id)
+    cur = await current(session, ticket)
     taken: list[TicketEscalation] = []
     while ticket.status not in DONE:
         level = cur.level if cur is not None else 0
@@ -131,7 +131,7 @@ async def advance(
             break
         made = await _take(session, ticket, steps[level], level + 1, reason, now)
         if made is None:  # someone else took it (the unique level): read theirs
-            cur = await current(session, ticket.id)
+            cur = await current(session, ticket)
             break
         if cur is not None:
             cur.next_check_at = None
@@ -227,7 +227,7 @@ async def stop(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: TransitionIn
 ) -> dict[str, Any]:
     """Listener of resolve, close and cancel: no further steps."""
-    cur = await current(session, ticket.id)
+    cur = await current(session, ticket)
     if cur is None or cur.ended_at is not None:
         return {}
     cur.ended_at = _now()
@@ -239,7 +239,7 @@ async def resume(
     session: AsyncSession, actor: Actor, ticket: Ticket, data: TransitionIn
 ) -> dict[str, Any]:
     """Listener of reopen: the current step runs again, its due time counted afresh."""
-    cur = await current(session, ticket.id)
+    cur = await current(session, ticket)
     if cur is None or cur.ended_at is None:
         return {}
     now = _now()

@@ -107,7 +107,7 @@ async def _callback_assignee(session: AsyncSession, ticket: Ticket) -> uuid.UUID
     agents = await owners.holders(session, ticket.org_id, "agent")
     if agents:
         return (await owners.least_busy(session, ticket.org_id, agents)).id
-    cur = await engine.current(session, ticket.id)
+    cur = await engine.current(session, ticket)
     if cur is not None and cur.owner_user_id is not None:
         return cur.owner_user_id
     admins = await owners.admins(session, ticket.org_id)
@@ -122,6 +122,7 @@ async def on_resolved(
         return {}
     already = await session.scalar(
         select(FollowupTask.id).where(
+            FollowupTask.org_id == ticket.org_id,
             FollowupTask.ticket_id == ticket.id,
             FollowupTask.kind == FollowupKind.COMPLAINT_CALLBACK.value,
             FollowupTask.status == FollowupStatus.OPEN.value,

@@ -56,7 +56,7 @@ async def read(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UUID) -> 
 
 
 async def _escalation(session: AsyncSession, ticket: Ticket) -> Escalation:
-    steps = await engine.steps_reached(session, ticket.id)
+    steps = await engine.steps_reached(session, ticket)
     policy = await policies.steps_for(session, ticket.org_id, ticket.priority)
     return Escalation(ticket, steps, policy)
 
@@ -65,7 +65,7 @@ async def acknowledge(session: AsyncSession, actor: Actor, *, ticket_id: uuid.UU
     """The owner takes the current step on: further steps wait for its due time. Again: no
     change."""
     ticket = await tickets.get(session, actor, ticket_id=ticket_id, for_update=True)
-    cur = await engine.current(session, ticket.id)
+    cur = await engine.current(session, ticket)
     if cur is None or cur.ended_at is not None or ticket.status in engine.DONE:
         raise NoActiveEscalation(f"{format_number(ticket.number)} is not escalated")
     if actor.user_id is None or (actor.user_id != cur.owner_user_id and not actor.is_admin):

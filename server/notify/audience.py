@@ -202,10 +202,8 @@ async def _ticket_params(
         engineer = await session.get(Engineer, ticket.assignee_id)
         params["engineer"] = first_name(engineer.display_name) if engineer else ""
     if template == "engineer_assigned":
-        start, end = ticket.window_start, ticket.window_end
-        if ticket.planned_start is not None:
-            start, end = ticket.planned_start, ticket.planned_end
-        params["window"] = window(start, end, zone)
+        told = status_links.appointment(ticket)  # the status page's rule too
+        params["window"] = window(*told, zone) if told is not None else ""
     if template == "engineer_on_the_way":
         eta = await dispatch.eta(session, ticket)
         params["eta"] = f"{local(eta.at, zone)} ({zone})" if eta is not None else ""

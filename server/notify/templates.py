@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from server.languages import Language
+from server.text import engineer_name_for_customers
 
 CUSTOMER_TEMPLATES = (
     "ticket_received",
@@ -176,17 +177,6 @@ def render(template: str, lang: Language, params: Mapping[str, Any]) -> tuple[st
 
 
 def first_name(display_name: str) -> str:
-    """What a customer is told of the engineer's name (docs/notifications.md): a name
-    written with spaces is cut at the first one ("Anna Berg" -> "Anna"); a name in Chinese
-    characters without spaces is family name first, so the given name is all but the first
-    character ("王小明" -> "小明"), a single character stays whole."""
-    name = display_name.strip()
-    if not name:
-        return ""
-    if " " not in name and all(_is_cjk(ch) for ch in name):
-        return name[1:] if len(name) > 1 else name
-    return name.split()[0]
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf"
+    """The engineer's name as customers are told it (server/text.py, the one rule the
+    status page follows too)."""
+    return engineer_name_for_customers(display_name)

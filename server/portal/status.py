@@ -21,7 +21,8 @@ from server.engineers import Engineer
 from server.links import AccessLink, LinkNotFound
 from server.orgs import Organisation
 from server.portal.links import AFTER_END, ended_at
-from server.tickets import Ticket, TicketEvent, format_number
+from server.text import engineer_name_for_customers
+from server.tickets import Ticket, TicketEvent, format_number, status_links
 
 # action of a transition -> the step's message key (portal.step.<key>)
 _STEPS = {
@@ -60,14 +61,9 @@ class StatusView:
 
 
 def first_name(display_name: str) -> str:
-    """The engineer's first name: the first word of a Latin name; for a Chinese name (no
-    spaces) the family name with 师傅, the usual polite form."""
-    name = display_name.strip()
-    if not name:
-        return ""
-    if " " in name or name.isascii():
-        return name.split()[0]
-    return f"{name[0]}师傅"
+    """The engineer's name as customers are told it (server/text.py, the one rule the
+    messages follow too)."""
+    return engineer_name_for_customers(display_name)
 
 
 def step_of(event: TicketEvent) -> str | None:
@@ -118,8 +114,9 @@ async def view(
     ended = ended_at(ticket) is not None or ticket.status == "resolved"
     eta = None if ended else await dispatch.eta(session, ticket, now=now)
     window = None
-    if ticket.window_start is not None and ticket.window_end is not None:
-        window = (ticket.window_start.astimezone(zone), ticket.window_end.astimezone(zone))
+    told = status_links.appointment(ticket)
+    if told is not None and told[1] is not None:
+        window = (told[0].astimezone(zone), told[1].astimezone(zone))
     return StatusView(
         number=format_number(ticket.number),
         title=ticket.title,

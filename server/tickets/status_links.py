@@ -61,3 +61,14 @@ async def status_link_for(session: AsyncSession, ticket: Ticket) -> Issued:
         session, org_id=ticket.org_id, kind=LinkKind.STATUS, subject_id=ticket.id, expires_at=expiry
     )
     return Issued(link, links.url(LinkKind.STATUS, token))
+
+
+def appointment(ticket: Ticket) -> tuple[dt.datetime, dt.datetime | None] | None:
+    """The time a customer is told to expect the engineer, on the status page and in the
+    messages alike: the appointment window agreed with them, else the planned slot (a day
+    plan's or the dispatcher's), else nothing."""
+    if ticket.window_start is not None:
+        return ticket.window_start, ticket.window_end
+    if ticket.planned_start is not None:
+        return ticket.planned_start, ticket.planned_end
+    return None

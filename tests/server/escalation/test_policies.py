@@ -105,7 +105,7 @@ async def test_a_named_user_owns_the_step(client: httpx.AsyncClient, db: AsyncSe
     ticket = await p1_ticket(db, w)
     await sla_at(db, ticket, 0.9 * 480)
     await events.deliver_pending(db)
-    [step] = await engine.steps_reached(db, ticket.id)
+    [step] = await engine.steps_reached(db, ticket)
     assert str(step.owner_user_id) == owner
 
 

@@ -49,8 +49,9 @@ async def _tenant(
 
 def test_first_names() -> None:
     assert first_name("Anna Berg") == "Anna"
-    assert first_name("王小明") == "小明"
-    assert first_name("李") == "李"
+    assert first_name("王小明") == "王师傅"  # as the status page says it
+    assert first_name("李") == "李师傅"
+    assert first_name("José") == "José" and first_name("José Ruiz") == "José"
     assert first_name("  ") == ""
 
 
@@ -103,10 +104,10 @@ async def test_engineer_assigned_names_the_first_name_and_window_then_on_the_way
     await deliver(maker)
     log = {r.template: r for r in await rows(db, t.org.id)}
     assigned = log["engineer_assigned"]
-    assert assigned.subject.startswith("小明将为您处理")
+    assert assigned.subject.startswith("王师傅将为您处理")
     assert "2030-05-06 09:00-11:00 (Asia/Shanghai)" in assigned.body
     travelling = log["engineer_on_the_way"]
-    assert "小明" in travelling.subject and "预计到达时间：20" in travelling.body
+    assert "王师傅" in travelling.subject and "预计到达时间：20" in travelling.body
 
 
 async def test_resolved_and_survey_invitation(
