@@ -148,7 +148,14 @@ class Ui:
     async def tap(self, widget: Widget) -> None:
         await self.frames(2)  # a screen just shown lays itself out first
         await self.scroll_to(widget)
-        x, y = widget.to_window(*widget.center)
+        # A screen sliding in (a switch the app made on its own, e.g. to the log-in screen)
+        # carries its widgets across the window for some frames: more of them on a busy
+        # machine. Wait for the widget to arrive, as a finger would.
+        for _frame in range(120):
+            x, y = widget.to_window(*widget.center)
+            if 0 <= x < Window.width and 0 <= y < Window.height:
+                break
+            await self.frames(1)
         assert 0 <= x < Window.width and 0 <= y < Window.height, (
             f"{widget} is off the window at {x},{y}"
         )
