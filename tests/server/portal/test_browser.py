@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -114,6 +116,10 @@ async def test_the_qr_form_opens_a_work_order(
     screenshot(driver, f"customer-qr-{lang}")
     driver.find_element("css selector", "button[type=submit]").click()
 
+    # The thank-you page replaces the form: wait for it (longer on a busy machine).
+    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_elements("id", "created"), driver.page_source
+    )
     thanks = driver.find_element("id", "created").text
     committing_db.expire_all()
     ticket = await committing_db.scalar(select(Ticket).where(Ticket.asset_id == asset_id))

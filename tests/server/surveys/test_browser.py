@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
@@ -72,7 +73,8 @@ async def test_a_customer_answers_the_survey_in_a_browser(
     _whole_page(driver)
     screenshot(driver, f"customer-survey-{lang}")
     driver.find_element(By.XPATH, f'//button[normalize-space()="{submit}"]').click()
-    WebDriverWait(driver, 20).until(
+    # The old page's heading goes stale when the answer page replaces it: wait through that.
+    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: thanks in d.find_element(By.TAG_NAME, "h1").text, driver.page_source
     )
     row = await committing_db.scalar(
