@@ -148,14 +148,16 @@ class Ui:
     async def tap(self, widget: Widget) -> None:
         await self.frames(2)  # a screen just shown lays itself out first
         await self.scroll_to(widget)
-        # A screen sliding in (a switch the app made on its own, e.g. to the log-in screen)
-        # carries its widgets across the window for some frames: more of them on a busy
-        # machine. Wait for the widget to arrive, as a finger would.
+        # A screen the app switched to on its own (the log-in screen when a log-in expired)
+        # may still be laying itself out: a scroll made before its content had its height
+        # leaves the widget off the window (more often on a busy machine). Scroll again
+        # once the layout has moved on, as a finger would, until the widget is in view.
         for _frame in range(120):
             x, y = widget.to_window(*widget.center)
             if 0 <= x < Window.width and 0 <= y < Window.height:
                 break
             await self.frames(1)
+            await self.scroll_to(widget)
         assert 0 <= x < Window.width and 0 <= y < Window.height, (
             f"{widget} is off the window at {x},{y}"
         )
