@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,16 @@ class Ui:
                 break
             await asyncio.wait(list(self.app.tasks), timeout=0.05)
         await self.frames(2)
+
+    async def until(self, ready: Callable[[], bool], frames: int = 240) -> bool:
+        """Draw frames until `ready()` holds (or `frames` have passed; the caller asserts):
+        a list the app fills after a sync lays its rows out over several frames, more of
+        them on a busy machine."""
+        for _frame in range(frames):
+            if ready():
+                return True
+            await self.frames(1)
+        return ready()
 
     # --- finding --------------------------------------------------------------------------
 

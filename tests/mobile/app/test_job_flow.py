@@ -28,8 +28,11 @@ async def log_in(phone: Any, tenant: Tenant, who: str = "engineer1") -> None:
 
 
 async def open_job(phone: Any, number: str) -> None:
-    await phone.frames(3)  # the list lays its rows out
-    rows = [w for w in phone.walk() if w.__class__.__name__ == "TodayRow" and w.number == number]
+    def drawn() -> list[Any]:
+        return [w for w in phone.walk() if type(w).__name__ == "TodayRow" and w.number == number]
+
+    await phone.until(lambda: bool(drawn()))  # the list lays its rows out
+    rows = drawn()
     assert rows, f"{number} is not in the Today list: {phone.screen.ids.jobs.data}"
     await phone.tap(rows[0])
     assert phone.app.screens.current == "job"

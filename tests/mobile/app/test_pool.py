@@ -159,7 +159,10 @@ async def test_offline_a_claim_is_refused_at_once_and_nothing_is_queued(
 async def test_today_follows_the_plan_and_shows_its_eta(
     ui: Callable[..., Any], tenant: Tenant, ticket: Ticket, db: AsyncSession
 ) -> None:
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    # Six in the morning of the phone's day: every time below stays on that day (late in
+    # the evening, "now" plus two and a half hours would fall on tomorrow, off the list).
+    today = dt.datetime.now(SHANGHAI_TZ).date()
+    now = dt.datetime.combine(today, dt.time(6), SHANGHAI_TZ).astimezone(dt.UTC)
     later, sooner = await jobs_for(db, tenant, 2)
     # The windows say one order, the plan another: the plan wins.
     for position, job in enumerate((ticket, later, sooner)):
@@ -172,7 +175,9 @@ async def test_today_follows_the_plan_and_shows_its_eta(
     await log_in(phone, tenant)
     await phone.app.session.sync_now()
     await phone.settle()
-    await phone.frames(3)
+    await phone.until(
+        lambda: len([w for w in phone.walk() if w.__class__.__name__ == "TodayRow"]) >= 3
+    )
     rows = sorted(
         (w for w in phone.walk() if w.__class__.__name__ == "TodayRow"), key=lambda w: -w.y
     )
