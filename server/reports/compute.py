@@ -187,4 +187,4 @@ async def labels(
         )
     else:
         return {}
-    return {str(i): name for i, name in found.tuples()}
+    return {str(row[0]): row[1] for row in found}
