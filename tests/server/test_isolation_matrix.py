@@ -1024,7 +1024,7 @@ async def _build_kpis(db: AsyncSession, tickets: tuple[Any, Any, Any]) -> None:
 
 
 def _kpi_tickets(body: Any) -> set[str]:
-    return {item["ticket_id"] for item in body["items"]}
+    return {item["id"] for item in body["items"]}
 
 
 def _kpi_work_orders_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
