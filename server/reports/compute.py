@@ -103,17 +103,10 @@ async def run(
     cells: Cells = {}
     await roomy(session)
     for anchor in WORK_ORDER_ANCHORS:
-        chosen = [m for m in metrics if m.anchor == anchor]
-        # Medians (ordered-set aggregates) have no partial form: in a statement of their
-        # own they leave the rest free to run in parallel workers.
-        for part in (
-            [m for m in chosen if m.kind != "median"],
-            [m for m in chosen if m.kind == "median"],
-        ):
-            if part:
-                await collect(
-                    session, passes.work_order_pass(anchor, part, query), params, part, cells
-                )
+        if chosen := [m for m in metrics if m.anchor == anchor]:
+            await collect(
+                session, passes.work_order_pass(anchor, chosen, query), params, chosen, cells
+            )
     if (chosen := [m for m in metrics if m.source == "engineer_days"]) and passes.applies_to_days(
         query
     ):
