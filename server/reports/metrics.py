@@ -119,7 +119,7 @@ REPEAT = f"f.repeat_of_id IS NOT NULL OR f.created_at - f.prev_same_fault_at <= 
 OPEN = "f.ended_at IS NULL AND f.cancelled_at IS NULL"
 PARTS_QTY = (
     "CASE WHEN m.kind = 'consume' THEN m.quantity "
-    "WHEN m.kind = 'return' AND m.condition = 'good' THEN -m.quantity ELSE 0 END"
+    "WHEN m.kind = 'return' THEN -m.quantity ELSE 0 END"
 )
 PARTS_COST = f"({PARTS_QTY}) * m.unit_cost"
 
@@ -301,7 +301,7 @@ RESOLVED: list[Metric] = [
         "money",
         "mean",
         "resolved_at",
-        "Mean parts cost (consumed less good returns, at the recorded unit cost) of the "
+        "Mean parts cost (consumed less returned, at the recorded unit cost) of the "
         "resolved work orders.",
         *_mean("f.parts_cost"),
     ),
@@ -453,8 +453,8 @@ PARTS: list[Metric] = [
         "quantity",
         "sum",
         "movement",
-        "Quantity of parts consumed on work orders less the good returns (unused parts "
-        "taken back), by the time the ledger line was recorded.",
+        "Quantity of parts consumed on work orders less the parts returned from them, by "
+        "the time the ledger line was recorded.",
         (f"coalesce(sum({PARTS_QTY}), 0)",),
     ),
     Metric(
@@ -465,7 +465,7 @@ PARTS: list[Metric] = [
         "sum",
         "movement",
         "Cost (quantity x the unit cost recorded on the line) of the parts consumed less "
-        "the good returns.",
+        "the parts returned.",
         (f"coalesce(sum({PARTS_COST}), 0)",),
     ),
     Metric(
