@@ -117,9 +117,12 @@ async def run(
         _merge_now(cells, query, periods)
     if any(m.name == "backlog" for m in metrics):
         await live.backlog_trend(session, query, params, periods, cells)
-    if chosen := [m for m in metrics if m.source == "parts" and m.sql]:
+    # The stock ledger's numbers need its scope too (docs/api.md, "Scopes of combined
+    # answers"): without parts:read they stay empty.
+    ledger = actor.can("parts:read")
+    if ledger and (chosen := [m for m in metrics if m.source == "parts" and m.sql]):
         await collect(session, passes.parts_pass(chosen, query), params, chosen, cells)
-    if any(m.name == "parts_turnover" for m in metrics):
+    if ledger and any(m.name == "parts_turnover" for m in metrics):
         await stock.turnover_cells(session, actor, query, zone, periods, cells)
     return await _rows(session, actor, query, metrics, periods, cells)
 
