@@ -128,13 +128,14 @@ async def run(
 
 
 def _merge_now(cells: Cells, query: KpiQuery, periods: list[dt.date]) -> None:
-    """Without periods the "now" values belong in the range's one row."""
+    """Without periods the "now" values belong in the range's row (the later one of a
+    split range)."""
     if query.period != "none":
         return
     for (period, key), values in list(cells.items()):
         if period is None:
             cells.pop((period, key))
-            cells.setdefault((periods[0], key), {}).update(values)
+            cells.setdefault((periods[-1], key), {}).update(values)
 
 
 async def _rows(
