@@ -324,6 +324,7 @@ async def backlog(
     async def names(keys: list[str | None]) -> dict[str | None, str | None]:
         return await engine.labels(session, actor, query.group_by, [k for k in keys if k])
 
+    await engine.roomy(session)
     return await live.backlog(session, actor.org_id, query, params, periods, names, zone)
 
 
@@ -334,6 +335,7 @@ async def faults(
     actor.require(SCOPE)
     query = scoped(actor, query)
     zone = await orgs.zone(session, actor.org_id)
+    await engine.roomy(session)
     found = await fault_report.faults(
         session, actor.org_id, query, zone=zone, top=top, models=models
     )
