@@ -19,7 +19,7 @@ from server.engineers import Engineer
 from server.reports import live, passes, stock
 from server.reports.metrics import CATALOGUE, WORK_ORDER_ANCHORS, Metric
 from server.reports.query import bounds, buckets
-from server.reports.schemas import GroupBy, KpiQuery, KpiRow, Value
+from server.reports.schemas import TOTAL, GroupBy, KpiQuery, KpiRow, Value
 
 Cells = dict[tuple[dt.date | None, str | None], dict[str, Value]]
 MAX_GRID = 20_000  # rows filled in for periods x groups without data, at most
@@ -67,7 +67,8 @@ async def collect(
     """Run one pass and put each metric's value in its (period, key) cell."""
     result = await session.execute(text(sql), passes.bind(sql, params))
     for row in result:
-        cell = cells.setdefault((row.period_start, row.key), {})
+        key = TOTAL if getattr(row, "whole", 0) else row.key
+        cell = cells.setdefault((row.period_start, key), {})
         for i, metric in enumerate(metrics):
             cell[metric.name] = value_of(
                 metric, [row._mapping[f"m{i}_{j}"] for j in range(len(metric.sql))]

@@ -93,15 +93,15 @@ def _select(metrics: Sequence[Metric]) -> str:
 # The statements' shapes; ``{bucket}``, ``{key}``, ``{select}``, ``{anchor}`` and ``{where}``
 # are filled from the fixed lists above and the catalogue, never from a caller's text.
 WORK_ORDER_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {select}
+SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
   FROM kpi_work_orders f
  WHERE f.org_id = :org AND f.{anchor} >= :start AND f.{anchor} < :end{where}
- GROUP BY 1, 2"""
+ GROUP BY {grouping}"""
 ENGINEER_DAY_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {select}
+SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
   FROM kpi_engineer_days d
  WHERE d.org_id = :org AND d.day >= :start_day AND d.day <= :end_day{where}
- GROUP BY 1, 2"""
+ GROUP BY {grouping}"""
 NOW_PASS = """
 SELECT CAST(NULL AS date) AS period_start, {key} AS key, {select}
   FROM kpi_work_orders f JOIN tickets t ON t.id = f.ticket_id AND t.org_id = :org
@@ -129,25 +129,36 @@ SELECT {bucket} AS period_start, {key} AS key, {select}
  GROUP BY 1, 2"""
 
 
+def _grouping(query: KpiQuery, key: str) -> dict[str, str]:
+    """Per period and group; with ``query.totals`` also per period over all groups (the
+    rows whose ``whole`` is 1), in the same scan."""
+    if query.totals and query.group_by:
+        return {"whole": f"grouping({key})", "grouping": "GROUPING SETS ((1, 2), (1))"}
+    return {"whole": "0", "grouping": "1, 2"}
+
+
 def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the facts whose ``anchor`` falls in [:start, :end)."""
+    key = group_sql(query.group_by)
     return WORK_ORDER_PASS.format(
         bucket=bucket_sql(f"f.{anchor}", query),
-        key=group_sql(query.group_by),
+        key=key,
         select=_select(metrics),
         anchor=anchor,
         where=filter_sql(query.filters)[0],
+        **_grouping(query, key),
     )
 
 
 def engineer_day_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the engineers' days in [:start_day, :end_day] (dates, already local)."""
-    bucket = bucket_sql("d.day", query, local=True)
+    key = group_sql(query.group_by, DAY_GROUPS)
     return ENGINEER_DAY_PASS.format(
-        bucket=bucket,
-        key=group_sql(query.group_by, DAY_GROUPS),
+        bucket=bucket_sql("d.day", query, local=True),
+        key=key,
         select=_select(metrics),
         where=filter_sql(query.filters, DAY_FILTERS)[0],
+        **_grouping(query, key),
     )
 
 

@@ -29,6 +29,7 @@ from server.reports import live, passes
 from server.reports.metrics import CATALOGUE, infos
 from server.reports.query import bounds, buckets, metric_name, own_engineer, previous, scoped
 from server.reports.schemas import (
+    TOTAL,
     BacklogReport,
     DrillItem,
     FaultReport,
@@ -233,8 +234,20 @@ async def scorecards(
     mine = scoped(actor, replace(whole, period="none", group_by="engineer"))
     zone = await orgs.zone(session, actor.org_id)
     clock = _clock(now)
-    organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
-    rows = await engine.run(session, actor, mine, zone=zone, now=clock)
+    if mine == replace(whole, period="none", group_by="engineer") and all(
+        CATALOGUE[m].source in ("work_orders", "engineer_days") for m in metrics
+    ):
+        # The back office: the organisation's totals come from the same scans.
+        both = replace(mine, totals=True)
+        rows = await engine.run(session, actor, both, zone=zone, now=clock)
+        organisation = next(
+            (r.values for r in rows if r.key == TOTAL),
+            {m: engine.empty(CATALOGUE[m]) for m in metrics},  # nothing at all in the range
+        )
+    else:
+        organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
+        rows = await engine.run(session, actor, mine, zone=zone, now=clock)
+    rows = [r for r in rows if r.key != TOTAL]
     ids = [uuid.UUID(r.key) for r in rows if r.key]
     people = await _engineers(session, actor.org_id, ids)
     cards = [
