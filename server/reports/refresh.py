@@ -124,7 +124,8 @@ async def _refresh_batch(
     if rows:
         # A fact's keys are in the table's column order (tests/server/reports/test_facts.py):
         # one transposition gives the upsert's arrays.
-        await execute(conn, sql.UPSERT_FACTS, *zip(*(tuple(row.values()) for row in rows)))
+        arrays = zip(*(tuple(row.values()) for row in rows), strict=True)
+        await execute(conn, sql.UPSERT_FACTS, *arrays)
     return len(rows)
 
 
