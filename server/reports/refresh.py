@@ -371,7 +371,10 @@ async def _day_pairs(
     engineer. Full: every day with labour, and every day of every active engineer from
     the first labour (or their first day, if later) to today."""
     pairs: set[Pair] = set()
-    spans = await fetch(conn, sql.DAY_SPANS, org_id, since, zone.key)
+    if since is None:
+        spans = await fetch(conn, sql.DAY_SPANS_ALL, org_id, zone.key)
+    else:
+        spans = await fetch(conn, sql.DAY_SPANS_SINCE, org_id, since, zone.key)
     for engineer_id, first, last in spans:
         day = first
         while day <= min(last, today):
