@@ -1,0 +1,292 @@
+"""The dashboard's charts as inline SVG: pure functions from numbers to markup.
+
+The pages carry no JavaScript and load nothing (a strict CSP), so a chart is drawn on the
+server and placed in the page. Every text in a chart (a period, an engineer's name, a
+fault code, a product model) is someone's input: it is escaped for XML, stripped of
+characters XML cannot hold and of bidirectional overrides (an U+202E would flip the rest
+of the label), and cut with an ellipsis to the room it has, counting East Asian wide
+characters twice, so no label can break the drawing or the page. A chart with nothing to
+draw says so (``empty``) in the same box. The text inherits the page's fonts (the base
+template's stack names Noto Sans CJK, which Chinese labels need). Each chart is an image
+with a ``<title>`` and an ``aria-label``; the page puts the numbers in a table beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+from server.text import fit
+
+Format = Callable[[float], str]
+# Characters XML 1.0 cannot hold, and the bidirectional embeddings, overrides and isolates
+# (a label's own direction still applies: each label is an isolated run, ``_text``).
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+_AXIS = "#5b6570"
+_GRID = "#dde2e7"
+_LINE = "#0b6bcb"
+_AREA = "#0b6bcb22"
+_BAR = "#4a90d9"
+_NEGATIVE = "#c62828"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One value of a series or a breakdown; ``href`` makes it a link (the drill-down)."""
+
+    label: str
+    value: float | None
+    href: str | None = None
+
+
+def plain(value: float) -> str:
+    """A number as the charts print it when the caller gives no format."""
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    return f"{value:,.1f}"
+
+
+def width_of(text: str) -> int:
+    """The room a text takes, in half-em units: wide (CJK) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def label(text: str, room: int) -> str:
+    """A label cleaned of what XML or the layout cannot take, cut to ``room`` half-ems."""
+    cleaned = _UNWANTED.sub("", text).replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    if width_of(cleaned) <= room:
+        return cleaned
+    used, count = 1, 0  # the ellipsis takes one
+    for char in cleaned:
+        used += width_of(char)
+        if used > room:
+            break
+        count += 1
+    return fit(cleaned, max(count + 1, 1))
+
+
+def _attr(text: str) -> str:
+    return escape(_UNWANTED.sub("", text), quote=True)
+
+
+def _text(x: float, y: float, content: str, *, anchor: str = "start", **style: str) -> str:
+    extra = "".join(f' {key.replace("_", "-")}="{_attr(v)}"' for key, v in style.items())
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" unicode-bidi="isolate"'
+        f"{extra}>{escape(content, quote=False)}</text>"
+    )
+
+
+def _open(width: int, height: int, title: str, kind: str) -> str:
+    name = _attr(label(title, 200))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {kind}" role="img" '
+        f'aria-label="{name}" viewBox="0 0 {width} {height}" width="100%" '
+        f'preserveAspectRatio="xMidYMid meet" font-size="12"><title>{name}</title>'
+    )
+
+
+def _empty(width: int, height: int, title: str, empty: str, kind: str) -> Markup:
+    return Markup(
+        _open(width, height, title, kind)
+        + f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="none" '
+        f'stroke="{_GRID}" rx="6"/>'
+        + _text(width / 2, height / 2 + 5, label(empty, 80), anchor="middle", fill=_AXIS)
+        + "</svg>"
+    )
+
+
+def ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """Round steps (1, 2 or 5 × 10ⁿ) from at or below ``low`` to at or above ``high``;
+    zero is always one of them when the range crosses it (NPS runs from -100 to 100)."""
+    if high < low:
+        low, high = high, low
+    if high == low:
+        high = low + (abs(low) or 1)
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = min((m * magnitude for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
+    first = math.floor(low / step) * step
+    values = []
+    value = first
+    while value < high + step * 0.5:
+        values.append(round(value, 10))
+        if value >= high:
+            break
+        value += step
+    return values
+
+
+def _segments(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
+    """Runs of consecutive drawn points: a period without a value leaves a gap."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(point)
+    return [run for run in runs if run]
+
+
+def _y_axis(
+    scale: Callable[[float], float], steps: list[float], left: int, right: int, fmt: Format
+) -> str:
+    out = []
+    for step in steps:
+        y = scale(step)
+        colour = _AXIS if step == 0 else _GRID
+        out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{colour}"/>')
+        out.append(_text(left - 6, y + 4, label(fmt(step), 14), anchor="end", fill=_AXIS))
+    return "".join(out)
+
+
+def _x_labels(points: Sequence[Point], xs: list[float], bottom: int, room: int, every: int) -> str:
+    out = []
+    for i, point in enumerate(points):
+        if i % every == 0:
+            text = label(point.label, room)
+            out.append(_text(xs[i], bottom + 16, text, anchor="middle", fill=_AXIS))
+    return "".join(out)
+
+
+def _marker(x: float, y: float, point: Point, fmt: Format) -> str:
+    value = "" if point.value is None else fmt(point.value)
+    tip = escape(f"{label(point.label, 120)}: {value}", quote=False)
+    dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{_LINE}"><title>{tip}</title></circle>'
+    if point.href:
+        return f'<a href="{_attr(point.href)}">{dot}</a>'
+    return dot
+
+
+def line_chart(
+    points: Sequence[Point],
+    *,
+    title: str,
+    empty: str,
+    fmt: Format = plain,
+    area: bool = True,
+    width: int = 640,
+    height: int = 220,
+) -> Markup:
+    """A time series: a line (and the area under it) over labelled periods, a y axis of
+    round steps that includes zero, a dot per value (linked when ``href``). A single
+    value is a dot; periods without a value leave a gap; none at all draws ``empty``."""
+    values = [p.value for p in points if p.value is not None and math.isfinite(p.value)]
+    if not values:
+        return _empty(width, height, title, empty, "line")
+    left, right, top, bottom = 56, width - 12, 12, height - 28
+    steps = ticks(min(0.0, *values), max(0.0, *values))
+    low, high = steps[0], steps[-1]
+
+    def scale(v: float) -> float:
+        return bottom - (v - low) / (high - low) * (bottom - top)
+
+    n = len(points)
+    gap = (right - left) / max(n - 1, 1)
+    xs = [left + gap * i if n > 1 else (left + right) / 2 for i in range(n)]
+    drawn = [
+        (xs[i], scale(p.value)) if p.value is not None and math.isfinite(p.value) else None
+        for i, p in enumerate(points)
+    ]
+    parts = [_open(width, height, title, "line"), _y_axis(scale, steps, left, right, fmt)]
+    for run in _segments(drawn):
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(run))
+        if area and len(run) > 1:
+            base = scale(max(low, 0.0))
+            parts.append(
+                f'<path d="{path} L{run[-1][0]:.1f},{base:.1f} L{run[0][0]:.1f},{base:.1f} Z" '
+                f'fill="{_AREA}" stroke="none"/>'
+            )
+        parts.append(f'<path d="{path}" fill="none" stroke="{_LINE}" stroke-width="2"/>')
+    for point, spot in zip(points, drawn, strict=True):
+        if spot is not None:
+            parts.append(_marker(spot[0], spot[1], point, fmt))
+    # At most one label per 64 units; each gets the room up to the next one shown.
+    every = max(1, math.ceil(n / max(1, (right - left) // 64)))
+    room = max(6, int(gap * every / 6.5)) if n > 1 else 40
+    parts.append(_x_labels(points, xs, bottom, room, every))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def bar_chart(
+    bars: Sequence[Point],
+    *,
+    title: str,
+    empty: str,
+    fmt: Format = plain,
+    width: int = 640,
+    label_room: int = 28,
+) -> Markup:
+    """A breakdown: one horizontal bar per row, its name on the left (cut to
+    ``label_room`` half-ems), its value at the end; negative values extend left of a zero
+    line in red. A row with a ``href`` links to its drill-down."""
+    rows = [b for b in bars if b.value is not None and math.isfinite(b.value)]
+    if not rows:
+        return _empty(width, 80, title, empty, "bars")
+    row_h, top = 26, 8
+    height = top * 2 + row_h * len(rows)
+    left, right = 12 + label_room * 7, width - 72
+    low = min(0.0, *(b.value or 0.0 for b in rows))
+    high = max(0.0, *(b.value or 0.0 for b in rows))
+    span = (high - low) or 1.0
+
+    def scale(v: float) -> float:
+        return left + (v - low) / span * (right - left)
+
+    zero = scale(0.0)
+    parts = [_open(width, height, title, "bars")]
+    for i, bar in enumerate(rows):
+        value = bar.value or 0.0
+        y = top + i * row_h
+        x0, x1 = sorted((zero, scale(value)))
+        colour = _NEGATIVE if value < 0 else _BAR
+        name = label(bar.label, label_room)
+        tip = escape(f"{label(bar.label, 120)}: {fmt(value)}", quote=False)
+        row = (
+            _text(left - 8, y + 17, name, anchor="end")
+            + f'<rect x="{x0:.1f}" y="{y + 4}" width="{max(x1 - x0, 1):.1f}" height="{row_h - 8}" '
+            f'fill="{colour}" rx="2"><title>{tip}</title></rect>'
+            + _text(max(x1, zero) + 6, y + 17, label(fmt(value), 12), fill=_AXIS)
+        )
+        parts.append(f'<a href="{_attr(bar.href)}">{row}</a>' if bar.href else row)
+    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{height - top}" ')
+    parts.append(f'stroke="{_AXIS}"/></svg>')
+    return Markup("".join(parts))
+
+
+def sparkline(
+    values: Sequence[float | None], *, title: str, width: int = 120, height: int = 28
+) -> Markup:
+    """A small trend line without axes (a fault's months); a flat dash when there is
+    nothing or only one value to compare."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    parts = [_open(width, height, title, "spark")]
+    if len(finite) < 2:
+        mid = height / 2
+        parts.append(f'<line x1="2" y1="{mid}" x2="{width - 2}" y2="{mid}" stroke="{_GRID}"/>')
+        return Markup("".join([*parts, "</svg>"]))
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    gap = (width - 4) / (len(values) - 1)
+    spots: list[tuple[float, float] | None] = [
+        (2 + gap * i, height - 3 - (v - low) / span * (height - 6))
+        if v is not None and math.isfinite(v)
+        else None
+        for i, v in enumerate(values)
+    ]
+    for run in _segments(spots):
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(run))
+        parts.append(f'<path d="{path}" fill="none" stroke="{_LINE}" stroke-width="1.5"/>')
+    last = next(s for s in reversed(spots) if s is not None)
+    parts.append(f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2" fill="{_LINE}"/>')
+    return Markup("".join([*parts, "</svg>"]))
