@@ -94,13 +94,20 @@ def _open(width: int, height: int, title: str, kind: str) -> str:
     )
 
 
+def _done(parts: list[str]) -> Markup:
+    """The drawing, closed, as markup the templates place unescaped: every text in it went
+    through ``_text`` or ``_attr`` (escaped), the rest is numbers and constants."""
+    return Markup("".join([*parts, "</svg>"]))  # noqa: S704
+
+
 def _empty(width: int, height: int, title: str, empty: str, kind: str) -> Markup:
-    return Markup(
-        _open(width, height, title, kind)
-        + f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="none" '
-        f'stroke="{_GRID}" rx="6"/>'
-        + _text(width / 2, height / 2 + 5, label(empty, 80), anchor="middle", fill=_AXIS)
-        + "</svg>"
+    return _done(
+        [
+            _open(width, height, title, kind),
+            f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" fill="none" '
+            f'stroke="{_GRID}" rx="6"/>',
+            _text(width / 2, height / 2 + 5, label(empty, 80), anchor="middle", fill=_AXIS),
+        ]
     )
 
 
@@ -214,8 +221,7 @@ def line_chart(
     every = max(1, math.ceil(n / max(1, (right - left) // 64)))
     room = max(6, int(gap * every / 6.5)) if n > 1 else 40
     parts.append(_x_labels(points, xs, bottom, room, every))
-    parts.append("</svg>")
-    return Markup("".join(parts))
+    return _done(parts)
 
 
 def bar_chart(
@@ -260,8 +266,8 @@ def bar_chart(
         )
         parts.append(f'<a href="{_attr(bar.href)}">{row}</a>' if bar.href else row)
     parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{height - top}" ')
-    parts.append(f'stroke="{_AXIS}"/></svg>')
-    return Markup("".join(parts))
+    parts.append(f'stroke="{_AXIS}"/>')
+    return _done(parts)
 
 
 def sparkline(
@@ -274,7 +280,7 @@ def sparkline(
     if len(finite) < 2:
         mid = height / 2
         parts.append(f'<line x1="2" y1="{mid}" x2="{width - 2}" y2="{mid}" stroke="{_GRID}"/>')
-        return Markup("".join([*parts, "</svg>"]))
+        return _done(parts)
     low, high = min(finite), max(finite)
     span = (high - low) or 1.0
     gap = (width - 4) / (len(values) - 1)
@@ -289,4 +295,4 @@ def sparkline(
         parts.append(f'<path d="{path}" fill="none" stroke="{_LINE}" stroke-width="1.5"/>')
     last = next(s for s in reversed(spots) if s is not None)
     parts.append(f'<circle cx="{last[0]:.1f}" cy="{last[1]:.1f}" r="2" fill="{_LINE}"/>')
-    return Markup("".join([*parts, "</svg>"]))
+    return _done(parts)
