@@ -1,0 +1,275 @@
+"""The managers' dashboard: ``/dashboard`` and its pages, behind a login of their own.
+
+Server-rendered (server/pages: one base template, its strict CSP, no JavaScript), in the
+reader's language: ``?lang=``, else their account's, else English; the login page before
+anyone is known: ``?lang=``, else the browser's. Every page reads the KPI service with the
+reader as the actor, so its rules are the API's: an engineer's numbers are their own work
+only and another engineer's scorecard does not exist for them. A page's address holds its
+whole selection (``selection``), so a view is a bookmark and the back button works.
+
+Not logged in: 303 to ``/dashboard/login?next=<this page>``. The login form counts its
+attempts in the API login's buckets (an address and a client share one allowance, whichever
+door they knock on).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from server import ratelimit
+from server.auth import service as auth_service
+from server.config import Settings
+from server.deps import SessionDep, SettingsDep
+from server.errors import NotFound, OrganisationRequired, TooManyRequests, Unauthenticated
+from server.http import reads_own_input
+from server.languages import Language
+from server.orgs import service as orgs
+from server.pages.http import add_messages, language_for, page, read_form, register_templates, text
+from server.reports.dashboard import http as web
+from server.reports.dashboard import content, words
+from server.reports.dashboard.http import Visitor
+from server.reports.dashboard.selection import Selection
+
+add_messages({"en": words.EN, "zh_CN": words.ZH})
+register_templates(pathlib.Path(__file__).resolve().parent / "templates")
+router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
+
+
+def _other(lang: Language) -> str:
+    return "en" if lang == "zh_CN" else "zh_CN"
+
+
+# --- logging in and out ----------------------------------------------------------------------
+
+
+def _login_form(
+    request: Request,
+    settings: Settings,
+    lang: Language,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+    fields: dict[str, str] | None = None,
+    organisations: list[dict[str, str]] | None = None,
+) -> HTMLResponse:
+    token, new = web.csrf_token(request)
+    fields = fields or {}
+    context = {
+        "error": error,
+        "csrf": token,
+        "next": web.safe_next(fields.get("next") or request.query_params.get("next")),
+        "email": fields.get("email", "")[:254],
+        "organisation": fields.get("organisation", "")[:64],
+        "organisations": organisations or [],
+        "other_lang": _other(lang),
+    }
+    response = page("dash_login.html", lang, context, status_code=status_code)
+    if new:
+        web.set_csrf(response, settings, token)
+    return response
+
+
+@router.get("/login")
+@reads_own_input
+async def login_page(request: Request, settings: SettingsDep) -> HTMLResponse:
+    return _login_form(request, settings, language_for(request))
+
+
+async def _limit(request: Request, settings: Settings, email: str) -> None:
+    """The API login's limits, in its buckets (server/auth/router.py ``token``)."""
+    client = ratelimit.client_key(request.client.host if request.client else None)
+    limit = settings.LOGIN_ATTEMPTS_PER_MINUTE
+    await ratelimit.hit(request.app.state.redis, f"login:user:{email}", limit=limit)
+    await ratelimit.hit(request.app.state.redis, f"login:ip:{client}", limit=limit * 5)
+
+
+@router.post("/login")
+@reads_own_input
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    lang = language_for(request)
+    read = await read_form(request, max_fields=10)
+    fields = read[0] if read else {}
+    if not web.csrf_ok(request, fields.get("csrf")):
+        return _login_form(
+            request, settings, lang, error=text(lang, "dash.login.expired"), status_code=403
+        )
+    email = fields.get("email", "")[:254].strip().lower()
+    password = fields.get("password", "")[:200]
+    organisation = fields.get("organisation", "")[:64].strip() or None
+    try:
+        await _limit(request, settings, email)
+        pair = await auth_service.login(
+            session, settings, email=email, password=password, organisation=organisation
+        )
+    except TooManyRequests as exc:
+        seconds = exc.headers.get("Retry-After", "60")
+        error = text(lang, "dash.login.limited", seconds=seconds)
+        response = _login_form(request, settings, lang, error=error, status_code=429, fields=fields)
+        response.headers["Retry-After"] = seconds
+        return response
+    except OrganisationRequired as exc:
+        error = text(lang, "dash.login.several")
+        return _login_form(
+            request,
+            settings,
+            lang,
+            error=error,
+            status_code=409,
+            fields=fields,
+            organisations=list(exc.extra.get("organisations", [])),
+        )
+    except Unauthenticated:
+        error = text(lang, "dash.login.wrong")
+        return _login_form(request, settings, lang, error=error, status_code=401, fields=fields)
+    response = RedirectResponse(web.safe_next(fields.get("next")), status_code=303)
+    web.store(response, settings, pair)
+    web.set_csrf(response, settings, web.new_csrf())  # a login gets a token of its own
+    return response
+
+
+@router.post("/logout")
+@reads_own_input
+async def logout(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    read = await read_form(request, max_fields=5)
+    fields = read[0] if read else {}
+    if not web.csrf_ok(request, fields.get("csrf")):
+        lang = language_for(request)
+        context = {"message": text(lang, "dash.logout.expired"), "other_lang": _other(lang)}
+        return page("dash_message.html", lang, context, status_code=403)
+    refresh = request.cookies.get(web.REFRESH)
+    if refresh and len(refresh) <= 200:
+        await auth_service.logout(session, refresh_token=refresh)
+    response = RedirectResponse(f"{web.PATH}/login", status_code=303)
+    web.forget(response, settings)
+    return response
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+async def _open(
+    request: Request, session: SessionDep, settings: Settings
+) -> tuple[Visitor, Language, Selection, dict[str, Any]] | Response:
+    """The reader, their language and selection, and what every page's frame shows; or
+    the redirect to the login page."""
+    visitor = await web.visitor(request, session, settings)
+    if visitor is None:
+        return web.to_login(request)
+    actor = visitor.actor
+    lang = await auth_service.language_of(session, actor, request.query_params.get("lang"))
+    zone = await orgs.zone(session, actor.org_id)
+    today = orgs.local_date(content.now(), zone)
+    selection = content.selection_for(actor, request.query_params, today)
+    token, _ = web.csrf_token(request)
+    frame = {
+        "csrf": token,
+        "who": actor.label.removeprefix("user:"),
+        "zone": zone,
+        "tz": ZoneInfo(zone),
+        "other_lang": _other(lang),
+        "sel": selection,
+        "path": request.url.path,
+        "is_engineer": actor.is_engineer,
+        "form": await content.filter_form(session, actor, selection, _t(lang)),
+    }
+    return visitor, lang, selection, frame
+
+
+def _t(lang: Language) -> Any:
+    def t(key: str, **values: Any) -> str:
+        return text(lang, key, **values)
+
+    return t
+
+
+def _answer(
+    settings: Settings, visitor: Visitor, template: str, lang: Language, context: dict[str, Any]
+) -> Response:
+    response = page(template, lang, context)
+    web.keep(response, settings, visitor)
+    return response
+
+
+@router.get("")
+@reads_own_input
+async def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    opened = await _open(request, session, settings)
+    if isinstance(opened, Response):
+        return opened
+    visitor, lang, selection, frame = opened
+    context = await content.overview(session, visitor.actor, selection, _t(lang), lang)
+    return _answer(settings, visitor, "dash_overview.html", lang, {**frame, **context})
+
+
+@router.get("/engineers")
+@reads_own_input
+async def engineers(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    opened = await _open(request, session, settings)
+    if isinstance(opened, Response):
+        return opened
+    visitor, lang, selection, frame = opened
+    sort = request.query_params.get("sort", "")
+    context = await content.engineers(
+        session, visitor.actor, selection, _t(lang), lang, sort=sort[:80]
+    )
+    return _answer(settings, visitor, "dash_engineers.html", lang, {**frame, **context})
+
+
+@router.get("/faults")
+@reads_own_input
+async def faults(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    opened = await _open(request, session, settings)
+    if isinstance(opened, Response):
+        return opened
+    visitor, lang, selection, frame = opened
+    context = await content.faults(session, visitor.actor, selection, _t(lang), lang)
+    return _answer(settings, visitor, "dash_faults.html", lang, {**frame, **context})
+
+
+@router.get("/backlog")
+@reads_own_input
+async def backlog(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    opened = await _open(request, session, settings)
+    if isinstance(opened, Response):
+        return opened
+    visitor, lang, selection, frame = opened
+    context = await content.backlog(
+        session,
+        visitor.actor,
+        selection,
+        _t(lang),
+        lang,
+        group=request.query_params.get("group", ""),
+    )
+    return _answer(settings, visitor, "dash_backlog.html", lang, {**frame, **context})
+
+
+@router.get("/work-orders")
+@reads_own_input
+async def work_orders(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    opened = await _open(request, session, settings)
+    if isinstance(opened, Response):
+        return opened
+    visitor, lang, selection, frame = opened
+    params = request.query_params
+    try:
+        context = await content.drill(
+            session,
+            visitor.actor,
+            selection,
+            _t(lang),
+            lang,
+            metric=params.get("metric", ""),
+            part=params.get("part"),
+            cursor=params.get("cursor"),
+        )
+    except NotFound:
+        message = text(lang, "dash.drill.unknown", metric=params.get("metric", "")[:80])
+        response = page("dash_message.html", lang, {**frame, "message": message}, status_code=404)
+        return web.keep(response, settings, visitor)
+    return _answer(settings, visitor, "dash_drill.html", lang, {**frame, **context})
