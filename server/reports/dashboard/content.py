@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
-from server.errors import NotFound
-from server.languages import Language
 from server.customers import service as customers
 from server.engineers import service as engineers_service
+from server.errors import NotFound
+from server.languages import Language
 from server.reports import service
 from server.reports.dashboard import selection as selecting
 from server.reports.dashboard import svg, views
@@ -173,7 +173,7 @@ async def engineers(
     metrics = [m for m in cards.metrics if m in CATALOGUE]
     key = sort.removeprefix("-")
     ascending = sort.startswith("-")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for card in cards.engineers:
         cells = []
         for line in card.lines:
@@ -258,7 +258,7 @@ async def backlog(
     *,
     group: str = "",
 ) -> dict[str, Any]:
-    by: GroupBy = group if group in BACKLOG_GROUPS else "territory"  # type: ignore[assignment]
+    by: GroupBy = group if group in BACKLOG_GROUPS else "territory"
     if actor.is_engineer and by == "engineer":
         by = "territory"
     report = await service.backlog(session, actor, kpi_query(selection, group_by=by))

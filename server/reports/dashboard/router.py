@@ -15,25 +15,35 @@ door they knock on).
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import ratelimit
+from server.auth import Actor
 from server.auth import service as auth_service
 from server.config import Settings
 from server.deps import SessionDep, SettingsDep
-from server.errors import NotFound, OrganisationRequired, TooManyRequests, Unauthenticated
+from server.errors import (
+    Forbidden,
+    NotFound,
+    OrganisationRequired,
+    TooManyRequests,
+    Unauthenticated,
+    Unprocessable,
+)
 from server.http import reads_own_input
 from server.languages import Language
 from server.orgs import service as orgs
 from server.pages.http import add_messages, language_for, page, read_form, register_templates, text
-from server.reports.dashboard import http as web
 from server.reports.dashboard import content, words
-from server.reports.dashboard.http import Visitor
+from server.reports.dashboard import http as web
 from server.reports.dashboard.selection import Selection
+from server.reports.dashboard.views import Words
 
 add_messages({"en": words.EN, "zh_CN": words.ZH})
 register_templates(pathlib.Path(__file__).resolve().parent / "templates")
@@ -126,10 +136,10 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     except Unauthenticated:
         error = text(lang, "dash.login.wrong")
         return _login_form(request, settings, lang, error=error, status_code=401, fields=fields)
-    response = RedirectResponse(web.safe_next(fields.get("next")), status_code=303)
-    web.store(response, settings, pair)
-    web.set_csrf(response, settings, web.new_csrf())  # a login gets a token of its own
-    return response
+    done = RedirectResponse(web.safe_next(fields.get("next")), status_code=303)
+    web.store(done, settings, pair)
+    web.set_csrf(done, settings, web.new_csrf())  # a login gets a token of its own
+    return done
 
 
 @router.post("/logout")
@@ -151,23 +161,37 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep) -
 
 # --- the pages -------------------------------------------------------------------------------
 
+Build = Callable[[Actor, Selection, Words, Language], Awaitable[dict[str, Any]]]
+# What a page answers when the selection cannot be shown: a filter naming another
+# organisation's engineer or customer, an unknown metric (404); an engineer user without
+# an engineer profile (403); a drill-down's cursor that is not one (422).
+_REFUSALS = (NotFound, Forbidden, Unprocessable)
 
-async def _open(
-    request: Request, session: SessionDep, settings: Settings
-) -> tuple[Visitor, Language, Selection, dict[str, Any]] | Response:
-    """The reader, their language and selection, and what every page's frame shows; or
-    the redirect to the login page."""
+
+def _t(lang: Language) -> Words:
+    def t(key: str, **values: Any) -> str:
+        return text(lang, key, **values)
+
+    return t
+
+
+async def _render(
+    request: Request, session: AsyncSession, settings: Settings, template: str, build: Build
+) -> Response:
+    """A page for the logged-in reader (else the redirect to the login page): its frame
+    (navigation, the filter bar, the language switch) and what ``build`` reads for it."""
     visitor = await web.visitor(request, session, settings)
     if visitor is None:
         return web.to_login(request)
     actor = visitor.actor
     lang = await auth_service.language_of(session, actor, request.query_params.get("lang"))
     zone = await orgs.zone(session, actor.org_id)
-    today = orgs.local_date(content.now(), zone)
-    selection = content.selection_for(actor, request.query_params, today)
-    token, _ = web.csrf_token(request)
+    selection = content.selection_for(
+        actor, request.query_params, orgs.local_date(content.now(), zone)
+    )
+    t = _t(lang)
     frame = {
-        "csrf": token,
+        "csrf": web.csrf_token(request)[0],
         "who": actor.label.removeprefix("user:"),
         "zone": zone,
         "tz": ZoneInfo(zone),
@@ -175,101 +199,75 @@ async def _open(
         "sel": selection,
         "path": request.url.path,
         "is_engineer": actor.is_engineer,
-        "form": await content.filter_form(session, actor, selection, _t(lang)),
+        "keep_fields": [],
     }
-    return visitor, lang, selection, frame
-
-
-def _t(lang: Language) -> Any:
-    def t(key: str, **values: Any) -> str:
-        return text(lang, key, **values)
-
-    return t
-
-
-def _answer(
-    settings: Settings, visitor: Visitor, template: str, lang: Language, context: dict[str, Any]
-) -> Response:
-    response = page(template, lang, context)
-    web.keep(response, settings, visitor)
-    return response
+    try:
+        frame["form"] = await content.filter_form(session, actor, selection, t)
+        context = await build(actor, selection, t, lang)
+    except _REFUSALS as exc:
+        key = "dash.forbidden" if isinstance(exc, Forbidden) else "dash.drill.none"
+        message = {"message": text(lang, key), "other_lang": _other(lang)}
+        response = page("dash_message.html", lang, message, status_code=exc.status)
+    else:
+        response = page(template, lang, {**frame, **context})
+    return web.keep(response, settings, visitor)
 
 
 @router.get("")
 @reads_own_input
 async def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    opened = await _open(request, session, settings)
-    if isinstance(opened, Response):
-        return opened
-    visitor, lang, selection, frame = opened
-    context = await content.overview(session, visitor.actor, selection, _t(lang), lang)
-    return _answer(settings, visitor, "dash_overview.html", lang, {**frame, **context})
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await content.overview(session, actor, sel, t, lang)
+
+    return await _render(request, session, settings, "dash_overview.html", build)
 
 
 @router.get("/engineers")
 @reads_own_input
 async def engineers(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    opened = await _open(request, session, settings)
-    if isinstance(opened, Response):
-        return opened
-    visitor, lang, selection, frame = opened
-    sort = request.query_params.get("sort", "")
-    context = await content.engineers(
-        session, visitor.actor, selection, _t(lang), lang, sort=sort[:80]
-    )
-    return _answer(settings, visitor, "dash_engineers.html", lang, {**frame, **context})
+    sort = request.query_params.get("sort", "")[:80]
+
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await content.engineers(session, actor, sel, t, lang, sort=sort)
+
+    return await _render(request, session, settings, "dash_engineers.html", build)
 
 
 @router.get("/faults")
 @reads_own_input
 async def faults(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    opened = await _open(request, session, settings)
-    if isinstance(opened, Response):
-        return opened
-    visitor, lang, selection, frame = opened
-    context = await content.faults(session, visitor.actor, selection, _t(lang), lang)
-    return _answer(settings, visitor, "dash_faults.html", lang, {**frame, **context})
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await content.faults(session, actor, sel, t, lang)
+
+    return await _render(request, session, settings, "dash_faults.html", build)
 
 
 @router.get("/backlog")
 @reads_own_input
 async def backlog(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    opened = await _open(request, session, settings)
-    if isinstance(opened, Response):
-        return opened
-    visitor, lang, selection, frame = opened
-    context = await content.backlog(
-        session,
-        visitor.actor,
-        selection,
-        _t(lang),
-        lang,
-        group=request.query_params.get("group", ""),
-    )
-    return _answer(settings, visitor, "dash_backlog.html", lang, {**frame, **context})
+    group = request.query_params.get("group", "")
+
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await content.backlog(session, actor, sel, t, lang, group=group)
+
+    return await _render(request, session, settings, "dash_backlog.html", build)
 
 
 @router.get("/work-orders")
 @reads_own_input
 async def work_orders(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    opened = await _open(request, session, settings)
-    if isinstance(opened, Response):
-        return opened
-    visitor, lang, selection, frame = opened
     params = request.query_params
-    try:
-        context = await content.drill(
+
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await content.drill(
             session,
-            visitor.actor,
-            selection,
-            _t(lang),
+            actor,
+            sel,
+            t,
             lang,
             metric=params.get("metric", ""),
             part=params.get("part"),
             cursor=params.get("cursor"),
         )
-    except NotFound:
-        message = text(lang, "dash.drill.unknown", metric=params.get("metric", "")[:80])
-        response = page("dash_message.html", lang, {**frame, "message": message}, status_code=404)
-        return web.keep(response, settings, visitor)
-    return _answer(settings, visitor, "dash_drill.html", lang, {**frame, **context})
+
+    return await _render(request, session, settings, "dash_drill.html", build)

@@ -84,7 +84,7 @@ def _month_start(day: dt.date, back: int) -> dt.date:
     return dt.date(month // 12, month % 12 + 1, 1)
 
 
-def preset_range(preset: Preset, today: dt.date) -> tuple[dt.date, dt.date]:
+def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
     """This month; the last 3 or 12 months counting this one (from the first of the
     month), each up to today."""
     back = {"month": 0, "3m": 2, "12m": 11}.get(preset, 11)
@@ -120,7 +120,8 @@ def _range(
         invalid.append("preset")
         preset = "12m"
     if preset != "custom":
-        return (preset, *preset_range(preset, today))  # type: ignore[return-value]
+        first, last = preset_range(preset, today)
+        return preset, first, last  # type: ignore[return-value]
     start, end = _date(query.get("from")), _date(query.get("to"))
     if query.get("from") and start is None:
         invalid.append("from")
