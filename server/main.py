@@ -55,6 +55,7 @@ from server.portal.pages.router import router as portal_pages_router
 from server.portal.router import router as portal_router
 from server.queue import JobSender
 from server.reports.dashboard.router import router as dashboard_router
+from server.reports.router import router as reports_router
 from server.service_report.router import router as service_report_router
 from server.surveys.page.router import router as survey_page_router
 from server.surveys.router import router as surveys_router
@@ -262,6 +263,7 @@ ROUTERS = (
     survey_tickets_router,
     survey_page_router,
     notify_router,
+    reports_router,
     dashboard_router,
 )
 

@@ -109,7 +109,7 @@ async def run(
         await collect(session, passes.parts_pass(chosen, query), params, chosen, cells)
     if any(m.name == "parts_turnover" for m in metrics):
         await stock.turnover_cells(session, actor, query, zone, periods, cells)
-    return await _rows(session, actor.org_id, query, metrics, periods, cells)
+    return await _rows(session, actor, query, metrics, periods, cells)
 
 
 def _merge_now(cells: Cells, query: KpiQuery, periods: list[dt.date]) -> None:
@@ -124,7 +124,7 @@ def _merge_now(cells: Cells, query: KpiQuery, periods: list[dt.date]) -> None:
 
 async def _rows(
     session: AsyncSession,
-    org_id: uuid.UUID,
+    actor: Actor,
     query: KpiQuery,
     metrics: list[Metric],
     periods: list[dt.date],
@@ -140,7 +140,7 @@ async def _rows(
         for key in keys:
             for period in grid:
                 cells.setdefault((period, key), {})
-    names = await labels(session, org_id, query.group_by, [k for k in keys if k])
+    names = await labels(session, actor, query.group_by, [k for k in keys if k])
     rows = [
         KpiRow(
             period_start=period,
@@ -162,22 +162,24 @@ async def _rows(
 
 
 async def labels(
-    session: AsyncSession, org_id: uuid.UUID, group_by: GroupBy | None, keys: list[str]
+    session: AsyncSession, actor: Actor, group_by: GroupBy | None, keys: list[str]
 ) -> dict[str | None, str | None]:
-    """The names of the engineers or customers a result is grouped by (else the key)."""
+    """The names of the engineers or customers a result is grouped by, for callers who may
+    read them (``engineers:read``, ``customers:read``; others read the id)."""
+    org_id = actor.org_id
     ids = []
     for key in keys:
         try:
             ids.append(uuid.UUID(key))
         except ValueError:
             continue
-    if group_by == "engineer" and ids:
+    if group_by == "engineer" and ids and actor.can("engineers:read"):
         found = await session.execute(
             select(Engineer.id, Engineer.display_name).where(
                 Engineer.org_id == org_id, Engineer.id.in_(ids)
             )
         )
-    elif group_by == "customer" and ids:
+    elif group_by == "customer" and ids and actor.can("customers:read"):
         found = await session.execute(
             select(Customer.id, Customer.name).where(
                 Customer.org_id == org_id, Customer.id.in_(ids)
@@ -185,4 +187,4 @@ async def labels(
         )
     else:
         return {}
-    return {str(i): name for i, name in found.tuples()}
+    return {str(row[0]): row[1] for row in found}

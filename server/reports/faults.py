@@ -1,5 +1,6 @@
 """Top fault codes per product model: the repair work orders created in the range per
-(product model, fault code), each code's share of all the model's work orders in the range,
+(product model, fault code), each code's share of all the model's work orders in the range
+(cancelled work orders, and those without equipment of a known model, are not counted),
 and its count per calendar month (organisation's time zone). Models are ordered by their
 repair count, most first: a model that fails too often tops the list."""
 
@@ -20,14 +21,16 @@ from server.reports.schemas import FaultModel, FaultRow, FaultTrendPoint, KpiQue
 COUNTS = (
     "SELECT f.product_model, f.fault_code, grouping(f.fault_code) AS whole, count(*) AS n, "
     "count(*) FILTER (WHERE f.type = 'repair') AS repairs "
-    "FROM kpi_work_orders f WHERE f.org_id = :org AND f.created_at >= :start "
-    "AND f.created_at < :end{where} "
+    "FROM kpi_work_orders f WHERE f.org_id = :org AND f.cancelled_at IS NULL "
+    "AND f.product_model IS NOT NULL "
+    "AND f.created_at >= :start AND f.created_at < :end{where} "
     "GROUP BY GROUPING SETS ((f.product_model, f.fault_code), (f.product_model))"
 )
 TREND = (
     "SELECT f.product_model, f.fault_code, "
     "CAST(date_trunc('month', f.created_at AT TIME ZONE :tz) AS date) AS month, count(*) AS n "
     "FROM kpi_work_orders f WHERE f.org_id = :org AND f.type = 'repair' "
+    "AND f.cancelled_at IS NULL AND f.product_model IS NOT NULL "
     "AND f.created_at >= :start AND f.created_at < :end{where} GROUP BY 1, 2, 3"
 )
 

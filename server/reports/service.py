@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
+from server.auth import service as auth_service
 from server.errors import NotFound
 from server.languages import Language
 from server.orgs import service as orgs
@@ -78,6 +79,16 @@ PARTS = ("parts_consumed_qty", "parts_consumed_cost", "parts_turnover")
 def catalogue(lang: Language = "en") -> list[MetricInfo]:
     """Every metric, labelled in ``lang``."""
     return infos(lang)
+
+
+async def today(session: AsyncSession, actor: Actor) -> dt.date:
+    """The organisation's date now (the default range ends on it)."""
+    return await orgs.local_today(session, actor.org_id)
+
+
+async def language(session: AsyncSession, actor: Actor, requested: str | None) -> Language:
+    """The language labels are written in: asked for, else the caller's, else English."""
+    return await auth_service.language_of(session, actor, requested)
 
 
 def _clock(now: dt.datetime | None) -> dt.datetime:
@@ -168,7 +179,7 @@ async def drill(
     actor.require(SCOPE)
     query = scoped(actor, query)
     zone = await orgs.zone(session, actor.org_id)
-    return await drilling.drill(
+    page = await drilling.drill(
         session,
         actor.org_id,
         query,
@@ -181,6 +192,10 @@ async def drill(
         cursor=cursor,
         limit=limit,
     )
+    if not actor.can("engineers:read"):
+        for item in page.items:
+            item.engineer = None  # the id only (docs/api.md, "Scopes of combined answers")
+    return page
 
 
 async def _engineers(
@@ -301,7 +316,7 @@ async def backlog(
     )
 
     async def names(keys: list[str | None]) -> dict[str | None, str | None]:
-        return await engine.labels(session, actor.org_id, query.group_by, [k for k in keys if k])
+        return await engine.labels(session, actor, query.group_by, [k for k in keys if k])
 
     return await live.backlog(session, actor.org_id, query, params, periods, names, zone)
 
