@@ -141,7 +141,7 @@ async def overview(
     )
     cards = [views.card(h, selection, t) for h in heads]
     result = await service.compute(session, actor, kpi_query(selection, metrics=SERIES))
-    period_word = t(f"dash.filter.period.{selection.period}")
+    period_word = t(f"dash.per.{selection.period}")
     charts = []
     for metric in SERIES:
         title = t("dash.chart.per_period", metric=_label(metric, lang), period=period_word)
@@ -152,7 +152,7 @@ async def overview(
         grouped = await service.compute(
             session, actor, kpi_query(selection, metrics=(metric,), group_by=group, period="none")
         )
-        title = t("dash.chart.by", metric=_label(metric, lang), group=t(f"dash.filter.{group}"))
+        title = t("dash.chart.by", metric=_label(metric, lang), group=t(f"dash.by.{group}"))
         points = views.breakdown(grouped, metric, selection, t)
         breakdowns.append(_chart(points, CATALOGUE[metric].unit, title, t, "bars"))
     return {"cards": cards, "charts": charts, "breakdowns": breakdowns}
@@ -283,12 +283,12 @@ async def backlog(
             views.drill_href(selection, "sla_at_risk_now"),
         ),
     ]
-    period_word = t(f"dash.filter.period.{selection.period}")
+    period_word = t(f"dash.per.{selection.period}")
     trend = [
         svg.Point(views.period_label(p.period_start, selection.period), p.open)
         for p in report.trend
     ]
-    group_word = t(f"dash.filter.{by}")
+    group_word = t(f"dash.by.{by}")
     filter_name = {"engineer": "engineer_id"}.get(by, by)
     sizes, ages = [], []
     for g in report.groups:
@@ -300,7 +300,7 @@ async def backlog(
         "figures": figures,
         "trend": _chart(trend, "count", t("dash.backlog.trend", period=period_word), t, "line"),
         "sizes": _chart(sizes, "count", t("dash.backlog.by", group=group_word), t, "bars"),
-        "ages": _chart(ages, "days", t("dash.backlog.age_p90") + " · " + group_word, t, "bars"),
+        "ages": _chart(ages, "days", t("dash.backlog.age_by", group=group_word), t, "bars"),
         "groups": [
             (g, t(f"dash.filter.{g}"))
             for g in BACKLOG_GROUPS

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import Actor
 from server.auth import service as auth_service
-from server.auth.service import TokenPair
 from server.config import Settings
 from server.errors import Unauthenticated
 
@@ -42,7 +41,7 @@ class Visitor:
     page's answer must store (``keep``)."""
 
     actor: Actor
-    renewed: TokenPair | None = None
+    renewed: auth_service.TokenPair | None = None
 
 
 def _cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
@@ -57,7 +56,7 @@ def _cookie(response: Response, settings: Settings, name: str, value: str, max_a
     )
 
 
-def store(response: Response, settings: Settings, pair: TokenPair) -> None:
+def store(response: Response, settings: Settings, pair: auth_service.TokenPair) -> None:
     """Keep a login's tokens (the access token a little past its own expiry: an expired
     one tells the page to refresh, where a missing one would look logged out)."""
     _cookie(response, settings, ACCESS, pair.access_token, pair.expires_in + 3600)
@@ -104,13 +103,17 @@ def csrf_ok(request: Request, sent: str | None) -> bool:
 def safe_next(value: str | None) -> str:
     """Where to go after logging in: a path of the dashboard on this site, else the
     overview (never another host: ``//evil``, ``/\\evil``, ``https:``, control
-    characters, or a path outside /dashboard)."""
+    characters, or a path outside /dashboard, dot segments included)."""
     if not value or len(value) > _NEXT_MAX or not value.isprintable() or "\\" in value:
         return PATH
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or value.startswith("//"):
         return PATH
     if parts.path != PATH and not parts.path.startswith(PATH + "/"):
+        return PATH
+    # A browser resolves dot segments (also written %2e) before it asks: not a way out.
+    segments = parts.path.lower().replace("%2e", ".").split("/")
+    if "." in segments or ".." in segments:
         return PATH
     return value
 

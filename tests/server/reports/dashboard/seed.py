@@ -114,8 +114,8 @@ async def seed(
         or 0
     )
     tickets, facts = [], []
-    for n in range(count):
-        day = rnd.choices(days, weights)[0]
+    # Numbered in the order they came in, as the service numbers them.
+    for n, day in enumerate(sorted(rnd.choices(days, weights, k=count))):
         tickets_row, fact = _one(t, out.engineers, assets, rnd, lang, base + n + 1, day, today)
         tickets.append(tickets_row)
         facts.append(fact)
@@ -141,7 +141,8 @@ def _one(
     """One work order and its fact."""
     assert t.customer is not None
     engineer = rnd.choice(engineers)
-    asset = rnd.choice(assets)
+    # The bad model: a fifth of the fleet's work orders from one model in five.
+    asset = rnd.choices(assets, [2.5 if a.product_model == "CH-350" else 1 for a in assets])[0]
     bad_model = asset.product_model == "CH-350"  # fails far too often, and repeats
     created = dt.datetime.combine(day, dt.time(8), dt.UTC) + dt.timedelta(
         minutes=rnd.randint(0, 600)
@@ -153,7 +154,7 @@ def _one(
     resolve_s = int(rnd.lognormvariate(10.3, 0.6) * (1.8 if late_territory else 1.0))
     resolved = created + dt.timedelta(seconds=resolve_s)
     now = dt.datetime.now(dt.UTC)
-    is_open = resolved > now or rnd.random() < (0.08 if (today - day).days < 30 else 0.0)
+    is_open = resolved > now or rnd.random() < (0.3 if (today - day).days < 21 else 0.0)
     fault = (
         (rnd.choice(FAULTS[:2]) if bad_model else rnd.choice(FAULTS)) if kind == "repair" else None
     )

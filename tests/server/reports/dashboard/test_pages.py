@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth import security
 from server.auth.models import RefreshToken, User
-from server.auth.service import TokenPair
+from server.auth.service import TokenPair  # the pair login returns
 from server.config import get_settings
 from server.reports.dashboard import http as web
 from tests.fixtures.factories import PASSWORD, Tenant, make_tenant
