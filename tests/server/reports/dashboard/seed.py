@@ -85,8 +85,9 @@ async def seed(
     count: int = 300,
     seed: int = 14,
     today: dt.date | None = None,
+    days_back: int = 365,
 ) -> Seeded:
-    """``count`` work orders over the 12 months up to ``today`` (UTC dates)."""
+    """``count`` work orders over the ``days_back`` days up to ``today`` (UTC dates)."""
     rnd = random.Random(seed)
     today = today or dt.datetime.now(dt.UTC).date()
     out = Seeded(engineers=await _engineers(db, t, lang, rnd))
@@ -104,8 +105,8 @@ async def seed(
         db.add(asset)
         assets.append(asset)
     await db.flush()
-    start = today - dt.timedelta(days=364)
-    days = [start + dt.timedelta(days=i) for i in range(365)]
+    start = today - dt.timedelta(days=days_back - 1)
+    days = [start + dt.timedelta(days=i) for i in range(days_back)]
     weights = [_month_weight(d) * (0.4 if d.weekday() >= 5 else 1.0) for d in days]
     base = int(
         await db.scalar(
@@ -159,7 +160,7 @@ def _one(
         (rnd.choice(FAULTS[:2]) if bad_model else rnd.choice(FAULTS)) if kind == "repair" else None
     )
     surveyed = not is_open and rnd.random() < 0.45
-    nps = min(10, max(0, int(rnd.gauss(8.2 if not late_territory else 6.0, 2))))
+    nps = min(10, max(0, round(rnd.gauss(8.9 if not late_territory else 6.5, 1.4))))
     ticket_id = uuid.uuid4()
     ticket = {
         "id": ticket_id,

@@ -42,7 +42,7 @@ async def _year(db: AsyncSession, lang: str) -> tuple[str, str]:
     t.org.timezone = "Asia/Shanghai"
     admin = t.users["admin"]
     admin.locale = lang
-    await seed(db, t, lang=lang, count=420)
+    await seed(db, t, lang=lang, count=700, days_back=540)
     await db.commit()
     return admin.email, ENGINEERS[lang][0]
 
