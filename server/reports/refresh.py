@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import orgs
 from server.db import driver, execute, fetch, fetchrow
+from server.engineers import shifts
 from server.reports import facts, sql
 from server.reports.facts import (
     CheckIn,
@@ -197,15 +198,13 @@ async def _engineer_round(
     wanted: dict[uuid.UUID, set[dt.date]],
     zone: ZoneInfo,
 ) -> int:
-    from server.engineers import shifts
-
     first = min(min(days) for days in wanted.values())
     last = max(max(days) for days in wanted.values())
     since, until = shifts.day_bounds(first, zone)[0], shifts.day_bounds(last, zone)[1]
     ids = list(wanted)
     people = {r["id"]: r for r in await fetch(conn, sql.ENGINEER_DAYS_PEOPLE, org_id, ids)}
     time_off = _grouped(await fetch(conn, sql.TIME_OFF, org_id, ids, since, until), _Off)
-    labour = _grouped(await fetch(conn, sql.DAY_LABOUR, org_id, ids, since, until), Labour)
+    labour = _by_day(await fetch(conn, sql.DAY_LABOUR, org_id, ids, since, until), zone)
     now = _now()
     rows, empty = [], []
     for engineer_id, days in wanted.items():
@@ -215,7 +214,7 @@ async def _engineer_round(
         for day in sorted(days):
             bounds = shifts.day_bounds(day, zone)
             on = shifts.on_date(day, person["working_hours"], time_off.get(engineer_id, ()), zone)
-            mine = [e for e in labour.get(engineer_id, ()) if facts.overlap(bounds, e[2:4])]
+            mine = labour.get((engineer_id, day), ())
             figures = facts.engineer_day(bounds, on, mine, now)
             if any(figures.values()):
                 rows.append((engineer_id, day, person["team"], person["territory"], figures))
@@ -223,6 +222,19 @@ async def _engineer_round(
                 empty.append((engineer_id, day))
     await _write_days(conn, org_id, rows, empty)
     return len(rows)
+
+
+def _by_day(rows: Iterable[asyncpg.Record], zone: ZoneInfo) -> dict[Pair, list[Labour]]:
+    """Labour entries under each (engineer, local date) they touch."""
+    out: dict[Pair, list[Labour]] = defaultdict(list)
+    for row in rows:
+        entry = Labour(*tuple(row)[1:])
+        day = entry.started_at.astimezone(zone).date()
+        last = (entry.ended_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        while day <= last:
+            out[(entry.engineer_id, day)].append(entry)
+            day += dt.timedelta(days=1)
+    return out
 
 
 class _Off:
