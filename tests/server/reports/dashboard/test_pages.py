@@ -283,3 +283,43 @@ async def test_unreadable_filters_are_left_out_and_named(
     assert 'id="invalid"' in answer.text
     for name in ("from", "priority", "engineer_id", "period"):
         assert name in answer.text
+
+
+async def test_an_address_in_two_organisations_chooses_one_on_the_form(
+    client: httpx.AsyncClient, db: AsyncSession, year: Tenant
+) -> None:
+    other = await make_tenant(db, "Second employer")
+    twin = other.users["viewer"]
+    twin.email = year.users["viewer"].email
+    await db.flush()
+    answer = await log_in(client, year.users["viewer"])
+    assert answer.status_code == 409
+    assert "several organisations" in answer.text
+    assert f'<option value="{other.org.slug}">' in answer.text
+    assert f'<option value="{year.org.slug}">' in answer.text
+    csrf = client.cookies.get(web.CSRF)
+    data = {
+        "csrf": csrf,
+        "email": twin.email,
+        "password": PASSWORD,
+        "organisation": year.org.slug,
+    }
+    chosen = await client.post("/dashboard/login", data=data)
+    assert chosen.status_code == 303
+    overview = await client.get("/dashboard/engineers")
+    assert ENGINEERS["en"][0] in overview.text  # the first organisation's engineers
+
+
+async def test_hostile_names_stay_text_on_every_page(
+    client: httpx.AsyncClient, db: AsyncSession, year: Tenant
+) -> None:
+    hostile = "<script>alert(1)</script>\u202e" + "长" * 170  # the column holds 200
+    year.engineers[0].display_name = hostile
+    year.engineers[0].team = "<img src=x onerror=alert(2)>"
+    await db.flush()
+    await log_in(client, year.users["admin"])
+    for path in ("/dashboard", "/dashboard/engineers", "/dashboard/backlog?group=engineer"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text  # shown, as text
