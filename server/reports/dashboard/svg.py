@@ -122,13 +122,9 @@ def ticks(low: float, high: float, count: int = 4) -> list[float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     step = min((m * magnitude for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
     first = math.floor(low / step) * step
-    values = []
-    value = first
-    while value < high + step * 0.5:
-        values.append(round(value, 10))
-        if value >= high:
-            break
-        value += step
+    values = [round(first, 10)]
+    while values[-1] < high - step * 1e-9:  # the last step at or above ``high``
+        values.append(round(values[-1] + step, 10))
     return values
 
 

@@ -86,7 +86,7 @@ def number(value: float | None, unit: str, t: Words) -> str:
 def signed(change: float, unit: str, t: Words) -> str:
     """A change with its sign; a percentage's change is in points (87% to 90%: +3 pts)."""
     sign = "+" if change > 0 else "−" if change < 0 else "±"
-    size = abs(change)
+    size = abs(change) if change else 0.0
     if unit == "percent":
         return sign + t("dash.unit.points", value=f"{size:.1f}")
     return sign + number(size, unit, t)
@@ -112,9 +112,18 @@ def tone(metric: str, change: float | None) -> str:
     return "bad" if worse else "good"
 
 
+def shown_change(change: float | None, unit: str) -> float | None:
+    """The change as the card prints it: one that rounds to nothing at the card's
+    precision (whole counts, tenths otherwise) is no change, neither arrow nor colour."""
+    if change is None:
+        return None
+    places = 0 if unit in ("count", "quantity") else 1
+    return 0.0 if round(abs(change), places) == 0 else change
+
+
 def card(headline: Headline, selection: Selection, t: Words) -> Card:
     """A headline card: the value, its arrow and change against the period before."""
-    change = headline.change
+    change = shown_change(headline.change, headline.unit)
     direction = (
         "none" if change is None else "up" if change > 0 else "down" if change < 0 else "flat"
     )

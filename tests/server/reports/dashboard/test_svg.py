@@ -90,6 +90,11 @@ def test_a_gap_in_the_series_splits_the_line() -> None:
     assert len(list(root.iter(f"{NS}circle"))) == 4
 
 
+def test_every_point_lies_inside_the_plot() -> None:
+    root = parse(svg.line_chart(months([3.9, 4.25, 4.3]), title="CSAT", empty="-"))
+    assert all(float(c.get("cy", -1)) >= 0 for c in root.iter(f"{NS}circle"))
+
+
 def test_negative_values_get_an_axis_through_zero() -> None:
     root = parse(svg.line_chart(months([-40, 10, 35]), title="NPS", empty="-", fmt=str))
     shown = texts(root)
@@ -128,6 +133,10 @@ def test_steps_are_round_and_cover_the_range() -> None:
     steps = svg.ticks(-100, 100)
     assert steps[0] <= -100 and steps[-1] >= 100 and 0 in steps
     assert svg.ticks(5, 5)[0] <= 5 <= svg.ticks(5, 5)[-1]
+    assert svg.ticks(0, 4.25)[-1] >= 4.25  # a CSAT of 4.2 is not drawn above the axis
+    for high in (0.3, 1, 7.5, 42, 99.9, 100, 1234):
+        steps = svg.ticks(0, high)
+        assert steps[-1] >= high and steps[-2] < high and 3 <= len(steps) <= 8, (high, steps)
 
 
 def test_a_sparkline_with_one_value_is_a_flat_dash() -> None:

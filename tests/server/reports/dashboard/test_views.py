@@ -141,6 +141,8 @@ def test_a_cards_arrow_says_whether_the_change_is_good_news() -> None:
     assert (fewer_repeats.arrow, fewer_repeats.tone) == ("▼", "good")
     busier = views.card(headline("work_orders", 120, 100), chosen, t)
     assert busier.tone == "neutral" and busier.change == "+20 vs previous period"
+    same = views.card(headline("resolve_hours", 11.26, 11.3), chosen, t)
+    assert (same.arrow, same.tone, same.change) == ("▶", "neutral", "±0.0 h vs previous period")
     unknown = views.card(headline("csat", None, 4.1), chosen, t)
     assert (unknown.value, unknown.arrow, unknown.change) == ("–", "", "no comparison")
     assert unknown.previous == "Previous 7 days: 4.1"
