@@ -20,7 +20,7 @@ MAX_PERIODS = 36  # one stock report per period: months over three years at most
 
 
 def applies(actor: Actor, query: KpiQuery, periods: list[dt.date]) -> bool:
-    filtered = any(vars(query.filters).values())
+    filtered = any(v is not None for v in vars(query.filters).values())
     return not (actor.is_engineer or filtered or query.group_by or len(periods) > MAX_PERIODS)
 
 

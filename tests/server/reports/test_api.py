@@ -48,6 +48,10 @@ async def test_kpis_as_json(client: httpx.AsyncClient, db: AsyncSession) -> None
     assert row["values"]["nps"] == {"value": 0, "numerator": 0, "denominator": 3, "count": None}
     assert row["values"]["resolve_hours"]["value"] == 24.2
     assert row["values"]["resolve_hours"]["count"] == 5
+    # An empty text filter, as an empty form field sends it, is no filter (found by fuzzing).
+    empty = await get(client, data.t.headers("dispatcher"), period="none", team="", **MARCH)
+    assert empty.status_code == 200, empty.text
+    assert empty.json()["rows"][0]["values"]["utilisation"]["value"] == 50.0
 
 
 async def test_kpis_as_csv_parse_back_with_formulas_defused(
