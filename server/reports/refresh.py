@@ -86,8 +86,7 @@ def _grouped(rows: Iterable[asyncpg.Record], make: Callable[..., Any]) -> dict[A
     """Rows whose first value is the work order's id, as ``make(*rest)`` per work order."""
     out: dict[Any, list[Any]] = defaultdict(list)
     for row in rows:
-        values = tuple(row)
-        out[values[0]].append(make(*values[1:]))
+        out[row[0]].append(make(*row[1:]))
     return out
 
 
@@ -100,7 +99,7 @@ async def _raw(
     check_ins = _grouped(await fetch(conn, sql.CHECK_INS, org_id, ids), CheckIn)
     labour = _grouped(await fetch(conn, sql.LABOUR, org_id, ids), Labour)
     movements = _grouped(await fetch(conn, sql.MOVEMENTS, org_id, ids), Movement)
-    surveys = {r[0]: Survey(*tuple(r)[1:]) for r in await fetch(conn, sql.SURVEYS, org_id, ids)}
+    surveys = {r[0]: Survey(*r[1:]) for r in await fetch(conn, sql.SURVEYS, org_id, ids)}
     return [
         WorkOrderRaw(
             ticket=t,
@@ -123,8 +122,10 @@ async def _refresh_batch(
         for raw in await _raw(conn, org_id, ids, ctx)
     ]
     if rows:
-        columns = [[row[name] for row in rows] for name in sql.FACT_COLUMNS]
-        await execute(conn, sql.UPSERT_FACTS, *columns)
+        # A fact's keys are in the table's column order (tests/server/reports/test_facts.py):
+        # one transposition gives the upsert's arrays.
+        arrays = zip(*(tuple(row.values()) for row in rows), strict=True)
+        await execute(conn, sql.UPSERT_FACTS, *arrays)
     return len(rows)
 
 
@@ -228,7 +229,7 @@ def _by_day(rows: Iterable[asyncpg.Record], zone: ZoneInfo) -> dict[Pair, list[L
     """Labour entries under each (engineer, local date) they touch."""
     out: dict[Pair, list[Labour]] = defaultdict(list)
     for row in rows:
-        entry = Labour(*tuple(row)[1:])
+        entry = Labour(*row[1:])
         day = entry.started_at.astimezone(zone).date()
         last = (entry.ended_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
         while day <= last:

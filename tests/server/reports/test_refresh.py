@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.field import service as field
 from server.reports import WorkOrderFact, refresh
+from server.tickets import TicketEvent
 from server.tickets import service as tickets
 from server.tickets.schemas import TransitionIn
 from shared.ids import uuid7
@@ -195,3 +196,41 @@ async def days(db: AsyncSession, t: Tenant) -> int:
         text("SELECT count(*) FROM kpi_engineer_days WHERE org_id = :o"), {"o": t.org.id}
     )
     return int(count or 0)
+
+
+async def test_waiting_for_the_customer_is_read_from_the_hold_events(db: AsyncSession) -> None:
+    """The events as the lifecycle writes them (hold with its kind in ``changes``, resume
+    leaving ``on_hold``), at set times: within one test transaction the database clock
+    stamps every event alike."""
+    t = await make_tenant(db)
+    assert t.customer
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, assign_to=t.engineers[0])
+    steps = [
+        (1, "hold", "on_site", "on_hold", {"hold_kind": "waiting_customer", "sla_paused": True}),
+        (3, "resume", "on_hold", "on_site", {}),
+        (4, "hold", "on_site", "on_hold", {"hold_kind": "waiting_parts"}),
+        (6, "resume", "on_hold", "on_site", {}),
+        (7, "hold", "on_site", "on_hold", {"hold_kind": "waiting_customer"}),
+        (7.5, "cancel", "on_hold", "cancelled", {}),
+    ]
+    for hours, action, source, target, changes in steps:
+        db.add(
+            TicketEvent(
+                org_id=t.org.id,
+                ticket_id=ticket.id,
+                kind="transition",
+                action=action,
+                from_status=source,
+                to_status=target,
+                changes=changes,
+                actor="user:test",
+                created_at=DAY + dt.timedelta(hours=hours),
+            )
+        )
+    await backdate(db, ticket.id, created_at=DAY, status="cancelled")
+    await db.flush()
+    await refresh.refresh_work_orders(db, t.org.id, [ticket.id])
+    row = await fact(db, ticket.id)
+    assert row.waiting_s == 2 * 3600 + 1800  # not the wait for parts
+    assert row.cancelled_at == DAY + dt.timedelta(hours=7.5) == row.ended_at
+    assert row.engineer_id == t.engineers[0].id and row.first_assigned_at is not None
