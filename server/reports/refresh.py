@@ -282,11 +282,13 @@ async def refresh_org(
 ) -> tuple[int, int]:
     """Bring the organisation's facts up to date: the work orders changed since the mark
     (less ``OVERLAP``) with their neighbours, and the engineer days those changes touch plus
-    yesterday and today; everything with ``full`` (or when there is no mark yet). Moves
-    the mark. Returns (work orders written, engineer days written)."""
+    yesterday and today; everything with ``full``. Without a mark yet, the first build
+    (``_first_build``). Moves the mark. Returns (work orders, engineer days) written."""
     conn = await driver(session)
     started = await _db_now(conn)
     mark = await fetchrow(conn, sql.MARK, org_id)
+    if mark is None and not full:
+        return await _first_build(session, conn, org_id, started, progress)
     since = None if full or mark is None else mark["facts_through"] - OVERLAP
     if since is None:
         ids = [r[0] for r in await fetch(conn, sql.ALL_TICKETS, org_id)]
@@ -294,12 +296,49 @@ async def refresh_org(
         changed = [r[0] for r in await fetch(conn, sql.CHANGED, org_id, since, started)]
         ids = await _with_neighbours(conn, org_id, changed)
     written = await _refresh_ids(conn, org_id, ids, progress)
+    days = await _days_and_mark(session, conn, org_id, since, started, started)
+    return written, days
+
+
+FIRST_ROUND = 100_000
+
+
+async def _first_build(
+    session: AsyncSession,
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    started: dt.datetime,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """An organisation's first refresh by the minute job, in rounds of ``FIRST_ROUND`` work
+    orders without a fact yet, each round its own transaction (a long history is built
+    over a few minutes' runs, each well within the worker's job timeout). The last round
+    sets the mark at the first round's time (the earliest fact's ``refreshed_at``), so
+    what changed while the rounds ran is taken by the next refresh."""
+    ids = [r[0] for r in await fetch(conn, sql.UNBUILT, org_id, FIRST_ROUND)]
+    written = await _refresh_ids(conn, org_id, ids, progress)
+    if len(ids) == FIRST_ROUND:
+        return written, 0
+    row = await fetchrow(conn, sql.EARLIEST_FACT, org_id)
+    built_from = row[0] if row is not None and row[0] is not None else started
+    return written, await _days_and_mark(session, conn, org_id, None, built_from, started)
+
+
+async def _days_and_mark(
+    session: AsyncSession,
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    since: dt.datetime | None,
+    through: dt.datetime,
+    now: dt.datetime,
+) -> int:
+    """The engineer days (see ``_day_pairs``), then the mark: facts read ``through``."""
     zone = ZoneInfo(await orgs.service.zone(session, org_id))
-    today = started.astimezone(zone).date()
+    today = now.astimezone(zone).date()
     pairs = await _day_pairs(conn, org_id, since, today, zone)
     days = await refresh_engineer_days(session, org_id, pairs)
-    await execute(conn, sql.SET_MARK, org_id, started, today)
-    return written, days
+    await execute(conn, sql.SET_MARK, org_id, through, today)
+    return days
 
 
 async def _db_now(conn: asyncpg.Connection) -> dt.datetime:

@@ -90,6 +90,12 @@ SELECT n.id FROM tickets n
 """
 
 ALL_TICKETS = "SELECT id FROM tickets WHERE org_id = $1 ORDER BY id"
+UNBUILT = """
+SELECT t.id FROM tickets t
+ WHERE t.org_id = $1 AND NOT EXISTS (SELECT 1 FROM kpi_work_orders k WHERE k.ticket_id = t.id)
+ ORDER BY t.id LIMIT $2
+"""
+EARLIEST_FACT = "SELECT min(refreshed_at) FROM kpi_work_orders WHERE org_id = $1"
 
 # What may have changed a fact since $2 (the mark less the overlap): the work order itself
 # (every transition and edit moves updated_at), its check-ins, labour and voids, parts and

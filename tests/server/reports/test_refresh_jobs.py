@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -124,3 +125,20 @@ async def test_an_engineers_day_is_split_at_local_midnight_across_dst(db: AsyncS
         .execution_options(populate_existing=True)
     )
     assert again == 5 * 3600
+
+
+async def test_the_first_build_goes_in_rounds_and_then_marks_where_it_began(
+    db: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer
+    for _ in range(3):
+        await make_ticket(db, t.actor("dispatcher"), t.customer)
+    monkeypatch.setattr(refresh, "FIRST_ROUND", 2)
+    mark = text("SELECT facts_through FROM kpi_refresh_marks WHERE org_id = :o")
+    built = text("SELECT min(refreshed_at) FROM kpi_work_orders WHERE org_id = :o")
+    assert await refresh.refresh_org(db, t.org.id) == (2, 0)
+    assert await db.scalar(mark, {"o": t.org.id}) is None  # not finished: no mark yet
+    written, _days = await refresh.refresh_org(db, t.org.id)
+    assert written == 1
+    assert await db.scalar(mark, {"o": t.org.id}) == await db.scalar(built, {"o": t.org.id})
