@@ -69,6 +69,7 @@ def kpi_query(
         priority=f.get("priority"),
         channel=f.get("channel"),
         type=f.get("type"),
+        fault_code=f.get("fault_code"),
     )
     return KpiQuery(
         start=selection.start,
@@ -235,13 +236,15 @@ async def faults(
                     "share": views.number(fault.share, "percent", t),
                     "spark": svg.sparkline(counts, title=title),
                     "trend": ", ".join(f"{p.month:%Y-%m}: {p.count}" for p in fault.trend),
+                    # The repairs counted: this model's, with this fault code.
                     "href": views.drill_href(
                         selection,
                         "work_orders",
                         type="repair",
                         product_model=model.product_model,
+                        fault_code=fault.fault_code,
                     )
-                    if model.product_model
+                    if model.product_model and fault.fault_code
                     else None,
                 }
             )

@@ -31,6 +31,7 @@ FILTERS = (
     "priority",
     "channel",
     "type",
+    "fault_code",
 )
 _IDS = frozenset({"engineer_id", "customer_id"})
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "type": ("repair", "installation", "maintenance", "inspection", "complaint"),
 }
 TEXT_MAX = 120  # the longest product model the facts hold
+# The longest each text filter can match (a longer one is left out and named).
+TEXT_MAXES = {"fault_code": 40}
 MAX_DAYS = 3 * 365 + 1
 
 
@@ -100,7 +103,7 @@ def _date(value: str | None) -> dt.date | None:
 
 def _filter(name: str, value: str) -> str | None:
     value = value.strip()
-    if not value or len(value) > TEXT_MAX or not value.isprintable():
+    if not value or len(value) > TEXT_MAXES.get(name, TEXT_MAX) or not value.isprintable():
         return None
     if name in _IDS:
         try:

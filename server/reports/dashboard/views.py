@@ -15,6 +15,7 @@ from typing import Any
 
 from server.reports.dashboard.selection import Selection
 from server.reports.dashboard.svg import Point
+from server.reports.metrics import CATALOGUE
 from server.reports.schemas import Headline, KpiResult, Value
 
 Words = Callable[..., str]  # the page's translator: t(key, **values)
@@ -60,8 +61,8 @@ LOWER_IS_BETTER = frozenset(
     }
 )
 NEUTRAL = frozenset({"work_orders", "resolved", "responses", "ces"})
-# The metrics that cannot be drilled into (not made of work orders).
-NOT_DRILLABLE = frozenset({"utilisation", "travel_share", "parts_consumed_qty", "parts_turnover"})
+# The metrics that cannot be drilled into (not made of work orders: no rows to list).
+NOT_DRILLABLE = frozenset(name for name, metric in CATALOGUE.items() if metric.rows is None)
 
 
 def number(value: float | None, unit: str, t: Words) -> str:
