@@ -25,7 +25,7 @@ from server.reports.dashboard import svg, views
 from server.reports.dashboard.selection import Selection
 from server.reports.dashboard.views import Words
 from server.reports.metrics import CATALOGUE
-from server.reports.schemas import Filters, GroupBy, KpiQuery, Part
+from server.reports.schemas import BacklogGroup, Filters, GroupBy, KpiQuery, Part
 
 # The overview's charts: a metric per period, and a metric by a group.
 SERIES = ("work_orders", "resolution_sla", "first_time_fix", "csat")
@@ -117,11 +117,11 @@ async def filter_form(
     }
 
 
-def _label(metric: str, lang: Language) -> str:
+def label_of(metric: str, lang: Language) -> str:
     return CATALOGUE[metric].label(lang)
 
 
-def _chart(points: list[svg.Point], unit: str, title: str, t: Words, kind: str) -> dict[str, Any]:
+def chart_of(points: list[svg.Point], unit: str, title: str, t: Words, kind: str) -> dict[str, Any]:
     def fmt(value: float) -> str:
         return views.number(value, unit, t)
 
@@ -145,17 +145,17 @@ async def overview(
     period_word = t(f"dash.per.{selection.period}")
     charts = []
     for metric in SERIES:
-        title = t("dash.chart.per_period", metric=_label(metric, lang), period=period_word)
+        title = t("dash.chart.per_period", metric=label_of(metric, lang), period=period_word)
         points = views.series(result, metric, selection)
-        charts.append(_chart(points, CATALOGUE[metric].unit, title, t, "line"))
+        charts.append(chart_of(points, CATALOGUE[metric].unit, title, t, "line"))
     breakdowns = []
     for metric, group in BREAKDOWNS:
         grouped = await service.compute(
             session, actor, kpi_query(selection, metrics=(metric,), group_by=group, period="none")
         )
-        title = t("dash.chart.by", metric=_label(metric, lang), group=t(f"dash.by.{group}"))
+        title = t("dash.chart.by", metric=label_of(metric, lang), group=t(f"dash.by.{group}"))
         points = views.breakdown(grouped, metric, selection, t)
-        breakdowns.append(_chart(points, CATALOGUE[metric].unit, title, t, "bars"))
+        breakdowns.append(chart_of(points, CATALOGUE[metric].unit, title, t, "bars"))
     return {"cards": cards, "charts": charts, "breakdowns": breakdowns}
 
 
@@ -179,7 +179,10 @@ async def engineers(
         cells = []
         for line in card.lines:
             href = views.drill_href(
-                selection, line.metric, part=_part(line.metric), engineer_id=str(card.engineer_id)
+                selection,
+                line.metric,
+                part=views.part_for(line.metric),
+                engineer_id=str(card.engineer_id),
             )
             cells.append((views.number(line.value.value, line.unit, t), href, line.metric))
         values = {line.metric: line.value.value for line in card.lines}
@@ -192,7 +195,7 @@ async def engineers(
     columns = [
         {
             "metric": m,
-            "label": _label(m, lang),
+            "label": label_of(m, lang),
             "href": selection.href(
                 "/dashboard/engineers", sort=(m if key != m or ascending else f"-{m}")
             ),
@@ -210,11 +213,6 @@ async def engineers(
         "sort": sort,
         "keep_fields": [("sort", sort)] if sort else [],
     }
-
-
-def _part(metric: str) -> Part:
-    """A rate's drill-down lists the work orders that met it; others, all counted."""
-    return "numerator" if CATALOGUE[metric].kind in ("rate", "score") else "denominator"
 
 
 async def faults(
@@ -252,6 +250,40 @@ async def faults(
     return {"models": models}
 
 
+def _backlog_figures(
+    total: BacklogGroup, selection: Selection, t: Words
+) -> list[tuple[str, str, str, str | None]]:
+    """The backlog's figures: (metric, name, value, drill-down)."""
+
+    def days(value: float | None) -> str:
+        return views.number(value, "days", t)
+
+    figures = [
+        (
+            "backlog",
+            t("dash.backlog.open"),
+            f"{total.open:,}",
+            views.drill_href(selection, "backlog"),
+        ),
+        ("backlog_age_days", t("dash.backlog.age_mean"), days(total.age_days_mean), None),
+        ("backlog_age_days", t("dash.backlog.age_median"), days(total.age_days_median), None),
+        ("backlog_age_days", t("dash.backlog.age_p90"), days(total.age_days_p90), None),
+        (
+            "sla_breached_now",
+            t("dash.backlog.breached"),
+            f"{total.sla_breached:,}",
+            views.drill_href(selection, "sla_breached_now"),
+        ),
+        (
+            "sla_at_risk_now",
+            t("dash.backlog.at_risk"),
+            f"{total.sla_at_risk:,}",
+            views.drill_href(selection, "sla_at_risk_now"),
+        ),
+    ]
+    return figures
+
+
 async def backlog(
     session: AsyncSession,
     actor: Actor,
@@ -265,27 +297,7 @@ async def backlog(
     if actor.is_engineer and by == "engineer":
         by = "territory"
     report = await service.backlog(session, actor, kpi_query(selection, group_by=by))
-    total = report.total
-
-    def days(value: float | None) -> str:
-        return views.number(value, "days", t)
-
-    figures = [
-        (t("dash.backlog.open"), f"{total.open:,}", views.drill_href(selection, "backlog")),
-        (t("dash.backlog.age_mean"), days(total.age_days_mean), None),
-        (t("dash.backlog.age_median"), days(total.age_days_median), None),
-        (t("dash.backlog.age_p90"), days(total.age_days_p90), None),
-        (
-            t("dash.backlog.breached"),
-            f"{total.sla_breached:,}",
-            views.drill_href(selection, "sla_breached_now"),
-        ),
-        (
-            t("dash.backlog.at_risk"),
-            f"{total.sla_at_risk:,}",
-            views.drill_href(selection, "sla_at_risk_now"),
-        ),
-    ]
+    figures = _backlog_figures(report.total, selection, t)
     period_word = t(f"dash.per.{selection.period}")
     trend = [
         svg.Point(views.period_label(p.period_start, selection.period), p.open)
@@ -301,9 +313,9 @@ async def backlog(
         ages.append(svg.Point(name, g.age_days_p90, href))
     return {
         "figures": figures,
-        "trend": _chart(trend, "count", t("dash.backlog.trend", period=period_word), t, "line"),
-        "sizes": _chart(sizes, "count", t("dash.backlog.by", group=group_word), t, "bars"),
-        "ages": _chart(ages, "days", t("dash.backlog.age_by", group=group_word), t, "bars"),
+        "trend": chart_of(trend, "count", t("dash.backlog.trend", period=period_word), t, "line"),
+        "sizes": chart_of(sizes, "count", t("dash.backlog.by", group=group_word), t, "bars"),
+        "ages": chart_of(ages, "days", t("dash.backlog.age_by", group=group_word), t, "bars"),
         "groups": [
             (g, t(f"dash.filter.{g}"))
             for g in BACKLOG_GROUPS
@@ -328,7 +340,7 @@ async def drill(
     """The work orders behind a number, a page at a time (NotFound: no such metric)."""
     if metric not in CATALOGUE or metric in views.NOT_DRILLABLE:
         raise NotFound(f"no metric {metric[:60]!r}")
-    chosen: Part = part if part in ("numerator", "denominator") else _part(metric)  # type: ignore[assignment]
+    chosen: Part = part if part in ("numerator", "denominator") else views.part_for(metric)  # type: ignore[assignment]
     kind = CATALOGUE[metric].kind
     found = await service.drill(
         session,
@@ -348,7 +360,7 @@ async def drill(
     return {
         "metric": metric,
         "keep_fields": [("metric", metric), ("part", chosen)],
-        "label": _label(metric, lang),
+        "label": label_of(metric, lang),
         "part": chosen,
         "parts": parts,
         "items": found.items,

@@ -40,7 +40,7 @@ from server.http import reads_own_input
 from server.languages import Language
 from server.orgs import service as orgs
 from server.pages.http import add_messages, language_for, page, read_form, register_templates, text
-from server.reports.dashboard import content, words
+from server.reports.dashboard import content, quality, words
 from server.reports.dashboard import http as web
 from server.reports.dashboard.selection import Selection
 from server.reports.dashboard.views import Words
@@ -220,6 +220,26 @@ async def overview(request: Request, session: SessionDep, settings: SettingsDep)
         return await content.overview(session, actor, sel, t, lang)
 
     return await _render(request, session, settings, "dash_overview.html", build)
+
+
+@router.get("/quality")
+@reads_own_input
+async def quality_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await quality.quality(session, actor, sel, t, lang)
+
+    return await _render(request, session, settings, "dash_quality.html", build)
+
+
+@router.get("/parts")
+@reads_own_input
+async def parts_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    group = request.query_params.get("group", "")[:40]
+
+    async def build(actor: Actor, sel: Selection, t: Words, lang: Language) -> dict[str, Any]:
+        return await quality.parts(session, actor, sel, t, lang, group=group)
+
+    return await _render(request, session, settings, "dash_parts.html", build)
 
 
 @router.get("/engineers")

@@ -161,13 +161,47 @@ def _x_labels(points: Sequence[Point], xs: list[float], bottom: int, room: int, 
     return "".join(out)
 
 
-def _marker(x: float, y: float, point: Point, fmt: Format) -> str:
+def _marker(x: float, y: float, point: Point, fmt: Format, colour: str = _LINE) -> str:
     value = "" if point.value is None else fmt(point.value)
     tip = escape(f"{label(point.label, 120)}: {value}", quote=False)
-    dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{_LINE}"><title>{tip}</title></circle>'
+    dot = f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{tip}</title></circle>'
     if point.href:
         return f'<a href="{_attr(point.href)}">{dot}</a>'
     return dot
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart with several (``lines_chart``): its name in the legend."""
+
+    name: str
+    points: Sequence[Point]
+
+
+# The lines of a chart with several: colours told apart also without colour (the second
+# line is dashed, the third dotted).
+_STYLES = ((_LINE, ""), ("#d4640b", "6 4"), ("#2e7d32", "2 3"), ("#8e24aa", "8 3 2 3"))
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _legend(series: Sequence[Series], left: int, right: int) -> str:
+    """The lines' names in a row above the plot, each after a sample of its stroke."""
+    out, x = [], float(left)
+    room = max(8, int((right - left) / max(len(series), 1) / 6.5) - 5)
+    for i, line in enumerate(series):
+        colour, dash = _STYLES[i % len(_STYLES)]
+        dashed = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(
+            f'<line x1="{x:.1f}" y1="11" x2="{x + 22:.1f}" y2="11" stroke="{colour}" '
+            f'stroke-width="2.5"{dashed}/>'
+        )
+        name = label(line.name, room)
+        out.append(_text(x + 28, 15, name))
+        x += 28 + width_of(name) * 6.5 + 18
+    return "".join(out)
 
 
 def line_chart(
@@ -183,41 +217,81 @@ def line_chart(
     """A time series: a line (and the area under it) over labelled periods, a y axis of
     round steps that includes zero, a dot per value (linked when ``href``). A single
     value is a dot; periods without a value leave a gap; none at all draws ``empty``."""
-    values = [p.value for p in points if p.value is not None and math.isfinite(p.value)]
+    return lines_chart(
+        [Series("", points)],
+        title=title,
+        empty=empty,
+        fmt=fmt,
+        area=area,
+        width=width,
+        height=height,
+        legend=False,
+    )
+
+
+def lines_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    empty: str,
+    fmt: Format = plain,
+    area: bool = False,
+    width: int = 640,
+    height: int = 240,
+    legend: bool = True,
+) -> Markup:
+    """Several time series over the same periods (the first's labels), in one plot with
+    a legend above it: a mean beside its median, two SLAs. Each line as ``line_chart``
+    draws one (gaps, a dot per value, linked dots); the area only under a single line."""
+    values = [p.value for s in series for p in s.points if p.value is not None and _finite(p.value)]
     if not values:
         return _empty(width, height, title, empty, "line")
-    left, right, top, bottom = 56, width - 12, 12, height - 28
+    left, right, top, bottom = 56, width - 12, 30 if legend else 12, height - 28
     steps = ticks(min(0.0, *values), max(0.0, *values))
     low, high = steps[0], steps[-1]
 
     def scale(v: float) -> float:
         return bottom - (v - low) / (high - low) * (bottom - top)
 
+    points = series[0].points
     n = len(points)
     gap = (right - left) / max(n - 1, 1)
     xs = [left + gap * i if n > 1 else (left + right) / 2 for i in range(n)]
-    drawn = [
-        (xs[i], scale(p.value)) if p.value is not None and math.isfinite(p.value) else None
-        for i, p in enumerate(points)
-    ]
     parts = [_open(width, height, title, "line"), _y_axis(scale, steps, left, right, fmt)]
-    for run in _segments(drawn):
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(run))
-        if area and len(run) > 1:
-            base = scale(max(low, 0.0))
-            parts.append(
-                f'<path d="{path} L{run[-1][0]:.1f},{base:.1f} L{run[0][0]:.1f},{base:.1f} Z" '
-                f'fill="{_AREA}" stroke="none"/>'
-            )
-        parts.append(f'<path d="{path}" fill="none" stroke="{_LINE}" stroke-width="2"/>')
-    for point, spot in zip(points, drawn, strict=True):
-        if spot is not None:
-            parts.append(_marker(spot[0], spot[1], point, fmt))
+    if legend:
+        parts.append(_legend(series, left, right))
+    for i, line in enumerate(series):
+        colour, dash = _STYLES[i % len(_STYLES)]
+        drawn = [
+            (xs[j], scale(p.value)) if p.value is not None and _finite(p.value) else None
+            for j, p in enumerate(line.points[:n])
+        ]
+        parts += _line(drawn, scale(max(low, 0.0)), colour, dash, area and len(series) == 1)
+        for point, spot in zip(line.points[:n], drawn, strict=True):
+            if spot is not None:
+                parts.append(_marker(spot[0], spot[1], point, fmt, colour))
     # At most one label per 64 units; each gets the room up to the next one shown.
     every = max(1, math.ceil(n / max(1, (right - left) // 64)))
     room = max(6, int(gap * every / 6.5)) if n > 1 else 40
     parts.append(_x_labels(points, xs, bottom, room, every))
     return _done(parts)
+
+
+def _line(
+    drawn: Sequence[tuple[float, float] | None], base: float, colour: str, dash: str, area: bool
+) -> list[str]:
+    """A line's paths, one per run of values (and the area under each run)."""
+    out = []
+    dashed = f' stroke-dasharray="{dash}"' if dash else ""
+    for run in _segments(drawn):
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(run))
+        if area and len(run) > 1:
+            out.append(
+                f'<path d="{path} L{run[-1][0]:.1f},{base:.1f} L{run[0][0]:.1f},{base:.1f} Z" '
+                f'fill="{_AREA}" stroke="none"/>'
+            )
+        out.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"{dashed}/>')
+    return out
 
 
 def bar_chart(

@@ -16,7 +16,7 @@ from typing import Any
 from server.reports.dashboard.selection import Selection
 from server.reports.dashboard.svg import Point
 from server.reports.metrics import CATALOGUE
-from server.reports.schemas import Headline, KpiResult, Value
+from server.reports.schemas import Headline, KpiResult, KpiRow, Value
 
 Words = Callable[..., str]  # the page's translator: t(key, **values)
 
@@ -176,27 +176,86 @@ def _period_end(start: dt.date, period: str, selection: Selection) -> dt.date:
     return min(end, selection.end)
 
 
+def period_href(
+    selection: Selection, metric: str, start: dt.date, period: str, *, part: str | None = None
+) -> str | None:
+    """The drill-down of one period's number: the selection narrowed to that period."""
+    first = max(start, selection.start)
+    end = _period_end(start, period, selection)
+    return drill_href(
+        selection,
+        metric,
+        part=part,
+        preset="custom",
+        **{"from": first.isoformat(), "to": end.isoformat()},
+    )
+
+
+def _periods(result: KpiResult) -> list[KpiRow]:
+    """The rows of each period (not the "now" row, not a group's), in time order."""
+    return sorted(
+        (r for r in result.rows if r.period_start is not None and r.key is None),
+        key=lambda r: r.period_start or dt.date.min,
+    )
+
+
 def series(result: KpiResult, metric: str, selection: Selection) -> list[Point]:
     """One metric per period (the rows without a group), each linked to the work orders
     of its period."""
     out = []
-    for row in sorted(
-        (r for r in result.rows if r.period_start is not None and r.key is None),
-        key=lambda r: r.period_start or dt.date.min,
-    ):
+    for row in _periods(result):
         start = row.period_start
         assert start is not None
         value = row.values.get(metric)
-        first = max(start, selection.start)
-        end = _period_end(start, result.period, selection)
-        href = drill_href(
-            selection,
-            metric,
-            preset="custom",
-            **{"from": first.isoformat(), "to": end.isoformat()},
-        )
+        href = period_href(selection, metric, start, result.period)
         out.append(Point(period_label(start, result.period), value.value if value else None, href))
     return out
+
+
+@dataclass(frozen=True)
+class Cell:
+    metric: str
+    text: str
+    href: str | None  # None: nothing to list (no value, or not made of work orders)
+
+
+def part_for(metric: str) -> str:
+    """A rate's or score's drill-down lists the work orders that met it; others, all
+    counted (the work orders behind a count or a mean)."""
+    return "numerator" if CATALOGUE[metric].kind in ("rate", "score") else "denominator"
+
+
+def period_table(
+    result: KpiResult, totals: KpiResult, metrics: Sequence[str], selection: Selection, t: Words
+) -> list[tuple[str, list[Cell]]]:
+    """A row per period (a cell per metric, each linked to the work orders behind it),
+    then the whole range's row (``totals``: the same query, period none)."""
+
+    def cells(values: dict[str, Value], href: Callable[[str], str | None]) -> list[Cell]:
+        out = []
+        for metric in metrics:
+            value = value_of(values, metric)
+            text = number(value, CATALOGUE[metric].unit, t)
+            out.append(Cell(metric, text, href(metric) if value is not None else None))
+        return out
+
+    def within(start: dt.date | None) -> Callable[[str], str | None]:
+        def href(metric: str) -> str | None:
+            part = part_for(metric)
+            if start is None:
+                return drill_href(selection, metric, part=part)
+            return period_href(selection, metric, start, result.period, part=part)
+
+        return href
+
+    rows = [
+        (period_label(row.period_start, result.period), cells(row.values, within(row.period_start)))
+        for row in _periods(result)
+        if row.period_start is not None
+    ]
+    whole = totals.rows[0].values if totals.rows else {}
+    rows.append((t("dash.quality.total"), cells(whole, within(None))))
+    return rows
 
 
 def breakdown(

@@ -10,6 +10,26 @@ EN = {
     "dash.nav.engineers": "Engineers",
     "dash.nav.faults": "Faults",
     "dash.nav.backlog": "Backlog",
+    "dash.nav.quality": "Quality and times",
+    "dash.nav.parts": "Parts",
+    "dash.quality.title": "Quality and times",
+    "dash.quality.note": (
+        "Each number opens the work orders behind it (a rate: those that met it); the last "
+        "row is the whole period."
+    ),
+    "dash.quality.times": "Times",
+    "dash.quality.service": "Service quality",
+    "dash.quality.customers": "Customer feedback",
+    "dash.quality.cost": "Cost and effort",
+    "dash.quality.total": "Whole period",
+    "dash.quality.mean_median": "{metric}: mean and median per {period}",
+    "dash.quality.slas": "Response and resolution SLA per {period}",
+    "dash.parts.title": "Parts consumption",
+    "dash.parts.note": (
+        "From the stock ledger: parts consumed less good returns, at the unit cost recorded "
+        "on each line. Turnover is for the whole organisation only (no filter)."
+    ),
+    "dash.parts.group": "Cost by",
     "dash.logout": "Log out",
     "dash.signed_in": "Signed in as {who}",
     "dash.login.title": "Log in to the dashboard",
@@ -153,6 +173,23 @@ ZH = {
     "dash.nav.engineers": "工程师",
     "dash.nav.faults": "故障",
     "dash.nav.backlog": "积压工单",
+    "dash.nav.quality": "质量与时效",
+    "dash.nav.parts": "备件",
+    "dash.quality.title": "服务质量与时效",
+    "dash.quality.note": "点击数字可查看其对应的工单（比率：达标的工单）；最后一行为整个时间段。",
+    "dash.quality.times": "时效",
+    "dash.quality.service": "服务质量",
+    "dash.quality.customers": "客户反馈",
+    "dash.quality.cost": "成本与工时",
+    "dash.quality.total": "整个时间段",
+    "dash.quality.mean_median": "{metric}：平均值与中位数（按{period}）",
+    "dash.quality.slas": "响应与解决 SLA 达成率（按{period}）",
+    "dash.parts.title": "备件消耗",
+    "dash.parts.note": (
+        "数据来自库存流水：消耗的备件减去完好退回的备件，按每笔记录的单位成本计算。"
+        "周转率仅针对整个组织（无筛选条件时）。"
+    ),
+    "dash.parts.group": "成本分组",
     "dash.logout": "退出登录",
     "dash.signed_in": "当前用户：{who}",
     "dash.login.title": "登录管理看板",
