@@ -190,7 +190,10 @@ def _finite(value: float | None) -> bool:
 def _legend(series: Sequence[Series], left: int, right: int) -> str:
     """The lines' names in a row above the plot, each after a sample of its stroke."""
     out, x = [], float(left)
-    room = max(8, int((right - left) / max(len(series), 1) / 6.5) - 5)
+    # Whole names when they fit in the row; else each cut to an equal share of it.
+    whole = sum(46 + width_of(s.name) * 6.5 for s in series)
+    share = max(8, int((right - left) / max(len(series), 1) / 6.5) - 7)
+    room = 200 if whole <= right - left else share
     for i, line in enumerate(series):
         colour, dash = _STYLES[i % len(_STYLES)]
         dashed = f' stroke-dasharray="{dash}"' if dash else ""

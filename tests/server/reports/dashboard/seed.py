@@ -185,6 +185,9 @@ def _one(
         "updated_at": created,
     }
     visits = 1 if kind != "complaint" else 0
+    # Minutes to schedule, skewed (most within the hour, a few next day); from the number,
+    # not the random stream, so the rest of the year stays as it was.
+    schedule_s = 300 + ((number * 7919) % 97) ** 2
     fact = {
         "ticket_id": ticket_id,
         "org_id": t.org.id,
@@ -202,10 +205,10 @@ def _one(
         "team": engineer.team,
         "territory": territory,
         "created_at": created,
-        "first_assigned_at": created + dt.timedelta(minutes=20),
+        "first_assigned_at": created + dt.timedelta(seconds=schedule_s),
         "first_response_at": created + dt.timedelta(minutes=rnd.randint(5, 240)),
         "first_response_business_s": rnd.randint(300, 14400),
-        "schedule_s": 1200,
+        "schedule_s": schedule_s,
         "arrive_s": rnd.randint(3600, 5 * 3600),
         "resolved_at": None if is_open else resolved,
         "closed_at": None if is_open else resolved,

@@ -23,8 +23,14 @@ from tests.server.reports.dashboard.seed import ENGINEERS, seed
 WIDTH = 1280
 SUFFIX = {"en": "en", "zh_CN": "zh"}
 WORDS = {
-    "en": ("Log in to the dashboard", "Overview", "Work orders", "Work orders behind"),
-    "zh_CN": ("登录管理看板", "总览", "工单数", "对应的工单"),
+    "en": (
+        "Log in to the dashboard",
+        "Overview",
+        "Work orders",
+        "Work orders behind",
+        "Quality and times",
+    ),
+    "zh_CN": ("登录管理看板", "总览", "工单数", "对应的工单", "服务质量与时效"),
 }
 
 
@@ -66,7 +72,7 @@ async def test_a_manager_logs_in_and_drills_from_a_headline_into_its_work_orders
     lang: str,
 ) -> None:
     email, engineer = await _year(committing_db, lang)
-    login_words, overview, work_orders, behind = WORDS[lang]
+    login_words, overview, work_orders, behind, quality = WORDS[lang]
     driver = browser_for(lang)
     driver.get(f"{live_server}/dashboard/login")
     assert login_words in driver.find_element("tag name", "body").text
@@ -108,6 +114,20 @@ async def test_a_manager_logs_in_and_drills_from_a_headline_into_its_work_orders
         driver.find_element("id", "nav-backlog").click()
         wait_for(driver, "figures")
         screenshot(driver, "dashboard-backlog-en", width=WIDTH)
+
+    # Quality and times: a row per month, the means against their medians.
+    driver.find_element("id", "nav-quality").click()
+    wait_for(driver, "quality-times")
+    assert quality in driver.find_element("tag name", "h1").text
+    months = driver.find_elements("css selector", "#quality-times tbody tr")
+    assert len(months) == 13  # twelve months and the whole period
+    assert len(driver.find_elements("css selector", "#quality-charts svg.line")) == 6
+    if lang == "en":
+        screenshot(driver, "dashboard-quality-en", width=WIDTH)
+    sla = driver.find_element("css selector", '#quality-service td[data-metric="resolution_sla"] a')
+    sla.click()
+    wait_for(driver, "work-orders")
+    assert behind in driver.find_element("tag name", "h1").text
 
     driver.find_element("id", "logout").click()
     wait_for(driver, "email")

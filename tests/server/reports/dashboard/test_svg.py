@@ -144,3 +144,17 @@ def test_a_sparkline_with_one_value_is_a_flat_dash() -> None:
     assert root.find(f"{NS}path") is None and root.find(f"{NS}line") is not None
     trend = parse(svg.sparkline([1, 5, None, 2], title="E31"))
     assert len(list(trend.iter(f"{NS}path"))) == 2
+
+
+def test_several_lines_share_a_plot_with_a_legend() -> None:
+    mean = svg.Series("Time to resolve", months([10, 12, None]))
+    median = svg.Series("Time to resolve (median)", months([8, 9, 7]))
+    root = parse(svg.lines_chart([mean, median], title="T", empty="-"))
+    shown = texts(root)
+    assert "Time to resolve" in shown and "Time to resolve (median)" in shown  # not cut
+    strokes = [p for p in root.iter(f"{NS}path") if p.get("fill") == "none"]
+    assert len(strokes) == 2 and strokes[0].get("stroke") != strokes[1].get("stroke")
+    assert strokes[1].get("stroke-dasharray")  # told apart without colour too
+    assert len(list(root.iter(f"{NS}circle"))) == 5  # the gap draws no dot
+    nothing = parse(svg.lines_chart([svg.Series("a", months([None]))], title="T", empty="none"))
+    assert texts(nothing) == ["none"]
