@@ -41,8 +41,12 @@ def value_of(metric: Metric, cells: Sequence[Any]) -> Value:
         numerator, denominator = (number(c) or 0 for c in cells)
         ratio = 100 * numerator / denominator if denominator else None
         return Value(number(ratio), numerator=numerator, denominator=denominator)
-    if metric.kind in ("mean", "median"):
-        return Value(number(cells[0]), count=int(cells[1] or 0))
+    if metric.kind == "mean":
+        total, count = cells[0], int(cells[1] or 0)
+        return Value(number(float(total) / count / metric.scale) if count else None, count=count)
+    if metric.kind == "median":
+        median = None if cells[0] is None else float(cells[0]) / metric.scale
+        return Value(number(median), count=int(cells[1] or 0))
     return Value(number(cells[0]) or 0)
 
 
@@ -70,6 +74,13 @@ async def collect(
             )
 
 
+async def roomy(session: AsyncSession) -> None:
+    """Memory enough for a year's groups to aggregate in a hash table rather than spill a
+    sort to disk (the planner cannot tell how few periods a date_trunc makes), for the rest
+    of this request's transaction only."""
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def requested(query: KpiQuery) -> list[Metric]:
     return [CATALOGUE[name] for name in (query.metrics or tuple(CATALOGUE))]
 
@@ -90,6 +101,7 @@ async def run(
         query, org=actor.org_id, zone=zone, start=start, end=end, now=now, first_bucket=periods[0]
     )
     cells: Cells = {}
+    await roomy(session)
     for anchor in WORK_ORDER_ANCHORS:
         if chosen := [m for m in metrics if m.anchor == anchor]:
             await collect(
@@ -105,21 +117,25 @@ async def run(
         _merge_now(cells, query, periods)
     if any(m.name == "backlog" for m in metrics):
         await live.backlog_trend(session, query, params, periods, cells)
-    if chosen := [m for m in metrics if m.source == "parts" and m.sql]:
+    # The stock ledger's numbers need its scope too (docs/api.md, "Scopes of combined
+    # answers"): without parts:read they stay empty.
+    ledger = actor.can("parts:read")
+    if ledger and (chosen := [m for m in metrics if m.source == "parts" and m.sql]):
         await collect(session, passes.parts_pass(chosen, query), params, chosen, cells)
-    if any(m.name == "parts_turnover" for m in metrics):
+    if ledger and any(m.name == "parts_turnover" for m in metrics):
         await stock.turnover_cells(session, actor, query, zone, periods, cells)
     return await _rows(session, actor, query, metrics, periods, cells)
 
 
 def _merge_now(cells: Cells, query: KpiQuery, periods: list[dt.date]) -> None:
-    """Without periods the "now" values belong in the range's one row."""
+    """Without periods the "now" values belong in the range's row (the later one of a
+    split range)."""
     if query.period != "none":
         return
     for (period, key), values in list(cells.items()):
         if period is None:
             cells.pop((period, key))
-            cells.setdefault((periods[0], key), {}).update(values)
+            cells.setdefault((periods[-1], key), {}).update(values)
 
 
 async def _rows(

@@ -12,7 +12,7 @@ from dataclasses import fields
 from typing import Any
 
 from server.reports.metrics import Metric
-from server.reports.schemas import Anchor, Filters, GroupBy, KpiQuery, Period
+from server.reports.schemas import Anchor, Filters, GroupBy, KpiQuery
 
 # The fact column each group and filter reads (``f``: kpi_work_orders).
 GROUP_COLUMNS: dict[str, str] = {
@@ -41,11 +41,19 @@ DAY_GROUPS = {"engineer": "d.engineer_id::text", "team": "d.team", "territory": 
 DAY_FILTERS = {"engineer_id": "d.engineer_id", "team": "d.team", "territory": "d.territory"}
 
 
-def bucket_sql(instant: str, period: Period) -> str:
-    """The local first day of the period holding ``instant`` (``:start_day`` for none)."""
-    if period == "none":
-        return "CAST(:start_day AS date)"
-    return f"CAST(date_trunc('{period}', {instant} AT TIME ZONE :tz) AS date)"
+def bucket_sql(instant: str, query: KpiQuery, *, local: bool = False) -> str:
+    """The local first day of the period holding ``instant`` (a date already when
+    ``local``): ``:start_day`` for none, or ``:split_day`` from the split on."""
+    if query.period == "none":
+        if query.split is None:
+            return "CAST(:start_day AS date)"
+        at = instant if local else f"{instant} AT TIME ZONE :tz"
+        return (
+            f"CASE WHEN {at} >= CAST(:split_day AS date) THEN CAST(:split_day AS date) "
+            "ELSE CAST(:start_day AS date) END"
+        )
+    at = instant if local else f"{instant} AT TIME ZONE :tz"
+    return f"CAST(date_trunc('{query.period}', {at}) AS date)"
 
 
 def group_sql(group_by: GroupBy | None, columns: dict[str, str] = GROUP_COLUMNS) -> str:
@@ -125,7 +133,7 @@ SELECT {bucket} AS period_start, {key} AS key, {select}
 def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the facts whose ``anchor`` falls in [:start, :end)."""
     return WORK_ORDER_PASS.format(
-        bucket=bucket_sql(f"f.{anchor}", query.period),
+        bucket=bucket_sql(f"f.{anchor}", query),
         key=group_sql(query.group_by),
         select=_select(metrics),
         anchor=anchor,
@@ -135,11 +143,7 @@ def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) 
 
 def engineer_day_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the engineers' days in [:start_day, :end_day] (dates, already local)."""
-    bucket = (
-        "CAST(:start_day AS date)"
-        if query.period == "none"
-        else f"CAST(date_trunc('{query.period}', d.day) AS date)"
-    )
+    bucket = bucket_sql("d.day", query, local=True)
     return ENGINEER_DAY_PASS.format(
         bucket=bucket,
         key=group_sql(query.group_by, DAY_GROUPS),
@@ -160,8 +164,8 @@ def backlog_pass(query: KpiQuery) -> str:
     period bucket (everything before the first bucket lands in it), so the backlog at each
     period's end is the running sum over the buckets (``server.reports.live``)."""
     return BACKLOG_PASS.format(
-        created=bucket_sql("f.created_at", query.period),
-        ended=bucket_sql("f.ended_at", query.period),
+        created=bucket_sql("f.created_at", query),
+        ended=bucket_sql("f.ended_at", query),
         key=group_sql(query.group_by),
         where=filter_sql(query.filters)[0],
     )
@@ -171,7 +175,7 @@ def parts_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """Consume and return lines in the range, with the facts of their work order for the
     filters and groups (a line without a work order only counts ungrouped, unfiltered)."""
     return PARTS_PASS.format(
-        bucket=bucket_sql("m.created_at", query.period),
+        bucket=bucket_sql("m.created_at", query),
         key=group_sql(query.group_by),
         select=_select(metrics),
         where=filter_sql(query.filters)[0],
@@ -197,6 +201,7 @@ def params(
         "end": end,
         "now": now,
         "start_day": query.start,
+        "split_day": query.split,
         "end_day": query.end,
         "first_bucket": first_bucket,
         "window": query.window_days,

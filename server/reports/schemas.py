@@ -65,6 +65,9 @@ class KpiQuery:
     filters: Filters = field(default_factory=Filters)
     window_days: int = 30
     metrics: tuple[str, ...] = ()
+    # Internal (headlines): with period none, split the range in two at this local date, so
+    # one pass computes a range and the range before it.
+    split: dt.date | None = None
 
 
 @dataclass

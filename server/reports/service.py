@@ -138,13 +138,19 @@ async def headlines(
     actor.require(SCOPE)
     query = scoped(actor, replace(query, metrics=query.metrics or HEADLINES))
     before = previous(query)
-    current = await _totals(session, actor, query, _clock(now))
-    earlier = await _totals(session, actor, before, _clock(now))
+    # One pass over both ranges: the range before, then this one from ``split`` on.
+    both = replace(query, start=before.start, period="none", group_by=None, split=query.start)
+    zone = await orgs.zone(session, actor.org_id)
+    earlier, current = (
+        row.values for row in await engine.run(session, actor, both, zone=zone, now=_clock(now))
+    )
     out = []
     for name in query.metrics:
         metric, value, prior = CATALOGUE[name], current[name], earlier[name]
         change = None
-        if isinstance(value.value, int | float) and isinstance(prior.value, int | float):
+        if metric.source == "now":
+            prior = Value(None)  # there is no "now" of the range before
+        elif isinstance(value.value, int | float) and isinstance(prior.value, int | float):
             change = round(value.value - prior.value, 2)
         out.append(
             Headline(

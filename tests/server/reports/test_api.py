@@ -72,7 +72,7 @@ async def test_kpis_as_csv_parse_back_with_formulas_defused(
     lines = list(csv.reader(io.StringIO(resp.text)))
     assert lines[0] == ["period_start", "group", "label", "resolved", "csat"]
     rows = {line[1]: line for line in lines[1:]}
-    assert rows['\'=HYPERLINK("http://x")'][3:] == ["1", "5"]
+    assert rows['\'=HYPERLINK("http://x")'][3:] == ["1", "5.0"]
     assert rows[""][3:] == ["4", "3.5"]  # no team: B, C, D, E; csat of B and C
     bom = await get(client, data.t.headers("viewer"), format="csv", bom="true", **MARCH)
     assert bom.content.startswith("\ufeff".encode())

@@ -164,13 +164,17 @@ async def test_drill_down_lists_the_work_orders_behind_a_number_in_pages(
 
 async def test_headlines_compare_with_the_period_before(db: AsyncSession) -> None:
     data = await march(db)
-    april = KpiQuery(start=APRIL, end=dt.date(2026, 4, 30), metrics=("work_orders", "csat"))
+    metrics = ("work_orders", "csat", "backlog", "utilisation", "sla_breached_now")
+    april = KpiQuery(start=APRIL, end=dt.date(2026, 4, 30), metrics=metrics)
     lines = await service.headlines(db, data.t.actor("admin"), april, lang="zh_CN", now=NOW)
-    orders, csat = lines
+    orders, csat, backlog, utilisation, breached = lines
     assert (orders.value.value, orders.previous.value, orders.change) == (1, 8, -7)
     assert orders.previous_start == dt.date(2026, 3, 2)  # 30 days before 1 April
     assert orders.label == "工单数"
     assert csat.value.value is None and csat.change is None
+    assert (backlog.value.value, backlog.previous.value, backlog.change) == (4, 3, 1)
+    assert (utilisation.value.value, utilisation.previous.value) == (None, 50.0)
+    assert (breached.value.value, breached.previous.value, breached.change) == (1, None, None)
 
 
 def test_the_query_says_what_to_fix() -> None:
