@@ -53,9 +53,11 @@ def _team(value: str) -> str:
 Team = Annotated[
     str, Field(max_length=100, json_schema_extra={"minLength": 1}), AfterValidator(_team)
 ]
+# At most ten million an hour (even in currencies of small units): a larger rate is a typo,
+# and a work order's labour cost must fit its column.
 HourlyCost = Annotated[
     Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2),
+    Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2),
     AsciiNumber,
     AfterValidator(lambda v: v.quantize(Decimal("0.01"))),  # 90 reads back as 90.00
 ]

@@ -15,6 +15,7 @@ generator does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -40,6 +41,7 @@ from server.reports.facts import (
 )
 from server.tickets import BusinessHours
 
+log = logging.getLogger("fixflow.reports")
 BATCH = 5000
 OVERLAP = dt.timedelta(minutes=10)
 Progress = Callable[[int, int], None]
@@ -50,7 +52,8 @@ def _now() -> dt.datetime:
 
 
 class _Context:
-    """What every batch of one organisation shares: its engineers, SLA calendars, zone."""
+    """What every batch of one organisation shares: its engineers, the SLA policies'
+    calendars, and the moment the facts are as of."""
 
     def __init__(
         self,
@@ -69,17 +72,25 @@ async def _context(conn: asyncpg.Connection, org_id: uuid.UUID) -> _Context:
         for r in await fetch(conn, sql.ENGINEERS, org_id)
     }
     calendars: dict[uuid.UUID, BusinessHours | None] = {}
-    parsed: dict[uuid.UUID, BusinessHours] = {}
+    parsed: dict[uuid.UUID, BusinessHours | None] = {}
     for r in await fetch(conn, sql.CALENDARS, org_id):
         if r["calendar_id"] is None:
             calendars[r["policy_id"]] = None
             continue
         if r["calendar_id"] not in parsed:
-            parsed[r["calendar_id"]] = BusinessHours.from_config(
-                r["timezone"], r["hours"], r["holidays"] or ()
-            )
+            parsed[r["calendar_id"]] = _calendar(r)
         calendars[r["policy_id"]] = parsed[r["calendar_id"]]
     return _Context(engineers, calendars, _now())
+
+
+def _calendar(row: asyncpg.Record) -> BusinessHours | None:
+    """A stored calendar; one that no longer parses (the SLA refuses its deadlines until an
+    admin fixes it) counts around the clock here rather than stopping every refresh."""
+    try:
+        return BusinessHours.from_config(row["timezone"], row["hours"], row["holidays"] or ())
+    except ValueError:
+        log.warning("calendar %s does not parse; counted around the clock", row["calendar_id"])
+        return None
 
 
 def _grouped(rows: Iterable[asyncpg.Record], make: Callable[..., Any]) -> dict[Any, list[Any]]:
@@ -360,7 +371,10 @@ async def _day_pairs(
     engineer. Full: every day with labour, and every day of every active engineer from
     the first labour (or their first day, if later) to today."""
     pairs: set[Pair] = set()
-    spans = await fetch(conn, sql.DAY_SPANS, org_id, since, zone.key)
+    if since is None:
+        spans = await fetch(conn, sql.DAY_SPANS_ALL, org_id, zone.key)
+    else:
+        spans = await fetch(conn, sql.DAY_SPANS_SINCE, org_id, since, zone.key)
     for engineer_id, first, last in spans:
         day = first
         while day <= min(last, today):

@@ -188,6 +188,11 @@ async def test_the_incremental_refresh_takes_what_changed_and_the_neighbours(
     await labour(db, t, newer.id, "work", 0, 2)  # recorded later
     await refresh.refresh_org(db, t.org.id)
     assert (await fact(db, newer.id)).work_s == 7200
+    day = await db.scalar(
+        text("SELECT work_s FROM kpi_engineer_days WHERE engineer_id = :e AND day = :d"),
+        {"e": t.engineers[0].id, "d": DAY.date()},
+    )
+    assert day == 7200  # and the engineer's day it fell on
     assert (await fact(db, elsewhere.id)).work_s == -1
 
 

@@ -101,3 +101,26 @@ async def test_a_refresh_writes_the_same_rows_twice(db: AsyncSession) -> None:
     once = (await db.execute(query, {"o": t.org.id})).all()
     await refresh.refresh_org(db, t.org.id, full=True)
     assert (await db.execute(query, {"o": t.org.id})).all() == once and len(once) == 3
+
+
+async def test_a_calendar_that_no_longer_parses_counts_around_the_clock(
+    db: AsyncSession,
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer
+    policy = await make_policy(db, t.org, "P1", response_minutes=60, resolution_minutes=480)
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, priority="P1")
+    broken = BusinessCalendar(
+        org_id=t.org.id, name="Broken", timezone="UTC", hours={"mon": [["18:00", "09:00"]]}
+    )
+    db.add(broken)
+    await db.flush()
+    policy.calendar_id = broken.id  # as a row edited by hand might be
+    created = dt.datetime(2026, 9, 28, 9, 0, tzinfo=dt.UTC)
+    await backdate(db, ticket.id, created_at=created, first_response_at=created + HOUR)
+    await db.flush()
+    await refresh.refresh_work_orders(db, t.org.id, [ticket.id])
+    assert (await fact(db, ticket.id)).first_response_business_s == 3600
+
+
+HOUR = dt.timedelta(hours=1)
