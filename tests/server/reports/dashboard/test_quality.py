@@ -4,8 +4,10 @@ metric of the catalogue shown on some page of the dashboard."""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
+from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +15,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.errors import Forbidden
 from server.reports import service
+from server.reports.dashboard import quality
+from server.reports.dashboard import selection as selecting
 from server.reports.dashboard.quality import PAGE_METRICS, QUALITY
 from tests.fixtures.factories import (
     Tenant,
@@ -130,3 +135,30 @@ async def test_the_parts_page_reads_the_stock_ledger(
     # The header links every page, keeping the selection.
     for key in ("overview", "quality", "engineers", "faults", "backlog", "parts"):
         assert f'id="nav-{key}"' in page.text
+
+
+async def test_an_engineer_reads_their_own_quality_and_parts(
+    client: httpx.AsyncClient, year: Tenant
+) -> None:
+    await log_in(client, year.users["engineer1"])
+    mine = await client.get("/dashboard/quality", params={"engineer_id": str(year.engineers[1].id)})
+    assert mine.status_code == 200, mine.text
+    links = [
+        html.unescape(h) for h in re.findall(r'href="(/dashboard/work-orders\?[^"]+)"', mine.text)
+    ]
+    assert links
+    # Every number is their own work, whatever the address asked for.
+    assert all(
+        parse_qs(urlsplit(h).query)["engineer_id"] == [str(year.engineers[0].id)] for h in links
+    )
+    parts = await client.get("/dashboard/parts", params={"group": "engineer"})
+    assert parts.status_code == 200
+    assert "by engineer" not in parts.text and ">Engineer</a>" not in parts.text
+
+
+async def test_the_parts_page_needs_the_parts_scope(db: AsyncSession, year: Tenant) -> None:
+    viewer = year.actor("viewer")
+    blind = replace(viewer, scopes=viewer.scopes - {"parts:read"})
+    selection = selecting.read({}, dt.date.today())
+    with pytest.raises(Forbidden):
+        await quality.parts(db, blind, selection, lambda key, **_: key, "en")
