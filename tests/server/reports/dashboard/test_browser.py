@@ -128,6 +128,9 @@ async def test_a_manager_logs_in_and_drills_from_a_headline_into_its_work_orders
     sla.click()
     wait_for(driver, "work-orders")
     assert behind in driver.find_element("tag name", "h1").text
+    driver.find_element("id", "nav-parts").click()
+    wait_for(driver, "parts-figures")
+    assert len(driver.find_elements("css selector", "svg.chart")) == 3
 
     driver.find_element("id", "logout").click()
     wait_for(driver, "email")
