@@ -50,8 +50,8 @@ mobile: install         ## the engineer app (Kivy) on the desktop, logged in as 
 mobile-screenshots: install  ## redraw docs/screenshots/mobile-*.png (both languages)
 	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/mobile/app/test_screenshots.py
 
-page-screenshots: install browser  ## redraw docs/screenshots/customer-*.png (Chromium, both languages)
-	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/server/portal/test_browser.py tests/server/surveys/test_browser.py
+page-screenshots: install browser  ## redraw docs/screenshots/customer-*.png and dashboard-*.png (Chromium, both languages)
+	FIXFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/server/portal/test_browser.py tests/server/surveys/test_browser.py tests/server/reports/dashboard/test_browser.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -54,6 +54,7 @@ from server.portal.pages.router import PAGE_FORM_MAX_BYTES
 from server.portal.pages.router import router as portal_pages_router
 from server.portal.router import router as portal_router
 from server.queue import JobSender
+from server.reports.dashboard.router import router as dashboard_router
 from server.reports.router import router as reports_router
 from server.service_report.router import router as service_report_router
 from server.surveys.page.router import router as survey_page_router
@@ -263,6 +264,7 @@ ROUTERS = (
     survey_page_router,
     notify_router,
     reports_router,
+    dashboard_router,
 )
 
 
@@ -322,7 +324,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         max_body=settings.MAX_BODY_BYTES,
         streamed_prefixes=("/api/v1/uploads/",),
         larger_posts=(("/t/", PAGE_FORM_MAX_BYTES), ("/q/", PAGE_FORM_MAX_BYTES)),
-        page_prefixes=("/t/", "/q/", "/s/"),
+        page_prefixes=("/t/", "/q/", "/s/", "/dashboard"),
         too_large_page=pages_http.too_large,
     )
 

@@ -200,6 +200,24 @@ async def refresh(
     return await _issue(session, settings, user, family_id=row.family_id)
 
 
+async def logout(session: AsyncSession, *, refresh_token: str) -> None:
+    """End a login: every refresh token of its family stops working (the dashboard's log
+    out). Its access token lives on until it expires (ACCESS_TOKEN_MINUTES): the caller
+    forgets it. An unknown token ends nothing and says nothing."""
+    digest = security.digest(refresh_token)
+    family_id = await session.scalar(
+        select(RefreshToken.family_id).where(RefreshToken.token_hash == digest)
+    )
+    if family_id is None:
+        return
+    await session.execute(select(func.pg_advisory_xact_lock(_family_lock(family_id))))
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=_now())
+    )
+
+
 async def _retry_of_lost_answer(
     session: AsyncSession, settings: Settings, row: RefreshToken, now: dt.datetime
 ) -> bool:

@@ -34,6 +34,7 @@ FILTER_COLUMNS: dict[str, str] = {
     "priority": "f.priority",
     "channel": "f.channel",
     "type": "f.type",
+    "fault_code": "f.fault_code",
 }
 # An engineer's day knows the engineer, their team and territory, nothing of work orders.
 DAY_GROUPS = {"engineer": "d.engineer_id::text", "team": "d.team", "territory": "d.territory"}

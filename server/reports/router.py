@@ -69,6 +69,7 @@ async def kpi_query(
     priority: Priority | None = None,
     channel: Channel | None = None,
     type: TicketType | None = None,
+    fault_code: Annotated[str | None, Query(max_length=40)] = None,
     window_days: Annotated[
         int,
         Query(ge=1, le=365, description="N of first-time fix and repeat rate (days)"),
@@ -90,6 +91,7 @@ async def kpi_query(
         priority=priority.value if priority else None,
         channel=channel.value if channel else None,
         type=type.value if type else None,
+        fault_code=fault_code or None,
     )
     return query.parse(
         start=start,

@@ -48,6 +48,7 @@ class Filters:
     priority: str | None = None
     channel: str | None = None
     type: str | None = None
+    fault_code: str | None = None
 
 
 @dataclass(frozen=True)
