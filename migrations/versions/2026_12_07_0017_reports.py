@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("org_id", sa.Uuid(), nullable=False),
         sa.Column("facts_through", _TS, nullable=False),
         sa.Column("days_through", sa.Date(), nullable=True),
+        sa.Column("zone", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organisations.id"], name=op.f("fk_kpi_refresh_marks_org_id_organisations")
         ),
@@ -81,6 +82,8 @@ def _work_orders() -> None:
         sa.Column("territory", sa.String(length=100), nullable=True),
         sa.Column("created_at", _TS, nullable=False),
         *_instants(),
+        sa.Column("created_day", sa.Date(), nullable=False),
+        sa.Column("resolved_day", sa.Date(), nullable=True),
         sa.Column("first_response_business_s", sa.Integer(), nullable=True),
         sa.Column("schedule_s", sa.Integer(), nullable=True),
         sa.Column("arrive_s", sa.Integer(), nullable=True),
@@ -101,6 +104,7 @@ def _work_orders() -> None:
         sa.Column("nps", sa.SmallInteger(), nullable=True),
         sa.Column("ces", sa.SmallInteger(), nullable=True),
         sa.Column("surveyed_at", _TS, nullable=True),
+        sa.Column("surveyed_day", sa.Date(), nullable=True),
         sa.Column("refreshed_at", _TS, server_default=_NOW, nullable=False),
         sa.ForeignKeyConstraint(
             ["org_id"], ["organisations.id"], name=op.f("fk_kpi_work_orders_org_id_organisations")
@@ -117,21 +121,21 @@ def _work_orders() -> None:
 
 def _work_order_indexes() -> None:
     table = "kpi_work_orders"
-    op.create_index("ix_kpi_wo_org_created", table, ["org_id", "created_at"])
+    op.create_index("ix_kpi_wo_org_created", table, ["org_id", "created_day"])
     op.create_index(
         "ix_kpi_wo_org_resolved",
         table,
-        ["org_id", "resolved_at"],
-        postgresql_where=sa.text("resolved_at IS NOT NULL"),
+        ["org_id", "resolved_day"],
+        postgresql_where=sa.text("resolved_day IS NOT NULL"),
     )
     op.create_index(
         "ix_kpi_wo_org_surveyed",
         table,
-        ["org_id", "surveyed_at"],
-        postgresql_where=sa.text("surveyed_at IS NOT NULL"),
+        ["org_id", "surveyed_day"],
+        postgresql_where=sa.text("surveyed_day IS NOT NULL"),
     )
     op.create_index(
-        "ix_kpi_wo_org_engineer_resolved", table, ["org_id", "engineer_id", "resolved_at"]
+        "ix_kpi_wo_org_engineer_resolved", table, ["org_id", "engineer_id", "resolved_day"]
     )
     op.create_index("ix_kpi_wo_org_asset_created", table, ["org_id", "asset_id", "created_at"])
     op.create_index(

@@ -29,9 +29,11 @@ COLUMNS = (
 
 
 def _when(metric: Metric) -> str:
-    """Which instant of the work order puts it in the range (the metric's anchor)."""
+    """Which instant of the work order puts it in the range: the local date of the metric's
+    anchor, as the view counted it (``passes.ANCHOR_DAYS``)."""
     if metric.source == "work_orders":
-        return f" AND f.{metric.anchor} >= :start AND f.{metric.anchor} < :end"
+        day = passes.ANCHOR_DAYS[metric.anchor]
+        return f" AND f.{day} >= :first_day AND f.{day} < :after_day"
     if metric.source == "now":
         return " AND f.ended_at IS NULL AND f.cancelled_at IS NULL"
     # The backlog at the end: created before it, not ended by then.
@@ -53,6 +55,14 @@ def _range(
     first = local_midnight(period_start, zone)
     after = local_midnight(next_bucket(period_start, query.period), zone)
     return max(start, first), min(end, after)
+
+
+def _days(query: KpiQuery, period_start: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The same range as local dates: [first, after)."""
+    first, after = query.start, query.end + dt.timedelta(days=1)
+    if period_start is None or query.period == "none":
+        return first, after
+    return max(first, period_start), min(after, next_bucket(period_start, query.period))
 
 
 async def drill(
@@ -86,7 +96,9 @@ async def drill(
         sql += " AND (f.number, f.ticket_id) > (:c_number, :c_id)"
         params |= {"c_number": cursor_int(number, low=0, high=2**31 - 1), "c_id": cursor_uuid(last)}
     sql += " ORDER BY f.number, f.ticket_id LIMIT :limit"
+    first_day, after_day = _days(query, period_start)
     params |= {"org": org_id, "start": start, "end": end, "now": now, "window": query.window_days}
+    params |= {"first_day": first_day, "after_day": after_day}
     params["limit"] = limit + 1
     rows = list(await session.execute(text(sql), passes.bind(sql, params)))
     items = [_item(row) for row in rows[:limit]]

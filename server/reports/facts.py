@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from server.tickets import BusinessHours, business_time_between
 
@@ -267,10 +268,19 @@ def _first_arrival(raw: WorkOrderRaw) -> dt.datetime | None:
     return next((e.at for e in raw.events if e.action == "arrive"), None)
 
 
+def local_day(instant: dt.datetime | None, zone: ZoneInfo) -> dt.date | None:
+    """The date ``instant`` falls on in the organisation's time zone (None stays None)."""
+    return None if instant is None else instant.astimezone(zone).date()
+
+
 def work_order_fact(
-    raw: WorkOrderRaw, engineers: Mapping[uuid.UUID, EngineerInfo], now: dt.datetime
+    raw: WorkOrderRaw,
+    engineers: Mapping[uuid.UUID, EngineerInfo],
+    now: dt.datetime,
+    zone: ZoneInfo,
 ) -> dict[str, Any]:
-    """The ``kpi_work_orders`` row of one work order (column name -> value)."""
+    """The ``kpi_work_orders`` row of one work order (column name -> value); ``zone`` is
+    the organisation's time zone, which the ``_day`` columns are dates in."""
     t = raw.ticket
     ends = _ends(raw)
     first_assigned = next((e.at for e in raw.events if e.action == "assign"), None)
@@ -296,6 +306,8 @@ def work_order_fact(
         "first_response_at": t.first_response_at,
         "first_arrival_at": first_arrival,
         **ends,
+        "created_day": local_day(t.created_at, zone),
+        "resolved_day": local_day(ends["resolved_at"], zone),
         "first_response_business_s": _first_response_business(raw),
         "schedule_s": seconds(t.created_at, first_assigned),
         "arrive_s": seconds(t.created_at, first_arrival),
@@ -314,6 +326,7 @@ def work_order_fact(
         "nps": survey.nps if survey else None,
         "ces": survey.ces if survey else None,
         "surveyed_at": survey.submitted_at if survey else None,
+        "surveyed_day": local_day(survey.submitted_at, zone) if survey else None,
         "refreshed_at": now,
     }
 

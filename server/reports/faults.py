@@ -15,7 +15,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.reports import passes
-from server.reports.query import bounds
 from server.reports.schemas import FaultModel, FaultRow, FaultTrendPoint, KpiQuery
 
 COUNTS = (
@@ -23,15 +22,15 @@ COUNTS = (
     "count(*) FILTER (WHERE f.type = 'repair') AS repairs "
     "FROM kpi_work_orders f WHERE f.org_id = :org AND f.cancelled_at IS NULL "
     "AND f.product_model IS NOT NULL "
-    "AND f.created_at >= :start AND f.created_at < :end{where} "
+    "AND f.created_day >= :start_day AND f.created_day <= :end_day{where} "
     "GROUP BY GROUPING SETS ((f.product_model, f.fault_code), (f.product_model))"
 )
 TREND = (
     "SELECT f.product_model, f.fault_code, "
-    "CAST(date_trunc('month', f.created_at AT TIME ZONE :tz) AS date) AS month, count(*) AS n "
+    "CAST(date_trunc('month', f.created_day) AS date) AS month, count(*) AS n "
     "FROM kpi_work_orders f WHERE f.org_id = :org AND f.type = 'repair' "
     "AND f.cancelled_at IS NULL AND f.product_model IS NOT NULL "
-    "AND f.created_at >= :start AND f.created_at < :end{where} GROUP BY 1, 2, 3"
+    "AND f.created_day >= :start_day AND f.created_day <= :end_day{where} GROUP BY 1, 2, 3"
 )
 
 
@@ -40,13 +39,11 @@ async def faults(
     org_id: uuid.UUID,
     query: KpiQuery,
     *,
-    zone: str,
     top: int,
     models: int,
 ) -> list[FaultModel]:
-    start, end = bounds(query, zone)
     where, params = passes.filter_sql(query.filters)
-    params |= {"org": org_id, "start": start, "end": end, "tz": zone}
+    params |= {"org": org_id, "start_day": query.start, "end_day": query.end}
     found: dict[str | None, FaultModel] = {}
     codes: dict[str | None, list[tuple[str | None, int]]] = defaultdict(list)
     sql = COUNTS.format(where=where)

@@ -96,7 +96,7 @@ def _select(metrics: Sequence[Metric]) -> str:
 WORK_ORDER_PASS = """
 SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
   FROM kpi_work_orders f
- WHERE f.org_id = :org AND f.{anchor} >= :start AND f.{anchor} < :end{where}
+ WHERE f.org_id = :org AND f.{day} >= :start_day AND f.{day} <= :end_day{where}
  GROUP BY {grouping}"""
 ENGINEER_DAY_PASS = """
 SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
@@ -133,14 +133,25 @@ def _grouping(query: KpiQuery, key: str) -> dict[str, str]:
     return {"whole": "0", "grouping": "1, 2"}
 
 
+# The stored local date of each anchor instant (the facts' ``_day`` columns): a view
+# selects and groups by it rather than converting every instant to the local time zone.
+ANCHOR_DAYS: dict[str, str] = {
+    "created_at": "created_day",
+    "resolved_at": "resolved_day",
+    "surveyed_at": "surveyed_day",
+}
+
+
 def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) -> str:
-    """One scan of the facts whose ``anchor`` falls in [:start, :end)."""
+    """One scan of the facts whose ``anchor`` falls on a local date in [:start_day,
+    :end_day]."""
     key = group_sql(query.group_by)
+    day = ANCHOR_DAYS[anchor]
     return WORK_ORDER_PASS.format(
-        bucket=bucket_sql(f"f.{anchor}", query),
+        bucket=bucket_sql(f"f.{day}", query, local=True),
         key=key,
         select=_select(metrics),
-        anchor=anchor,
+        day=day,
         where=filter_sql(query.filters)[0],
         **_grouping(query, key),
     )

@@ -60,13 +60,15 @@ class _Context:
         engineers: dict[uuid.UUID, EngineerInfo],
         calendars: dict[uuid.UUID, BusinessHours | None],
         now: dt.datetime,
+        zone: ZoneInfo,
     ) -> None:
         self.engineers = engineers
         self.calendars = calendars
         self.now = now
+        self.zone = zone
 
 
-async def _context(conn: asyncpg.Connection, org_id: uuid.UUID) -> _Context:
+async def _context(conn: asyncpg.Connection, org_id: uuid.UUID, zone: ZoneInfo) -> _Context:
     engineers = {
         r["id"]: EngineerInfo(r["team"], r["territory"], r["hourly_cost"])
         for r in await fetch(conn, sql.ENGINEERS, org_id)
@@ -80,7 +82,7 @@ async def _context(conn: asyncpg.Connection, org_id: uuid.UUID) -> _Context:
         if r["calendar_id"] not in parsed:
             parsed[r["calendar_id"]] = _calendar(r)
         calendars[r["policy_id"]] = parsed[r["calendar_id"]]
-    return _Context(engineers, calendars, _now())
+    return _Context(engineers, calendars, _now(), zone)
 
 
 def _calendar(row: asyncpg.Record) -> BusinessHours | None:
@@ -129,7 +131,7 @@ async def _refresh_batch(
     conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID], ctx: _Context
 ) -> int:
     rows = [
-        facts.work_order_fact(raw, ctx.engineers, ctx.now)
+        facts.work_order_fact(raw, ctx.engineers, ctx.now, ctx.zone)
         for raw in await _raw(conn, org_id, ids, ctx)
     ]
     if rows:
@@ -160,16 +162,17 @@ async def refresh_work_orders(
     of their neighbours on the same assets. Returns how many rows were written."""
     conn = await driver(session)
     ids = await _with_neighbours(conn, org_id, list(ticket_ids))
-    return await _refresh_ids(conn, org_id, ids, progress)
+    return await _refresh_ids(session, org_id, ids, progress)
 
 
 async def _refresh_ids(
-    conn: asyncpg.Connection,
+    session: AsyncSession,
     org_id: uuid.UUID,
     ids: Sequence[uuid.UUID],
     progress: Progress | None,
 ) -> int:
-    ctx = await _context(conn, org_id)
+    conn = await driver(session)
+    ctx = await _context(conn, org_id, ZoneInfo(await orgs.service.zone(session, org_id)))
     written = 0
     for start in range(0, len(ids), BATCH):
         written += await _refresh_batch(conn, org_id, ids[start : start + BATCH], ctx)
@@ -298,6 +301,12 @@ async def refresh_org(
     conn = await driver(session)
     started = await _db_now(conn)
     mark = await fetchrow(conn, sql.MARK, org_id)
+    if mark is not None and mark["zone"] != await orgs.service.zone(session, org_id):
+        # The local dates (periods, engineer days) were of another time zone: start over,
+        # by the first build's rounds unless ``full``.
+        for statement in sql.FORGET:
+            await execute(conn, statement, org_id)
+        mark = None
     if mark is None and not full:
         return await _first_build(session, conn, org_id, started, progress)
     since = None if full or mark is None else mark["facts_through"] - OVERLAP
@@ -306,7 +315,7 @@ async def refresh_org(
     else:
         changed = [r[0] for r in await fetch(conn, sql.CHANGED, org_id, since, started)]
         ids = await _with_neighbours(conn, org_id, changed)
-    written = await _refresh_ids(conn, org_id, ids, progress)
+    written = await _refresh_ids(session, org_id, ids, progress)
     days = await _days_and_mark(session, conn, org_id, since, started, started)
     return written, days
 
@@ -327,7 +336,7 @@ async def _first_build(
     sets the mark at the first round's time (the earliest fact's ``refreshed_at``), so
     what changed while the rounds ran is taken by the next refresh."""
     ids = [r[0] for r in await fetch(conn, sql.UNBUILT, org_id, FIRST_ROUND)]
-    written = await _refresh_ids(conn, org_id, ids, progress)
+    written = await _refresh_ids(session, org_id, ids, progress)
     if len(ids) == FIRST_ROUND:
         return written, 0
     row = await fetchrow(conn, sql.EARLIEST_FACT, org_id)
@@ -348,7 +357,7 @@ async def _days_and_mark(
     today = now.astimezone(zone).date()
     pairs = await _day_pairs(conn, org_id, since, today, zone)
     days = await refresh_engineer_days(session, org_id, pairs)
-    await execute(conn, sql.SET_MARK, org_id, through, today)
+    await execute(conn, sql.SET_MARK, org_id, through, today, zone.key)
     return days
 
 

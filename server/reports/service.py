@@ -349,9 +349,7 @@ async def faults(
     query = scoped(actor, query)
     zone = await orgs.zone(session, actor.org_id)
     await engine.roomy(session)
-    found = await fault_report.faults(
-        session, actor.org_id, query, zone=zone, top=top, models=models
-    )
+    found = await fault_report.faults(session, actor.org_id, query, top=top, models=models)
     return FaultReport(start=query.start, end=query.end, time_zone=zone, models=found)
 
 

@@ -121,12 +121,19 @@ SELECT k.ticket_id FROM kpi_work_orders k JOIN tickets t ON t.id = k.ticket_id
         OR (k.resolution_met IS NULL AND t.resolution_due_at <= $3))
 """
 
-MARK = "SELECT facts_through, days_through FROM kpi_refresh_marks WHERE org_id = $1"
+MARK = "SELECT facts_through, days_through, zone FROM kpi_refresh_marks WHERE org_id = $1"
 SET_MARK = """
-INSERT INTO kpi_refresh_marks (org_id, facts_through, days_through) VALUES ($1, $2, $3)
+INSERT INTO kpi_refresh_marks (org_id, facts_through, days_through, zone) VALUES ($1, $2, $3, $4)
 ON CONFLICT (org_id) DO UPDATE
-   SET facts_through = EXCLUDED.facts_through, days_through = EXCLUDED.days_through
+   SET facts_through = EXCLUDED.facts_through, days_through = EXCLUDED.days_through,
+       zone = EXCLUDED.zone
 """
+# The organisation's time zone changed: every local date is wrong; build again.
+FORGET = (
+    "DELETE FROM kpi_work_orders WHERE org_id = $1",
+    "DELETE FROM kpi_engineer_days WHERE org_id = $1",
+    "DELETE FROM kpi_refresh_marks WHERE org_id = $1",
+)
 
 # --- engineer days -----------------------------------------------------------------------------
 

@@ -1018,6 +1018,8 @@ async def _build_kpis(db: AsyncSession, tickets: tuple[Any, Any, Any]) -> None:
                 ended_at=yesterday, resolve_s=3 * 3600, waiting_s=0, visits=1, reopened=0,
                 work_s=3600, travel_s=0, labour_cost=Decimal(50), parts_cost=Decimal(0),
                 csat=4, nps=9, surveyed_at=yesterday,
+                created_day=(yesterday - dt.timedelta(hours=3)).date(),
+                resolved_day=yesterday.date(), surveyed_day=yesterday.date(),
             )
         )  # fmt: skip
     await db.flush()

@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,8 +50,26 @@ class Dataset:
     tickets: dict[str, Ticket] = field(default_factory=dict)
 
 
-def fact_of(ticket: Ticket, **columns: Any) -> WorkOrderFact:
-    """The fact row of an existing work order (defaults: its own fields, open, created now)."""
+ANCHORS = (
+    ("created_at", "created_day"),
+    ("resolved_at", "resolved_day"),
+    ("surveyed_at", "surveyed_day"),
+)
+
+
+def with_days(values: dict[str, Any], zone: str = "UTC") -> dict[str, Any]:
+    """``values`` with the local dates of the anchor instants the refresh stores beside them
+    (``zone``: the organisation's), unless given."""
+    for instant, day in ANCHORS:
+        if day not in values:
+            at = values.get(instant)
+            values[day] = at.astimezone(ZoneInfo(zone)).date() if at is not None else None
+    return values
+
+
+def fact_of(ticket: Ticket, zone: str = "UTC", **columns: Any) -> WorkOrderFact:
+    """The fact row of an existing work order (defaults: its own fields, open, created now;
+    ``zone``: the organisation's time zone)."""
     values: dict[str, Any] = {
         "status": "new",
         "priority": ticket.priority,
@@ -69,6 +88,7 @@ def fact_of(ticket: Ticket, **columns: Any) -> WorkOrderFact:
         "parts_cost": Decimal(0),
     }
     values.update(columns)
+    with_days(values, zone)
     return WorkOrderFact(ticket_id=ticket.id, org_id=ticket.org_id, number=ticket.number, **values)
 
 
@@ -76,7 +96,8 @@ async def add_fact(db: AsyncSession, t: Tenant, **columns: Any) -> Ticket:
     """A real work order with the fact row ``columns`` describe (defaults: an open repair)."""
     assert t.customer
     ticket = await make_ticket(db, t.actor("dispatcher"), t.customer)
-    db.add(fact_of(ticket, **{"type": "repair", "priority": "P3", **columns}))
+    columns = {"type": "repair", "priority": "P3", **columns}
+    db.add(fact_of(ticket, t.org.timezone, **columns))
     await db.flush()
     return ticket
 

@@ -71,8 +71,36 @@ def ev(at: float, action: str, frm: str | None = None, **kw: Any) -> Event:
     return Event(h(at), action, frm, kw.get("hold_kind"), kw.get("assignee"))
 
 
-def fact(raw: WorkOrderRaw, now: dt.datetime = h(1000)) -> dict[str, Any]:
-    return facts.work_order_fact(raw, PEOPLE, now)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def fact(
+    raw: WorkOrderRaw, now: dt.datetime = h(1000), zone: ZoneInfo = SHANGHAI
+) -> dict[str, Any]:
+    return facts.work_order_fact(raw, PEOPLE, now, zone)
+
+
+def test_the_views_dates_are_local_dates_of_the_anchors() -> None:
+    """16:30 UTC on 31 January is half past midnight on 1 February in Shanghai: a monthly
+    view counts it in February there, in January in London."""
+    created = dt.datetime(2027, 1, 31, 16, 30, tzinfo=UTC)
+    resolved = dt.datetime(2027, 2, 28, 15, 59, tzinfo=UTC)  # 23:59 local
+    t = ticket(created_at=created, status="resolved", resolved_at=resolved)
+    answer = Survey(5, 10, 2, dt.datetime(2027, 3, 31, 16, 0, tzinfo=UTC))
+    row = fact(WorkOrderRaw(t, survey=answer))
+    assert (row["created_day"], row["resolved_day"], row["surveyed_day"]) == (
+        dt.date(2027, 2, 1),
+        dt.date(2027, 2, 28),
+        dt.date(2027, 4, 1),
+    )
+    london = fact(WorkOrderRaw(t, survey=answer), zone=ZoneInfo("Europe/London"))
+    assert (london["created_day"], london["resolved_day"], london["surveyed_day"]) == (
+        dt.date(2027, 1, 31),
+        dt.date(2027, 2, 28),
+        dt.date(2027, 3, 31),
+    )
+    open_one = fact(WorkOrderRaw(ticket(created_at=created)))
+    assert open_one["resolved_day"] is None and open_one["surveyed_day"] is None
 
 
 def test_a_reopened_work_order_counts_its_last_resolution_and_its_resolver() -> None:

@@ -142,3 +142,28 @@ async def test_the_first_build_goes_in_rounds_and_then_marks_where_it_began(
     written, _days = await refresh.refresh_org(db, t.org.id)
     assert written == 1
     assert await db.scalar(mark, {"o": t.org.id}) == await db.scalar(built, {"o": t.org.id})
+
+
+async def test_a_new_time_zone_builds_the_facts_again_in_its_local_dates(
+    db: AsyncSession,
+) -> None:
+    """A work order created at 20:00 UTC is on the 24th in London and on the 25th in
+    Shanghai: after the organisation moves, its period (and every engineer day) follows."""
+    t = await make_tenant(db)
+    assert t.customer
+    t.org.timezone = "Europe/London"
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer)
+    ticket.created_at = dt.datetime(2026, 3, 24, 20, 0, tzinfo=dt.UTC)
+    await db.flush()
+    day = text("SELECT created_day FROM kpi_work_orders WHERE ticket_id = :id")
+    zone = text("SELECT zone FROM kpi_refresh_marks WHERE org_id = :org")
+    await refresh.refresh_org(db, t.org.id)
+    assert await db.scalar(day, {"id": ticket.id}) == dt.date(2026, 3, 24)
+    assert await db.scalar(zone, {"org": t.org.id}) == "Europe/London"
+    await refresh.refresh_org(db, t.org.id)  # nothing changed: nothing rebuilt
+    assert await db.scalar(day, {"id": ticket.id}) == dt.date(2026, 3, 24)
+    t.org.timezone = "Asia/Shanghai"
+    await db.flush()
+    await refresh.refresh_org(db, t.org.id)
+    assert await db.scalar(day, {"id": ticket.id}) == dt.date(2026, 3, 25)
+    assert await db.scalar(zone, {"org": t.org.id}) == "Asia/Shanghai"

@@ -21,6 +21,7 @@ from server.engineers import Engineer
 from server.reports import EngineerDayFact, WorkOrderFact
 from server.tickets import Ticket
 from tests.fixtures.factories import Tenant, make_engineer
+from tests.server.reports.kpi_data import with_days
 
 TERRITORIES = {"en": ("North", "South", "East", "West"), "zh_CN": ("浦东", "浦西", "闵行", "嘉定")}
 TEAMS = {
@@ -119,7 +120,7 @@ async def seed(
     for n, day in enumerate(sorted(rnd.choices(days, weights, k=count))):
         tickets_row, fact = _one(t, out.engineers, assets, rnd, lang, base + n + 1, day, today)
         tickets.append(tickets_row)
-        facts.append(fact)
+        facts.append(with_days(fact, t.org.timezone))
         out.tickets.append(tickets_row["id"])
         out.resolved += fact["resolved_at"] is not None
     await db.execute(insert(Ticket.__table__), tickets)
