@@ -87,6 +87,7 @@ class Movement(NamedTuple):
     kind: str  # consume or return
     quantity: Decimal
     unit_cost: Decimal
+    condition: str | None = None  # a return's: good (unused, back to stock) or defective
 
 
 class Survey(NamedTuple):
@@ -251,13 +252,16 @@ def labour_figures(
 
 
 def parts_cost(movements: Iterable[Movement]) -> Decimal:
-    """Parts consumed on the work order less parts returned from it, at their unit cost."""
+    """Parts consumed on the work order less its good returns (unused parts taken back), at
+    the unit cost recorded on each line: the parts domain's work-order cost (docs/parts.md).
+    A defective return is the broken unit that came out of the equipment: it credits
+    nothing."""
     total = _ZERO
     for m in movements:
         value = m.quantity * m.unit_cost
         if m.kind == "consume":
             total += value
-        elif m.kind == "return":
+        elif m.kind == "return" and m.condition == "good":
             total -= value
     return total.quantize(_CENT, ROUND_HALF_UP)
 

@@ -117,9 +117,11 @@ FIRST_TIME_FIX = (
 REPEAT = f"f.repeat_of_id IS NOT NULL OR f.created_at - f.prev_same_fault_at <= {WINDOW}"
 # Open: not resolved, closed or cancelled (ended_at is set by all three).
 OPEN = "f.ended_at IS NULL AND f.cancelled_at IS NULL"
+# A work order's parts cost rule (docs/parts.md): consumed less good returns; a defective
+# return is the broken unit out of the equipment and credits nothing.
 PARTS_QTY = (
     "CASE WHEN m.kind = 'consume' THEN m.quantity "
-    "WHEN m.kind = 'return' THEN -m.quantity ELSE 0 END"
+    "WHEN m.kind = 'return' AND m.condition = 'good' THEN -m.quantity ELSE 0 END"
 )
 PARTS_COST = f"({PARTS_QTY}) * m.unit_cost"
 

@@ -61,7 +61,7 @@ SELECT e.ticket_id, {_LABOUR_COLUMNS}
 """  # noqa: S608 (module constants only)
 
 MOVEMENTS = """
-SELECT ticket_id, kind, quantity, unit_cost
+SELECT ticket_id, kind, quantity, unit_cost, condition
   FROM stock_movements
  WHERE ticket_id = ANY($2::uuid[]) AND org_id = $1 AND kind IN ('consume', 'return')
 """

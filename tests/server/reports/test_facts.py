@@ -237,11 +237,13 @@ def test_labour_counts_the_effective_entries_at_each_engineers_rate() -> None:
     assert row["labour_cost"] == Decimal("120.00")  # Anna's 2 hours at 60
 
 
-def test_parts_consumed_less_parts_returned() -> None:
+def test_parts_consumed_less_good_returns() -> None:
     movements = [
         Movement("consume", Decimal("2"), Decimal("12.50")),
         Movement("consume", Decimal("1.5"), Decimal("3.333")),
-        Movement("return", Decimal("1"), Decimal("12.50")),
+        Movement("return", Decimal("1"), Decimal("12.50"), "good"),
+        # The broken unit taken out of the equipment: credits nothing.
+        Movement("return", Decimal("1"), Decimal("40.00"), "defective"),
     ]
     row = fact(WorkOrderRaw(ticket(), movements=movements))
     assert row["parts_cost"] == Decimal("17.50")  # 25 + 5.00 (4.9995) - 12.50

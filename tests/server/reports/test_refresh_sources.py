@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.parts import stock_reports
 from server.reports import refresh
 from server.surveys import responses
 from server.surveys.responses import AlreadyAnswered, Answers
@@ -38,9 +39,15 @@ async def test_parts_consumed_and_returned_cost_the_difference(db: AsyncSession)
     await move(
         db, admin, kind="return", quantity=1, to_location_id=store.id, condition="good", **common
     )
+    await move(  # the broken unit out of the equipment credits nothing
+        db, admin, kind="return", quantity=1, to_location_id=store.id, condition="defective",
+        **common,
+    )  # fmt: skip
     await db.flush()
     await refresh.refresh_work_orders(db, t.org.id, [ticket.id])
     assert (await fact(db, ticket.id)).parts_cost == Decimal("25.00")  # 3 x 12.50 - 12.50
+    cost = await stock_reports.work_order_cost(db, admin, ticket_id=ticket.id)
+    assert cost.total_cost == Decimal("25.00")  # the parts domain's own rule agrees
 
 
 async def test_a_survey_answered_twice_counts_the_first_answer(db: AsyncSession) -> None:
