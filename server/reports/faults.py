@@ -27,7 +27,7 @@ COUNTS = (
 )
 TREND = (
     "SELECT f.product_model, f.fault_code, "
-    "CAST(date_trunc('month', f.created_day) AS date) AS month, count(*) AS n "
+    "CAST(date_trunc('month', CAST(f.created_day AS timestamp)) AS date) AS month, count(*) AS n "
     "FROM kpi_work_orders f WHERE f.org_id = :org AND f.type = 'repair' "
     "AND f.cancelled_at IS NULL AND f.product_model IS NOT NULL "
     "AND f.created_day >= :start_day AND f.created_day <= :end_day{where} GROUP BY 1, 2, 3"
