@@ -5,6 +5,7 @@ from server.tickets import audit, planning, service, status_links
 from server.tickets import hooks as lifecycle
 from server.tickets.audit import format_number
 from server.tickets.models import Channel, Priority, Ticket, TicketEvent, TicketType
+from server.tickets.policies import calendar
 from server.tickets.schemas import TicketCreate, TicketRead, TicketUpdate, TransitionIn, to_read
 from server.tickets.service import visible_ticket_ids, visible_tickets
 
@@ -19,6 +20,7 @@ __all__ = [
     "TicketUpdate",
     "TransitionIn",
     "audit",
+    "calendar",
     "format_number",
     "lifecycle",
     "planning",
