@@ -9,6 +9,7 @@ breaches its SLA (``world.BAD_TERRITORY``). The caller commits, then refreshes t
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import datetime as dt
 import heapq
@@ -17,18 +18,19 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.reports.history import reference, stock, world
+from server.reports.history.bar import Bar
 from server.reports.history.orders import Orders
 from server.reports.history.reference import HistoryExists
 from server.reports.history.rows import TABLES, Batch, Ids
 from server.reports.history.setup import Cast, Unit
 
-__all__ = ["HistoryExists", "Options", "Summary", "generate"]
+__all__ = ["Bar", "HistoryExists", "Options", "Summary", "generate", "run"]
 
 Progress = Callable[[int, int], Any]
 # Rows held before a COPY round (about 5,000 work orders' worth).
@@ -104,6 +106,7 @@ async def _days(
     repeats: list[tuple[dt.datetime, int, Unit, Any, str]] = []
     tie = itertools.count()
     made, month = 0, cast.first_day.replace(day=1)
+    copier = _Copier(conn, summary)
     units = _all_units(cast)
     planned = sum(len(drawn) for _, drawn in plan)
     for day, drawn in plan:
@@ -126,9 +129,12 @@ async def _days(
             made += 1
             _plant_repeat(rng, repeats, tie, result, unit, cast.now)
             if len(orders.batch) >= _CHUNK:
-                await _flush(conn, orders.batch, summary)
+                await copier.flush(orders.batch)
+            elif made % 50 == 0:
+                await asyncio.sleep(0)  # the COPY under way goes on meanwhile
             if progress is not None and made % 500 == 0:
                 progress(made, total)
+    await copier.done()
     if progress is not None:
         progress(made, total)
     return made
@@ -206,10 +212,32 @@ def _all_units(cast: Cast) -> list[Unit]:
 
 
 async def _flush(conn: Any, batch: Batch, summary: Summary) -> None:
-    for table, rows in batch.take().items():
+    await _copy(conn, batch.take(), summary)
+
+
+async def _copy(conn: Any, tables: dict[str, list[tuple[Any, ...]]], summary: Summary) -> None:
+    for table, rows in tables.items():
         if rows:
             await conn.copy_records_to_table(table, records=rows, columns=list(TABLES[table]))
             summary.rows[table] = summary.rows.get(table, 0) + len(rows)
+
+
+class _Copier:
+    """COPYs a chunk while the next one is generated: PostgreSQL checks and indexes the
+    rows on its own core meanwhile (about a third of the time when done in turn)."""
+
+    def __init__(self, conn: Any, summary: Summary) -> None:
+        self.conn, self.summary = conn, summary
+        self.pending: asyncio.Task[None] | None = None
+
+    async def flush(self, batch: Batch) -> None:
+        await self.done()
+        self.pending = asyncio.create_task(_copy(self.conn, batch.take(), self.summary))
+
+    async def done(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            await pending
 
 
 async def _driver(session: AsyncSession) -> Any:
@@ -219,3 +247,26 @@ async def _driver(session: AsyncSession) -> Any:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return raw.driver_connection
+
+
+async def run(
+    database_url: str, options: Options, *, password: str, stream: TextIO | None = None
+) -> Summary:
+    """``fixflow demo --history``: generate and commit the history, then rebuild the
+    organisation's KPI facts and commit them; a progress bar for each on ``stream``."""
+    from server.db import make_engine, make_sessionmaker, session_scope
+    from server.reports import refresh
+
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            bar = Bar("history", unit="work orders", stream=stream)
+            summary = await generate(session, options, password=password, progress=bar)
+            bar.close()
+        async with session_scope(make_sessionmaker(engine)) as session:
+            bar = Bar("KPI facts", unit="work orders", stream=stream)
+            await refresh.refresh_org(session, summary.org_id, full=True, progress=bar)
+            bar.close()
+    finally:
+        await engine.dispose()
+    return summary

@@ -205,7 +205,7 @@ def _events(orders: Orders, plan: Plan, steps: list[Step]) -> None:
             "ticket_events",
             (
                 ids.at(s.at), org, plan.id, s.kind, s.action, s.source, s.target, s.reason,
-                json.dumps(s.changes), s.actor, s.at,
+                json.dumps(s.changes) if s.changes else "{}", s.actor, s.at,
             ),
         )  # fmt: skip
 
