@@ -204,6 +204,35 @@ def create_admin(
             handle.cleanup()  # type: ignore[attr-defined]
 
 
+@app.command("kpi-refresh")
+def kpi_refresh(
+    org: str | None = typer.Option(None, help="The organisation's slug (default: all)"),
+    full: bool = typer.Option(False, help="Rebuild every fact, not only what changed"),
+) -> None:
+    """Bring the KPI facts up to date now (the worker does it every minute); --full
+    rebuilds them from the operational tables (docs/kpis.md)."""
+    from server import domains
+    from server.db import make_engine, make_sessionmaker
+    from server.reports.jobs import command
+
+    async def run(url: str) -> int:
+        domains.install()
+        engine = make_engine(url, pool_size=2)
+        try:
+            return await command(make_sessionmaker(engine), slug=org, full=full, echo=typer.echo)
+        finally:
+            await engine.dispose()
+
+    url, handle = _db_url_or_embedded()
+    try:
+        if asyncio.run(run(url)) == 0:
+            typer.echo(f"no organisation {org!r}" if org else "no organisations", err=True)
+            raise typer.Exit(1)
+    finally:
+        if handle is not None:
+            handle.cleanup()  # type: ignore[attr-defined]
+
+
 @app.command("solve-vrptw")
 def solve_vrptw(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A Solomon-format file"),

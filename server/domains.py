@@ -26,6 +26,7 @@ from server.jobs import Job
 from server.notify import plug as notify
 from server.orgs import plug as orgs
 from server.parts import plug as parts
+from server.reports import plug as reports
 from server.surveys import plug as surveys
 from server.sync import plug as sync
 from server.tickets import plug as tickets
@@ -47,6 +48,7 @@ PLUGS: tuple[ModuleType, ...] = (
     surveys,
     notify,
     webhooks,
+    reports,
 )
 LADDER = (
     "events",
@@ -70,6 +72,7 @@ LADDER = (
     "notify",
     "webhooks",
     "portal",
+    "reports",
 )
 _installed = False
 

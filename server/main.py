@@ -54,6 +54,7 @@ from server.portal.pages.router import PAGE_FORM_MAX_BYTES
 from server.portal.pages.router import router as portal_pages_router
 from server.portal.router import router as portal_router
 from server.queue import JobSender
+from server.reports.router import router as reports_router
 from server.service_report.router import router as service_report_router
 from server.surveys.page.router import router as survey_page_router
 from server.surveys.router import router as surveys_router
@@ -261,6 +262,7 @@ ROUTERS = (
     survey_tickets_router,
     survey_page_router,
     notify_router,
+    reports_router,
 )
 
 

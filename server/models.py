@@ -33,6 +33,7 @@ from server.parts.models import (
     StockMovement,
     StockUnit,
 )
+from server.reports.models import EngineerDayFact, RefreshMark, WorkOrderFact
 from server.surveys.models import SurveyInvitation, SurveyResponse, SurveyTemplate
 from server.sync.entities import install as install_sync_capture
 from server.sync.models import SyncChange, SyncClient, SyncFlag, SyncHorizon, SyncMutation
@@ -61,6 +62,7 @@ __all__ = [
     "DayPlan",
     "Decline",
     "Engineer",
+    "EngineerDayFact",
     "EscalationPolicy",
     "FieldPartLine",
     "FollowupTask",
@@ -76,6 +78,7 @@ __all__ = [
     "Part",
     "PartReturn",
     "PreferredEngineer",
+    "RefreshMark",
     "RefreshToken",
     "ServiceSite",
     "Signature",
@@ -107,6 +110,7 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkOrderFact",
 ]
 
 install_sync_capture()  # the change feed's capture hook (server/sync/capture.py)

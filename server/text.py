@@ -100,3 +100,24 @@ def engineer_name_for_customers(display_name: str) -> str:
     if " " not in name and all(_is_cjk(ch) for ch in name):
         return f"{name[0]}师傅"
     return name.split()[0]
+
+
+# Spreadsheet safety (CSV exports): a cell a spreadsheet would run as a formula (starting
+# with = + - @, a tab or a carriage return) gets a leading apostrophe; an import removes it
+# again, so an export imports back unchanged.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _needs_quote(value: str) -> bool:
+    """A cell a spreadsheet would evaluate, or one that would look quoted after import."""
+    if value.startswith(_FORMULA_START):
+        return True
+    return value.startswith("'") and _needs_quote(value[1:])
+
+
+def spreadsheet_safe(value: str) -> str:
+    return f"'{value}" if _needs_quote(value) else value
+
+
+def spreadsheet_restore(value: str) -> str:
+    return value[1:] if value.startswith("'") and _needs_quote(value[1:]) else value

@@ -23,6 +23,7 @@ SCOPES: dict[str, str] = {
     "parts:write": "Manage the catalogue and locations, record stock movements",
     "surveys:read": "Read survey templates, responses and scores",
     "surveys:write": "Create and change survey templates",
+    "kpis:read": "Read the KPIs, the work orders behind them, scorecards and reports",
 }
 
 _ALL = frozenset(SCOPES)
@@ -40,6 +41,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "parts:read",
             "parts:write",  # their own van's field movements only (server/parts/service.py)
             "surveys:read",  # the responses about their own work only (server/surveys)
+            "kpis:read",  # the KPIs of their own work only (server/reports)
         }
     ),
     Role.VIEWER: _READ,

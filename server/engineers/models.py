@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +28,10 @@ class Engineer(IdMixin, TimestampMixin, Base):
     # {"mon": [["08:00", "17:00"]], ...} in the organisation's time zone
     working_hours: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     territory: Mapped[str | None] = mapped_column(String(100))
+    # The team the KPIs group the engineer under, and the labour cost rate (the
+    # organisation's currency per hour; null: their labour costs nothing in the KPIs).
+    team: Mapped[str | None] = mapped_column(String(100))
+    hourly_cost: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     # Capacity per day (None: no limit besides the shift).
     max_jobs_per_day: Mapped[int | None] = mapped_column(Integer)
     max_minutes_per_day: Mapped[int | None] = mapped_column(Integer)

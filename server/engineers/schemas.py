@@ -3,9 +3,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from decimal import Decimal
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from server.engineers.shifts import KINDS
 from server.schemas import (
@@ -36,6 +38,22 @@ Skills = Annotated[dict[SkillName, Level], Field(max_length=50)]
 # ASCII digits ("\d" also takes "٨"), matched whole ("$" also takes a final newline).
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# The team the KPIs group an engineer under (blank refused, like a territory), and their
+# labour cost rate in the organisation's currency per hour (the KPIs' labour cost).
+def _team(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError(
+            "team_blank", "a team needs a name (1 to 100 characters); send null for none"
+        )
+    return value
+
+
+Team = Annotated[
+    str, Field(max_length=100, json_schema_extra={"minLength": 1}), AfterValidator(_team)
+]
+HourlyCost = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AsciiNumber]
 WorkingHours = dict[str, list[tuple[str, str]]]
 JobsPerDay = Annotated[
     int, Field(ge=1, le=50, description="At most this many jobs a day"), AsciiNumber
@@ -97,6 +115,8 @@ class EngineerCreate(Input):
     home_lon: Longitude | None = None
     working_hours: WorkingHours = {}
     territory: Territory | None = None
+    team: Team | None = None
+    hourly_cost: HourlyCost | None = None
     locale: Annotated[str, Field(pattern=r"^(en|zh_CN)$")] = "en"
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None
@@ -119,6 +139,8 @@ class EngineerCreate(Input):
                     "home_lon": 121.47,
                     "working_hours": {"mon": [["08:00", "17:00"]]},
                     "territory": "Shanghai-Pudong",
+                    "team": "HVAC East",
+                    "hourly_cost": "85.00",
                     "locale": "zh_CN",
                     "max_jobs_per_day": 6,
                     "max_minutes_per_day": 480,
@@ -136,6 +158,8 @@ class EngineerUpdate(Input):
     home_lon: Longitude | None = None
     working_hours: WorkingHours | None = None
     territory: Territory | None = None
+    team: Team | None = None
+    hourly_cost: HourlyCost | None = None
     active: bool | None = None
     max_jobs_per_day: JobsPerDay | None = None
     max_minutes_per_day: MinutesPerDay | None = None
@@ -157,6 +181,8 @@ class EngineerRead(Output):
     home_lon: float | None
     working_hours: dict[str, list[list[str]]]
     territory: str | None
+    team: str | None
+    hourly_cost: Decimal | None
     max_jobs_per_day: int | None
     max_minutes_per_day: int | None
     rating: float

@@ -115,6 +115,8 @@ class LabourEntry(Base):
         CheckConstraint("kind IN ('travel', 'work', 'break')", name="kind"),
         UniqueConstraint("replaces_id"),
         Index("ix_labour_entries_org_engineer_started", "org_id", "engineer_id", "started_at"),
+        # What was recorded since the KPI refresh last looked (server/reports/refresh.py).
+        Index("ix_labour_entries_org_received", "org_id", "received_at"),
         Index("ix_labour_entries_ticket", "ticket_id"),
     )
 

@@ -3,6 +3,9 @@ reservations, returns, replenishment and stock reports."""
 
 from server.parts import service
 from server.parts.models import MovementKind, Part, StockMovement
+
+# Last: the stock reports read the face above (server.parts.service).
+from server.parts.reports import service as stock_reports
 from server.parts.schemas import MovementCreate, Qty
 
 __all__ = [
@@ -12,4 +15,5 @@ __all__ = [
     "Qty",
     "StockMovement",
     "service",
+    "stock_reports",
 ]

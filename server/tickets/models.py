@@ -100,6 +100,8 @@ class Ticket(IdMixin, TimestampMixin, Base):
         UniqueConstraint("org_id", "number"),
         Index("ix_tickets_org_status_created", "org_id", "status", "created_at", "id"),
         Index("ix_tickets_org_created", "org_id", "created_at", "id"),
+        # What changed since the KPI refresh last looked (server/reports/refresh.py).
+        Index("ix_tickets_org_updated", "org_id", "updated_at"),
         Index("ix_tickets_org_assignee_status", "org_id", "assignee_id", "status"),
         Index("ix_tickets_org_resolution_due", "org_id", "resolution_due_at"),
         # Open work, soonest deadline first (sort=resolution_due_at): the expression is the

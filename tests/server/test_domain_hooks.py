@@ -68,6 +68,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
             "surveys.send_due",
             "notify.send_pending",
             "webhooks.send",
+            "reports.refresh",
         }
     )
     crons = {c.name.removeprefix("cron:") for c in WorkerSettings.cron_jobs}
@@ -81,6 +82,7 @@ def test_the_worker_runs_every_domains_jobs() -> None:
         "surveys.send_due",
         "notify.send_pending",
         "webhooks.send",
+        "reports.refresh",
     }
 
 

@@ -48,7 +48,7 @@ from server.errors import Conflict, PayloadTooLarge, Unprocessable
 from server.parts.models import Part
 from server.parts.schemas import PartCreate
 from server.parts.service import refuse_serialised_change_with_stock, search_parts_query
-from server.text import fit, quote
+from server.text import fit, quote, spreadsheet_restore, spreadsheet_safe
 
 COLUMNS = (
     "sku",
@@ -69,7 +69,6 @@ MAX_REPORTED_ERRORS = 1_000
 MODEL_SEPARATOR = "|"
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LOOKUP_CHUNK = 5_000
 
 
@@ -143,21 +142,6 @@ def _file_error(message: str, *, line: int = 1, column: str | None = None) -> Im
 
 
 # --- spreadsheet-safe text -----------------------------------------------------------------
-
-
-def _needs_quote(value: str) -> bool:
-    """A cell a spreadsheet would evaluate, or one that would look quoted after import."""
-    if value.startswith(_FORMULA_START):
-        return True
-    return value.startswith("'") and _needs_quote(value[1:])
-
-
-def _defuse(value: str) -> str:
-    return f"'{value}" if _needs_quote(value) else value
-
-
-def _restore(value: str) -> str:
-    return value[1:] if value.startswith("'") and _needs_quote(value[1:]) else value
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -235,7 +219,7 @@ def _validate(line: int, cells: dict[str, str]) -> tuple[_Row | None, list[RowEr
     fields: dict[str, Any] = {}
     active = True
     for column, raw in cells.items():
-        value = _restore(raw) if column in TEXT_COLUMNS else raw
+        value = spreadsheet_restore(raw) if column in TEXT_COLUMNS else raw
         if not value:
             if column in REQUIRED:
                 problem(column, "required")
@@ -401,7 +385,7 @@ async def import_parts(
 
 def _cells(part: Part) -> list[str]:
     def text(value: str | None) -> str:
-        return _defuse(value or "")
+        return spreadsheet_safe(value or "")
 
     return [
         part.sku,

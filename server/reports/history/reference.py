@@ -22,7 +22,7 @@ from server.orgs import Organisation
 from server.reports.history import world
 from server.reports.history.rows import Ids
 from server.reports.history.setup import Cast, PartRef, Policy, Staff, Unit
-from server.tickets import calendar
+from server.tickets import BusinessHours
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = (
@@ -212,9 +212,9 @@ async def _policies(
         return await _policies(session, org, first, last)
     out = {}
     for prio, r in found.items():
-        cal = calendar.BusinessCalendar.always_open()
+        cal = BusinessHours.always_open()
         if r.timezone is not None:
-            cal = calendar.BusinessCalendar.from_config(r.timezone, r.hours, tuple(r.holidays))
+            cal = BusinessHours.from_config(r.timezone, r.hours, tuple(r.holidays))
         out[prio] = Policy(r.id, r.response_minutes, r.resolution_minutes, cal)
     return out
 

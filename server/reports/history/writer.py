@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from server.reports.history import world
-from server.tickets import audit, calendar
+from server.tickets import add_business_time, audit, business_time_between
 
 if TYPE_CHECKING:
     from server.reports.history.orders import Orders, Plan, Result, Step, Trip
@@ -72,11 +72,11 @@ def _walk(orders: Orders, plan: Plan, steps: list[Step]) -> State:
     policy = orders.cast.policies[plan.priority]
     cal = policy.calendar
     state = State()
-    state.response_due = calendar.add_business_time(
+    state.response_due = add_business_time(
         cal, plan.created, dt.timedelta(minutes=policy.response_minutes)
     )
     target = dt.timedelta(minutes=policy.resolution_minutes)
-    state.resolution_due = calendar.add_business_time(cal, plan.created, target)
+    state.resolution_due = add_business_time(cal, plan.created, target)
     for step in steps:
         if step.kind != "transition":
             continue
@@ -91,10 +91,10 @@ def _walk(orders: Orders, plan: Plan, steps: list[Step]) -> State:
         elif action == "hold" and step.changes.get("sla_paused"):
             state.on_hold_since = step.at
         elif action == "resume" and state.on_hold_since is not None:
-            held = calendar.business_time_between(cal, state.on_hold_since, step.at)
+            held = business_time_between(cal, state.on_hold_since, step.at)
             state.paused += int(held.total_seconds())
             state.on_hold_since = None
-            due = calendar.add_business_time(
+            due = add_business_time(
                 cal, plan.created, target + dt.timedelta(seconds=state.paused)
             )
             state.resolution_due = due

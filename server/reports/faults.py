@@ -1,0 +1,91 @@
+"""Top fault codes per product model: the repair work orders created in the range per
+(product model, fault code), each code's share of all the model's work orders in the range
+(cancelled work orders, and those without equipment of a known model, are not counted),
+and its count per calendar month (organisation's time zone). Models are ordered by their
+repair count, most first: a model that fails too often tops the list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.reports import passes
+from server.reports.query import bounds
+from server.reports.schemas import FaultModel, FaultRow, FaultTrendPoint, KpiQuery
+
+COUNTS = (
+    "SELECT f.product_model, f.fault_code, grouping(f.fault_code) AS whole, count(*) AS n, "
+    "count(*) FILTER (WHERE f.type = 'repair') AS repairs "
+    "FROM kpi_work_orders f WHERE f.org_id = :org AND f.cancelled_at IS NULL "
+    "AND f.product_model IS NOT NULL "
+    "AND f.created_at >= :start AND f.created_at < :end{where} "
+    "GROUP BY GROUPING SETS ((f.product_model, f.fault_code), (f.product_model))"
+)
+TREND = (
+    "SELECT f.product_model, f.fault_code, "
+    "CAST(date_trunc('month', f.created_at AT TIME ZONE :tz) AS date) AS month, count(*) AS n "
+    "FROM kpi_work_orders f WHERE f.org_id = :org AND f.type = 'repair' "
+    "AND f.cancelled_at IS NULL AND f.product_model IS NOT NULL "
+    "AND f.created_at >= :start AND f.created_at < :end{where} GROUP BY 1, 2, 3"
+)
+
+
+async def faults(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    query: KpiQuery,
+    *,
+    zone: str,
+    top: int,
+    models: int,
+) -> list[FaultModel]:
+    start, end = bounds(query, zone)
+    where, params = passes.filter_sql(query.filters)
+    params |= {"org": org_id, "start": start, "end": end, "tz": zone}
+    found: dict[str | None, FaultModel] = {}
+    codes: dict[str | None, list[tuple[str | None, int]]] = defaultdict(list)
+    sql = COUNTS.format(where=where)
+    for row in await session.execute(text(sql), passes.bind(sql, params)):
+        if row.whole:
+            found[row.product_model] = FaultModel(row.product_model, row.n, row.repairs, [])
+        elif row.repairs:
+            codes[row.product_model].append((row.fault_code, row.repairs))
+    chosen = sorted(found.values(), key=lambda m: (-m.repairs, m.product_model or ""))
+    chosen = [m for m in chosen if m.repairs][:models]
+    trend = await _trend(session, where, params)
+    for model in chosen:
+        ranked = sorted(codes[model.product_model], key=lambda c: (-c[1], c[0] or ""))[:top]
+        model.faults = [
+            FaultRow(
+                fault_code=code,
+                count=count,
+                share=round(100 * count / model.work_orders, 2),
+                trend=_points(trend[(model.product_model, code)], query.start, query.end),
+            )
+            for code, count in ranked
+        ]
+    return chosen
+
+
+async def _trend(
+    session: AsyncSession, where: str, params: dict[str, Any]
+) -> dict[tuple[str | None, str | None], dict[dt.date, int]]:
+    out: dict[tuple[str | None, str | None], dict[dt.date, int]] = defaultdict(dict)
+    sql = TREND.format(where=where)
+    for row in await session.execute(text(sql), passes.bind(sql, params)):
+        out[(row.product_model, row.fault_code)][row.month] = row.n
+    return out
+
+
+def _points(counts: dict[dt.date, int], start: dt.date, end: dt.date) -> list[FaultTrendPoint]:
+    """One point per month of the range, 0 where the code did not occur."""
+    points, month = [], start.replace(day=1)
+    while month <= end:
+        points.append(FaultTrendPoint(month=month, count=counts.get(month, 0)))
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return points

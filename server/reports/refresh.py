@@ -1,0 +1,324 @@
+"""Bringing the KPI facts up to date from the operational tables (docs/kpis.md).
+
+The facts are a cache: every row is recomputed from the source by ``server.reports.facts``
+(the rules), never patched. A refresh loads a batch of work orders' raw rows with a handful
+of set-based statements (one per table, ``= ANY($ids)``), computes the rows in Python and
+writes them with one ``INSERT .. SELECT FROM unnest(..) ON CONFLICT DO UPDATE``: a full
+rebuild of a million work orders is a few hundred such rounds.
+
+``refresh_org`` finds what changed since the organisation's ``RefreshMark`` (with a ten
+minutes' overlap for transactions that committed late) and refreshes that; ``full=True``
+rebuilds everything. Like every service it never commits: the job, the CLI or the history
+generator does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import orgs
+from server.db import driver, execute, fetch, fetchrow
+from server.reports import facts, sql
+from server.reports.facts import (
+    CheckIn,
+    EngineerInfo,
+    Event,
+    Labour,
+    Movement,
+    Survey,
+    TicketRow,
+    WorkOrderRaw,
+)
+from server.tickets import BusinessHours
+
+BATCH = 5000
+OVERLAP = dt.timedelta(minutes=10)
+Progress = Callable[[int, int], None]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Context:
+    """What every batch of one organisation shares: its engineers, SLA calendars, zone."""
+
+    def __init__(
+        self,
+        engineers: dict[uuid.UUID, EngineerInfo],
+        calendars: dict[uuid.UUID, BusinessHours | None],
+        now: dt.datetime,
+    ) -> None:
+        self.engineers = engineers
+        self.calendars = calendars
+        self.now = now
+
+
+async def _context(conn: asyncpg.Connection, org_id: uuid.UUID) -> _Context:
+    engineers = {
+        r["id"]: EngineerInfo(r["team"], r["territory"], r["hourly_cost"])
+        for r in await fetch(conn, sql.ENGINEERS, org_id)
+    }
+    calendars: dict[uuid.UUID, BusinessHours | None] = {}
+    parsed: dict[uuid.UUID, BusinessHours] = {}
+    for r in await fetch(conn, sql.CALENDARS, org_id):
+        if r["calendar_id"] is None:
+            calendars[r["policy_id"]] = None
+            continue
+        if r["calendar_id"] not in parsed:
+            parsed[r["calendar_id"]] = BusinessHours.from_config(
+                r["timezone"], r["hours"], r["holidays"] or ()
+            )
+        calendars[r["policy_id"]] = parsed[r["calendar_id"]]
+    return _Context(engineers, calendars, _now())
+
+
+def _grouped(rows: Iterable[asyncpg.Record], make: Callable[..., Any]) -> dict[Any, list[Any]]:
+    """Rows whose first value is the work order's id, as ``make(*rest)`` per work order."""
+    out: dict[Any, list[Any]] = defaultdict(list)
+    for row in rows:
+        values = tuple(row)
+        out[values[0]].append(make(*values[1:]))
+    return out
+
+
+async def _raw(
+    conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID], ctx: _Context
+) -> list[WorkOrderRaw]:
+    """Each work order's raw rows: six statements for the whole batch."""
+    tickets = [TicketRow(*r) for r in await fetch(conn, sql.TICKETS, org_id, ids)]
+    events = _grouped(await fetch(conn, sql.EVENTS, org_id, ids), Event)
+    check_ins = _grouped(await fetch(conn, sql.CHECK_INS, org_id, ids), CheckIn)
+    labour = _grouped(await fetch(conn, sql.LABOUR, org_id, ids), Labour)
+    movements = _grouped(await fetch(conn, sql.MOVEMENTS, org_id, ids), Movement)
+    surveys = {r[0]: Survey(*tuple(r)[1:]) for r in await fetch(conn, sql.SURVEYS, org_id, ids)}
+    return [
+        WorkOrderRaw(
+            ticket=t,
+            events=events.get(t.id, ()),
+            check_ins=check_ins.get(t.id, ()),
+            labour=labour.get(t.id, ()),
+            movements=movements.get(t.id, ()),
+            survey=surveys.get(t.id),
+            calendar=ctx.calendars.get(t.sla_policy_id) if t.sla_policy_id else None,
+        )
+        for t in tickets
+    ]
+
+
+async def _refresh_batch(
+    conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID], ctx: _Context
+) -> int:
+    rows = [
+        facts.work_order_fact(raw, ctx.engineers, ctx.now)
+        for raw in await _raw(conn, org_id, ids, ctx)
+    ]
+    if rows:
+        columns = [[row[name] for row in rows] for name in sql.FACT_COLUMNS]
+        await execute(conn, sql.UPSERT_FACTS, *columns)
+    return len(rows)
+
+
+async def _with_neighbours(
+    conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """``ids`` and every other work order on the same assets: a change to one can move its
+    neighbours' ``next_on_asset_at`` and ``prev_same_fault_at``."""
+    rows = await fetch(conn, sql.NEIGHBOURS, org_id, list(ids))
+    return sorted({*ids, *(r[0] for r in rows)})
+
+
+async def refresh_work_orders(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    ticket_ids: Iterable[uuid.UUID],
+    *,
+    progress: Progress | None = None,
+) -> int:
+    """Recompute the facts of ``ticket_ids`` (the organisation's; others are ignored) and
+    of their neighbours on the same assets. Returns how many rows were written."""
+    conn = await driver(session)
+    ids = await _with_neighbours(conn, org_id, list(ticket_ids))
+    return await _refresh_ids(conn, org_id, ids, progress)
+
+
+async def _refresh_ids(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    ids: Sequence[uuid.UUID],
+    progress: Progress | None,
+) -> int:
+    ctx = await _context(conn, org_id)
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        written += await _refresh_batch(conn, org_id, ids[start : start + BATCH], ctx)
+        if progress is not None:
+            progress(min(start + BATCH, len(ids)), len(ids))
+    return written
+
+
+# --- engineer days ---------------------------------------------------------------------------
+
+Pair = tuple[uuid.UUID, dt.date]
+ENGINEERS_PER_ROUND = 25
+
+
+async def refresh_engineer_days(
+    session: AsyncSession, org_id: uuid.UUID, pairs: Iterable[Pair]
+) -> int:
+    """Recompute the ``kpi_engineer_days`` rows of ``pairs`` (engineer, local date): the
+    scheduled seconds from ``server.engineers.shifts`` (working hours, time off, extra
+    shifts) up to now, and the effective work and travel split at local midnight. A day
+    with nothing scheduled or recorded has no row. Returns how many rows were written."""
+    conn = await driver(session)
+    zone = ZoneInfo(await orgs.service.zone(session, org_id))
+    by_engineer: dict[uuid.UUID, set[dt.date]] = defaultdict(set)
+    for engineer_id, day in pairs:
+        by_engineer[engineer_id].add(day)
+    engineers = sorted(by_engineer)
+    written = 0
+    for start in range(0, len(engineers), ENGINEERS_PER_ROUND):
+        chunk = {e: by_engineer[e] for e in engineers[start : start + ENGINEERS_PER_ROUND]}
+        written += await _engineer_round(conn, org_id, chunk, zone)
+    return written
+
+
+async def _engineer_round(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    wanted: dict[uuid.UUID, set[dt.date]],
+    zone: ZoneInfo,
+) -> int:
+    from server.engineers import shifts
+
+    first = min(min(days) for days in wanted.values())
+    last = max(max(days) for days in wanted.values())
+    since, until = shifts.day_bounds(first, zone)[0], shifts.day_bounds(last, zone)[1]
+    ids = list(wanted)
+    people = {r["id"]: r for r in await fetch(conn, sql.ENGINEER_DAYS_PEOPLE, org_id, ids)}
+    time_off = _grouped(await fetch(conn, sql.TIME_OFF, org_id, ids, since, until), _Off)
+    labour = _grouped(await fetch(conn, sql.DAY_LABOUR, org_id, ids, since, until), Labour)
+    now = _now()
+    rows, empty = [], []
+    for engineer_id, days in wanted.items():
+        person = people.get(engineer_id)
+        if person is None:
+            continue
+        for day in sorted(days):
+            bounds = shifts.day_bounds(day, zone)
+            on = shifts.on_date(day, person["working_hours"], time_off.get(engineer_id, ()), zone)
+            mine = [e for e in labour.get(engineer_id, ()) if facts.overlap(bounds, e[2:4])]
+            figures = facts.engineer_day(bounds, on, mine, now)
+            if any(figures.values()):
+                rows.append((engineer_id, day, person["team"], person["territory"], figures))
+            else:
+                empty.append((engineer_id, day))
+    await _write_days(conn, org_id, rows, empty)
+    return len(rows)
+
+
+class _Off:
+    """A time-off row as ``shifts.on_date`` reads it."""
+
+    __slots__ = ("ends_at", "kind", "starts_at")
+
+    def __init__(self, kind: str, starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+        self.kind, self.starts_at, self.ends_at = kind, starts_at, ends_at
+
+
+async def _write_days(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    rows: list[tuple[uuid.UUID, dt.date, str | None, str | None, dict[str, int]]],
+    empty: list[Pair],
+) -> None:
+    if empty:
+        await execute(conn, sql.DELETE_DAYS, org_id, [e for e, _ in empty], [d for _, d in empty])
+    if rows:
+        await execute(
+            conn,
+            sql.UPSERT_DAYS,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [org_id] * len(rows),
+            [r[2] for r in rows],
+            [r[3] for r in rows],
+            [r[4]["scheduled_s"] for r in rows],
+            [r[4]["work_s"] for r in rows],
+            [r[4]["travel_s"] for r in rows],
+        )
+
+
+# --- the organisation ------------------------------------------------------------------------
+
+
+async def refresh_org(
+    session: AsyncSession,
+    org_id: uuid.UUID,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> tuple[int, int]:
+    """Bring the organisation's facts up to date: the work orders changed since the mark
+    (less ``OVERLAP``) with their neighbours, and the engineer days those changes touch plus
+    yesterday and today; everything with ``full`` (or when there is no mark yet). Moves
+    the mark. Returns (work orders written, engineer days written)."""
+    conn = await driver(session)
+    started = await _db_now(conn)
+    mark = await fetchrow(conn, sql.MARK, org_id)
+    since = None if full or mark is None else mark["facts_through"] - OVERLAP
+    if since is None:
+        ids = [r[0] for r in await fetch(conn, sql.ALL_TICKETS, org_id)]
+    else:
+        changed = [r[0] for r in await fetch(conn, sql.CHANGED, org_id, since, started)]
+        ids = await _with_neighbours(conn, org_id, changed)
+    written = await _refresh_ids(conn, org_id, ids, progress)
+    zone = ZoneInfo(await orgs.service.zone(session, org_id))
+    today = started.astimezone(zone).date()
+    pairs = await _day_pairs(conn, org_id, since, today, zone)
+    days = await refresh_engineer_days(session, org_id, pairs)
+    await execute(conn, sql.SET_MARK, org_id, started, today)
+    return written, days
+
+
+async def _db_now(conn: asyncpg.Connection) -> dt.datetime:
+    row = await fetchrow(conn, "SELECT now()")
+    assert row is not None
+    value: dt.datetime = row[0]
+    return value
+
+
+async def _day_pairs(
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    since: dt.datetime | None,
+    today: dt.date,
+    zone: ZoneInfo,
+) -> set[Pair]:
+    """The engineer days to recompute, up to today. Incremental (``since``): the days of
+    the labour, voids and time off recorded since, and yesterday and today of every active
+    engineer. Full: every day with labour, and every day of every active engineer from
+    the first labour (or their first day, if later) to today."""
+    pairs: set[Pair] = set()
+    spans = await fetch(conn, sql.DAY_SPANS, org_id, since, zone.key)
+    for engineer_id, first, last in spans:
+        day = first
+        while day <= min(last, today):
+            pairs.add((engineer_id, day))
+            day += dt.timedelta(days=1)
+    yesterday = today - dt.timedelta(days=1)
+    start = yesterday if since is not None else min((s[1] for s in spans), default=yesterday)
+    for engineer_id, joined in await fetch(conn, sql.ACTIVE_ENGINEERS, org_id):
+        day = max(start, joined.astimezone(zone).date()) if since is None else start
+        while day <= today:
+            pairs.add((engineer_id, day))
+            day += dt.timedelta(days=1)
+    return pairs
