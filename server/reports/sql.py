@@ -136,7 +136,8 @@ DAY_LABOUR = f"""
 SELECT e.engineer_id, {_LABOUR_COLUMNS}
   FROM labour_entries e
  WHERE e.org_id = $1 AND e.engineer_id = ANY($2::uuid[]) AND e.kind IN ('work', 'travel')
-   AND e.started_at < $4 AND e.started_at >= $3 - interval '2 days' AND e.ended_at > $3
+   AND e.started_at < $4::timestamptz AND e.started_at >= $3::timestamptz - interval '2 days'
+   AND e.ended_at > $3::timestamptz
 """  # noqa: S608 (module constants only)
 
 # The local dates (zone $3) each labour entry, void or time off touches, first and last:

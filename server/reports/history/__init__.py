@@ -54,6 +54,8 @@ class Summary:
     seconds: float = 0.0
     first_day: dt.date | None = None
     last_day: dt.date | None = None
+    # The bad actors: product_model (with its fault_code), engineer_id, territory.
+    planted: dict[str, Any] = field(default_factory=dict)
 
 
 async def generate(
@@ -78,6 +80,12 @@ async def generate(
         months=options.months, now=now, rng=rng, ids=ids, password=password,
     )  # fmt: skip
     summary = Summary(org.id, first_day=cast.first_day, last_day=cast.last_day)
+    summary.planted = {
+        "product_model": world.BAD_MODEL,
+        "fault_code": world.BAD_FAULT,
+        "engineer_id": cast.staff[world.BAD_ENGINEER_TERRITORY][0].id,
+        "territory": world.BAD_TERRITORY,
+    }
     batch = Batch()
     orders = Orders(cast, rng, ids, batch)
     made = await _days(conn, orders, options.work_orders, summary, progress)
@@ -101,9 +109,9 @@ async def _days(
     """Day by day from the first to today: the day's work orders from the calendar, with
     the repeats planted earlier that fall on it, in creation order."""
     cast, rng = orders.cast, orders.rng
-    plan = _demand(cast, total, random.Random(rng.random()))
+    plan = _demand(cast, total, random.Random(rng.random()))  # noqa: S311
     zone = ZoneInfo(cast.timezone)
-    repeats: list[tuple[dt.datetime, int, Unit, Any, str]] = []
+    repeats: list[tuple[dt.datetime, int, Unit, Any, str, Any]] = []
     tie = itertools.count()
     made, month = 0, cast.first_day.replace(day=1)
     copier = _Copier(conn, summary)
@@ -121,11 +129,13 @@ async def _days(
         left, count = total - made - len(due) - len(repeats), len(drawn)
         drawn = _scaled(rng, drawn, units, (planned, left), last=day == cast.last_day)
         planned -= count
-        todo = [(_instant(rng, start, end), next(tie), u, None, "") for u in drawn] + due
-        for created, _, unit, repeat_of, fault in sorted(todo, key=lambda t: (t[0], t[1])):
+        todo = [(_instant(rng, start, end), next(tie), u, None, "", None) for u in drawn] + due
+        for created, _, unit, repeat_of, fault, staff in sorted(todo, key=lambda t: (t[0], t[1])):
             if made >= total:
                 break
-            result = orders.make(created, unit, repeat_of=repeat_of, fault=fault or None)
+            result = orders.make(
+                created, unit, repeat_of=repeat_of, fault=fault or None, staff=staff
+            )
             made += 1
             _plant_repeat(rng, repeats, tie, result, unit, cast.now)
             if len(orders.batch) >= _CHUNK:
@@ -167,7 +177,7 @@ def _plant_repeat(
     if rng.random() < result.staff.repeat_chance:
         at = result.resolved_at + dt.timedelta(days=rng.uniform(2, 25))
         if at < now:
-            heapq.heappush(repeats, (at, next(tie), unit, result.id, result.fault))
+            heapq.heappush(repeats, (at, next(tie), unit, result.id, result.fault, result.staff))
 
 
 def _demand(cast: Cast, total: int, rng: random.Random) -> list[tuple[dt.date, list[Unit]]]:

@@ -45,10 +45,11 @@ class Bar:
         left = (self.total - self.done) / rate if rate > 0 else 0.0
         filled = round(share * _WIDTH)
         unit = f" {self.unit}" if self.unit else ""
+        running = self.done < self.total
+        when = f"ETA {_clock(left)}" if running else f"in {_clock(elapsed)}"
         return (
             f"{self.label} [{'#' * filled}{'.' * (_WIDTH - filled)}] {share:6.1%} "
-            f"{self.done:,}/{self.total:,}{unit} {rate:,.0f}/s "
-            f"{'ETA' if self.done < self.total else 'in'} {_clock(left if self.done < self.total else elapsed)}"
+            f"{self.done:,}/{self.total:,}{unit} {rate:,.0f}/s {when}"
         )
 
     def close(self) -> None:

@@ -113,13 +113,16 @@ class Orders:
         *,
         repeat_of: uuid.UUID | None = None,
         fault: str | None = None,
+        staff: Staff | None = None,
     ) -> Result:
+        """One work order created at ``created`` on ``unit``; a repeat (``fault`` given)
+        goes back to ``staff``, the engineer whose repair did not hold (a callback)."""
         rng = self.rng
         self.number += 1
         kind = "repair" if fault else pick(rng, world.TYPES)
         if kind == "repair" and fault is None:
             fault = _fault(rng, unit)
-        staff = rng.choice(self.cast.staff[unit.territory])
+        staff = staff or rng.choice(self.cast.staff[unit.territory])
         plan = Plan(
             id=self.ids.at(created),
             number=self.number,

@@ -20,7 +20,7 @@ from server.auth import Role
 from server.auth import service as auth
 from server.orgs import Organisation
 from server.reports.history import world
-from server.reports.history.rows import Ids
+from server.reports.history.rows import COLUMNS, Ids
 from server.reports.history.setup import Cast, PartRef, Policy, Staff, Unit
 from server.tickets import BusinessHours
 
@@ -47,12 +47,29 @@ _GIVEN = (
     "辉",
     "鹏",
 )
+# Parts by equipment category: code, name, cost, price.
 _PARTS = {
-    "hvac": (("COMP", "Compressor", "1450.00", "2600.00"), ("FANM", "Fan motor", "160.00", "320.00"), ("SENS", "Temperature sensor", "35.00", "80.00"), ("PCB", "Control board", "420.00", "860.00")),
-    "refrigeration": (("SEAL", "Door seal", "14.00", "32.00"), ("THRM", "Thermostat", "48.00", "110.00"), ("DFH", "Defrost heater", "66.00", "140.00")),
-    "power": (("BATT", "Starter battery", "64.00", "129.00"), ("AVR", "Voltage regulator", "210.00", "450.00")),
-    "lifts": (("DSNS", "Door sensor", "140.00", "290.00"), ("BRK", "Brake pad set", "230.00", "480.00"), ("RLR", "Guide roller", "38.00", "85.00")),
-}  # fmt: skip
+    "hvac": (
+        ("COMP", "Compressor", "1450.00", "2600.00"),
+        ("FANM", "Fan motor", "160.00", "320.00"),
+        ("SENS", "Temperature sensor", "35.00", "80.00"),
+        ("PCB", "Control board", "420.00", "860.00"),
+    ),
+    "refrigeration": (
+        ("SEAL", "Door seal", "14.00", "32.00"),
+        ("THRM", "Thermostat", "48.00", "110.00"),
+        ("DFH", "Defrost heater", "66.00", "140.00"),
+    ),
+    "power": (
+        ("BATT", "Starter battery", "64.00", "129.00"),
+        ("AVR", "Voltage regulator", "210.00", "450.00"),
+    ),
+    "lifts": (
+        ("DSNS", "Door sensor", "140.00", "290.00"),
+        ("BRK", "Brake pad set", "230.00", "480.00"),
+        ("RLR", "Guide roller", "38.00", "85.00"),
+    ),
+}
 
 
 class HistoryExists(Exception):
@@ -115,7 +132,7 @@ async def cast(
     sites = await _service_sites(conn, org.id, now, ids)
     hashed = office["hash"]
     await _staff(conn, result, engineers, hashed, org.slug, rng, ids, sites)
-    await _installed_base(conn, result, max(60, work_orders // 5), rng, ids, sites)
+    await _installed_base(conn, result, max(60, work_orders // 3), rng, ids, sites)
     await _parts(conn, result, rng, ids)
     return result
 
@@ -138,7 +155,8 @@ async def _office(session: AsyncSession, org: Organisation, password: str) -> di
 async def _template(session: AsyncSession, org_id: uuid.UUID, now: dt.datetime) -> uuid.UUID:
     found = await session.scalar(
         text(
-            "SELECT id FROM survey_templates WHERE org_id = :org ORDER BY is_default DESC, created_at LIMIT 1"
+            "SELECT id FROM survey_templates WHERE org_id = :org"
+            " ORDER BY is_default DESC, created_at LIMIT 1"
         ),
         {"org": org_id},
     )
@@ -222,14 +240,24 @@ async def _policies(
 async def _service_sites(
     conn: Any, org_id: uuid.UUID, now: dt.datetime, ids: Ids
 ) -> dict[str, uuid.UUID]:
+    """A service site per territory: the organisation's own where it has one there (the
+    demo's Pudong service centre), else a new field base."""
     rows, out = [], {}
+    have = await conn.fetch(
+        "SELECT DISTINCT ON (territory) territory, id FROM service_sites"
+        " WHERE org_id = $1 AND active AND territory IS NOT NULL ORDER BY territory, created_at",
+        org_id,
+    )
+    out.update({r["territory"]: r["id"] for r in have})
     for name, lat, lon, _ in world.TERRITORIES:
+        if name in out:
+            continue
         out[name] = ids.at(now)
         rows.append(
             (
                 out[name],
                 org_id,
-                f"{name} service centre",
+                f"{name} field base",
                 "service_centre",
                 f"{name}, Shanghai",
                 lat,
@@ -242,25 +270,8 @@ async def _service_sites(
                 now,
             )
         )
-    await copy(conn, "service_sites", rows, _SERVICE_SITE_COLUMNS)
+    await copy(conn, "service_sites", rows)
     return out
-
-
-_SERVICE_SITE_COLUMNS = (
-    "id",
-    "org_id",
-    "name",
-    "kind",
-    "address",
-    "lat",
-    "lon",
-    "territory",
-    "stock_location_id",
-    "active",
-    "version",
-    "created_at",
-    "updated_at",
-)
 
 
 def _headcount(total: int) -> dict[str, int]:
@@ -281,9 +292,11 @@ async def _staff(
     conn: Any, result: Cast, total: int, hashed: str, slug: str, rng: random.Random, ids: Ids,
     sites: dict[str, uuid.UUID],
 ) -> None:  # fmt: skip
-    users, engineers, vans = [], [], []
+    """Engineers by territory in teams of twelve, each with a user (the history's password),
+    working hours (a fifth also Saturday mornings), an hourly cost and a van; the first of
+    ``world.BAD_ENGINEER_TERRITORY`` is the careless one."""
+    rows: dict[str, list[tuple[Any, ...]]] = {"users": [], "engineers": [], "stock_locations": []}
     now, org_id, i = result.now, result.org_id, 0
-    hours = {d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")}
     for territory, count in _headcount(total).items():
         lat, lon = next((la, lo) for n, la, lo, _ in world.TERRITORIES if n == territory)
         result.staff[territory] = []
@@ -292,186 +305,73 @@ async def _staff(
             user, engineer, van = ids.at(now), ids.at(now), ids.at(now)
             email = f"history-engineer{i}@{slug}.fixflow"
             name = rng.choice(_SURNAMES) + rng.choice(_GIVEN) + rng.choice(("", *_GIVEN))
-            bad = territory == world.BAD_ENGINEER_TERRITORY and k == 0
             saturday = rng.random() < 0.2
-            own = dict(hours, sat=[["09:00", "13:00"]]) if saturday else hours
+            hours = dict(_HOURS, sat=[["09:00", "13:00"]]) if saturday else _HOURS
             team = f"{territory} {'ABCDEFGH'[min(k // 12, 7)]}"
-            users.append(
-                (user, org_id, email, name, hashed, "engineer", "zh_CN", [], True, 1, now, now)
-            )
-            skills = {
-                s: rng.randint(2, 5)
-                for s in ("hvac", "refrigeration", "electrical", "generators", "lifts")
-            }
-            engineers.append((
-                engineer, org_id, user, name, f"+86 139 {i:04d} {rng.randint(0, 9999):04d}", json.dumps(skills),
-                lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05), json.dumps(own), territory,
-                team, Decimal(rng.randint(70, 150)), 6, 480, round(rng.uniform(3.6, 4.9), 1),
-                sites[territory], sites[territory], "{}", True, 1, now, now,
+            skills = json.dumps({s: rng.randint(2, 5) for s in _SKILLS})
+            home = (lat + rng.uniform(-0.05, 0.05), lon + rng.uniform(-0.05, 0.05))
+            rows["users"].append((
+                user, org_id, email, name, hashed, "engineer", "zh_CN", [], True, 1, now, now
             ))  # fmt: skip
-            vans.append((van, org_id, "van", f"Van: {name}", engineer, None, True, 1, now, now))
+            rows["engineers"].append((
+                engineer, org_id, user, name, f"+86 139 {i:04d} {rng.randint(0, 9999):04d}",
+                skills, *home, json.dumps(hours), territory, team, Decimal(rng.randint(70, 150)),
+                6, 480, round(rng.uniform(3.6, 4.9), 1), sites[territory], sites[territory],
+                "{}", True, 1, now, now,
+            ))  # fmt: skip
+            rows["stock_locations"].append((
+                van, org_id, "van", f"Van: {name}", engineer, None, True, 1, now, now
+            ))  # fmt: skip
+            bad = territory == world.BAD_ENGINEER_TERRITORY and k == 0
             chance = world.BAD_ENGINEER_REPEAT_CHANCE if bad else world.REPEAT_CHANCE
-            result.staff[territory].append(
-                Staff(engineer, f"user:{email}", territory, team, van, chance, saturday)
-            )
-    await copy(
-        conn,
-        "users",
-        users,
-        (
-            "id",
-            "org_id",
-            "email",
-            "full_name",
-            "password_hash",
-            "role",
-            "locale",
-            "duties",
-            "is_active",
-            "version",
-            "created_at",
-            "updated_at",
-        ),
-    )
-    await copy(conn, "engineers", engineers, _ENGINEER_COLUMNS)
-    await copy(conn, "stock_locations", vans)
+            staff = Staff(engineer, f"user:{email}", territory, team, van, chance, saturday)
+            result.staff[territory].append(staff)
+    for table, table_rows in rows.items():
+        await copy(conn, table, table_rows)
 
 
-_ENGINEER_COLUMNS = (
-    "id", "org_id", "user_id", "display_name", "phone", "skills", "home_lat", "home_lon",
-    "working_hours", "territory", "team", "hourly_cost", "max_jobs_per_day",
-    "max_minutes_per_day", "rating", "start_site_id", "end_site_id", "day_sites", "active",
-    "version", "created_at", "updated_at",
-)  # fmt: skip
+_INSTALLED = [m.installed for m in world.MODELS]
+_HOURS = {d: [["08:30", "17:30"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+_SKILLS = ("hvac", "refrigeration", "electrical", "generators", "lifts")
 
 
 async def _installed_base(
     conn: Any, result: Cast, assets: int, rng: random.Random, ids: Ids, sites: dict[str, uuid.UUID]
 ) -> None:
-    """Customers with one to three sites, each site with a few assets of one category."""
-    customers, site_rows, asset_rows = [], [], []
+    """Customers with one to three sites in a territory, each site with one to four assets
+    of any model."""
+    rows: dict[str, list[tuple[Any, ...]]] = {"customers": [], "sites": [], "assets": []}
     now, org_id = result.now, result.org_id
     territories = [(n, la, lo) for n, la, lo, _ in world.TERRITORIES]
     shares = [s for *_, s in world.TERRITORIES]
     made = 0
     while made < assets:
-        customer = ids.at(now)
-        n = len(customers) + 1
-        customers.append(
-            (
-                customer,
-                org_id,
-                f"Customer {n:05d}",
-                f"Contact {n}",
-                f"+86 21 6{n:07d}",
-                None,
-                None,
-                1,
-                now,
-                now,
-            )
-        )
+        customer, n = ids.at(now), len(rows["customers"]) + 1
+        rows["customers"].append((
+            customer, org_id, f"Customer {n:05d}", f"Contact {n}", f"+86 21 6{n:07d}", None, None,
+            1, now, now
+        ))  # fmt: skip
         for s in range(rng.choice((1, 1, 2, 3))):
             territory, lat, lon = rng.choices(territories, weights=shares)[0]
-            site, lat, lon = (
-                ids.at(now),
-                lat + rng.uniform(-0.08, 0.08),
-                lon + rng.uniform(-0.08, 0.08),
-            )
-            site_rows.append(
-                (
-                    site,
-                    org_id,
-                    customer,
-                    f"Customer {n:05d} site {s + 1}",
-                    f"{territory}, Shanghai",
-                    lat,
-                    lon,
-                    None,
-                    1,
-                    now,
-                    now,
-                )
-            )
+            site = ids.at(now)
+            lat, lon = lat + rng.uniform(-0.08, 0.08), lon + rng.uniform(-0.08, 0.08)
+            rows["sites"].append((
+                site, org_id, customer, f"Customer {n:05d} site {s + 1}", f"{territory}, Shanghai",
+                lat, lon, None, 1, now, now
+            ))  # fmt: skip
             for _ in range(rng.choice((1, 2, 2, 3, 4))):
-                model = rng.choice(world.MODELS)
+                model, asset = rng.choices(world.MODELS, _INSTALLED)[0], ids.at(now)
                 made += 1
-                asset = ids.at(now)
                 installed = result.first_day - dt.timedelta(days=rng.randint(30, 2500))
-                asset_rows.append(
-                    (
-                        asset,
-                        org_id,
-                        site,
-                        customer,
-                        None,
-                        model.code,
-                        f"{model.code}-H{made:07d}",
-                        model.label,
-                        installed,
-                        installed + dt.timedelta(days=730),
-                        1,
-                        now,
-                        now,
-                    )
-                )
+                warranty = installed + dt.timedelta(days=730)
+                rows["assets"].append((
+                    asset, org_id, site, customer, None, model.code, f"{model.code}-H{made:07d}",
+                    model.label, installed, warranty, 1, now, now
+                ))  # fmt: skip
                 unit = Unit(asset, customer, site, model, territory, sites[territory], lat, lon)
                 result.units.setdefault(model.category, []).append(unit)
-    await copy(
-        conn,
-        "customers",
-        customers,
-        (
-            "id",
-            "org_id",
-            "name",
-            "contact_name",
-            "phone",
-            "email",
-            "notes",
-            "version",
-            "created_at",
-            "updated_at",
-        ),
-    )
-    await copy(
-        conn,
-        "sites",
-        site_rows,
-        (
-            "id",
-            "org_id",
-            "customer_id",
-            "name",
-            "address",
-            "lat",
-            "lon",
-            "access_notes",
-            "version",
-            "created_at",
-            "updated_at",
-        ),
-    )
-    await copy(
-        conn,
-        "assets",
-        asset_rows,
-        (
-            "id",
-            "org_id",
-            "site_id",
-            "customer_id",
-            "parent_id",
-            "product_model",
-            "serial_number",
-            "name",
-            "install_date",
-            "warranty_end",
-            "version",
-            "created_at",
-            "updated_at",
-        ),
-    )
+    for table, table_rows in rows.items():
+        await copy(conn, table, table_rows)
 
 
 async def _parts(conn: Any, result: Cast, rng: random.Random, ids: Ids) -> None:
@@ -480,94 +380,38 @@ async def _parts(conn: Any, result: Cast, rng: random.Random, ids: Ids) -> None:
     rows, moves, now = [], [], result.now
     opening = dt.datetime.combine(result.first_day, dt.time(6), tzinfo=dt.UTC)
     for model in (*world.MODELS, None):
-        kinds = (
-            _PARTS[model.category]
-            if model
-            else (("CABLE", "Cable 2.5 mm² (metre)", "0.90", "2.20"),)
-        )
+        kinds = _PARTS[model.category] if model else _CABLE
         for code, label, cost, price in kinds:
             part = ids.at(now)
             sku = f"H-{code}-{model.code}" if model else f"H-{code}"
             name = f"{label} for {model.code}" if model else label
-            rows.append(
-                (
-                    part,
-                    result.org_id,
-                    sku,
-                    name,
-                    "",
-                    "pcs",
-                    Decimal(cost),
-                    Decimal(price),
-                    None,
-                    False,
-                    [model.code] if model else [],
-                    True,
-                    1,
-                    now,
-                    now,
-                )
-            )
+            models = [model.code] if model else []
+            rows.append((
+                part, result.org_id, sku, name, "", "pcs", Decimal(cost), Decimal(price), None,
+                False, models, True, 1, now, now
+            ))  # fmt: skip
             ref = PartRef(part, Decimal(cost), Decimal(price))
             result.parts.setdefault(model.code if model else "*", []).append(ref)
             result.part_costs[part] = ref.cost
-            moves.append(
-                (
-                    ids.at(opening),
-                    result.org_id,
-                    "receive",
-                    part,
-                    Decimal(rng.randint(20, 80)),
-                    None,
-                    result.warehouse_id,
-                    None,
-                    None,
-                    None,
-                    "Opening stock",
-                    Decimal(cost),
-                    None,
-                    False,
-                    result.dispatcher,
-                    opening,
-                )
-            )
-    await copy(
-        conn,
-        "parts",
-        rows,
-        (
-            "id",
-            "org_id",
-            "sku",
-            "name",
-            "description",
-            "unit",
-            "cost",
-            "price",
-            "barcode",
-            "serialised",
-            "compatible_models",
-            "active",
-            "version",
-            "created_at",
-            "updated_at",
-        ),
-    )
-    from server.reports.history.rows import TABLES
+            moves.append((
+                ids.at(opening), result.org_id, "receive", part, Decimal(rng.randint(20, 80)),
+                None, result.warehouse_id, None, None, None, "Opening stock", Decimal(cost),
+                None, False, result.dispatcher, opening,
+            ))  # fmt: skip
+    await copy(conn, "parts", rows)
+    await copy(conn, "stock_movements", moves)
 
-    await copy(conn, "stock_movements", moves, TABLES["stock_movements"])
+
+_CABLE = (("CABLE", "Cable 2.5 mm² (metre)", "0.90", "2.20"),)
 
 
 async def copy(
     conn: Any, table: str, rows: list[tuple[Any, ...]], columns: tuple[str, ...] | None = None
 ) -> None:
-    """COPY ``rows`` into ``table`` (binary, through asyncpg)."""
-    from server.reports.history.rows import TABLES
-
+    """COPY ``rows`` into ``table`` (binary, through asyncpg), in ``rows.COLUMNS`` order."""
     if rows:
-        await conn.copy_records_to_table(
-            table, records=rows, columns=list(columns or TABLES[table])
-        )
+        names = list(columns or COLUMNS[table])
+        await conn.copy_records_to_table(table, records=rows, columns=names)
 
 
 def _zone(name: str) -> Any:

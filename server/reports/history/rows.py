@@ -60,6 +60,42 @@ TABLES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+# The cast's tables (``reference``), written once before the work orders.
+REFERENCE: dict[str, tuple[str, ...]] = {
+    "users": (
+        "id", "org_id", "email", "full_name", "password_hash", "role", "locale", "duties",
+        "is_active", "version", "created_at", "updated_at",
+    ),
+    "engineers": (
+        "id", "org_id", "user_id", "display_name", "phone", "skills", "home_lat", "home_lon",
+        "working_hours", "territory", "team", "hourly_cost", "max_jobs_per_day",
+        "max_minutes_per_day", "rating", "start_site_id", "end_site_id", "day_sites", "active",
+        "version", "created_at", "updated_at",
+    ),
+    "service_sites": (
+        "id", "org_id", "name", "kind", "address", "lat", "lon", "territory",
+        "stock_location_id", "active", "version", "created_at", "updated_at",
+    ),
+    "customers": (
+        "id", "org_id", "name", "contact_name", "phone", "email", "notes", "version",
+        "created_at", "updated_at",
+    ),
+    "sites": (
+        "id", "org_id", "customer_id", "name", "address", "lat", "lon", "access_notes",
+        "version", "created_at", "updated_at",
+    ),
+    "assets": (
+        "id", "org_id", "site_id", "customer_id", "parent_id", "product_model", "serial_number",
+        "name", "install_date", "warranty_end", "version", "created_at", "updated_at",
+    ),
+    "parts": (
+        "id", "org_id", "sku", "name", "description", "unit", "cost", "price", "barcode",
+        "serialised", "compatible_models", "active", "version", "created_at", "updated_at",
+    ),
+}  # fmt: skip
+COLUMNS = {**REFERENCE, **TABLES}
+
+
 class Batch:
     """Rows waiting for their COPY, per table."""
 

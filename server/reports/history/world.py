@@ -15,8 +15,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class Model:
     """A product model in the installed base: its category (which sets its seasonality),
-    how often one unit fails (relative), its faults (the first is the most common) and the
-    skill a repair needs."""
+    how often one unit fails (relative), its faults (the first is the most common), the
+    skill a repair needs and how many units there are (relative)."""
 
     code: str
     label: str
@@ -24,6 +24,7 @@ class Model:
     failure_rate: float
     faults: tuple[str, ...]
     skill: str
+    installed: float = 1.0  # share of the installed base (relative)
 
 
 # The bad product model (fails about five times as often as its peers, mostly one fault).
@@ -55,7 +56,13 @@ MODELS: tuple[Model, ...] = (
         "hvac",
     ),
     Model(
-        BAD_MODEL, "VRF outdoor unit", "hvac", 5.5, (BAD_FAULT, "E-REFRIG-LEAK", "E-PCB"), "hvac"
+        BAD_MODEL,
+        "VRF outdoor unit",
+        "hvac",
+        5.5,
+        (BAD_FAULT, "E-REFRIG-LEAK", "E-PCB"),
+        "hvac",
+        installed=0.3,
     ),
     Model(
         "RF-9",

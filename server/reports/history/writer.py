@@ -94,9 +94,7 @@ def _walk(orders: Orders, plan: Plan, steps: list[Step]) -> State:
             held = business_time_between(cal, state.on_hold_since, step.at)
             state.paused += int(held.total_seconds())
             state.on_hold_since = None
-            due = add_business_time(
-                cal, plan.created, target + dt.timedelta(seconds=state.paused)
-            )
+            due = add_business_time(cal, plan.created, target + dt.timedelta(seconds=state.paused))
             state.resolution_due = due
             step.changes["resolution_due_at"] = due.isoformat()
         elif action == "resolve":
@@ -262,7 +260,7 @@ def _part(orders: Orders, plan: Plan, trip: Trip, visit: Any) -> None:
     site = site_location(orders, plan.unit)
     at, who = trip.leave - dt.timedelta(minutes=5), trip.staff.label
     van = trip.staff.van_id
-    moves = [("use", "consume", van, site, None)]
+    moves: list[tuple[str, str, Any, Any, str | None]] = [("use", "consume", van, site, None)]
     if rng.random() < 0.05:
         moves.append(("return", "return", site, van, "good"))
     for action, kind, source, dest, condition in moves:
