@@ -40,7 +40,8 @@ router = APIRouter(prefix="/api/v1/engineers", tags=["engineers"])
 def _read(actor: Actor, engineer: Engineer) -> EngineerRead:
     out = EngineerRead.model_validate(engineer)
     if not service.sees_home_location(actor, engineer):
-        out.home_lat = out.home_lon = None
+        # The labour cost rate is as personal as the home (it is close to a wage).
+        out.home_lat = out.home_lon = out.hourly_cost = None
     return out
 
 

@@ -53,7 +53,14 @@ def _team(value: str) -> str:
 Team = Annotated[
     str, Field(max_length=100, json_schema_extra={"minLength": 1}), AfterValidator(_team)
 ]
-HourlyCost = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AsciiNumber]
+# At most ten million an hour (even in currencies of small units): a larger rate is a typo,
+# and a work order's labour cost must fit its column.
+HourlyCost = Annotated[
+    Decimal,
+    Field(ge=0, le=10_000_000, max_digits=12, decimal_places=2),
+    AsciiNumber,
+    AfterValidator(lambda v: v.quantize(Decimal("0.01"))),  # 90 reads back as 90.00
+]
 WorkingHours = dict[str, list[tuple[str, str]]]
 JobsPerDay = Annotated[
     int, Field(ge=1, le=50, description="At most this many jobs a day"), AsciiNumber

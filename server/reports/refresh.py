@@ -15,6 +15,7 @@ generator does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import orgs
 from server.db import driver, execute, fetch, fetchrow
+from server.engineers import shifts
 from server.reports import facts, sql
 from server.reports.facts import (
     CheckIn,
@@ -39,6 +41,7 @@ from server.reports.facts import (
 )
 from server.tickets import BusinessHours
 
+log = logging.getLogger("fixflow.reports")
 BATCH = 5000
 OVERLAP = dt.timedelta(minutes=10)
 Progress = Callable[[int, int], None]
@@ -49,7 +52,8 @@ def _now() -> dt.datetime:
 
 
 class _Context:
-    """What every batch of one organisation shares: its engineers, SLA calendars, zone."""
+    """What every batch of one organisation shares: its engineers, the SLA policies'
+    calendars, and the moment the facts are as of."""
 
     def __init__(
         self,
@@ -68,25 +72,32 @@ async def _context(conn: asyncpg.Connection, org_id: uuid.UUID) -> _Context:
         for r in await fetch(conn, sql.ENGINEERS, org_id)
     }
     calendars: dict[uuid.UUID, BusinessHours | None] = {}
-    parsed: dict[uuid.UUID, BusinessHours] = {}
+    parsed: dict[uuid.UUID, BusinessHours | None] = {}
     for r in await fetch(conn, sql.CALENDARS, org_id):
         if r["calendar_id"] is None:
             calendars[r["policy_id"]] = None
             continue
         if r["calendar_id"] not in parsed:
-            parsed[r["calendar_id"]] = BusinessHours.from_config(
-                r["timezone"], r["hours"], r["holidays"] or ()
-            )
+            parsed[r["calendar_id"]] = _calendar(r)
         calendars[r["policy_id"]] = parsed[r["calendar_id"]]
     return _Context(engineers, calendars, _now())
+
+
+def _calendar(row: asyncpg.Record) -> BusinessHours | None:
+    """A stored calendar; one that no longer parses (the SLA refuses its deadlines until an
+    admin fixes it) counts around the clock here rather than stopping every refresh."""
+    try:
+        return BusinessHours.from_config(row["timezone"], row["hours"], row["holidays"] or ())
+    except ValueError:
+        log.warning("calendar %s does not parse; counted around the clock", row["calendar_id"])
+        return None
 
 
 def _grouped(rows: Iterable[asyncpg.Record], make: Callable[..., Any]) -> dict[Any, list[Any]]:
     """Rows whose first value is the work order's id, as ``make(*rest)`` per work order."""
     out: dict[Any, list[Any]] = defaultdict(list)
     for row in rows:
-        values = tuple(row)
-        out[values[0]].append(make(*values[1:]))
+        out[row[0]].append(make(*row[1:]))
     return out
 
 
@@ -99,7 +110,7 @@ async def _raw(
     check_ins = _grouped(await fetch(conn, sql.CHECK_INS, org_id, ids), CheckIn)
     labour = _grouped(await fetch(conn, sql.LABOUR, org_id, ids), Labour)
     movements = _grouped(await fetch(conn, sql.MOVEMENTS, org_id, ids), Movement)
-    surveys = {r[0]: Survey(*tuple(r)[1:]) for r in await fetch(conn, sql.SURVEYS, org_id, ids)}
+    surveys = {r[0]: Survey(*r[1:]) for r in await fetch(conn, sql.SURVEYS, org_id, ids)}
     return [
         WorkOrderRaw(
             ticket=t,
@@ -122,8 +133,10 @@ async def _refresh_batch(
         for raw in await _raw(conn, org_id, ids, ctx)
     ]
     if rows:
-        columns = [[row[name] for row in rows] for name in sql.FACT_COLUMNS]
-        await execute(conn, sql.UPSERT_FACTS, *columns)
+        # A fact's keys are in the table's column order (tests/server/reports/test_facts.py):
+        # one transposition gives the upsert's arrays.
+        arrays = zip(*(tuple(row.values()) for row in rows), strict=True)
+        await execute(conn, sql.UPSERT_FACTS, *arrays)
     return len(rows)
 
 
@@ -197,15 +210,13 @@ async def _engineer_round(
     wanted: dict[uuid.UUID, set[dt.date]],
     zone: ZoneInfo,
 ) -> int:
-    from server.engineers import shifts
-
     first = min(min(days) for days in wanted.values())
     last = max(max(days) for days in wanted.values())
     since, until = shifts.day_bounds(first, zone)[0], shifts.day_bounds(last, zone)[1]
     ids = list(wanted)
     people = {r["id"]: r for r in await fetch(conn, sql.ENGINEER_DAYS_PEOPLE, org_id, ids)}
     time_off = _grouped(await fetch(conn, sql.TIME_OFF, org_id, ids, since, until), _Off)
-    labour = _grouped(await fetch(conn, sql.DAY_LABOUR, org_id, ids, since, until), Labour)
+    labour = _by_day(await fetch(conn, sql.DAY_LABOUR, org_id, ids, since, until), zone)
     now = _now()
     rows, empty = [], []
     for engineer_id, days in wanted.items():
@@ -215,7 +226,7 @@ async def _engineer_round(
         for day in sorted(days):
             bounds = shifts.day_bounds(day, zone)
             on = shifts.on_date(day, person["working_hours"], time_off.get(engineer_id, ()), zone)
-            mine = [e for e in labour.get(engineer_id, ()) if facts.overlap(bounds, e[2:4])]
+            mine = labour.get((engineer_id, day), ())
             figures = facts.engineer_day(bounds, on, mine, now)
             if any(figures.values()):
                 rows.append((engineer_id, day, person["team"], person["territory"], figures))
@@ -223,6 +234,19 @@ async def _engineer_round(
                 empty.append((engineer_id, day))
     await _write_days(conn, org_id, rows, empty)
     return len(rows)
+
+
+def _by_day(rows: Iterable[asyncpg.Record], zone: ZoneInfo) -> dict[Pair, list[Labour]]:
+    """Labour entries under each (engineer, local date) they touch."""
+    out: dict[Pair, list[Labour]] = defaultdict(list)
+    for row in rows:
+        entry = Labour(*row[1:])
+        day = entry.started_at.astimezone(zone).date()
+        last = (entry.ended_at - dt.timedelta(microseconds=1)).astimezone(zone).date()
+        while day <= last:
+            out[(entry.engineer_id, day)].append(entry)
+            day += dt.timedelta(days=1)
+    return out
 
 
 class _Off:
@@ -269,11 +293,13 @@ async def refresh_org(
 ) -> tuple[int, int]:
     """Bring the organisation's facts up to date: the work orders changed since the mark
     (less ``OVERLAP``) with their neighbours, and the engineer days those changes touch plus
-    yesterday and today; everything with ``full`` (or when there is no mark yet). Moves
-    the mark. Returns (work orders written, engineer days written)."""
+    yesterday and today; everything with ``full``. Without a mark yet, the first build
+    (``_first_build``). Moves the mark. Returns (work orders, engineer days) written."""
     conn = await driver(session)
     started = await _db_now(conn)
     mark = await fetchrow(conn, sql.MARK, org_id)
+    if mark is None and not full:
+        return await _first_build(session, conn, org_id, started, progress)
     since = None if full or mark is None else mark["facts_through"] - OVERLAP
     if since is None:
         ids = [r[0] for r in await fetch(conn, sql.ALL_TICKETS, org_id)]
@@ -281,12 +307,49 @@ async def refresh_org(
         changed = [r[0] for r in await fetch(conn, sql.CHANGED, org_id, since, started)]
         ids = await _with_neighbours(conn, org_id, changed)
     written = await _refresh_ids(conn, org_id, ids, progress)
+    days = await _days_and_mark(session, conn, org_id, since, started, started)
+    return written, days
+
+
+FIRST_ROUND = 100_000
+
+
+async def _first_build(
+    session: AsyncSession,
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    started: dt.datetime,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """An organisation's first refresh by the minute job, in rounds of ``FIRST_ROUND`` work
+    orders without a fact yet, each round its own transaction (a long history is built
+    over a few minutes' runs, each well within the worker's job timeout). The last round
+    sets the mark at the first round's time (the earliest fact's ``refreshed_at``), so
+    what changed while the rounds ran is taken by the next refresh."""
+    ids = [r[0] for r in await fetch(conn, sql.UNBUILT, org_id, FIRST_ROUND)]
+    written = await _refresh_ids(conn, org_id, ids, progress)
+    if len(ids) == FIRST_ROUND:
+        return written, 0
+    row = await fetchrow(conn, sql.EARLIEST_FACT, org_id)
+    built_from = row[0] if row is not None and row[0] is not None else started
+    return written, await _days_and_mark(session, conn, org_id, None, built_from, started)
+
+
+async def _days_and_mark(
+    session: AsyncSession,
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    since: dt.datetime | None,
+    through: dt.datetime,
+    now: dt.datetime,
+) -> int:
+    """The engineer days (see ``_day_pairs``), then the mark: facts read ``through``."""
     zone = ZoneInfo(await orgs.service.zone(session, org_id))
-    today = started.astimezone(zone).date()
+    today = now.astimezone(zone).date()
     pairs = await _day_pairs(conn, org_id, since, today, zone)
     days = await refresh_engineer_days(session, org_id, pairs)
-    await execute(conn, sql.SET_MARK, org_id, started, today)
-    return written, days
+    await execute(conn, sql.SET_MARK, org_id, through, today)
+    return days
 
 
 async def _db_now(conn: asyncpg.Connection) -> dt.datetime:
@@ -308,7 +371,10 @@ async def _day_pairs(
     engineer. Full: every day with labour, and every day of every active engineer from
     the first labour (or their first day, if later) to today."""
     pairs: set[Pair] = set()
-    spans = await fetch(conn, sql.DAY_SPANS, org_id, since, zone.key)
+    if since is None:
+        spans = await fetch(conn, sql.DAY_SPANS_ALL, org_id, zone.key)
+    else:
+        spans = await fetch(conn, sql.DAY_SPANS_SINCE, org_id, since, zone.key)
     for engineer_id, first, last in spans:
         day = first
         while day <= min(last, today):

@@ -90,6 +90,12 @@ SELECT n.id FROM tickets n
 """
 
 ALL_TICKETS = "SELECT id FROM tickets WHERE org_id = $1 ORDER BY id"
+UNBUILT = """
+SELECT t.id FROM tickets t
+ WHERE t.org_id = $1 AND NOT EXISTS (SELECT 1 FROM kpi_work_orders k WHERE k.ticket_id = t.id)
+ ORDER BY t.id LIMIT $2
+"""
+EARLIEST_FACT = "SELECT min(refreshed_at) FROM kpi_work_orders WHERE org_id = $1"
 
 # What may have changed a fact since $2 (the mark less the overlap): the work order itself
 # (every transition and edit moves updated_at), its check-ins, labour and voids, parts and
@@ -140,21 +146,29 @@ SELECT e.engineer_id, {_LABOUR_COLUMNS}
    AND e.ended_at > $3::timestamptz
 """  # noqa: S608 (module constants only)
 
-# The local dates (zone $3) each labour entry, void or time off touches, first and last:
-# all labour when $2 is null (a rebuild), else what was recorded since $2.
-DAY_SPANS = """
-SELECT DISTINCT e.engineer_id, (e.started_at AT TIME ZONE $3)::date,
-       ((e.ended_at - interval '1 microsecond') AT TIME ZONE $3)::date
+# The local dates (zone $2 or $3) each labour entry, void or time off touches, first and
+# last: every labour entry for a rebuild; what was recorded since $2 otherwise (each branch
+# on an index of its own).
+_SPAN = """(({0}.{1}) AT TIME ZONE {2})::date,
+       (({0}.{3} - interval '1 microsecond') AT TIME ZONE {2})::date"""
+DAY_SPANS_ALL = f"""
+SELECT DISTINCT e.engineer_id, {_SPAN.format("e", "started_at", "$2", "ended_at")}
   FROM labour_entries e
  WHERE e.org_id = $1 AND e.kind IN ('work', 'travel')
-   AND ($2::timestamptz IS NULL OR e.received_at >= $2
-        OR e.id IN (SELECT entry_id FROM labour_voids WHERE org_id = $1 AND received_at >= $2))
+"""  # noqa: S608 (module constants only)
+DAY_SPANS_SINCE = f"""
+SELECT e.engineer_id, {_SPAN.format("e", "started_at", "$3", "ended_at")}
+  FROM labour_entries e
+ WHERE e.org_id = $1 AND e.kind IN ('work', 'travel') AND e.received_at >= $2
 UNION
-SELECT o.engineer_id, (o.starts_at AT TIME ZONE $3)::date,
-       ((o.ends_at - interval '1 microsecond') AT TIME ZONE $3)::date
+SELECT e.engineer_id, {_SPAN.format("e", "started_at", "$3", "ended_at")}
+  FROM labour_voids v JOIN labour_entries e ON e.id = v.entry_id
+ WHERE v.org_id = $1 AND v.received_at >= $2
+UNION
+SELECT o.engineer_id, {_SPAN.format("o", "starts_at", "$3", "ends_at")}
   FROM engineer_time_off o
- WHERE o.org_id = $1 AND $2::timestamptz IS NOT NULL AND o.updated_at >= $2
-"""
+ WHERE o.org_id = $1 AND o.updated_at >= $2
+"""  # noqa: S608 (module constants only)
 
 ACTIVE_ENGINEERS = "SELECT id, created_at FROM engineers WHERE org_id = $1 AND active"
 

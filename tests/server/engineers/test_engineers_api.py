@@ -97,3 +97,26 @@ async def test_duplicate_email_is_a_conflict(client: httpx.AsyncClient, db: Any)
     ).status_code == 201
     again = await client.post("/api/v1/engineers", json=NEW, headers=t.headers("admin"))
     assert again.status_code == 409
+
+
+async def test_team_and_hourly_cost_are_kept_and_the_rate_is_private(
+    client: httpx.AsyncClient, db: Any
+) -> None:
+    t = await make_tenant(db)
+    admin = t.headers("admin")
+    body = {**NEW, "team": "HVAC East", "hourly_cost": "85.50"}
+    created = await client.post("/api/v1/engineers", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    assert (created.json()["team"], created.json()["hourly_cost"]) == ("HVAC East", "85.50")
+    path = f"/api/v1/engineers/{created.json()['id']}"
+    changed = await client.patch(
+        path, json={"team": "HVAC West", "hourly_cost": 90}, headers={**admin, "If-Match": '"v1"'}
+    )
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["team"], changed.json()["hourly_cost"]) == ("HVAC West", "90.00")
+    for who in ("agent", "viewer"):  # (other engineers do not see the profile at all)
+        seen = (await client.get(path, headers=t.headers(who))).json()
+        assert seen["team"] == "HVAC West" and seen["hourly_cost"] is None, who
+    for bad in ({"hourly_cost": -1}, {"hourly_cost": "1.234"}, {"team": " "}):
+        refused = await client.patch(path, json=bad, headers={**admin, "If-Match": '"v2"'})
+        assert refused.status_code == 422, bad
