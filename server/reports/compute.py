@@ -41,8 +41,12 @@ def value_of(metric: Metric, cells: Sequence[Any]) -> Value:
         numerator, denominator = (number(c) or 0 for c in cells)
         ratio = 100 * numerator / denominator if denominator else None
         return Value(number(ratio), numerator=numerator, denominator=denominator)
-    if metric.kind in ("mean", "median"):
-        return Value(number(cells[0]), count=int(cells[1] or 0))
+    if metric.kind == "mean":
+        total, count = cells[0], int(cells[1] or 0)
+        return Value(number(float(total) / count / metric.scale) if count else None, count=count)
+    if metric.kind == "median":
+        median = None if cells[0] is None else float(cells[0]) / metric.scale
+        return Value(number(median), count=int(cells[1] or 0))
     return Value(number(cells[0]) or 0)
 
 
@@ -70,6 +74,13 @@ async def collect(
             )
 
 
+async def roomy(session: AsyncSession) -> None:
+    """Memory enough for a year's groups to aggregate in a hash table rather than spill a
+    sort to disk (the planner cannot tell how few periods a date_trunc makes), for the rest
+    of this request's transaction only."""
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
 def requested(query: KpiQuery) -> list[Metric]:
     return [CATALOGUE[name] for name in (query.metrics or tuple(CATALOGUE))]
 
@@ -90,6 +101,7 @@ async def run(
         query, org=actor.org_id, zone=zone, start=start, end=end, now=now, first_bucket=periods[0]
     )
     cells: Cells = {}
+    await roomy(session)
     for anchor in WORK_ORDER_ANCHORS:
         if chosen := [m for m in metrics if m.anchor == anchor]:
             await collect(

@@ -98,7 +98,7 @@ async def drill(
 
 def _item(row: Any) -> DrillItem:
     return DrillItem(
-        ticket_id=row.ticket_id,
+        id=row.ticket_id,
         number=format_number(row.number),
         title=row.title,
         status=row.status,

@@ -27,6 +27,7 @@ from server.reports.schemas import Anchor, Kind, MetricInfo, Unit
 
 Source = Literal["work_orders", "engineer_days", "backlog", "now", "parts"]
 WINDOW = "make_interval(days => CAST(:window AS integer))"
+H = 3600
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class Metric:
     # The work orders behind the numerator and the denominator (the drill-down), when the
     # metric counts work orders: conditions over ``f`` (and ``t`` for the "now" ones).
     rows: tuple[str, str] | None = None
+    # What the aggregates' values are divided by (3600: seconds summed, hours shown). Means
+    # and medians aggregate the integer columns as they are: integer sums and sorts are
+    # several times cheaper than numeric ones over a million rows.
+    scale: int = 1
 
     @property
     def source(self) -> Source:
@@ -94,7 +99,7 @@ def _rate(numerator: str, denominator: str | None = None) -> Aggregates:
 
 def _mean(expr: str) -> Aggregates:
     known = f"({expr}) IS NOT NULL"
-    return (f"avg({expr})", f"count({expr})"), (known, known)
+    return (f"sum({expr})", f"count({expr})"), (known, known)
 
 
 def _median(expr: str) -> Aggregates:
@@ -103,10 +108,6 @@ def _median(expr: str) -> Aggregates:
         known,
         known,
     )
-
-
-def _hours(column: str) -> str:
-    return f"({column}) / 3600.0"
 
 
 FIRST_TIME_FIX = (
@@ -118,16 +119,15 @@ REPEAT = f"f.repeat_of_id IS NOT NULL OR f.created_at - f.prev_same_fault_at <= 
 OPEN = "f.ended_at IS NULL AND f.cancelled_at IS NULL"
 PARTS_QTY = (
     "CASE WHEN m.kind = 'consume' THEN m.quantity "
-    "WHEN m.kind = 'return' AND m.condition = 'good' THEN -m.quantity ELSE 0 END"
+    "WHEN m.kind = 'return' THEN -m.quantity ELSE 0 END"
 )
 PARTS_COST = f"({PARTS_QTY}) * m.unit_cost"
 
 
 def _durations(name: str, column: str, en: str, zh: str, anchor: Anchor, what: str) -> list[Metric]:
     """The mean and the median of a duration in hours (``name`` and ``name_median``)."""
-    hours = _hours(column)
     return [
-        Metric(name, en, zh, "hours", "mean", anchor, f"Mean {what}", *_mean(hours)),
+        Metric(name, en, zh, "hours", "mean", anchor, f"Mean {what}", *_mean(column), scale=H),
         Metric(
             f"{name}_median",
             f"{en} (median)",
@@ -136,7 +136,8 @@ def _durations(name: str, column: str, en: str, zh: str, anchor: Anchor, what: s
             "median",
             anchor,
             f"Median {what}",
-            *_median(hours),
+            *_median(column),
+            scale=H,
         ),
     ]
 
@@ -300,7 +301,7 @@ RESOLVED: list[Metric] = [
         "money",
         "mean",
         "resolved_at",
-        "Mean parts cost (consumed less good returns, at the recorded unit cost) of the "
+        "Mean parts cost (consumed less returned, at the recorded unit cost) of the "
         "resolved work orders.",
         *_mean("f.parts_cost"),
     ),
@@ -312,7 +313,8 @@ RESOLVED: list[Metric] = [
         "mean",
         "resolved_at",
         "Mean hours of work (not travel) recorded on the resolved work orders.",
-        *_mean(_hours("f.work_s")),
+        *_mean("f.work_s"),
+        scale=H,
     ),
 ]
 
@@ -418,7 +420,8 @@ LIVE: list[Metric] = [
         "mean",
         "now",
         "Mean age in days of the work orders open now.",
-        *_mean("extract(epoch FROM (:now - f.created_at)) / 86400.0"),
+        *_mean("extract(epoch FROM (:now - f.created_at))"),
+        scale=86400,
     ),
     Metric(
         "sla_breached_now",
@@ -450,8 +453,8 @@ PARTS: list[Metric] = [
         "quantity",
         "sum",
         "movement",
-        "Quantity of parts consumed on work orders less the good returns (unused parts "
-        "taken back), by the time the ledger line was recorded.",
+        "Quantity of parts consumed on work orders less the parts returned from them, by "
+        "the time the ledger line was recorded.",
         (f"coalesce(sum({PARTS_QTY}), 0)",),
     ),
     Metric(
@@ -462,7 +465,7 @@ PARTS: list[Metric] = [
         "sum",
         "movement",
         "Cost (quantity x the unit cost recorded on the line) of the parts consumed less "
-        "the good returns.",
+        "the parts returned.",
         (f"coalesce(sum({PARTS_COST}), 0)",),
     ),
     Metric(

@@ -67,7 +67,9 @@ def filter_sql(
 def applies_to_days(query: KpiQuery) -> bool:
     """Whether engineer days can answer the query: grouped and filtered only by what a day
     knows (otherwise utilisation and travel share are null rather than wrong)."""
-    set_filters = {f.name for f in fields(query.filters) if getattr(query.filters, f.name)}
+    set_filters = {
+        f.name for f in fields(query.filters) if getattr(query.filters, f.name) is not None
+    }
     return (query.group_by is None or query.group_by in DAY_GROUPS) and set_filters <= set(
         DAY_FILTERS
     )

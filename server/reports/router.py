@@ -79,13 +79,14 @@ async def kpi_query(
         Query(max_length=2000, description="Metric names, comma-separated (default: all)"),
     ] = None,
 ) -> KpiQuery:
-    """The query every KPI route reads from its parameters (422 saying what to fix)."""
+    """The query every KPI route reads from its parameters (422 saying what to fix). An
+    empty text filter (``team=``) is no filter, as a form's empty field sends it."""
     filters = Filters(
         engineer_id=engineer_id,
-        team=team,
-        territory=territory,
+        team=team or None,
+        territory=territory or None,
         customer_id=customer_id,
-        product_model=product_model,
+        product_model=product_model or None,
         priority=priority.value if priority else None,
         channel=channel.value if channel else None,
         type=type.value if type else None,

@@ -127,9 +127,9 @@ class Headline:
 
 @dataclass
 class DrillItem:
-    """A work order behind a number."""
+    """A work order behind a number (``id``: the work order's)."""
 
-    ticket_id: uuid.UUID
+    id: uuid.UUID
     number: str
     title: str
     status: str

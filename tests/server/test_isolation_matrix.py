@@ -134,6 +134,7 @@ async def _build_world(db: AsyncSession) -> World:
     stock |= await _build_portal_links(db, (own, other, foreign))
     stock |= await _build_surveys(db, a, b, (own, other, foreign))
     stock |= await _build_notify(db, a, b)
+    await _build_kpis(db, (own, other, foreign))
     await _build_levels(db, a, b, stock["part"])
     stock |= await _build_webhooks(db, a, b)
     await db.commit()  # releases the factories' savepoint; the test transaction stays open
@@ -995,6 +996,70 @@ async def _build_surveys(
         responses.append(response)
     await db.flush()
     return {"survey_template": tuple(made), "survey_response": tuple(responses)}
+
+
+# --- KPIs (issue 14, server/reports): helpers -------------------------------------------------
+
+
+async def _build_kpis(db: AsyncSession, tickets: tuple[Any, Any, Any]) -> None:
+    """A fact row for each work order (own = engineer1's), created and resolved yesterday,
+    with a survey answer, a model and a fault code (every KPI route has something to show)."""
+    from server.reports import WorkOrderFact
+
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    for ticket in tickets:
+        db.add(
+            WorkOrderFact(
+                ticket_id=ticket.id, org_id=ticket.org_id, number=ticket.number,
+                status="resolved", priority=ticket.priority, channel=ticket.channel,
+                type="repair", customer_id=ticket.customer_id, asset_id=ticket.asset_id,
+                product_model="CH-200", fault_code="E1", engineer_id=ticket.assignee_id,
+                created_at=yesterday - dt.timedelta(hours=3), resolved_at=yesterday,
+                ended_at=yesterday, resolve_s=3 * 3600, waiting_s=0, visits=1, reopened=0,
+                work_s=3600, travel_s=0, labour_cost=Decimal(50), parts_cost=Decimal(0),
+                csat=4, nps=9, surveyed_at=yesterday,
+            )
+        )  # fmt: skip
+    await db.flush()
+
+
+def _kpi_tickets(body: Any) -> set[str]:
+    return {item["id"] for item in body["items"]}
+
+
+def _kpi_work_orders_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    """The drill-down lists the caller's organisation's work orders (an engineer: their own)."""
+    seen = _kpi_tickets(body)
+    if world.id("ticket", "other_org") in seen:
+        return ["tenant B's work order behind a KPI"]
+    if role == "engineer" and world.id("ticket", "same_org_other") in seen:
+        return ["an engineer drills into a colleague's work order"]
+    return [] if world.id("ticket", "own") in seen else ["own work order missing"]
+
+
+def _kpi_groups_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    """KPIs per engineer: the caller's organisation's engineers (an engineer: themselves)."""
+    seen = {row["key"] for row in body["rows"]}
+    if world.id("engineer", "other_org") in seen:
+        return ["tenant B's engineer in the KPIs"]
+    if role == "engineer" and world.id("engineer", "same_org_other") in seen:
+        return ["an engineer reads a colleague's KPIs"]
+    return [] if world.id("engineer", "own") in seen else ["own engineer missing from the KPIs"]
+
+
+def _kpi_scorecards_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    seen = {card["engineer_id"] for card in body["engineers"]}
+    if world.id("engineer", "other_org") in seen:
+        return ["tenant B's engineer scored"]
+    if role == "engineer" and seen != {world.id("engineer", "own")}:
+        return ["an engineer reads scorecards other than their own"]
+    return [] if world.id("engineer", "own") in seen else ["own scorecard missing"]
+
+
+def _kpi_faults_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
+    """Tenant A has two repairs of CH-200 (an engineer: their one), never tenant B's."""
+    counts = [m["repairs"] for m in body["models"]]
+    return [] if counts == [1 if role == "engineer" else 2] else [f"fault counts {counts}"]
 
 
 def _scores_in_scope(world: World, role: str, key: str, body: Any) -> list[str]:
@@ -2602,6 +2667,62 @@ MATRIX: tuple[Row, ...] = (
         back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
         "ticket",
         scopes=("tickets:read", "surveys:read"),
+    ),
+    # --- KPIs (issue 14) -----------------------------------------------------------------
+    Row("kpis.metrics", "GET", "/api/v1/kpis/metrics", back_office(200, viewer=200, engineer=200)),
+    Row(
+        "kpis.read",
+        "GET",
+        "/api/v1/kpis",
+        back_office(200, viewer=200, engineer=200),
+        query=lambda w, k: {"group_by": "engineer", "period": "none"},
+        check=_kpi_groups_in_scope,
+    ),
+    Row(
+        "kpis.headlines",
+        "GET",
+        "/api/v1/kpis/headlines",
+        back_office(200, viewer=200, engineer=200),
+    ),
+    Row(
+        "kpis.work_orders",
+        "GET",
+        "/api/v1/kpis/work-orders",
+        back_office(200, viewer=200, engineer=200),
+        query=lambda w, k: {"metric": "resolved"},
+        scopes=("kpis:read", "tickets:read"),
+        check=_kpi_work_orders_in_scope,
+    ),
+    Row(
+        "kpis.scorecards",
+        "GET",
+        "/api/v1/kpis/scorecards",
+        back_office(200, viewer=200, engineer=200),
+        scopes=("kpis:read", "engineers:read"),
+        check=_kpi_scorecards_in_scope,
+    ),
+    Row(
+        "kpis.scorecard",
+        "GET",
+        "/api/v1/kpis/scorecards/{engineer_id}",
+        back_office(VISIBLE, viewer=VISIBLE, engineer=OWN_ONLY),
+        "engineer",
+        scopes=("kpis:read", "engineers:read"),
+    ),
+    Row("kpis.backlog", "GET", "/api/v1/kpis/backlog", back_office(200, viewer=200, engineer=200)),
+    Row(
+        "kpis.faults",
+        "GET",
+        "/api/v1/kpis/faults",
+        back_office(200, viewer=200, engineer=200),
+        check=_kpi_faults_in_scope,
+    ),
+    Row(
+        "kpis.parts",
+        "GET",
+        "/api/v1/kpis/parts",
+        back_office(200, viewer=200, engineer=200),
+        scopes=("kpis:read", "parts:read"),
     ),
     # --- webhooks: an organisation's admins only ------------------------------------------
     Row(

@@ -415,6 +415,20 @@ async def _survey_responses(db: AsyncSession, t: Tenant) -> Walk:
     return Walk("/api/v1/surveys/responses", t.headers("dispatcher"), {str(r.id) for r in rows})
 
 
+async def _kpi_work_orders(db: AsyncSession, t: Tenant) -> Walk:
+    """The work orders behind a KPI, one fact each (created yesterday: the default range)."""
+    from tests.server.reports.kpi_data import add_fact
+
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    rows = [await add_fact(db, t, created_at=yesterday) for _ in range(6)]
+    return Walk(
+        "/api/v1/kpis/work-orders",
+        t.headers("dispatcher"),
+        {str(x.id) for x in rows},
+        {"metric": "work_orders"},
+    )
+
+
 def _webhook_endpoint(t: Tenant, n: int) -> Any:
     from server.webhooks.models import WebhookEndpoint
 
@@ -509,6 +523,7 @@ SEEDS: dict[str, Seed] = {
     "/api/v1/stock-movements": _stock_movements,
     "/api/v1/stock-units": _stock_units,
     "/api/v1/surveys/responses": _survey_responses,
+    "/api/v1/kpis/work-orders": _kpi_work_orders,
     "/api/v1/webhooks/endpoints": _webhook_endpoints,
     "/api/v1/webhooks/endpoints/{endpoint_id}/deliveries": _webhook_deliveries,
     "/api/v1/sync/flags": _sync_flags,

@@ -24,6 +24,7 @@ Reproducible: derandomized Hypothesis, no example database.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -65,6 +66,7 @@ from tests.fixtures.factories import (
     make_ticket,
 )
 from tests.fixtures.surveys import make_template
+from tests.server.reports.kpi_data import fact_of
 
 CHECKS = [
     not_a_server_error,
@@ -209,6 +211,7 @@ async def _seed_tenant(db: AsyncSession, seeded: Seeded, name: str, *, peer: boo
             }
             seeded.bundles.append({k: str(v) for k, v in bundle.items()})
             names.append(ticket.title)
+            db.add(fact_of(ticket, created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)))
     await db.flush()
     if peer:
         seeded.b_ids.add(str(tenant.org.id))

@@ -49,16 +49,17 @@ class Dataset:
     tickets: dict[str, Ticket] = field(default_factory=dict)
 
 
-async def add_fact(db: AsyncSession, t: Tenant, **columns: Any) -> Ticket:
-    """A real work order with the fact row ``columns`` describe (defaults: an open repair)."""
-    assert t.customer
-    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer)
+def fact_of(ticket: Ticket, **columns: Any) -> WorkOrderFact:
+    """The fact row of an existing work order (defaults: its own fields, open, created now)."""
     values: dict[str, Any] = {
         "status": "new",
-        "priority": "P3",
-        "channel": "phone",
-        "type": "repair",
-        "customer_id": t.customer.id,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "type": ticket.type,
+        "customer_id": ticket.customer_id,
+        "asset_id": ticket.asset_id,
+        "engineer_id": ticket.assignee_id,
+        "created_at": dt.datetime.now(dt.UTC),
         "waiting_s": 0,
         "visits": 0,
         "reopened": 0,
@@ -68,7 +69,14 @@ async def add_fact(db: AsyncSession, t: Tenant, **columns: Any) -> Ticket:
         "parts_cost": Decimal(0),
     }
     values.update(columns)
-    db.add(WorkOrderFact(ticket_id=ticket.id, org_id=t.org.id, number=ticket.number, **values))
+    return WorkOrderFact(ticket_id=ticket.id, org_id=ticket.org_id, number=ticket.number, **values)
+
+
+async def add_fact(db: AsyncSession, t: Tenant, **columns: Any) -> Ticket:
+    """A real work order with the fact row ``columns`` describe (defaults: an open repair)."""
+    assert t.customer
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer)
+    db.add(fact_of(ticket, **{"type": "repair", "priority": "P3", **columns}))
     await db.flush()
     return ticket
 

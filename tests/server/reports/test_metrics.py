@@ -151,13 +151,13 @@ async def test_drill_down_lists_the_work_orders_behind_a_number_in_pages(
     rest = await service.drill(
         db, actor, query, metric="response_sla", period_start=MARCH, cursor=first.next_cursor
     )
-    listed = [i.ticket_id for i in first.items + rest.items]
+    listed = [i.id for i in first.items + rest.items]
     assert listed == [data.ids[n] for n in ("A", "B", "D")]  # in number order
     met = await service.drill(db, actor, query, metric="response_sla", part="numerator")
-    assert [i.ticket_id for i in met.items] == [data.ids["A"], data.ids["D"]]
+    assert [i.id for i in met.items] == [data.ids["A"], data.ids["D"]]
     assert met.items[0].title == data.tickets["A"].title
     backlog = await service.drill(db, actor, query, metric="backlog", period_start=MARCH)
-    assert {i.ticket_id for i in backlog.items} == {data.ids[n] for n in ("G", "H1", "Z")}
+    assert {i.id for i in backlog.items} == {data.ids[n] for n in ("G", "H1", "Z")}
     with pytest.raises(Unprocessable):
         await service.drill(db, actor, query, metric="utilisation")
 

@@ -75,7 +75,7 @@ async def test_an_engineer_sees_only_their_own_work(db: AsyncSession) -> None:
     result = await service.compute(db, actor, asked_for_other, now=NOW)
     assert result.rows[0].values["work_orders"].value == 4  # A, B, E, G: theirs, forced
     page = await service.drill(db, actor, asked_for_other, metric="resolved")
-    assert [i.ticket_id for i in page.items] == [data.ids[n] for n in ("A", "B", "E")]
+    assert [i.id for i in page.items] == [data.ids[n] for n in ("A", "B", "E")]
     cards = await service.scorecards(db, actor, asked_for_other, now=NOW)
     assert [c.engineer_id for c in cards.engineers] == [me.id]
     assert cards.organisation["resolved"].value == 5  # the organisation's, for comparison
