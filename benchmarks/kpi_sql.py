@@ -202,7 +202,7 @@ SELECT date_trunc('month', m.created_at AT TIME ZONE $2)::date::text AS key,
        sum(CASE m.kind WHEN 'consume' THEN 1 ELSE -1 END * m.quantity * m.unit_cost), NULL
   FROM stock_movements m
  WHERE m.org_id = $1 AND m.created_at >= $3 AND m.created_at < $4
-   AND (m.kind = 'consume' OR (m.kind = 'return' AND m.condition = 'good'))
+   AND m.kind IN ('consume', 'return')
  GROUP BY 1
 """
 
