@@ -111,6 +111,19 @@ async def test_the_same_seed_gives_the_same_history(db: AsyncSession) -> None:
     assert await figures(db, first) != await figures(db, other)
 
 
+async def test_the_stock_ledger_and_the_balances_agree(db: AsyncSession) -> None:
+    from server.parts.ledger import service as ledger
+
+    summary = await make_history(db, 600, 12, seed=11)
+    assert summary.rows["stock_movements"] > 0
+    assert await ledger.check(db, summary.org_id) == []
+    negative = await db.scalar(
+        text("SELECT count(*) FROM stock_balances WHERE org_id = :org AND on_hand < 0"),
+        {"org": summary.org_id},
+    )
+    assert negative == 0
+
+
 async def test_the_api_lists_and_reads_the_generated_work_orders(
     db: AsyncSession, client: httpx.AsyncClient
 ) -> None:
