@@ -342,9 +342,9 @@ class Orders:
         return SLOW_TERRITORY if plan.unit.territory == world.BAD_TERRITORY else 1.0
 
     def _creator(self, plan: Plan) -> str:
-        if plan.channel in ("phone", "email", "im"):
-            return self.cast.agent
-        return {"web": "portal:web", "qr": "portal:qr", "iot": "key:iot-gateway"}[plan.channel]
+        """Who created it, as the audit labels it: the customer scanning the QR label, the
+        IoT gateway's API key, else the service desk's agent."""
+        return {"qr": "customer:qr", "iot": "key:iot-gateway"}.get(plan.channel, self.cast.agent)
 
     # --- writing -----------------------------------------------------------------------------
 
