@@ -141,8 +141,10 @@ def demo(
     try:
         if force:
             asyncio.run(load(url, echo=typer.echo))
-        elif not asyncio.run(load_if_empty(url, echo=typer.echo)) and not history:
-            typer.echo("data exists; nothing loaded (use --force)")
+        elif not history or org == "demo":  # a history elsewhere needs no demo data
+            loaded = asyncio.run(load_if_empty(url, echo=typer.echo))
+            if not loaded and not history:
+                typer.echo("data exists; nothing loaded (use --force)")
         if history:
             options = (work_orders, engineers, months, seed, org)
             _history(url, *options)
