@@ -12,7 +12,7 @@ from dataclasses import fields
 from typing import Any
 
 from server.reports.metrics import Metric
-from server.reports.schemas import Anchor, Filters, GroupBy, KpiQuery, Period
+from server.reports.schemas import Anchor, Filters, GroupBy, KpiQuery
 
 # The fact column each group and filter reads (``f``: kpi_work_orders).
 GROUP_COLUMNS: dict[str, str] = {
@@ -40,11 +40,19 @@ DAY_GROUPS = {"engineer": "d.engineer_id::text", "team": "d.team", "territory": 
 DAY_FILTERS = {"engineer_id": "d.engineer_id", "team": "d.team", "territory": "d.territory"}
 
 
-def bucket_sql(instant: str, period: Period) -> str:
-    """The local first day of the period holding ``instant`` (``:start_day`` for none)."""
-    if period == "none":
-        return "CAST(:start_day AS date)"
-    return f"CAST(date_trunc('{period}', {instant} AT TIME ZONE :tz) AS date)"
+def bucket_sql(instant: str, query: KpiQuery, *, local: bool = False) -> str:
+    """The local first day of the period holding ``instant`` (a date already when
+    ``local``): ``:start_day`` for none, or ``:split_day`` from the split on."""
+    if query.period == "none":
+        if query.split is None:
+            return "CAST(:start_day AS date)"
+        at = instant if local else f"{instant} AT TIME ZONE :tz"
+        return (
+            f"CASE WHEN {at} >= CAST(:split_day AS date) THEN CAST(:split_day AS date) "
+            "ELSE CAST(:start_day AS date) END"
+        )
+    at = instant if local else f"{instant} AT TIME ZONE :tz"
+    return f"CAST(date_trunc('{query.period}', {at}) AS date)"
 
 
 def group_sql(group_by: GroupBy | None, columns: dict[str, str] = GROUP_COLUMNS) -> str:
@@ -85,32 +93,27 @@ def _select(metrics: Sequence[Metric]) -> str:
 # The statements' shapes; ``{bucket}``, ``{key}``, ``{select}``, ``{anchor}`` and ``{where}``
 # are filled from the fixed lists above and the catalogue, never from a caller's text.
 WORK_ORDER_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {select}
+SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
   FROM kpi_work_orders f
  WHERE f.org_id = :org AND f.{anchor} >= :start AND f.{anchor} < :end{where}
- GROUP BY 1, 2"""
+ GROUP BY {grouping}"""
 ENGINEER_DAY_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {select}
+SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
   FROM kpi_engineer_days d
  WHERE d.org_id = :org AND d.day >= :start_day AND d.day <= :end_day{where}
- GROUP BY 1, 2"""
+ GROUP BY {grouping}"""
 NOW_PASS = """
 SELECT CAST(NULL AS date) AS period_start, {key} AS key, {select}
   FROM kpi_work_orders f JOIN tickets t ON t.id = f.ticket_id AND t.org_id = :org
  WHERE f.org_id = :org AND f.ended_at IS NULL AND f.cancelled_at IS NULL{where}
  GROUP BY 1, 2"""
 BACKLOG_PASS = """
-SELECT b AS period_start, key, sum(delta) AS delta FROM (
-    SELECT greatest(CAST(:first_bucket AS date), {created}) AS b, {key} AS key,
-           count(*) AS delta
-      FROM kpi_work_orders f
-     WHERE f.org_id = :org AND f.created_at < :end{where}
-     GROUP BY 1, 2
-    UNION ALL
-    SELECT greatest(CAST(:first_bucket AS date), {ended}), {key}, -count(*)
-      FROM kpi_work_orders f
-     WHERE f.org_id = :org AND f.created_at < :end AND f.ended_at < :end{where}
-     GROUP BY 1, 2) moves
+SELECT greatest(CAST(:first_bucket AS date), v.b) AS period_start, {key} AS key,
+       sum(v.delta) AS delta
+  FROM kpi_work_orders f
+ CROSS JOIN LATERAL (VALUES ({created}, 1),
+                            (CASE WHEN f.ended_at < :end THEN {ended} END, -1)) AS v(b, delta)
+ WHERE f.org_id = :org AND f.created_at < :end AND v.b IS NOT NULL{where}
  GROUP BY 1, 2"""
 PARTS_PASS = """
 SELECT {bucket} AS period_start, {key} AS key, {select}
@@ -121,29 +124,36 @@ SELECT {bucket} AS period_start, {key} AS key, {select}
  GROUP BY 1, 2"""
 
 
+def _grouping(query: KpiQuery, key: str) -> dict[str, str]:
+    """Per period and group; with ``query.totals`` also per period over all groups (the
+    rows whose ``whole`` is 1), in the same scan."""
+    if query.totals and query.group_by:
+        return {"whole": f"grouping({key})", "grouping": "GROUPING SETS ((1, 2), (1))"}
+    return {"whole": "0", "grouping": "1, 2"}
+
+
 def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the facts whose ``anchor`` falls in [:start, :end)."""
+    key = group_sql(query.group_by)
     return WORK_ORDER_PASS.format(
-        bucket=bucket_sql(f"f.{anchor}", query.period),
-        key=group_sql(query.group_by),
+        bucket=bucket_sql(f"f.{anchor}", query),
+        key=key,
         select=_select(metrics),
         anchor=anchor,
         where=filter_sql(query.filters)[0],
+        **_grouping(query, key),
     )
 
 
 def engineer_day_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """One scan of the engineers' days in [:start_day, :end_day] (dates, already local)."""
-    bucket = (
-        "CAST(:start_day AS date)"
-        if query.period == "none"
-        else f"CAST(date_trunc('{query.period}', d.day) AS date)"
-    )
+    key = group_sql(query.group_by, DAY_GROUPS)
     return ENGINEER_DAY_PASS.format(
-        bucket=bucket,
-        key=group_sql(query.group_by, DAY_GROUPS),
+        bucket=bucket_sql("d.day", query, local=True),
+        key=key,
         select=_select(metrics),
         where=filter_sql(query.filters, DAY_FILTERS)[0],
+        **_grouping(query, key),
     )
 
 
@@ -157,10 +167,11 @@ def now_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
 def backlog_pass(query: KpiQuery) -> str:
     """Work orders entering (+1, created) and leaving (-1, ended) the backlog, summed per
     period bucket (everything before the first bucket lands in it), so the backlog at each
-    period's end is the running sum over the buckets (``server.reports.live``)."""
+    period's end is the running sum over the buckets (``server.reports.live``); one scan,
+    two events per work order."""
     return BACKLOG_PASS.format(
-        created=bucket_sql("f.created_at", query.period),
-        ended=bucket_sql("f.ended_at", query.period),
+        created=bucket_sql("f.created_at", query),
+        ended=bucket_sql("f.ended_at", query),
         key=group_sql(query.group_by),
         where=filter_sql(query.filters)[0],
     )
@@ -170,7 +181,7 @@ def parts_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """Consume and return lines in the range, with the facts of their work order for the
     filters and groups (a line without a work order only counts ungrouped, unfiltered)."""
     return PARTS_PASS.format(
-        bucket=bucket_sql("m.created_at", query.period),
+        bucket=bucket_sql("m.created_at", query),
         key=group_sql(query.group_by),
         select=_select(metrics),
         where=filter_sql(query.filters)[0],
@@ -196,6 +207,7 @@ def params(
         "end": end,
         "now": now,
         "start_day": query.start,
+        "split_day": query.split,
         "end_day": query.end,
         "first_bucket": first_bucket,
         "window": query.window_days,

@@ -116,7 +116,7 @@ def previous(query: KpiQuery) -> KpiQuery:
 def buckets(query: KpiQuery) -> list[dt.date]:
     """The first day of every period of the range (weeks start on Monday)."""
     if query.period == "none":
-        return [query.start]
+        return [query.start] if query.split is None else [query.start, query.split]
     first = bucket_of(query.start, query.period)
     out = []
     day = first

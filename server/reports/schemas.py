@@ -64,6 +64,15 @@ class KpiQuery:
     filters: Filters = field(default_factory=Filters)
     window_days: int = 30
     metrics: tuple[str, ...] = ()
+    # Internal (headlines): with period none, split the range in two at this local date, so
+    # one pass computes a range and the range before it.
+    split: dt.date | None = None
+    # Internal (scorecards): grouped passes also give each period's total over all groups,
+    # under the key ``TOTAL``.
+    totals: bool = False
+
+
+TOTAL = "*"  # the key of a period's total row (KpiQuery.totals)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from server.reports import live, passes
 from server.reports.metrics import CATALOGUE, infos
 from server.reports.query import bounds, buckets, metric_name, own_engineer, previous, scoped
 from server.reports.schemas import (
+    TOTAL,
     BacklogReport,
     DrillItem,
     FaultReport,
@@ -138,13 +139,19 @@ async def headlines(
     actor.require(SCOPE)
     query = scoped(actor, replace(query, metrics=query.metrics or HEADLINES))
     before = previous(query)
-    current = await _totals(session, actor, query, _clock(now))
-    earlier = await _totals(session, actor, before, _clock(now))
+    # One pass over both ranges: the range before, then this one from ``split`` on.
+    both = replace(query, start=before.start, period="none", group_by=None, split=query.start)
+    zone = await orgs.zone(session, actor.org_id)
+    earlier, current = (
+        row.values for row in await engine.run(session, actor, both, zone=zone, now=_clock(now))
+    )
     out = []
     for name in query.metrics:
         metric, value, prior = CATALOGUE[name], current[name], earlier[name]
         change = None
-        if isinstance(value.value, int | float) and isinstance(prior.value, int | float):
+        if metric.source == "now":
+            prior = Value(None)  # there is no "now" of the range before
+        elif isinstance(value.value, int | float) and isinstance(prior.value, int | float):
             change = round(value.value - prior.value, 2)
         out.append(
             Headline(
@@ -227,8 +234,20 @@ async def scorecards(
     mine = scoped(actor, replace(whole, period="none", group_by="engineer"))
     zone = await orgs.zone(session, actor.org_id)
     clock = _clock(now)
-    organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
-    rows = await engine.run(session, actor, mine, zone=zone, now=clock)
+    if mine == replace(whole, period="none", group_by="engineer") and all(
+        CATALOGUE[m].source in ("work_orders", "engineer_days") for m in metrics
+    ):
+        # The back office: the organisation's totals come from the same scans.
+        both = replace(mine, totals=True)
+        rows = await engine.run(session, actor, both, zone=zone, now=clock)
+        organisation = next(
+            (r.values for r in rows if r.key == TOTAL),
+            {m: engine.empty(CATALOGUE[m]) for m in metrics},  # nothing at all in the range
+        )
+    else:
+        organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
+        rows = await engine.run(session, actor, mine, zone=zone, now=clock)
+    rows = [r for r in rows if r.key != TOTAL]
     ids = [uuid.UUID(r.key) for r in rows if r.key]
     people = await _engineers(session, actor.org_id, ids)
     cards = [
@@ -318,6 +337,7 @@ async def backlog(
     async def names(keys: list[str | None]) -> dict[str | None, str | None]:
         return await engine.labels(session, actor, query.group_by, [k for k in keys if k])
 
+    await engine.roomy(session)
     return await live.backlog(session, actor.org_id, query, params, periods, names, zone)
 
 
@@ -328,6 +348,7 @@ async def faults(
     actor.require(SCOPE)
     query = scoped(actor, query)
     zone = await orgs.zone(session, actor.org_id)
+    await engine.roomy(session)
     found = await fault_report.faults(
         session, actor.org_id, query, zone=zone, top=top, models=models
     )

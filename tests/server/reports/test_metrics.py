@@ -164,13 +164,17 @@ async def test_drill_down_lists_the_work_orders_behind_a_number_in_pages(
 
 async def test_headlines_compare_with_the_period_before(db: AsyncSession) -> None:
     data = await march(db)
-    april = KpiQuery(start=APRIL, end=dt.date(2026, 4, 30), metrics=("work_orders", "csat"))
+    metrics = ("work_orders", "csat", "backlog", "utilisation", "sla_breached_now")
+    april = KpiQuery(start=APRIL, end=dt.date(2026, 4, 30), metrics=metrics)
     lines = await service.headlines(db, data.t.actor("admin"), april, lang="zh_CN", now=NOW)
-    orders, csat = lines
+    orders, csat, backlog, utilisation, breached = lines
     assert (orders.value.value, orders.previous.value, orders.change) == (1, 8, -7)
     assert orders.previous_start == dt.date(2026, 3, 2)  # 30 days before 1 April
     assert orders.label == "工单数"
     assert csat.value.value is None and csat.change is None
+    assert (backlog.value.value, backlog.previous.value, backlog.change) == (4, 3, 1)
+    assert (utilisation.value.value, utilisation.previous.value) == (None, 50.0)
+    assert (breached.value.value, breached.previous.value, breached.change) == (1, None, None)
 
 
 def test_the_query_says_what_to_fix() -> None:
@@ -187,3 +191,27 @@ def test_the_query_says_what_to_fix() -> None:
         today,
         ("resolved", "csat"),
     )
+
+
+async def test_scorecards_beside_the_organisation_from_the_same_scans(db: AsyncSession) -> None:
+    data = await march(db)
+    e1, e2 = data.t.engineers
+    cards = await service.scorecards(db, data.t.actor("dispatcher"), q(period="none"), now=NOW)
+    org = cards.organisation
+    assert (org["resolved"].value, org["first_time_fix"].value, org["utilisation"].value) == (
+        5,
+        25.0,
+        50.0,
+    )
+    assert org["complaints"].value == 1 and org["csat"].value == 4.0
+    by_id = {c.engineer_id: {line.metric: line for line in c.lines} for c in cards.engineers}
+    assert set(by_id) == {e1.id, e2.id}
+    mine = by_id[e1.id]
+    assert (mine["resolved"].value.value, mine["utilisation"].value.value) == (3, 62.5)
+    assert mine["resolved"].organisation.value == 5
+    assert by_id[e2.id]["complaints"].value.value == 1  # C
+    empty = await service.scorecards(
+        db, data.t.actor("dispatcher"), q(start=dt.date(2025, 1, 1), end=dt.date(2025, 1, 31))
+    )
+    assert empty.engineers == [] and empty.organisation["resolved"].value == 0
+    assert empty.organisation["csat"] == Value(None, count=0)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth import Actor
 from server.parts import service as parts
 from server.parts import stock_reports
 from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
@@ -51,6 +52,10 @@ async def test_parts_consumed_less_returned_and_the_turnover(db: AsyncSession) -
     assert [(r.key, r.consumed_qty, r.turnover) for r in grouped.rows] == [("CH-200", 2.0, None)]
     mine = await service.parts(db, t.actor("engineer1"), query)
     assert [(r.consumed_qty, r.turnover) for r in mine.rows] == [(0.0, None)]  # not their work
+    # A key that may read the KPIs but not the stock ledger gets no ledger numbers.
+    key = Actor(org_id=t.org.id, role=None, scopes=frozenset({"kpis:read"}), label="key:k")
+    [row] = (await service.compute(db, key, query)).rows
+    assert (row.values["parts_consumed_qty"].value, row.values["parts_turnover"].value) == (0, None)
 
 
 async def test_turnover_per_day_comes_from_one_ledger_scan_and_agrees_with_the_report(
