@@ -36,8 +36,8 @@ worker: install         ## the arq worker alone (needs DATABASE_URL and REDIS_UR
 migrate: install        ## alembic upgrade head
 	$(BIN)/fixflow migrate
 
-demo: install
-	$(BIN)/fixflow demo
+demo: install           ## demo data; HISTORY=60000 adds that much history for the KPIs (docs/history.md)
+	$(BIN)/fixflow demo $(if $(HISTORY),--history --work-orders $(HISTORY))
 
 # The engineer app on the desktop, against `make run` (another terminal), logged in as the
 # demo engineer. SERVER=, EMAIL=, PASSWORD= to point it elsewhere; its data is in var/mobile.

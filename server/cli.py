@@ -119,8 +119,19 @@ def migrate(revision: str = typer.Argument("head")) -> None:
 
 
 @app.command()
-def demo(force: bool = typer.Option(False, help="Load even if data exists")) -> None:
-    """Load the demo organisations (refused in production)."""
+def demo(
+    force: bool = typer.Option(False, help="Load even if data exists"),
+    history: bool = typer.Option(
+        False, "--history", help="Also generate months of history for the KPIs (docs/history.md)"
+    ),
+    work_orders: int = typer.Option(60_000, "--work-orders", min=1, help="History: work orders"),
+    engineers: int = typer.Option(300, "--engineers", min=1, help="History: engineers"),
+    months: int = typer.Option(15, "--months", min=1, max=120, help="History: months to today"),
+    seed: int = typer.Option(14, "--seed", help="History: random seed (same seed, same history)"),
+    org: str = typer.Option("demo", "--org", help="History: organisation slug (made if missing)"),
+) -> None:
+    """Load the demo organisations (refused in production); with --history, also a
+    realistic history of work orders in one of them, and its KPI facts."""
     from server.demo import load, load_if_empty
 
     if get_settings().is_production:
@@ -130,11 +141,33 @@ def demo(force: bool = typer.Option(False, help="Load even if data exists")) -> 
     try:
         if force:
             asyncio.run(load(url, echo=typer.echo))
-        elif not asyncio.run(load_if_empty(url, echo=typer.echo)):
-            typer.echo("data exists; nothing loaded (use --force)")
+        elif not history or org == "demo":  # a history elsewhere needs no demo data
+            loaded = asyncio.run(load_if_empty(url, echo=typer.echo))
+            if not loaded and not history:
+                typer.echo("data exists; nothing loaded (use --force)")
+        if history:
+            options = (work_orders, engineers, months, seed, org)
+            _history(url, *options)
     finally:
         if handle is not None:
             handle.cleanup()  # type: ignore[attr-defined]
+
+
+def _history(url: str, work_orders: int, engineers: int, months: int, seed: int, org: str) -> None:
+    from server.demo import DEMO_PASSWORD
+    from server.reports import history
+
+    options = history.Options(work_orders, engineers, months, seed, org)
+    try:
+        summary = asyncio.run(history.run(url, options, password=DEMO_PASSWORD))
+    except history.HistoryExists as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    rows = sum(summary.rows.values())
+    typer.echo(
+        f"history: {summary.work_orders:,} work orders ({rows:,} rows) from "
+        f"{summary.first_day} to {summary.last_day} in {org!r}, {summary.seconds:.0f} s"
+    )
 
 
 @app.command("create-admin")
