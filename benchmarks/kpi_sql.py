@@ -53,7 +53,9 @@ WITH w AS (
          (SELECT coalesce(sum(CASE m.kind WHEN 'consume' THEN 1 ELSE -1 END
                               * m.quantity * m.unit_cost), 0)
             FROM stock_movements m
-           WHERE m.ticket_id = t.id AND m.kind IN ('consume', 'return')) AS parts_cost
+           WHERE m.ticket_id = t.id
+             AND (m.kind = 'consume' OR (m.kind = 'return' AND m.condition = 'good')))
+           AS parts_cost
     FROM tickets t
    WHERE t.org_id = $1 AND t.status IN ('resolved', 'closed')
      AND t.resolved_at >= $3 AND t.resolved_at < $4
@@ -202,7 +204,7 @@ SELECT date_trunc('month', m.created_at AT TIME ZONE $2)::date::text AS key,
        sum(CASE m.kind WHEN 'consume' THEN 1 ELSE -1 END * m.quantity * m.unit_cost), NULL
   FROM stock_movements m
  WHERE m.org_id = $1 AND m.created_at >= $3 AND m.created_at < $4
-   AND m.kind IN ('consume', 'return')
+   AND (m.kind = 'consume' OR (m.kind = 'return' AND m.condition = 'good'))
  GROUP BY 1
 """
 
