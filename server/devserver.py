@@ -65,8 +65,10 @@ def _banner(settings: Settings, echo: Any, loaded: bool) -> None:
     echo(f"  API docs:  {base}/docs")
     echo(f"  OpenAPI:   {base}/openapi.json")
     echo(f"  Ready:     {base}/ready")
+    echo(f"  Dashboard: {base}/dashboard (KPIs for managers; log in as a Fixflow user)")
     if settings.is_production:
         return
+    echo("  A year of history for the dashboard: .venv/bin/fixflow demo --history")
     echo("  Demo logins (password fixflow-demo): admin@demo.fixflow, dispatcher@demo.fixflow,")
     echo("    agent@demo.fixflow, engineer1@demo.fixflow .. engineer6@demo.fixflow")
     echo("    second organisation: admin@acme.fixflow")
