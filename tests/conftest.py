@@ -9,7 +9,9 @@ real commits (concurrency) use the ``committing`` fixtures and clean up.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +29,10 @@ from server.main import create_app
 domains.install()  # the hooks every service call may run, as the API and the worker do
 
 _TMP = Path(tempfile.mkdtemp(prefix="fixflow-test-"))
+# The test cluster, Redis dump, blobs and mail live here: half a gigabyte a run, which a
+# machine running the suite all day must not keep (the session's end removes it; this, if
+# the session never started them).
+atexit.register(shutil.rmtree, _TMP, True)
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +62,7 @@ def infra() -> Iterator[dict[str, str]]:
             handle.shutdown()
         else:
             handle.cleanup()
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
