@@ -242,6 +242,40 @@ def _same(mine: Any, theirs: Any, name: str) -> bool:
     return abs(float(mine) - float(theirs)) <= tolerance
 
 
+async def _pages(ctx: Context) -> dict[str, float]:
+    """Each dashboard page's work as a manager opens it (the last 12 months by month, no
+    filter): every service call the page makes, in-process, without the HTML around it;
+    the median of REPEATS. There is no SQL baseline for a whole page: its numbers are the
+    views' above."""
+    from server.pages.http import text
+    from server.reports.dashboard import content, quality
+    from server.reports.dashboard.selection import read
+
+    def t(key: str, **values: Any) -> str:
+        return text("en", key, **values)
+
+    selection = read({"preset": "12m"}, ctx.query.end)
+    pages: dict[str, Callable[[Any], Awaitable[Any]]] = {
+        "overview": lambda s: content.overview(s, ctx.actor, selection, t, "en"),
+        "quality": lambda s: quality.quality(s, ctx.actor, selection, t, "en"),
+        "engineers": lambda s: content.engineers(s, ctx.actor, selection, t, "en", sort=""),
+        "faults": lambda s: content.faults(s, ctx.actor, selection, t, "en"),
+        "backlog": lambda s: content.backlog(s, ctx.actor, selection, t, "en", group=""),
+        "parts": lambda s: quality.parts(s, ctx.actor, selection, t, "en", group=""),
+    }
+    out = {}
+    for name, page in pages.items():
+        times = []
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            async with ctx.maker() as session:
+                await page(session)
+                await session.rollback()
+            times.append(time.perf_counter() - started)
+        out[name] = round(statistics.median(times), 3)
+    return out
+
+
 async def run(ctx: Context) -> dict[str, Any]:
     views: dict[str, dict[str, Any]] = {}
     disagreements: list[str] = []
@@ -265,11 +299,14 @@ async def run(ctx: Context) -> dict[str, Any]:
                 "ratio": round(seconds / sql_seconds, 3) if sql_seconds else None,
                 "numbers_compared": len(numbers[1]),
             }
-    return _report(ctx, views, disagreements)
+    return _report(ctx, views, disagreements, await _pages(ctx))
 
 
 def _report(
-    ctx: Context, views: dict[str, dict[str, Any]], disagreements: list[str]
+    ctx: Context,
+    views: dict[str, dict[str, Any]],
+    disagreements: list[str],
+    pages: dict[str, float],
 ) -> dict[str, Any]:
     slowest = max(views, key=lambda name: views[name]["seconds"])
     max_view = views[slowest]["seconds"]
@@ -283,6 +320,8 @@ def _report(
         "views": views,
         "views_over_goal": missed,
         "disagreements": disagreements,
+        "pages_seconds": pages,
+        "max_page_seconds": max(pages.values()) if pages else None,
         "figures": {"max_view_seconds": max_view, "slowest_view": slowest},
         "ratio": round(statistics.median(ratios), 3),
         "ratio_means": "median over the views of service seconds / raw-table SQL seconds",
@@ -295,6 +334,8 @@ def _report(
             "slowest_view",
             "views",
             "views_over_goal",
+            "pages_seconds",
+            "max_page_seconds",
             "disagreements",
         ],
         "setup": {"repeats": REPEATS, "data": ctx.data, "postgres": ctx.postgres},
