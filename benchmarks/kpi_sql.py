@@ -25,12 +25,13 @@ WITH w AS (
          (SELECT count(*) FROM ticket_events e WHERE e.ticket_id = t.id AND e.action = 'reopen')
            AS reopened,
          (SELECT min(n.created_at) FROM tickets n
-           WHERE n.org_id = $1 AND n.asset_id = t.asset_id AND n.created_at > t.created_at
-             AND n.status <> 'cancelled') AS next_at,
-         (SELECT max(p.resolved_at) FROM tickets p
-           WHERE p.org_id = $1 AND p.asset_id = t.asset_id AND p.fault_code = t.fault_code
-             AND p.created_at < t.created_at AND p.resolved_at < t.created_at
-             AND p.status IN ('resolved', 'closed')) AS prev_at,
+           WHERE n.org_id = $1 AND n.asset_id = t.asset_id AND n.created_at > t.resolved_at
+             AND n.type IN ('repair', 'complaint') AND n.status <> 'cancelled') AS next_at,
+         (SELECT min(n.created_at) FROM tickets n
+           WHERE n.org_id = $1 AND n.asset_id = t.asset_id AND n.fault_code = t.fault_code
+             AND n.created_at > t.resolved_at AND n.status <> 'cancelled') AS same_fault_at,
+         EXISTS (SELECT 1 FROM tickets r WHERE r.org_id = $1 AND r.repeat_of_id = t.id)
+           AS marked,
          (SELECT coalesce(sum(extract(epoch FROM l.ended_at - l.started_at)), 0)
             FROM labour_entries l
            WHERE l.ticket_id = t.id AND l.kind IN ('work', 'travel')
@@ -70,8 +71,8 @@ SELECT key, 'first_time_fix', count(*) FILTER (WHERE visits = 1 AND reopened = 0
        count(*) FILTER (WHERE visits >= 1)
   FROM w GROUP BY key
 UNION ALL
-SELECT key, 'repeat_rate', count(*) FILTER (WHERE repeat_of_id IS NOT NULL
-         OR created_at - prev_at <= make_interval(days => $5)), count(*)
+SELECT key, 'repeat_rate', count(*) FILTER (WHERE marked
+         OR same_fault_at <= resolved_at + make_interval(days => $5)), count(*)
   FROM w GROUP BY key
 UNION ALL
 SELECT key, 'first_contact_resolution', count(*) FILTER (WHERE visits = 0 AND labour_s = 0),

@@ -52,7 +52,9 @@ class TicketRow(NamedTuple):
     resolution_breached: bool
     product_model: str | None  # the asset's
     site_territory: str | None  # the service site's
-    prev_same_fault_at: dt.datetime | None  # worked out over the asset's work orders
+    # Worked out over the later work orders (server/reports/sql.py TICKETS):
+    marked_repeat_at: dt.datetime | None
+    same_fault_next_at: dt.datetime | None
     next_on_asset_at: dt.datetime | None
 
 
@@ -324,7 +326,8 @@ def work_order_fact(
         **labour_figures(raw.labour, engineers),
         "parts_cost": parts_cost(raw.movements),
         "repeat_of_id": t.repeat_of_id,
-        "prev_same_fault_at": t.prev_same_fault_at,
+        "marked_repeat_at": t.marked_repeat_at,
+        "same_fault_next_at": t.same_fault_next_at,
         "next_on_asset_at": t.next_on_asset_at,
         "csat": survey.csat if survey else None,
         "nps": survey.nps if survey else None,

@@ -114,7 +114,10 @@ FIRST_TIME_FIX = (
     f"f.visits = 1 AND f.reopened = 0 AND (f.next_on_asset_at IS NULL "
     f"OR f.next_on_asset_at > f.resolved_at + {WINDOW})"
 )
-REPEAT = f"f.repeat_of_id IS NOT NULL OR f.created_at - f.prev_same_fault_at <= {WINDOW}"
+# A repair that came back: marked as repeated by a later work order, or the same fault on
+# the same asset within N days of its resolution. Counted on the original work order (at
+# its resolution, against who resolved it), not on the call-back.
+REPEAT = f"f.marked_repeat_at IS NOT NULL OR f.same_fault_next_at <= f.resolved_at + {WINDOW}"
 # Open: not resolved, closed or cancelled (ended_at is set by all three).
 OPEN = "f.ended_at IS NULL AND f.cancelled_at IS NULL"
 # A work order's parts cost rule (docs/parts.md): consumed less good returns; a defective
@@ -258,9 +261,10 @@ RESOLVED: list[Metric] = [
         "percent",
         "rate",
         "resolved_at",
-        "Resolved on the first visit (one visit, never reopened) with no further work order "
-        "on the same equipment within window_days of the resolution, among the resolved "
-        "work orders with at least one visit.",
+        "Resolved on the first visit (one visit, never reopened) with no repair or complaint "
+        "on the same equipment created within window_days after the resolution (cancelled "
+        "ones and planned maintenance do not count), among the resolved work orders with "
+        "at least one visit.",
         *_rate(FIRST_TIME_FIX, "f.visits >= 1"),
     ),
     Metric(
@@ -280,9 +284,10 @@ RESOLVED: list[Metric] = [
         "percent",
         "rate",
         "resolved_at",
-        "Resolved work orders marked as a repeat of another, or created within window_days "
-        "of the resolution of an earlier work order on the same equipment with the same "
-        "fault code, among all resolved.",
+        "Resolved work orders whose repair came back: a later work order was marked a "
+        "repeat of it, or the same equipment had the same fault code again within "
+        "window_days of the resolution; among all resolved. Counted on the original work "
+        "order and its engineer, not on the call-back.",
         *_rate(REPEAT),
     ),
     Metric(

@@ -110,7 +110,12 @@ class WorkOrderFact(Base):
     parts_cost: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
     # Repeats and follow-ups on the same asset.
     repeat_of_id: Mapped[uuid.UUID | None] = mapped_column()
-    prev_same_fault_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Whether this work order's repair came back (charged to it, and to who resolved it):
+    # the first later work order the desk marked a repeat of it; the first later one on
+    # the same asset with the same fault code, created after this one was resolved; the
+    # first later repair or complaint on the asset after the resolution (first-time fix).
+    marked_repeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    same_fault_next_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     next_on_asset_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The survey answer (one per work order).
     csat: Mapped[int | None] = mapped_column(SmallInteger)

@@ -146,7 +146,8 @@ async def _with_neighbours(
     conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> list[uuid.UUID]:
     """``ids`` and every other work order on the same assets: a change to one can move its
-    neighbours' ``next_on_asset_at`` and ``prev_same_fault_at``."""
+    neighbours' ``next_on_asset_at`` and ``same_fault_next_at``, and the work orders they
+    are marked repeats of (``marked_repeat_at``)."""
     rows = await fetch(conn, sql.NEIGHBOURS, org_id, list(ids))
     return sorted({*ids, *(r[0] for r in rows)})
 

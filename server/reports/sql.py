@@ -18,13 +18,16 @@ SELECT t.id, t.org_id, t.number, t.status, t.priority, t.channel, t.type, t.cust
        t.created_at, t.first_response_at, t.resolved_at, t.closed_at, t.response_due_at,
        t.resolution_due_at, t.response_breached, t.resolution_breached,
        a.product_model, s.territory,
-       (SELECT max(p.resolved_at) FROM tickets p
-         WHERE p.org_id = t.org_id AND p.asset_id = t.asset_id AND p.fault_code = t.fault_code
-           AND p.created_at < t.created_at AND p.status IN ('resolved', 'closed')
-           AND p.resolved_at < t.created_at),
+       (SELECT min(r.created_at) FROM tickets r
+         WHERE r.org_id = t.org_id AND r.repeat_of_id = t.id AND r.id <> t.id),
+       (SELECT min(n.created_at) FROM tickets n
+         WHERE n.org_id = t.org_id AND n.asset_id = t.asset_id AND n.fault_code = t.fault_code
+           AND n.created_at > t.resolved_at AND n.status <> 'cancelled'
+           AND t.status IN ('resolved', 'closed')),
        (SELECT min(n.created_at) FROM tickets n
          WHERE n.org_id = t.org_id AND n.asset_id = t.asset_id
-           AND n.created_at > t.created_at AND n.status <> 'cancelled')
+           AND n.created_at > t.resolved_at AND n.status <> 'cancelled'
+           AND n.type IN ('repair', 'complaint') AND t.status IN ('resolved', 'closed'))
   FROM tickets t
   LEFT JOIN assets a ON a.id = t.asset_id
   LEFT JOIN service_sites s ON s.id = t.service_site_id
@@ -87,6 +90,9 @@ SELECT n.id FROM tickets n
  WHERE n.org_id = $1
    AND n.asset_id IN (SELECT t.asset_id FROM tickets t
                        WHERE t.org_id = $1 AND t.id = ANY($2::uuid[]) AND t.asset_id IS NOT NULL)
+UNION
+SELECT t.repeat_of_id FROM tickets t
+ WHERE t.org_id = $1 AND t.id = ANY($2::uuid[]) AND t.repeat_of_id IS NOT NULL
 """
 
 ALL_TICKETS = "SELECT id FROM tickets WHERE org_id = $1 ORDER BY id"

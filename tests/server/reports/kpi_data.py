@@ -4,13 +4,14 @@ order, so the drill-down has titles), in an organisation in Asia/Shanghai (UTC+8
 March 2026, local dates (the expected numbers are worked out in test_metrics.py):
 
     A repair CH-200/E1, engineer 1: responded 1 h, met; resolved after 24 h (4 h waiting),
-      met; 1 visit; labour 100, parts 50, work 1 h; survey csat 5, nps 10, ces 2
+      met; 1 visit; labour 100, parts 50, work 1 h; survey csat 5, nps 10, ces 2; B was
+      marked a repeat of it (a repeat counts on A, the repair that came back)
     B repair CH-200/E1, engineer 1: responded 2 h, missed; resolved after 24 h, missed;
       2 visits; repeat_of A; labour 200, work 2 h; survey csat 3, nps 6, ces 5
     C complaint, engineer 2: never responded, no targets; resolved after 1 h with no visit
       and no labour (first-contact); survey csat 4, nps 8
     D repair CH-200/E2, engineer 2: responded 0.5 h, met; resolved after 48 h, met; 1 visit,
-      reopened once; same fault on the asset resolved 10 days before it was created
+      reopened once; the same fault came back on the asset 8 days after its resolution
     E repair AC-9/F3, engineer 1: 1 visit; resolved after 24 h; a next work order on the
       asset 10 days after the resolution
     F repair CH-200/E1: cancelled the next day
@@ -140,7 +141,7 @@ async def march(db: AsyncSession, zone: str = "Asia/Shanghai") -> Dataset:
         "D": _resolved(
             utc(3, 12), 48 * H, engineer_id=e2, product_model="CH-200", fault_code="E2",
             first_response_business_s=H // 2, response_met=True, resolution_met=True,
-            visits=1, reopened=1, prev_same_fault_at=utc(3, 2),
+            visits=1, reopened=1, same_fault_next_at=utc(3, 22),
         ),
         "E": _resolved(
             utc(3, 20), 24 * H, engineer_id=e1, product_model="AC-9", fault_code="F3",
@@ -161,7 +162,10 @@ async def march(db: AsyncSession, zone: str = "Asia/Shanghai") -> Dataset:
     data.tickets["G"].sla_state = "breached"
     b = await db.get(WorkOrderFact, data.ids["B"])
     assert b is not None
-    b.repeat_of_id = data.ids["A"]
+    b.repeat_of_id = data.ids["A"]  # B is the call-back: the repeat is A's
+    a = await db.get(WorkOrderFact, data.ids["A"])
+    assert a is not None
+    a.marked_repeat_at = utc(3, 5)
     for engineer, day, scheduled, work, travel in (
         (e1, 2, 8, 4, 2),
         (e1, 3, 8, 6, 0),

@@ -61,7 +61,8 @@ def ticket(**fields: Any) -> TicketRow:
         "resolution_breached": False,
         "product_model": None,
         "site_territory": None,
-        "prev_same_fault_at": None,
+        "marked_repeat_at": None,
+        "same_fault_next_at": None,
         "next_on_asset_at": None,
     }
     return TicketRow(**{**base, **fields})
@@ -250,18 +251,23 @@ def test_parts_consumed_less_good_returns() -> None:
 
 
 def test_the_survey_and_the_neighbours_are_carried() -> None:
-    previous, following = h(-100), h(300)
+    marked, same_fault, following = h(100), h(200), h(300)
     t = ticket(
         asset_id=uuid.uuid4(),
         product_model="CH-200",
         fault_code="E7",
         repeat_of_id=uuid.uuid4(),
-        prev_same_fault_at=previous,
+        marked_repeat_at=marked,
+        same_fault_next_at=same_fault,
         next_on_asset_at=following,
     )
     row = fact(WorkOrderRaw(t, survey=Survey(5, 9, None, h(30))))
     assert (row["csat"], row["nps"], row["ces"], row["surveyed_at"]) == (5, 9, None, h(30))
-    assert (row["prev_same_fault_at"], row["next_on_asset_at"]) == (previous, following)
+    assert (row["marked_repeat_at"], row["same_fault_next_at"], row["next_on_asset_at"]) == (
+        marked,
+        same_fault,
+        following,
+    )
     assert row["repeat_of_id"] == t.repeat_of_id and row["product_model"] == "CH-200"
     assert fact(WorkOrderRaw(ticket()))["csat"] is None
 

@@ -54,7 +54,7 @@ async def test_every_work_order_metric_matches_the_hand_computed_numbers(
         20.0,
         1,
     )
-    assert (m["repeat_rate"].value, m["repeat_rate"].numerator) == (40.0, 2)  # B, D
+    assert (m["repeat_rate"].value, m["repeat_rate"].numerator) == (40.0, 2)  # A, D
     assert m["labour_cost_per_wo"].value == 60.0
     assert m["parts_cost_per_wo"].value == 10.0
     assert m["work_hours_per_wo"].value == 0.6
@@ -86,7 +86,7 @@ async def test_window_days_decides_first_time_fix_and_repeats(db: AsyncSession) 
     result = await service.compute(db, data.t.actor("admin"), narrow, now=NOW)
     m = cell(result, MARCH)
     assert (m["first_time_fix"].numerator, m["first_time_fix"].value) == (2, 50.0)  # A, E
-    assert (m["repeat_rate"].numerator, m["repeat_rate"].value) == (1, 20.0)  # B only
+    assert (m["repeat_rate"].numerator, m["repeat_rate"].value) == (1, 20.0)  # A only
 
 
 async def test_groups_and_filters(db: AsyncSession) -> None:

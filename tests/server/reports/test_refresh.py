@@ -125,37 +125,62 @@ async def backdate(db: AsyncSession, ticket_id: uuid.UUID, **instants: dt.dateti
 
 
 async def test_repeats_and_the_next_work_order_on_the_asset(db: AsyncSession) -> None:
+    """Looking forward from a resolved repair: what came back, and when. A cancelled work
+    order and planned maintenance are no follow-up; a repeat counts on the original."""
     t = await make_tenant(db)
     assert t.customer and t.site and t.asset
     who = t.actor("dispatcher")
     on_asset = (t.customer, t.site, t.asset)
-    first = await make_ticket(db, who, *on_asset, fault_code="E1")
-    cancelled = await make_ticket(db, who, *on_asset, fault_code="E1")
-    again = await make_ticket(db, who, *on_asset, fault_code="E1", repeat_of_id=first.id)
-    other_fault = await make_ticket(db, who, *on_asset, fault_code="E2")
+    first = await make_ticket(db, who, *on_asset, fault_code="E1", type="repair")
+    service = await make_ticket(db, who, *on_asset, type="maintenance")
+    cancelled = await make_ticket(db, who, *on_asset, fault_code="E1", type="repair")
+    again = await make_ticket(
+        db, who, *on_asset, fault_code="E1", type="repair", repeat_of_id=first.id
+    )
+    other_fault = await make_ticket(db, who, *on_asset, fault_code="E2", type="repair")
     await step(db, t, "dispatcher", cancelled.id, action="cancel", reason="duplicate")
     await backdate(db, first.id, created_at=DAY, status="closed", resolved_at=DAY + H)
+    await backdate(db, service.id, created_at=DAY + 2 * H)
     await backdate(db, cancelled.id, created_at=DAY + 3 * H)
     await backdate(db, again.id, created_at=DAY + 5 * H)
     await backdate(db, other_fault.id, created_at=DAY + 10 * H)
 
-    ids = [first.id, cancelled.id, again.id, other_fault.id]
-    assert await refresh.refresh_work_orders(db, t.org.id, ids) == 4
-    rows = {i: await fact(db, i) for i in ids}
-    # The cancelled one is nobody's next work order; it still has a next itself.
-    assert rows[first.id].next_on_asset_at == DAY + 5 * H
-    assert rows[cancelled.id].next_on_asset_at == DAY + 5 * H
-    assert rows[again.id].next_on_asset_at == DAY + 10 * H
-    assert rows[other_fault.id].next_on_asset_at is None
-    # Same asset and fault, resolved before it was created: a repeat of the first.
-    assert rows[again.id].prev_same_fault_at == DAY + H
-    assert rows[again.id].repeat_of_id == first.id
-    assert rows[other_fault.id].prev_same_fault_at is None  # another fault
-    assert rows[first.id].prev_same_fault_at is None
-    # A work order created before the earlier one was resolved is not its repeat.
+    ids = [first.id, service.id, cancelled.id, again.id, other_fault.id]
+    assert await refresh.refresh_work_orders(db, t.org.id, ids) == 5
+    row = await fact(db, first.id)
+    assert row.marked_repeat_at == DAY + 5 * H  # 'again' says it repeats the first
+    assert row.same_fault_next_at == DAY + 5 * H  # the cancelled one is no repeat
+    assert row.next_on_asset_at == DAY + 5 * H  # nor is the maintenance a follow-up
+    # Work orders not resolved look forward at nothing.
+    for open_one in (again.id, other_fault.id, service.id):
+        f = await fact(db, open_one)
+        assert (f.marked_repeat_at, f.same_fault_next_at, f.next_on_asset_at) == (None,) * 3
+    assert (await fact(db, again.id)).repeat_of_id == first.id  # the call-back's own mark
+
+    # Opened while the first was still open: marked a repeat (the desk said so), but no
+    # detected repeat and no follow-up; the next repair after the resolution is then E2's.
     await backdate(db, again.id, created_at=DAY + H / 2)
+    await refresh.refresh_work_orders(db, t.org.id, [again.id])  # the first is a neighbour
+    row = await fact(db, first.id)
+    assert row.marked_repeat_at == DAY + H / 2
+    assert row.same_fault_next_at is None
+    assert row.next_on_asset_at == DAY + 10 * H
+
+
+async def test_a_repeat_on_another_asset_still_reaches_the_work_order_it_repeats(
+    db: AsyncSession,
+) -> None:
+    t = await make_tenant(db)
+    assert t.customer and t.site
+    customer_y, site_y, asset_y = await make_customer(db, t.org)
+    who = t.actor("dispatcher")
+    first = await make_ticket(db, who, t.customer, t.site)
+    await backdate(db, first.id, created_at=DAY, status="closed", resolved_at=DAY + H)
+    await refresh.refresh_work_orders(db, t.org.id, [first.id])
+    assert (await fact(db, first.id)).marked_repeat_at is None
+    again = await make_ticket(db, who, customer_y, site_y, asset_y, repeat_of_id=first.id)
     await refresh.refresh_work_orders(db, t.org.id, [again.id])
-    assert (await fact(db, again.id)).prev_same_fault_at is None
+    assert (await fact(db, first.id)).marked_repeat_at == again.created_at
 
 
 H = dt.timedelta(days=1)  # the repeat cases count in days
@@ -172,6 +197,7 @@ async def test_the_incremental_refresh_takes_what_changed_and_the_neighbours(
     elsewhere = await make_ticket(db, who, customer_y, site_y, asset_y)
     for ticket_id in (old.id, elsewhere.id):
         await backdate(db, ticket_id, created_at=DAY - 30 * H, updated_at=DAY - 30 * H)
+    await backdate(db, old.id, status="closed", resolved_at=DAY - 29 * H)
     assert (await refresh.refresh_org(db, t.org.id, full=True))[0] == 2
     # Spoilt by hand: a recomputed row is right again, one left alone stays spoilt.
     await db.execute(

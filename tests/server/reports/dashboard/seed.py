@@ -225,8 +225,9 @@ def _one(
         "labour_cost": Decimal(rnd.randint(80, 400)),
         "parts_cost": Decimal(rnd.randint(0, 900)),
         "repeat_of_id": None,
-        "prev_same_fault_at": created - dt.timedelta(days=rnd.randint(3, 20))
-        if bad_model and rnd.random() < 0.35
+        "marked_repeat_at": None,
+        "same_fault_next_at": resolved + dt.timedelta(days=rnd.randint(3, 20))
+        if bad_model and not is_open and rnd.random() < 0.35
         else None,
         "next_on_asset_at": None,
         "csat": min(5, max(1, round(nps / 2))) if surveyed else None,
