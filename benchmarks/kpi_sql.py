@@ -75,7 +75,8 @@ SELECT key, 'repeat_rate', count(*) FILTER (WHERE marked
          OR same_fault_at <= resolved_at + make_interval(days => $5)), count(*)
   FROM w GROUP BY key
 UNION ALL
-SELECT key, 'first_contact_resolution', count(*) FILTER (WHERE visits = 0 AND labour_s = 0),
+SELECT key, 'first_contact_resolution',
+       count(*) FILTER (WHERE visits = 0 AND labour_s = 0 AND reopened = 0),
        count(*)
   FROM w GROUP BY key
 """

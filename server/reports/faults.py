@@ -1,8 +1,8 @@
 """Top fault codes per product model: the repair work orders created in the range per
-(product model, fault code), each code's share of all the model's work orders in the range
+(product model, fault code), each code's share of the model's repairs in the range
 (cancelled work orders, and those without equipment of a known model, are not counted),
 and its count per calendar month (organisation's time zone). Models are ordered by their
-repair count, most first: a model that fails too often tops the list."""
+repair count, most first (a count, not a rate per installed unit: a large fleet ranks high too)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ async def faults(
             FaultRow(
                 fault_code=code,
                 count=count,
-                share=round(100 * count / model.work_orders, 2),
+                share=round(100 * count / model.repairs, 2),
                 trend=_points(trend[(model.product_model, code)], query.start, query.end),
             )
             for code, count in ranked

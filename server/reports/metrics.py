@@ -274,8 +274,9 @@ RESOLVED: list[Metric] = [
         "percent",
         "rate",
         "resolved_at",
-        "Resolved by the service desk: no visit and no labour recorded, among all resolved.",
-        *_rate("f.visits = 0 AND f.work_s + f.travel_s = 0"),
+        "Resolved by the service desk at the first contact: no visit, no labour recorded and "
+        "never reopened, among all resolved.",
+        *_rate("f.visits = 0 AND f.work_s + f.travel_s = 0 AND f.reopened = 0"),
     ),
     Metric(
         "repeat_rate",
@@ -358,7 +359,9 @@ SURVEYED: list[Metric] = [
             "count(*) FILTER (WHERE f.nps >= 9) - count(*) FILTER (WHERE f.nps <= 6)",
             "count(f.nps)",
         ),
-        ("f.nps >= 9 OR f.nps <= 6", "f.nps IS NOT NULL"),
+        # The work orders behind the number: the promoters' (the score's plus); the
+        # denominator's list holds every answer.
+        ("f.nps >= 9", "f.nps IS NOT NULL"),
     ),
     Metric(
         "ces",
