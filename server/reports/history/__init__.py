@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.reports.history import reference, stock, world
+from server.reports.history import reference, stock, world, writer
 from server.reports.history.bar import Bar
 from server.reports.history.orders import Orders
 from server.reports.history.reference import HistoryExists
@@ -87,7 +87,7 @@ async def generate(
         "territory": world.BAD_TERRITORY,
     }
     batch = Batch()
-    orders = Orders(cast, rng, ids, batch)
+    orders = Orders(cast, rng, ids, batch, writer.write)
     made = await _days(conn, orders, options.work_orders, summary, progress)
     stock.top_ups(orders, before=None)
     await _flush(conn, batch, summary)

@@ -15,14 +15,17 @@ import datetime as dt
 import math
 import random
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from server.reports.history import world
+from server.reports.history.plans import Plan, Result, Step, Trip
 from server.reports.history.rows import Batch, Ids
 from server.reports.history.setup import Cast, Staff, Unit
+
+Writer = Callable[["Orders", Plan], Result]
 
 H = dt.timedelta(hours=1)
 MIN = dt.timedelta(minutes=1)
@@ -31,59 +34,6 @@ SLOW_TERRITORY = 3.0
 # Mean hours from creation to assignment and from assignment to acceptance, by priority.
 _ASSIGN_HOURS = {"P1": 0.15, "P2": 0.8, "P3": 2.0, "P4": 4.0}
 _ACCEPT_HOURS = {"P1": 0.1, "P2": 0.4, "P3": 0.8, "P4": 1.5}
-
-
-@dataclass(slots=True)
-class Step:
-    at: dt.datetime
-    kind: str
-    action: str | None
-    source: str | None
-    target: str | None
-    actor: str
-    reason: str | None = None
-    changes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class Trip:
-    """One visit: travel from ``start`` to ``arrive`` and work until ``leave``."""
-
-    number: int
-    staff: Staff
-    start: dt.datetime
-    arrive: dt.datetime
-    leave: dt.datetime
-    parts: int = 0
-
-
-@dataclass(slots=True)
-class Plan:
-    id: uuid.UUID
-    number: int
-    unit: Unit
-    created: dt.datetime
-    type: str
-    priority: str
-    channel: str
-    fault: str | None
-    repeat_of: uuid.UUID | None
-    staff: Staff
-    steps: list[Step] = field(default_factory=list)
-    trips: list[Trip] = field(default_factory=list)
-    holds: list[tuple[dt.datetime, dt.datetime | None, str]] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What the generator needs back: whether and when it was resolved (by whom, with
-    which fault), to plant a repeat repair after it."""
-
-    id: uuid.UUID
-    resolved_at: dt.datetime | None
-    staff: Staff | None
-    fault: str | None
-    type: str
 
 
 def pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
@@ -98,8 +48,12 @@ def pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
 class Orders:
     """Makes work orders into a ``Batch`` (one call per work order, in creation order)."""
 
-    def __init__(self, cast: Cast, rng: random.Random, ids: Ids, batch: Batch) -> None:
+    def __init__(
+        self, cast: Cast, rng: random.Random, ids: Ids, batch: Batch, write: Writer
+    ) -> None:
+        """``write``: puts a planned work order into the batch (``writer.write``)."""
         self.cast, self.rng, self.ids, self.batch = cast, rng, ids, batch
+        self.write = write
         self.zone = ZoneInfo(cast.timezone)
         self.number = cast.first_number
         self.site_locations: dict[uuid.UUID, uuid.UUID] = {}
@@ -349,9 +303,7 @@ class Orders:
     # --- writing -----------------------------------------------------------------------------
 
     def _write(self, plan: Plan) -> Result:
-        from server.reports.history.writer import write
-
-        return write(self, plan)
+        return self.write(self, plan)
 
 
 def _fault(rng: random.Random, unit: Unit) -> str:

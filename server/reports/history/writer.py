@@ -11,10 +11,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from server.reports.history import world
+from server.reports.history.plans import Plan, Result, Step, Trip
 from server.tickets import add_business_time, audit, business_time_between
 
 if TYPE_CHECKING:
-    from server.reports.history.orders import Orders, Plan, Result, Step, Trip
+    from server.reports.history.orders import Orders
 
 _OPEN = ("new", "assigned", "accepted", "travelling", "on_site", "on_hold")
 _SECOND = dt.timedelta(seconds=1)
@@ -42,8 +43,6 @@ class State:
 
 
 def write(orders: Orders, plan: Plan) -> Result:
-    from server.reports.history.orders import Result
-
     now = orders.cast.now
     steps = sorted((s for s in plan.steps if s.at <= now), key=lambda s: s.at)
     state = _walk(orders, plan, steps)
@@ -151,8 +150,6 @@ def _sweep(plan: Plan, steps: list[Step], state: State, now: dt.datetime) -> Non
 
 
 def _sla_step(at: dt.datetime, kind: str, change: list[str]) -> Step:
-    from server.reports.history.orders import Step
-
     return Step(at, kind, None, None, None, "system:sla", changes={"sla_state": change})
 
 
