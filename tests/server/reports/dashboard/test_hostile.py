@@ -1,0 +1,45 @@
+"""The dashboard against a hostile or careless address bar: every odd value is a page in
+the reader's language (left out and named, or a refusal page), never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.reports.dashboard import selection as selecting
+from tests.server.reports.dashboard.test_pages import log_in
+from tests.server.reports.kpi_data import march
+
+PAGES = (
+    "",
+    "/quality",
+    "/parts",
+    "/engineers",
+    "/faults",
+    "/backlog",
+    "/work-orders?metric=resolved",
+)
+
+
+def test_dates_outside_the_apis_years_are_left_out_and_named() -> None:
+    today = dt.date(2026, 3, 15)
+    for value in ("0001-01-01", "9999-12-31", "1969-12-31", "2200-01-01"):
+        sel = selecting.read({"preset": "custom", "from": value, "to": "2026-03-01"}, today)
+        assert "from" in sel.invalid, value
+        sel = selecting.read({"preset": "custom", "to": value}, today)
+        assert "to" in sel.invalid, value
+
+
+async def test_year_one_and_9999_are_pages_not_500s(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    data = await march(db)
+    assert (await log_in(client, data.t.users["admin"])).status_code == 303
+    for path in PAGES:
+        sep = "&" if "?" in path else "?"
+        for query in ("from=9999-12-01&to=9999-12-31", "from=0001-01-01&to=0001-01-31"):
+            page = await client.get(f"/dashboard{path}{sep}preset=custom&{query}")
+            assert page.status_code == 200, (path, query, page.text[:300])
+            assert page.headers["content-type"].startswith("text/html")
