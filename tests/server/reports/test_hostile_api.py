@@ -1,0 +1,43 @@
+"""The KPI API against a hostile or careless client: what an engineer can learn of
+others' work, and content negotiation."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.server.reports.kpi_data import march
+
+MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
+
+
+async def test_an_engineers_organisation_column_is_the_whole_organisation_whatever_the_filters(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    """A filter narrowing the organisation's values (a team, a customer, a fault code, the
+    complaint type) would make them one other engineer's numbers: for an engineer the
+    organisation column ignores the filters (their own column keeps them)."""
+    data = await march(db)
+    me = data.t.engineers[0].id
+    headers = data.t.headers("engineer1")
+    whole = await client.get("/api/v1/kpis/scorecards", params=MARCH, headers=headers)
+    assert whole.status_code == 200, whole.text
+    # C, engineer 2's only complaint, with a CSAT of 4: not to be read by engineer 1.
+    for narrow in ({"type": "complaint"}, {"fault_code": "E2"}, {"product_model": "CH-200"}):
+        for path in ("/api/v1/kpis/scorecards", f"/api/v1/kpis/scorecards/{me}"):
+            answer = await client.get(path, params={**MARCH, **narrow}, headers=headers)
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            organisation = (
+                body["organisation"]
+                if "organisation" in body
+                else {line["metric"]: line["organisation"] for line in body["lines"]}
+            )
+            assert organisation == whole.json()["organisation"], (path, narrow)
+    # A manager's organisation column keeps the filters.
+    boss = await client.get(
+        "/api/v1/kpis/scorecards",
+        params={**MARCH, "type": "complaint"},
+        headers=data.t.headers("dispatcher"),
+    )
+    assert boss.json()["organisation"]["csat"]["value"] == 4.0
