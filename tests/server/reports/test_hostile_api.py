@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.reports.router import wants_csv
 from tests.server.reports.kpi_data import march
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -41,3 +42,44 @@ async def test_an_engineers_organisation_column_is_the_whole_organisation_whatev
         headers=data.t.headers("dispatcher"),
     )
     assert boss.json()["organisation"]["csat"]["value"] == 4.0
+
+
+def test_accept_weighs_csv_against_json() -> None:
+    for accept in (
+        "text/csv",
+        "TEXT/CSV",
+        "text/csv, */*",
+        "text/csv;q=0.9, application/json;q=0.5",
+        "application/json;q=0.1, text/csv",
+        "text/csv, application/json",
+    ):
+        assert wants_csv(accept), accept
+    for accept in (
+        None,
+        "",
+        "*/*",
+        "text/*",
+        "application/json",
+        "text/csv;q=0",
+        "application/json, text/csv",
+        "text/csv;q=0.5, */*",
+        "text/csv;q=x",
+        "text/csvx",
+        "\x00",
+        "text/csv;q=2",
+    ):
+        assert not wants_csv(accept), accept
+
+
+async def test_csv_refused_by_accept_is_json(client: httpx.AsyncClient, db: AsyncSession) -> None:
+    data = await march(db)
+    for accept, csv in (
+        ("text/csv;q=0", False),
+        ("application/json, text/csv", False),
+        ("text/csv", True),
+    ):
+        answer = await client.get(
+            "/api/v1/kpis", params=MARCH, headers={**data.t.headers("viewer"), "Accept": accept}
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].startswith("text/csv") is csv, accept
