@@ -29,6 +29,7 @@ from server.auth import service as auth_service
 from server.config import Settings
 from server.deps import SessionDep, SettingsDep
 from server.errors import (
+    BadRequest,
     Forbidden,
     NotFound,
     OrganisationRequired,
@@ -164,8 +165,11 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep) -
 Build = Callable[[Actor, Selection, Words, Language], Awaitable[dict[str, Any]]]
 # What a page answers when the selection cannot be shown: a filter naming another
 # organisation's engineer or customer, an unknown metric (404); an engineer user without
-# an engineer profile (403); a drill-down's cursor that is not one (422).
-_REFUSALS = (NotFound, Forbidden, Unprocessable)
+# an engineer profile (403); a drill-down's cursor that is not one (400: a tampered or
+# truncated ``cursor=`` in the address); a query the service refuses (422). Each is a page
+# in the reader's language, never the API's problem+json.
+_REFUSALS = (NotFound, Forbidden, Unprocessable, BadRequest)
+_REFUSAL_WORDS = {Forbidden: "dash.forbidden", BadRequest: "dash.drill.cursor"}
 
 
 def _t(lang: Language) -> Words:
@@ -205,7 +209,7 @@ async def _render(
         frame["form"] = await content.filter_form(session, actor, selection, t)
         context = await build(actor, selection, t, lang)
     except _REFUSALS as exc:
-        key = "dash.forbidden" if isinstance(exc, Forbidden) else "dash.drill.none"
+        key = _REFUSAL_WORDS.get(type(exc), "dash.drill.none")
         message = {"message": text(lang, key), "other_lang": _other(lang)}
         response = page("dash_message.html", lang, message, status_code=exc.status)
     else:

@@ -43,3 +43,19 @@ async def test_year_one_and_9999_are_pages_not_500s(
             page = await client.get(f"/dashboard{path}{sep}preset=custom&{query}")
             assert page.status_code == 200, (path, query, page.text[:300])
             assert page.headers["content-type"].startswith("text/html")
+
+
+async def test_a_tampered_cursor_is_a_page_in_the_readers_language(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    data = await march(db)
+    assert (await log_in(client, data.t.users["admin"])).status_code == 303
+    for cursor in ("x", "WyIxIiwiYSJd", "a" * 600, "W10=", "eyJ"):
+        for lang, words in (("en", "start again"), ("zh_CN", "从第一页重新开始")):
+            page = await client.get(
+                "/dashboard/work-orders",
+                params={"metric": "resolved", "cursor": cursor, "lang": lang},
+            )
+            assert page.status_code == 400, page.text[:300]
+            assert page.headers["content-type"].startswith("text/html")
+            assert words in page.text
