@@ -8,6 +8,7 @@ import datetime as dt
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.reports.dashboard import http as web
 from server.reports.dashboard import selection as selecting
 from tests.server.reports.dashboard.test_pages import log_in
 from tests.server.reports.kpi_data import march
@@ -59,3 +60,27 @@ async def test_a_tampered_cursor_is_a_page_in_the_readers_language(
             assert page.status_code == 400, page.text[:300]
             assert page.headers["content-type"].startswith("text/html")
             assert words in page.text
+
+
+async def test_the_old_cookies_open_nothing_after_logging_out(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    data = await march(db)
+    assert (await log_in(client, data.t.users["viewer"])).status_code == 303
+    access, refresh = client.cookies.get(web.ACCESS), client.cookies.get(web.REFRESH)
+    assert access and refresh
+    client.cookies.clear()
+    client.cookies.set(web.ACCESS, access, path="/dashboard")
+    # An access token without its login's refresh cookie is no login either.
+    assert (await client.get("/dashboard/backlog")).status_code == 303
+    client.cookies.set(web.REFRESH, refresh, path="/dashboard")
+    assert (await client.get("/dashboard/backlog")).status_code == 200
+    csrf = web.new_csrf()
+    client.cookies.set(web.CSRF, csrf, path="/dashboard")
+    out = await client.post("/dashboard/logout", data={"csrf": csrf})
+    assert out.status_code == 303
+    for cookies in ({web.ACCESS: access}, {web.ACCESS: access, web.REFRESH: refresh}):
+        client.cookies.clear()
+        for name, value in cookies.items():
+            client.cookies.set(name, value, path="/dashboard")
+        assert (await client.get("/dashboard/backlog")).status_code == 303, cookies
