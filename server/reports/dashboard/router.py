@@ -295,3 +295,38 @@ async def work_orders(request: Request, session: SessionDep, settings: SettingsD
         )
 
     return await _render(request, session, settings, "dash_drill.html", build)
+
+
+# --- any other address under /dashboard ------------------------------------------------------
+# Declared last: the pages above match first. A mistyped address, a trailing slash, a form
+# posted to a page or a link to Log out is a page in the reader's language, not the API's
+# problem+json.
+_PAGES = frozenset(
+    {"", "/quality", "/parts", "/engineers", "/faults", "/backlog", "/work-orders", "/login"}
+)
+_OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+def _no_page(request: Request, status_code: int) -> Response:
+    lang = language_for(request)
+    message = {"message": text(lang, "dash.no_page"), "other_lang": _other(lang)}
+    return page("dash_message.html", lang, message, status_code=status_code)
+
+
+@router.api_route("", methods=_OTHER_METHODS)
+@reads_own_input
+async def no_such_method(request: Request) -> Response:
+    response = _no_page(request, 405)
+    response.headers["Allow"] = "GET"
+    return response
+
+
+@router.api_route("/{rest:path}", methods=["GET", "HEAD", *_OTHER_METHODS])
+@reads_own_input
+async def no_such_page(request: Request, rest: str) -> Response:
+    """A page's address with a trailing slash goes to the page (GET); anything else: 404."""
+    page_path = "/" + rest.strip("/") if rest.strip("/") else ""
+    if request.method in ("GET", "HEAD") and request.url.path.endswith("/") and page_path in _PAGES:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{web.PATH}{page_path}{query}", status_code=303)
+    return _no_page(request, 404)

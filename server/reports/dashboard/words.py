@@ -166,6 +166,7 @@ EN = {
     "dash.unit.percent": "{value}%",
     "dash.unit.points": "{value} pts",
     "dash.forbidden": "This page is not available to you.",
+    "dash.no_page": "The dashboard has no such page.",
 }
 
 ZH = {
@@ -325,4 +326,5 @@ ZH = {
     "dash.unit.percent": "{value}%",
     "dash.unit.points": "{value} 个百分点",
     "dash.forbidden": "您无权查看此页面。",
+    "dash.no_page": "仪表板中没有这个页面。",
 }

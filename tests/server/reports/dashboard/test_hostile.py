@@ -84,3 +84,26 @@ async def test_the_old_cookies_open_nothing_after_logging_out(
         for name, value in cookies.items():
             client.cookies.set(name, value, path="/dashboard")
         assert (await client.get("/dashboard/backlog")).status_code == 303, cookies
+
+
+async def test_an_address_the_dashboard_does_not_have_is_a_page_in_the_readers_language(
+    client: httpx.AsyncClient,
+) -> None:
+    for method, path in (
+        ("GET", "/dashboard/nope"),
+        ("GET", "/dashboard/quality/x"),
+        ("GET", "/dashboard/logout"),
+        ("POST", "/dashboard"),
+        ("PUT", "/dashboard/login"),
+        ("DELETE", "/dashboard/engineers"),
+    ):
+        for accept, words in (("zh-CN", "仪表板中没有这个页面"), ("en", "no such page")):
+            page = await client.request(method, path, headers={"Accept-Language": accept})
+            assert page.status_code in (404, 405), (method, path, page.status_code)
+            assert page.headers["content-type"].startswith("text/html"), (method, path)
+            assert words in page.text
+    # A page's address with a trailing slash goes to the page, keeping the query.
+    slash = await client.get("/dashboard/quality/?preset=3m")
+    assert (slash.status_code, slash.headers["location"]) == (303, "/dashboard/quality?preset=3m")
+    assert (await client.get("/dashboard/")).headers["location"] == "/dashboard"
+    assert (await client.get("/dashboard//evil.example")).status_code == 404
