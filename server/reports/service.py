@@ -272,10 +272,13 @@ async def _organisation(
 ) -> dict[str, Value]:
     """The organisation's values beside a scorecard: all work orders, whoever did them. For
     an engineer without the filters: a team, a customer, a fault code or the complaint type
-    can narrow "the organisation" to one colleague's work, which an engineer may not read."""
+    can narrow "the organisation" to one colleague's work, which an engineer may not read.
+    Computed as the caller (``whole`` is not narrowed to anyone), so what the caller's
+    scopes leave empty stays empty here too: the stock ledger's numbers without
+    ``parts:read``, the parts turnover for an engineer."""
     if actor.is_engineer:
         whole = replace(whole, filters=Filters())
-    return await _totals(session, Actor.system(actor.org_id), whole, clock)
+    return await _totals(session, actor, whole, clock)
 
 
 def _card(

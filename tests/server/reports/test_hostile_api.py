@@ -6,8 +6,14 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.auth import Actor
+from server.parts import service as parts
+from server.parts.schemas import LocationCreate, MovementCreate, PartCreate
+from server.reports import service
+from server.reports.query import parse
 from server.reports.router import wants_csv
-from tests.server.reports.kpi_data import march
+from tests.fixtures.factories import make_tenant, make_ticket
+from tests.server.reports.kpi_data import fact_of, march
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 
@@ -83,3 +89,47 @@ async def test_csv_refused_by_accept_is_json(client: httpx.AsyncClient, db: Asyn
         )
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("text/csv") is csv, accept
+
+
+async def test_the_organisation_column_shows_no_ledger_numbers_the_caller_may_not_read(
+    db: AsyncSession,
+) -> None:
+    """The organisation's values beside a scorecard were computed as the system: a key
+    without ``parts:read`` read the ledger's numbers there, an engineer the turnover."""
+    t = await make_tenant(db)
+    admin = t.actor("admin")
+    part = await parts.create_part(db, admin, data=PartCreate(sku="F-1", name="Fan", cost=10))
+    store = await parts.create_location(db, admin, data=LocationCreate(kind="warehouse", name="M"))
+    assert t.customer and t.site
+    ticket = await make_ticket(db, t.actor("dispatcher"), t.customer, t.site)
+    db.add(fact_of(ticket, product_model="CH-200"))
+    for kind, quantity, where in (
+        ("receive", 10, {"to_location_id": store.id}),
+        ("consume", 3, {"from_location_id": store.id, "ticket_id": ticket.id}),
+    ):
+        data = MovementCreate(kind=kind, part_id=part.id, quantity=quantity, **where)
+        await parts.create_movement(db, admin, data=data)
+    await db.flush()
+    query = parse(
+        start=None,
+        end=None,
+        today=await service.today(db, admin),
+        period="none",
+        metrics="parts_consumed_cost,parts_turnover",
+    )
+    boss = await service.scorecards(db, admin, query)
+    assert boss.organisation["parts_consumed_cost"].value == 30
+    assert boss.organisation["parts_turnover"].value is not None
+    key = Actor(
+        org_id=t.org.id,
+        role=None,
+        scopes=frozenset({"kpis:read", "engineers:read"}),
+        label="key:k",
+    )
+    for reader in (key, t.actor("engineer1")):
+        cards = await service.scorecards(db, reader, query)
+        one = await service.scorecard(db, reader, t.engineers[0].id, query)
+        for organisation in (cards.organisation, {ln.metric: ln.organisation for ln in one.lines}):
+            assert organisation["parts_turnover"].value is None, reader.label
+            if reader is key:
+                assert organisation["parts_consumed_cost"].value == 0
