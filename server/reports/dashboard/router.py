@@ -301,32 +301,43 @@ async def work_orders(request: Request, session: SessionDep, settings: SettingsD
 # Declared last: the pages above match first. A mistyped address, a trailing slash, a form
 # posted to a page or a link to Log out is a page in the reader's language, not the API's
 # problem+json.
-_PAGES = frozenset(
-    {"", "/quality", "/parts", "/engineers", "/faults", "/backlog", "/work-orders", "/login"}
-)
-_OTHER_METHODS = ["POST", "PUT", "PATCH", "DELETE"]
+# The dashboard's addresses and the methods each answers.
+_ALLOW = {
+    **dict.fromkeys(
+        ("", "/quality", "/parts", "/engineers", "/faults", "/backlog", "/work-orders"), "GET"
+    ),
+    "/login": "GET, POST",
+    "/logout": "POST",
+}
+_OTHER_METHODS = ["HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def _no_page(request: Request, status_code: int) -> Response:
+def _no_page(request: Request, status_code: int, allow: str | None = None) -> Response:
     lang = language_for(request)
     message = {"message": text(lang, "dash.no_page"), "other_lang": _other(lang)}
-    return page("dash_message.html", lang, message, status_code=status_code)
+    response = page("dash_message.html", lang, message, status_code=status_code)
+    if allow:
+        response.headers["Allow"] = allow
+    return response
 
 
 @router.api_route("", methods=_OTHER_METHODS)
 @reads_own_input
 async def no_such_method(request: Request) -> Response:
-    response = _no_page(request, 405)
-    response.headers["Allow"] = "GET"
-    return response
+    return _no_page(request, 405, _ALLOW[""])
 
 
-@router.api_route("/{rest:path}", methods=["GET", "HEAD", *_OTHER_METHODS])
+@router.api_route("/{rest:path}", methods=["GET", *_OTHER_METHODS])
 @reads_own_input
 async def no_such_page(request: Request, rest: str) -> Response:
-    """A page's address with a trailing slash goes to the page (GET); anything else: 404."""
+    """A page's address with a trailing slash goes to the page (GET); a page asked with a
+    method it does not answer: 405; anything else: 404."""
     page_path = "/" + rest.strip("/") if rest.strip("/") else ""
-    if request.method in ("GET", "HEAD") and request.url.path.endswith("/") and page_path in _PAGES:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"{web.PATH}{page_path}{query}", status_code=303)
+    allow = _ALLOW.get(page_path)
+    if allow and request.url.path.endswith("/") and request.method in allow.split(", "):
+        if request.method == "GET":
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{web.PATH}{page_path}{query}", status_code=303)
+    if allow and not request.url.path.endswith("/"):
+        return _no_page(request, 405, allow)
     return _no_page(request, 404)

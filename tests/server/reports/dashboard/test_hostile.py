@@ -107,3 +107,13 @@ async def test_an_address_the_dashboard_does_not_have_is_a_page_in_the_readers_l
     assert (slash.status_code, slash.headers["location"]) == (303, "/dashboard/quality?preset=3m")
     assert (await client.get("/dashboard/")).headers["location"] == "/dashboard"
     assert (await client.get("/dashboard//evil.example")).status_code == 404
+    # A page asked with a method it does not answer: 405 with what it allows.
+    for method, path, allow in (
+        ("HEAD", "/dashboard", "GET"),
+        ("HEAD", "/dashboard/quality", "GET"),
+        ("POST", "/dashboard/faults", "GET"),
+        ("GET", "/dashboard/logout", "POST"),
+        ("DELETE", "/dashboard/login", "GET, POST"),
+    ):
+        answer = await client.request(method, path)
+        assert (answer.status_code, answer.headers.get("allow")) == (405, allow), (method, path)
