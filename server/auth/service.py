@@ -202,8 +202,9 @@ async def refresh(
 
 async def logout(session: AsyncSession, *, refresh_token: str) -> None:
     """End a login: every refresh token of its family stops working (the dashboard's log
-    out). Its access token lives on until it expires (ACCESS_TOKEN_MINUTES): the caller
-    forgets it. An unknown token ends nothing and says nothing."""
+    out). Its access token lives on until it expires (ACCESS_TOKEN_MINUTES) for the API;
+    the dashboard refuses it at once (``login_alive``). An unknown token ends nothing
+    and says nothing."""
     digest = security.digest(refresh_token)
     family_id = await session.scalar(
         select(RefreshToken.family_id).where(RefreshToken.token_hash == digest)
@@ -216,6 +217,26 @@ async def logout(session: AsyncSession, *, refresh_token: str) -> None:
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=_now())
     )
+
+
+async def login_alive(
+    session: AsyncSession, *, refresh_token: str | None, user_id: uuid.UUID
+) -> bool:
+    """Whether ``refresh_token`` is one of ``user_id``'s logins not logged out (nor revoked
+    by a reuse, nor expired). The dashboard asks it beside a valid access token, so the
+    access cookie of a login that logged out stops opening pages at once instead of
+    living on to its expiry."""
+    if not refresh_token or len(refresh_token) > 200:
+        return False
+    found = await session.scalar(
+        select(RefreshToken.id).where(
+            RefreshToken.token_hash == security.digest(refresh_token),
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > _now(),
+        )
+    )
+    return found is not None
 
 
 async def _retry_of_lost_answer(

@@ -108,6 +108,37 @@ async def kpi_query(
 QueryDep = Annotated[KpiQuery, Depends(kpi_query)]
 
 
+def _quality(params: list[str]) -> float:
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                q = float(value.strip())
+            except ValueError:
+                return 0.0
+            return q if 0 <= q <= 1 else 0.0
+    return 1.0
+
+
+def wants_csv(accept: str | None) -> bool:
+    """Whether ``Accept`` prefers CSV to JSON: ``text/csv`` with a quality above 0 and above
+    JSON's (``application/json`` or a wildcard; on a tie the one listed first). ``text/csv;q=0``
+    refuses CSV, and ``application/json, text/csv`` asks for JSON first."""
+    if not accept:
+        return False
+    csv_q, json_q, first = -1.0, -1.0, ""
+    for item in accept.lower().split(","):
+        media, *params = item.split(";")
+        media, q = media.strip(), _quality(params)
+        if media == CSV and q > csv_q:
+            csv_q, first = q, first or (CSV if q > 0 else "")
+        elif media in ("application/json", "application/*", "*/*") and q > json_q:
+            json_q, first = q, first or ("json" if q > 0 else "")
+    if csv_q <= 0:
+        return False
+    return csv_q > json_q or (csv_q == json_q and first == CSV)
+
+
 @router.get(
     "/metrics",
     summary="The KPI catalogue",
@@ -142,7 +173,7 @@ async def read_kpis(
     accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> KpiResult | Response:
     result = await service.compute(session, actor, kpis)
-    if format == "csv" or (format is None and accept is not None and CSV in accept.lower()):
+    if format == "csv" or (format is None and wants_csv(accept)):
         stamp = f"{result.start:%Y%m%d}-{result.end:%Y%m%d}"
         return Response(
             csvout.to_csv(result, bom=bom),

@@ -33,6 +33,7 @@ from server.reports.schemas import (
     BacklogReport,
     DrillItem,
     FaultReport,
+    Filters,
     Headline,
     KpiQuery,
     KpiResult,
@@ -245,7 +246,7 @@ async def scorecards(
             {m: engine.empty(CATALOGUE[m]) for m in metrics},  # nothing at all in the range
         )
     else:
-        organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
+        organisation = await _organisation(session, actor, whole, clock)
         rows = await engine.run(session, actor, mine, zone=zone, now=clock)
     rows = [r for r in rows if r.key != TOTAL]
     ids = [uuid.UUID(r.key) for r in rows if r.key]
@@ -264,6 +265,20 @@ async def scorecards(
         organisation=organisation,
         engineers=cards,
     )
+
+
+async def _organisation(
+    session: AsyncSession, actor: Actor, whole: KpiQuery, clock: dt.datetime
+) -> dict[str, Value]:
+    """The organisation's values beside a scorecard: all work orders, whoever did them. For
+    an engineer without the filters: a team, a customer, a fault code or the complaint type
+    can narrow "the organisation" to one colleague's work, which an engineer may not read.
+    Computed as the caller (``whole`` is not narrowed to anyone), so what the caller's
+    scopes leave empty stays empty here too: the stock ledger's numbers without
+    ``parts:read``, the parts turnover for an engineer."""
+    if actor.is_engineer:
+        whole = replace(whole, filters=Filters())
+    return await _totals(session, actor, whole, clock)
 
 
 def _card(
@@ -308,7 +323,7 @@ async def scorecard(
     metrics = query.metrics or SCORECARD
     whole = replace(query, metrics=metrics, filters=replace(query.filters, engineer_id=None))
     clock = _clock(now)
-    organisation = await _totals(session, Actor.system(actor.org_id), whole, clock)
+    organisation = await _organisation(session, actor, whole, clock)
     theirs = replace(whole, filters=replace(whole.filters, engineer_id=engineer_id))
     values = await _totals(session, actor, theirs, clock)
     return _card(engineer_id, people, values, organisation, metrics, lang)

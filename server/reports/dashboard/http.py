@@ -129,13 +129,20 @@ async def visitor(request: Request, session: AsyncSession, settings: Settings) -
     """The logged-in caller of a page, refreshing an expired access token; None: not
     logged in (no cookies, a revoked or reused login, an inactive user)."""
     access = request.cookies.get(ACCESS)
+    refresh = request.cookies.get(REFRESH)
     # Only the tokens this page stored: an API key pasted into a cookie is not a login.
     if access and not access.startswith("ffk_"):
         try:
-            return Visitor(await auth_service.actor_from_bearer(session, settings, access))
+            actor = await auth_service.actor_from_bearer(session, settings, access)
         except Unauthenticated:
             pass  # expired (or otherwise refused): try the refresh token
-    refresh = request.cookies.get(REFRESH)
+        else:
+            # The access token alone is no login: its login must not have logged out
+            # (an old access cookie replayed after Log out, or without its refresh cookie).
+            alive = actor.user_id is not None and await auth_service.login_alive(
+                session, refresh_token=refresh, user_id=actor.user_id
+            )
+            return Visitor(actor) if alive else None
     if not refresh or len(refresh) > 200:
         return None
     try:

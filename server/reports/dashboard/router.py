@@ -29,6 +29,7 @@ from server.auth import service as auth_service
 from server.config import Settings
 from server.deps import SessionDep, SettingsDep
 from server.errors import (
+    BadRequest,
     Forbidden,
     NotFound,
     OrganisationRequired,
@@ -164,8 +165,11 @@ async def logout(request: Request, session: SessionDep, settings: SettingsDep) -
 Build = Callable[[Actor, Selection, Words, Language], Awaitable[dict[str, Any]]]
 # What a page answers when the selection cannot be shown: a filter naming another
 # organisation's engineer or customer, an unknown metric (404); an engineer user without
-# an engineer profile (403); a drill-down's cursor that is not one (422).
-_REFUSALS = (NotFound, Forbidden, Unprocessable)
+# an engineer profile (403); a drill-down's cursor that is not one (400: a tampered or
+# truncated ``cursor=`` in the address); a query the service refuses (422). Each is a page
+# in the reader's language, never the API's problem+json.
+_REFUSALS = (NotFound, Forbidden, Unprocessable, BadRequest)
+_REFUSAL_WORDS = {Forbidden: "dash.forbidden", BadRequest: "dash.drill.cursor"}
 
 
 def _t(lang: Language) -> Words:
@@ -205,7 +209,7 @@ async def _render(
         frame["form"] = await content.filter_form(session, actor, selection, t)
         context = await build(actor, selection, t, lang)
     except _REFUSALS as exc:
-        key = "dash.forbidden" if isinstance(exc, Forbidden) else "dash.drill.none"
+        key = _REFUSAL_WORDS.get(type(exc), "dash.drill.none")
         message = {"message": text(lang, key), "other_lang": _other(lang)}
         response = page("dash_message.html", lang, message, status_code=exc.status)
     else:
@@ -291,3 +295,49 @@ async def work_orders(request: Request, session: SessionDep, settings: SettingsD
         )
 
     return await _render(request, session, settings, "dash_drill.html", build)
+
+
+# --- any other address under /dashboard ------------------------------------------------------
+# Declared last: the pages above match first. A mistyped address, a trailing slash, a form
+# posted to a page or a link to Log out is a page in the reader's language, not the API's
+# problem+json.
+# The dashboard's addresses and the methods each answers.
+_ALLOW = {
+    **dict.fromkeys(
+        ("", "/quality", "/parts", "/engineers", "/faults", "/backlog", "/work-orders"), "GET"
+    ),
+    "/login": "GET, POST",
+    "/logout": "POST",
+}
+_OTHER_METHODS = ["HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+def _no_page(request: Request, status_code: int, allow: str | None = None) -> Response:
+    lang = language_for(request)
+    message = {"message": text(lang, "dash.no_page"), "other_lang": _other(lang)}
+    response = page("dash_message.html", lang, message, status_code=status_code)
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+@router.api_route("", methods=_OTHER_METHODS)
+@reads_own_input
+async def no_such_method(request: Request) -> Response:
+    return _no_page(request, 405, _ALLOW[""])
+
+
+@router.api_route("/{rest:path}", methods=["GET", *_OTHER_METHODS])
+@reads_own_input
+async def no_such_page(request: Request, rest: str) -> Response:
+    """A page's address with a trailing slash goes to the page (GET); a page asked with a
+    method it does not answer: 405; anything else: 404."""
+    page_path = "/" + rest.strip("/") if rest.strip("/") else ""
+    allow = _ALLOW.get(page_path)
+    if allow and request.url.path.endswith("/") and request.method in allow.split(", "):
+        if request.method == "GET":
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{web.PATH}{page_path}{query}", status_code=303)
+    if allow and not request.url.path.endswith("/"):
+        return _no_page(request, 405, allow)
+    return _no_page(request, 404)

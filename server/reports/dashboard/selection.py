@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import urlencode
 
+from shared import times
+
 Preset = Literal["month", "3m", "12m", "custom"]
 PRESETS: tuple[Preset, ...] = ("month", "3m", "12m", "custom")
 Grouping = Literal["day", "week", "month"]
@@ -95,8 +97,10 @@ def preset_range(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _date(value: str | None) -> dt.date | None:
+    """A date the API would take too (ISO 8601, 1970 to 2199): year 1 or 9999 is left out
+    and named, where it used to reach the KPI query and overflow on the range's instants."""
     try:
-        return dt.date.fromisoformat(value) if value else None
+        return times.parse_day(value) if value else None
     except ValueError:
         return None
 

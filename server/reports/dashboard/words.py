@@ -135,6 +135,7 @@ EN = {
     "dash.drill.resolved": "Resolved",
     "dash.drill.engineer": "Engineer",
     "dash.drill.none": "No work orders.",
+    "dash.drill.cursor": "This page of the list cannot be read: start again from the first page.",
     "dash.drill.more": "Next page",
     "dash.drill.unknown": "There is no metric called “{metric}”.",
     "dash.drill.period": "Period starting {start}",
@@ -165,6 +166,7 @@ EN = {
     "dash.unit.percent": "{value}%",
     "dash.unit.points": "{value} pts",
     "dash.forbidden": "This page is not available to you.",
+    "dash.no_page": "The dashboard has no such page.",
 }
 
 ZH = {
@@ -293,6 +295,7 @@ ZH = {
     "dash.drill.resolved": "解决时间",
     "dash.drill.engineer": "工程师",
     "dash.drill.none": "没有工单。",
+    "dash.drill.cursor": "无法读取列表的这一页：请从第一页重新开始。",
     "dash.drill.more": "下一页",
     "dash.drill.unknown": "没有名为“{metric}”的指标。",
     "dash.drill.period": "周期起始：{start}",
@@ -323,4 +326,5 @@ ZH = {
     "dash.unit.percent": "{value}%",
     "dash.unit.points": "{value} 个百分点",
     "dash.forbidden": "您无权查看此页面。",
+    "dash.no_page": "仪表板中没有这个页面。",
 }
