@@ -33,6 +33,12 @@ def upgrade() -> None:
     # What changed since the refresh last looked, found without reading every row.
     op.create_index("ix_tickets_org_updated", "tickets", ["org_id", "updated_at"])
     op.create_index("ix_labour_entries_org_received", "labour_entries", ["org_id", "received_at"])
+    op.create_index(
+        "ix_tickets_org_repeat_of",
+        "tickets",
+        ["org_id", "repeat_of_id"],
+        postgresql_where=sa.text("repeat_of_id IS NOT NULL"),
+    )
     _work_orders()
     _work_order_indexes()
     _engineer_days()
@@ -177,6 +183,7 @@ def downgrade() -> None:
     op.drop_table("kpi_engineer_days")
     op.drop_table("kpi_work_orders")
     op.drop_index("ix_labour_entries_org_received", table_name="labour_entries")
+    op.drop_index("ix_tickets_org_repeat_of", table_name="tickets")
     op.drop_index("ix_tickets_org_updated", table_name="tickets")
     op.drop_column("engineers", "hourly_cost")
     op.drop_column("engineers", "team")

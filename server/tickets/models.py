@@ -102,6 +102,13 @@ class Ticket(IdMixin, TimestampMixin, Base):
         Index("ix_tickets_org_created", "org_id", "created_at", "id"),
         # What changed since the KPI refresh last looked (server/reports/refresh.py).
         Index("ix_tickets_org_updated", "org_id", "updated_at"),
+        # The work orders marked a repeat of one (its repeat repair, server/reports).
+        Index(
+            "ix_tickets_org_repeat_of",
+            "org_id",
+            "repeat_of_id",
+            postgresql_where=text("repeat_of_id IS NOT NULL"),
+        ),
         Index("ix_tickets_org_assignee_status", "org_id", "assignee_id", "status"),
         Index("ix_tickets_org_resolution_due", "org_id", "resolution_due_at"),
         # Open work, soonest deadline first (sort=resolution_due_at): the expression is the

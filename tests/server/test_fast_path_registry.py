@@ -33,6 +33,11 @@ PATHS = sorted(fastpaths.REGISTRY)
 NOT_FAST_PATHS = {
     "server/feed.py": "the change feed's row format, which the fast paths and the capture use",
     "server/sync/retention.py": "the worker's daily feed pruning, text() through the session",
+    "server/reports/refresh.py": "the KPI facts' batched rebuild (worker, CLI): derived rows",
+    "server/reports/sql.py": "the statements of the KPI facts' rebuild (server/reports/refresh.py)",
+    "server/reports/history/__init__.py": "the history generator's bulk load (COPY): demo data",
+    "server/reports/history/reference.py": "the history generator's reference rows, once",
+    "server/reports/history/stock.py": "the history generator's stock locations, in bulk",
 }
 # The helpers of server.db that reach asyncpg.
 _ASYNCPG_HELPERS = frozenset({"driver", "fetch", "fetchrow", "execute"})
