@@ -98,6 +98,9 @@ def _wait(procs: list[subprocess.Popen[bytes]]) -> int:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C too, explicitly: a shell that starts `make run` in the background without job
+    # control leaves SIGINT ignored, and Python then raises no KeyboardInterrupt for it.
+    signal.signal(signal.SIGINT, on_signal)
     try:
         while not stop["now"]:
             for proc in procs:
