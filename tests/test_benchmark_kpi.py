@@ -44,7 +44,7 @@ async def test_every_view_agrees_with_the_sql_over_the_raw_tables(
                 continue
             seconds, mine = await bench_kpi._service(ctx, view, grouping)
             sql_seconds, theirs = await bench_kpi._sql(ctx, view, grouping)
-            assert theirs, (view.name, grouping)
+            assert theirs, (view.name, grouping)  # no limit: every baseline answers
             disagreements += bench_kpi._disagreements(view, mine, theirs)
             views[f"{view.name}_by_{grouping}"] = {
                 "seconds": seconds, "sql_seconds": sql_seconds, "ratio": seconds / sql_seconds,
