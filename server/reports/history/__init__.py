@@ -99,6 +99,10 @@ async def generate(
         cast.org_id,
         orders.number,
     )
+    # Fresh statistics for what was just copied in: the facts' rebuild that follows plans its
+    # batched reads with them (without, the first 100,000 facts went at a third of the speed).
+    for table in TABLES:
+        await conn.execute(f"ANALYZE {table}")
     summary.work_orders, summary.seconds = made, time.monotonic() - started
     return summary
 
