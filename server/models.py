@@ -33,7 +33,7 @@ from server.parts.models import (
     StockMovement,
     StockUnit,
 )
-from server.reports.models import EngineerDayFact, RefreshMark, WorkOrderFact
+from server.reports.models import EngineerDayFact, RefreshMark, Rollup, WorkOrderFact
 from server.surveys.models import SurveyInvitation, SurveyResponse, SurveyTemplate
 from server.sync.entities import install as install_sync_capture
 from server.sync.models import SyncChange, SyncClient, SyncFlag, SyncHorizon, SyncMutation
@@ -79,6 +79,7 @@ __all__ = [
     "PartReturn",
     "PreferredEngineer",
     "RefreshMark",
+    "Rollup",
     "RefreshToken",
     "ServiceSite",
     "Signature",

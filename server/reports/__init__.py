@@ -3,11 +3,12 @@
 from them."""
 
 from server.reports import refresh
-from server.reports.models import EngineerDayFact, RefreshMark, WorkOrderFact
+from server.reports.models import EngineerDayFact, RefreshMark, Rollup, WorkOrderFact
 
 __all__ = [
     "EngineerDayFact",
     "RefreshMark",
+    "Rollup",
     "WorkOrderFact",
     "refresh",
 ]

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.auth import Actor
 from server.customers import Customer
 from server.engineers import Engineer
-from server.reports import live, passes, stock
+from server.reports import live, passes, rollup, stock
 from server.reports.metrics import CATALOGUE, WORK_ORDER_ANCHORS, Metric
 from server.reports.query import bounds, buckets
 from server.reports.schemas import TOTAL, GroupBy, KpiQuery, KpiRow, Value
@@ -106,11 +106,12 @@ async def run(
     )
     cells: Cells = {}
     await roomy(session)
+    summed = await rollup.ready(session, actor.org_id)
     for anchor in WORK_ORDER_ANCHORS:
-        if chosen := [m for m in metrics if m.anchor == anchor]:
-            await collect(
-                session, passes.work_order_pass(anchor, chosen, query), params, chosen, cells
-            )
+        chosen = [m for m in metrics if m.anchor == anchor]
+        if chosen := await _summed(session, query, params, chosen, anchor, summed, cells):
+            sql = passes.work_order_pass(anchor, chosen, query)
+            await collect(session, sql, params, chosen, cells)
     if (chosen := [m for m in metrics if m.source == "engineer_days"]) and passes.applies_to_days(
         query
     ):
@@ -120,15 +121,35 @@ async def run(
         await collect(session, now_sql, params, chosen, cells)
         _merge_now(cells, query, periods)
     if any(m.name == "backlog" for m in metrics):
-        await live.backlog_trend(session, query, params, periods, cells)
+        from_sums = summed and rollup.applies(query, ())
+        await live.backlog_trend(session, query, params, periods, cells, summed=from_sums)
     # The stock ledger's numbers need its scope too (docs/api.md, "Scopes of combined
     # answers"): without parts:read they stay empty.
     ledger = actor.can("parts:read")
-    if ledger and (chosen := [m for m in metrics if m.source == "parts" and m.sql]):
+    chosen = [m for m in metrics if m.source == "parts" and m.sql] if ledger else []
+    if chosen := await _summed(session, query, params, chosen, "movement", summed, cells):
         await collect(session, passes.parts_pass(chosen, query), params, chosen, cells)
     if ledger and any(m.name == "parts_turnover" for m in metrics):
         await stock.turnover_cells(session, actor, query, zone, periods, cells)
     return await _rows(session, actor, query, metrics, periods, cells)
+
+
+async def _summed(
+    session: AsyncSession,
+    query: KpiQuery,
+    params: dict[str, Any],
+    chosen: list[Metric],
+    anchor: str,
+    summed: bool,
+    cells: Cells,
+) -> list[Metric]:
+    """The metrics of one anchor the roll-ups answer (``summed``: they hold this
+    catalogue's sums), computed from them; returns the others, for the facts."""
+    if summed and (adding := [m for m in chosen if rollup.answers(query, m)]):
+        sql = rollup.work_order_pass(anchor, adding, query)
+        await collect(session, sql, params | {"anchor": anchor}, adding, cells)
+        return [m for m in chosen if m not in adding]
+    return chosen
 
 
 def _merge_now(cells: Cells, query: KpiQuery, periods: list[dt.date]) -> None:

@@ -89,7 +89,7 @@ async def drill(
     condition = metric.rows[0 if part == "numerator" else 1]
     sql = f"{COLUMNS}{_when(metric)} AND ({condition}){where}"
     if query.group_by is not None and key is not None:
-        sql += f" AND {passes.GROUP_COLUMNS[query.group_by]} = :key"
+        sql += f" AND CAST({passes.GROUP_COLUMNS[query.group_by]} AS text) = :key"
         params["key"] = key
     if cursor:
         number, last = decode_cursor(cursor, length=2)

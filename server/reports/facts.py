@@ -314,6 +314,7 @@ def work_order_fact(
         **ends,
         "created_day": local_day(t.created_at, zone),
         "resolved_day": local_day(ends["resolved_at"], zone),
+        "ended_day": local_day(ends["ended_at"], zone),
         "first_response_business_s": _first_response_business(raw),
         "schedule_s": seconds(t.created_at, first_assigned),
         "arrive_s": seconds(t.created_at, first_arrival),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,21 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.reports import passes
 from server.reports.schemas import FaultModel, FaultRow, FaultTrendPoint, KpiQuery
 
+# One scan: per (product model, fault code, calendar month) the work orders and the
+# repairs among them; the models' totals, the codes' counts and their trends are its sums.
 COUNTS = (
-    "SELECT f.product_model, f.fault_code, grouping(f.fault_code) AS whole, count(*) AS n, "
-    "count(*) FILTER (WHERE f.type = 'repair') AS repairs "
+    "SELECT f.product_model, f.fault_code, "
+    "CAST(date_trunc('month', CAST(f.created_day AS timestamp)) AS date) AS month, "
+    "count(*) AS n, count(*) FILTER (WHERE f.type = 'repair') AS repairs "
     "FROM kpi_work_orders f WHERE f.org_id = :org AND f.cancelled_at IS NULL "
     "AND f.product_model IS NOT NULL "
-    "AND f.created_day >= :start_day AND f.created_day <= :end_day{where} "
-    "GROUP BY GROUPING SETS ((f.product_model, f.fault_code), (f.product_model))"
-)
-TREND = (
-    "SELECT f.product_model, f.fault_code, "
-    "CAST(date_trunc('month', CAST(f.created_day AS timestamp)) AS date) AS month, count(*) AS n "
-    "FROM kpi_work_orders f WHERE f.org_id = :org AND f.type = 'repair' "
-    "AND f.cancelled_at IS NULL AND f.product_model IS NOT NULL "
     "AND f.created_day >= :start_day AND f.created_day <= :end_day{where} GROUP BY 1, 2, 3"
 )
+Code = tuple[str | None, str | None]
 
 
 async def faults(
@@ -45,18 +40,21 @@ async def faults(
     where, params = passes.filter_sql(query.filters)
     params |= {"org": org_id, "start_day": query.start, "end_day": query.end}
     found: dict[str | None, FaultModel] = {}
-    codes: dict[str | None, list[tuple[str | None, int]]] = defaultdict(list)
+    repairs: dict[str | None, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    trend: dict[Code, dict[dt.date, int]] = defaultdict(dict)
     sql = COUNTS.format(where=where)
     for row in await session.execute(text(sql), passes.bind(sql, params)):
-        if row.whole:
-            found[row.product_model] = FaultModel(row.product_model, row.n, row.repairs, [])
-        elif row.repairs:
-            codes[row.product_model].append((row.fault_code, row.repairs))
+        model = found.setdefault(row.product_model, FaultModel(row.product_model, 0, 0, []))
+        model.work_orders += row.n
+        model.repairs += row.repairs
+        if row.repairs:
+            repairs[row.product_model][row.fault_code] += row.repairs
+            trend[(row.product_model, row.fault_code)][row.month] = row.repairs
     chosen = sorted(found.values(), key=lambda m: (-m.repairs, m.product_model or ""))
     chosen = [m for m in chosen if m.repairs][:models]
-    trend = await _trend(session, where, params)
     for model in chosen:
-        ranked = sorted(codes[model.product_model], key=lambda c: (-c[1], c[0] or ""))[:top]
+        codes = repairs[model.product_model].items()
+        ranked = sorted(codes, key=lambda c: (-c[1], c[0] or ""))[:top]
         model.faults = [
             FaultRow(
                 fault_code=code,
@@ -67,16 +65,6 @@ async def faults(
             for code, count in ranked
         ]
     return chosen
-
-
-async def _trend(
-    session: AsyncSession, where: str, params: dict[str, Any]
-) -> dict[tuple[str | None, str | None], dict[dt.date, int]]:
-    out: dict[tuple[str | None, str | None], dict[dt.date, int]] = defaultdict(dict)
-    sql = TREND.format(where=where)
-    for row in await session.execute(text(sql), passes.bind(sql, params)):
-        out[(row.product_model, row.fault_code)][row.month] = row.n
-    return out
 
 
 def _points(counts: dict[dt.date, int], start: dt.date, end: dt.date) -> list[FaultTrendPoint]:

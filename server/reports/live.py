@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.reports import passes
+from server.reports import passes, rollup
 from server.reports.schemas import (
     BacklogGroup,
     BacklogPoint,
@@ -30,10 +30,12 @@ async def backlog_trend(
     params: dict[str, Any],
     periods: list[dt.date],
     cells: dict[Any, dict[str, Value]],
+    *,
+    summed: bool,
 ) -> None:
     """``backlog`` in each (period, key) cell: the running sum of the work orders that
-    entered less those that left, bucket by bucket."""
-    sql = passes.backlog_pass(query)
+    entered less those that left, bucket by bucket (from the roll-ups when ``summed``)."""
+    sql = rollup.backlog_pass(query) if summed else passes.backlog_pass(query)
     deltas: dict[str | None, dict[dt.date, int]] = defaultdict(dict)
     result = await session.execute(text(sql), passes.bind(sql, params))
     for row in result:
@@ -48,7 +50,7 @@ async def backlog_trend(
 
 
 OPEN_NOW = """
-SELECT {key} AS key, grouping({key}) AS total, count(*) AS open,
+SELECT CAST({key} AS text) AS key, grouping({key}) AS total, count(*) AS open,
        avg({age}) AS mean,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY {age}) AS median,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY {age}) AS p90,
@@ -102,7 +104,9 @@ async def backlog(
         group.label = names.get(group.key, group.key)
     groups.sort(key=lambda g: (-g.open, g.key or ""))
     cells: dict[Any, dict[str, Value]] = {}
-    await backlog_trend(session, _ungrouped(query), params, periods, cells)
+    flat = _ungrouped(query)
+    summed = rollup.applies(flat, ()) and await rollup.ready(session, org_id)
+    await backlog_trend(session, flat, params, periods, cells, summed=summed)
     trend = [
         BacklogPoint(period_start=p, open=int(cells[(p, None)]["backlog"].value or 0))
         for p in periods

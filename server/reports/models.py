@@ -9,9 +9,11 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     Numeric,
@@ -20,9 +22,15 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
+
+# The columns the medians sort (server/reports/metrics.py), with the engineer, carried in
+# the anchors' indexes.
+CREATED_MEDIANS = ("engineer_id", "first_response_business_s", "schedule_s", "arrive_s")
+RESOLVED_MEDIANS = ("engineer_id", "resolve_s", "waiting_s")
 
 
 class WorkOrderFact(Base):
@@ -33,13 +41,29 @@ class WorkOrderFact(Base):
 
     __tablename__ = "kpi_work_orders"
     __table_args__ = (
-        # The views select by local date (the anchors' ``_day`` columns).
-        Index("ix_kpi_wo_org_created", "org_id", "created_day"),
+        # The views select by local date (the anchors' ``_day`` columns). The medians'
+        # columns ride along (``MEDIANS_BY_*``): a median pass reads the index alone, and
+        # grouped by engineer, in the order it groups by (no sort of a million rows).
+        Index("ix_kpi_wo_org_created", "org_id", "created_day", postgresql_include=CREATED_MEDIANS),
         Index(
             "ix_kpi_wo_org_resolved",
             "org_id",
             "resolved_day",
             postgresql_where=text("resolved_day IS NOT NULL"),
+            postgresql_include=RESOLVED_MEDIANS,
+        ),
+        Index(
+            "ix_kpi_wo_org_engineer_created",
+            "org_id",
+            "engineer_id",
+            "created_day",
+            postgresql_include=CREATED_MEDIANS[1:],
+        ),
+        Index(
+            "ix_kpi_wo_org_ended",
+            "org_id",
+            "ended_day",
+            postgresql_where=text("ended_day IS NOT NULL"),
         ),
         Index(
             "ix_kpi_wo_org_surveyed",
@@ -47,7 +71,13 @@ class WorkOrderFact(Base):
             "surveyed_day",
             postgresql_where=text("surveyed_day IS NOT NULL"),
         ),
-        Index("ix_kpi_wo_org_engineer_resolved", "org_id", "engineer_id", "resolved_day"),
+        Index(
+            "ix_kpi_wo_org_engineer_resolved",
+            "org_id",
+            "engineer_id",
+            "resolved_day",
+            postgresql_include=RESOLVED_MEDIANS[1:],
+        ),
         Index("ix_kpi_wo_org_asset_created", "org_id", "asset_id", "created_at"),
         Index(
             "ix_kpi_wo_org_open",
@@ -92,6 +122,7 @@ class WorkOrderFact(Base):
     # of converting a million instants on every request (docs/kpis.md).
     created_day: Mapped[dt.date] = mapped_column(Date)
     resolved_day: Mapped[dt.date | None] = mapped_column(Date)
+    ended_day: Mapped[dt.date | None] = mapped_column(Date)
     # Durations (seconds).
     first_response_business_s: Mapped[int | None] = mapped_column(Integer)
     schedule_s: Mapped[int | None] = mapped_column(Integer)
@@ -158,3 +189,24 @@ class RefreshMark(Base):
     # The organisation's time zone the local dates were computed in: when it changes, the
     # facts are built again (``refresh.refresh_org``).
     zone: Mapped[str | None] = mapped_column(String(64))
+    # Which sums the roll-ups hold (``server.reports.rollup.LAYOUT``'s digest): when the
+    # catalogue's sums change, the refresh builds the roll-ups again.
+    rollup_layout: Mapped[str | None] = mapped_column(String(40))
+
+
+class Rollup(Base):
+    """The sums of the work order facts whose ``anchor`` instant falls on one local date,
+    per engineer, team and territory (``server.reports.rollup``): ``measures`` holds the
+    catalogue's additive aggregates in the layout's order. Derived from the facts only."""
+
+    __tablename__ = "kpi_rollups"
+    __table_args__ = (Index("ix_kpi_rollups_org_anchor_day", "org_id", "anchor", "day"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id"))
+    anchor: Mapped[str] = mapped_column(String(16))
+    day: Mapped[dt.date] = mapped_column(Date)
+    engineer_id: Mapped[uuid.UUID | None] = mapped_column()
+    team: Mapped[str | None] = mapped_column(String(100))
+    territory: Mapped[str | None] = mapped_column(String(100))
+    measures: Mapped[list[Decimal]] = mapped_column(ARRAY(Numeric()))

@@ -16,10 +16,10 @@ from server.reports.schemas import Anchor, Filters, GroupBy, KpiQuery
 
 # The fact column each group and filter reads (``f``: kpi_work_orders).
 GROUP_COLUMNS: dict[str, str] = {
-    "engineer": "f.engineer_id::text",
+    "engineer": "f.engineer_id",
     "team": "f.team",
     "territory": "f.territory",
-    "customer": "f.customer_id::text",
+    "customer": "f.customer_id",
     "product_model": "f.product_model",
     "priority": "f.priority",
     "channel": "f.channel",
@@ -37,7 +37,7 @@ FILTER_COLUMNS: dict[str, str] = {
     "fault_code": "f.fault_code",
 }
 # An engineer's day knows the engineer, their team and territory, nothing of work orders.
-DAY_GROUPS = {"engineer": "d.engineer_id::text", "team": "d.team", "territory": "d.territory"}
+DAY_GROUPS = {"engineer": "d.engineer_id", "team": "d.team", "territory": "d.territory"}
 DAY_FILTERS = {"engineer_id": "d.engineer_id", "team": "d.team", "territory": "d.territory"}
 
 
@@ -60,6 +60,8 @@ def bucket_sql(instant: str, query: KpiQuery, *, local: bool = False) -> str:
 
 
 def group_sql(group_by: GroupBy | None, columns: dict[str, str] = GROUP_COLUMNS) -> str:
+    """The group's column as it is (a statement groups by it, and selects it ``AS text``:
+    grouped by the id itself, a scan in an index's order needs no sort)."""
     return columns[group_by] if group_by else "CAST(NULL AS text)"
 
 
@@ -76,13 +78,15 @@ def filter_sql(
     return "".join(clauses), params
 
 
+def set_filters(query: KpiQuery) -> set[str]:
+    """The names of the query's filters that are set."""
+    return {f.name for f in fields(query.filters) if getattr(query.filters, f.name) is not None}
+
+
 def applies_to_days(query: KpiQuery) -> bool:
     """Whether engineer days can answer the query: grouped and filtered only by what a day
     knows (otherwise utilisation and travel share are null rather than wrong)."""
-    set_filters = {
-        f.name for f in fields(query.filters) if getattr(query.filters, f.name) is not None
-    }
-    return (query.group_by is None or query.group_by in DAY_GROUPS) and set_filters <= set(
+    return (query.group_by is None or query.group_by in DAY_GROUPS) and set_filters(query) <= set(
         DAY_FILTERS
     )
 
@@ -97,22 +101,22 @@ def _select(metrics: Sequence[Metric]) -> str:
 # The statements' shapes; ``{bucket}``, ``{key}``, ``{select}``, ``{anchor}`` and ``{where}``
 # are filled from the fixed lists above and the catalogue, never from a caller's text.
 WORK_ORDER_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
+SELECT {bucket} AS period_start, CAST({key} AS text) AS key, {whole} AS whole, {select}
   FROM kpi_work_orders f
  WHERE f.org_id = :org AND f.{day} >= :start_day AND f.{day} <= :end_day{where}
  GROUP BY {grouping}"""
 ENGINEER_DAY_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {whole} AS whole, {select}
+SELECT {bucket} AS period_start, CAST({key} AS text) AS key, {whole} AS whole, {select}
   FROM kpi_engineer_days d
  WHERE d.org_id = :org AND d.day >= :start_day AND d.day <= :end_day{where}
  GROUP BY {grouping}"""
 NOW_PASS = """
-SELECT CAST(NULL AS date) AS period_start, {key} AS key, {select}
+SELECT CAST(NULL AS date) AS period_start, CAST({key} AS text) AS key, {select}
   FROM kpi_work_orders f JOIN tickets t ON t.id = f.ticket_id AND t.org_id = :org
  WHERE f.org_id = :org AND f.ended_at IS NULL AND f.cancelled_at IS NULL{where}
  GROUP BY 1, 2"""
 BACKLOG_PASS = """
-SELECT greatest(CAST(:first_bucket AS date), v.b) AS period_start, {key} AS key,
+SELECT greatest(CAST(:first_bucket AS date), v.b) AS period_start, CAST({key} AS text) AS key,
        sum(v.delta) AS delta
   FROM kpi_work_orders f
  CROSS JOIN LATERAL (VALUES ({created}, 1),
@@ -120,20 +124,20 @@ SELECT greatest(CAST(:first_bucket AS date), v.b) AS period_start, {key} AS key,
  WHERE f.org_id = :org AND f.created_at < :end AND v.b IS NOT NULL{where}
  GROUP BY 1, 2"""
 PARTS_PASS = """
-SELECT {bucket} AS period_start, {key} AS key, {select}
+SELECT {bucket} AS period_start, CAST({key} AS text) AS key, {whole} AS whole, {select}
   FROM stock_movements m
   LEFT JOIN kpi_work_orders f ON f.ticket_id = m.ticket_id AND f.org_id = :org
  WHERE m.org_id = :org AND m.kind IN ('consume', 'return')
    AND m.created_at >= :start AND m.created_at < :end{where}
- GROUP BY 1, 2"""
+ GROUP BY {grouping}"""
 
 
-def _grouping(query: KpiQuery, key: str) -> dict[str, str]:
+def grouping(query: KpiQuery, key: str) -> dict[str, str]:
     """Per period and group; with ``query.totals`` also per period over all groups (the
     rows whose ``whole`` is 1), in the same scan."""
     if query.totals and query.group_by:
-        return {"whole": f"grouping({key})", "grouping": "GROUPING SETS ((1, 2), (1))"}
-    return {"whole": "0", "grouping": "1, 2"}
+        return {"whole": f"grouping({key})", "grouping": f"GROUPING SETS ((1, {key}), (1))"}
+    return {"whole": "0", "grouping": f"1, {key}"}
 
 
 # The stored local date of each anchor instant (the facts' ``_day`` columns): a view
@@ -156,7 +160,7 @@ def work_order_pass(anchor: Anchor, metrics: Sequence[Metric], query: KpiQuery) 
         select=_select(metrics),
         day=day,
         where=filter_sql(query.filters)[0],
-        **_grouping(query, key),
+        **grouping(query, key),
     )
 
 
@@ -168,7 +172,7 @@ def engineer_day_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
         key=key,
         select=_select(metrics),
         where=filter_sql(query.filters, DAY_FILTERS)[0],
-        **_grouping(query, key),
+        **grouping(query, key),
     )
 
 
@@ -195,11 +199,13 @@ def backlog_pass(query: KpiQuery) -> str:
 def parts_pass(metrics: Sequence[Metric], query: KpiQuery) -> str:
     """Consume and return lines in the range, with the facts of their work order for the
     filters and groups (a line without a work order only counts ungrouped, unfiltered)."""
+    key = group_sql(query.group_by)
     return PARTS_PASS.format(
         bucket=bucket_sql("m.created_at", query),
-        key=group_sql(query.group_by),
+        key=key,
         select=_select(metrics),
         where=filter_sql(query.filters)[0],
+        **grouping(query, key),
     )
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import orgs
 from server.db import driver, execute, fetch, fetchrow
 from server.engineers import shifts
-from server.reports import facts, sql
+from server.reports import facts, rollup, sql
 from server.reports.facts import (
     CheckIn,
     EngineerInfo,
@@ -128,8 +128,17 @@ async def _raw(
 
 
 async def _refresh_batch(
-    conn: asyncpg.Connection, org_id: uuid.UUID, ids: Sequence[uuid.UUID], ctx: _Context
+    conn: asyncpg.Connection,
+    org_id: uuid.UUID,
+    ids: Sequence[uuid.UUID],
+    ctx: _Context,
+    found: rollup.Dirty,
 ) -> int:
+    """Rewrite the facts of ``ids``; their anchors' dates before and after go to ``found``
+    (the roll-ups to sum again)."""
+    rollup.touch(found, await fetch(conn, sql.FACT_DAYS, org_id, list(ids)))
+    recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, list(ids))
+    found["movement"].update(r[0].astimezone(ctx.zone).date() for r in recorded)
     rows = [
         facts.work_order_fact(raw, ctx.engineers, ctx.now, ctx.zone)
         for raw in await _raw(conn, org_id, ids, ctx)
@@ -139,6 +148,7 @@ async def _refresh_batch(
         # one transposition gives the upsert's arrays.
         arrays = zip(*(tuple(row.values()) for row in rows), strict=True)
         await execute(conn, sql.UPSERT_FACTS, *arrays)
+    rollup.touch(found, rows)
     return len(rows)
 
 
@@ -160,10 +170,14 @@ async def refresh_work_orders(
     progress: Progress | None = None,
 ) -> int:
     """Recompute the facts of ``ticket_ids`` (the organisation's; others are ignored) and
-    of their neighbours on the same assets. Returns how many rows were written."""
+    of their neighbours on the same assets, and the roll-ups of their dates. Returns how
+    many rows were written."""
     conn = await driver(session)
     ids = await _with_neighbours(conn, org_id, list(ticket_ids))
-    return await _refresh_ids(session, org_id, ids, progress)
+    found = rollup.dirty()
+    written = await _refresh_ids(session, org_id, ids, progress, found)
+    await rollup.build(session, org_id, found, await orgs.service.zone(session, org_id))
+    return written
 
 
 async def _refresh_ids(
@@ -171,12 +185,13 @@ async def _refresh_ids(
     org_id: uuid.UUID,
     ids: Sequence[uuid.UUID],
     progress: Progress | None,
+    found: rollup.Dirty,
 ) -> int:
     conn = await driver(session)
     ctx = await _context(conn, org_id, ZoneInfo(await orgs.service.zone(session, org_id)))
     written = 0
     for start in range(0, len(ids), BATCH):
-        written += await _refresh_batch(conn, org_id, ids[start : start + BATCH], ctx)
+        written += await _refresh_batch(conn, org_id, ids[start : start + BATCH], ctx, found)
         if progress is not None:
             progress(min(start + BATCH, len(ids)), len(ids))
     return written
@@ -316,7 +331,15 @@ async def refresh_org(
     else:
         changed = [r[0] for r in await fetch(conn, sql.CHANGED, org_id, since, started)]
         ids = await _with_neighbours(conn, org_id, changed)
-    written = await _refresh_ids(session, org_id, ids, progress)
+    found = rollup.dirty()
+    written = await _refresh_ids(session, org_id, ids, progress, found)
+    zone = await orgs.service.zone(session, org_id)
+    if since is not None:
+        lines = await fetch(conn, sql.UNTICKETED_MOVEMENTS, org_id, since)
+        found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in lines)
+    # Roll-ups of another catalogue's sums are built again, wholly.
+    current = mark is not None and mark["rollup_layout"] == rollup.DIGEST
+    await rollup.build(session, org_id, found if current else None, zone)
     days = await _days_and_mark(session, conn, org_id, since, started, started)
     return written, days
 
@@ -337,9 +360,11 @@ async def _first_build(
     sets the mark at the first round's time (the earliest fact's ``refreshed_at``), so
     what changed while the rounds ran is taken by the next refresh."""
     ids = [r[0] for r in await fetch(conn, sql.UNBUILT, org_id, FIRST_ROUND)]
-    written = await _refresh_ids(session, org_id, ids, progress)
+    written = await _refresh_ids(session, org_id, ids, progress, rollup.dirty())
     if len(ids) == FIRST_ROUND:
         return written, 0
+    # The views read the facts until the mark says the roll-ups are built.
+    await rollup.build(session, org_id, None, await orgs.service.zone(session, org_id))
     row = await fetchrow(conn, sql.EARLIEST_FACT, org_id)
     built_from = row[0] if row is not None and row[0] is not None else started
     return written, await _days_and_mark(session, conn, org_id, None, built_from, started)
@@ -358,7 +383,7 @@ async def _days_and_mark(
     today = now.astimezone(zone).date()
     pairs = await _day_pairs(conn, org_id, since, today, zone)
     days = await refresh_engineer_days(session, org_id, pairs)
-    await execute(conn, sql.SET_MARK, org_id, through, today, zone.key)
+    await execute(conn, sql.SET_MARK, org_id, through, today, zone.key, rollup.DIGEST)
     return days
 
 

@@ -127,17 +127,37 @@ SELECT k.ticket_id FROM kpi_work_orders k JOIN tickets t ON t.id = k.ticket_id
         OR (k.resolution_met IS NULL AND t.resolution_due_at <= $3))
 """
 
-MARK = "SELECT facts_through, days_through, zone FROM kpi_refresh_marks WHERE org_id = $1"
+MARK = """
+SELECT facts_through, days_through, zone, rollup_layout FROM kpi_refresh_marks WHERE org_id = $1
+"""
 SET_MARK = """
-INSERT INTO kpi_refresh_marks (org_id, facts_through, days_through, zone) VALUES ($1, $2, $3, $4)
+INSERT INTO kpi_refresh_marks (org_id, facts_through, days_through, zone, rollup_layout)
+VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (org_id) DO UPDATE
    SET facts_through = EXCLUDED.facts_through, days_through = EXCLUDED.days_through,
-       zone = EXCLUDED.zone
+       zone = EXCLUDED.zone, rollup_layout = EXCLUDED.rollup_layout
+"""
+# When the ledger lines of work orders whose facts are rewritten were recorded (their
+# roll-ups carry the work order's engineer, team and territory).
+MOVEMENT_TIMES = """
+SELECT created_at FROM stock_movements
+ WHERE org_id = $1 AND ticket_id = ANY($2::uuid[]) AND kind IN ('consume', 'return')
+"""
+# Ledger lines without a work order recorded since $2.
+UNTICKETED_MOVEMENTS = """
+SELECT created_at FROM stock_movements
+ WHERE org_id = $1 AND ticket_id IS NULL AND kind IN ('consume', 'return') AND created_at >= $2
+"""
+# The anchors' local dates of facts about to be rewritten (their roll-ups change too).
+FACT_DAYS = """
+SELECT created_day, resolved_day, surveyed_day, ended_day FROM kpi_work_orders
+ WHERE org_id = $1 AND ticket_id = ANY($2)
 """
 # The organisation's time zone changed: every local date is wrong; build again.
 FORGET = (
     "DELETE FROM kpi_work_orders WHERE org_id = $1",
     "DELETE FROM kpi_engineer_days WHERE org_id = $1",
+    "DELETE FROM kpi_rollups WHERE org_id = $1",
     "DELETE FROM kpi_refresh_marks WHERE org_id = $1",
 )
 

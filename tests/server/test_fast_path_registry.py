@@ -35,6 +35,7 @@ NOT_FAST_PATHS = {
     "server/sync/retention.py": "the worker's daily feed pruning, text() through the session",
     "server/reports/refresh.py": "the KPI facts' batched rebuild (worker, CLI): derived rows",
     "server/reports/sql.py": "the statements of the KPI facts' rebuild (server/reports/refresh.py)",
+    "server/reports/rollup.py": "the KPI roll-ups, summed again from the facts by the refresh",
     "server/reports/history/__init__.py": "the history generator's bulk load (COPY): demo data",
     "server/reports/history/reference.py": "the history generator's reference rows, once",
     "server/reports/history/stock.py": "the history generator's stock locations, in bulk",

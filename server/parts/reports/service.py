@@ -458,31 +458,36 @@ async def turnover(
 
 # The same rule over consecutive periods, for all stock locations together: the ledger
 # lines since the first bound are read once and summed per period (width_bucket over the
-# bounds), and each bound's value is the value now less the changes recorded since.
+# bounds), and each bound's value is the value now less the changes recorded since. A line
+# changes the stock by +quantity at its destination and -quantity at its source, each
+# side counted when it is a stock location the line's kind moves stock at (as in
+# ``TURNOVER``'s two rows per line, here as two terms of one row).
 TURNOVER_SERIES = """
-WITH stock_locs AS (
-    SELECT id FROM stock_locations WHERE org_id = :org AND kind <> 'customer_site'
-)
 SELECT -1 AS k,
        (SELECT coalesce(sum(b.on_hand * p.cost), 0)
           FROM stock_balances b
-          JOIN stock_locs l ON l.id = b.location_id
+          JOIN stock_locations l ON l.id = b.location_id AND l.org_id = :org
+                                AND l.kind <> 'customer_site'
           JOIN parts p ON p.id = b.part_id AND p.org_id = :org
          WHERE b.org_id = :org) AS change,
        0 AS consumed
 UNION ALL
 SELECT width_bucket(m.created_at, CAST(:bounds AS timestamptz[])) AS k,
-       sum(d.q * p.cost) AS change,
-       coalesce(sum(m.quantity * m.unit_cost) FILTER (WHERE d.q < 0 AND m.kind = 'consume'), 0)
+       sum(p.cost * (CASE WHEN dest.id IS NOT NULL
+                           AND m.kind IN ('receive', 'transfer', 'consume', 'return', 'adjust')
+                          THEN m.quantity ELSE 0 END
+                   - CASE WHEN src.id IS NOT NULL
+                           AND m.kind IN ('transfer', 'consume', 'return', 'scrap')
+                          THEN m.quantity ELSE 0 END)) AS change,
+       coalesce(sum(m.quantity * m.unit_cost)
+                FILTER (WHERE m.kind = 'consume' AND src.id IS NOT NULL), 0) AS consumed
   FROM stock_movements m
- CROSS JOIN LATERAL (VALUES
-       (m.from_location_id, -m.quantity, m.kind IN ('transfer', 'consume', 'return', 'scrap')),
-       (m.to_location_id, m.quantity,
-        m.kind IN ('receive', 'transfer', 'consume', 'return', 'adjust'))
- ) AS d(location_id, q, moves)
-  JOIN stock_locs l ON l.id = d.location_id
   JOIN parts p ON p.id = m.part_id AND p.org_id = :org
- WHERE m.org_id = :org AND m.created_at >= :first AND d.moves
+  LEFT JOIN stock_locations src ON src.id = m.from_location_id AND src.org_id = :org
+                               AND src.kind <> 'customer_site'
+  LEFT JOIN stock_locations dest ON dest.id = m.to_location_id AND dest.org_id = :org
+                                AND dest.kind <> 'customer_site'
+ WHERE m.org_id = :org AND m.created_at >= :first
  GROUP BY 1
 """
 

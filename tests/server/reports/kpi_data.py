@@ -55,6 +55,7 @@ ANCHORS = (
     ("created_at", "created_day"),
     ("resolved_at", "resolved_day"),
     ("surveyed_at", "surveyed_day"),
+    ("ended_at", "ended_day"),
 )
 
 

@@ -87,3 +87,37 @@ async def test_turnover_per_day_comes_from_one_ledger_scan_and_agrees_with_the_r
         db, admin, start=local_midnight(today, zone), end=local_midnight(today + ONE_DAY, zone)
     )
     assert sum(loc.consumed_cost for loc in report.locations) == Decimal(turnover[2].numerator)
+
+
+async def test_the_turnover_series_agrees_with_the_turnover_report_of_each_period(
+    db: AsyncSession,
+) -> None:
+    """The series (one scan for every period, the KPIs' turnover) and the per-location
+    report are two statements of one rule: over a generated year with receipts, transfers,
+    consumes and returns, each period's consumed cost and stock values are the report's
+    summed over the stock locations."""
+    from sqlalchemy import select
+
+    from server.auth import User
+    from server.reports.history import Options, generate
+
+    summary = await generate(
+        db, Options(500, 10, 4, 17, "turnover-series"), password="turnover-password"
+    )
+    boss = await db.scalar(
+        select(User).where(User.org_id == summary.org_id, User.role == "dispatcher")
+    )
+    assert boss is not None and summary.last_day is not None
+    from tests.fixtures.factories import actor_for
+
+    actor = actor_for(boss)
+    last = local_midnight(summary.last_day, "UTC")
+    bounds = [last - dt.timedelta(days=30 * n) for n in range(4, -1, -1)]
+    series = await stock_reports.turnover_series(db, actor, bounds=bounds)
+    assert any(p.consumed_cost for p in series)
+    for period in series:
+        report = await stock_reports.turnover(db, actor, start=period.start, end=period.end)
+        locations = report.locations
+        assert period.consumed_cost == sum(loc.consumed_cost for loc in locations)
+        assert period.start_value == sum(loc.start_value for loc in locations)
+        assert period.end_value == sum(loc.end_value for loc in locations)
