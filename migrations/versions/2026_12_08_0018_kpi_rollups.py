@@ -26,10 +26,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.add_column("kpi_work_orders", sa.Column("ended_day", sa.Date(), nullable=True))
+    # In the organisation's time zone, like the other local dates (facts of another zone
+    # are built again by the refresh anyway), whether or not its first build has finished.
     op.execute(
-        "UPDATE kpi_work_orders f SET ended_day = CAST(f.ended_at AT TIME ZONE m.zone AS date) "
-        "FROM kpi_refresh_marks m WHERE m.org_id = f.org_id AND f.ended_at IS NOT NULL "
-        "AND m.zone IS NOT NULL"
+        "UPDATE kpi_work_orders f SET ended_day = CAST(f.ended_at AT TIME ZONE o.timezone AS date) "
+        "FROM organisations o WHERE o.id = f.org_id AND f.ended_at IS NOT NULL"
     )
     op.create_index(
         "ix_kpi_wo_org_ended",

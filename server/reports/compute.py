@@ -106,7 +106,7 @@ async def run(
     )
     cells: Cells = {}
     await roomy(session)
-    summed = await rollup.ready(session, actor.org_id)
+    summed = await rollup.ready(session, actor.org_id, zone)
     for anchor in WORK_ORDER_ANCHORS:
         chosen = [m for m in metrics if m.anchor == anchor]
         if chosen := await _summed(session, query, params, chosen, anchor, summed, cells):

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import session_scope
@@ -18,17 +18,10 @@ from server.reports import refresh
 log = logging.getLogger("fixflow.worker")
 
 
-def _lock_key(org_id: uuid.UUID) -> str:
-    return f"kpi_refresh:{org_id}"
-
-
 async def refresh_one(session: AsyncSession, org_id: uuid.UUID) -> tuple[int, int] | None:
     """Refresh one organisation under its advisory lock; None when another worker holds
     it (that one is doing the same work, so this one need not wait)."""
-    locked = await session.scalar(
-        select(func.pg_try_advisory_xact_lock(func.hashtextextended(_lock_key(org_id), 0)))
-    )
-    if not locked:
+    if not await refresh.hold(session, org_id, wait=False):
         return None
     return await refresh.refresh_org(session, org_id)
 
@@ -69,9 +62,7 @@ async def command(
         rows = (await session.execute(query)).all()
     for org_id, org_slug in rows:
         async with session_scope(maker) as session:
-            await session.execute(
-                select(func.pg_advisory_xact_lock(func.hashtextextended(_lock_key(org_id), 0)))
-            )
+            await refresh.hold(session, org_id)
 
             def bar(done: int, total: int, name: str = org_slug) -> None:
                 if done == total or done % (refresh.BATCH * 10) == 0:

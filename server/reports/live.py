@@ -105,7 +105,7 @@ async def backlog(
     groups.sort(key=lambda g: (-g.open, g.key or ""))
     cells: dict[Any, dict[str, Value]] = {}
     flat = _ungrouped(query)
-    summed = rollup.applies(flat, ()) and await rollup.ready(session, org_id)
+    summed = rollup.applies(flat, ()) and await rollup.ready(session, org_id, zone)
     await backlog_trend(session, flat, params, periods, cells, summed=summed)
     trend = [
         BacklogPoint(period_start=p, open=int(cells[(p, None)]["backlog"].value or 0))

@@ -42,8 +42,9 @@ class WorkOrderFact(Base):
     __tablename__ = "kpi_work_orders"
     __table_args__ = (
         # The views select by local date (the anchors' ``_day`` columns). The medians'
-        # columns ride along (``MEDIANS_BY_*``): a median pass reads the index alone, and
-        # grouped by engineer, in the order it groups by (no sort of a million rows).
+        # columns ride along (``CREATED_MEDIANS``, ``RESOLVED_MEDIANS``): a median pass
+        # reads an index alone; per engineer over a range, in the order it groups by
+        # (no sort of a million rows before the medians' own).
         Index("ix_kpi_wo_org_created", "org_id", "created_day", postgresql_include=CREATED_MEDIANS),
         Index(
             "ix_kpi_wo_org_resolved",

@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import orgs
@@ -45,6 +46,19 @@ log = logging.getLogger("fixflow.reports")
 BATCH = 5000
 OVERLAP = dt.timedelta(minutes=10)
 Progress = Callable[[int, int], None]
+
+
+def lock_key(org_id: uuid.UUID) -> str:
+    return f"kpi_refresh:{org_id}"
+
+
+async def hold(session: AsyncSession, org_id: uuid.UUID, *, wait: bool = True) -> bool:
+    """The organisation's refresh lock, until the transaction ends: every writer of its
+    facts and roll-ups takes it (the minute job skips an organisation another worker
+    holds, ``wait=False``). Taken again in the same transaction, it is already held."""
+    take = func.pg_advisory_xact_lock if wait else func.pg_try_advisory_xact_lock
+    got = await session.scalar(select(take(func.hashtextextended(lock_key(org_id), 0))))
+    return got is not False
 
 
 def _now() -> dt.datetime:
@@ -172,6 +186,7 @@ async def refresh_work_orders(
     """Recompute the facts of ``ticket_ids`` (the organisation's; others are ignored) and
     of their neighbours on the same assets, and the roll-ups of their dates. Returns how
     many rows were written."""
+    await hold(session, org_id)
     conn = await driver(session)
     ids = await _with_neighbours(conn, org_id, list(ticket_ids))
     found = rollup.dirty()
@@ -314,6 +329,7 @@ async def refresh_org(
     (less ``OVERLAP``) with their neighbours, and the engineer days those changes touch plus
     yesterday and today; everything with ``full``. Without a mark yet, the first build
     (``_first_build``). Moves the mark. Returns (work orders, engineer days) written."""
+    await hold(session, org_id)
     conn = await driver(session)
     started = await _db_now(conn)
     mark = await fetchrow(conn, sql.MARK, org_id)
@@ -337,9 +353,10 @@ async def refresh_org(
     if since is not None:
         lines = await fetch(conn, sql.UNTICKETED_MOVEMENTS, org_id, since)
         found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in lines)
-    # Roll-ups of another catalogue's sums are built again, wholly.
+    # Built again wholly: roll-ups of another catalogue's sums, and on a full refresh
+    # (every fact was rewritten; the ledger's lines without a work order are summed too).
     current = mark is not None and mark["rollup_layout"] == rollup.DIGEST
-    await rollup.build(session, org_id, found if current else None, zone)
+    await rollup.build(session, org_id, found if current and since is not None else None, zone)
     days = await _days_and_mark(session, conn, org_id, since, started, started)
     return written, days
 

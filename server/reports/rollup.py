@@ -1,4 +1,4 @@
-"""The KPI roll-ups (docs/kpis.md, "How the numbers stay fast"): the work order facts
+"""The KPI roll-ups (docs/kpis.md, "Roll-ups"): the work order facts
 summed per organisation, anchor, local date, engineer, team and territory, about one row
 per engineer and day instead of one per work order, which the views read when their
 filters and groups allow (``applies``).
@@ -93,12 +93,17 @@ def answers(query: KpiQuery, metric: Metric) -> bool:
     return adds_up(metric) and applies(query, (metric,))
 
 
-async def ready(session: AsyncSession, org_id: uuid.UUID) -> bool:
-    """Whether the organisation's roll-ups hold this catalogue's sums."""
-    layout = await session.scalar(
-        text("SELECT rollup_layout FROM kpi_refresh_marks WHERE org_id = :org"), {"org": org_id}
-    )
-    return bool(layout == DIGEST)
+async def ready(session: AsyncSession, org_id: uuid.UUID, zone: str) -> bool:
+    """Whether the organisation's roll-ups hold this catalogue's sums, dated in its time
+    zone ``zone`` (after a change of zone, until the refresh has built them again, the
+    views read the facts)."""
+    mark = (
+        await session.execute(
+            text("SELECT rollup_layout, zone FROM kpi_refresh_marks WHERE org_id = :org"),
+            {"org": org_id},
+        )
+    ).first()
+    return mark is not None and mark.rollup_layout == DIGEST and mark.zone == zone
 
 
 # --- reading -----------------------------------------------------------------------------------

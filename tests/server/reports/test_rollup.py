@@ -59,7 +59,7 @@ async def test_the_rollups_give_the_facts_numbers_for_every_period_group_and_fil
 ) -> None:
     summary = await make_history(db, 900, 12, seed=21)
     actor = actor_for(await dispatcher(db, summary))
-    assert await rollup.ready(db, summary.org_id)
+    assert await rollup.ready(db, summary.org_id, await orgs.zone(db, summary.org_id))
     engineer = str(summary.planted["engineer_id"])
     base = replace(whole(summary), metrics=(*ADDING, "backlog", "resolve_hours_median"))
     queries = [
@@ -172,17 +172,20 @@ async def test_the_first_build_and_a_catalogue_change_build_them_wholly(
         text("UPDATE kpi_rollups SET measures = '{0}' WHERE org_id = :o"), {"o": org_id}
     )
     await layout(db, org_id, "an-older-layout")
-    assert not await rollup.ready(db, org_id)
+    assert not await rollup.ready(db, org_id, await orgs.zone(db, org_id))
     actor = actor_for(await dispatcher(db, summary))
     query = replace(whole(summary), metrics=("resolved",))
     assert (await service.compute(db, actor, query, now=NOW)).rows[0].values["resolved"].value
     await refresh.refresh_org(db, org_id)
-    assert await rollup.ready(db, org_id)
+    assert await rollup.ready(db, org_id, await orgs.zone(db, org_id))
     assert await snapshot(db, org_id) == rebuilt
     # The first build, by the minute job's rounds, ends with the roll-ups and the mark.
     await db.execute(text("DELETE FROM kpi_rollups WHERE org_id = :o"), {"o": org_id})
     await db.execute(text("DELETE FROM kpi_work_orders WHERE org_id = :o"), {"o": org_id})
     await db.execute(text("DELETE FROM kpi_refresh_marks WHERE org_id = :o"), {"o": org_id})
     await refresh.refresh_org(db, org_id)
-    assert await rollup.ready(db, org_id)
+    assert await rollup.ready(db, org_id, await orgs.zone(db, org_id))
     assert await snapshot(db, org_id) == rebuilt
+    # Dated in another zone than the organisation's now: the facts, until rebuilt.
+    zone = await orgs.zone(db, org_id)
+    assert not await rollup.ready(db, org_id, "UTC" if zone != "UTC" else "America/Lima")
