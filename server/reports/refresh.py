@@ -148,11 +148,10 @@ async def _refresh_batch(
     ctx: _Context,
     found: rollup.Dirty,
 ) -> int:
-    """Rewrite the facts of ``ids``; their anchors' dates before and after go to ``found``
-    (the roll-ups to sum again)."""
-    rollup.touch(found, await fetch(conn, sql.FACT_DAYS, org_id, list(ids)))
-    recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, list(ids))
-    found["movement"].update(r[0].astimezone(ctx.zone).date() for r in recorded)
+    """Rewrite the facts of ``ids``. The facts that changed go to ``found`` (the roll-ups
+    to sum again): their anchors' dates before and after, and the dates of their ledger
+    lines when the engineer, team or territory they are summed under changed."""
+    before = {r["ticket_id"]: r for r in await fetch(conn, sql.FACTS_BEFORE, org_id, list(ids))}
     rows = [
         facts.work_order_fact(raw, ctx.engineers, ctx.now, ctx.zone)
         for raw in await _raw(conn, org_id, ids, ctx)
@@ -162,8 +161,28 @@ async def _refresh_batch(
         # one transposition gives the upsert's arrays.
         arrays = zip(*(tuple(row.values()) for row in rows), strict=True)
         await execute(conn, sql.UPSERT_FACTS, *arrays)
-    rollup.touch(found, rows)
+    changed = [row for row in rows if _differs(before.get(row["ticket_id"]), row)]
+    rollup.touch(found, [before[r["ticket_id"]] for r in changed if r["ticket_id"] in before])
+    rollup.touch(found, changed)
+    moved = [r["ticket_id"] for r in changed if _differs(before.get(r["ticket_id"]), r, MOVED)]
+    if moved:
+        recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, moved)
+        found["movement"].update(r[0].astimezone(ctx.zone).date() for r in recorded)
     return len(rows)
+
+
+# What a ledger line's roll-up is summed under, of its work order's fact.
+MOVED = ("engineer_id", "team", "territory")
+
+
+def _differs(
+    old: asyncpg.Record | None, new: dict[str, Any], columns: Sequence[str] | None = None
+) -> bool:
+    """Whether a fact's rewrite changes it (in ``columns``; all but when it was refreshed)."""
+    if old is None:
+        return True
+    names = columns or [name for name in new if name != "refreshed_at"]
+    return any(old[name] != new[name] for name in names)
 
 
 async def _with_neighbours(
@@ -188,10 +207,15 @@ async def refresh_work_orders(
     many rows were written."""
     await hold(session, org_id)
     conn = await driver(session)
-    ids = await _with_neighbours(conn, org_id, list(ticket_ids))
+    wanted = list(ticket_ids)
+    ids = await _with_neighbours(conn, org_id, wanted)
     found = rollup.dirty()
     written = await _refresh_ids(session, org_id, ids, progress, found)
-    await rollup.build(session, org_id, found, await orgs.service.zone(session, org_id))
+    zone = await orgs.service.zone(session, org_id)
+    # Their ledger lines, whenever recorded (lines without a work order: the minute job).
+    recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, wanted)
+    found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in recorded)
+    await rollup.build(session, org_id, found, zone)
     return written
 
 
@@ -350,8 +374,8 @@ async def refresh_org(
     found = rollup.dirty()
     written = await _refresh_ids(session, org_id, ids, progress, found)
     zone = await orgs.service.zone(session, org_id)
-    if since is not None:
-        lines = await fetch(conn, sql.UNTICKETED_MOVEMENTS, org_id, since)
+    if since is not None:  # the ledger lines recorded since, with a work order or without
+        lines = await fetch(conn, sql.RECENT_MOVEMENTS, org_id, since)
         found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in lines)
     # Built again wholly: roll-ups of another catalogue's sums, and on a full refresh
     # (every fact was rewritten; the ledger's lines without a work order are summed too).

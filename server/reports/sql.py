@@ -137,21 +137,16 @@ ON CONFLICT (org_id) DO UPDATE
    SET facts_through = EXCLUDED.facts_through, days_through = EXCLUDED.days_through,
        zone = EXCLUDED.zone, rollup_layout = EXCLUDED.rollup_layout
 """
-# When the ledger lines of work orders whose facts are rewritten were recorded (their
-# roll-ups carry the work order's engineer, team and territory).
+# When the ledger lines of work orders were recorded (their roll-ups carry the work
+# order's engineer, team and territory).
 MOVEMENT_TIMES = """
 SELECT created_at FROM stock_movements
  WHERE org_id = $1 AND ticket_id = ANY($2::uuid[]) AND kind IN ('consume', 'return')
 """
-# Ledger lines without a work order recorded since $2.
-UNTICKETED_MOVEMENTS = """
+# Ledger lines recorded since $2, with a work order or without.
+RECENT_MOVEMENTS = """
 SELECT created_at FROM stock_movements
- WHERE org_id = $1 AND ticket_id IS NULL AND kind IN ('consume', 'return') AND created_at >= $2
-"""
-# The anchors' local dates of facts about to be rewritten (their roll-ups change too).
-FACT_DAYS = """
-SELECT created_day, resolved_day, surveyed_day, ended_day FROM kpi_work_orders
- WHERE org_id = $1 AND ticket_id = ANY($2)
+ WHERE org_id = $1 AND kind IN ('consume', 'return') AND created_at >= $2
 """
 # The organisation's time zone changed: every local date is wrong; build again.
 FORGET = (
@@ -249,4 +244,9 @@ UPSERT_FACTS = f"""
 INSERT INTO kpi_work_orders ({", ".join(FACT_COLUMNS)})
 SELECT * FROM unnest({_ARRAYS})
 ON CONFLICT (ticket_id) DO UPDATE SET {_UPDATES}
+"""  # noqa: S608 (the model's column names)
+# The facts about to be rewritten, as they are (the roll-ups of those that change, on
+# their old dates and their new ones, are summed again).
+FACTS_BEFORE = f"""
+SELECT {", ".join(FACT_COLUMNS)} FROM kpi_work_orders WHERE org_id = $1 AND ticket_id = ANY($2)
 """  # noqa: S608 (the model's column names)

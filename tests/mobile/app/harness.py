@@ -169,10 +169,23 @@ class Ui:
             await self.frames(1)
             await self.scroll_to(widget)
         assert 0 <= x < Window.width and 0 <= y < Window.height, (
-            f"{widget} is off the window at {x},{y}"
+            f"{widget} is off the window at {x},{y}: {self._whereabouts(widget)}"
         )
         await self.touch(x, y)
         await self.settle()
+
+    def _whereabouts(self, widget: Widget) -> str:
+        """The widget's ancestors' positions and sizes, and the window's (a failure's
+        account)."""
+        out = [f"window {Window.size}"]
+        node = widget
+        while node is not None and node is not Window:
+            extra = f" scroll_y={node.scroll_y:.3f}" if hasattr(node, "scroll_y") else ""
+            out.append(
+                f"{node.__class__.__name__} pos={tuple(node.pos)} size={tuple(node.size)}{extra}"
+            )
+            node = node.parent
+        return "; ".join(out)
 
     async def press(self, text: str) -> None:
         await self.tap(self.button(text))

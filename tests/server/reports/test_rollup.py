@@ -150,6 +150,13 @@ async def test_an_incremental_refresh_leaves_the_rollups_as_a_rebuild_would(
 ) -> None:
     summary = await make_history(db, 400, 10, seed=4)
     org_id = summary.org_id
+    # Work orders touched without a change to their facts: no roll-up is summed again.
+    ids = "SELECT id FROM kpi_rollups WHERE org_id = :o ORDER BY id"
+    kept = [r[0] for r in await db.execute(text(ids), {"o": org_id})]
+    touch = "UPDATE tickets SET updated_at = now() WHERE org_id = :o AND status = 'closed'"
+    await db.execute(text(touch), {"o": org_id})
+    assert (await refresh.refresh_org(db, org_id))[0] > 0
+    assert [r[0] for r in await db.execute(text(ids), {"o": org_id})] == kept
     await db.execute(text(CHANGES), {"o": org_id, "e": summary.planted["engineer_id"]})
     before = await snapshot(db, org_id)
     written, _ = await refresh.refresh_org(db, org_id)
