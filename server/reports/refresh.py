@@ -166,9 +166,16 @@ async def _refresh_batch(
     rollup.touch(found, changed)
     moved = [r["ticket_id"] for r in changed if _differs(before.get(r["ticket_id"]), r, MOVED)]
     if moved:
-        recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, moved)
-        found["movement"].update(r[0].astimezone(ctx.zone).date() for r in recorded)
+        found["movement"] |= await _ledger_days(conn, ctx.zone, sql.MOVEMENT_TIMES, org_id, moved)
     return len(rows)
+
+
+async def _ledger_days(
+    conn: asyncpg.Connection, zone: ZoneInfo, statement: str, *args: Any
+) -> set[dt.date]:
+    """The local dates of the ledger lines ``statement`` finds (their roll-ups)."""
+    rows = await fetch(conn, statement, *args)
+    return {day for r in rows if (day := facts.local_day(r[0], zone)) is not None}
 
 
 # What a ledger line's roll-up is summed under, of its work order's fact.
@@ -213,8 +220,9 @@ async def refresh_work_orders(
     written = await _refresh_ids(session, org_id, ids, progress, found)
     zone = await orgs.service.zone(session, org_id)
     # Their ledger lines, whenever recorded (lines without a work order: the minute job).
-    recorded = await fetch(conn, sql.MOVEMENT_TIMES, org_id, wanted)
-    found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in recorded)
+    found["movement"] |= await _ledger_days(
+        conn, ZoneInfo(zone), sql.MOVEMENT_TIMES, org_id, wanted
+    )
     await rollup.build(session, org_id, found, zone)
     return written
 
@@ -357,7 +365,8 @@ async def refresh_org(
     conn = await driver(session)
     started = await _db_now(conn)
     mark = await fetchrow(conn, sql.MARK, org_id)
-    if mark is not None and mark["zone"] != await orgs.service.zone(session, org_id):
+    zone = await orgs.service.zone(session, org_id)
+    if mark is not None and mark["zone"] != zone:
         # The local dates (periods, engineer days) were of another time zone: start over,
         # by the first build's rounds unless ``full``.
         for statement in sql.FORGET:
@@ -373,10 +382,10 @@ async def refresh_org(
         ids = await _with_neighbours(conn, org_id, changed)
     found = rollup.dirty()
     written = await _refresh_ids(session, org_id, ids, progress, found)
-    zone = await orgs.service.zone(session, org_id)
     if since is not None:  # the ledger lines recorded since, with a work order or without
-        lines = await fetch(conn, sql.RECENT_MOVEMENTS, org_id, since)
-        found["movement"].update(r[0].astimezone(ZoneInfo(zone)).date() for r in lines)
+        found["movement"] |= await _ledger_days(
+            conn, ZoneInfo(zone), sql.RECENT_MOVEMENTS, org_id, since
+        )
     # Built again wholly: roll-ups of another catalogue's sums, and on a full refresh
     # (every fact was rewritten; the ledger's lines without a work order are summed too).
     current = mark is not None and mark["rollup_layout"] == rollup.DIGEST
